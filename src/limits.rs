@@ -1,0 +1,89 @@
+//! Resource limits of a sandboxee: rlimits set in the child before exec, and the wall-time limit
+//! enforced by the monitor. Defaults are sandbox2's.
+
+use crate::error::{Error, Result};
+use std::time::Duration;
+
+/// `RLIM_INFINITY` spelled as an `Option::None` in the setters.
+pub const UNLIMITED: Option<u64> = None;
+
+/// rlimits and wall time for one sandboxee. `None` means "unlimited" for rlimits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// RLIMIT_AS in bytes (default unlimited).
+    pub address_space: Option<u64>,
+    /// RLIMIT_CPU in seconds (default 1024).
+    pub cpu_seconds: Option<u64>,
+    /// RLIMIT_FSIZE in bytes (default 8 GiB).
+    pub file_size: Option<u64>,
+    /// RLIMIT_NOFILE (default 1024).
+    pub open_files: Option<u64>,
+    /// RLIMIT_NPROC and the monitor's cap on live tasks in the sandbox (default: not set).
+    ///
+    /// The kernel ignores RLIMIT_NPROC for root, and it counts every process of the real uid
+    /// host-wide, so the monitor also enforces the number itself: a task created beyond it is
+    /// killed before it runs its first instruction.
+    pub processes: Option<u64>,
+    /// RLIMIT_CORE in bytes (default 0: no core dumps).
+    pub core: Option<u64>,
+    /// Wall-time limit (default 120 s). `None` disables it.
+    pub wall_time: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            address_space: None,
+            cpu_seconds: Some(1024),
+            file_size: Some(8 << 30),
+            open_files: Some(1024),
+            processes: None,
+            core: Some(0),
+            wall_time: Some(Duration::from_secs(120)),
+        }
+    }
+}
+
+/// One rlimit to apply in the child: resource number and value (soft = hard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RlimitSetting {
+    pub resource: u32,
+    pub value: u64,
+}
+
+impl Limits {
+    /// The rlimits to set before exec, in a fixed order. Validates values.
+    pub(crate) fn rlimit_settings(&self) -> Result<Vec<RlimitSetting>> {
+        let mut out = Vec::with_capacity(6);
+        let mut push = |resource: libc::__rlimit_resource_t, v: Option<u64>, name: &str| -> Result<()> {
+            let value = match v {
+                None => libc::RLIM_INFINITY,
+                Some(x) if x == libc::RLIM_INFINITY => {
+                    return Err(Error::invalid(format!("limit {name}: {x} is RLIM_INFINITY; use None for unlimited")))
+                }
+                Some(x) => x,
+            };
+            out.push(RlimitSetting { resource: resource as u32, value });
+            Ok(())
+        };
+        push(libc::RLIMIT_AS, self.address_space, "address_space")?;
+        push(libc::RLIMIT_CPU, self.cpu_seconds, "cpu_seconds")?;
+        push(libc::RLIMIT_FSIZE, self.file_size, "file_size")?;
+        push(libc::RLIMIT_NOFILE, self.open_files, "open_files")?;
+        push(libc::RLIMIT_CORE, self.core, "core")?;
+        if self.processes.is_some() {
+            push(libc::RLIMIT_NPROC, self.processes, "processes")?;
+        }
+        if let Some(n) = self.processes {
+            if n == 0 {
+                return Err(Error::invalid("limit processes: 0 would forbid the sandboxee itself"));
+            }
+        }
+        if let Some(n) = self.open_files {
+            if n < 3 {
+                return Err(Error::invalid(format!("limit open_files: {n} is below 3 (stdin, stdout, stderr)")));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,314 @@
+//! The sandboxee's filesystem view: an empty tmpfs root holding only what the policy adds.
+//!
+//! This module holds the *description* and its validation (sandbox2's mount rules: absolute,
+//! canonical paths, no NUL, no `..`, file-over-directory conflicts rejected, read-only upgraded to
+//! writable when both are asked). The child applies it with the new mount API (see
+//! `spawn::ns_child`), resolving every target beneath the new root without following symlinks.
+
+pub mod elf;
+
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// Paths the library manages itself inside every namespaced sandbox.
+pub const RESERVED: [&str; 2] = ["/proc", "/dev"];
+
+/// What is mounted at one path inside the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountKind {
+    /// A host file or directory bind-mounted (recursively for directories).
+    Bind {
+        /// Host path (absolute, canonical; may be a symlink, which the bind follows).
+        source: PathBuf,
+        /// Directory (true) or file.
+        is_dir: bool,
+        /// Writable (default read-only).
+        writable: bool,
+    },
+    /// A fresh tmpfs, always writable.
+    Tmpfs {
+        /// Size limit in bytes (`None`: the kernel default, half of RAM).
+        size: Option<u64>,
+    },
+}
+
+/// One mount of the sandbox's tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// Path inside the sandbox.
+    pub inside: PathBuf,
+    /// What is mounted there.
+    pub kind: MountKind,
+}
+
+/// The whole filesystem view, validated as it is built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MountTree {
+    mounts: BTreeMap<PathBuf, MountKind>,
+    root_writable: bool,
+    writable_exec: bool,
+}
+
+impl MountTree {
+    /// An empty view: a read-only tmpfs root with `/proc` and a minimal `/dev`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bind-mounts host file `outside` at `inside`.
+    pub fn add_file_at(&mut self, outside: &Path, inside: &Path, writable: bool) -> Result<()> {
+        self.add_bind(outside, inside, false, writable)
+    }
+
+    /// Bind-mounts host directory `outside` at `inside` (recursively: submounts come along).
+    pub fn add_directory_at(&mut self, outside: &Path, inside: &Path, writable: bool) -> Result<()> {
+        self.add_bind(outside, inside, true, writable)
+    }
+
+    /// Mounts a tmpfs at `inside` with an optional size in bytes.
+    pub fn add_tmpfs(&mut self, inside: &Path, size: Option<u64>) -> Result<()> {
+        if size == Some(0) {
+            return Err(Error::invalid(format!("tmpfs {}: size 0", inside.display())));
+        }
+        check_inside(inside)?;
+        self.insert(inside.to_path_buf(), MountKind::Tmpfs { size })
+    }
+
+    /// Keeps the root tmpfs writable (default read-only).
+    pub fn set_root_writable(&mut self, writable: bool) {
+        self.root_writable = writable;
+    }
+
+    /// Lets writable mounts keep exec permission (default: writable mounts are noexec).
+    pub fn set_writable_exec(&mut self, allow: bool) {
+        self.writable_exec = allow;
+    }
+
+    /// Whether the root stays writable.
+    pub fn root_writable(&self) -> bool {
+        self.root_writable
+    }
+
+    /// Whether writable mounts may hold executables.
+    pub fn writable_exec(&self) -> bool {
+        self.writable_exec
+    }
+
+    /// The mounts in application order (parents before children).
+    pub fn mounts(&self) -> Vec<Mount> {
+        self.mounts.iter().map(|(p, k)| Mount { inside: p.clone(), kind: k.clone() }).collect()
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.mounts.is_empty()
+    }
+
+    fn add_bind(&mut self, outside: &Path, inside: &Path, is_dir: bool, writable: bool) -> Result<()> {
+        check_path("outside path", outside)?;
+        check_inside(inside)?;
+        if outside.starts_with("/proc/self") || outside.starts_with("/proc/thread-self") {
+            return Err(Error::invalid(format!("{}: /proc/self paths cannot be mounted", outside.display())));
+        }
+        let meta = std::fs::metadata(outside)
+            .map_err(|e| Error::invalid(format!("{}: {e}", outside.display())))?;
+        if is_dir && !meta.is_dir() {
+            return Err(Error::invalid(format!("{} is not a directory", outside.display())));
+        }
+        if !is_dir && meta.is_dir() {
+            return Err(Error::invalid(format!("{} is a directory, not a file", outside.display())));
+        }
+        self.insert(inside.to_path_buf(), MountKind::Bind { source: outside.to_path_buf(), is_dir, writable })
+    }
+
+    fn insert(&mut self, inside: PathBuf, kind: MountKind) -> Result<()> {
+        // Same path twice: only the same source may repeat, and writable wins over read-only.
+        if let Some(existing) = self.mounts.get_mut(&inside) {
+            return match (existing, &kind) {
+                (
+                    MountKind::Bind { source: s1, is_dir: d1, writable: w1 },
+                    MountKind::Bind { source: s2, is_dir: d2, writable: w2 },
+                ) if s1 == s2 && d1 == d2 => {
+                    *w1 |= *w2;
+                    Ok(())
+                }
+                (MountKind::Tmpfs { size: a }, MountKind::Tmpfs { size: b }) if a == b => Ok(()),
+                (old, _) => Err(Error::invalid(format!(
+                    "{} is already mounted ({}); it cannot also be {}",
+                    inside.display(),
+                    describe(old),
+                    describe(&kind)
+                ))),
+            };
+        }
+        // Nothing may be mounted beneath a file, and a file cannot cover existing mounts.
+        for (p, k) in &self.mounts {
+            let is_file = matches!(k, MountKind::Bind { is_dir: false, .. });
+            if is_file && inside.starts_with(p) {
+                return Err(Error::invalid(format!(
+                    "{} would be beneath {}, which is a file",
+                    inside.display(),
+                    p.display()
+                )));
+            }
+            let new_is_file = matches!(kind, MountKind::Bind { is_dir: false, .. });
+            if new_is_file && p.starts_with(&inside) {
+                return Err(Error::invalid(format!(
+                    "file mount {} would cover the mount at {}",
+                    inside.display(),
+                    p.display()
+                )));
+            }
+        }
+        // A mount point beneath a read-only bind mount cannot be created there: it must already
+        // exist in the bound source, with the right type.
+        if let Some((parent, MountKind::Bind { source, .. })) = self.enclosing(&inside) {
+            let rest = inside.strip_prefix(&parent).unwrap_or(Path::new(""));
+            let host = source.join(rest);
+            let want_dir = !matches!(kind, MountKind::Bind { is_dir: false, .. });
+            match std::fs::symlink_metadata(&host) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Error::invalid(format!(
+                        "mount point {} is a symlink inside the bind mount of {}; targets are never followed through symlinks",
+                        inside.display(),
+                        parent.display()
+                    )))
+                }
+                Ok(m) if m.is_dir() == want_dir => {}
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "mount point {} must already exist as a {} inside the bind mount of {} (at {})",
+                        inside.display(),
+                        if want_dir { "directory" } else { "file" },
+                        parent.display(),
+                        host.display()
+                    )))
+                }
+            }
+        }
+        self.mounts.insert(inside, kind);
+        Ok(())
+    }
+
+    /// The closest mount strictly above `inside`.
+    fn enclosing(&self, inside: &Path) -> Option<(PathBuf, MountKind)> {
+        self.mounts
+            .iter()
+            .filter(|(p, _)| inside != p.as_path() && inside.starts_with(p))
+            .max_by_key(|(p, _)| p.components().count())
+            .map(|(p, k)| (p.clone(), k.clone()))
+    }
+}
+
+fn describe(k: &MountKind) -> String {
+    match k {
+        MountKind::Bind { source, is_dir, writable } => format!(
+            "{} bind of {} ({})",
+            if *is_dir { "directory" } else { "file" },
+            source.display(),
+            if *writable { "rw" } else { "ro" }
+        ),
+        MountKind::Tmpfs { .. } => "tmpfs".to_string(),
+    }
+}
+
+/// Absolute, canonical (no `.`, `..`, `//` or trailing `/`), no NUL.
+pub fn check_path(what: &str, p: &Path) -> Result<()> {
+    let bytes = p.as_os_str().as_encoded_bytes();
+    if bytes.is_empty() {
+        return Err(Error::invalid(format!("{what} is empty")));
+    }
+    if bytes.contains(&0) {
+        return Err(Error::invalid(format!("{what} {} contains a NUL byte", p.display())));
+    }
+    if !p.is_absolute() {
+        return Err(Error::invalid(format!("{what} {} is not absolute", p.display())));
+    }
+    let canonical = bytes.len() == 1
+        || (!bytes.ends_with(b"/")
+            && !bytes.windows(2).any(|w| w == b"//")
+            && p.components().all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+            && !bytes.split(|b| *b == b'/').any(|c| c == b"." || c == b".."));
+    if !canonical {
+        return Err(Error::invalid(format!(
+            "{what} {} is not canonical (no '.', '..', '//' or trailing '/')",
+            p.display()
+        )));
+    }
+    Ok(())
+}
+
+fn check_inside(inside: &Path) -> Result<()> {
+    check_path("mount target", inside)?;
+    if inside == Path::new("/") {
+        return Err(Error::invalid("mount target / is the sandbox's own root (use set_root_writable)"));
+    }
+    for r in RESERVED {
+        if inside.starts_with(r) {
+            return Err(Error::invalid(format!(
+                "mount target {} is under {r}, which libsbx provides itself",
+                inside.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_paths() {
+        let mut t = MountTree::new();
+        for bad in ["relative", "/a/../b", "/a/./b", "/a//b", "/a/", "", "/proc/x", "/dev", "/"] {
+            assert!(t.add_tmpfs(Path::new(bad), None).is_err(), "{bad} accepted");
+        }
+        let nul = std::ffi::OsStr::from_bytes_checked(b"/a\0b");
+        assert!(t.add_tmpfs(Path::new(nul), None).is_err());
+        assert!(t.add_directory_at(Path::new("/proc/self/root"), Path::new("/x"), false).is_err());
+        assert!(t.add_directory_at(Path::new("/nonexistent-sbx"), Path::new("/x"), false).is_err());
+        assert!(t.add_file_at(Path::new("/usr"), Path::new("/x"), false).is_err(), "dir as file");
+        assert!(t.add_directory_at(Path::new("/etc/passwd"), Path::new("/x"), false).is_err(), "file as dir");
+        assert!(t.add_tmpfs(Path::new("/t"), Some(0)).is_err());
+    }
+
+    trait FromBytes {
+        fn from_bytes_checked(b: &[u8]) -> &std::ffi::OsStr;
+    }
+    impl FromBytes for std::ffi::OsStr {
+        fn from_bytes_checked(b: &[u8]) -> &std::ffi::OsStr {
+            use std::os::unix::ffi::OsStrExt;
+            std::ffi::OsStr::from_bytes(b)
+        }
+    }
+
+    #[test]
+    fn ro_upgraded_to_rw_and_conflicts() {
+        let mut t = MountTree::new();
+        t.add_directory_at(Path::new("/usr"), Path::new("/usr"), false).unwrap();
+        t.add_directory_at(Path::new("/usr"), Path::new("/usr"), true).unwrap();
+        assert_eq!(
+            t.mounts()[0].kind,
+            MountKind::Bind { source: "/usr".into(), is_dir: true, writable: true }
+        );
+        assert!(t.add_directory_at(Path::new("/etc"), Path::new("/usr"), false).is_err(), "other source");
+        assert!(t.add_tmpfs(Path::new("/usr"), None).is_err(), "tmpfs over bind");
+        t.add_file_at(Path::new("/etc/passwd"), Path::new("/f"), false).unwrap();
+        assert!(t.add_tmpfs(Path::new("/f/x"), None).is_err(), "beneath a file");
+        t.add_tmpfs(Path::new("/d/e"), None).unwrap();
+        assert!(t.add_file_at(Path::new("/etc/passwd"), Path::new("/d"), false).is_err(), "file over mounts");
+    }
+
+    #[test]
+    fn nested_mount_points_must_exist_in_source() {
+        let mut t = MountTree::new();
+        t.add_directory_at(Path::new("/usr"), Path::new("/usr"), false).unwrap();
+        t.add_tmpfs(Path::new("/usr/lib"), None).unwrap();
+        assert!(t.add_tmpfs(Path::new("/usr/no-such-dir-sbx"), None).is_err());
+        // Parents come before children.
+        let order: Vec<_> = t.mounts().into_iter().map(|m| m.inside).collect();
+        assert_eq!(order, vec![PathBuf::from("/usr"), PathBuf::from("/usr/lib")]);
+    }
+}

@@ -1,0 +1,248 @@
+//! [`PolicyBuilder`]: collects rules, checks them against the mandatory ones, and builds a
+//! [`Policy`].
+
+use std::collections::BTreeMap;
+
+use super::ir::{Cond, Rule, Table};
+use super::model::Policy;
+use super::rule::{check_errno, Action, Arg, DefaultAction, Sys};
+use super::{compile, mandatory, syscalls};
+use crate::arch::X32_SYSCALL_BIT;
+use crate::error::{Error, Result};
+
+/// A rule as the user wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct UserRule {
+    args: Vec<Arg>,
+    action: Action,
+}
+
+/// Builds a seccomp [`Policy`].
+///
+/// Rules are kept per syscall in call order and the first matching one decides, so order
+/// matters: with `rule("ioctl", &[Arg::eq32(1, TCGETS)], Allow)` followed by
+/// `errno("ioctl", ENOTTY)`, `isatty()` works and every other `ioctl` fails with ENOTTY; the
+/// other way round, every `ioctl` fails.
+///
+/// Once a syscall has an unconditional rule (from [`allow`](Self::allow), [`errno`](Self::errno),
+/// [`trace`](Self::trace), [`violation`](Self::violation), a group, or a [`rule`](Self::rule)
+/// without conditions), later rules for it are ignored, as in sandbox2: `allow_read()` followed
+/// by `errno("read", EIO)` allows `read`. Adding a rule identical to an existing one is a no-op.
+///
+/// The mandatory rules (see the module documentation of `policy`) always come first; trying to
+/// allow one of the syscalls they deny is an error.
+///
+/// Methods never fail on the spot: the first error (unknown syscall name, bad errno or argument,
+/// a mandatory-denied syscall) is kept and returned by [`build`](Self::build), so calls chain.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyBuilder {
+    rules: BTreeMap<u32, Vec<UserRule>>,
+    default: DefaultAction,
+    pub(super) error: Option<Error>,
+    /// Namespace settings (see `view.rs`).
+    pub(super) namespaces: crate::namespaces::Namespaces,
+    /// The filesystem view (see `view.rs`).
+    pub(super) mounts: crate::mounts::MountTree,
+}
+
+impl PolicyBuilder {
+    /// An empty builder: only the mandatory rules, everything else a violation.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Allows `sys` whatever its arguments.
+    pub fn allow(&mut self, sys: impl Into<Sys>) -> &mut Self {
+        self.add(sys.into(), &[], Action::Allow)
+    }
+
+    /// Allows each syscall of `syscalls`.
+    pub fn allow_many<I: IntoIterator<Item = S>, S: Into<Sys>>(
+        &mut self,
+        syscalls: I,
+    ) -> &mut Self {
+        for sys in syscalls {
+            self.allow(sys);
+        }
+        self
+    }
+
+    /// Makes `sys` fail with `errno` (1..=4095) without running it.
+    pub fn errno(&mut self, sys: impl Into<Sys>, errno: u16) -> &mut Self {
+        self.add(sys.into(), &[], Action::Errno(errno))
+    }
+
+    /// Sends `sys` to the monitor's Notify handler.
+    pub fn trace(&mut self, sys: impl Into<Sys>) -> &mut Self {
+        self.add(sys.into(), &[], Action::Trace)
+    }
+
+    /// Makes `sys` a violation explicitly (documents intent; also what the default does).
+    pub fn violation(&mut self, sys: impl Into<Sys>) -> &mut Self {
+        self.add(sys.into(), &[], Action::Violation)
+    }
+
+    /// Adds a rule: when all of `args` hold, `action`. An empty `args` is unconditional.
+    pub fn rule(&mut self, sys: impl Into<Sys>, args: &[Arg], action: Action) -> &mut Self {
+        self.add(sys.into(), args, action)
+    }
+
+    /// Sets what happens to syscalls no rule decides (default: [`DefaultAction::Violation`]).
+    pub fn default_action(&mut self, action: DefaultAction) -> &mut Self {
+        if let DefaultAction::Errno(e) = action {
+            if let Err(err) = check_errno(e) {
+                return self.fail(err);
+            }
+        }
+        self.default = action;
+        self
+    }
+
+    /// Compiles the policy. Returns the first error any earlier call recorded, or
+    /// [`Error::InvalidPolicy`] if the filter would exceed the kernel's 4096 instructions.
+    pub fn build(&self) -> Result<Policy> {
+        if let Some(err) = &self.error {
+            return Err(err.clone());
+        }
+        self.check_view()?;
+        let table = self.table();
+        let program = compile::compile(&table)?;
+        let allows_exec = ["execve", "execveat"].iter().any(|name| {
+            syscalls::number(name).is_some_and(|nr| match self.rules.get(&nr) {
+                Some(rules) => rules
+                    .first()
+                    .is_some_and(|r| r.args.is_empty() && r.action == Action::Allow),
+                None => self.default == DefaultAction::AllowAll,
+            })
+        });
+        Ok(Policy::new(program, table, self.default, allows_exec, self.namespaces.clone(), self.mounts.clone()))
+    }
+
+    /// Applies `f` to `self` for each name of `names` that exists on the native architecture.
+    /// Groups list the names of every architecture (`fstat64`, `mmap2`, ...); the ones a target
+    /// lacks are skipped. A test checks every listed name exists in some table, so a typo cannot
+    /// hide here.
+    pub(crate) fn each_native(
+        &mut self,
+        names: &[&'static str],
+        mut f: impl FnMut(&mut Self, u32),
+    ) -> &mut Self {
+        #[cfg(test)]
+        SEEN_NAMES.with(|seen| seen.borrow_mut().extend_from_slice(names));
+        for name in names {
+            if let Some(nr) = syscalls::number(name) {
+                f(self, nr);
+            }
+        }
+        self
+    }
+
+    /// Allows the native ones of `names`.
+    pub(crate) fn allow_names(&mut self, names: &[&'static str]) -> &mut Self {
+        self.each_native(names, |b, nr| {
+            b.add(Sys::Nr(nr), &[], Action::Allow);
+        })
+    }
+
+    /// Adds `args → action` to the native ones of `names`.
+    pub(crate) fn rule_names(
+        &mut self,
+        names: &[&'static str],
+        args: &[Arg],
+        action: Action,
+    ) -> &mut Self {
+        self.each_native(names, |b, nr| {
+            b.add(Sys::Nr(nr), args, action);
+        })
+    }
+
+    fn fail(&mut self, err: Error) -> &mut Self {
+        log::debug!("policy builder: {err}");
+        self.error.get_or_insert(err);
+        self
+    }
+
+    fn add(&mut self, sys: Sys, args: &[Arg], action: Action) -> &mut Self {
+        match self.try_add(sys, args, action) {
+            Ok(()) => self,
+            Err(err) => self.fail(err),
+        }
+    }
+
+    fn try_add(&mut self, sys: Sys, args: &[Arg], action: Action) -> Result<()> {
+        let nr = match sys {
+            Sys::Name(name) => match syscalls::number(&name) {
+                Some(nr) => nr,
+                None => return Err(Error::UnknownSyscall(name)),
+            },
+            // Numbers from bit 30 up never reach the rules: x32 and negative numbers are stopped
+            // by the prologue on x86-64, and no architecture has syscalls that high.
+            Sys::Nr(nr) if nr >= X32_SYSCALL_BIT => {
+                return Err(Error::InvalidArgument(format!(
+                    "syscall number {nr:#x} is out of range (must be below {X32_SYSCALL_BIT:#x})"
+                )))
+            }
+            Sys::Nr(nr) => nr,
+        };
+        action.validate()?;
+        for arg in args {
+            arg.validate()?;
+        }
+        mandatory::check_user_rule(nr, !args.is_empty(), action)?;
+
+        let rules = self.rules.entry(nr).or_default();
+        let rule = UserRule {
+            args: args.to_vec(),
+            action,
+        };
+        if rules.iter().any(|r| r.args.is_empty() || *r == rule) {
+            // Already decided unconditionally, or the same rule twice: nothing to add.
+            return Ok(());
+        }
+        rules.push(rule);
+        Ok(())
+    }
+
+    /// The rule table: mandatory rules first, then the user's.
+    fn table(&self) -> Table {
+        let mandatory = mandatory::get();
+        let mut leaves: BTreeMap<u32, Vec<Rule>> = mandatory.conditional.clone();
+        for (&nr, denied) in &mandatory.denied {
+            // check_user_rule admitted only unconditional errno/violation here; the first one
+            // replaces the mandatory verdict.
+            let ret = self
+                .rules
+                .get(&nr)
+                .and_then(|rules| rules.first())
+                .map_or(denied.ret, |r| r.action.ret());
+            leaves.insert(nr, vec![Rule::unconditional(ret)]);
+        }
+        for (&nr, rules) in &self.rules {
+            if mandatory.denied.contains_key(&nr) {
+                continue;
+            }
+            let leaf = leaves.entry(nr).or_default();
+            leaf.extend(rules.iter().map(|r| Rule {
+                conds: r.args.iter().copied().map(Cond::new).collect(),
+                ret: r.action.ret(),
+            }));
+        }
+        Table {
+            leaves,
+            default_ret: self.default.ret(),
+        }
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Every name a group passed to `each_native` on this thread, for the test that checks group
+    /// lists against the syscall tables.
+    static SEEN_NAMES: std::cell::RefCell<Vec<&'static str>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Drains the names recorded on this thread.
+#[cfg(test)]
+pub(crate) fn take_seen_names() -> Vec<&'static str> {
+    SEEN_NAMES.with(|seen| std::mem::take(&mut *seen.borrow_mut()))
+}

@@ -1,0 +1,98 @@
+//! Seccomp policies: a builder, the syscall tables, the mandatory rules, a BPF compiler, a
+//! disassembler and an in-process evaluator.
+//!
+//! CONTRACT (other modules rely on exactly these items; keep their names and meaning):
+//! - [`PolicyBuilder`] (mutating `&mut self -> &mut Self` methods, `build(&self)`),
+//! - [`Policy`] (immutable, `Clone` is cheap, `Send + Sync`), with `program()`, `disassemble()`,
+//!   `decide()`, `allows_exec()`,
+//! - [`SockFilter`], [`SeccompData`], [`Action`], [`Arg`], [`Width`], [`Cmp`], [`Sys`],
+//!   [`DefaultAction`], the [`trace_data`] codes and [`EXEC_MAGIC`],
+//! - `syscalls::name(arch, nr)` and `syscalls::number(name)`.
+//!
+//! How the parts fit: a [`PolicyBuilder`] collects per-syscall rules (its convenience groups live
+//! in `groups`, ready-made policies in [`presets`]); `build` puts the mandatory rules (module
+//! `mandatory`) in front of them, producing one rule table, and compiles that table into a BPF
+//! program (module `compile`). The resulting [`Policy`] keeps both: the program to install, and
+//! the table, from which [`Policy::decide`] answers without BPF, so tests can hold the compiler to
+//! the model through the interpreter in [`bpf`].
+//!
+//! Every program starts with the same prologue and mandatory rules, whatever the user asked:
+//! a syscall through a foreign ABI (i386 `int 0x80`, x32 numbers) returns TRACE with
+//! [`trace_data::ARCH_X86_32`], [`trace_data::ARCH_UNKNOWN`] or [`trace_data::X32`]; the
+//! library's own `execveat` returns TRACE with [`trace_data::EXEC`]; `ptrace`, `bpf`, `io_uring_*`,
+//! `userfaultfd`, `perf_event_open`, the keyring calls, module and kexec loading, and
+//! `clone`/`unshare` with namespace flags or `seccomp` with a new listener are violations;
+//! `clone3` returns ENOSYS. A user may turn the unconditional denials into an errno, never into an
+//! allow.
+
+pub mod bpf;
+mod builder;
+mod compile;
+#[cfg(test)]
+mod differential;
+pub mod disasm;
+mod groups;
+mod ir;
+mod mandatory;
+mod model;
+mod view;
+pub mod presets;
+mod rule;
+pub mod syscalls;
+#[cfg(test)]
+mod tests;
+
+pub use builder::PolicyBuilder;
+pub use model::Policy;
+pub use rule::{Action, Arg, Cmp, DefaultAction, Sys, Width, MAX_ERRNO};
+
+pub mod trace_data {
+    //! `SECCOMP_RET_TRACE` data values the compiled program returns; the monitor dispatches on
+    //! them. Every violation is a TRACE so the monitor sees the thread at syscall entry with its
+    //! registers intact; without a tracer the kernel fails the call with ENOSYS (never runs it).
+    /// A syscall no rule allows (default deny, explicit violation rule, or mandatory rule).
+    pub const VIOLATION: u16 = 1;
+    /// A syscall through the i386 ABI on x86-64.
+    pub const ARCH_X86_32: u16 = 2;
+    /// A syscall through an architecture other than native or i386.
+    pub const ARCH_UNKNOWN: u16 = 3;
+    /// An x32 syscall number (bit 30 set) on x86-64.
+    pub const X32: u16 = 4;
+    /// The library's own `execveat` that starts the target (allowed once by the monitor).
+    pub const EXEC: u16 = 5;
+    /// A user `trace` rule or `DefaultAction::TraceAll`: handed to Notify (a violation until a
+    /// Notify handler exists).
+    pub const USER_TRACE: u16 = 6;
+}
+
+/// Value of the 6th argument register of the library's own `execveat`. The kernel ignores that
+/// register for `execveat`; the mandatory rules recognise the start of the target by it.
+pub const EXEC_MAGIC: u64 = 0x5342_5845; // "SBXE"
+
+/// One classic-BPF instruction, laid out as the kernel's `struct sock_filter`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SockFilter {
+    /// Opcode.
+    pub code: u16,
+    /// Jump offset if true.
+    pub jt: u8,
+    /// Jump offset if false.
+    pub jf: u8,
+    /// Generic field (constant, offset).
+    pub k: u32,
+}
+
+/// The kernel's `struct seccomp_data`, the input of a seccomp filter.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeccompData {
+    /// Syscall number.
+    pub nr: i32,
+    /// `AUDIT_ARCH_*` value.
+    pub arch: u32,
+    /// Instruction pointer.
+    pub instruction_pointer: u64,
+    /// Raw argument registers.
+    pub args: [u64; 6],
+}

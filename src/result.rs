@@ -1,0 +1,297 @@
+//! The outcome of one sandbox run (sandbox2's `Result`).
+//!
+//! Rust's `Result` is taken, so the type is [`RunResult`]; C calls it `sbx_result` and Go `Result`.
+//! Status and reason numbering follow sandbox2 exactly so logs and bindings stay comparable.
+
+use crate::arch::Arch;
+use std::fmt;
+use std::time::Duration;
+
+/// How a run ended. Numbering is sandbox2's `StatusEnum`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Status {
+    /// Not finished (never returned by a finished run).
+    Unset = 0,
+    /// The sandboxee exited on its own; `reason_code` is its exit code.
+    Ok = 1,
+    /// The sandbox could not be set up; `reason_code` says which step.
+    SetupError = 2,
+    /// The sandboxee broke the policy; details in [`RunResult::violation`].
+    Violation = 3,
+    /// The sandboxee was killed by a signal; `reason_code` is the signal number.
+    Signaled = 4,
+    /// The wall-time limit expired.
+    Timeout = 5,
+    /// The host killed the sandbox on purpose.
+    ExternalKill = 6,
+    /// libsbx failed while supervising.
+    InternalError = 7,
+}
+
+impl Status {
+    /// Upper-case name as used in JSON and logs (`"OK"`, `"VIOLATION"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Unset => "UNSET",
+            Status::Ok => "OK",
+            Status::SetupError => "SETUP_ERROR",
+            Status::Violation => "VIOLATION",
+            Status::Signaled => "SIGNALED",
+            Status::Timeout => "TIMEOUT",
+            Status::ExternalKill => "EXTERNAL_KILL",
+            Status::InternalError => "INTERNAL_ERROR",
+        }
+    }
+}
+
+/// Why a run ended in SETUP_ERROR, INTERNAL_ERROR or VIOLATION. Numbering is sandbox2's
+/// `ReasonCodeEnum`; never renumber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+#[allow(missing_docs)]
+pub enum Reason {
+    UnsupportedArch = 0,
+    FailedTimers = 1,
+    FailedSignals = 2,
+    FailedSubprocess = 3,
+    FailedNotify = 4,
+    FailedConnection = 5,
+    FailedWait = 6,
+    FailedNamespaces = 7,
+    FailedPtrace = 8,
+    FailedIpc = 9,
+    FailedCommsUpgrade = 10,
+    FailedLimits = 11,
+    FailedCwd = 12,
+    FailedPolicy = 13,
+    FailedVersionCheck = 14,
+    FailedConfig = 15,
+    FailedStore = 16,
+    FailedFetch = 17,
+    FailedGetEvent = 18,
+    FailedMonitor = 19,
+    FailedKill = 20,
+    FailedInterrupt = 21,
+    FailedChild = 22,
+    FailedInspect = 23,
+    ViolationSyscall = 24,
+    ViolationArch = 25,
+    ViolationNetwork = 0x1000_0000,
+}
+
+impl Reason {
+    /// sandbox2's spelling, e.g. `FAILED_PTRACE`.
+    pub fn name(self) -> &'static str {
+        use Reason::*;
+        match self {
+            UnsupportedArch => "UNSUPPORTED_ARCH",
+            FailedTimers => "FAILED_TIMERS",
+            FailedSignals => "FAILED_SIGNALS",
+            FailedSubprocess => "FAILED_SUBPROCESS",
+            FailedNotify => "FAILED_NOTIFY",
+            FailedConnection => "FAILED_CONNECTION",
+            FailedWait => "FAILED_WAIT",
+            FailedNamespaces => "FAILED_NAMESPACES",
+            FailedPtrace => "FAILED_PTRACE",
+            FailedIpc => "FAILED_IPC",
+            FailedCommsUpgrade => "FAILED_COMMS_UPGRADE",
+            FailedLimits => "FAILED_LIMITS",
+            FailedCwd => "FAILED_CWD",
+            FailedPolicy => "FAILED_POLICY",
+            FailedVersionCheck => "FAILED_VERSION_CHECK",
+            FailedConfig => "FAILED_CONFIG",
+            FailedStore => "FAILED_STORE",
+            FailedFetch => "FAILED_FETCH",
+            FailedGetEvent => "FAILED_GETEVENT",
+            FailedMonitor => "FAILED_MONITOR",
+            FailedKill => "FAILED_KILL",
+            FailedInterrupt => "FAILED_INTERRUPT",
+            FailedChild => "FAILED_CHILD",
+            FailedInspect => "FAILED_INSPECT",
+            ViolationSyscall => "VIOLATION_SYSCALL",
+            ViolationArch => "VIOLATION_ARCH",
+            ViolationNetwork => "VIOLATION_NETWORK",
+        }
+    }
+}
+
+/// The syscall that broke the policy, as the kernel presented it to seccomp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The ABI the call came through.
+    pub arch: Arch,
+    /// Syscall number in that ABI's numbering (x32: with bit 30 still set).
+    pub nr: u64,
+    /// Kernel name of the syscall, or `"UNKNOWN"` when the number is not in the table.
+    pub name: String,
+    /// The six raw argument registers.
+    pub args: [u64; 6],
+    /// Host pid of the thread that made the call.
+    pub pid: i32,
+    /// Instruction pointer at the call.
+    pub ip: u64,
+    /// Stack pointer at the call.
+    pub sp: u64,
+}
+
+impl Violation {
+    /// `[X86-64] ptrace(0x10, 0x1234, 0x0, 0x0, 0x0, 0x0)`
+    pub fn describe(&self) -> String {
+        let a = &self.args;
+        format!(
+            "[{}] {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x})",
+            self.arch.label(),
+            self.name,
+            a[0],
+            a[1],
+            a[2],
+            a[3],
+            a[4],
+            a[5]
+        )
+    }
+}
+
+/// Resource usage of the sandboxee (from `wait4`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// User CPU time.
+    pub user_time: Duration,
+    /// System CPU time.
+    pub system_time: Duration,
+    /// Peak resident set size in KiB.
+    pub max_rss_kib: u64,
+    /// Most processes and threads alive in the sandbox at once, as seen by the monitor.
+    pub peak_tasks: u32,
+}
+
+/// Everything known about how one run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunResult {
+    /// How it ended.
+    pub status: Status,
+    /// sandbox2's reason code: exit code for OK, signal for SIGNALED, a [`Reason`] for
+    /// SETUP_ERROR, INTERNAL_ERROR and VIOLATION, 0 for TIMEOUT and EXTERNAL_KILL.
+    pub reason_code: u32,
+    /// Exit code when the sandboxee exited on its own.
+    pub exit_code: Option<i32>,
+    /// Signal that ended the sandboxee, when one did (including SIGKILL from a timeout or kill).
+    pub signal: Option<i32>,
+    /// The offending syscall for a VIOLATION.
+    pub violation: Option<Violation>,
+    /// For SETUP_ERROR and INTERNAL_ERROR: what failed, in words.
+    pub message: Option<String>,
+    /// Host pid of the sandboxee (0 when it never started).
+    pub pid: i32,
+    /// From start of setup to the end of the last process.
+    pub wall_time: Duration,
+    /// Resource usage of the sandboxee.
+    pub usage: Usage,
+}
+
+impl RunResult {
+    pub(crate) fn new(status: Status) -> Self {
+        RunResult {
+            status,
+            reason_code: 0,
+            exit_code: None,
+            signal: None,
+            violation: None,
+            message: None,
+            pid: 0,
+            wall_time: Duration::ZERO,
+            usage: Usage::default(),
+        }
+    }
+
+    pub(crate) fn setup_error(reason: Reason, message: String) -> Self {
+        let mut r = RunResult::new(Status::SetupError);
+        r.reason_code = reason as u32;
+        r.message = Some(message);
+        r
+    }
+
+    pub(crate) fn internal_error(reason: Reason, message: String) -> Self {
+        let mut r = RunResult::new(Status::InternalError);
+        r.reason_code = reason as u32;
+        r.message = Some(message);
+        r
+    }
+
+    /// The [`Reason`] for statuses that carry one.
+    pub fn reason(&self) -> Option<Reason> {
+        match self.status {
+            Status::SetupError | Status::InternalError | Status::Violation => {
+                reason_from_code(self.reason_code)
+            }
+            _ => None,
+        }
+    }
+
+    /// True when the sandboxee exited with code 0.
+    pub fn success(&self) -> bool {
+        self.status == Status::Ok && self.reason_code == 0
+    }
+
+    /// One line, e.g. `SYSCALL VIOLATION - [X86-64] ptrace(0x10, ...)` or `OK - exit code 0`.
+    pub fn describe(&self) -> String {
+        match self.status {
+            Status::Ok => format!("OK - exit code {}", self.reason_code),
+            Status::Violation => {
+                let what = match self.reason() {
+                    Some(Reason::ViolationArch) => "ARCH VIOLATION",
+                    Some(Reason::ViolationNetwork) => "NETWORK VIOLATION",
+                    _ => "SYSCALL VIOLATION",
+                };
+                match &self.violation {
+                    Some(v) => format!("{what} - {} pid {}", v.describe(), v.pid),
+                    None => what.to_string(),
+                }
+            }
+            Status::Signaled => {
+                format!("SIGNALED - signal {} ({})", self.reason_code, signal_name(self.reason_code as i32))
+            }
+            Status::Timeout => format!("TIMEOUT - wall time limit reached after {:.3}s", self.wall_time.as_secs_f64()),
+            Status::ExternalKill => "EXTERNAL_KILL - killed by the host".to_string(),
+            Status::SetupError | Status::InternalError | Status::Unset => {
+                let code = self.reason().map(|r| r.name()).unwrap_or("UNKNOWN");
+                match &self.message {
+                    Some(m) => format!("{} - {}: {}", self.status.name(), code, m),
+                    None => format!("{} - {}", self.status.name(), code),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for RunResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// Maps a numeric reason code back to [`Reason`].
+pub fn reason_from_code(code: u32) -> Option<Reason> {
+    use Reason::*;
+    const ALL: [Reason; 27] = [
+        UnsupportedArch, FailedTimers, FailedSignals, FailedSubprocess, FailedNotify,
+        FailedConnection, FailedWait, FailedNamespaces, FailedPtrace, FailedIpc,
+        FailedCommsUpgrade, FailedLimits, FailedCwd, FailedPolicy, FailedVersionCheck,
+        FailedConfig, FailedStore, FailedFetch, FailedGetEvent, FailedMonitor, FailedKill,
+        FailedInterrupt, FailedChild, FailedInspect, ViolationSyscall, ViolationArch,
+        ViolationNetwork,
+    ];
+    ALL.into_iter().find(|r| *r as u32 == code)
+}
+
+/// `SIGSEGV`-style name of a signal number.
+pub fn signal_name(sig: i32) -> String {
+    match nix::sys::signal::Signal::try_from(sig) {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig) => {
+            format!("SIGRT{}", sig - libc::SIGRTMIN())
+        }
+        Err(_) => format!("SIG{sig}"),
+    }
+}

@@ -1,0 +1,242 @@
+//! One run of one executor under one policy: start, wait (with or without a timeout), kill.
+//!
+//! Every method takes `&self`, so a `Sandbox` can be shared (e.g. in an `Arc`) between a thread
+//! that waits and one that kills. Dropping a running sandbox kills it and waits for the end.
+
+use crate::error::{Error, Result};
+use crate::executor::Executor;
+use crate::monitor;
+use crate::policy::Policy;
+use crate::result::RunResult;
+use crate::spawn::Plan;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+mod deadline;
+
+/// Why the host ended a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KillReason {
+    External = 1,
+    Timeout = 2,
+}
+
+#[derive(Debug)]
+enum Phase {
+    NotStarted,
+    Starting,
+    Running { pid: i32 },
+    Finished(RunResult),
+}
+
+/// State shared between the caller's threads, the monitor thread and the deadline thread.
+pub(crate) struct Shared {
+    phase: Mutex<Phase>,
+    changed: Condvar,
+    kill_reason: AtomicU8,
+    pidfd: Mutex<Option<OwnedFd>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks cannot leave the data half-written (every update
+    // is a single assignment), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    fn new() -> Shared {
+        Shared {
+            phase: Mutex::new(Phase::NotStarted),
+            changed: Condvar::new(),
+            kill_reason: AtomicU8::new(0),
+            pidfd: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn set_pidfd(&self, fd: OwnedFd) {
+        *lock(&self.pidfd) = Some(fd);
+        // A kill may have been requested while the child was being created.
+        if self.kill_reason().is_some() {
+            self.signal_main();
+        }
+    }
+
+    pub(crate) fn clear_pidfd(&self) {
+        *lock(&self.pidfd) = None;
+    }
+
+    pub(crate) fn set_running(&self, pid: i32) {
+        let mut p = lock(&self.phase);
+        if matches!(*p, Phase::Starting) {
+            *p = Phase::Running { pid };
+        }
+        self.changed.notify_all();
+    }
+
+    fn finish(&self, r: RunResult) {
+        *lock(&self.phase) = Phase::Finished(r);
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn kill_reason(&self) -> Option<KillReason> {
+        match self.kill_reason.load(Ordering::Acquire) {
+            1 => Some(KillReason::External),
+            2 => Some(KillReason::Timeout),
+            _ => None,
+        }
+    }
+
+    /// Records why the run is being ended (the first reason wins) and kills the main process.
+    /// The monitor then kills every other task when it sees the main process die.
+    pub(crate) fn kill(&self, why: KillReason) {
+        let _ = self.kill_reason.compare_exchange(0, why as u8, Ordering::AcqRel, Ordering::Acquire);
+        self.signal_main();
+    }
+
+    fn signal_main(&self) {
+        let fd = lock(&self.pidfd);
+        if let Some(fd) = fd.as_ref() {
+            // SAFETY: pidfd_send_signal on a pidfd we hold; pid reuse cannot misdirect it.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), libc::SIGKILL, 0usize, 0u32);
+            }
+        }
+    }
+}
+
+/// A sandboxed run of one [`Executor`] under one [`Policy`].
+pub struct Sandbox {
+    executor: Mutex<Option<Executor>>,
+    policy: Policy,
+    shared: Arc<Shared>,
+    monitor: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Sandbox {
+    /// Prepares a run; nothing starts until [`start`](Self::start) or [`run`](Self::run).
+    pub fn new(executor: Executor, policy: Policy) -> Sandbox {
+        Sandbox {
+            executor: Mutex::new(Some(executor)),
+            policy,
+            shared: Arc::new(Shared::new()),
+            monitor: Mutex::new(None),
+        }
+    }
+
+    /// Starts the sandboxee and waits for it to end.
+    ///
+    /// `Err` only for bad input or when the monitor thread cannot be created; everything that
+    /// happens to the sandboxee, including failed setup steps, is in the [`RunResult`].
+    pub fn run(&self) -> Result<RunResult> {
+        self.start()?;
+        self.wait()
+    }
+
+    /// Starts the sandboxee and returns once it has started the target program (or failed to).
+    pub fn start(&self) -> Result<()> {
+        let exec = lock(&self.executor).take().ok_or(Error::InvalidState("this sandbox was already started"))?;
+        let wall_time = exec.limits.wall_time;
+        let started_at = Instant::now();
+        // All validation and preparation happens here, on the caller's thread: bad input
+        // returns an error before any process exists.
+        let plan = Box::new(Plan::new(exec, &self.policy, self.policy.namespaces(), self.policy.mounts())?);
+        *lock(&self.shared.phase) = Phase::Starting;
+        if let Some(limit) = wall_time {
+            deadline::arm(started_at + limit, Arc::downgrade(&self.shared));
+        }
+        let shared = Arc::clone(&self.shared);
+        let handle = std::thread::Builder::new()
+            .name("sbx-monitor".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let result = monitor::run(plan, &shared, started_at);
+                shared.finish(result);
+            })
+            .map_err(|e| Error::os("spawn monitor thread", e.raw_os_error().unwrap_or(libc::EAGAIN)))?;
+        *lock(&self.monitor) = Some(handle);
+        let mut p = lock(&self.shared.phase);
+        while matches!(*p, Phase::Starting) {
+            p = self.shared.changed.wait(p).unwrap_or_else(|e| e.into_inner());
+        }
+        Ok(())
+    }
+
+    /// Waits for the end of the run and returns its result (again on later calls).
+    pub fn wait(&self) -> Result<RunResult> {
+        self.wait_until(None)
+    }
+
+    /// Like [`wait`](Self::wait), but gives up after `timeout` with [`Error::WaitTimeout`]
+    /// (the sandbox keeps running).
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<RunResult> {
+        self.wait_until(Some(Instant::now() + timeout))
+    }
+
+    fn wait_until(&self, until: Option<Instant>) -> Result<RunResult> {
+        let mut p = lock(&self.shared.phase);
+        loop {
+            match &*p {
+                Phase::Finished(r) => {
+                    let r = r.clone();
+                    drop(p);
+                    if let Some(h) = lock(&self.monitor).take() {
+                        let _ = h.join();
+                    }
+                    return Ok(r);
+                }
+                Phase::NotStarted => return Err(Error::InvalidState("the sandbox was not started")),
+                _ => {}
+            }
+            p = match until {
+                None => self.shared.changed.wait(p).unwrap_or_else(|e| e.into_inner()),
+                Some(t) => {
+                    let now = Instant::now();
+                    if now >= t {
+                        return Err(Error::WaitTimeout);
+                    }
+                    self.shared.changed.wait_timeout(p, t - now).unwrap_or_else(|e| e.into_inner()).0
+                }
+            };
+        }
+    }
+
+    /// Kills the sandboxee and everything it started; the result's status is EXTERNAL_KILL
+    /// unless the run had already ended otherwise. Does nothing after the end.
+    pub fn kill(&self) {
+        self.shared.kill(KillReason::External);
+    }
+
+    /// Host pid of the sandboxee while it runs.
+    pub fn pid(&self) -> Option<i32> {
+        match &*lock(&self.shared.phase) {
+            Phase::Running { pid } => Some(*pid),
+            Phase::Finished(r) if r.pid > 0 => Some(r.pid),
+            _ => None,
+        }
+    }
+
+    /// True once the run has ended.
+    pub fn is_finished(&self) -> bool {
+        matches!(&*lock(&self.shared.phase), Phase::Finished(_))
+    }
+
+    /// The policy this sandbox runs under.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(h) = lock(&self.monitor).take() {
+            if !self.is_finished() {
+                self.shared.kill(KillReason::External);
+            }
+            let _ = h.join();
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The path from a request to `execve`: plan everything, clone a child that shares our memory
+//! (no page-table copy, so the cost does not grow with the host's size), let the monitor attach,
+//! then the child sets itself up with raw syscalls and execs.
+//!
+//! Why `clone(CLONE_VM)` without `CLONE_VFORK`: the monitor must `PTRACE_SEIZE` the child before
+//! it installs its filter (the filter's exec rule and every violation are `SECCOMP_RET_TRACE`),
+//! and a vfork parent would be suspended until the exec. The child therefore waits on a pipe
+//! until the monitor has attached. Namespaces (next capability) add clone flags and steps to the
+//! child between "sync" and "fds".
+
+#![allow(unsafe_code)]
+
+pub(crate) mod child;
+pub(crate) mod init_image;
+mod ns_child;
+pub(crate) mod ns_plan;
+pub(crate) mod plan;
+mod raw;
+
+use crate::error::{Error, Result};
+use child::ChildArgs;
+pub(crate) use plan::Plan;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// Size of the child's stack. The child path is shallow; this leaves a wide margin.
+const CHILD_STACK_SIZE: usize = 256 * 1024;
+
+/// A child between clone and exec. Holds the memory the child uses until [`Spawned::release`]
+/// (after the exec or the child's exit), and the write end of the start pipe.
+pub(crate) struct Spawned {
+    pub pid: libc::pid_t,
+    /// One stack, or two (init and sandboxee) for a namespaced sandbox.
+    stack: *mut libc::c_void,
+    stack_len: usize,
+    args: Box<ChildArgs>,
+    sync_write: Option<OwnedFd>,
+    _sync_read: OwnedFd,
+}
+
+// SAFETY: the stack pointer is an mmap we own; moving the handle between threads is fine.
+unsafe impl Send for Spawned {}
+
+impl Spawned {
+    /// Lets the child continue past its first step (call after PTRACE_SEIZE succeeded).
+    pub fn release(&mut self) -> Result<()> {
+        if let Some(w) = self.sync_write.take() {
+            let byte = [1u8];
+            // SAFETY: writing one byte from a live buffer to our pipe.
+            let r = unsafe { libc::write(w.as_raw_fd(), byte.as_ptr().cast(), 1) };
+            if r != 1 {
+                return Err(Error::last_os("write(start pipe)"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        // Only called once the child has exec'd or is gone: the monitor guarantees it.
+        // SAFETY: unmapping the stack we mapped in `spawn`.
+        unsafe {
+            libc::munmap(self.stack, self.stack_len);
+        }
+        let _ = &self.args;
+    }
+}
+
+/// Clones the child. The calling thread must have every signal blocked (the child inherits the
+/// mask, so no host handler can run in it before it resets dispositions).
+///
+/// `plan` must stay at the same address until the child has exec'd or exited.
+pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2 writes two fds into the array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(Error::last_os("pipe2"));
+    }
+    // SAFETY: fresh fds from pipe2, owned by nobody else.
+    let (sync_read, sync_write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+
+    let stacks = if plan.ns.is_some() { 2 } else { 1 };
+    let stack_len = CHILD_STACK_SIZE * stacks;
+    // SAFETY: anonymous private mapping; checked for MAP_FAILED below.
+    let stack = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            stack_len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+            -1,
+            0,
+        )
+    };
+    if stack == libc::MAP_FAILED {
+        return Err(Error::last_os("mmap(child stack)"));
+    }
+    // A guard page at the bottom of each stack turns an overflow into a crash of the child only.
+    for i in 0..stacks {
+        // SAFETY: the first page of each stack in our own mapping.
+        unsafe { libc::mprotect((stack as *mut u8).add(i * CHILD_STACK_SIZE).cast(), 4096, libc::PROT_NONE) };
+    }
+    // The sandboxee's stack (namespaced case) is the upper one; its top is the mapping's end.
+    plan.sandboxee_stack_top.store(stack as usize + stack_len, std::sync::atomic::Ordering::Release);
+
+    let args = Box::new(ChildArgs {
+        plan: plan as *const Plan,
+        sync_read: sync_read.as_raw_fd(),
+        sync_write: sync_write.as_raw_fd(),
+    });
+    // SAFETY: the stack grows down from the end of the mapping (16-byte aligned); the child runs
+    // only `child_main`, which uses raw syscalls and memory that outlives its pre-exec phase.
+    // Exit signal 0: the host gets no SIGCHLD (its handlers and SIGCHLD=SIG_IGN auto-reaping stay
+    // out of the way); the monitor waits with __WALL.
+    let (entry, flags): (extern "C" fn(*mut libc::c_void) -> libc::c_int, i32) = match &plan.ns {
+        None => (child::child_main, libc::CLONE_VM),
+        Some(ns) => (ns_child::init_main, libc::CLONE_VM | ns.clone_flags),
+    };
+    let pid = unsafe {
+        let top = (stack as *mut u8).add(CHILD_STACK_SIZE) as *mut libc::c_void;
+        libc::clone(entry, top, flags, &*args as *const ChildArgs as *mut libc::c_void)
+    };
+    if pid < 0 {
+        let e = std::io::Error::last_os_error();
+        // SAFETY: no child uses the stack.
+        unsafe { libc::munmap(stack, stack_len) };
+        if plan.ns.is_some() {
+            return Err(crate::namespaces::namespace_error(e.raw_os_error().unwrap_or(0)));
+        }
+        return Err(Error::os("clone", e.raw_os_error().unwrap_or(0)));
+    }
+    Ok(Spawned { pid, stack, stack_len, args, sync_write: Some(sync_write), _sync_read: sync_read })
+}
+
+pub(crate) use child::SETUP_FAILED_EXIT;

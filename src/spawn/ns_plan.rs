@@ -1,0 +1,212 @@
+//! The namespaced part of a spawn plan: id maps, hostname, network, and the mount operations the
+//! sandbox's init performs, all laid out before the clone (see `plan.rs` for why).
+
+use crate::arch::NATIVE_AUDIT_ARCH;
+use crate::error::{Error, Result};
+use crate::mounts::{MountKind, MountTree};
+use crate::namespaces::{Namespaces, SANDBOX_ID};
+use crate::policy::SockFilter;
+use std::ffi::CString;
+use std::path::Path;
+use std::sync::atomic::AtomicI32;
+
+// Mount attributes from <linux/mount.h> (mount_setattr(2), fsmount(2)).
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+
+/// Device nodes of the minimal `/dev`, bound from the host.
+pub const DEV_NODES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
+/// Symlinks of the minimal `/dev`.
+pub const DEV_LINKS: [(&str, &str); 4] =
+    [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")];
+
+/// What one operation puts at its target.
+pub enum OpKind {
+    /// Clone of a host tree (open_tree), opened before the new root hides anything.
+    Bind { source: CString, recursive: bool },
+    /// A new tmpfs; `size` is the `size=` option value.
+    Tmpfs { size: Option<CString> },
+    /// The sandbox pid namespace's procfs.
+    Proc,
+    /// A symlink to `target`.
+    Symlink { target: CString },
+}
+
+/// One step of building the new root.
+pub struct MountOp {
+    pub kind: OpKind,
+    /// Target path below the new root, split into components (no `/`, `.` or `..`).
+    pub components: Vec<CString>,
+    /// Create the target as a directory (else as an empty file).
+    pub is_dir: bool,
+    /// MOUNT_ATTR_* flags applied to the new mount (recursively for binds).
+    pub attrs: u64,
+    /// The open_tree fd, written by the child (shared memory) in its first phase.
+    pub tree_fd: AtomicI32,
+    /// For error messages.
+    pub label: String,
+}
+
+/// Everything the init process needs.
+pub struct NsPlan {
+    pub clone_flags: i32,
+    pub uid_map: CString,
+    pub gid_map: CString,
+    /// Maps of the nested user namespace the sandboxee enters (its own id onto itself).
+    pub inner_uid_map: CString,
+    pub inner_gid_map: CString,
+    pub hostname: CString,
+    pub lo_up: bool,
+    /// Existing host directory the new root's tmpfs is mounted on (in the private mount ns).
+    pub staging: CString,
+    pub root_writable: bool,
+    pub ops: Vec<MountOp>,
+    /// Filter init installs on itself before exec'ing its image: wait4 and exit only.
+    pub init_filter: Vec<SockFilter>,
+    pub init_fprog: super::plan::SockFprog,
+    pub init_memfd: i32,
+    pub init_argv: [*const libc::c_char; 2],
+    pub init_name: CString,
+    pub empty_env: [*const libc::c_char; 1],
+}
+
+impl NsPlan {
+    pub fn new(ns: &Namespaces, tree: &MountTree) -> Result<NsPlan> {
+        ns.validate()?;
+        // SAFETY-free: geteuid/getegid cannot fail.
+        let (uid, gid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+        let cs = |s: String| CString::new(s).map_err(|_| Error::invalid("string contains NUL"));
+        let mut ops = Vec::new();
+        for m in tree.mounts() {
+            let components = components(&m.inside)?;
+            let label = m.inside.display().to_string();
+            match m.kind {
+                MountKind::Bind { source, is_dir, writable } => {
+                    let mut attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+                    if !writable {
+                        attrs |= MOUNT_ATTR_RDONLY;
+                    } else if !tree.writable_exec() {
+                        attrs |= MOUNT_ATTR_NOEXEC;
+                    }
+                    let source = CString::new(source.into_os_string().into_encoded_bytes())
+                        .map_err(|_| Error::invalid("mount source contains NUL"))?;
+                    ops.push(MountOp {
+                        kind: OpKind::Bind { source, recursive: is_dir },
+                        components,
+                        is_dir,
+                        attrs,
+                        tree_fd: AtomicI32::new(-1),
+                        label: format!("{label} (bind)"),
+                    });
+                }
+                MountKind::Tmpfs { size } => {
+                    let mut attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+                    if !tree.writable_exec() {
+                        attrs |= MOUNT_ATTR_NOEXEC;
+                    }
+                    ops.push(MountOp {
+                        kind: OpKind::Tmpfs { size: size.map(|s| cs(s.to_string())).transpose()? },
+                        components,
+                        is_dir: true,
+                        attrs,
+                        tree_fd: AtomicI32::new(-1),
+                        label: format!("{label} (tmpfs)"),
+                    });
+                }
+            }
+        }
+        ops.push(MountOp {
+            kind: OpKind::Proc,
+            components: vec![cs("proc".into())?],
+            is_dir: true,
+            attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+            tree_fd: AtomicI32::new(-1),
+            label: "/proc".into(),
+        });
+        for node in DEV_NODES {
+            ops.push(MountOp {
+                kind: OpKind::Bind { source: cs(format!("/dev/{node}"))?, recursive: false },
+                components: vec![cs("dev".into())?, cs(node.into())?],
+                is_dir: false,
+                attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+                tree_fd: AtomicI32::new(-1),
+                label: format!("/dev/{node}"),
+            });
+        }
+        for (name, target) in DEV_LINKS {
+            ops.push(MountOp {
+                kind: OpKind::Symlink { target: cs(target.into())? },
+                components: vec![cs("dev".into())?, cs(name.into())?],
+                is_dir: false,
+                attrs: 0,
+                tree_fd: AtomicI32::new(-1),
+                label: format!("/dev/{name}"),
+            });
+        }
+        let staging = ["/tmp", "/var/tmp", "/mnt", "/run"]
+            .into_iter()
+            .find(|d| std::fs::symlink_metadata(d).map(|m| m.is_dir()).unwrap_or(false))
+            .ok_or_else(|| Error::invalid("no directory to stage the sandbox root on (/tmp, /var/tmp, /mnt, /run)"))?;
+        let init_filter = init_filter();
+        let init_fprog = super::plan::SockFprog { len: init_filter.len() as u16, filter: init_filter.as_ptr() };
+        let init_name = cs("sbx-init".into())?;
+        Ok(NsPlan {
+            clone_flags: ns.clone_flags(),
+            uid_map: cs(format!("{SANDBOX_ID} {uid} 1\n"))?,
+            gid_map: cs(format!("{SANDBOX_ID} {gid} 1\n"))?,
+            inner_uid_map: cs(format!("{SANDBOX_ID} {SANDBOX_ID} 1\n"))?,
+            inner_gid_map: cs(format!("{SANDBOX_ID} {SANDBOX_ID} 1\n"))?,
+            hostname: cs(ns.hostname.clone())?,
+            lo_up: !ns.share_network,
+            staging: cs(staging.into())?,
+            root_writable: tree.root_writable(),
+            ops,
+            init_fprog,
+            init_filter,
+            init_memfd: super::init_image::memfd()?,
+            init_argv: [init_name.as_ptr(), std::ptr::null()],
+            init_name,
+            empty_env: [std::ptr::null()],
+        })
+    }
+}
+
+fn components(p: &Path) -> Result<Vec<CString>> {
+    p.components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s),
+            _ => None,
+        })
+        .map(|s| CString::new(s.as_encoded_bytes()).map_err(|_| Error::invalid("path contains NUL")))
+        .collect()
+}
+
+/// The init's own filter: after exec it only needs prctl (non-dumpable), wait4 and exit.
+fn init_filter() -> Vec<SockFilter> {
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    const RET_ALLOW: u32 = 0x7fff_0000;
+    const RET_KILL_PROCESS: u32 = 0x8000_0000;
+    let allowed = [
+        libc::SYS_execveat,
+        libc::SYS_prctl,
+        libc::SYS_wait4,
+        libc::SYS_exit_group,
+        libc::SYS_exit,
+        libc::SYS_rt_sigreturn,
+        libc::SYS_restart_syscall,
+    ];
+    let ins = |code, jt, jf, k| SockFilter { code, jt, jf, k };
+    let mut f = vec![ins(LD_W_ABS, 0, 0, 4), ins(JEQ_K, 1, 0, NATIVE_AUDIT_ARCH), ins(RET_K, 0, 0, RET_KILL_PROCESS), ins(LD_W_ABS, 0, 0, 0)];
+    let n = allowed.len();
+    for (i, nr) in allowed.iter().enumerate() {
+        // Jump to the ALLOW at the end on a match.
+        f.push(ins(JEQ_K, (n - i) as u8, 0, *nr as u32));
+    }
+    f.push(ins(RET_K, 0, 0, RET_KILL_PROCESS));
+    f.push(ins(RET_K, 0, 0, RET_ALLOW));
+    f
+}

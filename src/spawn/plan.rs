@@ -1,0 +1,301 @@
+//! Everything the child needs, computed before the clone.
+//!
+//! Design §3 item 8: between clone and exec the child may only run async-signal-safe code, so all
+//! strings, pointer arrays, the fd shuffle, rlimits and the BPF program are laid out here, in
+//! memory the child reads but never allocates or frees.
+
+use crate::error::{Error, Result};
+use crate::executor::{Executor, Stdio};
+use crate::limits::RlimitSetting;
+use crate::policy::{Policy, SockFilter};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize};
+use super::ns_plan::NsPlan;
+use crate::mounts::MountTree;
+use crate::namespaces::Namespaces;
+
+/// The step of the child that failed, reported through [`ChildReport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Step {
+    None = 0,
+    Sync = 1,
+    Signals = 2,
+    Session = 3,
+    DeathSignal = 4,
+    Fds = 5,
+    Cwd = 6,
+    Rlimit = 7,
+    Capabilities = 8,
+    NoNewPrivs = 9,
+    Seccomp = 10,
+    Exec = 11,
+    Namespaces = 12,
+    UserNs = 13,
+    Mounts = 14,
+    Pivot = 15,
+    Hostname = 16,
+    Network = 17,
+    NestedUserNs = 18,
+}
+
+impl Step {
+    pub fn from_u32(v: u32) -> Step {
+        use Step::*;
+        [None, Sync, Signals, Session, DeathSignal, Fds, Cwd, Rlimit, Capabilities, NoNewPrivs, Seccomp, Exec, Namespaces, UserNs, Mounts, Pivot, Hostname, Network, NestedUserNs]
+            .into_iter()
+            .find(|s| *s as u32 == v)
+            .unwrap_or(None)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Step::None => "unknown step",
+            Step::Sync => "waiting for the monitor",
+            Step::Signals => "resetting signal dispositions",
+            Step::Session => "setsid",
+            Step::DeathSignal => "prctl(PR_SET_PDEATHSIG)",
+            Step::Fds => "mapping file descriptors",
+            Step::Cwd => "chdir to the working directory",
+            Step::Rlimit => "setting resource limits",
+            Step::Capabilities => "dropping capabilities",
+            Step::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)",
+            Step::Seccomp => "installing the seccomp filter",
+            Step::Exec => "execve",
+            Step::Namespaces => "starting the sandbox's init",
+            Step::UserNs => "writing the user namespace's id maps",
+            Step::Mounts => "building the sandbox's filesystem",
+            Step::Pivot => "switching to the new root",
+            Step::Hostname => "sethostname",
+            Step::Network => "bringing up the loopback interface",
+            Step::NestedUserNs => "entering the nested user namespace",
+        }
+    }
+}
+
+/// Written by the child (shared memory, CLONE_VM) when a step fails; read after it exits.
+#[derive(Debug, Default)]
+pub struct ChildReport {
+    pub step: AtomicU32,
+    pub errno: AtomicI32,
+    /// Index into the plan's lists for per-item steps (which rlimit, which fd).
+    pub item: AtomicU32,
+}
+
+/// One `dup` move: `src` (a host fd, owned by the plan or inherited) becomes `dst` in the child.
+#[derive(Debug, Clone, Copy)]
+pub struct FdMove {
+    pub src: RawFd,
+    pub dst: RawFd,
+}
+
+/// The `struct sock_fprog` the child passes to seccomp(2).
+#[repr(C)]
+pub struct SockFprog {
+    pub len: u16,
+    pub filter: *const SockFilter,
+}
+
+/// Capability dropping: done when the host runs with capabilities and the sandboxee would
+/// otherwise inherit them (no user namespace).
+#[derive(Debug, Clone, Copy)]
+pub struct CapDrop {
+    pub enabled: bool,
+    pub last_cap: u32,
+}
+
+pub struct Plan {
+    pub path: CString,
+    // Keep the CStrings alive: argv_ptrs/envp_ptrs point into them.
+    _argv: Vec<CString>,
+    _envp: Vec<CString>,
+    pub argv_ptrs: Vec<*const libc::c_char>,
+    pub envp_ptrs: Vec<*const libc::c_char>,
+    pub cwd: CString,
+    pub moves: Vec<FdMove>,
+    /// First fd number free for temporaries during the shuffle.
+    pub temp_base: RawFd,
+    /// Sorted destination fds: everything else is closed.
+    pub keep: Vec<RawFd>,
+    pub rlimits: Vec<RlimitSetting>,
+    pub caps: CapDrop,
+    pub program: Vec<SockFilter>,
+    pub fprog: SockFprog,
+    pub report: ChildReport,
+    /// Host fds that must stay open until the child has exec'd (sources of the moves).
+    pub _owned: Vec<OwnedFd>,
+    /// Processes cap enforced by the monitor.
+    pub max_tasks: Option<u64>,
+    /// Namespaces and the new root; `None` for a sandbox without namespaces.
+    pub ns: Option<NsPlan>,
+    /// Top of the sandboxee's stack when the namespaced init clones it (set by `spawn`).
+    pub sandboxee_stack_top: AtomicUsize,
+}
+
+// SAFETY: the raw pointers in Plan point into the Plan's own heap buffers (argv/envp CStrings and
+// `program`), which move with it and are never shared mutably.
+#[allow(unsafe_code)]
+unsafe impl Send for Plan {}
+
+impl Plan {
+    /// Builds the plan for `exec` under `policy`. Validates everything first, so nothing is
+    /// half-applied when input is bad.
+    pub fn new(exec: Executor, policy: &Policy, namespaces: &Namespaces, tree: &MountTree) -> Result<Plan> {
+        exec.validate()?;
+        let ns = if namespaces.enabled { Some(NsPlan::new(namespaces, tree)?) } else { None };
+        let Executor { path, argv, envp, cwd, stdio, fds, limits } = exec;
+
+        let path = resolve_path(&path)?;
+        let path = CString::new(path.into_os_string().into_encoded_bytes())
+            .map_err(|_| Error::invalid("executor path contains a NUL byte"))?;
+        let argv = Executor::c_strings(&argv)?;
+        let envp = Executor::c_strings(&envp)?;
+        let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
+        argv_ptrs.push(std::ptr::null());
+        let mut envp_ptrs: Vec<*const libc::c_char> = envp.iter().map(|c| c.as_ptr()).collect();
+        envp_ptrs.push(std::ptr::null());
+
+        let cwd = match cwd {
+            Some(c) => c,
+            // Inside a new root the host's cwd means nothing: start at its root.
+            None if ns.is_some() => std::path::PathBuf::from("/"),
+            None => std::env::current_dir().map_err(|e| {
+                Error::invalid(format!("no cwd given and the host's cwd is unreadable: {e}"))
+            })?,
+        };
+        let cwd = CString::new(cwd.into_os_string().into_encoded_bytes())
+            .map_err(|_| Error::invalid("cwd contains a NUL byte"))?;
+
+        let mut owned = Vec::new();
+        let mut moves = Vec::new();
+        for (i, s) in stdio.into_iter().enumerate() {
+            let dst = i as RawFd;
+            match s {
+                Stdio::Inherit => moves.push(FdMove { src: dst, dst }),
+                Stdio::Null => {
+                    let fd = nix::fcntl::open(
+                        "/dev/null",
+                        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+                        nix::sys::stat::Mode::empty(),
+                    )
+                    .map_err(|e| Error::os("open(/dev/null)", e as i32))?;
+                    // SAFETY-free: nix returns a fresh fd we now own.
+                    let fd = owned_from_raw(fd);
+                    moves.push(FdMove { src: fd.as_raw_fd(), dst });
+                    owned.push(fd);
+                }
+                Stdio::Fd(fd) => {
+                    moves.push(FdMove { src: fd.as_raw_fd(), dst });
+                    owned.push(fd);
+                }
+            }
+        }
+        for m in fds {
+            moves.push(FdMove { src: m.host.as_raw_fd(), dst: m.child });
+            owned.push(m.host);
+        }
+        let max_fd = moves.iter().map(|m| m.src.max(m.dst)).max().unwrap_or(2);
+        let mut keep: Vec<RawFd> = moves.iter().map(|m| m.dst).collect();
+        keep.sort_unstable();
+
+        let rlimits = clamp_to_hard_limits(limits.rlimit_settings()?);
+        let program = policy.program().to_vec();
+        if program.is_empty() || program.len() > u16::MAX as usize {
+            return Err(Error::InvalidPolicy(format!("compiled program has {} instructions", program.len())));
+        }
+        let fprog = SockFprog { len: program.len() as u16, filter: program.as_ptr() };
+
+        Ok(Plan {
+            path,
+            _argv: argv,
+            _envp: envp,
+            argv_ptrs,
+            envp_ptrs,
+            cwd,
+            moves,
+            temp_base: max_fd + 1,
+            keep,
+            rlimits,
+            caps: cap_drop_needed(),
+            program,
+            fprog,
+            report: ChildReport::default(),
+            _owned: owned,
+            max_tasks: limits.processes,
+            ns,
+            sandboxee_stack_top: AtomicUsize::new(0),
+        })
+    }
+}
+
+#[allow(unsafe_code)]
+fn owned_from_raw(fd: RawFd) -> OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: `fd` was just returned by open(2) and is owned by nobody else.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// The sandboxee runs `path` as given when it contains a slash (relative ones against the host's
+/// cwd, now); a bare name is looked up in the host's PATH, like a shell would.
+fn resolve_path(path: &std::path::Path) -> Result<std::path::PathBuf> {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if bytes.contains(&b'/') {
+        if path.is_absolute() {
+            return Ok(path.to_path_buf());
+        }
+        let cwd = std::env::current_dir().map_err(|e| Error::invalid(format!("cannot resolve {}: {e}", path.display())))?;
+        return Ok(cwd.join(path));
+    }
+    let search = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    for dir in std::env::split_paths(&search) {
+        let candidate = dir.join(path);
+        if let Ok(meta) = std::fs::metadata(&candidate) {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+                return Ok(candidate);
+            }
+        }
+    }
+    // Leave it as given: exec will fail with ENOENT and the result will name the path.
+    Ok(path.to_path_buf())
+}
+
+/// An unprivileged host cannot raise a hard limit; asking for more than it has would fail the
+/// whole run, so requests are clamped to the current hard limit (the stricter value wins).
+fn clamp_to_hard_limits(settings: Vec<RlimitSetting>) -> Vec<RlimitSetting> {
+    settings
+        .into_iter()
+        .map(|mut s| {
+            let mut cur = libc::rlimit64 { rlim_cur: 0, rlim_max: 0 };
+            // SAFETY: getrlimit64 writes into the struct we pass.
+            #[allow(unsafe_code)]
+            let ok = unsafe { libc::getrlimit64(s.resource as _, &mut cur) } == 0;
+            if ok && s.value > cur.rlim_max {
+                s.value = cur.rlim_max;
+            }
+            s
+        })
+        .collect()
+}
+
+fn cap_drop_needed() -> CapDrop {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let has_caps = status
+        .lines()
+        .filter(|l| l.starts_with("CapEff:") || l.starts_with("CapPrm:") || l.starts_with("CapBnd:"))
+        .any(|l| l.split_whitespace().nth(1).map(|v| v.trim_start_matches('0') != "").unwrap_or(false));
+    let last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40);
+    // Even an unprivileged host has a full bounding set; dropping needs CAP_SETPCAP, so only a
+    // host holding effective capabilities drops (the others have nothing to lose).
+    let eff = status
+        .lines()
+        .find(|l| l.starts_with("CapEff:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .map(|v| v.trim_start_matches('0') != "")
+        .unwrap_or(false);
+    CapDrop { enabled: has_caps && eff, last_cap }
+}
