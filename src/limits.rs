@@ -4,6 +4,11 @@
 use crate::error::{Error, Result};
 use std::time::Duration;
 
+/// Tasks (processes and threads) a sandbox may hold at once when [`Limits::processes`] is not
+/// set. A cap that only the monitor enforces (no RLIMIT_NPROC, which would count the caller's
+/// other processes too): it keeps a fork bomb from exhausting the host's pids.
+pub const DEFAULT_MAX_TASKS: u64 = 4096;
+
 /// `RLIM_INFINITY` spelled as an `Option::None` in the setters.
 pub const UNLIMITED: Option<u64> = None;
 
@@ -18,7 +23,8 @@ pub struct Limits {
     pub file_size: Option<u64>,
     /// RLIMIT_NOFILE (default 1024).
     pub open_files: Option<u64>,
-    /// RLIMIT_NPROC and the monitor's cap on live tasks in the sandbox (default: not set).
+    /// RLIMIT_NPROC and the monitor's cap on live tasks in the sandbox (default: no RLIMIT_NPROC,
+    /// and a monitor cap of [`DEFAULT_MAX_TASKS`]).
     ///
     /// The kernel ignores RLIMIT_NPROC for root, and it counts every process of the real uid
     /// host-wide, so the monitor also enforces the number itself: a task created beyond it is

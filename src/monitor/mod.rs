@@ -351,7 +351,22 @@ pub(crate) fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
     let item = plan.report.item.load(Ordering::Relaxed) as usize;
     let err = std::io::Error::from_raw_os_error(errno);
     let (reason, what) = match step {
+        Step::Exec if errno == libc::ENOENT && plan.ns.is_some() => (
+            Reason::FailedSubprocess,
+            format!(
+                "execve {}: {err}; the program or its loader is not in the sandbox's filesystem \
+                 (add it with add_file/add_directory or add_libraries_for_binary)",
+                plan.path.to_string_lossy()
+            ),
+        ),
         Step::Exec => (Reason::FailedSubprocess, format!("execve {}: {err}", plan.path.to_string_lossy())),
+        Step::Mounts => {
+            let what = plan.ns.as_ref().and_then(|n| n.ops.get(item)).map(|o| o.label.as_str()).unwrap_or("the new root");
+            (Reason::FailedNamespaces, format!("mounting {what}: {err}"))
+        }
+        Step::Namespaces | Step::UserNs | Step::Pivot | Step::Hostname | Step::Network | Step::NestedUserNs => {
+            (Reason::FailedNamespaces, format!("{}: {err}", step.describe()))
+        }
         Step::Cwd => (Reason::FailedCwd, format!("chdir {}: {err}", plan.cwd.to_string_lossy())),
         Step::Rlimit => {
             let res = plan.rlimits.get(item).map(|r| r.resource).unwrap_or(0);

@@ -43,6 +43,9 @@ pub struct PolicyBuilder {
     pub(super) namespaces: crate::namespaces::Namespaces,
     /// The filesystem view (see `view.rs`).
     pub(super) mounts: crate::mounts::MountTree,
+    /// sandbox2's "overridable" rules: used for a syscall only when the user gave it no
+    /// unconditional rule and the default action is a violation (see `fallback_names`).
+    fallbacks: BTreeMap<u32, Action>,
 }
 
 impl PolicyBuilder {
@@ -156,6 +159,16 @@ impl PolicyBuilder {
         })
     }
 
+    /// Registers `action` for the native ones of `names` as a fallback: it applies after the
+    /// user's own rules for that syscall, and only when the default action is a violation. Groups
+    /// use it for answers a program copes with (`readlink` → ENOENT in static startup) that the
+    /// user may still override with a real rule, in any order.
+    pub(crate) fn fallback_names(&mut self, names: &[&'static str], action: Action) -> &mut Self {
+        self.each_native(names, |b, nr| {
+            b.fallbacks.entry(nr).or_insert(action);
+        })
+    }
+
     fn fail(&mut self, err: Error) -> &mut Self {
         log::debug!("policy builder: {err}");
         self.error.get_or_insert(err);
@@ -226,6 +239,17 @@ impl PolicyBuilder {
                 conds: r.args.iter().copied().map(Cond::new).collect(),
                 ret: r.action.ret(),
             }));
+        }
+        if self.default == DefaultAction::Violation {
+            for (&nr, action) in &self.fallbacks {
+                if mandatory.denied.contains_key(&nr) {
+                    continue;
+                }
+                let leaf = leaves.entry(nr).or_default();
+                if leaf.iter().all(|r| !r.conds.is_empty()) {
+                    leaf.push(Rule::unconditional(action.ret()));
+                }
+            }
         }
         Table {
             leaves,

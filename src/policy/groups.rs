@@ -424,9 +424,11 @@ impl PolicyBuilder {
     /// `set_robust_list`, `rseq` (registered by glibc 2.35+; not in sandbox2's set),
     /// `futex(FUTEX_WAIT_BITSET)`, `rt_sigaction` for signals 32 and 33 (glibc's internal ones),
     /// `rt_sigprocmask`, `arch_prctl(ARCH_SET_FS)` (x86-64, thread pointer) and
-    /// `mprotect(PROT_READ)` (RELRO). Unlike sandbox2 it adds no overridable
-    /// `readlink`→ENOENT / `sigaltstack`→ENOSYS rules: rules here are first-match, so they would
-    /// shadow a later `allow_readlink`.
+    /// `mprotect(PROT_READ)` (RELRO), `getrandom(GRND_NONBLOCK)` (glibc 2.34+ seeds malloc's
+    /// tcache with it; not in sandbox2's set), and sandbox2's overridable `readlink`/`readlinkat`
+    /// → ENOENT (glibc asks for its own path): a fallback that applies only when no rule of the
+    /// user's decides `readlink` and the default action is a violation, so a later
+    /// [`allow_readlink`](Self::allow_readlink) still wins.
     pub fn allow_static_startup(&mut self) -> &mut Self {
         self.allow_get_rlimit()
             .allow_names(&["uname", "brk", "set_tid_address", "set_robust_list", "rseq"])
@@ -435,6 +437,11 @@ impl PolicyBuilder {
         for sig in [KERNEL_SIGRTMIN, KERNEL_SIGRTMIN + 1] {
             self.rule_names(&["rt_sigaction"], &[Arg::eq32(0, sig)], Action::Allow);
         }
+        // glibc's static startup resolves its own path (readlink of /proc/self/exe) and seeds
+        // malloc's tcache with getrandom(GRND_NONBLOCK); ENOENT for readlink is what sandbox2
+        // answers too, as a fallback the user can override with allow_readlink().
+        self.fallback_names(&["readlink", "readlinkat"], Action::Errno(libc::ENOENT as u16))
+            .rule_names(&["getrandom"], &[Arg::eq32(2, libc::GRND_NONBLOCK as u64)], Action::Allow);
         self.rule_names(&["arch_prctl"], &[Arg::eq32(0, ARCH_SET_FS)], Action::Allow)
             .rule_names(&["mprotect"], &[Arg::eq32(2, PROT_R)], Action::Allow)
     }

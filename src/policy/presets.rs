@@ -241,5 +241,55 @@ pub fn tool_default() -> PolicyBuilder {
         "setsockopt",
         "getsockopt",
     ]);
+    tool_view(&mut b);
     b
+}
+
+/// Host system directories every ordinary tool needs, mounted read-only when they exist.
+pub const SYSTEM_DIRECTORIES: [&str; 8] = [
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc/alternatives",
+];
+
+/// Files of `/etc` that tools read (users and groups for `ls -l` and `id`, name service and
+/// loader configuration, time zone, TLS roots). Not `/etc` whole: it holds secrets such as
+/// `/etc/shadow`, which a root caller's sandboxee (uid 0 on the host) could otherwise read.
+pub const ETC_FILES: [&str; 12] = [
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/localtime",
+    "/etc/hosts",
+    "/etc/host.conf",
+    "/etc/mime.types",
+    "/etc/locale.alias",
+    "/etc/inputrc",
+    "/etc/os-release",
+];
+
+/// Size of the private `/tmp` of [`tool_default`].
+pub const TOOL_TMP_SIZE: u64 = 256 << 20;
+
+/// The filesystem view of [`tool_default`]: namespaces on, a read-only root holding the system
+/// directories and `/etc` files above, `/etc/ssl` when present, a private writable 256 MiB
+/// `/tmp` (noexec), no network, no home directory.
+pub fn tool_view(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
+    for d in SYSTEM_DIRECTORIES {
+        b.add_directory_if_exists(d);
+    }
+    b.add_directory_if_exists("/etc/ssl");
+    for f in ETC_FILES {
+        if std::path::Path::new(f).is_file() {
+            b.add_file(f);
+        }
+    }
+    b.add_tmpfs("/tmp", Some(TOOL_TMP_SIZE))
 }

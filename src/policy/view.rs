@@ -106,6 +106,12 @@ impl PolicyBuilder {
             for lib in elf::libraries_for_binary(binary, extra)? {
                 self.mounts.add_file_at(&lib.host, &lib.inside, false)?;
             }
+            // The loader consults its cache first; libraries found only through it (e.g. from
+            // ld.so.conf.d directories) would not be found inside without it.
+            let cache = Path::new("/etc/ld.so.cache");
+            if cache.is_file() {
+                self.mounts.add_file_at(cache, cache, false)?;
+            }
             Ok(())
         })();
         self.record(r)

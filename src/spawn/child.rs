@@ -59,10 +59,11 @@ pub(crate) fn fail_step(plan: &Plan, step: Step, ret: i64, item: usize) -> ! {
 }
 
 #[inline(always)]
-fn check(plan: &Plan, step: Step, ret: i64, item: usize) {
+fn check(plan: &Plan, step: Step, ret: i64, item: usize) -> i64 {
     if ret < 0 {
         fail_step(plan, step, ret, item);
     }
+    ret
 }
 
 /// Entry point given to clone(2) when the sandbox has no namespaces. Never returns.
@@ -200,6 +201,14 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         // 9. seccomp(2): an unprivileged filter requires no_new_privs; it also keeps setuid
         //    binaries from gaining anything.
         check(plan, Step::NoNewPrivs, syscall(libc::SYS_prctl, &[libc::PR_SET_NO_NEW_PRIVS as u64, 1, 0, 0, 0]), 0);
+
+        // 9b. The Landlock domain (see `plan::landlock_attr`): needs no_new_privs, and must come
+        //     before the filter, which does not allow the Landlock calls.
+        if let Some(ll) = plan.landlock.as_ref() {
+            let fd = check(plan, Step::Landlock, syscall(libc::SYS_landlock_create_ruleset, &[ll as *const _ as u64, ll.size as u64, 0]), 0);
+            check(plan, Step::Landlock, syscall(libc::SYS_landlock_restrict_self, &[fd as u64, 0]), 1);
+            syscall(libc::SYS_close, &[fd as u64]);
+        }
 
         // 10. The policy. From here on every syscall is filtered, including the exec below.
         check(plan, Step::Seccomp, syscall(libc::SYS_seccomp, &[SECCOMP_SET_MODE_FILTER, 0, &plan.fprog as *const _ as u64]), 0);
