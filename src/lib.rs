@@ -53,6 +53,7 @@ pub use limits::Limits;
 pub use policy::{Action, Arg, Cmp, DefaultAction, Policy, PolicyBuilder, Sys, Width};
 pub use result::{Reason, RunResult, Status, Usage, Violation};
 pub use sandbox::Sandbox;
+pub use spawn::latency::SetupStep;
 
 /// The library version, from Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -188,6 +188,9 @@ pub struct RunResult {
     pub wall_time: Duration,
     /// Resource usage of the sandboxee.
     pub usage: Usage,
+    /// How long each setup step took, from `Sandbox::start` to the exec of the target (empty
+    /// when the target never started).
+    pub setup_latency: Vec<crate::spawn::latency::SetupStep>,
 }
 
 impl RunResult {
@@ -202,6 +205,7 @@ impl RunResult {
             pid: 0,
             wall_time: Duration::ZERO,
             usage: Usage::default(),
+            setup_latency: Vec::new(),
         }
     }
 

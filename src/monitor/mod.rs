@@ -14,6 +14,7 @@ mod sysinfo;
 use crate::policy::trace_data;
 use crate::result::{Reason, RunResult, Status, Usage, Violation};
 use crate::sandbox::{KillReason, Shared};
+use crate::spawn::latency::{Mark, SetupStep};
 use crate::spawn::{self, plan::Step, Plan, SETUP_FAILED_EXIT};
 use std::collections::HashSet;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -36,6 +37,9 @@ pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant) -> RunR
         Err(e) => return RunResult::setup_error(Reason::FailedSubprocess, e.to_string()),
     };
     let main = spawned.as_ref().map(|s| s.pid).unwrap_or(0);
+    if let Some(p) = plan.as_deref() {
+        p.stamps.mark(Mark::Cloned);
+    }
     // In a namespaced sandbox `main` is the init until the sandboxee is known: killing the init
     // through this pidfd ends the whole pid namespace.
 
@@ -69,6 +73,9 @@ pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant) -> RunR
         return RunResult::setup_error(Reason::FailedSubprocess, e.to_string());
     }
 
+    if let Some(p) = plan.as_deref() {
+        p.stamps.mark(Mark::Attached);
+    }
     let max_tasks = plan.as_ref().and_then(|p| p.max_tasks);
     let namespaced = plan.as_ref().map(|p| p.ns.is_some()).unwrap_or(false);
     let mut m = Monitor {
@@ -87,6 +94,7 @@ pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant) -> RunR
         violation: None,
         main_status: None,
         setup_error: None,
+        setup_latency: Vec::new(),
     };
     // SAFETY: rusage is plain old data; all-zero is a valid value.
     let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -170,6 +178,10 @@ pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant) -> RunR
                     }
                 } else if Some(pid) == m.main && !m.exec_seen {
                     m.exec_seen = true;
+                    if let Some(p) = plan.as_deref() {
+                        p.stamps.mark(Mark::Exec);
+                        m.setup_latency = p.stamps.breakdown();
+                    }
                     // The child has its own memory now: its stack and plan can go, and the host's
                     // copies of mapped fds are closed (a pipe's reader sees EOF when the
                     // sandboxee closes its end).
@@ -204,6 +216,7 @@ pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant) -> RunR
         _ => m.result(shared.kill_reason()),
     };
     result.pid = m.main.unwrap_or(0);
+    result.setup_latency = std::mem::take(&mut m.setup_latency);
     result.wall_time = started_at.elapsed();
     result
 }
@@ -226,6 +239,7 @@ struct Monitor {
     violation: Option<(Reason, Violation)>,
     main_status: Option<(i32, libc::rusage)>,
     setup_error: Option<RunResult>,
+    setup_latency: Vec<SetupStep>,
 }
 
 impl Monitor {

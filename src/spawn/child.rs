@@ -169,6 +169,8 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             i += 1;
         }
 
+        plan.stamps.mark(super::latency::Mark::Fds);
+
         // 8a. In a namespaced sandbox: a nested user namespace of our own, so the mounts made by
         //     the init (owned by its user namespace) cannot be changed or undone from here.
         if namespaced {
@@ -177,6 +179,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                 write_own(plan, c"/proc/self/uid_map", ns.inner_uid_map.as_bytes(), 1);
                 write_own(plan, c"/proc/self/setgroups", b"deny", 2);
                 write_own(plan, c"/proc/self/gid_map", ns.inner_gid_map.as_bytes(), 3);
+                plan.stamps.mark(super::latency::Mark::NestedUserNs);
             }
         }
 
@@ -208,10 +211,13 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             let fd = check(plan, Step::Landlock, syscall(libc::SYS_landlock_create_ruleset, &[ll as *const _ as u64, ll.size as u64, 0]), 0);
             check(plan, Step::Landlock, syscall(libc::SYS_landlock_restrict_self, &[fd as u64, 0]), 1);
             syscall(libc::SYS_close, &[fd as u64]);
+            plan.stamps.mark(super::latency::Mark::Landlock);
         }
 
         // 10. The policy. From here on every syscall is filtered, including the exec below.
         check(plan, Step::Seccomp, syscall(libc::SYS_seccomp, &[SECCOMP_SET_MODE_FILTER, 0, &plan.fprog as *const _ as u64]), 0);
+
+        plan.stamps.mark(super::latency::Mark::Seccomp);
 
         // 11. The one exec the mandatory rules let through: execveat with the magic in the 6th
         //     register (ignored by the kernel, seen by the filter), confirmed by the monitor.

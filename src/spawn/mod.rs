@@ -12,6 +12,7 @@
 
 pub(crate) mod child;
 pub(crate) mod init_image;
+pub mod latency;
 mod ns_child;
 pub(crate) mod ns_plan;
 pub(crate) mod plan;

@@ -10,6 +10,7 @@
 
 use super::child::{fail_step, sandboxee_main, ChildArgs};
 use super::ns_plan::{MountOp, NsPlan, OpKind};
+use super::latency::Mark;
 use super::plan::{Plan, Step};
 use super::raw::{syscall, syscall6};
 use std::sync::atomic::Ordering;
@@ -78,6 +79,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         write_file(plan, c"/proc/self/uid_map", ns.uid_map.as_bytes(), Step::UserNs, 0);
         write_file(plan, c"/proc/self/setgroups", b"deny", Step::UserNs, 1);
         write_file(plan, c"/proc/self/gid_map", ns.gid_map.as_bytes(), Step::UserNs, 2);
+        plan.stamps.mark(Mark::IdMaps);
 
         // 2. No mount event may propagate back to the host.
         check(plan, Step::Mounts, syscall(libc::SYS_mount, &[0, c"/".as_ptr() as u64, 0, (libc::MS_REC | libc::MS_PRIVATE) as u64, 0]), usize::MAX);
@@ -117,6 +119,8 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
             check(plan, Step::Mounts, syscall(libc::SYS_mount_setattr, &[root as u64, c"".as_ptr() as u64, libc::AT_EMPTY_PATH as u64, &attr as *const _ as u64, core::mem::size_of::<MountAttr>() as u64]), usize::MAX);
         }
 
+        plan.stamps.mark(Mark::Mounts);
+
         // 7. Switch roots: pivot_root(".", ".") stacks the old root on the new one; detaching it
         //    leaves only the new root (pivot_root(2), "pivot_root(".", ".")").
         check(plan, Step::Pivot, syscall(libc::SYS_fchdir, &[root as u64]), 0);
@@ -124,6 +128,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         check(plan, Step::Pivot, syscall(libc::SYS_umount2, &[c".".as_ptr() as u64, libc::MNT_DETACH as u64]), 1);
         check(plan, Step::Pivot, syscall(libc::SYS_chdir, &[c"/".as_ptr() as u64]), 2);
         syscall(libc::SYS_close, &[root as u64]);
+        plan.stamps.mark(Mark::Pivot);
 
         // 8. Hostname and loopback.
         if ns.clone_flags & libc::CLONE_NEWUTS != 0 {
@@ -140,6 +145,8 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
             check(plan, Step::Network, syscall(libc::SYS_ioctl, &[s as u64, libc::SIOCSIFFLAGS as u64, &ifr as *const _ as u64]), 2);
             syscall(libc::SYS_close, &[s as u64]);
         }
+
+        plan.stamps.mark(Mark::Network);
 
         // 9. The sandboxee: pid 2, traced from birth (the monitor follows our forks), sharing
         //    memory until its exec like we do.

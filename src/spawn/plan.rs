@@ -133,6 +133,8 @@ pub struct Plan {
     pub landlock: Option<LandlockAttr>,
     /// Namespaces and the new root; `None` for a sandbox without namespaces.
     pub ns: Option<NsPlan>,
+    /// Setup latency stamps (see `latency.rs`).
+    pub stamps: super::latency::Stamps,
     /// Top of the sandboxee's stack when the namespaced init clones it (set by `spawn`).
     pub sandboxee_stack_top: AtomicUsize,
 }
@@ -146,6 +148,7 @@ impl Plan {
     /// Builds the plan for `exec` under `policy`. Validates everything first, so nothing is
     /// half-applied when input is bad.
     pub fn new(exec: Executor, policy: &Policy, namespaces: &Namespaces, tree: &MountTree) -> Result<Plan> {
+        let stamps = super::latency::Stamps::new();
         exec.validate()?;
         let ns = if namespaces.enabled { Some(NsPlan::new(namespaces, tree)?) } else { None };
         let Executor { path, argv, envp, cwd, stdio, fds, limits } = exec;
@@ -210,6 +213,7 @@ impl Plan {
         }
         let fprog = SockFprog { len: program.len() as u16, filter: program.as_ptr() };
 
+        stamps.mark(super::latency::Mark::Planned);
         Ok(Plan {
             path,
             _argv: argv,
@@ -229,6 +233,7 @@ impl Plan {
             max_tasks: Some(limits.processes.unwrap_or(crate::limits::DEFAULT_MAX_TASKS)),
             ns,
             landlock: landlock_attr(),
+            stamps,
             sandboxee_stack_top: AtomicUsize::new(0),
         })
     }
