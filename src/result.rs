@@ -209,7 +209,9 @@ impl RunResult {
         }
     }
 
-    pub(crate) fn setup_error(reason: Reason, message: String) -> Self {
+    /// A SETUP_ERROR result with `reason` and a message, for front ends that report a refused
+    /// request (an [`crate::Error`] before anything started) in the same shape as a run.
+    pub fn setup_error(reason: Reason, message: String) -> Self {
         let mut r = RunResult::new(Status::SetupError);
         r.reason_code = reason as u32;
         r.message = Some(message);

@@ -34,6 +34,7 @@ pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant) -> RunR
     let mut plan = Some(plan);
     let mut spawned = match spawn::spawn(plan.as_deref().expect("plan present")) {
         Ok(s) => Some(s),
+        Err(e @ crate::Error::Unsupported { .. }) => return RunResult::setup_error(Reason::FailedNamespaces, e.to_string()),
         Err(e) => return RunResult::setup_error(Reason::FailedSubprocess, e.to_string()),
     };
     let main = spawned.as_ref().map(|s| s.pid).unwrap_or(0);
