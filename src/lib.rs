@@ -39,6 +39,7 @@ pub mod features;
 pub mod limits;
 pub mod mounts;
 pub mod namespaces;
+pub mod notify;
 mod monitor;
 pub mod policy;
 pub mod result;
@@ -51,7 +52,8 @@ pub use error::{Error, Result};
 pub use executor::{Executor, Stdio};
 pub use limits::Limits;
 pub use policy::{Action, Arg, Cmp, DefaultAction, Policy, PolicyBuilder, Sys, Width};
-pub use result::{Reason, RunResult, Status, Usage, Violation};
+pub use notify::{Notify, TraceAction};
+pub use result::{Reason, RunResult, Status, Syscall, Usage, Violation};
 pub use sandbox::Sandbox;
 pub use spawn::latency::SetupStep;
 

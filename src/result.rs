@@ -116,9 +116,10 @@ impl Reason {
     }
 }
 
-/// The syscall that broke the policy, as the kernel presented it to seccomp.
+/// A syscall as the kernel presented it to seccomp: the one that broke the policy, or one a
+/// trace rule hands to [`crate::Notify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
+pub struct Syscall {
     /// The ABI the call came through.
     pub arch: Arch,
     /// Syscall number in that ABI's numbering (x32: with bit 30 still set).
@@ -135,7 +136,10 @@ pub struct Violation {
     pub sp: u64,
 }
 
-impl Violation {
+/// The syscall that broke the policy (same data as [`Syscall`]).
+pub type Violation = Syscall;
+
+impl Syscall {
     /// `[X86-64] ptrace(0x10, 0x1234, 0x0, 0x0, 0x0, 0x0)`
     pub fn describe(&self) -> String {
         let a = &self.args;

@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::monitor;
+use crate::notify::{DenyTraces, Notify};
 use crate::policy::Policy;
 use crate::result::RunResult;
 use crate::spawn::Plan;
@@ -111,6 +112,7 @@ impl Shared {
 /// A sandboxed run of one [`Executor`] under one [`Policy`].
 pub struct Sandbox {
     executor: Mutex<Option<Executor>>,
+    notify: Mutex<Option<Box<dyn Notify>>>,
     policy: Policy,
     shared: Arc<Shared>,
     monitor: Mutex<Option<JoinHandle<()>>>,
@@ -121,10 +123,18 @@ impl Sandbox {
     pub fn new(executor: Executor, policy: Policy) -> Sandbox {
         Sandbox {
             executor: Mutex::new(Some(executor)),
+            notify: Mutex::new(None),
             policy,
             shared: Arc::new(Shared::new()),
             monitor: Mutex::new(None),
         }
+    }
+
+    /// Like [`new`](Self::new), with callbacks (see [`Notify`]) that run on the monitor thread.
+    pub fn with_notify(executor: Executor, policy: Policy, notify: Box<dyn Notify>) -> Sandbox {
+        let s = Sandbox::new(executor, policy);
+        *lock(&s.notify) = Some(notify);
+        s
     }
 
     /// Starts the sandboxee and waits for it to end.
@@ -149,11 +159,13 @@ impl Sandbox {
             deadline::arm(started_at + limit, Arc::downgrade(&self.shared));
         }
         let shared = Arc::clone(&self.shared);
+        let mut notify = lock(&self.notify).take().unwrap_or_else(|| Box::new(DenyTraces));
         let handle = std::thread::Builder::new()
             .name("sbx-monitor".into())
             .stack_size(256 * 1024)
             .spawn(move || {
-                let result = monitor::run(plan, &shared, started_at);
+                let result = monitor::run(plan, &shared, started_at, notify.as_mut());
+                notify.finished(&result);
                 shared.finish(result);
             })
             .map_err(|e| Error::os("spawn monitor thread", e.raw_os_error().unwrap_or(libc::EAGAIN)))?;

@@ -11,6 +11,7 @@
 
 mod sysinfo;
 
+use crate::notify::{Notify, TraceAction};
 use crate::policy::trace_data;
 use crate::result::{Reason, RunResult, Status, Usage, Violation};
 use crate::sandbox::{KillReason, Shared};
@@ -29,7 +30,7 @@ const PTRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
     | libc::PTRACE_O_EXITKILL;
 
 /// Runs one sandbox to the end on the calling thread (a dedicated monitor thread).
-pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant) -> RunResult {
+pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant, notify: &mut dyn Notify) -> RunResult {
     block_all_signals();
     let mut plan = Some(plan);
     let mut spawned = match spawn::spawn(plan.as_deref().expect("plan present")) {
@@ -151,7 +152,7 @@ pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant) -> RunR
         let sig = libc::WSTOPSIG(status);
         let event = (status >> 16) & 0xffff;
         match event {
-            libc::PTRACE_EVENT_SECCOMP => m.on_seccomp(pid),
+            libc::PTRACE_EVENT_SECCOMP => m.on_seccomp(pid, notify),
             libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
                 if let Some(child) = event_msg(pid) {
                     let child = child as libc::pid_t;
@@ -204,6 +205,9 @@ pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant) -> RunR
             _ => {
                 // Signal-delivery-stop: pass the signal on unchanged.
                 let inject = if sig == (libc::SIGTRAP | 0x80) { 0 } else { sig };
+                if inject != 0 {
+                    notify.signal(pid, inject);
+                }
                 cont(pid, inject);
             }
         }
@@ -262,7 +266,7 @@ impl Monitor {
         self.peak = self.peak.max(alive as u32);
     }
 
-    fn on_seccomp(&mut self, pid: libc::pid_t) {
+    fn on_seccomp(&mut self, pid: libc::pid_t, notify: &mut dyn Notify) {
         let stop = match sysinfo::read_seccomp_stop(pid) {
             Ok(s) => s,
             // ESRCH: killed meanwhile; anything else: refuse to guess and end the run.
@@ -280,12 +284,35 @@ impl Monitor {
             }
             if Some(pid) == self.main {
                 self.exec_allowed = true;
+                if !notify.started(pid) {
+                    self.setup_error = Some(RunResult::setup_error(
+                        Reason::FailedNotify,
+                        "Notify::started vetoed the run".into(),
+                    ));
+                    self.end_all();
+                    return;
+                }
                 if self.init_exec_seen {
                     cont(pid, 0);
                 } else {
                     self.pending_exec = Some(pid);
                 }
                 return;
+            }
+        }
+        if data == trace_data::USER_TRACE {
+            let call = stop.violation(pid);
+            match notify.trace(&call) {
+                TraceAction::Allow => {
+                    cont(pid, 0);
+                    return;
+                }
+                TraceAction::Errno(e) if (1..=4095).contains(&e) && skip_with_errno(pid, e) => {
+                    cont(pid, 0);
+                    return;
+                }
+                // Deny, an out-of-range errno, or registers that could not be set.
+                _ => {}
             }
         }
         let reason = match data {
@@ -295,6 +322,7 @@ impl Monitor {
         if self.violation.is_none() {
             let v = stop.violation(pid);
             log::info!("sandbox violation: {}", v.describe());
+            notify.violation(&v);
             self.violation = Some((reason, v));
         }
         // The stopped thread never resumes: SIGKILL ends it in the stop.
@@ -432,4 +460,26 @@ fn block_all_signals() {
         libc::sigfillset(&mut set);
         libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
     }
+}
+
+/// Skips the syscall `pid` is stopped in (seccomp stop) and makes it return `-errno`: a syscall
+/// number of -1 means "skip" to the kernel, and the return register is what the caller sees.
+#[cfg(target_arch = "x86_64")]
+fn skip_with_errno(pid: libc::pid_t, errno: u16) -> bool {
+    // SAFETY: user_regs_struct is plain data; PTRACE_GETREGS/SETREGS read and write exactly it.
+    unsafe {
+        let mut regs: libc::user_regs_struct = std::mem::zeroed();
+        if libc::ptrace(libc::PTRACE_GETREGS, pid, 0, &mut regs as *mut libc::user_regs_struct) != 0 {
+            return false;
+        }
+        regs.orig_rax = u64::MAX;
+        regs.rax = (-(errno as i64)) as u64;
+        libc::ptrace(libc::PTRACE_SETREGS, pid, 0, &regs as *const libc::user_regs_struct) == 0
+    }
+}
+
+/// Not implemented on this architecture yet: the call is treated as denied.
+#[cfg(not(target_arch = "x86_64"))]
+fn skip_with_errno(_pid: libc::pid_t, _errno: u16) -> bool {
+    false
 }
