@@ -51,6 +51,10 @@ pub enum Error {
     /// A wait with a timeout expired before the sandbox finished.
     #[error("timed out waiting for the sandbox")]
     WaitTimeout,
+
+    /// The comms channel failed; the inner error says how and whether the channel survived.
+    #[error("comms: {0}")]
+    Comms(crate::comms::CommsError),
 }
 
 /// An errno value with a readable rendering.
@@ -96,5 +100,11 @@ impl Error {
 impl From<nix::errno::Errno> for Errno {
     fn from(e: nix::errno::Errno) -> Self {
         Errno(e as i32)
+    }
+}
+
+impl From<crate::comms::CommsError> for Error {
+    fn from(e: crate::comms::CommsError) -> Self {
+        Error::Comms(e)
     }
 }

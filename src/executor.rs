@@ -39,7 +39,17 @@ pub struct Executor {
     pub(crate) stdio: [Stdio; 3],
     pub(crate) fds: Vec<FdMapping>,
     pub(crate) limits: Limits,
+    /// Apply the user policy before exec (default) or let the sandboxee apply it itself.
+    pub(crate) before_exec: bool,
+    /// Give the sandboxee a comms channel at [`crate::comms::DEFAULT_CLIENT_FD`].
+    pub(crate) comms: bool,
+    /// Names of mapped fds, passed to the sandboxee in [`FD_MAPPINGS_ENV`].
+    pub(crate) fd_names: Vec<(String, RawFd)>,
 }
+
+/// Environment variable telling the sandboxee which fd carries which name
+/// (`name=fd,name=fd`); read by [`crate::client::mapped_fd`].
+pub const FD_MAPPINGS_ENV: &str = "SBX_FD_MAPPINGS";
 
 impl Executor {
     /// Runs `path` with `argv[0] = path`, an empty environment, the host's cwd, inherited stdio
@@ -55,6 +65,9 @@ impl Executor {
             stdio: [Stdio::Inherit, Stdio::Inherit, Stdio::Inherit],
             fds: Vec::new(),
             limits: Limits::default(),
+            before_exec: true,
+            comms: false,
+            fd_names: Vec::new(),
         }
     }
 
@@ -135,6 +148,33 @@ impl Executor {
         self
     }
 
+    /// Like [`map_fd`](Self::map_fd), and the sandboxee can find the fd by `name` with
+    /// [`crate::client::mapped_fd`] (names: letters, digits, `_`, `-`, `.`).
+    pub fn map_fd_named(&mut self, host: OwnedFd, child: RawFd, name: impl Into<String>) -> &mut Self {
+        self.fd_names.push((name.into(), child));
+        self.map_fd(host, child)
+    }
+
+    /// Whether the policy is installed before the target's exec (default `true`). With `false`
+    /// the target starts under the mandatory rules only (plus namespaces, Landlock and limits),
+    /// prepares itself (opens files, loads data) and then calls
+    /// [`crate::client::sandbox_me_here`], which receives the policy over comms and applies it
+    /// to every thread. Implies [`enable_comms`](Self::enable_comms).
+    pub fn sandbox_before_exec(&mut self, before: bool) -> &mut Self {
+        self.before_exec = before;
+        if !before {
+            self.comms = true;
+        }
+        self
+    }
+
+    /// Gives the sandboxee a comms channel (a unix socket at fd 1023, see [`crate::comms`]);
+    /// the host end is [`crate::Sandbox::take_comms`].
+    pub fn enable_comms(&mut self) -> &mut Self {
+        self.comms = true;
+        self
+    }
+
     /// All limits at once.
     pub fn limits(&mut self, limits: Limits) -> &mut Self {
         self.limits = limits;
@@ -204,6 +244,28 @@ impl Executor {
             if nix::fcntl::fcntl(m.host.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFD).is_err() {
                 return Err(Error::invalid(format!("fd mapping to {}: host fd is not open", m.child)));
             }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (name, fd) in &self.fd_names {
+            let ok = !name.is_empty()
+                && name.len() <= 64
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            if !ok {
+                return Err(Error::invalid(format!("fd name {name:?}: 1 to 64 of [A-Za-z0-9_.-]")));
+            }
+            if !names.insert(name.as_str()) {
+                return Err(Error::invalid(format!("fd name {name:?} is used twice")));
+            }
+            let _ = fd;
+        }
+        if self.comms && self.fds.iter().any(|m| m.child == crate::comms::DEFAULT_CLIENT_FD) {
+            return Err(Error::invalid(format!(
+                "fd {} is the comms channel's; map the fd elsewhere",
+                crate::comms::DEFAULT_CLIENT_FD
+            )));
+        }
+        if self.envp.iter().any(|e| e.starts_with(&format!("{FD_MAPPINGS_ENV}="))) {
+            return Err(Error::invalid(format!("{FD_MAPPINGS_ENV} is set by libsbx itself")));
         }
         self.limits.rlimit_settings()?;
         Ok(())

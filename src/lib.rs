@@ -33,6 +33,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod arch;
+pub mod client;
+pub mod comms;
 pub mod error;
 pub mod executor;
 pub mod features;

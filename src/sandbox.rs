@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::executor::Executor;
+use crate::comms::Comms;
 use crate::monitor;
 use crate::notify::{DenyTraces, Notify};
 use crate::policy::Policy;
@@ -112,6 +113,7 @@ impl Shared {
 /// A sandboxed run of one [`Executor`] under one [`Policy`].
 pub struct Sandbox {
     executor: Mutex<Option<Executor>>,
+    comms: Mutex<Option<Comms>>,
     notify: Mutex<Option<Box<dyn Notify>>>,
     policy: Policy,
     shared: Arc<Shared>,
@@ -123,6 +125,7 @@ impl Sandbox {
     pub fn new(executor: Executor, policy: Policy) -> Sandbox {
         Sandbox {
             executor: Mutex::new(Some(executor)),
+            comms: Mutex::new(None),
             notify: Mutex::new(None),
             policy,
             shared: Arc::new(Shared::new()),
@@ -150,10 +153,12 @@ impl Sandbox {
     pub fn start(&self) -> Result<()> {
         let exec = lock(&self.executor).take().ok_or(Error::InvalidState("this sandbox was already started"))?;
         let wall_time = exec.limits.wall_time;
+        let before_exec = exec.before_exec;
         let started_at = Instant::now();
         // All validation and preparation happens here, on the caller's thread: bad input
         // returns an error before any process exists.
-        let plan = Box::new(Plan::new(exec, &self.policy, self.policy.namespaces(), self.policy.mounts())?);
+        let mut plan = Box::new(Plan::new(exec, &self.policy, self.policy.namespaces(), self.policy.mounts())?);
+        let mut comms = plan.comms_host.take().map(Comms::from_fd);
         *lock(&self.shared.phase) = Phase::Starting;
         if let Some(limit) = wall_time {
             deadline::arm(started_at + limit, Arc::downgrade(&self.shared));
@@ -170,10 +175,35 @@ impl Sandbox {
             })
             .map_err(|e| Error::os("spawn monitor thread", e.raw_os_error().unwrap_or(libc::EAGAIN)))?;
         *lock(&self.monitor) = Some(handle);
-        let mut p = lock(&self.shared.phase);
-        while matches!(*p, Phase::Starting) {
-            p = self.shared.changed.wait(p).unwrap_or_else(|e| e.into_inner());
+        let running = {
+            let mut p = lock(&self.shared.phase);
+            while matches!(*p, Phase::Starting) {
+                p = self.shared.changed.wait(p).unwrap_or_else(|e| e.into_inner());
+            }
+            matches!(*p, Phase::Running { .. })
+        };
+        if let (false, true, Some(c)) = (before_exec, running, comms.as_mut()) {
+            // The sandboxee applies this itself in `client::sandbox_me_here`; it is the first
+            // message on the channel, so it precedes anything the caller sends.
+            let bytes: Vec<u8> = self
+                .policy
+                .program()
+                .iter()
+                .flat_map(|i| {
+                    let mut b = [0u8; 8];
+                    b[..2].copy_from_slice(&i.code.to_ne_bytes());
+                    b[2] = i.jt;
+                    b[3] = i.jf;
+                    b[4..].copy_from_slice(&i.k.to_ne_bytes());
+                    b
+                })
+                .collect();
+            if let Err(e) = c.send_tlv(crate::client::POLICY_TAG, &bytes) {
+                // The sandboxee is gone or broke the channel; its result will say what happened.
+                log::warn!("libsbx: sending the policy to the sandboxee failed: {e}");
+            }
         }
+        *lock(&self.comms) = comms;
         Ok(())
     }
 
@@ -220,6 +250,11 @@ impl Sandbox {
     /// unless the run had already ended otherwise. Does nothing after the end.
     pub fn kill(&self) {
         self.shared.kill(KillReason::External);
+    }
+
+    /// The host end of the comms channel (see `Executor::enable_comms`), once, after `start`.
+    pub fn take_comms(&self) -> Option<Comms> {
+        lock(&self.comms).take()
     }
 
     /// Host pid of the sandboxee while it runs.

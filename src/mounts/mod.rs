@@ -119,6 +119,16 @@ impl MountTree {
         if !is_dir && meta.is_dir() {
             return Err(Error::invalid(format!("{} is a directory, not a file", outside.display())));
         }
+        // A read-only file the view already shows, through an enclosing bind mount and any
+        // symlinks inside the view, needs no mount of its own (e.g. a library of
+        // add_libraries_for_binary under an already bound /lib).
+        if !is_dir && !writable && !self.mounts.contains_key(inside) {
+            if let Some(shown) = self.resolve_in_view(inside) {
+                if same_file(&shown, outside) {
+                    return Ok(());
+                }
+            }
+        }
         self.insert(inside.to_path_buf(), MountKind::Bind { source: outside.to_path_buf(), is_dir, writable })
     }
 
@@ -191,6 +201,41 @@ impl MountTree {
         Ok(())
     }
 
+    /// The host file the sandbox would see at `inside`, following symlinks the way the kernel
+    /// would inside the new root (absolute targets restart at the sandbox's root). `None` when the
+    /// path is not backed by a bind mount or does not resolve.
+    pub fn resolve_in_view(&self, inside: &Path) -> Option<PathBuf> {
+        let mut path = inside.to_path_buf();
+        for _ in 0..40 {
+            let (mount, kind) = self.mounts.iter().filter(|(p, _)| path.starts_with(p)).max_by_key(|(p, _)| p.components().count())?;
+            let MountKind::Bind { source, .. } = kind else { return None };
+            let host = source.join(path.strip_prefix(mount).ok()?);
+            // Walk the host path one component at a time to find the first symlink.
+            let mut walked = source.clone();
+            let rest: Vec<_> = host.strip_prefix(source).ok()?.components().collect();
+            let mut jumped = None;
+            for (i, c) in rest.iter().enumerate() {
+                walked.push(c);
+                let meta = std::fs::symlink_metadata(&walked).ok()?;
+                if meta.file_type().is_symlink() {
+                    let target = std::fs::read_link(&walked).ok()?;
+                    let inside_dir = mount.join(rest[..i].iter().collect::<PathBuf>());
+                    let mut next = if target.is_absolute() { target } else { inside_dir.join(target) };
+                    for c in &rest[i + 1..] {
+                        next.push(c);
+                    }
+                    jumped = Some(normalize(&next)?);
+                    break;
+                }
+            }
+            match jumped {
+                Some(next) => path = next,
+                None => return Some(host),
+            }
+        }
+        None
+    }
+
     /// The closest mount strictly above `inside`.
     fn enclosing(&self, inside: &Path) -> Option<(PathBuf, MountKind)> {
         self.mounts
@@ -198,6 +243,30 @@ impl MountTree {
             .filter(|(p, _)| inside != p.as_path() && inside.starts_with(p))
             .max_by_key(|(p, _)| p.components().count())
             .map(|(p, k)| (p.clone(), k.clone()))
+    }
+}
+
+/// Lexically resolves `.` and `..` (no `..` above the root).
+fn normalize(p: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::RootDir | Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
     }
 }
 
@@ -299,6 +368,31 @@ mod tests {
         assert!(t.add_tmpfs(Path::new("/f/x"), None).is_err(), "beneath a file");
         t.add_tmpfs(Path::new("/d/e"), None).unwrap();
         assert!(t.add_file_at(Path::new("/etc/passwd"), Path::new("/d"), false).is_err(), "file over mounts");
+    }
+
+    #[test]
+    fn files_already_shown_through_a_bind_and_symlinks_need_no_mount() {
+        let dir = std::env::temp_dir().join(format!("sbx-view-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("real")).unwrap();
+        std::fs::create_dir_all(dir.join("links")).unwrap();
+        std::fs::write(dir.join("real/lib.so"), b"x").unwrap();
+        std::os::unix::fs::symlink("/r/lib.so", dir.join("links/abs")).unwrap();
+        std::os::unix::fs::symlink("../r/lib.so", dir.join("links/rel")).unwrap();
+        let mut t = MountTree::new();
+        t.add_directory_at(&dir.join("real"), Path::new("/r"), false).unwrap();
+        t.add_directory_at(&dir.join("links"), Path::new("/l"), false).unwrap();
+        let lib = dir.join("real/lib.so");
+        assert_eq!(t.resolve_in_view(Path::new("/l/abs")), Some(lib.clone()));
+        assert_eq!(t.resolve_in_view(Path::new("/l/rel")), Some(lib.clone()));
+        let before = t.mounts().len();
+        t.add_file_at(&lib, Path::new("/l/abs"), false).unwrap();
+        t.add_file_at(&lib, Path::new("/r/lib.so"), false).unwrap();
+        assert_eq!(t.mounts().len(), before, "already visible: no new mounts");
+        // A symlink whose target the view does not show still fails closed.
+        std::os::unix::fs::symlink("/elsewhere/lib.so", dir.join("links/dangling")).unwrap();
+        assert!(t.add_file_at(&lib, Path::new("/l/dangling"), false).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

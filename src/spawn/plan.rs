@@ -133,6 +133,8 @@ pub struct Plan {
     pub landlock: Option<LandlockAttr>,
     /// Namespaces and the new root; `None` for a sandbox without namespaces.
     pub ns: Option<NsPlan>,
+    /// The host end of the comms channel, taken by the Sandbox.
+    pub comms_host: Option<OwnedFd>,
     /// Setup latency stamps (see `latency.rs`).
     pub stamps: super::latency::Stamps,
     /// Top of the sandboxee's stack when the namespaced init clones it (set by `spawn`).
@@ -151,7 +153,10 @@ impl Plan {
         let stamps = super::latency::Stamps::new();
         exec.validate()?;
         let ns = if namespaces.enabled { Some(NsPlan::new(namespaces, tree)?) } else { None };
-        let Executor { path, argv, envp, cwd, stdio, fds, limits } = exec;
+        let Executor { path, argv, mut envp, cwd, stdio, fds, limits, before_exec, comms, fd_names } = exec;
+        if !fd_names.is_empty() {
+            envp.push(format!("{}={}", crate::executor::FD_MAPPINGS_ENV, crate::client::format_mappings(&fd_names)));
+        }
 
         let path = resolve_path(&path, &envp)?;
         let path = CString::new(path.into_os_string().into_encoded_bytes())
@@ -202,12 +207,22 @@ impl Plan {
             moves.push(FdMove { src: m.host.as_raw_fd(), dst: m.child });
             owned.push(m.host);
         }
+        let comms_host = if comms {
+            let (host, child) = comms_socketpair()?;
+            moves.push(FdMove { src: child.as_raw_fd(), dst: crate::comms::DEFAULT_CLIENT_FD });
+            owned.push(child);
+            Some(host)
+        } else {
+            None
+        };
         let max_fd = moves.iter().map(|m| m.src.max(m.dst)).max().unwrap_or(2);
         let mut keep: Vec<RawFd> = moves.iter().map(|m| m.dst).collect();
         keep.sort_unstable();
 
         let rlimits = clamp_to_hard_limits(limits.rlimit_settings()?);
-        let program = policy.program().to_vec();
+        // Without sandboxing before exec the target starts under the mandatory rules only and
+        // receives the user's program over comms (see `client::sandbox_me_here`).
+        let program = if before_exec { policy.program().to_vec() } else { mandatory_only()?.program().to_vec() };
         if program.is_empty() || program.len() > u16::MAX as usize {
             return Err(Error::InvalidPolicy(format!("compiled program has {} instructions", program.len())));
         }
@@ -233,6 +248,7 @@ impl Plan {
             max_tasks: Some(limits.processes.unwrap_or(crate::limits::DEFAULT_MAX_TASKS)),
             ns,
             landlock: landlock_attr(),
+            comms_host,
             stamps,
             sandboxee_stack_top: AtomicUsize::new(0),
         })
@@ -358,4 +374,26 @@ fn landlock_attr() -> Option<LandlockAttr> {
         }),
         _ => None,
     }
+}
+
+/// The mandatory rules alone (everything else allowed): the filter a target started without
+/// sandboxing before exec runs under until it applies its policy.
+fn mandatory_only() -> Result<&'static Policy> {
+    static POLICY: once_cell::sync::OnceCell<Policy> = once_cell::sync::OnceCell::new();
+    POLICY.get_or_try_init(|| {
+        let mut b = crate::policy::PolicyBuilder::new();
+        b.default_action(crate::policy::DefaultAction::AllowAll).disable_namespaces();
+        b.build()
+    })
+}
+
+/// A connected unix stream pair with SO_PASSCRED on both ends (credentials messages need it).
+fn comms_socketpair() -> Result<(OwnedFd, OwnedFd)> {
+    use nix::sys::socket::{setsockopt, socketpair, sockopt, AddressFamily, SockFlag, SockType};
+    let (a, b) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
+        .map_err(|e| Error::os("socketpair(comms)", e as i32))?;
+    for s in [&a, &b] {
+        setsockopt(s, sockopt::PassCred, &true).map_err(|e| Error::os("setsockopt(SO_PASSCRED)", e as i32))?;
+    }
+    Ok((a, b))
 }
