@@ -214,10 +214,12 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             plan.stamps.mark(super::latency::Mark::Landlock);
         }
 
+        // The last stamp: after the filter no syscall but the exec may run (the policy need not
+        // allow clock_gettime).
+        plan.stamps.mark(super::latency::Mark::Seccomp);
+
         // 10. The policy. From here on every syscall is filtered, including the exec below.
         check(plan, Step::Seccomp, syscall(libc::SYS_seccomp, &[SECCOMP_SET_MODE_FILTER, 0, &plan.fprog as *const _ as u64]), 0);
-
-        plan.stamps.mark(super::latency::Mark::Seccomp);
 
         // 11. The one exec the mandatory rules let through: execveat with the magic in the 6th
         //     register (ignored by the kernel, seen by the filter), confirmed by the monitor.

@@ -31,9 +31,10 @@ pub enum Mark {
     NestedUserNs,
     /// The sandboxee is in its Landlock domain.
     Landlock,
-    /// The sandboxee installed its seccomp filter and asked for the start exec.
+    /// The sandboxee is about to install its seccomp filter (nothing is stamped after it: the
+    /// policy may not allow clock_gettime).
     Seccomp,
-    /// The monitor saw the target's exec complete.
+    /// The monitor saw the target's exec complete (includes installing the filter).
     Exec,
 }
 
@@ -53,8 +54,8 @@ impl Mark {
             Mark::Fds => "fds, cwd, rlimits",
             Mark::NestedUserNs => "nested user namespace",
             Mark::Landlock => "landlock",
-            Mark::Seccomp => "seccomp filter",
-            Mark::Exec => "exec of the target",
+            Mark::Seccomp => "no_new_privs",
+            Mark::Exec => "seccomp filter and exec of the target",
         }
     }
 
