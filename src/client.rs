@@ -30,7 +30,8 @@ static MAPPINGS: Mutex<Option<HashMap<String, RawFd>>> = Mutex::new(None);
 /// once: the caller owns the fd.
 pub fn mapped_fd(name: &str) -> Option<OwnedFd> {
     let mut m = MAPPINGS.lock().unwrap_or_else(|p| p.into_inner());
-    let map = m.get_or_insert_with(|| parse_mappings(&std::env::var(FD_MAPPINGS_ENV).unwrap_or_default()));
+    let map = m
+        .get_or_insert_with(|| parse_mappings(&std::env::var(FD_MAPPINGS_ENV).unwrap_or_default()));
     let fd = map.remove(name)?;
     // The fd must really be open: a forged variable must not make us adopt a random number.
     // SAFETY: fcntl(F_GETFD) only inspects the fd.
@@ -56,14 +57,20 @@ fn parse_mappings(s: &str) -> HashMap<String, RawFd> {
 
 /// The value of [`FD_MAPPINGS_ENV`] for the given names.
 pub(crate) fn format_mappings(names: &[(String, RawFd)]) -> String {
-    names.iter().map(|(n, fd)| format!("{n}={fd}")).collect::<Vec<_>>().join(",")
+    names
+        .iter()
+        .map(|(n, fd)| format!("{n}={fd}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Checks and decodes the host's policy message: the right tag and 1 to 4096 whole BPF
 /// instructions. Pure (no system call), so untrusted bytes can be fuzzed through it.
 pub fn decode_policy(tag: u32, bytes: &[u8]) -> Result<Vec<crate::policy::SockFilter>> {
     if tag != POLICY_TAG {
-        return Err(Error::InvalidPolicy(format!("expected the policy message (tag {POLICY_TAG:#x}), got tag {tag:#x}")));
+        return Err(Error::InvalidPolicy(format!(
+            "expected the policy message (tag {POLICY_TAG:#x}), got tag {tag:#x}"
+        )));
     }
     if bytes.is_empty() || bytes.len() % 8 != 0 || bytes.len() > MAX_POLICY_BYTES {
         return Err(Error::InvalidPolicy(format!(
@@ -92,7 +99,10 @@ pub fn try_sandbox_me_here(comms: &mut Comms) -> Result<()> {
         len: u16,
         filter: *const crate::policy::SockFilter,
     }
-    let prog = Fprog { len: insns.len() as u16, filter: insns.as_ptr() };
+    let prog = Fprog {
+        len: insns.len() as u16,
+        filter: insns.as_ptr(),
+    };
     // SAFETY: prctl with integer arguments.
     #[allow(unsafe_code)]
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
@@ -100,7 +110,14 @@ pub fn try_sandbox_me_here(comms: &mut Comms) -> Result<()> {
     }
     // SAFETY: `prog` points to `insns`, alive for the call; the kernel copies the program.
     #[allow(unsafe_code)]
-    let r = unsafe { libc::syscall(libc::SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog as *const Fprog) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            SECCOMP_FILTER_FLAG_TSYNC,
+            &prog as *const Fprog,
+        )
+    };
     match r {
         0 => Ok(()),
         tid if tid > 0 => Err(Error::Unsupported {
@@ -150,7 +167,11 @@ mod tests {
                 _ => 8 * 4097,
             };
             let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
-            let tag = if next() % 8 == 0 { next() as u32 } else { POLICY_TAG };
+            let tag = if next() % 8 == 0 {
+                next() as u32
+            } else {
+                POLICY_TAG
+            };
             let ok = tag == POLICY_TAG && len > 0 && len % 8 == 0 && len <= MAX_POLICY_BYTES;
             match decode_policy(tag, &bytes) {
                 Ok(p) => {
@@ -169,6 +190,9 @@ mod tests {
         assert_eq!(m["a"], 3);
         assert_eq!(m["b"], 17);
         assert_eq!(m["e"], 5);
-        assert_eq!(super::format_mappings(&[("x".into(), 3), ("y".into(), 9)]), "x=3,y=9");
+        assert_eq!(
+            super::format_mappings(&[("x".into(), 3), ("y".into(), 9)]),
+            "x=3,y=9"
+        );
     }
 }

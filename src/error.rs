@@ -84,12 +84,18 @@ impl fmt::Display for Errno {
 impl Error {
     /// Builds an [`Error::Os`] from the calling thread's errno.
     pub fn last_os(op: &'static str) -> Self {
-        Error::Os { op, errno: Errno::last() }
+        Error::Os {
+            op,
+            errno: Errno::last(),
+        }
     }
 
     /// Builds an [`Error::Os`] from an explicit errno.
     pub fn os(op: &'static str, errno: i32) -> Self {
-        Error::Os { op, errno: Errno(errno) }
+        Error::Os {
+            op,
+            errno: Errno(errno),
+        }
     }
 
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {

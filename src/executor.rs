@@ -150,7 +150,12 @@ impl Executor {
 
     /// Like [`map_fd`](Self::map_fd), and the sandboxee can find the fd by `name` with
     /// [`crate::client::mapped_fd`] (names: letters, digits, `_`, `-`, `.`).
-    pub fn map_fd_named(&mut self, host: OwnedFd, child: RawFd, name: impl Into<String>) -> &mut Self {
+    pub fn map_fd_named(
+        &mut self,
+        host: OwnedFd,
+        child: RawFd,
+        name: impl Into<String>,
+    ) -> &mut Self {
         self.fd_names.push((name.into(), child));
         self.map_fd(host, child)
     }
@@ -208,13 +213,18 @@ impl Executor {
         for e in &self.envp {
             check_no_nul("environment entry", e.as_bytes())?;
             if !e.contains('=') || e.starts_with('=') {
-                return Err(Error::invalid(format!("environment entry {e:?} is not KEY=VALUE")));
+                return Err(Error::invalid(format!(
+                    "environment entry {e:?} is not KEY=VALUE"
+                )));
             }
         }
         if let Some(c) = &self.cwd {
             check_no_nul("cwd", c.as_os_str().as_encoded_bytes())?;
             if !c.is_absolute() {
-                return Err(Error::invalid(format!("cwd {} is not absolute", c.display())));
+                return Err(Error::invalid(format!(
+                    "cwd {} is not absolute",
+                    c.display()
+                )));
             }
         }
         let mut seen = std::collections::HashSet::new();
@@ -226,7 +236,10 @@ impl Executor {
                 )));
             }
             if m.child > 65535 {
-                return Err(Error::invalid(format!("fd mapping to {} is above 65535", m.child)));
+                return Err(Error::invalid(format!(
+                    "fd mapping to {} is above 65535",
+                    m.child
+                )));
             }
             if !seen.insert(m.child) {
                 return Err(Error::invalid(format!("fd {} is mapped twice", m.child)));
@@ -242,30 +255,48 @@ impl Executor {
             // A closed or invalid fd is caught here rather than in the child.
             // SAFETY-free check: fcntl(F_GETFD) on an fd we own.
             if nix::fcntl::fcntl(m.host.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFD).is_err() {
-                return Err(Error::invalid(format!("fd mapping to {}: host fd is not open", m.child)));
+                return Err(Error::invalid(format!(
+                    "fd mapping to {}: host fd is not open",
+                    m.child
+                )));
             }
         }
         let mut names = std::collections::HashSet::new();
         for (name, fd) in &self.fd_names {
             let ok = !name.is_empty()
                 && name.len() <= 64
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
             if !ok {
-                return Err(Error::invalid(format!("fd name {name:?}: 1 to 64 of [A-Za-z0-9_.-]")));
+                return Err(Error::invalid(format!(
+                    "fd name {name:?}: 1 to 64 of [A-Za-z0-9_.-]"
+                )));
             }
             if !names.insert(name.as_str()) {
                 return Err(Error::invalid(format!("fd name {name:?} is used twice")));
             }
             let _ = fd;
         }
-        if self.comms && self.fds.iter().any(|m| m.child == crate::comms::DEFAULT_CLIENT_FD) {
+        if self.comms
+            && self
+                .fds
+                .iter()
+                .any(|m| m.child == crate::comms::DEFAULT_CLIENT_FD)
+        {
             return Err(Error::invalid(format!(
                 "fd {} is the comms channel's; map the fd elsewhere",
                 crate::comms::DEFAULT_CLIENT_FD
             )));
         }
-        if self.envp.iter().any(|e| e.starts_with(&format!("{FD_MAPPINGS_ENV}="))) {
-            return Err(Error::invalid(format!("{FD_MAPPINGS_ENV} is set by libsbx itself")));
+        if self
+            .envp
+            .iter()
+            .any(|e| e.starts_with(&format!("{FD_MAPPINGS_ENV}=")))
+        {
+            return Err(Error::invalid(format!(
+                "{FD_MAPPINGS_ENV} is set by libsbx itself"
+            )));
         }
         self.limits.rlimit_settings()?;
         Ok(())
@@ -273,7 +304,10 @@ impl Executor {
 
     pub(crate) fn c_strings(list: &[String]) -> Result<Vec<CString>> {
         list.iter()
-            .map(|s| CString::new(s.as_bytes()).map_err(|_| Error::invalid(format!("{s:?} contains NUL"))))
+            .map(|s| {
+                CString::new(s.as_bytes())
+                    .map_err(|_| Error::invalid(format!("{s:?} contains NUL")))
+            })
             .collect()
     }
 }

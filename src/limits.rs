@@ -61,17 +61,20 @@ impl Limits {
     /// The rlimits to set before exec, in a fixed order. Validates values.
     pub(crate) fn rlimit_settings(&self) -> Result<Vec<RlimitSetting>> {
         let mut out = Vec::with_capacity(6);
-        let mut push = |resource: libc::__rlimit_resource_t, v: Option<u64>, name: &str| -> Result<()> {
-            let value = match v {
-                None => libc::RLIM_INFINITY,
-                Some(x) if x == libc::RLIM_INFINITY => {
-                    return Err(Error::invalid(format!("limit {name}: {x} is RLIM_INFINITY; use None for unlimited")))
-                }
-                Some(x) => x,
+        let mut push =
+            |resource: libc::__rlimit_resource_t, v: Option<u64>, name: &str| -> Result<()> {
+                let value = match v {
+                    None => libc::RLIM_INFINITY,
+                    Some(x) if x == libc::RLIM_INFINITY => {
+                        return Err(Error::invalid(format!(
+                            "limit {name}: {x} is RLIM_INFINITY; use None for unlimited"
+                        )))
+                    }
+                    Some(x) => x,
+                };
+                out.push(RlimitSetting { resource, value });
+                Ok(())
             };
-            out.push(RlimitSetting { resource: resource as u32, value });
-            Ok(())
-        };
         push(libc::RLIMIT_AS, self.address_space, "address_space")?;
         push(libc::RLIMIT_CPU, self.cpu_seconds, "cpu_seconds")?;
         push(libc::RLIMIT_FSIZE, self.file_size, "file_size")?;
@@ -82,12 +85,16 @@ impl Limits {
         }
         if let Some(n) = self.processes {
             if n == 0 {
-                return Err(Error::invalid("limit processes: 0 would forbid the sandboxee itself"));
+                return Err(Error::invalid(
+                    "limit processes: 0 would forbid the sandboxee itself",
+                ));
             }
         }
         if let Some(n) = self.open_files {
             if n < 3 {
-                return Err(Error::invalid(format!("limit open_files: {n} is below 3 (stdin, stdout, stderr)")));
+                return Err(Error::invalid(format!(
+                    "limit open_files: {n} is below 3 (stdin, stdout, stderr)"
+                )));
             }
         }
         Ok(out)

@@ -25,7 +25,11 @@ pub struct Namespaces {
 
 impl Default for Namespaces {
     fn default() -> Self {
-        Namespaces { enabled: true, share_network: false, hostname: DEFAULT_HOSTNAME.to_string() }
+        Namespaces {
+            enabled: true,
+            share_network: false,
+            hostname: DEFAULT_HOSTNAME.to_string(),
+        }
     }
 }
 
@@ -34,7 +38,11 @@ impl Namespaces {
     /// printable form.
     pub fn validate(&self) -> Result<()> {
         let h = self.hostname.as_bytes();
-        if h.is_empty() || h.len() > 64 || h.iter().any(|b| *b == 0 || *b == b'/' || !b.is_ascii_graphic()) {
+        if h.is_empty()
+            || h.len() > 64
+            || h.iter()
+                .any(|b| *b == 0 || *b == b'/' || !b.is_ascii_graphic())
+        {
             return Err(Error::invalid(format!(
                 "hostname {:?}: 1 to 64 printable ASCII characters without '/'",
                 self.hostname
@@ -64,7 +72,11 @@ impl Namespaces {
 /// Turns a failed clone(2) with namespace flags into an error naming the cause and the fix
 /// (design §3 item 11: never a bare EPERM or ENOSPC).
 pub(crate) fn namespace_error(errno: i32) -> Error {
-    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
     let root = nix::unistd::geteuid().is_root();
     if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
         return Error::Unsupported {
@@ -80,7 +92,9 @@ pub(crate) fn namespace_error(errno: i32) -> Error {
             fix: "sysctl -w kernel.unprivileged_userns_clone=1 (or run as root, or use a policy without namespaces)",
         };
     }
-    if !root && read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
+    if !root
+        && read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1")
+    {
         return Error::Unsupported {
             feature: "user namespaces",
             detail: "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1)".into(),

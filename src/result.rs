@@ -260,9 +260,16 @@ impl RunResult {
                 }
             }
             Status::Signaled => {
-                format!("SIGNALED - signal {} ({})", self.reason_code, signal_name(self.reason_code as i32))
+                format!(
+                    "SIGNALED - signal {} ({})",
+                    self.reason_code,
+                    signal_name(self.reason_code as i32)
+                )
             }
-            Status::Timeout => format!("TIMEOUT - wall time limit reached after {:.3}s", self.wall_time.as_secs_f64()),
+            Status::Timeout => format!(
+                "TIMEOUT - wall time limit reached after {:.3}s",
+                self.wall_time.as_secs_f64()
+            ),
             Status::ExternalKill => "EXTERNAL_KILL - killed by the host".to_string(),
             Status::SetupError | Status::InternalError | Status::Unset => {
                 let code = self.reason().map(|r| r.name()).unwrap_or("UNKNOWN");
@@ -285,11 +292,32 @@ impl fmt::Display for RunResult {
 pub fn reason_from_code(code: u32) -> Option<Reason> {
     use Reason::*;
     const ALL: [Reason; 27] = [
-        UnsupportedArch, FailedTimers, FailedSignals, FailedSubprocess, FailedNotify,
-        FailedConnection, FailedWait, FailedNamespaces, FailedPtrace, FailedIpc,
-        FailedCommsUpgrade, FailedLimits, FailedCwd, FailedPolicy, FailedVersionCheck,
-        FailedConfig, FailedStore, FailedFetch, FailedGetEvent, FailedMonitor, FailedKill,
-        FailedInterrupt, FailedChild, FailedInspect, ViolationSyscall, ViolationArch,
+        UnsupportedArch,
+        FailedTimers,
+        FailedSignals,
+        FailedSubprocess,
+        FailedNotify,
+        FailedConnection,
+        FailedWait,
+        FailedNamespaces,
+        FailedPtrace,
+        FailedIpc,
+        FailedCommsUpgrade,
+        FailedLimits,
+        FailedCwd,
+        FailedPolicy,
+        FailedVersionCheck,
+        FailedConfig,
+        FailedStore,
+        FailedFetch,
+        FailedGetEvent,
+        FailedMonitor,
+        FailedKill,
+        FailedInterrupt,
+        FailedChild,
+        FailedInspect,
+        ViolationSyscall,
+        ViolationArch,
         ViolationNetwork,
     ];
     ALL.into_iter().find(|r| *r as u32 == code)

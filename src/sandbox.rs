@@ -3,9 +3,9 @@
 //! Every method takes `&self`, so a `Sandbox` can be shared (e.g. in an `Arc`) between a thread
 //! that waits and one that kills. Dropping a running sandbox kills it and waits for the end.
 
+use crate::comms::Comms;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
-use crate::comms::Comms;
 use crate::monitor;
 use crate::notify::{DenyTraces, Notify};
 use crate::policy::Policy;
@@ -31,7 +31,7 @@ enum Phase {
     NotStarted,
     Starting,
     Running { pid: i32 },
-    Finished(RunResult),
+    Finished(Box<RunResult>),
 }
 
 /// State shared between the caller's threads, the monitor thread and the deadline thread.
@@ -79,7 +79,7 @@ impl Shared {
     }
 
     fn finish(&self, r: RunResult) {
-        *lock(&self.phase) = Phase::Finished(r);
+        *lock(&self.phase) = Phase::Finished(Box::new(r));
         self.changed.notify_all();
     }
 
@@ -94,7 +94,9 @@ impl Shared {
     /// Records why the run is being ended (the first reason wins) and kills the main process.
     /// The monitor then kills every other task when it sees the main process die.
     pub(crate) fn kill(&self, why: KillReason) {
-        let _ = self.kill_reason.compare_exchange(0, why as u8, Ordering::AcqRel, Ordering::Acquire);
+        let _ =
+            self.kill_reason
+                .compare_exchange(0, why as u8, Ordering::AcqRel, Ordering::Acquire);
         self.signal_main();
     }
 
@@ -104,7 +106,13 @@ impl Shared {
             // SAFETY: pidfd_send_signal on a pidfd we hold; pid reuse cannot misdirect it.
             #[allow(unsafe_code)]
             unsafe {
-                libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), libc::SIGKILL, 0usize, 0u32);
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    libc::SIGKILL,
+                    0usize,
+                    0u32,
+                );
             }
         }
     }
@@ -151,20 +159,29 @@ impl Sandbox {
 
     /// Starts the sandboxee and returns once it has started the target program (or failed to).
     pub fn start(&self) -> Result<()> {
-        let exec = lock(&self.executor).take().ok_or(Error::InvalidState("this sandbox was already started"))?;
+        let exec = lock(&self.executor)
+            .take()
+            .ok_or(Error::InvalidState("this sandbox was already started"))?;
         let wall_time = exec.limits.wall_time;
         let before_exec = exec.before_exec;
         let started_at = Instant::now();
         // All validation and preparation happens here, on the caller's thread: bad input
         // returns an error before any process exists.
-        let mut plan = Box::new(Plan::new(exec, &self.policy, self.policy.namespaces(), self.policy.mounts())?);
+        let mut plan = Box::new(Plan::new(
+            exec,
+            &self.policy,
+            self.policy.namespaces(),
+            self.policy.mounts(),
+        )?);
         let mut comms = plan.comms_host.take().map(Comms::from_fd);
         *lock(&self.shared.phase) = Phase::Starting;
         if let Some(limit) = wall_time {
             deadline::arm(started_at + limit, Arc::downgrade(&self.shared));
         }
         let shared = Arc::clone(&self.shared);
-        let mut notify = lock(&self.notify).take().unwrap_or_else(|| Box::new(DenyTraces));
+        let mut notify = lock(&self.notify)
+            .take()
+            .unwrap_or_else(|| Box::new(DenyTraces));
         let handle = std::thread::Builder::new()
             .name("sbx-monitor".into())
             .stack_size(256 * 1024)
@@ -173,12 +190,21 @@ impl Sandbox {
                 notify.finished(&result);
                 shared.finish(result);
             })
-            .map_err(|e| Error::os("spawn monitor thread", e.raw_os_error().unwrap_or(libc::EAGAIN)))?;
+            .map_err(|e| {
+                Error::os(
+                    "spawn monitor thread",
+                    e.raw_os_error().unwrap_or(libc::EAGAIN),
+                )
+            })?;
         *lock(&self.monitor) = Some(handle);
         let running = {
             let mut p = lock(&self.shared.phase);
             while matches!(*p, Phase::Starting) {
-                p = self.shared.changed.wait(p).unwrap_or_else(|e| e.into_inner());
+                p = self
+                    .shared
+                    .changed
+                    .wait(p)
+                    .unwrap_or_else(|e| e.into_inner());
             }
             matches!(*p, Phase::Running { .. })
         };
@@ -223,24 +249,34 @@ impl Sandbox {
         loop {
             match &*p {
                 Phase::Finished(r) => {
-                    let r = r.clone();
+                    let r = (**r).clone();
                     drop(p);
                     if let Some(h) = lock(&self.monitor).take() {
                         let _ = h.join();
                     }
                     return Ok(r);
                 }
-                Phase::NotStarted => return Err(Error::InvalidState("the sandbox was not started")),
+                Phase::NotStarted => {
+                    return Err(Error::InvalidState("the sandbox was not started"))
+                }
                 _ => {}
             }
             p = match until {
-                None => self.shared.changed.wait(p).unwrap_or_else(|e| e.into_inner()),
+                None => self
+                    .shared
+                    .changed
+                    .wait(p)
+                    .unwrap_or_else(|e| e.into_inner()),
                 Some(t) => {
                     let now = Instant::now();
                     if now >= t {
                         return Err(Error::WaitTimeout);
                     }
-                    self.shared.changed.wait_timeout(p, t - now).unwrap_or_else(|e| e.into_inner()).0
+                    self.shared
+                        .changed
+                        .wait_timeout(p, t - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
                 }
             };
         }

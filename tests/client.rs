@@ -22,13 +22,20 @@ fn sandbox_self(child_test: &str, tweak: impl FnOnce(&mut Executor)) -> Sandbox 
     pb.add_libraries_for_binary(&exe);
     let policy = pb.build().unwrap();
     let mut ex = Executor::new(&exe);
-    ex.args(["--exact", child_test, "--ignored", "--nocapture", "--test-threads=1", "-q"])
-        .env(CHILD_ENV, "1")
-        .sandbox_before_exec(false)
-        .walltime(std::time::Duration::from_secs(20))
-        // The child's own test-harness output would read like ours; the result says enough.
-        .stdout(sbx::Stdio::Null)
-        .stderr(sbx::Stdio::Null);
+    ex.args([
+        "--exact",
+        child_test,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+        "-q",
+    ])
+    .env(CHILD_ENV, "1")
+    .sandbox_before_exec(false)
+    .walltime(std::time::Duration::from_secs(20))
+    // The child's own test-harness output would read like ours; the result says enough.
+    .stdout(sbx::Stdio::Null)
+    .stderr(sbx::Stdio::Null);
     tweak(&mut ex);
     let sb = Sandbox::new(ex, policy);
     sb.start().unwrap();
@@ -43,7 +50,10 @@ fn earlier_thread_is_caught_after_sandbox_me_here() {
     let v = r.violation.unwrap();
     assert_eq!(v.name, "personality", "{}", v.describe());
     // The call came from the thread started before sandboxing, not the main thread.
-    assert_ne!(v.pid, r.pid, "violation should name the helper thread's tid");
+    assert_ne!(
+        v.pid, r.pid,
+        "violation should name the helper thread's tid"
+    );
 }
 
 /// Child: start a thread, sandbox the process, then let the earlier thread make a call the
@@ -75,7 +85,9 @@ fn named_fds_comms_and_an_fd_from_the_sandboxee() {
     let sb = sandbox_self("child_uses_named_fd_and_comms", |ex| {
         ex.map_fd_named(std::os::fd::OwnedFd::from(r), 7, "input");
     });
-    let mut comms = sb.take_comms().expect("comms enabled by sandbox_before_exec(false)");
+    let mut comms = sb
+        .take_comms()
+        .expect("comms enabled by sandbox_before_exec(false)");
     comms.send_string("question").unwrap();
     assert_eq!(comms.recv_string().unwrap(), "answer: from the host");
     // The sandboxee made a pipe and sent us its read end.
@@ -95,7 +107,10 @@ fn child_uses_named_fd_and_comms() {
         return;
     }
     let mut input = std::fs::File::from(sbx::client::mapped_fd("input").expect("named fd"));
-    assert!(sbx::client::mapped_fd("input").is_none(), "a name is taken once");
+    assert!(
+        sbx::client::mapped_fd("input").is_none(),
+        "a name is taken once"
+    );
     let mut comms = Comms::client().unwrap();
     sbx::client::sandbox_me_here(&mut comms);
     let mut s = String::new();

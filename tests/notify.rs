@@ -2,7 +2,7 @@
 //! finished, through real sandboxes. `personality` is the traced syscall, as in sandbox2's
 //! notify_test: `setarch` calls it and reports failures, and no default rule touches it.
 
-use sbx::{Executor, Notify, RunResult, Sandbox, Stdio, Status, Syscall, TraceAction};
+use sbx::{Executor, Notify, RunResult, Sandbox, Status, Stdio, Syscall, TraceAction};
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
@@ -56,7 +56,15 @@ fn run(argv: &[&str], answer: TraceAction, veto: bool) -> (RunResult, String, Ar
     let (mut out, w) = pipe();
     ex.stdout(Stdio::Fd(w)).stderr(Stdio::Null);
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let sb = Sandbox::with_notify(ex, policy, Box::new(Recorder { seen: seen.clone(), answer, veto }));
+    let sb = Sandbox::with_notify(
+        ex,
+        policy,
+        Box::new(Recorder {
+            seen: seen.clone(),
+            answer,
+            veto,
+        }),
+    );
     let r = sb.run().unwrap();
     let mut s = String::new();
     out.read_to_string(&mut s).unwrap();
@@ -65,11 +73,19 @@ fn run(argv: &[&str], answer: TraceAction, veto: bool) -> (RunResult, String, Ar
 
 #[test]
 fn trace_allow_lets_the_call_run() {
-    let (r, out, seen) = run(&["setarch", "x86_64", "-R", "/bin/echo", "ran"], TraceAction::Allow, false);
+    let (r, out, seen) = run(
+        &["setarch", "x86_64", "-R", "/bin/echo", "ran"],
+        TraceAction::Allow,
+        false,
+    );
     assert_eq!(r.status, Status::Ok, "{}", r.describe());
     assert_eq!(out.trim(), "ran");
     let seen = seen.lock().unwrap();
-    assert!(seen.traced.iter().all(|n| n == "personality") && !seen.traced.is_empty(), "{:?}", seen.traced);
+    assert!(
+        seen.traced.iter().all(|n| n == "personality") && !seen.traced.is_empty(),
+        "{:?}",
+        seen.traced
+    );
     assert_eq!(seen.started, vec![r.pid]);
     assert_eq!(seen.finished, vec![Status::Ok]);
     assert!(seen.violations.is_empty());
@@ -77,7 +93,11 @@ fn trace_allow_lets_the_call_run() {
 
 #[test]
 fn trace_errno_fails_the_call_only() {
-    let (r, out, seen) = run(&["setarch", "x86_64", "-R", "/bin/echo", "ran"], TraceAction::Errno(libc::EPERM as u16), false);
+    let (r, out, seen) = run(
+        &["setarch", "x86_64", "-R", "/bin/echo", "ran"],
+        TraceAction::Errno(libc::EPERM as u16),
+        false,
+    );
     // setarch reports the failed personality() and exits non-zero; nothing was killed.
     assert_eq!(r.status, Status::Ok, "{}", r.describe());
     assert_ne!(r.exit_code, Some(0));
@@ -87,7 +107,11 @@ fn trace_errno_fails_the_call_only() {
 
 #[test]
 fn trace_deny_is_a_violation_naming_the_call() {
-    let (r, _, seen) = run(&["setarch", "x86_64", "-R", "/bin/true"], TraceAction::Deny, false);
+    let (r, _, seen) = run(
+        &["setarch", "x86_64", "-R", "/bin/true"],
+        TraceAction::Deny,
+        false,
+    );
     assert_eq!(r.status, Status::Violation, "{}", r.describe());
     assert_eq!(r.violation.as_ref().unwrap().name, "personality");
     let seen = seen.lock().unwrap();
@@ -106,7 +130,15 @@ fn started_can_veto() {
 
 #[test]
 fn signals_are_reported_and_delivered() {
-    let (r, out, seen) = run(&["/bin/sh", "-c", "trap 'echo got' USR1; kill -USR1 $$; echo after"], TraceAction::Deny, false);
+    let (r, out, seen) = run(
+        &[
+            "/bin/sh",
+            "-c",
+            "trap 'echo got' USR1; kill -USR1 $$; echo after",
+        ],
+        TraceAction::Deny,
+        false,
+    );
     assert_eq!(r.status, Status::Ok, "{}", r.describe());
     assert_eq!(out, "got\nafter\n");
     assert!(seen.lock().unwrap().signals.contains(&libc::SIGUSR1));

@@ -27,16 +27,28 @@ fn missing_user_namespaces_is_a_setup_error_naming_cause_and_fix() {
         .unwrap_or_else(|| panic!("no result in {stdout}\n{stderr}"));
     assert!(line.contains("SETUP_ERROR"), "{line}");
     assert!(line.contains("FAILED_NAMESPACES"), "{line}");
-    assert!(line.contains("user.max_user_namespaces is 0"), "cause not named: {line}");
-    assert!(line.contains("fix: sysctl -w user.max_user_namespaces="), "fix not named: {line}");
+    assert!(
+        line.contains("user.max_user_namespaces is 0"),
+        "cause not named: {line}"
+    );
+    assert!(
+        line.contains("fix: sysctl -w user.max_user_namespaces="),
+        "fix not named: {line}"
+    );
 }
 
 /// Runs only inside the namespace prepared by the test above.
 #[test]
 #[ignore]
 fn child_reports_result() {
-    assert_eq!(std::env::var(CHILD_ENV).as_deref(), Ok("1"), "run by missing_user_namespaces_... only");
+    assert_eq!(
+        std::env::var(CHILD_ENV).as_deref(),
+        Ok("1"),
+        "run by missing_user_namespaces_... only"
+    );
     let policy = sbx::policy::presets::tool_default().build().unwrap();
-    let r = sbx::Sandbox::new(sbx::Executor::new("/bin/true"), policy).run().unwrap();
+    let r = sbx::Sandbox::new(sbx::Executor::new("/bin/true"), policy)
+        .run()
+        .unwrap();
     println!("RESULT {}", r.describe());
 }

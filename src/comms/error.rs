@@ -129,25 +129,43 @@ impl fmt::Display for CommsError {
                 write!(f, "peer closed mid-message ({got} of {expected} bytes)")
             }
             CommsError::TagMismatch { expected, got } => {
-                write!(f, "tag mismatch: expected {expected:#010x}, got {got:#010x}")
+                write!(
+                    f,
+                    "tag mismatch: expected {expected:#010x}, got {got:#010x}"
+                )
             }
             CommsError::BadLength { tag, expected, got } => {
-                write!(f, "bad length for tag {tag:#010x}: expected {expected}, got {got}")
+                write!(
+                    f,
+                    "bad length for tag {tag:#010x}: expected {expected}, got {got}"
+                )
             }
             CommsError::TooLarge { len, max } => {
                 write!(f, "message of {len} bytes exceeds the limit of {max}")
             }
             CommsError::BadCustomTag(t) => {
-                write!(f, "custom tag {t:#010x} is in the reserved range (>= 0x80000000)")
+                write!(
+                    f,
+                    "custom tag {t:#010x} is in the reserved range (>= 0x80000000)"
+                )
             }
             CommsError::FdCount { got } => {
-                write!(f, "fd message carried {got} descriptors instead of 1 (all closed)")
+                write!(
+                    f,
+                    "fd message carried {got} descriptors instead of 1 (all closed)"
+                )
             }
             CommsError::ControlTruncated => {
-                write!(f, "ancillary data truncated by the kernel (descriptors closed)")
+                write!(
+                    f,
+                    "ancillary data truncated by the kernel (descriptors closed)"
+                )
             }
             CommsError::NoCredentials => {
-                write!(f, "no credentials with the message (is SO_PASSCRED set on the receiver?)")
+                write!(
+                    f,
+                    "no credentials with the message (is SO_PASSCRED set on the receiver?)"
+                )
             }
             CommsError::InvalidValue { tag, reason } => {
                 write!(f, "invalid value for tag {tag:#010x}: {reason}")

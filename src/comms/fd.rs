@@ -81,7 +81,11 @@ pub(crate) fn parse_control(buf: &[u8], mut on_fd: impl FnMut(RawFd)) -> Control
                 }
                 libc::SCM_CREDENTIALS if data.len() >= size_of::<libc::ucred>() => {
                     let c = read_ucred(data);
-                    let c = Creds { pid: c.pid, uid: c.uid, gid: c.gid };
+                    let c = Creds {
+                        pid: c.pid,
+                        uid: c.uid,
+                        gid: c.gid,
+                    };
                     match summary.creds {
                         None => summary.creds = Some(c),
                         Some(prev) if prev != c => summary.creds_conflict = true,
@@ -92,8 +96,9 @@ pub(crate) fn parse_control(buf: &[u8], mut on_fd: impl FnMut(RawFd)) -> Control
             }
         }
         // Step to the next message; a length so large that aligning it overflows ends the walk.
-        let step =
-            claimed.checked_add(size_of::<usize>() - 1).map(|v| v & !(size_of::<usize>() - 1));
+        let step = claimed
+            .checked_add(size_of::<usize>() - 1)
+            .map(|v| v & !(size_of::<usize>() - 1));
         match step.and_then(|s| off.checked_add(s)) {
             Some(next) => off = next,
             None => break,
@@ -117,7 +122,9 @@ fn read_ucred(bytes: &[u8]) -> libc::ucred {
 }
 
 fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 /// The outcome of one `recvmsg`.
@@ -138,7 +145,10 @@ pub(crate) struct Chunk {
 pub(crate) fn recv_chunk(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<Chunk, i32> {
     let mut control = ControlBuf([0u8; CONTROL_LEN]);
     loop {
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
         // SAFETY: msghdr is plain data; all-zero is a valid empty header that we fill below.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_iov = &mut iov;
@@ -196,8 +206,10 @@ pub(crate) fn send_all(
     let control_len = fill_control(&mut control, anc);
     while sent < total {
         // Rebuild the iovecs past what has gone out already.
-        let mut iovs: [libc::iovec; 2] =
-            [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 2];
+        let mut iovs: [libc::iovec; 2] = [libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        }; 2];
         let mut niov = 0;
         let mut skip = sent;
         for p in parts {
@@ -210,7 +222,10 @@ pub(crate) fn send_all(
             }
             let rest = &p[skip..];
             skip = 0;
-            iovs[niov] = libc::iovec { iov_base: rest.as_ptr() as *mut _, iov_len: rest.len() };
+            iovs[niov] = libc::iovec {
+                iov_base: rest.as_ptr() as *mut _,
+                iov_len: rest.len(),
+            };
             niov += 1;
         }
         // SAFETY: msghdr is plain data; all-zero is a valid empty header that we fill below.
@@ -283,7 +298,12 @@ pub(crate) fn socketpair() -> Result<(OwnedFd, OwnedFd), i32> {
     let mut sv = [-1 as RawFd; 2];
     // SAFETY: `sv` is a writable array of two ints, as socketpair requires.
     let r = unsafe {
-        libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, sv.as_mut_ptr())
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            sv.as_mut_ptr(),
+        )
     };
     if r != 0 {
         return Err(errno());
@@ -327,7 +347,13 @@ fn getsockopt<T: Copy>(
     // SAFETY: `val` is a writable value of `len` bytes, of the C type this option returns (the
     // callers pair each option with its type); the kernel writes at most `len` bytes.
     let r = unsafe {
-        libc::getsockopt(fd.as_raw_fd(), level, name, (&mut val as *mut T).cast(), &mut len)
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut val as *mut T).cast(),
+            &mut len,
+        )
     };
     if r != 0 {
         Err(errno())
@@ -338,7 +364,12 @@ fn getsockopt<T: Copy>(
 
 /// Turns `SO_PASSCRED` on or off (needed on the receiving side of [`Ancillary::Creds`]).
 pub(crate) fn set_pass_cred(fd: BorrowedFd<'_>, on: bool) -> Result<(), i32> {
-    setsockopt(fd, libc::SOL_SOCKET, libc::SO_PASSCRED, &libc::c_int::from(on))
+    setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_PASSCRED,
+        &libc::c_int::from(on),
+    )
 }
 
 /// `SO_PEERCRED`: the credentials of whoever created the peer socket (for a socketpair, the
@@ -348,9 +379,17 @@ pub(crate) fn peer_cred(fd: BorrowedFd<'_>) -> Result<Creds, i32> {
         fd,
         libc::SOL_SOCKET,
         libc::SO_PEERCRED,
-        libc::ucred { pid: 0, uid: 0, gid: 0 },
+        libc::ucred {
+            pid: 0,
+            uid: 0,
+            gid: 0,
+        },
     )?;
-    Ok(Creds { pid: c.pid, uid: c.uid, gid: c.gid })
+    Ok(Creds {
+        pid: c.pid,
+        uid: c.uid,
+        gid: c.gid,
+    })
 }
 
 /// Checks that `fd` is an `AF_UNIX` `SOCK_STREAM` socket.

@@ -60,7 +60,12 @@ impl Rng {
     }
 }
 
-const SEEDS: [u64; 4] = [0x5eed_0001, 0xc0ff_ee00_1234, 0x0dd_ba11, 0x1234_5678_9abc_def0];
+const SEEDS: [u64; 4] = [
+    0x5eed_0001,
+    0xc0ff_ee00_1234,
+    0x0dd_ba11,
+    0x1234_5678_9abc_def0,
+];
 /// Inputs per seed under `cargo test`; `SBX_COMMS_FUZZ_INPUTS` sets another count for a longer
 /// campaign (the same deterministic streams, continued).
 const INPUTS_PER_SEED: usize = 5_000;
@@ -119,7 +124,9 @@ fn seed_message(rng: &mut Rng) -> Vec<u8> {
         5 => (rng.pick(&[tags::INT64, tags::UINT64]), rng.bytes(8)),
         6 => {
             let n = rng.below(24) as usize;
-            let s: String = (0..n).map(|_| rng.pick(&['a', 'z', ' ', 'é', '✓', '\0'])).collect();
+            let s: String = (0..n)
+                .map(|_| rng.pick(&['a', 'z', ' ', 'é', '✓', '\0']))
+                .collect();
             (tags::STRING, s.into_bytes())
         }
         7 => (tags::STRING, rng.bytes_upto(8)),
@@ -127,17 +134,28 @@ fn seed_message(rng: &mut Rng) -> Vec<u8> {
         9 => (tags::BARRIER, vec![]),
         10 => (tags::FD, vec![]),
         11 => (tags::CREDS, vec![]),
-        12 => (rng.below(u64::from(tags::MAX_CUSTOM) + 1) as u32 % 4, rng.bytes_upto(16)),
+        12 => (
+            rng.below(u64::from(tags::MAX_CUSTOM) + 1) as u32 % 4,
+            rng.bytes_upto(16),
+        ),
         _ => {
             // A header whose length lies.
-            let mut m = Header { tag: rng.pick(&ALL_TAGS), len: rng.pick(&INTERESTING_LENS) }
-                .encode()
-                .to_vec();
+            let mut m = Header {
+                tag: rng.pick(&ALL_TAGS),
+                len: rng.pick(&INTERESTING_LENS),
+            }
+            .encode()
+            .to_vec();
             m.extend(rng.bytes_upto(16));
             return m;
         }
     };
-    let mut m = Header { tag, len: payload.len() as u64 }.encode().to_vec();
+    let mut m = Header {
+        tag,
+        len: payload.len() as u64,
+    }
+    .encode()
+    .to_vec();
     m.extend(payload);
     m
 }
@@ -157,7 +175,11 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
             }
             2 => {
                 let i = rng.below(len + 1) as usize;
-                let ins = rng.bytes_upto(16).into_iter().chain([0x41]).collect::<Vec<u8>>();
+                let ins = rng
+                    .bytes_upto(16)
+                    .into_iter()
+                    .chain([0x41])
+                    .collect::<Vec<u8>>();
                 data.splice(i..i, ins);
             }
             3 if len > 0 => {
@@ -205,9 +227,20 @@ fn make_input(rng: &mut Rng) -> Vec<u8> {
 /// What the reference decoder expects next in the stream.
 #[derive(Debug, Clone)]
 enum Item {
-    Msg { tag: u32, payload: Vec<u8>, fds: u32, ctrunc: bool },
-    TooLarge { len: u64, max: u64 },
-    Truncated { expected: u64, got: u64 },
+    Msg {
+        tag: u32,
+        payload: Vec<u8>,
+        fds: u32,
+        ctrunc: bool,
+    },
+    TooLarge {
+        len: u64,
+        max: u64,
+    },
+    Truncated {
+        expected: u64,
+        got: u64,
+    },
     End,
 }
 
@@ -233,7 +266,10 @@ fn reference(data: &[u8], chunks: &[Chunk], max: u64) -> Vec<Item> {
             return out;
         }
         if rest < HEADER_LEN {
-            out.push(Item::Truncated { expected: HEADER_LEN as u64, got: rest as u64 });
+            out.push(Item::Truncated {
+                expected: HEADER_LEN as u64,
+                got: rest as u64,
+            });
             return out;
         }
         let raw: [u8; HEADER_LEN] = data[pos..pos + HEADER_LEN].try_into().unwrap();
@@ -244,14 +280,24 @@ fn reference(data: &[u8], chunks: &[Chunk], max: u64) -> Vec<Item> {
         }
         let total = HEADER_LEN as u64 + h.len;
         if (rest as u64) < total {
-            out.push(Item::Truncated { expected: total, got: rest as u64 });
+            out.push(Item::Truncated {
+                expected: total,
+                got: rest as u64,
+            });
             return out;
         }
-        let in_header = chunks.iter().filter(|c| c.start >= pos && c.start < pos + HEADER_LEN);
+        let in_header = chunks
+            .iter()
+            .filter(|c| c.start >= pos && c.start < pos + HEADER_LEN);
         let fds = in_header.clone().map(|c| c.fds).sum::<usize>() as u32;
         let ctrunc = in_header.clone().any(|c| c.fds > MAX_FDS_PER_READ);
         let payload = data[pos + HEADER_LEN..pos + total as usize].to_vec();
-        out.push(Item::Msg { tag: h.tag, payload, fds, ctrunc });
+        out.push(Item::Msg {
+            tag: h.tag,
+            payload,
+            fds,
+            ctrunc,
+        });
         pos += total as usize;
     }
 }
@@ -287,7 +333,9 @@ enum Op {
 /// The receive that matches the next message, so that well-formed messages are often received
 /// successfully instead of mostly failing on a tag mismatch.
 fn matching_op(item: &Item) -> Op {
-    let Item::Msg { tag, .. } = item else { return Op::Tlv };
+    let Item::Msg { tag, .. } = item else {
+        return Op::Tlv;
+    };
     match *tag {
         tags::BOOL => Op::Bool,
         t @ (tags::INT8 | tags::UINT8) => Op::Fixed(t, 1),
@@ -334,12 +382,19 @@ fn pick_op(rng: &mut Rng) -> Op {
 type Outcome = Result<Vec<u8>, CommsError>;
 
 fn creds_bytes(c: Creds) -> Vec<u8> {
-    [c.pid.to_ne_bytes(), c.uid.to_ne_bytes(), c.gid.to_ne_bytes()].concat()
+    [
+        c.pid.to_ne_bytes(),
+        c.uid.to_ne_bytes(),
+        c.gid.to_ne_bytes(),
+    ]
+    .concat()
 }
 
 fn run_op(op: Op, c: &mut Comms, pool_name: &str) -> Outcome {
     match op {
-        Op::Tlv => c.recv_tlv().map(|(t, p)| [t.to_ne_bytes().to_vec(), p].concat()),
+        Op::Tlv => c
+            .recv_tlv()
+            .map(|(t, p)| [t.to_ne_bytes().to_vec(), p].concat()),
         Op::Bool => c.recv_bool().map(|b| vec![u8::from(b)]),
         Op::Fixed(t, _) => match t {
             tags::INT8 => c.recv_i8().map(|v| v.to_ne_bytes().to_vec()),
@@ -370,17 +425,33 @@ fn run_op(op: Op, c: &mut Comms, pool_name: &str) -> Outcome {
 fn expect(op: Op, item: &Item) -> Outcome {
     let (tag, payload, fds, ctrunc) = match item {
         Item::End => return Err(CommsError::Closed),
-        Item::TooLarge { len, max } => return Err(CommsError::TooLarge { len: *len, max: *max }),
-        Item::Truncated { expected, got } => {
-            return Err(CommsError::Truncated { expected: *expected, got: *got })
+        Item::TooLarge { len, max } => {
+            return Err(CommsError::TooLarge {
+                len: *len,
+                max: *max,
+            })
         }
-        Item::Msg { tag, payload, fds, ctrunc } => (*tag, payload, *fds, *ctrunc),
+        Item::Truncated { expected, got } => {
+            return Err(CommsError::Truncated {
+                expected: *expected,
+                got: *got,
+            })
+        }
+        Item::Msg {
+            tag,
+            payload,
+            fds,
+            ctrunc,
+        } => (*tag, payload, *fds, *ctrunc),
     };
     let want = |t: u32| {
         if tag == t {
             Ok(())
         } else {
-            Err(CommsError::TagMismatch { expected: t, got: tag })
+            Err(CommsError::TagMismatch {
+                expected: t,
+                got: tag,
+            })
         }
     };
     let sized = |t: u32, n: usize| {
@@ -388,7 +459,11 @@ fn expect(op: Op, item: &Item) -> Outcome {
         if payload.len() == n {
             Ok(())
         } else {
-            Err(CommsError::BadLength { tag: t, expected: n as u64, got: payload.len() as u64 })
+            Err(CommsError::BadLength {
+                tag: t,
+                expected: n as u64,
+                got: payload.len() as u64,
+            })
         }
     };
     match op {
@@ -440,12 +515,17 @@ fn socket_inode(fd: RawFd) -> u64 {
 }
 
 fn open_socket_inodes(of: &HashSet<u64>) -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else { return 0 };
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return 0;
+    };
     dir.filter_map(|e| e.ok())
         .filter_map(|e| std::fs::read_link(e.path()).ok())
         .filter_map(|t| {
             let t = t.to_string_lossy().into_owned();
-            t.strip_prefix("socket:[")?.strip_suffix(']')?.parse::<u64>().ok()
+            t.strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse::<u64>()
+                .ok()
         })
         .filter(|ino| of.contains(ino))
         .count()
@@ -484,12 +564,17 @@ fn one_input(
     stats: &mut Stats,
 ) {
     let data = make_input(rng);
-    let max = if rng.chance(25) { rng.below(64) } else { DEFAULT_MAX_MESSAGE_SIZE };
+    let max = if rng.chance(25) {
+        rng.below(64)
+    } else {
+        DEFAULT_MAX_MESSAGE_SIZE
+    };
     // Where whole messages start (descriptors play no part in framing): cuts land there often,
     // so that fd messages get their descriptor on their own header as a real sender does.
     let starts = message_starts(&data, max);
-    let mut cuts: Vec<usize> =
-        (0..rng.below(4)).map(|_| rng.below(data.len() as u64 + 1) as usize).collect();
+    let mut cuts: Vec<usize> = (0..rng.below(4))
+        .map(|_| rng.below(data.len() as u64 + 1) as usize)
+        .collect();
     cuts.extend(starts.iter().filter(|_| rng.chance(50)).map(|&(at, _)| at));
     cuts.extend([0, data.len()]);
     cuts.sort_unstable();
@@ -497,7 +582,9 @@ fn one_input(
     let chunks: Vec<Chunk> = cuts
         .windows(2)
         .map(|w| {
-            let fd_header = starts.iter().any(|&(at, tag)| at == w[0] && tag == tags::FD);
+            let fd_header = starts
+                .iter()
+                .any(|&(at, tag)| at == w[0] && tag == tags::FD);
             let fds = match rng.below(20) {
                 _ if fd_header && rng.chance(70) => 1,
                 0..=10 => 0,
@@ -505,7 +592,12 @@ fn one_input(
                 16..=17 => 2 + rng.below(3) as usize,
                 _ => MAX_FDS_PER_READ + 1 + rng.below(3) as usize,
             };
-            Chunk { start: w[0], len: w[1] - w[0], fds, creds: rng.chance(15) }
+            Chunk {
+                start: w[0],
+                len: w[1] - w[0],
+                fds,
+                creds: rng.chance(15),
+            }
         })
         .collect();
 
@@ -516,8 +608,9 @@ fn one_input(
     // A safety net only: the sender is closed before reading starts, so no read can block.
     rx.set_timeout(Some(Duration::from_secs(5))).unwrap();
     for c in &chunks {
-        let fds: Vec<RawFd> =
-            (0..c.fds).map(|i| pool[(c.start + i) % pool.len()].as_raw_fd()).collect();
+        let fds: Vec<RawFd> = (0..c.fds)
+            .map(|i| pool[(c.start + i) % pool.len()].as_raw_fd())
+            .collect();
         let ctl = control(&fds, c.creds.then(my_creds));
         let n = raw_sendmsg(tx.as_raw_fd(), &data[c.start..c.start + c.len], &ctl).unwrap();
         assert_eq!(n, c.len, "short sendmsg");
@@ -534,19 +627,32 @@ fn one_input(
             Some(item) if rng.chance(60) => matching_op(item),
             _ => pick_op(rng),
         };
-        let want = if ended { Err(CommsError::Closed) } else { expect(op, &items[idx]) };
+        let want = if ended {
+            Err(CommsError::Closed)
+        } else {
+            expect(op, &items[idx])
+        };
         let got = run_op(op, &mut rx, pool_name);
         *stats.outcomes.entry(outcome_name(&got)).or_default() += 1;
         if op == Op::Fd && got.is_ok() {
             stats.fds_received += 1;
         }
         stats.ops += 1;
-        assert_eq!(got, want, "step {step}, op {op:?}, item {:?}", items.get(idx));
+        assert_eq!(
+            got,
+            want,
+            "step {step}, op {op:?}, item {:?}",
+            items.get(idx)
+        );
         if !ended {
             ended = !matches!(items[idx], Item::Msg { .. });
             idx += 1;
         }
-        assert_eq!(rx.is_terminated(), ended, "termination state after step {step}");
+        assert_eq!(
+            rx.is_terminated(),
+            ended,
+            "termination state after step {step}"
+        );
     }
     assert!(rx.is_terminated());
     stats.inputs += 1;
@@ -620,7 +726,10 @@ fn fuzz_decoder_through_a_real_socketpair() {
         "control_truncated",
         "invalid_value",
     ] {
-        assert!(stats.outcomes.get(kind).copied().unwrap_or(0) > 0, "no {kind} outcome");
+        assert!(
+            stats.outcomes.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} outcome"
+        );
     }
     assert!(stats.fds_received > 0, "no descriptor was ever received");
     assert!(elapsed.as_secs() < 120, "fuzz run took {elapsed:?}");

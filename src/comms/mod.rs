@@ -155,7 +155,10 @@ impl Comms {
     /// Wraps a connected `AF_UNIX` stream socket. Socket options are left as they are: call
     /// [`Comms::set_pass_creds`] if this end must receive credentials.
     pub fn from_fd(fd: OwnedFd) -> Comms {
-        Comms { fd: Some(fd), max_message_size: DEFAULT_MAX_MESSAGE_SIZE }
+        Comms {
+            fd: Some(fd),
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+        }
     }
 
     /// The sandboxee's end of the channel: the descriptor named by `SBX_COMMS_FD` (or sandbox2's
@@ -169,7 +172,10 @@ impl Comms {
     pub fn client() -> CommsResult<Comms> {
         let raw = client_fd_from_env()?;
         if raw < 0 || !fd::is_open(raw) {
-            return Err(CommsError::InvalidFd { fd: raw, reason: "not an open descriptor" });
+            return Err(CommsError::InvalidFd {
+                fd: raw,
+                reason: "not an open descriptor",
+            });
         }
         // SAFETY: `raw` is open (checked just above) and the borrow ends within this function,
         // before anything could close it.
@@ -287,9 +293,10 @@ impl Comms {
         match self.recv_fixed::<1>(tags::BOOL)? {
             [0] => Ok(false),
             [1] => Ok(true),
-            _ => {
-                Err(CommsError::InvalidValue { tag: tags::BOOL, reason: "bool is neither 0 nor 1" })
-            }
+            _ => Err(CommsError::InvalidValue {
+                tag: tags::BOOL,
+                reason: "bool is neither 0 nor 1",
+            }),
         }
     }
 
@@ -358,7 +365,9 @@ impl Comms {
             return Err(CommsError::ControlTruncated);
         }
         if m.fds.len() != 1 {
-            return Err(CommsError::FdCount { got: m.fds.len() as u32 });
+            return Err(CommsError::FdCount {
+                got: m.fds.len() as u32,
+            });
         }
         Ok(m.fds.remove(0))
     }
@@ -371,7 +380,13 @@ impl Comms {
     /// itself, which it does whenever the receiver has `SO_PASSCRED`.
     pub fn send_creds(&mut self) -> CommsResult<()> {
         // SAFETY: getpid, getuid and getgid cannot fail and have no preconditions.
-        let me = unsafe { Creds { pid: libc::getpid(), uid: libc::getuid(), gid: libc::getgid() } };
+        let me = unsafe {
+            Creds {
+                pid: libc::getpid(),
+                uid: libc::getuid(),
+                gid: libc::getgid(),
+            }
+        };
         match self.send_message(tags::CREDS, &[], Ancillary::Creds(me)) {
             // Refused before any byte moved (the channel is intact): send it plainly.
             Err(CommsError::Io(libc::EINVAL | libc::EPERM)) if !self.is_terminated() => {
@@ -397,7 +412,10 @@ impl Comms {
     // ----- internals ----------------------------------------------------------------------
 
     fn live_fd(&self) -> CommsResult<BorrowedFd<'_>> {
-        self.fd.as_ref().map(|f| f.as_fd()).ok_or(CommsError::Closed)
+        self.fd
+            .as_ref()
+            .map(|f| f.as_fd())
+            .ok_or(CommsError::Closed)
     }
 
     /// Runs `op` on the live socket; terminates the channel if it reports a fatal failure.
@@ -423,7 +441,10 @@ impl Comms {
     fn send_message(&mut self, tag: u32, payload: &[u8], anc: Ancillary<'_>) -> CommsResult<()> {
         let len = payload.len() as u64;
         if len > HARD_MAX_MESSAGE_SIZE {
-            return Err(CommsError::TooLarge { len, max: HARD_MAX_MESSAGE_SIZE });
+            return Err(CommsError::TooLarge {
+                len,
+                max: HARD_MAX_MESSAGE_SIZE,
+            });
         }
         let header = Header { tag, len }.encode();
         self.run(|fd, _| {
@@ -462,7 +483,11 @@ fn check_len(tag: u32, expected: usize, payload: &[u8]) -> CommsResult<()> {
     if payload.len() == expected {
         Ok(())
     } else {
-        Err(CommsError::BadLength { tag, expected: expected as u64, got: payload.len() as u64 })
+        Err(CommsError::BadLength {
+            tag,
+            expected: expected as u64,
+            got: payload.len() as u64,
+        })
     }
 }
 
@@ -474,21 +499,30 @@ fn send_failure(e: i32, sent: usize) -> Fail {
         libc::EAGAIN => CommsError::Timeout,
         _ => CommsError::Io(e),
     };
-    let dead_socket =
-        matches!(e, libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN | libc::EBADF | libc::ENOTSOCK);
-    Fail { err, fatal: sent > 0 || dead_socket }
+    let dead_socket = matches!(
+        e,
+        libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN | libc::EBADF | libc::ENOTSOCK
+    );
+    Fail {
+        err,
+        fatal: sent > 0 || dead_socket,
+    }
 }
 
 /// Classifies a failed read after `moved` bytes of the current message (of `expected`, if known).
 fn recv_failure(e: i32, moved: usize, expected: u64) -> Fail {
     match e {
-        libc::EAGAIN => Fail { err: CommsError::Timeout, fatal: moved > 0 },
+        libc::EAGAIN => Fail {
+            err: CommsError::Timeout,
+            fatal: moved > 0,
+        },
         libc::ECONNRESET | libc::EPIPE | libc::ENOTCONN if moved == 0 => {
             Fail::fatal(CommsError::Closed)
         }
-        libc::ECONNRESET | libc::EPIPE | libc::ENOTCONN => {
-            Fail::fatal(CommsError::Truncated { expected, got: moved as u64 })
-        }
+        libc::ECONNRESET | libc::EPIPE | libc::ENOTCONN => Fail::fatal(CommsError::Truncated {
+            expected,
+            got: moved as u64,
+        }),
         _ => Fail::fatal(CommsError::Io(e)),
     }
 }
@@ -510,7 +544,10 @@ fn read_message(fd: BorrowedFd<'_>, max: u64) -> Result<Incoming, Fail> {
             return Err(Fail::fatal(if got == 0 {
                 CommsError::Closed
             } else {
-                CommsError::Truncated { expected: HEADER_LEN as u64, got: got as u64 }
+                CommsError::Truncated {
+                    expected: HEADER_LEN as u64,
+                    got: got as u64,
+                }
             }));
         }
         got += chunk.n;
@@ -528,7 +565,10 @@ fn read_message(fd: BorrowedFd<'_>, max: u64) -> Result<Incoming, Fail> {
     let header = Header::decode(&raw);
     if header.len > max {
         // Nothing of the payload is read or allocated; the stream cannot be resynchronised.
-        return Err(Fail::fatal(CommsError::TooLarge { len: header.len, max }));
+        return Err(Fail::fatal(CommsError::TooLarge {
+            len: header.len,
+            max,
+        }));
     }
     // `max` is at most HARD_MAX_MESSAGE_SIZE (i32::MAX), so this fits in usize.
     let len = header.len as usize;
@@ -551,7 +591,14 @@ fn read_message(fd: BorrowedFd<'_>, max: u64) -> Result<Incoming, Fail> {
         }
         filled += chunk.n;
     }
-    Ok(Incoming { tag: header.tag, payload, fds, creds, creds_conflict, ctrunc })
+    Ok(Incoming {
+        tag: header.tag,
+        payload,
+        fds,
+        creds,
+        creds_conflict,
+        ctrunc,
+    })
 }
 
 /// Reads the client descriptor number from the environment (removing both variables).
@@ -567,13 +614,13 @@ fn client_fd_from_env() -> CommsResult<RawFd> {
     }
     match ours.or(theirs) {
         None => Ok(DEFAULT_CLIENT_FD),
-        Some(v) => {
-            v.to_str().and_then(|s| s.trim().parse::<RawFd>().ok()).filter(|&n| n >= 0).ok_or(
-                CommsError::InvalidFd {
-                    fd: -1,
-                    reason: "comms fd variable is not a descriptor number",
-                },
-            )
-        }
+        Some(v) => v
+            .to_str()
+            .and_then(|s| s.trim().parse::<RawFd>().ok())
+            .filter(|&n| n >= 0)
+            .ok_or(CommsError::InvalidFd {
+                fd: -1,
+                reason: "comms fd variable is not a descriptor number",
+            }),
     }
 }

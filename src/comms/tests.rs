@@ -18,7 +18,11 @@ pub(super) mod util {
 
     /// A name no other test uses, for memfds whose copies we count afterwards.
     pub fn unique(what: &str) -> String {
-        format!("sbx-comms-{what}-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "sbx-comms-{what}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     pub fn memfd(name: &str) -> OwnedFd {
@@ -32,7 +36,9 @@ pub(super) mod util {
 
     /// How many of our descriptors link to something whose name contains `needle`.
     pub fn open_links(needle: &str) -> usize {
-        let Ok(dir) = std::fs::read_dir("/proc/self/fd") else { return 0 };
+        let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+            return 0;
+        };
         dir.filter_map(|e| e.ok())
             .filter_map(|e| std::fs::read_link(e.path()).ok())
             .filter(|t| t.to_string_lossy().contains(needle))
@@ -64,7 +70,10 @@ pub(super) mod util {
         struct Aligned([u8; 4096]);
         let mut buf = Box::new(Aligned([0u8; 4096]));
         buf.0[..control.len()].copy_from_slice(control);
-        let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: data.len() };
+        let mut iov = libc::iovec {
+            iov_base: data.as_ptr() as *mut _,
+            iov_len: data.len(),
+        };
         // SAFETY: plain data; all-zero is a valid empty msghdr, filled below.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_iov = &mut iov;
@@ -88,7 +97,13 @@ pub(super) mod util {
 
     pub fn my_creds() -> Creds {
         // SAFETY: these calls cannot fail.
-        unsafe { Creds { pid: libc::getpid(), uid: libc::getuid(), gid: libc::getgid() } }
+        unsafe {
+            Creds {
+                pid: libc::getpid(),
+                uid: libc::getuid(),
+                gid: libc::getgid(),
+            }
+        }
     }
 
     /// A raw unix stream pair without SO_PASSCRED.
@@ -186,28 +201,43 @@ fn type_mismatch_fails_and_consumes_the_message() {
     a.send_i8(-5).unwrap();
     assert_eq!(
         b.recv_u8(),
-        Err(CommsError::TagMismatch { expected: tags::UINT8, got: tags::INT8 })
+        Err(CommsError::TagMismatch {
+            expected: tags::UINT8,
+            got: tags::INT8
+        })
     );
     assert!(!b.is_terminated());
     a.send_u64(9).unwrap();
     assert_eq!(
         b.recv_u32(),
-        Err(CommsError::TagMismatch { expected: tags::UINT32, got: tags::UINT64 })
+        Err(CommsError::TagMismatch {
+            expected: tags::UINT32,
+            got: tags::UINT64
+        })
     );
     a.send_string("x").unwrap();
     assert_eq!(
         b.recv_bytes(),
-        Err(CommsError::TagMismatch { expected: tags::BYTES, got: tags::STRING })
+        Err(CommsError::TagMismatch {
+            expected: tags::BYTES,
+            got: tags::STRING
+        })
     );
     a.send_bytes(b"x").unwrap();
     assert_eq!(
         b.recv_string(),
-        Err(CommsError::TagMismatch { expected: tags::STRING, got: tags::BYTES })
+        Err(CommsError::TagMismatch {
+            expected: tags::STRING,
+            got: tags::BYTES
+        })
     );
     a.send_bool(true).unwrap();
     assert_eq!(
         b.recv_barrier(),
-        Err(CommsError::TagMismatch { expected: tags::BARRIER, got: tags::BOOL })
+        Err(CommsError::TagMismatch {
+            expected: tags::BARRIER,
+            got: tags::BOOL
+        })
     );
     // The stream is still in sync.
     a.send_u8(7).unwrap();
@@ -218,13 +248,35 @@ fn type_mismatch_fails_and_consumes_the_message() {
 fn wrong_lengths_and_values_are_rejected_in_sync() {
     let (mut a, mut b) = pair();
     a.send_tlv(tags::INT32, &[1, 2, 3]).unwrap();
-    assert_eq!(b.recv_i32(), Err(CommsError::BadLength { tag: tags::INT32, expected: 4, got: 3 }));
+    assert_eq!(
+        b.recv_i32(),
+        Err(CommsError::BadLength {
+            tag: tags::INT32,
+            expected: 4,
+            got: 3
+        })
+    );
     a.send_tlv(tags::BOOL, &[2]).unwrap();
-    assert!(matches!(b.recv_bool(), Err(CommsError::InvalidValue { tag: tags::BOOL, .. })));
+    assert!(matches!(
+        b.recv_bool(),
+        Err(CommsError::InvalidValue {
+            tag: tags::BOOL,
+            ..
+        })
+    ));
     a.send_tlv(tags::BARRIER, &[0]).unwrap();
-    assert!(matches!(b.recv_barrier(), Err(CommsError::BadLength { .. })));
+    assert!(matches!(
+        b.recv_barrier(),
+        Err(CommsError::BadLength { .. })
+    ));
     a.send_tlv(tags::STRING, &[0xff, 0xfe]).unwrap();
-    assert!(matches!(b.recv_string(), Err(CommsError::InvalidValue { tag: tags::STRING, .. })));
+    assert!(matches!(
+        b.recv_string(),
+        Err(CommsError::InvalidValue {
+            tag: tags::STRING,
+            ..
+        })
+    ));
     a.send_i16(-9).unwrap();
     assert_eq!(b.recv_i16().unwrap(), -9);
 }
@@ -232,7 +284,13 @@ fn wrong_lengths_and_values_are_rejected_in_sync() {
 #[test]
 fn strings_round_trip() {
     let (mut a, mut b) = pair();
-    for s in ["", "hello", "nul\0inside", "ünïcødé ✓", &"x".repeat(100_000)] {
+    for s in [
+        "",
+        "hello",
+        "nul\0inside",
+        "ünïcødé ✓",
+        &"x".repeat(100_000),
+    ] {
         a.send_string(s).unwrap();
         assert_eq!(b.recv_string().unwrap(), s);
     }
@@ -246,8 +304,9 @@ fn bytes_round_trip_including_empty_and_large() {
     a.send_bytes(&[1, 2, 3]).unwrap();
     assert_eq!(b.recv_bytes().unwrap(), vec![1, 2, 3]);
     // 4 MiB does not fit the socket buffer: the sender needs its own thread.
-    let big: Vec<u8> =
-        (0..4u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let big: Vec<u8> = (0..4u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::thread::scope(|s| {
         s.spawn(|| a.send_bytes(&big).unwrap());
         assert_eq!(b.recv_bytes().unwrap(), big);
@@ -281,11 +340,26 @@ fn empty_tlv_and_custom_tags() {
     a.send_custom(0, b"").unwrap();
     assert_eq!(b.recv_custom(0).unwrap(), b"");
     // Reserved tags are refused before anything is sent or read.
-    assert_eq!(a.send_custom(0x8000_0000, b"no"), Err(CommsError::BadCustomTag(0x8000_0000)));
-    assert_eq!(a.send_custom(tags::STRING, b"no"), Err(CommsError::BadCustomTag(tags::STRING)));
-    assert_eq!(b.recv_custom(tags::FD), Err(CommsError::BadCustomTag(tags::FD)));
+    assert_eq!(
+        a.send_custom(0x8000_0000, b"no"),
+        Err(CommsError::BadCustomTag(0x8000_0000))
+    );
+    assert_eq!(
+        a.send_custom(tags::STRING, b"no"),
+        Err(CommsError::BadCustomTag(tags::STRING))
+    );
+    assert_eq!(
+        b.recv_custom(tags::FD),
+        Err(CommsError::BadCustomTag(tags::FD))
+    );
     a.send_custom(7, b"seven").unwrap();
-    assert_eq!(b.recv_custom(8), Err(CommsError::TagMismatch { expected: 8, got: 7 }));
+    assert_eq!(
+        b.recv_custom(8),
+        Err(CommsError::TagMismatch {
+            expected: 8,
+            got: 7
+        })
+    );
     a.send_custom(9, b"nine").unwrap();
     assert_eq!(b.recv_tlv().unwrap(), (9, b"nine".to_vec()));
 }
@@ -310,7 +384,10 @@ fn fd_round_trip_and_received_fd_works() {
     let got = b.recv_fd().unwrap();
     // SAFETY: F_GETFD only reads flags of a descriptor we own.
     let flags = unsafe { libc::fcntl(got.as_raw_fd(), libc::F_GETFD) };
-    assert!(flags & libc::FD_CLOEXEC != 0, "received fds must be close-on-exec");
+    assert!(
+        flags & libc::FD_CLOEXEC != 0,
+        "received fds must be close-on-exec"
+    );
     let mut wf = std::fs::File::from(got);
     wf.write_all(b"through the fd").unwrap();
     drop(wf);
@@ -325,7 +402,10 @@ fn recv_fd_fails_on_tag_mismatch_and_stays_usable() {
     a.send_u32(1).unwrap();
     assert_eq!(
         b.recv_fd().unwrap_err(),
-        CommsError::TagMismatch { expected: tags::FD, got: tags::UINT32 }
+        CommsError::TagMismatch {
+            expected: tags::FD,
+            got: tags::UINT32
+        }
     );
     // A forged fd header without a descriptor.
     a.send_tlv(tags::FD, &[]).unwrap();
@@ -383,7 +463,12 @@ fn fds_on_non_fd_messages_are_closed() {
         raw_sendmsg(a.as_raw_fd(), &header(tags::BYTES, 4), &[]).unwrap();
         raw_sendmsg(a.as_raw_fd(), b"data", &control(&raws, None)).unwrap();
         // And via recv_tlv on an FD message.
-        raw_sendmsg(a.as_raw_fd(), &header(tags::FD, 0), &control(&raws[..1], None)).unwrap();
+        raw_sendmsg(
+            a.as_raw_fd(),
+            &header(tags::FD, 0),
+            &control(&raws[..1], None),
+        )
+        .unwrap();
     }
     assert_eq!(b.recv_string().unwrap(), "hi");
     assert_eq!(b.recv_bytes().unwrap(), b"data");
@@ -409,11 +494,18 @@ fn recv_fd_closes_fds_on_wrong_tag() {
     }
     assert_eq!(
         b.recv_fd().unwrap_err(),
-        CommsError::TagMismatch { expected: tags::FD, got: tags::UINT32 }
+        CommsError::TagMismatch {
+            expected: tags::FD,
+            got: tags::UINT32
+        }
     );
     assert_eq!(
         b.recv_fd().unwrap_err(),
-        CommsError::BadLength { tag: tags::FD, expected: 0, got: 1 }
+        CommsError::BadLength {
+            tag: tags::FD,
+            expected: 0,
+            got: 1
+        }
     );
     assert_eq!(open_links(&name), 0);
 }
@@ -430,7 +522,13 @@ fn recv_fd_closes_fds_on_truncation() {
         raw_sendmsg(a.as_raw_fd(), &data, &control(&[m.as_raw_fd()], None)).unwrap();
     }
     drop(a);
-    assert_eq!(b.recv_bytes().unwrap_err(), CommsError::Truncated { expected: 112, got: 22 });
+    assert_eq!(
+        b.recv_bytes().unwrap_err(),
+        CommsError::Truncated {
+            expected: 112,
+            got: 22
+        }
+    );
     assert!(b.is_terminated());
     assert_eq!(open_links(&name), 0);
 
@@ -438,11 +536,21 @@ fn recv_fd_closes_fds_on_truncation() {
     let (a, mut b) = pair();
     {
         let m = memfd(&name);
-        raw_sendmsg(a.as_raw_fd(), &header(tags::FD, 0)[..5], &control(&[m.as_raw_fd()], None))
-            .unwrap();
+        raw_sendmsg(
+            a.as_raw_fd(),
+            &header(tags::FD, 0)[..5],
+            &control(&[m.as_raw_fd()], None),
+        )
+        .unwrap();
     }
     drop(a);
-    assert_eq!(b.recv_fd().unwrap_err(), CommsError::Truncated { expected: 12, got: 5 });
+    assert_eq!(
+        b.recv_fd().unwrap_err(),
+        CommsError::Truncated {
+            expected: 12,
+            got: 5
+        }
+    );
     assert_eq!(open_links(&name), 0);
 }
 
@@ -497,7 +605,10 @@ fn control_parser_is_bounded_on_malformed_input() {
     assert_eq!(parse(&[]).1, Vec::<RawFd>::new());
     assert_eq!(parse(&[1, 2, 3]).1, Vec::<RawFd>::new());
     // A well-formed SCM_RIGHTS with two fds.
-    let good = write_to_vec(libc::SCM_RIGHTS, &[5i32.to_ne_bytes(), 6i32.to_ne_bytes()].concat());
+    let good = write_to_vec(
+        libc::SCM_RIGHTS,
+        &[5i32.to_ne_bytes(), 6i32.to_ne_bytes()].concat(),
+    );
     assert_eq!(parse(&good).1, vec![5, 6]);
     // cmsg_len of 0 and below the header size: no infinite loop, nothing read.
     for bad in [0usize, 1, hdr_len - 1] {
@@ -518,7 +629,14 @@ fn control_parser_is_bounded_on_malformed_input() {
         libc::SCM_CREDENTIALS,
         &[7i32.to_ne_bytes(), 8u32.to_ne_bytes(), 9u32.to_ne_bytes()].concat(),
     );
-    assert_eq!(parse(&creds).0.creds, Some(Creds { pid: 7, uid: 8, gid: 9 }));
+    assert_eq!(
+        parse(&creds).0.creds,
+        Some(Creds {
+            pid: 7,
+            uid: 8,
+            gid: 9
+        })
+    );
     // Two disagreeing credentials messages are flagged.
     let other = write_to_vec(
         libc::SCM_CREDENTIALS,
@@ -546,7 +664,11 @@ fn creds_round_trip() {
     let (mut a, mut b) = pair();
     a.send_creds().unwrap();
     assert_eq!(b.recv_creds().unwrap(), my_creds());
-    assert_eq!(a.peer_creds().unwrap(), my_creds(), "SO_PEERCRED of a socketpair is its creator");
+    assert_eq!(
+        a.peer_creds().unwrap(),
+        my_creds(),
+        "SO_PEERCRED of a socketpair is its creator"
+    );
 }
 
 #[test]
@@ -568,16 +690,27 @@ fn recv_creds_fails_on_tag_mismatch_and_closes_fds() {
     a.send_bool(true).unwrap();
     assert_eq!(
         b.recv_creds().unwrap_err(),
-        CommsError::TagMismatch { expected: tags::CREDS, got: tags::BOOL }
+        CommsError::TagMismatch {
+            expected: tags::CREDS,
+            got: tags::BOOL
+        }
     );
     {
         let fds: Vec<OwnedFd> = (0..2).map(|_| memfd(&name)).collect();
         let raws: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
-        raw_sendmsg(a.as_raw_fd(), &header(tags::CREDS, 0), &control(&raws, Some(my_creds())))
-            .unwrap();
+        raw_sendmsg(
+            a.as_raw_fd(),
+            &header(tags::CREDS, 0),
+            &control(&raws, Some(my_creds())),
+        )
+        .unwrap();
     }
     assert_eq!(b.recv_creds().unwrap(), my_creds());
-    assert_eq!(open_links(&name), 0, "fds smuggled with credentials are closed");
+    assert_eq!(
+        open_links(&name),
+        0,
+        "fds smuggled with credentials are closed"
+    );
 }
 
 // ----- limits, closing, termination -------------------------------------------------------
@@ -603,13 +736,20 @@ fn send_too_much_data_is_rejected_before_sending() {
     let huge = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) };
     assert_eq!(
         a.send_bytes(huge),
-        Err(CommsError::TooLarge { len: len as u64, max: HARD_MAX_MESSAGE_SIZE })
+        Err(CommsError::TooLarge {
+            len: len as u64,
+            max: HARD_MAX_MESSAGE_SIZE
+        })
     );
     // SAFETY: unmapping exactly what we mapped; `huge` is not used afterwards.
     unsafe { libc::munmap(p, len) };
     assert!(!a.is_terminated());
     a.send_u8(3).unwrap();
-    assert_eq!(b.recv_u8().unwrap(), 3, "nothing of the rejected message went out");
+    assert_eq!(
+        b.recv_u8().unwrap(),
+        3,
+        "nothing of the rejected message went out"
+    );
 }
 
 // Memory is measured in a child process running only this scenario: in the shared test binary
@@ -628,14 +768,25 @@ fn absurd_length_scenario() {
     raw_sendmsg(a.as_raw_fd(), &header(tags::BYTES, 1 << 40), &[]).unwrap();
     assert_eq!(
         b.recv_bytes().unwrap_err(),
-        CommsError::TooLarge { len: 1 << 40, max: DEFAULT_MAX_MESSAGE_SIZE }
+        CommsError::TooLarge {
+            len: 1 << 40,
+            max: DEFAULT_MAX_MESSAGE_SIZE
+        }
     );
     assert!(t.elapsed().as_secs() < 2);
     assert!(b.is_terminated(), "the stream cannot be resynchronised");
     assert_eq!(b.recv_u8(), Err(CommsError::Closed));
     let after = vm_peaks();
-    assert!(after.0 - before.0 < 64 << 10, "VmPeak grew by {} KiB", after.0 - before.0);
-    assert!(after.1 - before.1 < 16 << 10, "VmHWM grew by {} KiB", after.1 - before.1);
+    assert!(
+        after.0 - before.0 < 64 << 10,
+        "VmPeak grew by {} KiB",
+        after.0 - before.0
+    );
+    assert!(
+        after.1 - before.1 < 16 << 10,
+        "VmHWM grew by {} KiB",
+        after.1 - before.1
+    );
 }
 
 #[test]
@@ -655,7 +806,8 @@ fn lying_length_scenario() {
     std::thread::scope(|s| {
         s.spawn(|| {
             let mut f = std::fs::File::from(a.into_fd().unwrap());
-            f.write_all(&header(tags::BYTES, HARD_MAX_MESSAGE_SIZE)).unwrap();
+            f.write_all(&header(tags::BYTES, HARD_MAX_MESSAGE_SIZE))
+                .unwrap();
             for _ in 0..3 {
                 f.write_all(&block).unwrap();
             }
@@ -672,8 +824,16 @@ fn lying_length_scenario() {
     let after = vm_peaks();
     // KiB. A buffer of the claimed size would add 2 GiB of address space; the sender thread
     // accounts for a stack and possibly a malloc arena.
-    assert!(after.0 - before.0 < 512 << 10, "VmPeak grew by {} KiB", after.0 - before.0);
-    assert!(after.1 - before.1 < 64 << 10, "VmHWM grew by {} KiB", after.1 - before.1);
+    assert!(
+        after.0 - before.0 < 512 << 10,
+        "VmPeak grew by {} KiB",
+        after.0 - before.0
+    );
+    assert!(
+        after.1 - before.1 < 64 << 10,
+        "VmHWM grew by {} KiB",
+        after.1 - before.1
+    );
 }
 
 #[test]
@@ -681,7 +841,10 @@ fn fill_target_grows_by_chunks() {
     assert_eq!(wire::next_fill_target(0, 10), 10);
     assert_eq!(wire::next_fill_target(0, 1 << 30), wire::READ_CHUNK);
     assert_eq!(wire::next_fill_target(5, 1 << 30), 5 + wire::READ_CHUNK);
-    assert_eq!(wire::next_fill_target(usize::MAX - 1, usize::MAX), usize::MAX);
+    assert_eq!(
+        wire::next_fill_target(usize::MAX - 1, usize::MAX),
+        usize::MAX
+    );
 }
 
 #[test]
@@ -691,7 +854,10 @@ fn message_size_limit_is_per_receiver() {
     a.send_bytes(&[1, 2, 3, 4]).unwrap();
     assert_eq!(b.recv_bytes().unwrap(), vec![1, 2, 3, 4]);
     a.send_bytes(&[1, 2, 3, 4, 5]).unwrap();
-    assert_eq!(b.recv_bytes().unwrap_err(), CommsError::TooLarge { len: 5, max: 4 });
+    assert_eq!(
+        b.recv_bytes().unwrap_err(),
+        CommsError::TooLarge { len: 5, max: 4 }
+    );
     assert!(b.is_terminated());
 }
 
@@ -764,15 +930,40 @@ fn timeouts_keep_the_channel_between_messages_only() {
 fn error_codes_are_stable_and_distinct() {
     let all = [
         (CommsError::Closed, 1),
-        (CommsError::Truncated { expected: 1, got: 0 }, 2),
-        (CommsError::TagMismatch { expected: 1, got: 2 }, 3),
-        (CommsError::BadLength { tag: 1, expected: 1, got: 2 }, 4),
+        (
+            CommsError::Truncated {
+                expected: 1,
+                got: 0,
+            },
+            2,
+        ),
+        (
+            CommsError::TagMismatch {
+                expected: 1,
+                got: 2,
+            },
+            3,
+        ),
+        (
+            CommsError::BadLength {
+                tag: 1,
+                expected: 1,
+                got: 2,
+            },
+            4,
+        ),
         (CommsError::TooLarge { len: 2, max: 1 }, 5),
         (CommsError::BadCustomTag(0x8000_0000), 6),
         (CommsError::FdCount { got: 2 }, 7),
         (CommsError::ControlTruncated, 8),
         (CommsError::NoCredentials, 9),
-        (CommsError::InvalidValue { tag: 1, reason: "r" }, 10),
+        (
+            CommsError::InvalidValue {
+                tag: 1,
+                reason: "r",
+            },
+            10,
+        ),
         (CommsError::Timeout, 11),
         (CommsError::InvalidFd { fd: 3, reason: "r" }, 12),
         (CommsError::Io(libc::EIO), 13),
@@ -793,11 +984,17 @@ const CHILD_MODE_ENV: &str = "SBX_COMMS_TEST_CHILD";
 /// The command that runs `child_helper` of this test binary in `mode`.
 fn child_command(mode: &str, envs: &[(&str, &str)]) -> std::process::Command {
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "comms::tests::child_helper", "--test-threads=1", "--nocapture", "-q"])
-        .env(CHILD_MODE_ENV, mode)
-        .env_remove(COMMS_FD_ENV)
-        .env_remove(SANDBOX2_COMMS_FD_ENV)
-        .stdout(std::process::Stdio::null());
+    cmd.args([
+        "--exact",
+        "comms::tests::child_helper",
+        "--test-threads=1",
+        "--nocapture",
+        "-q",
+    ])
+    .env(CHILD_MODE_ENV, mode)
+    .env_remove(COMMS_FD_ENV)
+    .env_remove(SANDBOX2_COMMS_FD_ENV)
+    .stdout(std::process::Stdio::null());
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -827,7 +1024,9 @@ fn run_child(mode: &str, envs: &[(&str, &str)], moves: Vec<(RawFd, RawFd)>) -> s
 /// `Comms::client`, memory measurements); does nothing unless started by `run_child`.
 #[test]
 fn child_helper() {
-    let Ok(mode) = std::env::var(CHILD_MODE_ENV) else { return };
+    let Ok(mode) = std::env::var(CHILD_MODE_ENV) else {
+        return;
+    };
     if mode == "absurd" {
         return absurd_length_scenario();
     }
@@ -855,14 +1054,20 @@ fn child_helper() {
     }
     let mut c = Comms::client().unwrap();
     assert!(std::env::var_os(COMMS_FD_ENV).is_none(), "variable removed");
-    assert!(std::env::var_os(SANDBOX2_COMMS_FD_ENV).is_none(), "variable removed");
+    assert!(
+        std::env::var_os(SANDBOX2_COMMS_FD_ENV).is_none(),
+        "variable removed"
+    );
     let want = match mode.as_str() {
         "default" => DEFAULT_CLIENT_FD,
         "env" => 700,
         _ => 701,
     };
     assert_eq!(c.as_raw_fd(), want);
-    assert!(matches!(Comms::client(), Err(CommsError::InvalidFd { .. })), "claimed once only");
+    assert!(
+        matches!(Comms::client(), Err(CommsError::InvalidFd { .. })),
+        "claimed once only"
+    );
     let s = c.recv_string().unwrap();
     c.send_string(&format!("{s} pong")).unwrap();
     c.send_i32(c.peer_creds().unwrap().pid).unwrap();
@@ -873,7 +1078,11 @@ fn child_helper() {
 fn client_side_finds_its_channel() {
     for (mode, envs, at) in [
         ("default", vec![], DEFAULT_CLIENT_FD),
-        ("env", vec![(COMMS_FD_ENV, "700"), (SANDBOX2_COMMS_FD_ENV, "garbage")], 700),
+        (
+            "env",
+            vec![(COMMS_FD_ENV, "700"), (SANDBOX2_COMMS_FD_ENV, "garbage")],
+            700,
+        ),
         ("sandbox2", vec![(SANDBOX2_COMMS_FD_ENV, "701")], 701),
     ] {
         let (mut host, child) = pair();
@@ -886,7 +1095,11 @@ fn client_side_finds_its_channel() {
             assert_eq!(host.recv_string().unwrap(), "ping pong");
             // SAFETY: getpid cannot fail.
             let me = unsafe { libc::getpid() };
-            assert_eq!(host.recv_i32().unwrap(), me, "child's SO_PEERCRED names the creator");
+            assert_eq!(
+                host.recv_i32().unwrap(),
+                me,
+                "child's SO_PEERCRED names the creator"
+            );
             let c = host.recv_creds().unwrap();
             assert_ne!(c.pid, me);
             assert_eq!((c.uid, c.gid), (my_creds().uid, my_creds().gid));
@@ -923,9 +1136,16 @@ fn send_creds_works_with_unmapped_ids() {
 #[test]
 fn client_side_rejects_unusable_fds() {
     let (r, _w) = nix::unistd::pipe().unwrap();
-    let st =
-        run_child("notsock", &[(COMMS_FD_ENV, "702")], vec![(r.as_raw_fd(), 702)]).wait().unwrap();
+    let st = run_child(
+        "notsock",
+        &[(COMMS_FD_ENV, "702")],
+        vec![(r.as_raw_fd(), 702)],
+    )
+    .wait()
+    .unwrap();
     assert!(st.success(), "{st}");
-    let st = run_child("badenv", &[(COMMS_FD_ENV, "12x")], vec![]).wait().unwrap();
+    let st = run_child("badenv", &[(COMMS_FD_ENV, "12x")], vec![])
+        .wait()
+        .unwrap();
     assert!(st.success(), "{st}");
 }

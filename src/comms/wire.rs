@@ -83,7 +83,10 @@ impl Header {
         let mut len = [0u8; 8];
         tag.copy_from_slice(&raw[..4]);
         len.copy_from_slice(&raw[4..]);
-        Header { tag: u32::from_ne_bytes(tag), len: u64::from_ne_bytes(len) }
+        Header {
+            tag: u32::from_ne_bytes(tag),
+            len: u64::from_ne_bytes(len),
+        }
     }
 }
 

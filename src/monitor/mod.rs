@@ -30,12 +30,19 @@ const PTRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
     | libc::PTRACE_O_EXITKILL;
 
 /// Runs one sandbox to the end on the calling thread (a dedicated monitor thread).
-pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant, notify: &mut dyn Notify) -> RunResult {
+pub(crate) fn run(
+    plan: Box<Plan>,
+    shared: &Shared,
+    started_at: Instant,
+    notify: &mut dyn Notify,
+) -> RunResult {
     block_all_signals();
     let mut plan = Some(plan);
     let mut spawned = match spawn::spawn(plan.as_deref().expect("plan present")) {
         Ok(s) => Some(s),
-        Err(e @ crate::Error::Unsupported { .. }) => return RunResult::setup_error(Reason::FailedNamespaces, e.to_string()),
+        Err(e @ crate::Error::Unsupported { .. }) => {
+            return RunResult::setup_error(Reason::FailedNamespaces, e.to_string())
+        }
         Err(e) => return RunResult::setup_error(Reason::FailedSubprocess, e.to_string()),
     };
     let main = spawned.as_ref().map(|s| s.pid).unwrap_or(0);
@@ -104,7 +111,14 @@ pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant, notify:
     loop {
         let mut status = 0;
         // SAFETY: wait4 writes status and rusage into our locals.
-        let pid = unsafe { libc::wait4(-1, &mut status, libc::__WALL | libc::__WNOTHREAD, &mut rusage) };
+        let pid = unsafe {
+            libc::wait4(
+                -1,
+                &mut status,
+                libc::__WALL | libc::__WNOTHREAD,
+                &mut rusage,
+            )
+        };
         if pid < 0 {
             let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
             if e == libc::EINTR {
@@ -194,7 +208,10 @@ pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant, notify:
                 cont(pid, 0);
             }
             libc::PTRACE_EVENT_STOP => {
-                if matches!(sig, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
+                if matches!(
+                    sig,
+                    libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+                ) {
                     // Group-stop: keep it stopped but keep receiving events (ptrace(2) PTRACE_LISTEN).
                     // SAFETY: plain request on a tracee in group-stop.
                     unsafe { libc::ptrace(libc::PTRACE_LISTEN, pid, 0, 0) };
@@ -204,7 +221,11 @@ pub(crate) fn run(plan: Box<Plan>, shared: &Shared, started_at: Instant, notify:
             }
             _ => {
                 // Signal-delivery-stop: pass the signal on unchanged.
-                let inject = if sig == (libc::SIGTRAP | 0x80) { 0 } else { sig };
+                let inject = if sig == (libc::SIGTRAP | 0x80) {
+                    0
+                } else {
+                    sig
+                };
                 if inject != 0 {
                     notify.signal(pid, inject);
                 }
@@ -250,7 +271,10 @@ struct Monitor {
 impl Monitor {
     fn on_new_task(&mut self, pid: libc::pid_t) {
         let init_alive = self.init.map_or(0, |i| self.tasks.contains(&i) as usize);
-        let alive = self.tasks.len().saturating_sub(self.killed_on_birth.len() + init_alive) as u64;
+        let alive = self
+            .tasks
+            .len()
+            .saturating_sub(self.killed_on_birth.len() + init_alive) as u64;
         if self.ending {
             kill(pid);
             return;
@@ -277,7 +301,11 @@ impl Monitor {
             }
         };
         let data = (stop.ret_data & 0xffff) as u16;
-        if data == trace_data::EXEC && !self.exec_allowed && !self.exec_seen && Some(pid) != self.init {
+        if data == trace_data::EXEC
+            && !self.exec_allowed
+            && !self.exec_seen
+            && Some(pid) != self.init
+        {
             // Before the start exec only library code runs, so the first request is ours.
             if self.main.is_none() {
                 self.main = Some(pid);
@@ -316,7 +344,9 @@ impl Monitor {
             }
         }
         let reason = match data {
-            trace_data::ARCH_X86_32 | trace_data::ARCH_UNKNOWN | trace_data::X32 => Reason::ViolationArch,
+            trace_data::ARCH_X86_32 | trace_data::ARCH_UNKNOWN | trace_data::X32 => {
+                Reason::ViolationArch
+            }
             _ => Reason::ViolationSyscall,
         };
         if self.violation.is_none() {
@@ -341,7 +371,10 @@ impl Monitor {
         let (status, ru) = match self.main_status {
             Some(s) => s,
             None => {
-                return RunResult::internal_error(Reason::FailedWait, "the sandboxee vanished without an exit status".into())
+                return RunResult::internal_error(
+                    Reason::FailedWait,
+                    "the sandboxee vanished without an exit status".into(),
+                )
             }
         };
         let usage = Usage {
@@ -402,25 +435,53 @@ pub(crate) fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
                 plan.path.to_string_lossy()
             ),
         ),
-        Step::Exec => (Reason::FailedSubprocess, format!("execve {}: {err}", plan.path.to_string_lossy())),
+        Step::Exec => (
+            Reason::FailedSubprocess,
+            format!("execve {}: {err}", plan.path.to_string_lossy()),
+        ),
         Step::Mounts => {
-            let what = plan.ns.as_ref().and_then(|n| n.ops.get(item)).map(|o| o.label.as_str()).unwrap_or("the new root");
+            let what = plan
+                .ns
+                .as_ref()
+                .and_then(|n| n.ops.get(item))
+                .map(|o| o.label.as_str())
+                .unwrap_or("the new root");
             (Reason::FailedNamespaces, format!("mounting {what}: {err}"))
         }
-        Step::Namespaces | Step::UserNs | Step::Pivot | Step::Hostname | Step::Network | Step::NestedUserNs => {
-            (Reason::FailedNamespaces, format!("{}: {err}", step.describe()))
-        }
-        Step::Cwd => (Reason::FailedCwd, format!("chdir {}: {err}", plan.cwd.to_string_lossy())),
+        Step::Namespaces
+        | Step::UserNs
+        | Step::Pivot
+        | Step::Hostname
+        | Step::Network
+        | Step::NestedUserNs => (
+            Reason::FailedNamespaces,
+            format!("{}: {err}", step.describe()),
+        ),
+        Step::Cwd => (
+            Reason::FailedCwd,
+            format!("chdir {}: {err}", plan.cwd.to_string_lossy()),
+        ),
         Step::Rlimit => {
             let res = plan.rlimits.get(item).map(|r| r.resource).unwrap_or(0);
-            (Reason::FailedLimits, format!("setrlimit(resource {res}): {err}"))
+            (
+                Reason::FailedLimits,
+                format!("setrlimit(resource {res}): {err}"),
+            )
         }
-        Step::Seccomp | Step::NoNewPrivs => (Reason::FailedPolicy, format!("{}: {err}", step.describe())),
+        Step::Seccomp | Step::NoNewPrivs => {
+            (Reason::FailedPolicy, format!("{}: {err}", step.describe()))
+        }
         Step::Fds => {
             let dst = plan.moves.get(item).map(|m| m.dst).unwrap_or(-1);
-            (Reason::FailedIpc, format!("{} (fd {dst}): {err}", step.describe()))
+            (
+                Reason::FailedIpc,
+                format!("{} (fd {dst}): {err}", step.describe()),
+            )
         }
-        other => (Reason::FailedSubprocess, format!("{}: {err}", other.describe())),
+        other => (
+            Reason::FailedSubprocess,
+            format!("{}: {err}", other.describe()),
+        ),
     };
     Some(RunResult::setup_error(reason, what))
 }
@@ -442,7 +503,14 @@ fn kill(pid: libc::pid_t) {
 fn event_msg(pid: libc::pid_t) -> Option<u64> {
     let mut msg: libc::c_ulong = 0;
     // SAFETY: the kernel writes one unsigned long.
-    let r = unsafe { libc::ptrace(libc::PTRACE_GETEVENTMSG, pid, 0, &mut msg as *mut libc::c_ulong) };
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETEVENTMSG,
+            pid,
+            0,
+            &mut msg as *mut libc::c_ulong,
+        )
+    };
     (r == 0).then_some(msg as u64)
 }
 
@@ -469,12 +537,23 @@ fn skip_with_errno(pid: libc::pid_t, errno: u16) -> bool {
     // SAFETY: user_regs_struct is plain data; PTRACE_GETREGS/SETREGS read and write exactly it.
     unsafe {
         let mut regs: libc::user_regs_struct = std::mem::zeroed();
-        if libc::ptrace(libc::PTRACE_GETREGS, pid, 0, &mut regs as *mut libc::user_regs_struct) != 0 {
+        if libc::ptrace(
+            libc::PTRACE_GETREGS,
+            pid,
+            0,
+            &mut regs as *mut libc::user_regs_struct,
+        ) != 0
+        {
             return false;
         }
         regs.orig_rax = u64::MAX;
         regs.rax = (-(errno as i64)) as u64;
-        libc::ptrace(libc::PTRACE_SETREGS, pid, 0, &regs as *const libc::user_regs_struct) == 0
+        libc::ptrace(
+            libc::PTRACE_SETREGS,
+            pid,
+            0,
+            &regs as *const libc::user_regs_struct,
+        ) == 0
     }
 }
 

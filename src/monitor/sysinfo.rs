@@ -72,11 +72,22 @@ impl SeccompStop {
         let arch = Arch::from_audit(self.audit_arch, self.nr);
         let name = match arch {
             // The table is indexed without the x32 bit; the label already says X32.
-            Arch::X32 => syscalls::name(Arch::X86_64, self.nr & !(crate::arch::X32_SYSCALL_BIT as u64)),
+            Arch::X32 => syscalls::name(
+                Arch::X86_64,
+                self.nr & !(crate::arch::X32_SYSCALL_BIT as u64),
+            ),
             a => syscalls::name(a, self.nr),
         }
         .unwrap_or("UNKNOWN")
         .to_string();
-        Violation { arch, nr: self.nr, name, args: self.args, pid, ip: self.ip, sp: self.sp }
+        Violation {
+            arch,
+            nr: self.nr,
+            name,
+            args: self.args,
+            pid,
+            ip: self.ip,
+            sp: self.sp,
+        }
     }
 }

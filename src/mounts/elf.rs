@@ -121,7 +121,8 @@ pub fn parse(bytes: &[u8]) -> Result<ElfInfo> {
 pub fn libraries_for_binary(binary: &Path, extra_search: &[PathBuf]) -> Result<Vec<LibraryFile>> {
     let host = absolute(binary)?;
     let name = host.display().to_string();
-    let (src, id) = open_regular(&host).map_err(|e| invalid(format!("{name}: cannot open: {e}")))?;
+    let (src, id) =
+        open_regular(&host).map_err(|e| invalid(format!("{name}: cannot open: {e}")))?;
     let info = parse_source(&src, &name)?;
     drop(src);
     // Without PT_INTERP the kernel starts the binary directly: no loader, no libraries.
@@ -132,7 +133,12 @@ pub fn libraries_for_binary(binary: &Path, extra_search: &[PathBuf]) -> Result<V
     let main_inside = normalize(&host);
     r.add_names(0, &info.soname);
     r.ids.insert(id, 0);
-    r.objs.push(Obj { host: host.clone(), info, loader: None, depth: 0 });
+    r.objs.push(Obj {
+        host: host.clone(),
+        info,
+        loader: None,
+        depth: 0,
+    });
     r.seen_inside.insert(main_inside);
 
     let origin = origin_of(&host);
@@ -155,7 +161,9 @@ pub fn libraries_for_binary(binary: &Path, extra_search: &[PathBuf]) -> Result<V
         )));
     }
     let interp_path = PathBuf::from(&interp);
-    let cand = r.probe(&interp_path).map_err(|e| context(e, &format!("the interpreter of {name}")))?;
+    let cand = r
+        .probe(&interp_path)
+        .map_err(|e| context(e, &format!("the interpreter of {name}")))?;
     let Some(cand) = cand else {
         return Err(invalid(format!(
             "{name}: interpreter {interp} is missing, not a regular file, or not a {} ELF file for machine {}",
@@ -218,25 +226,39 @@ impl Source for FileSource {
 
 /// Opens `path` (following symlinks) if it is a regular file; returns it with its (dev, ino).
 fn open_regular(path: &Path) -> std::io::Result<(FileSource, (u64, u64))> {
-    let not_regular = || std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
+    let not_regular =
+        || std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
     // stat first: opening a FIFO or a device could block or have side effects.
     if !std::fs::metadata(path)?.is_file() {
         return Err(not_regular());
     }
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
     // Check again on the opened file: the path may have been swapped in between.
     let md = file.metadata()?;
     if !md.is_file() {
         return Err(not_regular());
     }
-    Ok((FileSource { file, size: md.len() }, (md.dev(), md.ino())))
+    Ok((
+        FileSource {
+            file,
+            size: md.len(),
+        },
+        (md.dev(), md.ino()),
+    ))
 }
 
 /// Little-endian integer of `n` bytes at `off`; bytes outside `b` read as 0 (callers size `b`
 /// first, this only guarantees that a mistake cannot panic).
 fn le(b: &[u8], off: usize, n: usize) -> u64 {
     (0..n).fold(0u64, |v, i| {
-        let byte = off.checked_add(i).and_then(|j| b.get(j)).copied().unwrap_or(0);
+        let byte = off
+            .checked_add(i)
+            .and_then(|j| b.get(j))
+            .copied()
+            .unwrap_or(0);
         v | (u64::from(byte) << (8 * i))
     })
 }
@@ -248,7 +270,9 @@ fn invalid(msg: String) -> Error {
 /// Adds where an error happened to a message that already names the file.
 fn context(e: Error, what: &str) -> Error {
     match e {
-        Error::InvalidArgument(m) => Error::InvalidArgument(format!("{m} (while resolving {what})")),
+        Error::InvalidArgument(m) => {
+            Error::InvalidArgument(format!("{m} (while resolving {what})"))
+        }
         other => other,
     }
 }
@@ -334,7 +358,9 @@ impl<S: Source + ?Sized> Reader<'_, S> {
         }
         let ehsize = if class64 { 64 } else { 52 };
         if size < ehsize {
-            return Err(self.err(format_args!("truncated ELF header ({size} of {ehsize} bytes)")));
+            return Err(self.err(format_args!(
+                "truncated ELF header ({size} of {ehsize} bytes)"
+            )));
         }
         let h = self.read(0, ehsize, "ELF header")?;
         let etype = le(&h, 16, 2) as u16;
@@ -350,7 +376,13 @@ impl<S: Source + ?Sized> Reader<'_, S> {
         } else {
             (le(&h, 28, 4), le(&h, 42, 2) as u16, le(&h, 44, 2) as u16)
         };
-        Ok(Header { class64, machine, phoff, phentsize, phnum })
+        Ok(Header {
+            class64,
+            machine,
+            phoff,
+            phentsize,
+            phnum,
+        })
     }
 
     fn program_headers(&self, h: &Header) -> Result<Vec<Segment>> {
@@ -367,7 +399,10 @@ impl<S: Source + ?Sized> Reader<'_, S> {
         let total = u64::from(h.phnum) * u64::from(want);
         if total > MAX_PHDR_BYTES {
             // Also rejects PN_XNUM (0xffff), which neither the kernel nor glibc supports.
-            return Err(self.err(format_args!("too many program headers (e_phnum {})", h.phnum)));
+            return Err(self.err(format_args!(
+                "too many program headers (e_phnum {})",
+                h.phnum
+            )));
         }
         let table = self.read(h.phoff, total, "program header table")?;
         let segs = table
@@ -427,14 +462,19 @@ impl<S: Source + ?Sized> Reader<'_, S> {
         let limit = declared.min(in_file).min(MAX_DYN_ENTRIES);
 
         let mut needed = Vec::new();
-        let (mut strtab, mut strsz, mut rpath, mut runpath, mut soname) = (None, None, None, None, None);
+        let (mut strtab, mut strsz, mut rpath, mut runpath, mut soname) =
+            (None, None, None, None, None);
         let mut terminated = false;
         let mut idx = 0u64;
         'scan: while idx < limit {
             let n = (limit - idx).min(256);
             let buf = self.read(d.offset + idx * esz, n * esz, "dynamic section")?;
             for e in buf.chunks_exact(esz as usize) {
-                let (tag, val) = if h.class64 { (le(e, 0, 8), le(e, 8, 8)) } else { (le(e, 0, 4), le(e, 4, 4)) };
+                let (tag, val) = if h.class64 {
+                    (le(e, 0, 8), le(e, 8, 8))
+                } else {
+                    (le(e, 0, 4), le(e, 4, 4))
+                };
                 // Later duplicates win, as in glibc's get-dynamic-info (DT_NEEDED accumulates).
                 match tag {
                     DT_NULL => {
@@ -443,7 +483,9 @@ impl<S: Source + ?Sized> Reader<'_, S> {
                     }
                     DT_NEEDED => {
                         if needed.len() >= MAX_NEEDED {
-                            return Err(self.err(format_args!("more than {MAX_NEEDED} DT_NEEDED entries")));
+                            return Err(
+                                self.err(format_args!("more than {MAX_NEEDED} DT_NEEDED entries"))
+                            );
                         }
                         needed.push(val);
                     }
@@ -462,7 +504,8 @@ impl<S: Source + ?Sized> Reader<'_, S> {
             return Err(self.err(if limit == MAX_DYN_ENTRIES {
                 format!("more than {MAX_DYN_ENTRIES} dynamic entries")
             } else if in_file < declared {
-                "PT_DYNAMIC extends past the end of the file without a DT_NULL terminator".to_string()
+                "PT_DYNAMIC extends past the end of the file without a DT_NULL terminator"
+                    .to_string()
             } else {
                 "PT_DYNAMIC has no DT_NULL terminator".to_string()
             }));
@@ -487,7 +530,10 @@ impl<S: Source + ?Sized> Reader<'_, S> {
                 "DT_STRTAB address {strtab:#x} is not in the file data of any PT_LOAD segment"
             )));
         };
-        let st = StrTab { off, limit: strsz.map_or(avail, |s| s.min(avail)) };
+        let st = StrTab {
+            off,
+            limit: strsz.map_or(avail, |s| s.min(avail)),
+        };
         for v in needed {
             info.needed.push(self.string(&st, v, "DT_NEEDED")?);
         }
@@ -495,10 +541,18 @@ impl<S: Source + ?Sized> Reader<'_, S> {
             info.soname = Some(self.string(&st, v, "DT_SONAME")?);
         }
         if let Some(v) = rpath {
-            info.rpath = self.string(&st, v, "DT_RPATH")?.split(':').map(String::from).collect();
+            info.rpath = self
+                .string(&st, v, "DT_RPATH")?
+                .split(':')
+                .map(String::from)
+                .collect();
         }
         if let Some(v) = runpath {
-            info.runpath = self.string(&st, v, "DT_RUNPATH")?.split(':').map(String::from).collect();
+            info.runpath = self
+                .string(&st, v, "DT_RUNPATH")?
+                .split(':')
+                .map(String::from)
+                .collect();
         }
         Ok(())
     }
@@ -513,17 +567,26 @@ impl<S: Source + ?Sized> Reader<'_, S> {
         let size = self.src.size();
         let start = match st.off.checked_add(idx) {
             Some(s) if s < size => s,
-            _ => return Err(self.err(format_args!("{what} string offset {idx:#x} is past the end of the file"))),
+            _ => {
+                return Err(self.err(format_args!(
+                    "{what} string offset {idx:#x} is past the end of the file"
+                )))
+            }
         };
-        let len = (st.limit - idx).min(MAX_STRING as u64 + 1).min(size - start);
+        let len = (st.limit - idx)
+            .min(MAX_STRING as u64 + 1)
+            .min(size - start);
         let buf = self.read(start, len, what)?;
         let Some(n) = buf.iter().position(|&b| b == 0) else {
             return Err(self.err(format_args!(
                 "{what} string at offset {idx:#x} is not NUL-terminated within the string table, the file or {MAX_STRING} bytes"
             )));
         };
-        String::from_utf8(buf[..n].to_vec())
-            .map_err(|_| self.err(format_args!("{what} string at offset {idx:#x} is not valid UTF-8")))
+        String::from_utf8(buf[..n].to_vec()).map_err(|_| {
+            self.err(format_args!(
+                "{what} string at offset {idx:#x} is not valid UTF-8"
+            ))
+        })
     }
 }
 
@@ -531,7 +594,11 @@ fn parse_source<S: Source + ?Sized>(src: &S, name: &str) -> Result<ElfInfo> {
     let r = Reader { src, name };
     let h = r.header()?;
     let segs = r.program_headers(&h)?;
-    let mut info = ElfInfo { class64: h.class64, machine: h.machine, ..ElfInfo::default() };
+    let mut info = ElfInfo {
+        class64: h.class64,
+        machine: h.machine,
+        ..ElfInfo::default()
+    };
     // The kernel uses the first PT_INTERP; we take the first PT_DYNAMIC likewise.
     if let Some(s) = segs.iter().find(|s| s.ptype == PT_INTERP) {
         info.interpreter = Some(r.interp(s)?);
@@ -611,9 +678,9 @@ fn platform_values(class64: bool, machine: u16) -> &'static [&'static str] {
 /// as `_DL_CACHE_DEFAULT_ID` in glibc's dl-cache.h; `None`: we do not know, skip the cache.
 fn cache_flags(class64: bool, machine: u16) -> Option<i32> {
     match (class64, machine) {
-        (true, EM_X86_64) => Some(0x0303),  // FLAG_ELF_LIBC6 | FLAG_X8664_LIB64
+        (true, EM_X86_64) => Some(0x0303), // FLAG_ELF_LIBC6 | FLAG_X8664_LIB64
         (false, EM_X86_64) => Some(0x0803), // FLAG_ELF_LIBC6 | FLAG_X8664_LIBX32
-        (false, EM_386) => Some(0x0003),    // FLAG_ELF_LIBC6
+        (false, EM_386) => Some(0x0003),   // FLAG_ELF_LIBC6
         (true, EM_AARCH64) => Some(0x0a03), // FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64
         _ => None,
     }
@@ -648,7 +715,10 @@ impl LdCache {
             return None;
         }
         if data.len() as u64 > MAX_CACHE_SIZE {
-            log::warn!("{}: larger than {MAX_CACHE_SIZE} bytes, not used", path.display());
+            log::warn!(
+                "{}: larger than {MAX_CACHE_SIZE} bytes, not used",
+                path.display()
+            );
             return None;
         }
         match LdCache::parse(data) {
@@ -663,8 +733,11 @@ impl LdCache {
     fn parse(data: Vec<u8>) -> std::result::Result<LdCache, String> {
         let len = data.len();
         let new_at = |off: usize| {
-            off.checked_add(Self::NEW_HEADER).is_some_and(|end| end <= len)
-                && data.get(off..).is_some_and(|d| d.starts_with(Self::NEW_MAGIC))
+            off.checked_add(Self::NEW_HEADER)
+                .is_some_and(|end| end <= len)
+                && data
+                    .get(off..)
+                    .is_some_and(|d| d.starts_with(Self::NEW_MAGIC))
         };
         let new_off = if data.starts_with(Self::OLD_MAGIC) {
             if len < 16 {
@@ -686,7 +759,13 @@ impl LdCache {
                 a4
             } else {
                 // Old format only: strings start right after the entries.
-                return Ok(LdCache { data, entries: 16, nlibs: n, entry_size: Self::OLD_ENTRY, strings: end });
+                return Ok(LdCache {
+                    data,
+                    entries: 16,
+                    nlibs: n,
+                    entry_size: Self::OLD_ENTRY,
+                    strings: end,
+                });
             }
         } else if new_at(0) {
             0
@@ -706,7 +785,13 @@ impl LdCache {
             .filter(|&e| e <= len)
             .ok_or("entries extend past the end")?;
         // Per glibc dl-cache.c, the new format's string offsets are relative to its header.
-        Ok(LdCache { data, entries, nlibs, entry_size: Self::NEW_ENTRY, strings: new_off })
+        Ok(LdCache {
+            data,
+            entries,
+            nlibs,
+            entry_size: Self::NEW_ENTRY,
+            strings: new_off,
+        })
     }
 
     /// The path of the first entry named `name` with acceptable flags and no hwcap requirement.
@@ -722,12 +807,16 @@ impl LdCache {
             if self.entry_size == Self::NEW_ENTRY && le(&self.data, e + 16, 8) != 0 {
                 return None;
             }
-            let key = self.strings.checked_add(le(&self.data, e + 4, 4) as usize)?;
+            let key = self
+                .strings
+                .checked_add(le(&self.data, e + 4, 4) as usize)?;
             let end = key.checked_add(name.len())?;
             if self.data.get(key..end)? != name || self.data.get(end) != Some(&0) {
                 return None;
             }
-            let value = self.strings.checked_add(le(&self.data, e + 8, 4) as usize)?;
+            let value = self
+                .strings
+                .checked_add(le(&self.data, e + 8, 4) as usize)?;
             let rest = self.data.get(value..)?;
             let rest = &rest[..rest.len().min(MAX_STRING + 1)];
             let n = rest.iter().position(|&b| b == 0)?;
@@ -744,8 +833,12 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     if p.is_absolute() {
         return Ok(p.to_path_buf());
     }
-    let cwd = std::env::current_dir()
-        .map_err(|e| invalid(format!("{}: cannot resolve relative path: {e}", p.display())))?;
+    let cwd = std::env::current_dir().map_err(|e| {
+        invalid(format!(
+            "{}: cannot resolve relative path: {e}",
+            p.display()
+        ))
+    })?;
     Ok(cwd.join(p))
 }
 
@@ -775,7 +868,11 @@ fn normalize(p: &Path) -> PathBuf {
 /// The host path to mount: the same as `inside` unless the path went through `..`, which the
 /// host kernel resolves physically (through symlinks), so the directory is canonicalized there.
 fn host_path(p: &Path) -> PathBuf {
-    let has_dotdot = p.as_os_str().as_bytes().split(|&b| b == b'/').any(|c| c == b"..");
+    let has_dotdot = p
+        .as_os_str()
+        .as_bytes()
+        .split(|&b| b == b'/')
+        .any(|c| c == b"..");
     if has_dotdot {
         if let (Some(dir), Some(file)) = (p.parent(), p.file_name()) {
             if let Ok(dir) = std::fs::canonicalize(dir) {
@@ -788,7 +885,11 @@ fn host_path(p: &Path) -> PathBuf {
 
 /// `$ORIGIN` of an object: the directory of the path it was opened by.
 fn origin_of(p: &Path) -> Vec<u8> {
-    p.parent().unwrap_or(Path::new("/")).as_os_str().as_bytes().to_vec()
+    p.parent()
+        .unwrap_or(Path::new("/"))
+        .as_os_str()
+        .as_bytes()
+        .to_vec()
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -801,13 +902,19 @@ enum Dst {
 /// Recognizes a dynamic string token after a `$`: `NAME` not followed by an identifier
 /// character, or `{NAME}` (glibc's `is_dst`). Returns the token and the bytes it spans.
 fn match_dst(rest: &[u8]) -> Option<(Dst, usize)> {
-    for (tok, name) in [(Dst::Origin, &b"ORIGIN"[..]), (Dst::Lib, b"LIB"), (Dst::Platform, b"PLATFORM")] {
+    for (tok, name) in [
+        (Dst::Origin, &b"ORIGIN"[..]),
+        (Dst::Lib, b"LIB"),
+        (Dst::Platform, b"PLATFORM"),
+    ] {
         if let Some(r) = rest.strip_prefix(b"{") {
             if r.starts_with(name) && r.get(name.len()) == Some(&b'}') {
                 return Some((tok, name.len() + 2));
             }
         } else if rest.starts_with(name)
-            && !rest.get(name.len()).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
+            && !rest
+                .get(name.len())
+                .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
         {
             return Some((tok, name.len()));
         }
@@ -913,7 +1020,11 @@ impl Resolver {
         }
         let mut all: Vec<Vec<u8>> = Vec::new();
         for lib in &libs {
-            for plat in plats.iter().map(|p| Some(*p)).chain(plats.is_empty().then_some(None)) {
+            for plat in plats
+                .iter()
+                .map(|p| Some(*p))
+                .chain(plats.is_empty().then_some(None))
+            {
                 if let (Some(e), _) = one(lib, plat) {
                     if !all.contains(&e) {
                         all.push(e);
@@ -933,7 +1044,10 @@ impl Resolver {
         for e in self.expand(joined.as_bytes(), origin) {
             for d in e.split(|&b| b == b':') {
                 if d.first() != Some(&b'/') {
-                    log::debug!("skipping relative search directory {:?}", String::from_utf8_lossy(d));
+                    log::debug!(
+                        "skipping relative search directory {:?}",
+                        String::from_utf8_lossy(d)
+                    );
                     continue;
                 }
                 dirs.push(PathBuf::from(OsStr::from_bytes(d)));
@@ -965,7 +1079,11 @@ impl Resolver {
         Ok(Some(Candidate { info, id }))
     }
 
-    fn probe_dirs(&mut self, dirs: &[PathBuf], name: &OsStr) -> Result<Option<(PathBuf, Candidate)>> {
+    fn probe_dirs(
+        &mut self,
+        dirs: &[PathBuf],
+        name: &OsStr,
+    ) -> Result<Option<(PathBuf, Candidate)>> {
         for d in dirs {
             let p = d.join(name);
             if let Some(c) = self.probe(&p)? {
@@ -1062,7 +1180,8 @@ impl Resolver {
                 self.machine
             )));
         }
-        let alternatives: Vec<OsString> = alternatives.into_iter().map(OsString::from_vec).collect();
+        let alternatives: Vec<OsString> =
+            alternatives.into_iter().map(OsString::from_vec).collect();
         // A name an already loaded object answers to is satisfied without a search.
         if alternatives.iter().any(|a| self.names.contains_key(a)) {
             return Ok(None);
@@ -1119,10 +1238,17 @@ impl Resolver {
         }
         let idx = self.objs.len();
         self.names.entry(name).or_insert(idx);
-        self.names.entry(path.clone().into_os_string()).or_insert(idx);
+        self.names
+            .entry(path.clone().into_os_string())
+            .or_insert(idx);
         self.add_names(idx, &cand.info.soname);
         self.ids.insert(cand.id, idx);
-        self.objs.push(Obj { host: path, info: cand.info, loader: Some(loader), depth });
+        self.objs.push(Obj {
+            host: path,
+            info: cand.info,
+            loader: Some(loader),
+            depth,
+        });
         Ok(queue.then_some(idx))
     }
 }
@@ -1174,8 +1300,11 @@ mod tests {
         let w = if s.class32 { 4 } else { 8 };
         let ehsize = if s.class32 { 52 } else { 64 };
         let phent = if s.class32 { 32 } else { 56 };
-        let has_dyn =
-            !s.needed.is_empty() || s.rpath.is_some() || s.runpath.is_some() || s.soname.is_some() || s.nodeflib;
+        let has_dyn = !s.needed.is_empty()
+            || s.rpath.is_some()
+            || s.runpath.is_some()
+            || s.soname.is_some()
+            || s.nodeflib;
         let nph = 1 + usize::from(s.interp.is_some()) + usize::from(has_dyn);
         let mut off = ehsize + nph * phent;
         let interp_off = off;
@@ -1226,7 +1355,14 @@ mod tests {
         v.extend_from_slice(&[1, 1, 0]);
         v.resize(16, 0);
         put(&mut v, u64::from(s.etype.unwrap_or(3)), 2);
-        put(&mut v, u64::from(s.machine.unwrap_or(if s.class32 { EM_386 } else { EM_X86_64 })), 2);
+        put(
+            &mut v,
+            u64::from(
+                s.machine
+                    .unwrap_or(if s.class32 { EM_386 } else { EM_X86_64 }),
+            ),
+            2,
+        );
         put(&mut v, 1, 4);
         put(&mut v, 0, w); // e_entry
         put(&mut v, ehsize as u64, w); // e_phoff
@@ -1250,7 +1386,12 @@ mod tests {
                 }
             }
         };
-        let mut lay = Layout { phoff: ehsize, phent, interp_ph: None, dyn_ph: None };
+        let mut lay = Layout {
+            phoff: ehsize,
+            phent,
+            interp_ph: None,
+            dyn_ph: None,
+        };
         ph(&mut v, PT_LOAD, 0, total as u64);
         if let Some(b) = &interp_bytes {
             ph(&mut v, PT_INTERP, interp_off as u64, b.len() as u64);
@@ -1300,7 +1441,12 @@ mod tests {
     #[test]
     fn parses_synthetic_64_and_32() {
         for class32 in [false, true] {
-            let (img, _) = build(&Spec { class32, runpath: Some("/rp".into()), nodeflib: true, ..sample() });
+            let (img, _) = build(&Spec {
+                class32,
+                runpath: Some("/rp".into()),
+                nodeflib: true,
+                ..sample()
+            });
             let info = parse(&img).unwrap();
             assert_eq!(info.class64, !class32);
             assert_eq!(info.machine, if class32 { EM_386 } else { EM_X86_64 });
@@ -1312,7 +1458,14 @@ mod tests {
             assert!(info.nodeflib);
         }
         let (img, _) = build(&Spec::default());
-        assert_eq!(parse(&img).unwrap(), ElfInfo { class64: true, machine: EM_X86_64, ..ElfInfo::default() });
+        assert_eq!(
+            parse(&img).unwrap(),
+            ElfInfo {
+                class64: true,
+                machine: EM_X86_64,
+                ..ElfInfo::default()
+            }
+        );
     }
 
     #[test]
@@ -1354,14 +1507,35 @@ mod tests {
         assert!(mutate(&|v| set(v, ph64(&lay, 0, 32), 8, 8)).contains("DT_STRTAB"));
 
         // String offsets past DT_STRSZ, and strings running past its end.
-        let m = msg(parse(&build(&Spec { strsz_override: Some(1), ..sample() }).0));
+        let m = msg(parse(
+            &build(&Spec {
+                strsz_override: Some(1),
+                ..sample()
+            })
+            .0,
+        ));
         assert!(m.contains("outside the string table"), "{m}");
-        let m = msg(parse(&build(&Spec { strsz_override: Some(4), ..sample() }).0));
+        let m = msg(parse(
+            &build(&Spec {
+                strsz_override: Some(4),
+                ..sample()
+            })
+            .0,
+        ));
         assert!(m.contains("not NUL-terminated"), "{m}");
-        let m = msg(parse(&build(&Spec { no_null: true, ..sample() }).0));
+        let m = msg(parse(
+            &build(&Spec {
+                no_null: true,
+                ..sample()
+            })
+            .0,
+        ));
         assert!(m.contains("DT_NULL"), "{m}");
         // A dynamic segment claiming far more than the file holds, without a terminator.
-        let (mut v, l) = build(&Spec { no_null: true, ..sample() });
+        let (mut v, l) = build(&Spec {
+            no_null: true,
+            ..sample()
+        });
         set(&mut v, ph64(&l, dp, 32), 1 << 40, 8);
         assert!(msg(parse(&v)).contains("DT_NULL"));
     }
@@ -1382,18 +1556,33 @@ mod tests {
 
     #[test]
     fn fuzzed_headers_never_panic() {
-        let real = std::fs::read("/usr/bin/ls").ok().filter(|b| parse(b).is_ok());
-        let seeds: Vec<Vec<u8>> =
-            [real, Some(build(&sample()).0), Some(build(&Spec { class32: true, ..sample() }).0)]
-                .into_iter()
-                .flatten()
-                .collect();
+        let real = std::fs::read("/usr/bin/ls")
+            .ok()
+            .filter(|b| parse(b).is_ok());
+        let seeds: Vec<Vec<u8>> = [
+            real,
+            Some(build(&sample()).0),
+            Some(
+                build(&Spec {
+                    class32: true,
+                    ..sample()
+                })
+                .0,
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let mut rng = Rng(0x5eed_1234_abcd_ef01);
         let mut errors = 0;
         for it in 0..10_000 {
             let mut v = seeds[it % seeds.len()].clone();
             // Mostly the ELF and program headers; sometimes anywhere in the first pages.
-            let span = if rng.below(4) == 0 { v.len().min(16384) } else { v.len().min(512) };
+            let span = if rng.below(4) == 0 {
+                v.len().min(16384)
+            } else {
+                v.len().min(512)
+            };
             for _ in 0..1 + rng.below(8) {
                 let i = rng.below(span);
                 v[i] = match rng.below(4) {
@@ -1410,7 +1599,10 @@ mod tests {
                 errors += 1;
             }
         }
-        assert!(errors > 1000, "mutations should mostly break something ({errors} errors)");
+        assert!(
+            errors > 1000,
+            "mutations should mostly break something ({errors} errors)"
+        );
         // Pure noise behind a valid identification.
         for _ in 0..2000 {
             let n = rng.below(300);
@@ -1442,7 +1634,9 @@ mod tests {
             eprintln!("skipped: unknown host architecture");
             return;
         };
-        let p = cache.lookup(b"libc.so.6", flags).expect("libc.so.6 in ld.so.cache");
+        let p = cache
+            .lookup(b"libc.so.6", flags)
+            .expect("libc.so.6 in ld.so.cache");
         assert!(p.ends_with("libc.so.6"), "{}", p.display());
         assert!(p.is_file(), "{}", p.display());
         // Another ABI's flags must not match this one's entry.
@@ -1505,9 +1699,19 @@ mod tests {
         for old in [false, true] {
             // With the old header in front, offsets must still be taken from the new header.
             let c = LdCache::parse(build_cache(old, &entries)).unwrap();
-            assert_eq!(c.lookup(b"libx.so.1", 0x0303), Some(PathBuf::from("/lib64/libx.so.1")), "old={old}");
-            assert_eq!(c.lookup(b"libx.so.1", 0x0003), Some(PathBuf::from("/lib32/libx.so.1")));
-            assert_eq!(c.lookup(b"liby.so", 0x0303), Some(PathBuf::from("/lib64/liby.so")));
+            assert_eq!(
+                c.lookup(b"libx.so.1", 0x0303),
+                Some(PathBuf::from("/lib64/libx.so.1")),
+                "old={old}"
+            );
+            assert_eq!(
+                c.lookup(b"libx.so.1", 0x0003),
+                Some(PathBuf::from("/lib32/libx.so.1"))
+            );
+            assert_eq!(
+                c.lookup(b"liby.so", 0x0303),
+                Some(PathBuf::from("/lib64/liby.so"))
+            );
             assert_eq!(c.lookup(b"liby.so.1", 0x0303), None);
             assert_eq!(c.lookup(b"libx.so", 0x0303), None);
         }
@@ -1565,19 +1769,31 @@ mod tests {
     }
 
     fn lib(needed: &[&str]) -> Spec {
-        Spec { needed: needed.iter().map(|s| s.to_string()).collect(), ..Spec::default() }
+        Spec {
+            needed: needed.iter().map(|s| s.to_string()).collect(),
+            ..Spec::default()
+        }
     }
 
     /// A tree with an interpreter (soname ld-sbx.so.2); returns it and the interpreter's path.
     fn tree(tag: &str) -> (TempDir, String) {
         let t = TempDir::new(tag);
-        t.write("ld/ld-sbx.so.2", &Spec { soname: Some("ld-sbx.so.2".into()), ..Spec::default() });
+        t.write(
+            "ld/ld-sbx.so.2",
+            &Spec {
+                soname: Some("ld-sbx.so.2".into()),
+                ..Spec::default()
+            },
+        );
         let interp = t.path("ld/ld-sbx.so.2");
         (t, interp)
     }
 
     fn prog(interp: &str, needed: &[&str]) -> Spec {
-        Spec { interp: Some(interp.to_string()), ..lib(needed) }
+        Spec {
+            interp: Some(interp.to_string()),
+            ..lib(needed)
+        }
     }
 
     fn insides(v: &[LibraryFile]) -> Vec<String> {
@@ -1589,19 +1805,50 @@ mod tests {
         let (t, interp) = tree("origin");
         let bin = t.write(
             "app/bin/prog",
-            &Spec { runpath: Some("$ORIGIN/../lib".into()), ..prog(&interp, &["libsbxa.so", "libsbxb.so"]) },
+            &Spec {
+                runpath: Some("$ORIGIN/../lib".into()),
+                ..prog(&interp, &["libsbxa.so", "libsbxb.so"])
+            },
         );
         // a and b need each other; a also needs the interpreter by soname, as libc does.
-        t.write("app/lib/libsbxa.so", &Spec { runpath: Some("${ORIGIN}".into()), ..lib(&["libsbxb.so", "ld-sbx.so.2"]) });
-        t.write("app/lib/libsbxb.so", &Spec { runpath: Some("$ORIGIN".into()), ..lib(&["libsbxa.so"]) });
+        t.write(
+            "app/lib/libsbxa.so",
+            &Spec {
+                runpath: Some("${ORIGIN}".into()),
+                ..lib(&["libsbxb.so", "ld-sbx.so.2"])
+            },
+        );
+        t.write(
+            "app/lib/libsbxb.so",
+            &Spec {
+                runpath: Some("$ORIGIN".into()),
+                ..lib(&["libsbxa.so"])
+            },
+        );
         let got = libraries_for_binary(&bin, &[]).unwrap();
-        assert_eq!(insides(&got), vec![interp.clone(), t.path("app/lib/libsbxa.so"), t.path("app/lib/libsbxb.so")]);
+        assert_eq!(
+            insides(&got),
+            vec![
+                interp.clone(),
+                t.path("app/lib/libsbxa.so"),
+                t.path("app/lib/libsbxb.so")
+            ]
+        );
         // Host paths carry no `..` either, and lead to regular files.
         for l in &got {
-            assert!(!l.host.display().to_string().contains(".."), "{}", l.host.display());
+            assert!(
+                !l.host.display().to_string().contains(".."),
+                "{}",
+                l.host.display()
+            );
             assert!(l.host.is_file());
         }
-        assert_eq!(got[1].host, std::fs::canonicalize(t.path("app/lib")).unwrap().join("libsbxa.so"));
+        assert_eq!(
+            got[1].host,
+            std::fs::canonicalize(t.path("app/lib"))
+                .unwrap()
+                .join("libsbxa.so")
+        );
     }
 
     #[test]
@@ -1612,22 +1859,53 @@ mod tests {
         }
         let extra = [PathBuf::from(t.path("extra"))];
         // DT_RPATH beats extra directories.
-        let bin = t.write("b1", &Spec { rpath: Some(t.path("rp")), ..prog(&interp, &["libsbxo.so"]) });
-        assert_eq!(insides(&libraries_for_binary(&bin, &extra).unwrap())[1], t.path("rp/libsbxo.so"));
+        let bin = t.write(
+            "b1",
+            &Spec {
+                rpath: Some(t.path("rp")),
+                ..prog(&interp, &["libsbxo.so"])
+            },
+        );
+        assert_eq!(
+            insides(&libraries_for_binary(&bin, &extra).unwrap())[1],
+            t.path("rp/libsbxo.so")
+        );
         // Extra directories beat DT_RUNPATH.
-        let bin = t.write("b2", &Spec { runpath: Some(t.path("run")), ..prog(&interp, &["libsbxo.so"]) });
-        assert_eq!(insides(&libraries_for_binary(&bin, &extra).unwrap())[1], t.path("extra/libsbxo.so"));
-        assert_eq!(insides(&libraries_for_binary(&bin, &[]).unwrap())[1], t.path("run/libsbxo.so"));
+        let bin = t.write(
+            "b2",
+            &Spec {
+                runpath: Some(t.path("run")),
+                ..prog(&interp, &["libsbxo.so"])
+            },
+        );
+        assert_eq!(
+            insides(&libraries_for_binary(&bin, &extra).unwrap())[1],
+            t.path("extra/libsbxo.so")
+        );
+        assert_eq!(
+            insides(&libraries_for_binary(&bin, &[]).unwrap())[1],
+            t.path("run/libsbxo.so")
+        );
         // With both, DT_RPATH is ignored.
         let bin = t.write(
             "b3",
-            &Spec { rpath: Some(t.path("rp")), runpath: Some(t.path("run")), ..prog(&interp, &["libsbxo.so"]) },
+            &Spec {
+                rpath: Some(t.path("rp")),
+                runpath: Some(t.path("run")),
+                ..prog(&interp, &["libsbxo.so"])
+            },
         );
-        assert_eq!(insides(&libraries_for_binary(&bin, &[]).unwrap())[1], t.path("run/libsbxo.so"));
+        assert_eq!(
+            insides(&libraries_for_binary(&bin, &[]).unwrap())[1],
+            t.path("run/libsbxo.so")
+        );
         // $ORIGIN in extra directories is the binary's directory.
         let extra = [PathBuf::from("$ORIGIN/extra")];
         let bin = t.write("b4", &prog(&interp, &["libsbxo.so"]));
-        assert_eq!(insides(&libraries_for_binary(&bin, &extra).unwrap())[1], t.path("extra/libsbxo.so"));
+        assert_eq!(
+            insides(&libraries_for_binary(&bin, &extra).unwrap())[1],
+            t.path("extra/libsbxo.so")
+        );
         assert!(libraries_for_binary(&bin, &[PathBuf::from("relative/dir")]).is_err());
     }
 
@@ -1637,28 +1915,74 @@ mod tests {
         t.write("rp/libsbxc.so", &Spec::default());
         t.write("rp/libsbxa.so", &lib(&["libsbxc.so"]));
         // libsbxa has no search path of its own: the binary's DT_RPATH is inherited.
-        let bin = t.write("b1", &Spec { rpath: Some(t.path("rp")), ..prog(&interp, &["libsbxa.so"]) });
+        let bin = t.write(
+            "b1",
+            &Spec {
+                rpath: Some(t.path("rp")),
+                ..prog(&interp, &["libsbxa.so"])
+            },
+        );
         assert_eq!(
             insides(&libraries_for_binary(&bin, &[]).unwrap()),
-            vec![interp.clone(), t.path("rp/libsbxa.so"), t.path("rp/libsbxc.so")]
+            vec![
+                interp.clone(),
+                t.path("rp/libsbxa.so"),
+                t.path("rp/libsbxc.so")
+            ]
         );
         // With a DT_RUNPATH of its own it is not.
-        t.write("rp2/libsbxa.so", &Spec { runpath: Some("/nonexistent-sbx".into()), ..lib(&["libsbxc.so"]) });
+        t.write(
+            "rp2/libsbxa.so",
+            &Spec {
+                runpath: Some("/nonexistent-sbx".into()),
+                ..lib(&["libsbxc.so"])
+            },
+        );
         std::fs::copy(t.path("rp/libsbxc.so"), t.path("rp2/libsbxc.so")).unwrap();
-        let bin = t.write("b2", &Spec { rpath: Some(t.path("rp2")), ..prog(&interp, &["libsbxa.so"]) });
+        let bin = t.write(
+            "b2",
+            &Spec {
+                rpath: Some(t.path("rp2")),
+                ..prog(&interp, &["libsbxa.so"])
+            },
+        );
         let m = libraries_for_binary(&bin, &[]).unwrap_err().to_string();
-        assert!(m.contains("libsbxc.so") && m.contains(&t.path("rp2/libsbxa.so")), "{m}");
+        assert!(
+            m.contains("libsbxc.so") && m.contains(&t.path("rp2/libsbxa.so")),
+            "{m}"
+        );
     }
 
     #[test]
     fn wrong_class_and_machine_are_skipped() {
         let (t, interp) = tree("class");
-        t.write("d1/libsbxd.so", &Spec { class32: true, ..Spec::default() });
-        t.write("d2/libsbxd.so", &Spec { machine: Some(EM_AARCH64), ..Spec::default() });
+        t.write(
+            "d1/libsbxd.so",
+            &Spec {
+                class32: true,
+                ..Spec::default()
+            },
+        );
+        t.write(
+            "d2/libsbxd.so",
+            &Spec {
+                machine: Some(EM_AARCH64),
+                ..Spec::default()
+            },
+        );
         t.write("d3/libsbxd.so", &Spec::default());
         let runpath = format!("{}:{}:{}", t.path("d1"), t.path("d2"), t.path("d3"));
-        let bin = t.write("b", &Spec { runpath: Some(runpath), ..prog(&interp, &["libsbxd.so"]) });
-        assert_eq!(insides(&libraries_for_binary(&bin, &[]).unwrap())[1], t.path("d3/libsbxd.so"));
+        let bin = t.write(
+            "b",
+            &Spec {
+                runpath: Some(runpath),
+                ..prog(&interp, &["libsbxd.so"])
+            },
+        );
+        assert_eq!(
+            insides(&libraries_for_binary(&bin, &[]).unwrap())[1],
+            t.path("d3/libsbxd.so")
+        );
         // A malformed candidate stops the search, as it stops the loader.
         std::fs::write(t.path("d1/libsbxd.so"), b"\x7fELF\x02\x01\x01").unwrap();
         assert!(libraries_for_binary(&bin, &[]).is_err());
@@ -1669,9 +1993,15 @@ mod tests {
         let (t, interp) = tree("missing");
         let bin = t.write("b", &prog(&interp, &["libsbx-no-such-library.so.7"]));
         let m = libraries_for_binary(&bin, &[]).unwrap_err().to_string();
-        assert!(m.contains("libsbx-no-such-library.so.7") && m.contains(&bin.display().to_string()), "{m}");
+        assert!(
+            m.contains("libsbx-no-such-library.so.7") && m.contains(&bin.display().to_string()),
+            "{m}"
+        );
         let bin = t.write("b2", &prog(&t.path("ld/nope.so"), &[]));
-        assert!(libraries_for_binary(&bin, &[]).unwrap_err().to_string().contains("interpreter"));
+        assert!(libraries_for_binary(&bin, &[])
+            .unwrap_err()
+            .to_string()
+            .contains("interpreter"));
         let bin = t.write("b3", &prog("ld.so", &[]));
         assert!(libraries_for_binary(&bin, &[]).is_err());
         assert!(libraries_for_binary(Path::new("/nonexistent-sbx/bin"), &[]).is_err());
@@ -1684,14 +2014,20 @@ mod tests {
         t.write("l/libsbxp.so", &Spec::default());
         std::os::unix::fs::symlink(t.path("l/libsbxp.so"), t.path("l/alias.so")).unwrap();
         // One file by two names: loaded once, mounted at both paths the loader opens.
-        let bin = t.write("b", &prog(&interp, &[&t.path("l/libsbxp.so"), &t.path("l/alias.so")]));
+        let bin = t.write(
+            "b",
+            &prog(&interp, &[&t.path("l/libsbxp.so"), &t.path("l/alias.so")]),
+        );
         assert_eq!(
             insides(&libraries_for_binary(&bin, &[]).unwrap()),
             vec![interp.clone(), t.path("l/libsbxp.so"), t.path("l/alias.so")]
         );
         // $ORIGIN in a DT_NEEDED path.
         let bin = t.write("b2", &prog(&interp, &["$ORIGIN/l/libsbxp.so"]));
-        assert_eq!(insides(&libraries_for_binary(&bin, &[]).unwrap())[1], t.path("l/libsbxp.so"));
+        assert_eq!(
+            insides(&libraries_for_binary(&bin, &[]).unwrap())[1],
+            t.path("l/libsbxp.so")
+        );
         // Relative paths depend on the sandbox's working directory: refused.
         let bin = t.write("b3", &prog(&interp, &["l/libsbxp.so"]));
         assert!(libraries_for_binary(&bin, &[]).is_err());
@@ -1709,7 +2045,13 @@ mod tests {
             let needed: Vec<&str> = if i + 1 < n { vec![&next] } else { vec![] };
             t.write(&format!("c/libsbxchain{i}.so"), &lib(&needed));
         }
-        let bin = t.write("b", &Spec { rpath: Some(t.path("c")), ..prog(&interp, &["libsbxchain0.so"]) });
+        let bin = t.write(
+            "b",
+            &Spec {
+                rpath: Some(t.path("c")),
+                ..prog(&interp, &["libsbxchain0.so"])
+            },
+        );
         let m = libraries_for_binary(&bin, &[]).unwrap_err().to_string();
         assert!(m.contains("deeper than"), "{m}");
     }
@@ -1718,14 +2060,28 @@ mod tests {
     fn dst_expansion_and_normalize() {
         let r = Resolver::new(true, EM_X86_64);
         let e = |s: &str| -> Vec<String> {
-            r.expand(s.as_bytes(), b"/o").into_iter().map(|v| String::from_utf8(v).unwrap()).collect()
+            r.expand(s.as_bytes(), b"/o")
+                .into_iter()
+                .map(|v| String::from_utf8(v).unwrap())
+                .collect()
         };
         assert_eq!(e("$ORIGIN/x:${ORIGIN}"), vec!["/o/x:/o"]);
-        assert_eq!(e("$ORIGINAL/$FOO/${ORIGIN"), vec!["$ORIGINAL/$FOO/${ORIGIN"]);
-        assert_eq!(e("/p/$LIB"), vec!["/p/lib/x86_64-linux-gnu", "/p/lib64", "/p/lib"]);
+        assert_eq!(
+            e("$ORIGINAL/$FOO/${ORIGIN"),
+            vec!["$ORIGINAL/$FOO/${ORIGIN"]
+        );
+        assert_eq!(
+            e("/p/$LIB"),
+            vec!["/p/lib/x86_64-linux-gnu", "/p/lib64", "/p/lib"]
+        );
         assert_eq!(e("/p/${PLATFORM}").len(), 3);
-        assert!(Resolver::new(true, 999).expand(b"/$PLATFORM", b"/").is_empty());
-        assert_eq!(normalize(Path::new("/a/./b/../c//d/")), PathBuf::from("/a/c/d"));
+        assert!(Resolver::new(true, 999)
+            .expand(b"/$PLATFORM", b"/")
+            .is_empty());
+        assert_eq!(
+            normalize(Path::new("/a/./b/../c//d/")),
+            PathBuf::from("/a/c/d")
+        );
         assert_eq!(normalize(Path::new("/../..")), PathBuf::from("/"));
     }
 
@@ -1760,16 +2116,24 @@ mod tests {
     fn compare_with_ldd(bin: &Path) {
         let got = libraries_for_binary(bin, &[]).unwrap();
         eprintln!("{}: {got:#?}", bin.display());
-        let ours: HashSet<String> =
-            got.iter().map(|l| l.inside.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let ours: HashSet<String> = got
+            .iter()
+            .map(|l| l.inside.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         for l in &got {
             assert!(l.host.is_file(), "{} missing", l.host.display());
         }
         let info = parse(&std::fs::read(bin).unwrap()).unwrap();
-        assert_eq!(got[0].inside.display().to_string(), info.interpreter.unwrap());
+        assert_eq!(
+            got[0].inside.display().to_string(),
+            info.interpreter.unwrap()
+        );
         assert!(ours.contains("libc.so.6"), "{got:?}");
         let Some(ldd) = ldd_names(bin) else {
-            eprintln!("ldd unavailable for {}; compared only basics", bin.display());
+            eprintln!(
+                "ldd unavailable for {}; compared only basics",
+                bin.display()
+            );
             return;
         };
         for n in &ldd {
@@ -1809,7 +2173,10 @@ mod tests {
         let bin = if is_elf(&which) {
             which
         } else {
-            let out = Command::new(&which).args(["-c", "import sys; print(sys.executable)"]).output().unwrap();
+            let out = Command::new(&which)
+                .args(["-c", "import sys; print(sys.executable)"])
+                .output()
+                .unwrap();
             std::fs::canonicalize(String::from_utf8_lossy(&out.stdout).trim()).unwrap()
         };
         if !is_elf(&bin) {
@@ -1838,7 +2205,10 @@ mod tests {
             }
             built += 1;
             let bin = t.0.join(out);
-            assert!(parse(&std::fs::read(&bin).unwrap()).unwrap().interpreter.is_none());
+            assert!(parse(&std::fs::read(&bin).unwrap())
+                .unwrap()
+                .interpreter
+                .is_none());
             assert_eq!(libraries_for_binary(&bin, &[]).unwrap(), vec![], "{flag}");
         }
         if built == 0 {

@@ -62,14 +62,22 @@ impl MountTree {
     }
 
     /// Bind-mounts host directory `outside` at `inside` (recursively: submounts come along).
-    pub fn add_directory_at(&mut self, outside: &Path, inside: &Path, writable: bool) -> Result<()> {
+    pub fn add_directory_at(
+        &mut self,
+        outside: &Path,
+        inside: &Path,
+        writable: bool,
+    ) -> Result<()> {
         self.add_bind(outside, inside, true, writable)
     }
 
     /// Mounts a tmpfs at `inside` with an optional size in bytes.
     pub fn add_tmpfs(&mut self, inside: &Path, size: Option<u64>) -> Result<()> {
         if size == Some(0) {
-            return Err(Error::invalid(format!("tmpfs {}: size 0", inside.display())));
+            return Err(Error::invalid(format!(
+                "tmpfs {}: size 0",
+                inside.display()
+            )));
         }
         check_inside(inside)?;
         self.insert(inside.to_path_buf(), MountKind::Tmpfs { size })
@@ -97,7 +105,13 @@ impl MountTree {
 
     /// The mounts in application order (parents before children).
     pub fn mounts(&self) -> Vec<Mount> {
-        self.mounts.iter().map(|(p, k)| Mount { inside: p.clone(), kind: k.clone() }).collect()
+        self.mounts
+            .iter()
+            .map(|(p, k)| Mount {
+                inside: p.clone(),
+                kind: k.clone(),
+            })
+            .collect()
     }
 
     /// True when nothing was added.
@@ -105,19 +119,34 @@ impl MountTree {
         self.mounts.is_empty()
     }
 
-    fn add_bind(&mut self, outside: &Path, inside: &Path, is_dir: bool, writable: bool) -> Result<()> {
+    fn add_bind(
+        &mut self,
+        outside: &Path,
+        inside: &Path,
+        is_dir: bool,
+        writable: bool,
+    ) -> Result<()> {
         check_path("outside path", outside)?;
         check_inside(inside)?;
         if outside.starts_with("/proc/self") || outside.starts_with("/proc/thread-self") {
-            return Err(Error::invalid(format!("{}: /proc/self paths cannot be mounted", outside.display())));
+            return Err(Error::invalid(format!(
+                "{}: /proc/self paths cannot be mounted",
+                outside.display()
+            )));
         }
         let meta = std::fs::metadata(outside)
             .map_err(|e| Error::invalid(format!("{}: {e}", outside.display())))?;
         if is_dir && !meta.is_dir() {
-            return Err(Error::invalid(format!("{} is not a directory", outside.display())));
+            return Err(Error::invalid(format!(
+                "{} is not a directory",
+                outside.display()
+            )));
         }
         if !is_dir && meta.is_dir() {
-            return Err(Error::invalid(format!("{} is a directory, not a file", outside.display())));
+            return Err(Error::invalid(format!(
+                "{} is a directory, not a file",
+                outside.display()
+            )));
         }
         // A read-only file the view already shows, through an enclosing bind mount and any
         // symlinks inside the view, needs no mount of its own (e.g. a library of
@@ -129,7 +158,14 @@ impl MountTree {
                 }
             }
         }
-        self.insert(inside.to_path_buf(), MountKind::Bind { source: outside.to_path_buf(), is_dir, writable })
+        self.insert(
+            inside.to_path_buf(),
+            MountKind::Bind {
+                source: outside.to_path_buf(),
+                is_dir,
+                writable,
+            },
+        )
     }
 
     fn insert(&mut self, inside: PathBuf, kind: MountKind) -> Result<()> {
@@ -137,8 +173,16 @@ impl MountTree {
         if let Some(existing) = self.mounts.get_mut(&inside) {
             return match (existing, &kind) {
                 (
-                    MountKind::Bind { source: s1, is_dir: d1, writable: w1 },
-                    MountKind::Bind { source: s2, is_dir: d2, writable: w2 },
+                    MountKind::Bind {
+                        source: s1,
+                        is_dir: d1,
+                        writable: w1,
+                    },
+                    MountKind::Bind {
+                        source: s2,
+                        is_dir: d2,
+                        writable: w2,
+                    },
                 ) if s1 == s2 && d1 == d2 => {
                     *w1 |= *w2;
                     Ok(())
@@ -207,8 +251,14 @@ impl MountTree {
     pub fn resolve_in_view(&self, inside: &Path) -> Option<PathBuf> {
         let mut path = inside.to_path_buf();
         for _ in 0..40 {
-            let (mount, kind) = self.mounts.iter().filter(|(p, _)| path.starts_with(p)).max_by_key(|(p, _)| p.components().count())?;
-            let MountKind::Bind { source, .. } = kind else { return None };
+            let (mount, kind) = self
+                .mounts
+                .iter()
+                .filter(|(p, _)| path.starts_with(p))
+                .max_by_key(|(p, _)| p.components().count())?;
+            let MountKind::Bind { source, .. } = kind else {
+                return None;
+            };
             let host = source.join(path.strip_prefix(mount).ok()?);
             // Walk the host path one component at a time to find the first symlink.
             let mut walked = source.clone();
@@ -220,7 +270,11 @@ impl MountTree {
                 if meta.file_type().is_symlink() {
                     let target = std::fs::read_link(&walked).ok()?;
                     let inside_dir = mount.join(rest[..i].iter().collect::<PathBuf>());
-                    let mut next = if target.is_absolute() { target } else { inside_dir.join(target) };
+                    let mut next = if target.is_absolute() {
+                        target
+                    } else {
+                        inside_dir.join(target)
+                    };
                     for c in &rest[i + 1..] {
                         next.push(c);
                     }
@@ -272,7 +326,11 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 fn describe(k: &MountKind) -> String {
     match k {
-        MountKind::Bind { source, is_dir, writable } => format!(
+        MountKind::Bind {
+            source,
+            is_dir,
+            writable,
+        } => format!(
             "{} bind of {} ({})",
             if *is_dir { "directory" } else { "file" },
             source.display(),
@@ -289,15 +347,22 @@ pub fn check_path(what: &str, p: &Path) -> Result<()> {
         return Err(Error::invalid(format!("{what} is empty")));
     }
     if bytes.contains(&0) {
-        return Err(Error::invalid(format!("{what} {} contains a NUL byte", p.display())));
+        return Err(Error::invalid(format!(
+            "{what} {} contains a NUL byte",
+            p.display()
+        )));
     }
     if !p.is_absolute() {
-        return Err(Error::invalid(format!("{what} {} is not absolute", p.display())));
+        return Err(Error::invalid(format!(
+            "{what} {} is not absolute",
+            p.display()
+        )));
     }
     let canonical = bytes.len() == 1
         || (!bytes.ends_with(b"/")
             && !bytes.windows(2).any(|w| w == b"//")
-            && p.components().all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+            && p.components()
+                .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
             && !bytes.split(|b| *b == b'/').any(|c| c == b"." || c == b".."));
     if !canonical {
         return Err(Error::invalid(format!(
@@ -311,7 +376,9 @@ pub fn check_path(what: &str, p: &Path) -> Result<()> {
 fn check_inside(inside: &Path) -> Result<()> {
     check_path("mount target", inside)?;
     if inside == Path::new("/") {
-        return Err(Error::invalid("mount target / is the sandbox's own root (use set_root_writable)"));
+        return Err(Error::invalid(
+            "mount target / is the sandbox's own root (use set_root_writable)",
+        ));
     }
     for r in RESERVED {
         if inside.starts_with(r) {
@@ -331,15 +398,29 @@ mod tests {
     #[test]
     fn rejects_bad_paths() {
         let mut t = MountTree::new();
-        for bad in ["relative", "/a/../b", "/a/./b", "/a//b", "/a/", "", "/proc/x", "/dev", "/"] {
+        for bad in [
+            "relative", "/a/../b", "/a/./b", "/a//b", "/a/", "", "/proc/x", "/dev", "/",
+        ] {
             assert!(t.add_tmpfs(Path::new(bad), None).is_err(), "{bad} accepted");
         }
         let nul = std::ffi::OsStr::from_bytes_checked(b"/a\0b");
         assert!(t.add_tmpfs(Path::new(nul), None).is_err());
-        assert!(t.add_directory_at(Path::new("/proc/self/root"), Path::new("/x"), false).is_err());
-        assert!(t.add_directory_at(Path::new("/nonexistent-sbx"), Path::new("/x"), false).is_err());
-        assert!(t.add_file_at(Path::new("/usr"), Path::new("/x"), false).is_err(), "dir as file");
-        assert!(t.add_directory_at(Path::new("/etc/passwd"), Path::new("/x"), false).is_err(), "file as dir");
+        assert!(t
+            .add_directory_at(Path::new("/proc/self/root"), Path::new("/x"), false)
+            .is_err());
+        assert!(t
+            .add_directory_at(Path::new("/nonexistent-sbx"), Path::new("/x"), false)
+            .is_err());
+        assert!(
+            t.add_file_at(Path::new("/usr"), Path::new("/x"), false)
+                .is_err(),
+            "dir as file"
+        );
+        assert!(
+            t.add_directory_at(Path::new("/etc/passwd"), Path::new("/x"), false)
+                .is_err(),
+            "file as dir"
+        );
         assert!(t.add_tmpfs(Path::new("/t"), Some(0)).is_err());
     }
 
@@ -356,18 +437,39 @@ mod tests {
     #[test]
     fn ro_upgraded_to_rw_and_conflicts() {
         let mut t = MountTree::new();
-        t.add_directory_at(Path::new("/usr"), Path::new("/usr"), false).unwrap();
-        t.add_directory_at(Path::new("/usr"), Path::new("/usr"), true).unwrap();
+        t.add_directory_at(Path::new("/usr"), Path::new("/usr"), false)
+            .unwrap();
+        t.add_directory_at(Path::new("/usr"), Path::new("/usr"), true)
+            .unwrap();
         assert_eq!(
             t.mounts()[0].kind,
-            MountKind::Bind { source: "/usr".into(), is_dir: true, writable: true }
+            MountKind::Bind {
+                source: "/usr".into(),
+                is_dir: true,
+                writable: true
+            }
         );
-        assert!(t.add_directory_at(Path::new("/etc"), Path::new("/usr"), false).is_err(), "other source");
-        assert!(t.add_tmpfs(Path::new("/usr"), None).is_err(), "tmpfs over bind");
-        t.add_file_at(Path::new("/etc/passwd"), Path::new("/f"), false).unwrap();
-        assert!(t.add_tmpfs(Path::new("/f/x"), None).is_err(), "beneath a file");
+        assert!(
+            t.add_directory_at(Path::new("/etc"), Path::new("/usr"), false)
+                .is_err(),
+            "other source"
+        );
+        assert!(
+            t.add_tmpfs(Path::new("/usr"), None).is_err(),
+            "tmpfs over bind"
+        );
+        t.add_file_at(Path::new("/etc/passwd"), Path::new("/f"), false)
+            .unwrap();
+        assert!(
+            t.add_tmpfs(Path::new("/f/x"), None).is_err(),
+            "beneath a file"
+        );
         t.add_tmpfs(Path::new("/d/e"), None).unwrap();
-        assert!(t.add_file_at(Path::new("/etc/passwd"), Path::new("/d"), false).is_err(), "file over mounts");
+        assert!(
+            t.add_file_at(Path::new("/etc/passwd"), Path::new("/d"), false)
+                .is_err(),
+            "file over mounts"
+        );
     }
 
     #[test]
@@ -380,8 +482,10 @@ mod tests {
         std::os::unix::fs::symlink("/r/lib.so", dir.join("links/abs")).unwrap();
         std::os::unix::fs::symlink("../r/lib.so", dir.join("links/rel")).unwrap();
         let mut t = MountTree::new();
-        t.add_directory_at(&dir.join("real"), Path::new("/r"), false).unwrap();
-        t.add_directory_at(&dir.join("links"), Path::new("/l"), false).unwrap();
+        t.add_directory_at(&dir.join("real"), Path::new("/r"), false)
+            .unwrap();
+        t.add_directory_at(&dir.join("links"), Path::new("/l"), false)
+            .unwrap();
         let lib = dir.join("real/lib.so");
         assert_eq!(t.resolve_in_view(Path::new("/l/abs")), Some(lib.clone()));
         assert_eq!(t.resolve_in_view(Path::new("/l/rel")), Some(lib.clone()));
@@ -391,18 +495,26 @@ mod tests {
         assert_eq!(t.mounts().len(), before, "already visible: no new mounts");
         // A symlink whose target the view does not show still fails closed.
         std::os::unix::fs::symlink("/elsewhere/lib.so", dir.join("links/dangling")).unwrap();
-        assert!(t.add_file_at(&lib, Path::new("/l/dangling"), false).is_err());
+        assert!(t
+            .add_file_at(&lib, Path::new("/l/dangling"), false)
+            .is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn nested_mount_points_must_exist_in_source() {
         let mut t = MountTree::new();
-        t.add_directory_at(Path::new("/usr"), Path::new("/usr"), false).unwrap();
+        t.add_directory_at(Path::new("/usr"), Path::new("/usr"), false)
+            .unwrap();
         t.add_tmpfs(Path::new("/usr/lib"), None).unwrap();
-        assert!(t.add_tmpfs(Path::new("/usr/no-such-dir-sbx"), None).is_err());
+        assert!(t
+            .add_tmpfs(Path::new("/usr/no-such-dir-sbx"), None)
+            .is_err());
         // Parents come before children.
         let order: Vec<_> = t.mounts().into_iter().map(|m| m.inside).collect();
-        assert_eq!(order, vec![PathBuf::from("/usr"), PathBuf::from("/usr/lib")]);
+        assert_eq!(
+            order,
+            vec![PathBuf::from("/usr"), PathBuf::from("/usr/lib")]
+        );
     }
 }

@@ -118,7 +118,14 @@ impl PolicyBuilder {
                 None => self.default == DefaultAction::AllowAll,
             })
         });
-        Ok(Policy::new(program, table, self.default, allows_exec, self.namespaces.clone(), self.mounts.clone()))
+        Ok(Policy::new(
+            program,
+            table,
+            self.default,
+            allows_exec,
+            self.namespaces.clone(),
+            self.mounts.clone(),
+        ))
     }
 
     /// Applies `f` to `self` for each name of `names` that exists on the native architecture.

@@ -440,8 +440,15 @@ impl PolicyBuilder {
         // glibc's static startup resolves its own path (readlink of /proc/self/exe) and seeds
         // malloc's tcache with getrandom(GRND_NONBLOCK); ENOENT for readlink is what sandbox2
         // answers too, as a fallback the user can override with allow_readlink().
-        self.fallback_names(&["readlink", "readlinkat"], Action::Errno(libc::ENOENT as u16))
-            .rule_names(&["getrandom"], &[Arg::eq32(2, libc::GRND_NONBLOCK as u64)], Action::Allow);
+        self.fallback_names(
+            &["readlink", "readlinkat"],
+            Action::Errno(libc::ENOENT as u16),
+        )
+        .rule_names(
+            &["getrandom"],
+            &[Arg::eq32(2, libc::GRND_NONBLOCK as u64)],
+            Action::Allow,
+        );
         self.rule_names(&["arch_prctl"], &[Arg::eq32(0, ARCH_SET_FS)], Action::Allow)
             .rule_names(&["mprotect"], &[Arg::eq32(2, PROT_R)], Action::Allow)
     }

@@ -35,12 +35,12 @@ mod groups;
 mod ir;
 mod mandatory;
 mod model;
-mod view;
 pub mod presets;
 mod rule;
 pub mod syscalls;
 #[cfg(test)]
 mod tests;
+mod view;
 
 pub use builder::PolicyBuilder;
 pub use model::Policy;

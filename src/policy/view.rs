@@ -45,8 +45,15 @@ impl PolicyBuilder {
     }
 
     /// Bind-mounts host file `outside` at `inside`, writable on request.
-    pub fn add_file_at(&mut self, outside: impl AsRef<Path>, inside: impl AsRef<Path>, writable: bool) -> &mut Self {
-        let r = self.mounts.add_file_at(outside.as_ref(), inside.as_ref(), writable);
+    pub fn add_file_at(
+        &mut self,
+        outside: impl AsRef<Path>,
+        inside: impl AsRef<Path>,
+        writable: bool,
+    ) -> &mut Self {
+        let r = self
+            .mounts
+            .add_file_at(outside.as_ref(), inside.as_ref(), writable);
         self.record(r)
     }
 
@@ -58,8 +65,15 @@ impl PolicyBuilder {
 
     /// Bind-mounts host directory `outside` (recursively) at `inside`, writable on request.
     /// Writable mounts are `noexec` unless [`allow_write_exec`](Self::allow_write_exec).
-    pub fn add_directory_at(&mut self, outside: impl AsRef<Path>, inside: impl AsRef<Path>, writable: bool) -> &mut Self {
-        let r = self.mounts.add_directory_at(outside.as_ref(), inside.as_ref(), writable);
+    pub fn add_directory_at(
+        &mut self,
+        outside: impl AsRef<Path>,
+        inside: impl AsRef<Path>,
+        writable: bool,
+    ) -> &mut Self {
+        let r = self
+            .mounts
+            .add_directory_at(outside.as_ref(), inside.as_ref(), writable);
         self.record(r)
     }
 
@@ -99,7 +113,11 @@ impl PolicyBuilder {
 
     /// Like [`add_libraries_for_binary`](Self::add_libraries_for_binary), searching `extra`
     /// directories first (like `LD_LIBRARY_PATH`).
-    pub fn add_libraries_for_binary_with(&mut self, binary: impl AsRef<Path>, extra: &[PathBuf]) -> &mut Self {
+    pub fn add_libraries_for_binary_with(
+        &mut self,
+        binary: impl AsRef<Path>,
+        extra: &[PathBuf],
+    ) -> &mut Self {
         let binary = binary.as_ref();
         let r = (|| -> Result<()> {
             self.mounts.add_file_at(binary, binary, false)?;

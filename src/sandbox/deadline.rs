@@ -13,12 +13,20 @@ struct Deadlines {
 }
 
 static DEADLINES: Lazy<&'static Deadlines> = Lazy::new(|| {
-    let d: &'static Deadlines = Box::leak(Box::new(Deadlines { entries: Mutex::new(Vec::new()), changed: Condvar::new() }));
-    let spawned = std::thread::Builder::new().name("sbx-deadline".into()).stack_size(64 * 1024).spawn(move || run(d));
+    let d: &'static Deadlines = Box::leak(Box::new(Deadlines {
+        entries: Mutex::new(Vec::new()),
+        changed: Condvar::new(),
+    }));
+    let spawned = std::thread::Builder::new()
+        .name("sbx-deadline".into())
+        .stack_size(64 * 1024)
+        .spawn(move || run(d));
     if let Err(e) = spawned {
         // Without the thread no wall-time limit would fire: say so loudly; runs still end on
         // their own or by kill.
-        log::error!("libsbx: cannot start the wall-time thread: {e}; wall-time limits are not enforced");
+        log::error!(
+            "libsbx: cannot start the wall-time thread: {e}; wall-time limits are not enforced"
+        );
     }
     d
 });
@@ -26,7 +34,10 @@ static DEADLINES: Lazy<&'static Deadlines> = Lazy::new(|| {
 /// Kills `shared`'s sandbox with TIMEOUT at `when`.
 pub(super) fn arm(when: Instant, shared: Weak<Shared>) {
     let d = *DEADLINES;
-    d.entries.lock().unwrap_or_else(|p| p.into_inner()).push((when, shared));
+    d.entries
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((when, shared));
     d.changed.notify_one();
 }
 
@@ -58,7 +69,12 @@ fn run(d: &'static Deadlines) {
         let next = entries.iter().map(|(w, _)| *w).min();
         entries = match next {
             None => d.changed.wait(entries).unwrap_or_else(|p| p.into_inner()),
-            Some(t) => d.changed.wait_timeout(entries, t.saturating_duration_since(now)).unwrap_or_else(|p| p.into_inner()).0,
+            Some(t) => {
+                d.changed
+                    .wait_timeout(entries, t.saturating_duration_since(now))
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0
+            }
         };
     }
 }

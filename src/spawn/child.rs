@@ -97,33 +97,59 @@ pub extern "C" fn sandboxee_main(arg: *mut libc::c_void) -> libc::c_int {
 /// Blocks until the monitor has attached with PTRACE_SEIZE. Closing our copy of the write end
 /// first means a dead host shows up as EOF instead of a hang.
 pub(crate) unsafe fn wait_for_monitor(plan: &Plan, args: &ChildArgs) {
+    // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
         syscall(libc::SYS_close, &[args.sync_write as u64]);
         let mut byte = 0u8;
-        let r = syscall(libc::SYS_read, &[args.sync_read as u64, &mut byte as *mut u8 as u64, 1]);
+        let r = syscall(
+            libc::SYS_read,
+            &[args.sync_read as u64, &mut byte as *mut u8 as u64, 1],
+        );
         if r != 1 {
-            fail_step(plan, Step::Sync, if r < 0 { r } else { -(libc::EPIPE as i64) }, 0);
+            fail_step(
+                plan,
+                Step::Sync,
+                if r < 0 { r } else { -(libc::EPIPE as i64) },
+                0,
+            );
         }
         syscall(libc::SYS_close, &[args.sync_read as u64]);
     }
 }
 
 unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
+    // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
         // 2. Signal state. The monitor thread blocked every signal before clone, so no host
         //    handler can run here. Reset every disposition (handlers would point into host code;
         //    ignored signals would stay ignored across exec), then unblock everything.
-        let dfl = KernelSigaction { handler: libc::SIG_DFL as u64, flags: 0, restorer: 0, mask: 0 };
+        let dfl = KernelSigaction {
+            handler: libc::SIG_DFL as u64,
+            flags: 0,
+            restorer: 0,
+            mask: 0,
+        };
         let mut sig = 1u64;
         while sig <= 64 {
             if sig != libc::SIGKILL as u64 && sig != libc::SIGSTOP as u64 {
                 // Errors (e.g. EINVAL for numbers reserved by the C library) are harmless.
-                syscall(libc::SYS_rt_sigaction, &[sig, &dfl as *const _ as u64, 0, 8]);
+                syscall(
+                    libc::SYS_rt_sigaction,
+                    &[sig, &dfl as *const _ as u64, 0, 8],
+                );
             }
             sig += 1;
         }
         let empty: u64 = 0;
-        check(plan, Step::Signals, syscall(libc::SYS_rt_sigprocmask, &[libc::SIG_SETMASK as u64, &empty as *const u64 as u64, 0, 8]), 0);
+        check(
+            plan,
+            Step::Signals,
+            syscall(
+                libc::SYS_rt_sigprocmask,
+                &[libc::SIG_SETMASK as u64, &empty as *const u64 as u64, 0, 8],
+            ),
+            0,
+        );
 
         // 3. A new session: no controlling terminal (no TIOCSTI into the host's tty), and host
         //    job-control signals to the host's process group do not reach the sandbox.
@@ -131,20 +157,34 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
 
         // 4. Die with the monitor thread (prctl(2): the signal fires when the creating *thread*
         //    exits, which is exactly the monitor). PTRACE_O_EXITKILL covers later tracees.
-        check(plan, Step::DeathSignal, syscall(libc::SYS_prctl, &[libc::PR_SET_PDEATHSIG as u64, libc::SIGKILL as u64]), 0);
+        check(
+            plan,
+            Step::DeathSignal,
+            syscall(
+                libc::SYS_prctl,
+                &[libc::PR_SET_PDEATHSIG as u64, libc::SIGKILL as u64],
+            ),
+            0,
+        );
 
         // 5. File descriptors: copy every source above all sources and destinations first, so a
         //    destination never overwrites a source still to be moved; then place them; then close
         //    everything that is not a destination.
         let mut i = 0usize;
         for m in plan.moves.iter() {
-            let r = syscall(libc::SYS_dup3, &[m.src as u64, (plan.temp_base + i as i32) as u64, 0]);
+            let r = syscall(
+                libc::SYS_dup3,
+                &[m.src as u64, (plan.temp_base + i as i32) as u64, 0],
+            );
             check(plan, Step::Fds, r, i);
             i += 1;
         }
         i = 0;
         for m in plan.moves.iter() {
-            let r = syscall(libc::SYS_dup3, &[(plan.temp_base + i as i32) as u64, m.dst as u64, 0]);
+            let r = syscall(
+                libc::SYS_dup3,
+                &[(plan.temp_base + i as i32) as u64, m.dst as u64, 0],
+            );
             check(plan, Step::Fds, r, i);
             i += 1;
         }
@@ -152,20 +192,43 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         for &k in plan.keep.iter() {
             let k = k as u64;
             if k > next {
-                check(plan, Step::Fds, syscall(libc::SYS_close_range, &[next, k - 1, 0]), 0);
+                check(
+                    plan,
+                    Step::Fds,
+                    syscall(libc::SYS_close_range, &[next, k - 1, 0]),
+                    0,
+                );
             }
             next = k + 1;
         }
-        check(plan, Step::Fds, syscall(libc::SYS_close_range, &[next, u32::MAX as u64, 0]), 0);
+        check(
+            plan,
+            Step::Fds,
+            syscall(libc::SYS_close_range, &[next, u32::MAX as u64, 0]),
+            0,
+        );
 
         // 6. Working directory.
-        check(plan, Step::Cwd, syscall(libc::SYS_chdir, &[plan.cwd.as_ptr() as u64]), 0);
+        check(
+            plan,
+            Step::Cwd,
+            syscall(libc::SYS_chdir, &[plan.cwd.as_ptr() as u64]),
+            0,
+        );
 
         // 7. rlimits, before capabilities go (raising a limit needs CAP_SYS_RESOURCE).
         i = 0;
         for r in plan.rlimits.iter() {
             let lim = [r.value, r.value];
-            check(plan, Step::Rlimit, syscall(libc::SYS_prlimit64, &[0, r.resource as u64, lim.as_ptr() as u64, 0]), i);
+            check(
+                plan,
+                Step::Rlimit,
+                syscall(
+                    libc::SYS_prlimit64,
+                    &[0, r.resource as u64, lim.as_ptr() as u64, 0],
+                ),
+                i,
+            );
             i += 1;
         }
 
@@ -175,7 +238,12 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         //     the init (owned by its user namespace) cannot be changed or undone from here.
         if namespaced {
             if let Some(ns) = plan.ns.as_ref() {
-                check(plan, Step::NestedUserNs, syscall(libc::SYS_unshare, &[libc::CLONE_NEWUSER as u64]), 0);
+                check(
+                    plan,
+                    Step::NestedUserNs,
+                    syscall(libc::SYS_unshare, &[libc::CLONE_NEWUSER as u64]),
+                    0,
+                );
                 write_own(plan, c"/proc/self/uid_map", ns.inner_uid_map.as_bytes(), 1);
                 write_own(plan, c"/proc/self/setgroups", b"deny", 2);
                 write_own(plan, c"/proc/self/gid_map", ns.inner_gid_map.as_bytes(), 3);
@@ -187,29 +255,101 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         //    sandboxee: lock root out of capabilities (securebits), empty the bounding and ambient
         //    sets, then the process's own sets.
         if plan.caps.enabled && !namespaced {
-            let bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED
-                | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
-            check(plan, Step::Capabilities, syscall(libc::SYS_prctl, &[libc::PR_SET_SECUREBITS as u64, bits]), 0);
+            let bits = SECBIT_NOROOT
+                | SECBIT_NOROOT_LOCKED
+                | SECBIT_NO_SETUID_FIXUP
+                | SECBIT_NO_SETUID_FIXUP_LOCKED
+                | SECBIT_KEEP_CAPS_LOCKED
+                | SECBIT_NO_CAP_AMBIENT_RAISE
+                | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+            check(
+                plan,
+                Step::Capabilities,
+                syscall(libc::SYS_prctl, &[libc::PR_SET_SECUREBITS as u64, bits]),
+                0,
+            );
             let mut cap = 0u64;
             while cap <= plan.caps.last_cap as u64 {
-                check(plan, Step::Capabilities, syscall(libc::SYS_prctl, &[libc::PR_CAPBSET_DROP as u64, cap]), cap as usize);
+                check(
+                    plan,
+                    Step::Capabilities,
+                    syscall(libc::SYS_prctl, &[libc::PR_CAPBSET_DROP as u64, cap]),
+                    cap as usize,
+                );
                 cap += 1;
             }
-            check(plan, Step::Capabilities, syscall(libc::SYS_prctl, &[libc::PR_CAP_AMBIENT as u64, libc::PR_CAP_AMBIENT_CLEAR_ALL as u64, 0, 0, 0]), 0);
-            let hdr = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
-            let data = [CapData { effective: 0, permitted: 0, inheritable: 0 }, CapData { effective: 0, permitted: 0, inheritable: 0 }];
-            check(plan, Step::Capabilities, syscall(libc::SYS_capset, &[&hdr as *const _ as u64, data.as_ptr() as u64]), 0);
+            check(
+                plan,
+                Step::Capabilities,
+                syscall(
+                    libc::SYS_prctl,
+                    &[
+                        libc::PR_CAP_AMBIENT as u64,
+                        libc::PR_CAP_AMBIENT_CLEAR_ALL as u64,
+                        0,
+                        0,
+                        0,
+                    ],
+                ),
+                0,
+            );
+            let hdr = CapHeader {
+                version: LINUX_CAPABILITY_VERSION_3,
+                pid: 0,
+            };
+            let data = [
+                CapData {
+                    effective: 0,
+                    permitted: 0,
+                    inheritable: 0,
+                },
+                CapData {
+                    effective: 0,
+                    permitted: 0,
+                    inheritable: 0,
+                },
+            ];
+            check(
+                plan,
+                Step::Capabilities,
+                syscall(
+                    libc::SYS_capset,
+                    &[&hdr as *const _ as u64, data.as_ptr() as u64],
+                ),
+                0,
+            );
         }
 
         // 9. seccomp(2): an unprivileged filter requires no_new_privs; it also keeps setuid
         //    binaries from gaining anything.
-        check(plan, Step::NoNewPrivs, syscall(libc::SYS_prctl, &[libc::PR_SET_NO_NEW_PRIVS as u64, 1, 0, 0, 0]), 0);
+        check(
+            plan,
+            Step::NoNewPrivs,
+            syscall(
+                libc::SYS_prctl,
+                &[libc::PR_SET_NO_NEW_PRIVS as u64, 1, 0, 0, 0],
+            ),
+            0,
+        );
 
         // 9b. The Landlock domain (see `plan::landlock_attr`): needs no_new_privs, and must come
         //     before the filter, which does not allow the Landlock calls.
         if let Some(ll) = plan.landlock.as_ref() {
-            let fd = check(plan, Step::Landlock, syscall(libc::SYS_landlock_create_ruleset, &[ll as *const _ as u64, ll.size as u64, 0]), 0);
-            check(plan, Step::Landlock, syscall(libc::SYS_landlock_restrict_self, &[fd as u64, 0]), 1);
+            let fd = check(
+                plan,
+                Step::Landlock,
+                syscall(
+                    libc::SYS_landlock_create_ruleset,
+                    &[ll as *const _ as u64, ll.size as u64, 0],
+                ),
+                0,
+            );
+            check(
+                plan,
+                Step::Landlock,
+                syscall(libc::SYS_landlock_restrict_self, &[fd as u64, 0]),
+                1,
+            );
             syscall(libc::SYS_close, &[fd as u64]);
             plan.stamps.mark(super::latency::Mark::Landlock);
         }
@@ -219,7 +359,15 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         plan.stamps.mark(super::latency::Mark::Seccomp);
 
         // 10. The policy. From here on every syscall is filtered, including the exec below.
-        check(plan, Step::Seccomp, syscall(libc::SYS_seccomp, &[SECCOMP_SET_MODE_FILTER, 0, &plan.fprog as *const _ as u64]), 0);
+        check(
+            plan,
+            Step::Seccomp,
+            syscall(
+                libc::SYS_seccomp,
+                &[SECCOMP_SET_MODE_FILTER, 0, &plan.fprog as *const _ as u64],
+            ),
+            0,
+        );
 
         // 11. The one exec the mandatory rules let through: execveat with the magic in the 6th
         //     register (ignored by the kernel, seen by the filter), confirmed by the monitor.
@@ -246,13 +394,29 @@ struct KernelSigaction {
 }
 
 unsafe fn write_own(plan: &Plan, path: &core::ffi::CStr, data: &[u8], item: usize) {
+    // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
-        let fd = syscall(libc::SYS_openat, &[libc::AT_FDCWD as u64, path.as_ptr() as u64, (libc::O_WRONLY | libc::O_CLOEXEC) as u64]);
+        let fd = syscall(
+            libc::SYS_openat,
+            &[
+                libc::AT_FDCWD as u64,
+                path.as_ptr() as u64,
+                (libc::O_WRONLY | libc::O_CLOEXEC) as u64,
+            ],
+        );
         check(plan, Step::NestedUserNs, fd, item);
-        let n = syscall(libc::SYS_write, &[fd as u64, data.as_ptr() as u64, data.len() as u64]);
+        let n = syscall(
+            libc::SYS_write,
+            &[fd as u64, data.as_ptr() as u64, data.len() as u64],
+        );
         syscall(libc::SYS_close, &[fd as u64]);
         if n != data.len() as i64 {
-            fail_step(plan, Step::NestedUserNs, if n < 0 { n } else { -(libc::EIO as i64) }, item);
+            fail_step(
+                plan,
+                Step::NestedUserNs,
+                if n < 0 { n } else { -(libc::EIO as i64) },
+                item,
+            );
         }
     }
 }

@@ -53,7 +53,7 @@ pub(crate) fn image() -> Vec<u8> {
     e.extend_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
     e.extend_from_slice(&1u16.to_le_bytes()); // e_phnum
     e.extend_from_slice(&[0; 6]); // e_shentsize, e_shnum, e_shstrndx
-    // Program header: PT_LOAD, R+X, the whole file at LOAD_ADDR.
+                                  // Program header: PT_LOAD, R+X, the whole file at LOAD_ADDR.
     e.extend_from_slice(&1u32.to_le_bytes());
     e.extend_from_slice(&5u32.to_le_bytes());
     e.extend_from_slice(&0u64.to_le_bytes()); // p_offset
@@ -91,7 +91,10 @@ fn create() -> Result<OwnedFd> {
     const MFD_EXEC: libc::c_uint = 0x10; // since Linux 6.3; older kernels reject it (EINVAL)
     let name = b"sbx-init\0";
     let mut fd = -1;
-    for flags in [libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING | MFD_EXEC, libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING] {
+    for flags in [
+        libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING | MFD_EXEC,
+        libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+    ] {
         // SAFETY: NUL-terminated name, plain flags.
         fd = unsafe { libc::memfd_create(name.as_ptr().cast(), flags) };
         if fd >= 0 {

@@ -91,9 +91,14 @@ pub fn now_ns() -> u64 {
     // SAFETY: clock_gettime writes a struct timespec (two longs) into `ts`.
     #[allow(unsafe_code)]
     unsafe {
-        super::raw::syscall(libc::SYS_clock_gettime, &[libc::CLOCK_MONOTONIC as u64, ts.as_mut_ptr() as u64]);
+        super::raw::syscall(
+            libc::SYS_clock_gettime,
+            &[libc::CLOCK_MONOTONIC as u64, ts.as_mut_ptr() as u64],
+        );
     }
-    (ts[0] as u64).wrapping_mul(1_000_000_000).wrapping_add(ts[1] as u64)
+    (ts[0] as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts[1] as u64)
 }
 
 /// The stamps of one spawn.
@@ -106,7 +111,10 @@ pub struct Stamps {
 impl Stamps {
     /// Starts the clock now.
     pub fn new() -> Stamps {
-        Stamps { start_ns: now_ns(), slots: std::array::from_fn(|_| AtomicU64::new(0)) }
+        Stamps {
+            start_ns: now_ns(),
+            slots: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
     }
 
     /// Records `m` now (async-signal-safe).
@@ -124,7 +132,10 @@ impl Stamps {
             if t == 0 {
                 continue;
             }
-            out.push(SetupStep { step: m.name(), took: Duration::from_nanos(t.saturating_sub(prev)) });
+            out.push(SetupStep {
+                step: m.name(),
+                took: Duration::from_nanos(t.saturating_sub(prev)),
+            });
             prev = t;
         }
         out

@@ -78,7 +78,8 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         return Err(Error::last_os("pipe2"));
     }
     // SAFETY: fresh fds from pipe2, owned by nobody else.
-    let (sync_read, sync_write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (sync_read, sync_write) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
 
     let stacks = if plan.ns.is_some() { 2 } else { 1 };
     let stack_len = CHILD_STACK_SIZE * stacks;
@@ -99,38 +100,61 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     // A guard page at the bottom of each stack turns an overflow into a crash of the child only.
     for i in 0..stacks {
         // SAFETY: the first page of each stack in our own mapping.
-        unsafe { libc::mprotect((stack as *mut u8).add(i * CHILD_STACK_SIZE).cast(), 4096, libc::PROT_NONE) };
+        unsafe {
+            libc::mprotect(
+                (stack as *mut u8).add(i * CHILD_STACK_SIZE).cast(),
+                4096,
+                libc::PROT_NONE,
+            )
+        };
     }
     // The sandboxee's stack (namespaced case) is the upper one; its top is the mapping's end.
-    plan.sandboxee_stack_top.store(stack as usize + stack_len, std::sync::atomic::Ordering::Release);
+    plan.sandboxee_stack_top.store(
+        stack as usize + stack_len,
+        std::sync::atomic::Ordering::Release,
+    );
 
     let args = Box::new(ChildArgs {
         plan: plan as *const Plan,
         sync_read: sync_read.as_raw_fd(),
         sync_write: sync_write.as_raw_fd(),
     });
-    // SAFETY: the stack grows down from the end of the mapping (16-byte aligned); the child runs
-    // only `child_main`, which uses raw syscalls and memory that outlives its pre-exec phase.
     // Exit signal 0: the host gets no SIGCHLD (its handlers and SIGCHLD=SIG_IGN auto-reaping stay
     // out of the way); the monitor waits with __WALL.
     let (entry, flags): (extern "C" fn(*mut libc::c_void) -> libc::c_int, i32) = match &plan.ns {
         None => (child::child_main, libc::CLONE_VM),
         Some(ns) => (ns_child::init_main, libc::CLONE_VM | ns.clone_flags),
     };
+    // SAFETY: the stack grows down from the end of the mapping (16-byte aligned); the child runs
+    // only `entry`, which uses raw syscalls and memory that outlives its pre-exec phase.
     let pid = unsafe {
         let top = (stack as *mut u8).add(CHILD_STACK_SIZE) as *mut libc::c_void;
-        libc::clone(entry, top, flags, &*args as *const ChildArgs as *mut libc::c_void)
+        libc::clone(
+            entry,
+            top,
+            flags,
+            &*args as *const ChildArgs as *mut libc::c_void,
+        )
     };
     if pid < 0 {
         let e = std::io::Error::last_os_error();
         // SAFETY: no child uses the stack.
         unsafe { libc::munmap(stack, stack_len) };
         if plan.ns.is_some() {
-            return Err(crate::namespaces::namespace_error(e.raw_os_error().unwrap_or(0)));
+            return Err(crate::namespaces::namespace_error(
+                e.raw_os_error().unwrap_or(0),
+            ));
         }
         return Err(Error::os("clone", e.raw_os_error().unwrap_or(0)));
     }
-    Ok(Spawned { pid, stack, stack_len, args, sync_write: Some(sync_write), _sync_read: sync_read })
+    Ok(Spawned {
+        pid,
+        stack,
+        stack_len,
+        args,
+        sync_write: Some(sync_write),
+        _sync_read: sync_read,
+    })
 }
 
 pub(crate) use child::SETUP_FAILED_EXIT;

@@ -9,8 +9,8 @@
 #![allow(unsafe_code)]
 
 use super::child::{fail_step, sandboxee_main, ChildArgs};
-use super::ns_plan::{MountOp, NsPlan, OpKind};
 use super::latency::Mark;
+use super::ns_plan::{MountOp, NsPlan, OpKind};
 use super::plan::{Plan, Step};
 use super::raw::{syscall, syscall6};
 use std::sync::atomic::Ordering;
@@ -63,26 +63,63 @@ pub extern "C" fn init_main(arg: *mut libc::c_void) -> libc::c_int {
     let args = unsafe { &*(arg as *const ChildArgs) };
     // SAFETY: same.
     let plan = unsafe { &*args.plan };
-    let Some(ns) = plan.ns.as_ref() else { fail_step(plan, Step::Namespaces, -(libc::EINVAL as i64), 0) };
+    let Some(ns) = plan.ns.as_ref() else {
+        fail_step(plan, Step::Namespaces, -(libc::EINVAL as i64), 0)
+    };
     // SAFETY: every pointer below points into the plan.
     unsafe { run(plan, ns, args) }
 }
 
 unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
+    // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
         super::child::wait_for_monitor(plan, args);
         // Die with the monitor thread.
-        check(plan, Step::DeathSignal, syscall(libc::SYS_prctl, &[libc::PR_SET_PDEATHSIG as u64, libc::SIGKILL as u64]), 0);
+        check(
+            plan,
+            Step::DeathSignal,
+            syscall(
+                libc::SYS_prctl,
+                &[libc::PR_SET_PDEATHSIG as u64, libc::SIGKILL as u64],
+            ),
+            0,
+        );
 
         // 1. Identity: the sandbox user namespace maps uid/gid 1000 onto the caller's ids;
         //    setgroups is denied first, as user_namespaces(7) requires for an unprivileged gid_map.
-        write_file(plan, c"/proc/self/uid_map", ns.uid_map.as_bytes(), Step::UserNs, 0);
+        write_file(
+            plan,
+            c"/proc/self/uid_map",
+            ns.uid_map.as_bytes(),
+            Step::UserNs,
+            0,
+        );
         write_file(plan, c"/proc/self/setgroups", b"deny", Step::UserNs, 1);
-        write_file(plan, c"/proc/self/gid_map", ns.gid_map.as_bytes(), Step::UserNs, 2);
+        write_file(
+            plan,
+            c"/proc/self/gid_map",
+            ns.gid_map.as_bytes(),
+            Step::UserNs,
+            2,
+        );
         plan.stamps.mark(Mark::IdMaps);
 
         // 2. No mount event may propagate back to the host.
-        check(plan, Step::Mounts, syscall(libc::SYS_mount, &[0, c"/".as_ptr() as u64, 0, (libc::MS_REC | libc::MS_PRIVATE) as u64, 0]), usize::MAX);
+        check(
+            plan,
+            Step::Mounts,
+            syscall(
+                libc::SYS_mount,
+                &[
+                    0,
+                    c"/".as_ptr() as u64,
+                    0,
+                    (libc::MS_REC | libc::MS_PRIVATE),
+                    0,
+                ],
+            ),
+            usize::MAX,
+        );
 
         // 3. Open every bind source now, before the staging tmpfs could hide any of them.
         let mut i = 0usize;
@@ -92,18 +129,71 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
                 if *recursive {
                     flags |= AT_RECURSIVE;
                 }
-                let fd = check(plan, Step::Mounts, syscall(libc::SYS_open_tree, &[libc::AT_FDCWD as u64, source.as_ptr() as u64, flags]), i);
-                let attr = MountAttr { attr_set: op.attrs, attr_clr: 0, propagation: libc::MS_PRIVATE as u64, userns_fd: 0 };
+                let fd = check(
+                    plan,
+                    Step::Mounts,
+                    syscall(
+                        libc::SYS_open_tree,
+                        &[libc::AT_FDCWD as u64, source.as_ptr() as u64, flags],
+                    ),
+                    i,
+                );
+                let attr = MountAttr {
+                    attr_set: op.attrs,
+                    attr_clr: 0,
+                    propagation: libc::MS_PRIVATE,
+                    userns_fd: 0,
+                };
                 let at = libc::AT_EMPTY_PATH as u64 | if *recursive { AT_RECURSIVE } else { 0 };
-                check(plan, Step::Mounts, syscall(libc::SYS_mount_setattr, &[fd as u64, c"".as_ptr() as u64, at, &attr as *const _ as u64, core::mem::size_of::<MountAttr>() as u64]), i);
+                check(
+                    plan,
+                    Step::Mounts,
+                    syscall(
+                        libc::SYS_mount_setattr,
+                        &[
+                            fd as u64,
+                            c"".as_ptr() as u64,
+                            at,
+                            &attr as *const _ as u64,
+                            core::mem::size_of::<MountAttr>() as u64,
+                        ],
+                    ),
+                    i,
+                );
                 op.tree_fd.store(fd as i32, Ordering::Relaxed);
             }
             i += 1;
         }
 
         // 4. The new root: a tmpfs on the staging directory (private to this mount namespace).
-        check(plan, Step::Mounts, syscall(libc::SYS_mount, &[c"tmpfs".as_ptr() as u64, ns.staging.as_ptr() as u64, c"tmpfs".as_ptr() as u64, (libc::MS_NOSUID | libc::MS_NODEV) as u64, c"mode=0755".as_ptr() as u64]), usize::MAX);
-        let root = check(plan, Step::Mounts, syscall(libc::SYS_openat, &[libc::AT_FDCWD as u64, ns.staging.as_ptr() as u64, (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64]), usize::MAX);
+        check(
+            plan,
+            Step::Mounts,
+            syscall(
+                libc::SYS_mount,
+                &[
+                    c"tmpfs".as_ptr() as u64,
+                    ns.staging.as_ptr() as u64,
+                    c"tmpfs".as_ptr() as u64,
+                    (libc::MS_NOSUID | libc::MS_NODEV),
+                    c"mode=0755".as_ptr() as u64,
+                ],
+            ),
+            usize::MAX,
+        );
+        let root = check(
+            plan,
+            Step::Mounts,
+            syscall(
+                libc::SYS_openat,
+                &[
+                    libc::AT_FDCWD as u64,
+                    ns.staging.as_ptr() as u64,
+                    (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
+                ],
+            ),
+            usize::MAX,
+        );
 
         // 5. Each target is created and opened beneath the root without following symlinks, then
         //    the prepared tree is moved onto it.
@@ -115,34 +205,116 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
 
         // 6. Read-only root unless asked otherwise (only the root tmpfs itself; mounts keep theirs).
         if !ns.root_writable {
-            let attr = MountAttr { attr_set: super::ns_plan::MOUNT_ATTR_RDONLY, attr_clr: 0, propagation: 0, userns_fd: 0 };
-            check(plan, Step::Mounts, syscall(libc::SYS_mount_setattr, &[root as u64, c"".as_ptr() as u64, libc::AT_EMPTY_PATH as u64, &attr as *const _ as u64, core::mem::size_of::<MountAttr>() as u64]), usize::MAX);
+            let attr = MountAttr {
+                attr_set: super::ns_plan::MOUNT_ATTR_RDONLY,
+                attr_clr: 0,
+                propagation: 0,
+                userns_fd: 0,
+            };
+            check(
+                plan,
+                Step::Mounts,
+                syscall(
+                    libc::SYS_mount_setattr,
+                    &[
+                        root as u64,
+                        c"".as_ptr() as u64,
+                        libc::AT_EMPTY_PATH as u64,
+                        &attr as *const _ as u64,
+                        core::mem::size_of::<MountAttr>() as u64,
+                    ],
+                ),
+                usize::MAX,
+            );
         }
 
         plan.stamps.mark(Mark::Mounts);
 
         // 7. Switch roots: pivot_root(".", ".") stacks the old root on the new one; detaching it
         //    leaves only the new root (pivot_root(2), "pivot_root(".", ".")").
-        check(plan, Step::Pivot, syscall(libc::SYS_fchdir, &[root as u64]), 0);
-        check(plan, Step::Pivot, syscall(libc::SYS_pivot_root, &[c".".as_ptr() as u64, c".".as_ptr() as u64]), 0);
-        check(plan, Step::Pivot, syscall(libc::SYS_umount2, &[c".".as_ptr() as u64, libc::MNT_DETACH as u64]), 1);
-        check(plan, Step::Pivot, syscall(libc::SYS_chdir, &[c"/".as_ptr() as u64]), 2);
+        check(
+            plan,
+            Step::Pivot,
+            syscall(libc::SYS_fchdir, &[root as u64]),
+            0,
+        );
+        check(
+            plan,
+            Step::Pivot,
+            syscall(
+                libc::SYS_pivot_root,
+                &[c".".as_ptr() as u64, c".".as_ptr() as u64],
+            ),
+            0,
+        );
+        check(
+            plan,
+            Step::Pivot,
+            syscall(
+                libc::SYS_umount2,
+                &[c".".as_ptr() as u64, libc::MNT_DETACH as u64],
+            ),
+            1,
+        );
+        check(
+            plan,
+            Step::Pivot,
+            syscall(libc::SYS_chdir, &[c"/".as_ptr() as u64]),
+            2,
+        );
         syscall(libc::SYS_close, &[root as u64]);
         plan.stamps.mark(Mark::Pivot);
 
         // 8. Hostname and loopback.
         if ns.clone_flags & libc::CLONE_NEWUTS != 0 {
             let h = ns.hostname.as_bytes();
-            check(plan, Step::Hostname, syscall(libc::SYS_sethostname, &[h.as_ptr() as u64, h.len() as u64]), 0);
+            check(
+                plan,
+                Step::Hostname,
+                syscall(libc::SYS_sethostname, &[h.as_ptr() as u64, h.len() as u64]),
+                0,
+            );
         }
         if ns.lo_up {
-            let s = check(plan, Step::Network, syscall(libc::SYS_socket, &[libc::AF_INET as u64, (libc::SOCK_DGRAM | libc::SOCK_CLOEXEC) as u64, 0]), 0);
-            let mut ifr = Ifreq { name: [0; 16], flags: 0, pad: [0; 22] };
+            let s = check(
+                plan,
+                Step::Network,
+                syscall(
+                    libc::SYS_socket,
+                    &[
+                        libc::AF_INET as u64,
+                        (libc::SOCK_DGRAM | libc::SOCK_CLOEXEC) as u64,
+                        0,
+                    ],
+                ),
+                0,
+            );
+            let mut ifr = Ifreq {
+                name: [0; 16],
+                flags: 0,
+                pad: [0; 22],
+            };
             ifr.name[0] = b'l';
             ifr.name[1] = b'o';
-            check(plan, Step::Network, syscall(libc::SYS_ioctl, &[s as u64, libc::SIOCGIFFLAGS as u64, &mut ifr as *mut _ as u64]), 1);
+            check(
+                plan,
+                Step::Network,
+                syscall(
+                    libc::SYS_ioctl,
+                    &[s as u64, libc::SIOCGIFFLAGS, &mut ifr as *mut _ as u64],
+                ),
+                1,
+            );
             ifr.flags |= (libc::IFF_UP | libc::IFF_RUNNING) as i16;
-            check(plan, Step::Network, syscall(libc::SYS_ioctl, &[s as u64, libc::SIOCSIFFLAGS as u64, &ifr as *const _ as u64]), 2);
+            check(
+                plan,
+                Step::Network,
+                syscall(
+                    libc::SYS_ioctl,
+                    &[s as u64, libc::SIOCSIFFLAGS, &ifr as *const _ as u64],
+                ),
+                2,
+            );
             syscall(libc::SYS_close, &[s as u64]);
         }
 
@@ -150,60 +322,145 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
 
         // 9. The sandboxee: pid 2, traced from birth (the monitor follows our forks), sharing
         //    memory until its exec like we do.
-        let pid = libc::clone(sandboxee_main, plan.sandboxee_stack_top.load(Ordering::Acquire) as *mut libc::c_void, libc::CLONE_VM | libc::SIGCHLD, args as *const ChildArgs as *mut libc::c_void);
+        let pid = libc::clone(
+            sandboxee_main,
+            plan.sandboxee_stack_top.load(Ordering::Acquire) as *mut libc::c_void,
+            libc::CLONE_VM | libc::SIGCHLD,
+            args as *const ChildArgs as *mut libc::c_void,
+        );
         if pid < 0 {
             fail_step(plan, Step::Namespaces, -(libc::EAGAIN as i64), 9);
         }
 
         // 10. Leave the host's memory: confine ourselves, then exec the init image.
-        check(plan, Step::NoNewPrivs, syscall(libc::SYS_prctl, &[libc::PR_SET_NO_NEW_PRIVS as u64, 1, 0, 0, 0]), 0);
-        check(plan, Step::Seccomp, syscall(libc::SYS_seccomp, &[1, 0, &ns.init_fprog as *const _ as u64]), 0);
-        let r = syscall6(libc::SYS_execveat, ns.init_memfd as u64, c"".as_ptr() as u64, ns.init_argv.as_ptr() as u64, ns.empty_env.as_ptr() as u64, libc::AT_EMPTY_PATH as u64, 0);
+        check(
+            plan,
+            Step::NoNewPrivs,
+            syscall(
+                libc::SYS_prctl,
+                &[libc::PR_SET_NO_NEW_PRIVS as u64, 1, 0, 0, 0],
+            ),
+            0,
+        );
+        check(
+            plan,
+            Step::Seccomp,
+            syscall(
+                libc::SYS_seccomp,
+                &[1, 0, &ns.init_fprog as *const _ as u64],
+            ),
+            0,
+        );
+        let r = syscall6(
+            libc::SYS_execveat,
+            ns.init_memfd as u64,
+            c"".as_ptr() as u64,
+            ns.init_argv.as_ptr() as u64,
+            ns.empty_env.as_ptr() as u64,
+            libc::AT_EMPTY_PATH as u64,
+            0,
+        );
         fail_step(plan, Step::Namespaces, r, 10)
     }
 }
 
 unsafe fn write_file(plan: &Plan, path: &core::ffi::CStr, data: &[u8], step: Step, item: usize) {
+    // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
-        let fd = check(plan, step, syscall(libc::SYS_openat, &[libc::AT_FDCWD as u64, path.as_ptr() as u64, (libc::O_WRONLY | libc::O_CLOEXEC) as u64]), item);
-        let n = syscall(libc::SYS_write, &[fd as u64, data.as_ptr() as u64, data.len() as u64]);
+        let fd = check(
+            plan,
+            step,
+            syscall(
+                libc::SYS_openat,
+                &[
+                    libc::AT_FDCWD as u64,
+                    path.as_ptr() as u64,
+                    (libc::O_WRONLY | libc::O_CLOEXEC) as u64,
+                ],
+            ),
+            item,
+        );
+        let n = syscall(
+            libc::SYS_write,
+            &[fd as u64, data.as_ptr() as u64, data.len() as u64],
+        );
         syscall(libc::SYS_close, &[fd as u64]);
         if n != data.len() as i64 {
-            fail_step(plan, step, if n < 0 { n } else { -(libc::EIO as i64) }, item);
+            fail_step(
+                plan,
+                step,
+                if n < 0 { n } else { -(libc::EIO as i64) },
+                item,
+            );
         }
     }
 }
 
 /// Opens `name` beneath `dir` without following any symlink (RESOLVE_BENEATH|NO_SYMLINKS).
 unsafe fn open_beneath(dir: i64, name: &core::ffi::CStr, flags: u64) -> i64 {
-    let how = OpenHow { flags, mode: 0, resolve: RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-    unsafe { syscall(libc::SYS_openat2, &[dir as u64, name.as_ptr() as u64, &how as *const _ as u64, core::mem::size_of::<OpenHow>() as u64]) }
+    let how = OpenHow {
+        flags,
+        mode: 0,
+        resolve: RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    // SAFETY: `how` and `name` outlive the call; openat2 only reads them.
+    unsafe {
+        syscall(
+            libc::SYS_openat2,
+            &[
+                dir as u64,
+                name.as_ptr() as u64,
+                &how as *const _ as u64,
+                core::mem::size_of::<OpenHow>() as u64,
+            ],
+        )
+    }
 }
 
 unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
+    // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
         let n = op.components.len();
         let mut dir = root;
-        let mut k = 0usize;
         let mut target = -1i64;
-        for comp in op.components.iter() {
+        for (k, comp) in op.components.iter().enumerate() {
             let last = k + 1 == n;
-            if !last || op.is_dir {
-                if !(last && matches!(op.kind, OpKind::Symlink { .. })) {
-                    let r = syscall(libc::SYS_mkdirat, &[dir as u64, comp.as_ptr() as u64, 0o755]);
-                    if r < 0 && r != -(libc::EEXIST as i64) {
-                        fail_step(plan, Step::Mounts, r, item);
-                    }
+            // Parents are directories; the last component is created here only for directory
+            // targets (files are made with mknodat below, symlinks with symlinkat).
+            let make_dir = !last || (op.is_dir && !matches!(op.kind, OpKind::Symlink { .. }));
+            if make_dir {
+                let r = syscall(
+                    libc::SYS_mkdirat,
+                    &[dir as u64, comp.as_ptr() as u64, 0o755],
+                );
+                if r < 0 && r != -(libc::EEXIST as i64) {
+                    fail_step(plan, Step::Mounts, r, item);
                 }
             }
             if last {
                 match &op.kind {
                     OpKind::Symlink { target: t } => {
-                        check(plan, Step::Mounts, syscall(libc::SYS_symlinkat, &[t.as_ptr() as u64, dir as u64, comp.as_ptr() as u64]), item);
+                        check(
+                            plan,
+                            Step::Mounts,
+                            syscall(
+                                libc::SYS_symlinkat,
+                                &[t.as_ptr() as u64, dir as u64, comp.as_ptr() as u64],
+                            ),
+                            item,
+                        );
                     }
                     _ => {
                         if !op.is_dir {
-                            let r = syscall(libc::SYS_mknodat, &[dir as u64, comp.as_ptr() as u64, (libc::S_IFREG | 0o644) as u64, 0]);
+                            let r = syscall(
+                                libc::SYS_mknodat,
+                                &[
+                                    dir as u64,
+                                    comp.as_ptr() as u64,
+                                    (libc::S_IFREG | 0o644) as u64,
+                                    0,
+                                ],
+                            );
                             if r < 0 && r != -(libc::EEXIST as i64) {
                                 fail_step(plan, Step::Mounts, r, item);
                             }
@@ -216,13 +473,21 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
                     }
                 }
             } else {
-                let next = check(plan, Step::Mounts, open_beneath(dir, comp, (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64), item);
+                let next = check(
+                    plan,
+                    Step::Mounts,
+                    open_beneath(
+                        dir,
+                        comp,
+                        (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
+                    ),
+                    item,
+                );
                 if dir != root {
                     syscall(libc::SYS_close, &[dir as u64]);
                 }
                 dir = next;
             }
-            k += 1;
         }
         if dir != root {
             syscall(libc::SYS_close, &[dir as u64]);
@@ -233,26 +498,107 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
         let tree = match &op.kind {
             OpKind::Bind { .. } => op.tree_fd.load(Ordering::Relaxed) as i64,
             OpKind::Tmpfs { size } => {
-                let fs = check(plan, Step::Mounts, syscall(libc::SYS_fsopen, &[c"tmpfs".as_ptr() as u64, FSOPEN_CLOEXEC]), item);
-                check(plan, Step::Mounts, syscall(libc::SYS_fsconfig, &[fs as u64, FSCONFIG_SET_STRING, c"mode".as_ptr() as u64, c"1777".as_ptr() as u64, 0]), item);
+                let fs = check(
+                    plan,
+                    Step::Mounts,
+                    syscall(
+                        libc::SYS_fsopen,
+                        &[c"tmpfs".as_ptr() as u64, FSOPEN_CLOEXEC],
+                    ),
+                    item,
+                );
+                check(
+                    plan,
+                    Step::Mounts,
+                    syscall(
+                        libc::SYS_fsconfig,
+                        &[
+                            fs as u64,
+                            FSCONFIG_SET_STRING,
+                            c"mode".as_ptr() as u64,
+                            c"1777".as_ptr() as u64,
+                            0,
+                        ],
+                    ),
+                    item,
+                );
                 if let Some(sz) = size {
-                    check(plan, Step::Mounts, syscall(libc::SYS_fsconfig, &[fs as u64, FSCONFIG_SET_STRING, c"size".as_ptr() as u64, sz.as_ptr() as u64, 0]), item);
+                    check(
+                        plan,
+                        Step::Mounts,
+                        syscall(
+                            libc::SYS_fsconfig,
+                            &[
+                                fs as u64,
+                                FSCONFIG_SET_STRING,
+                                c"size".as_ptr() as u64,
+                                sz.as_ptr() as u64,
+                                0,
+                            ],
+                        ),
+                        item,
+                    );
                 }
-                check(plan, Step::Mounts, syscall(libc::SYS_fsconfig, &[fs as u64, FSCONFIG_CMD_CREATE, 0, 0, 0]), item);
-                let m = check(plan, Step::Mounts, syscall(libc::SYS_fsmount, &[fs as u64, FSMOUNT_CLOEXEC, op.attrs]), item);
+                check(
+                    plan,
+                    Step::Mounts,
+                    syscall(
+                        libc::SYS_fsconfig,
+                        &[fs as u64, FSCONFIG_CMD_CREATE, 0, 0, 0],
+                    ),
+                    item,
+                );
+                let m = check(
+                    plan,
+                    Step::Mounts,
+                    syscall(libc::SYS_fsmount, &[fs as u64, FSMOUNT_CLOEXEC, op.attrs]),
+                    item,
+                );
                 syscall(libc::SYS_close, &[fs as u64]);
                 m
             }
             OpKind::Proc => {
-                let fs = check(plan, Step::Mounts, syscall(libc::SYS_fsopen, &[c"proc".as_ptr() as u64, FSOPEN_CLOEXEC]), item);
-                check(plan, Step::Mounts, syscall(libc::SYS_fsconfig, &[fs as u64, FSCONFIG_CMD_CREATE, 0, 0, 0]), item);
-                let m = check(plan, Step::Mounts, syscall(libc::SYS_fsmount, &[fs as u64, FSMOUNT_CLOEXEC, op.attrs]), item);
+                let fs = check(
+                    plan,
+                    Step::Mounts,
+                    syscall(libc::SYS_fsopen, &[c"proc".as_ptr() as u64, FSOPEN_CLOEXEC]),
+                    item,
+                );
+                check(
+                    plan,
+                    Step::Mounts,
+                    syscall(
+                        libc::SYS_fsconfig,
+                        &[fs as u64, FSCONFIG_CMD_CREATE, 0, 0, 0],
+                    ),
+                    item,
+                );
+                let m = check(
+                    plan,
+                    Step::Mounts,
+                    syscall(libc::SYS_fsmount, &[fs as u64, FSMOUNT_CLOEXEC, op.attrs]),
+                    item,
+                );
                 syscall(libc::SYS_close, &[fs as u64]);
                 m
             }
             OpKind::Symlink { .. } => return,
         };
-        check(plan, Step::Mounts, syscall(libc::SYS_move_mount, &[tree as u64, c"".as_ptr() as u64, target as u64, c"".as_ptr() as u64, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH]), item);
+        check(
+            plan,
+            Step::Mounts,
+            syscall(
+                libc::SYS_move_mount,
+                &[
+                    tree as u64,
+                    c"".as_ptr() as u64,
+                    target as u64,
+                    c"".as_ptr() as u64,
+                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+                ],
+            ),
+            item,
+        );
         syscall(libc::SYS_close, &[tree as u64]);
         syscall(libc::SYS_close, &[target as u64]);
     }

@@ -19,8 +19,12 @@ pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
 /// Device nodes of the minimal `/dev`, bound from the host.
 pub const DEV_NODES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
 /// Symlinks of the minimal `/dev`.
-pub const DEV_LINKS: [(&str, &str); 4] =
-    [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")];
+pub const DEV_LINKS: [(&str, &str); 4] = [
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+];
 
 /// What one operation puts at its target.
 pub enum OpKind {
@@ -64,11 +68,13 @@ pub struct NsPlan {
     pub root_writable: bool,
     pub ops: Vec<MountOp>,
     /// Filter init installs on itself before exec'ing its image: wait4 and exit only.
-    pub init_filter: Vec<SockFilter>,
+    /// Owns the instructions `init_fprog` points to.
+    _init_filter: Vec<SockFilter>,
     pub init_fprog: super::plan::SockFprog,
     pub init_memfd: i32,
     pub init_argv: [*const libc::c_char; 2],
-    pub init_name: CString,
+    /// Owns the string `init_argv[0]` points to.
+    _init_name: CString,
     pub empty_env: [*const libc::c_char; 1],
 }
 
@@ -76,14 +82,21 @@ impl NsPlan {
     pub fn new(ns: &Namespaces, tree: &MountTree) -> Result<NsPlan> {
         ns.validate()?;
         // SAFETY-free: geteuid/getegid cannot fail.
-        let (uid, gid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+        let (uid, gid) = (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        );
         let cs = |s: String| CString::new(s).map_err(|_| Error::invalid("string contains NUL"));
         let mut ops = Vec::new();
         for m in tree.mounts() {
             let components = components(&m.inside)?;
             let label = m.inside.display().to_string();
             match m.kind {
-                MountKind::Bind { source, is_dir, writable } => {
+                MountKind::Bind {
+                    source,
+                    is_dir,
+                    writable,
+                } => {
                     let mut attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
                     if !writable {
                         attrs |= MOUNT_ATTR_RDONLY;
@@ -93,7 +106,10 @@ impl NsPlan {
                     let source = CString::new(source.into_os_string().into_encoded_bytes())
                         .map_err(|_| Error::invalid("mount source contains NUL"))?;
                     ops.push(MountOp {
-                        kind: OpKind::Bind { source, recursive: is_dir },
+                        kind: OpKind::Bind {
+                            source,
+                            recursive: is_dir,
+                        },
                         components,
                         is_dir,
                         attrs,
@@ -107,7 +123,9 @@ impl NsPlan {
                         attrs |= MOUNT_ATTR_NOEXEC;
                     }
                     ops.push(MountOp {
-                        kind: OpKind::Tmpfs { size: size.map(|s| cs(s.to_string())).transpose()? },
+                        kind: OpKind::Tmpfs {
+                            size: size.map(|s| cs(s.to_string())).transpose()?,
+                        },
                         components,
                         is_dir: true,
                         attrs,
@@ -127,7 +145,10 @@ impl NsPlan {
         });
         for node in DEV_NODES {
             ops.push(MountOp {
-                kind: OpKind::Bind { source: cs(format!("/dev/{node}"))?, recursive: false },
+                kind: OpKind::Bind {
+                    source: cs(format!("/dev/{node}"))?,
+                    recursive: false,
+                },
                 components: vec![cs("dev".into())?, cs(node.into())?],
                 is_dir: false,
                 attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
@@ -137,7 +158,9 @@ impl NsPlan {
         }
         for (name, target) in DEV_LINKS {
             ops.push(MountOp {
-                kind: OpKind::Symlink { target: cs(target.into())? },
+                kind: OpKind::Symlink {
+                    target: cs(target.into())?,
+                },
                 components: vec![cs("dev".into())?, cs(name.into())?],
                 is_dir: false,
                 attrs: 0,
@@ -147,10 +170,21 @@ impl NsPlan {
         }
         let staging = ["/tmp", "/var/tmp", "/mnt", "/run"]
             .into_iter()
-            .find(|d| std::fs::symlink_metadata(d).map(|m| m.is_dir()).unwrap_or(false))
-            .ok_or_else(|| Error::invalid("no directory to stage the sandbox root on (/tmp, /var/tmp, /mnt, /run)"))?;
+            .find(|d| {
+                std::fs::symlink_metadata(d)
+                    .map(|m| m.is_dir())
+                    .unwrap_or(false)
+            })
+            .ok_or_else(|| {
+                Error::invalid(
+                    "no directory to stage the sandbox root on (/tmp, /var/tmp, /mnt, /run)",
+                )
+            })?;
         let init_filter = init_filter();
-        let init_fprog = super::plan::SockFprog { len: init_filter.len() as u16, filter: init_filter.as_ptr() };
+        let init_fprog = super::plan::SockFprog {
+            len: init_filter.len() as u16,
+            filter: init_filter.as_ptr(),
+        };
         let init_name = cs("sbx-init".into())?;
         Ok(NsPlan {
             clone_flags: ns.clone_flags(),
@@ -164,10 +198,10 @@ impl NsPlan {
             root_writable: tree.root_writable(),
             ops,
             init_fprog,
-            init_filter,
+            _init_filter: init_filter,
             init_memfd: super::init_image::memfd()?,
             init_argv: [init_name.as_ptr(), std::ptr::null()],
-            init_name,
+            _init_name: init_name,
             empty_env: [std::ptr::null()],
         })
     }
@@ -179,7 +213,9 @@ fn components(p: &Path) -> Result<Vec<CString>> {
             std::path::Component::Normal(s) => Some(s),
             _ => None,
         })
-        .map(|s| CString::new(s.as_encoded_bytes()).map_err(|_| Error::invalid("path contains NUL")))
+        .map(|s| {
+            CString::new(s.as_encoded_bytes()).map_err(|_| Error::invalid("path contains NUL"))
+        })
         .collect()
 }
 
@@ -200,7 +236,12 @@ fn init_filter() -> Vec<SockFilter> {
         libc::SYS_restart_syscall,
     ];
     let ins = |code, jt, jf, k| SockFilter { code, jt, jf, k };
-    let mut f = vec![ins(LD_W_ABS, 0, 0, 4), ins(JEQ_K, 1, 0, NATIVE_AUDIT_ARCH), ins(RET_K, 0, 0, RET_KILL_PROCESS), ins(LD_W_ABS, 0, 0, 0)];
+    let mut f = vec![
+        ins(LD_W_ABS, 0, 0, 4),
+        ins(JEQ_K, 1, 0, NATIVE_AUDIT_ARCH),
+        ins(RET_K, 0, 0, RET_KILL_PROCESS),
+        ins(LD_W_ABS, 0, 0, 0),
+    ];
     let n = allowed.len();
     for (i, nr) in allowed.iter().enumerate() {
         // Jump to the ALLOW at the end on a match.

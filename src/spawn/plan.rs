@@ -4,16 +4,16 @@
 //! strings, pointer arrays, the fd shuffle, rlimits and the BPF program are laid out here, in
 //! memory the child reads but never allocates or frees.
 
+use super::ns_plan::NsPlan;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Stdio};
 use crate::limits::RlimitSetting;
+use crate::mounts::MountTree;
+use crate::namespaces::Namespaces;
 use crate::policy::{Policy, SockFilter};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize};
-use super::ns_plan::NsPlan;
-use crate::mounts::MountTree;
-use crate::namespaces::Namespaces;
 
 /// The step of the child that failed, reported through [`ChildReport`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +44,31 @@ pub enum Step {
 impl Step {
     pub fn from_u32(v: u32) -> Step {
         use Step::*;
-        [None, Sync, Signals, Session, DeathSignal, Fds, Cwd, Rlimit, Capabilities, NoNewPrivs, Seccomp, Exec, Namespaces, UserNs, Mounts, Pivot, Hostname, Network, NestedUserNs, Landlock]
-            .into_iter()
-            .find(|s| *s as u32 == v)
-            .unwrap_or(None)
+        [
+            None,
+            Sync,
+            Signals,
+            Session,
+            DeathSignal,
+            Fds,
+            Cwd,
+            Rlimit,
+            Capabilities,
+            NoNewPrivs,
+            Seccomp,
+            Exec,
+            Namespaces,
+            UserNs,
+            Mounts,
+            Pivot,
+            Hostname,
+            Network,
+            NestedUserNs,
+            Landlock,
+        ]
+        .into_iter()
+        .find(|s| *s as u32 == v)
+        .unwrap_or(None)
     }
 
     pub fn describe(self) -> &'static str {
@@ -122,7 +143,8 @@ pub struct Plan {
     pub keep: Vec<RawFd>,
     pub rlimits: Vec<RlimitSetting>,
     pub caps: CapDrop,
-    pub program: Vec<SockFilter>,
+    /// Owns the instructions `fprog` points to.
+    _program: Vec<SockFilter>,
     pub fprog: SockFprog,
     pub report: ChildReport,
     /// Host fds that must stay open until the child has exec'd (sources of the moves).
@@ -149,13 +171,37 @@ unsafe impl Send for Plan {}
 impl Plan {
     /// Builds the plan for `exec` under `policy`. Validates everything first, so nothing is
     /// half-applied when input is bad.
-    pub fn new(exec: Executor, policy: &Policy, namespaces: &Namespaces, tree: &MountTree) -> Result<Plan> {
+    pub fn new(
+        exec: Executor,
+        policy: &Policy,
+        namespaces: &Namespaces,
+        tree: &MountTree,
+    ) -> Result<Plan> {
         let stamps = super::latency::Stamps::new();
         exec.validate()?;
-        let ns = if namespaces.enabled { Some(NsPlan::new(namespaces, tree)?) } else { None };
-        let Executor { path, argv, mut envp, cwd, stdio, fds, limits, before_exec, comms, fd_names } = exec;
+        let ns = if namespaces.enabled {
+            Some(NsPlan::new(namespaces, tree)?)
+        } else {
+            None
+        };
+        let Executor {
+            path,
+            argv,
+            mut envp,
+            cwd,
+            stdio,
+            fds,
+            limits,
+            before_exec,
+            comms,
+            fd_names,
+        } = exec;
         if !fd_names.is_empty() {
-            envp.push(format!("{}={}", crate::executor::FD_MAPPINGS_ENV, crate::client::format_mappings(&fd_names)));
+            envp.push(format!(
+                "{}={}",
+                crate::executor::FD_MAPPINGS_ENV,
+                crate::client::format_mappings(&fd_names)
+            ));
         }
 
         let path = resolve_path(&path, &envp)?;
@@ -173,7 +219,9 @@ impl Plan {
             // Inside a new root the host's cwd means nothing: start at its root.
             None if ns.is_some() => std::path::PathBuf::from("/"),
             None => std::env::current_dir().map_err(|e| {
-                Error::invalid(format!("no cwd given and the host's cwd is unreadable: {e}"))
+                Error::invalid(format!(
+                    "no cwd given and the host's cwd is unreadable: {e}"
+                ))
             })?,
         };
         let cwd = CString::new(cwd.into_os_string().into_encoded_bytes())
@@ -194,22 +242,34 @@ impl Plan {
                     .map_err(|e| Error::os("open(/dev/null)", e as i32))?;
                     // SAFETY-free: nix returns a fresh fd we now own.
                     let fd = owned_from_raw(fd);
-                    moves.push(FdMove { src: fd.as_raw_fd(), dst });
+                    moves.push(FdMove {
+                        src: fd.as_raw_fd(),
+                        dst,
+                    });
                     owned.push(fd);
                 }
                 Stdio::Fd(fd) => {
-                    moves.push(FdMove { src: fd.as_raw_fd(), dst });
+                    moves.push(FdMove {
+                        src: fd.as_raw_fd(),
+                        dst,
+                    });
                     owned.push(fd);
                 }
             }
         }
         for m in fds {
-            moves.push(FdMove { src: m.host.as_raw_fd(), dst: m.child });
+            moves.push(FdMove {
+                src: m.host.as_raw_fd(),
+                dst: m.child,
+            });
             owned.push(m.host);
         }
         let comms_host = if comms {
             let (host, child) = comms_socketpair()?;
-            moves.push(FdMove { src: child.as_raw_fd(), dst: crate::comms::DEFAULT_CLIENT_FD });
+            moves.push(FdMove {
+                src: child.as_raw_fd(),
+                dst: crate::comms::DEFAULT_CLIENT_FD,
+            });
             owned.push(child);
             Some(host)
         } else {
@@ -222,11 +282,21 @@ impl Plan {
         let rlimits = clamp_to_hard_limits(limits.rlimit_settings()?);
         // Without sandboxing before exec the target starts under the mandatory rules only and
         // receives the user's program over comms (see `client::sandbox_me_here`).
-        let program = if before_exec { policy.program().to_vec() } else { mandatory_only()?.program().to_vec() };
+        let program = if before_exec {
+            policy.program().to_vec()
+        } else {
+            mandatory_only()?.program().to_vec()
+        };
         if program.is_empty() || program.len() > u16::MAX as usize {
-            return Err(Error::InvalidPolicy(format!("compiled program has {} instructions", program.len())));
+            return Err(Error::InvalidPolicy(format!(
+                "compiled program has {} instructions",
+                program.len()
+            )));
         }
-        let fprog = SockFprog { len: program.len() as u16, filter: program.as_ptr() };
+        let fprog = SockFprog {
+            len: program.len() as u16,
+            filter: program.as_ptr(),
+        };
 
         stamps.mark(super::latency::Mark::Planned);
         Ok(Plan {
@@ -241,7 +311,7 @@ impl Plan {
             keep,
             rlimits,
             caps: cap_drop_needed(),
-            program,
+            _program: program,
             fprog,
             report: ChildReport::default(),
             _owned: owned,
@@ -271,7 +341,8 @@ fn resolve_path(path: &std::path::Path, envp: &[String]) -> Result<std::path::Pa
         if path.is_absolute() {
             return Ok(path.to_path_buf());
         }
-        let cwd = std::env::current_dir().map_err(|e| Error::invalid(format!("cannot resolve {}: {e}", path.display())))?;
+        let cwd = std::env::current_dir()
+            .map_err(|e| Error::invalid(format!("cannot resolve {}: {e}", path.display())))?;
         return Ok(cwd.join(path));
     }
     let search: std::ffi::OsString = envp
@@ -299,7 +370,10 @@ fn clamp_to_hard_limits(settings: Vec<RlimitSetting>) -> Vec<RlimitSetting> {
     settings
         .into_iter()
         .map(|mut s| {
-            let mut cur = libc::rlimit64 { rlim_cur: 0, rlim_max: 0 };
+            let mut cur = libc::rlimit64 {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             // SAFETY: getrlimit64 writes into the struct we pass.
             #[allow(unsafe_code)]
             let ok = unsafe { libc::getrlimit64(s.resource as _, &mut cur) } == 0;
@@ -315,8 +389,15 @@ fn cap_drop_needed() -> CapDrop {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let has_caps = status
         .lines()
-        .filter(|l| l.starts_with("CapEff:") || l.starts_with("CapPrm:") || l.starts_with("CapBnd:"))
-        .any(|l| l.split_whitespace().nth(1).map(|v| v.trim_start_matches('0') != "").unwrap_or(false));
+        .filter(|l| {
+            l.starts_with("CapEff:") || l.starts_with("CapPrm:") || l.starts_with("CapBnd:")
+        })
+        .any(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .map(|v| !v.trim_start_matches('0').is_empty())
+                .unwrap_or(false)
+        });
     let last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -327,9 +408,12 @@ fn cap_drop_needed() -> CapDrop {
         .lines()
         .find(|l| l.starts_with("CapEff:"))
         .and_then(|l| l.split_whitespace().nth(1))
-        .map(|v| v.trim_start_matches('0') != "")
+        .map(|v| !v.trim_start_matches('0').is_empty())
         .unwrap_or(false);
-    CapDrop { enabled: has_caps && eff, last_cap }
+    CapDrop {
+        enabled: has_caps && eff,
+        last_cap,
+    }
 }
 
 /// `struct landlock_ruleset_attr` (ABI 6 layout).
@@ -353,7 +437,14 @@ fn landlock_attr() -> Option<LandlockAttr> {
         const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
         // SAFETY: a version query takes no pointers.
         #[allow(unsafe_code)]
-        let v = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, 0usize, 0usize, LANDLOCK_CREATE_RULESET_VERSION) };
+        let v = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                0usize,
+                0usize,
+                LANDLOCK_CREATE_RULESET_VERSION,
+            )
+        };
         v
     });
     const LANDLOCK_ACCESS_FS_MAKE_BLOCK: u64 = 1 << 11;
@@ -382,7 +473,8 @@ fn mandatory_only() -> Result<&'static Policy> {
     static POLICY: once_cell::sync::OnceCell<Policy> = once_cell::sync::OnceCell::new();
     POLICY.get_or_try_init(|| {
         let mut b = crate::policy::PolicyBuilder::new();
-        b.default_action(crate::policy::DefaultAction::AllowAll).disable_namespaces();
+        b.default_action(crate::policy::DefaultAction::AllowAll)
+            .disable_namespaces();
         b.build()
     })
 }
@@ -390,10 +482,16 @@ fn mandatory_only() -> Result<&'static Policy> {
 /// A connected unix stream pair with SO_PASSCRED on both ends (credentials messages need it).
 fn comms_socketpair() -> Result<(OwnedFd, OwnedFd)> {
     use nix::sys::socket::{setsockopt, socketpair, sockopt, AddressFamily, SockFlag, SockType};
-    let (a, b) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
-        .map_err(|e| Error::os("socketpair(comms)", e as i32))?;
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| Error::os("socketpair(comms)", e as i32))?;
     for s in [&a, &b] {
-        setsockopt(s, sockopt::PassCred, &true).map_err(|e| Error::os("setsockopt(SO_PASSCRED)", e as i32))?;
+        setsockopt(s, sockopt::PassCred, &true)
+            .map_err(|e| Error::os("setsockopt(SO_PASSCRED)", e as i32))?;
     }
     Ok((a, b))
 }
