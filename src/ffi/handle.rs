@@ -1,0 +1,284 @@
+//! Ownership typing of C handles, and every raw-pointer conversion of the C ABI.
+//!
+//! # Safety
+//! This is the only file of `ffi/` that casts pointers or dereferences what C passed in. Each
+//! opaque C type names the Rust type behind it and how it is owned ([`Castable`]):
+//!
+//! - [`OwnershipBox`]: one owner, mutable (`sbx_policy_builder`, `sbx_executor`, `sbx_sandbox`,
+//!   `sbx_error`). Handed out as `T *`, taken back once by `_free` or a consuming call.
+//! - [`OwnershipArc`]: immutable and shareable between threads (`sbx_policy`, `sbx_result`).
+//!   Handed out as `const T *`; `_free` drops one reference.
+//! - [`OwnershipRef`]: a borrowed view into another object (`sbx_violation` inside a
+//!   `sbx_result`); never freed on its own.
+//!
+//! The helpers are bounded on those markers, so freeing an Arc handle as a Box, or mutating
+//! through a shared one, does not compile. What they cannot check is the C caller's side of the
+//! contract stated in the header: a non-NULL pointer came from this library, is still alive, and
+//! is not used concurrently in a way the header forbids. Given that, every function here is sound.
+
+#![allow(unsafe_code)]
+
+use super::error::Failure;
+use super::status::sbx_status;
+use std::ffi::{c_char, CStr, OsStr};
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Ownership kind of a C handle: one owner (mutable, freed once).
+pub(crate) struct OwnershipBox;
+/// Ownership kind of a C handle: shared and immutable, reference counted.
+pub(crate) struct OwnershipArc;
+/// Ownership kind of a C handle: borrowed from another handle, never freed on its own.
+pub(crate) struct OwnershipRef;
+
+/// Ties an opaque C type to the Rust type behind its pointer and to how it is owned.
+pub(crate) trait Castable {
+    /// One of [`OwnershipBox`], [`OwnershipArc`], [`OwnershipRef`].
+    type Ownership;
+    /// The Rust value the C pointer really points to.
+    type RustType;
+}
+
+/// Implements [`Castable`] for an opaque C type (declared beside it as a zero-sized struct, so
+/// cbindgen sees it and emits `typedef struct name name;`).
+macro_rules! castable {
+    ($c:ident => $rust:ty, $own:ident) => {
+        impl $crate::ffi::handle::Castable for $c {
+            type Ownership = $crate::ffi::handle::$own;
+            type RustType = $rust;
+        }
+    };
+}
+pub(crate) use castable;
+
+// ---------------------------------------------------------------------------------------------
+// Box handles.
+
+/// Moves `value` to the heap and returns it as an owned C handle.
+pub(crate) fn box_into_ptr<C: Castable<Ownership = OwnershipBox>>(value: C::RustType) -> *mut C {
+    Box::into_raw(Box::new(value)).cast::<C>()
+}
+
+/// Takes back ownership of a Box handle (NULL gives `None`). The pointer is dead afterwards.
+pub(crate) fn box_from_ptr<C: Castable<Ownership = OwnershipBox>>(
+    ptr: *mut C,
+) -> Option<Box<C::RustType>> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL handles of this type are only made by `box_into_ptr` with the same
+    // `RustType`; the header makes the caller promise it is live and not used after this call.
+    Some(unsafe { Box::from_raw(ptr.cast::<C::RustType>()) })
+}
+
+/// Exclusive access to the value behind a Box handle (NULL gives `None`).
+pub(crate) fn mut_from_ptr<'a, C: Castable<Ownership = OwnershipBox>>(
+    ptr: *mut C,
+) -> Option<&'a mut C::RustType> {
+    // SAFETY: as in `box_from_ptr`; a non-const handle means the caller grants exclusive use for
+    // the duration of the call.
+    unsafe { ptr.cast::<C::RustType>().as_mut() }
+}
+
+/// Frees a Box handle; NULL is a no-op.
+pub(crate) fn free_box<C: Castable<Ownership = OwnershipBox>>(ptr: *mut C) {
+    drop(box_from_ptr(ptr));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arc handles.
+
+/// Returns `value` as a shared, immutable C handle holding one reference.
+pub(crate) fn arc_into_ptr<C: Castable<Ownership = OwnershipArc>>(
+    value: Arc<C::RustType>,
+) -> *const C {
+    Arc::into_raw(value).cast::<C>()
+}
+
+/// Drops the reference a shared handle holds; NULL is a no-op.
+pub(crate) fn free_arc<C: Castable<Ownership = OwnershipArc>>(ptr: *const C) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: non-NULL handles of this type come from `arc_into_ptr` with the same `RustType`;
+    // the caller gives up the reference it holds and does not use the pointer again.
+    drop(unsafe { Arc::from_raw(ptr.cast::<C::RustType>()) });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ref handles.
+
+/// Returns a borrowed view as a C handle; it lives as long as the value it points into.
+pub(crate) fn ref_into_ptr<C: Castable<Ownership = OwnershipRef>>(value: &C::RustType) -> *const C {
+    (value as *const C::RustType).cast::<C>()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared access, for every ownership kind.
+
+/// Shared access to the value behind any handle (NULL gives `None`).
+pub(crate) fn ref_from_ptr<'a, C: Castable>(ptr: *const C) -> Option<&'a C::RustType> {
+    // SAFETY: every handle of type `C` points to a live `C::RustType` (Box: `box_into_ptr`,
+    // Arc: `arc_into_ptr`, Ref: `ref_into_ptr`); shared use is what `const` handles allow.
+    unsafe { ptr.cast::<C::RustType>().as_ref() }
+}
+
+/// Like [`ref_from_ptr`], failing with `SBX_STATUS_NULL_PARAMETER` that names `what`.
+pub(crate) fn try_ref<'a, C: Castable>(
+    ptr: *const C,
+    what: &str,
+) -> Result<&'a C::RustType, Failure> {
+    ref_from_ptr(ptr).ok_or_else(|| Failure::null(what))
+}
+
+/// Like [`mut_from_ptr`], failing with `SBX_STATUS_NULL_PARAMETER` that names `what`.
+pub(crate) fn try_mut<'a, C: Castable<Ownership = OwnershipBox>>(
+    ptr: *mut C,
+    what: &str,
+) -> Result<&'a mut C::RustType, Failure> {
+    mut_from_ptr(ptr).ok_or_else(|| Failure::null(what))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain data crossing the boundary.
+
+/// Writes `value` through an out-pointer; NULL writes nothing. Required out-pointers are checked
+/// with [`check_out`] before any work is done, so a call never fails half-way after doing it.
+pub(crate) fn write_out<T: Copy>(ptr: *mut T, value: T) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: the header documents every out-pointer as pointing to writable, suitably aligned
+    // storage for one `T`. `write` neither reads nor drops the old contents, which C may have
+    // left uninitialised (and `T: Copy` has no destructor anyway).
+    unsafe { ptr.write(value) };
+}
+
+/// Fails with `SBX_STATUS_NULL_PARAMETER` when a required out-pointer is NULL.
+pub(crate) fn check_out<T>(ptr: *mut T, what: &str) -> Result<(), Failure> {
+    if ptr.is_null() {
+        Err(Failure::null(what))
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes six values into a caller array of at least six elements.
+pub(crate) fn write_array6(ptr: *mut u64, values: &[u64; 6]) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: the header requires room for six `uint64_t` at a non-NULL `ptr`; it cannot overlap
+    // `values`, which lives inside a result the caller only reads.
+    unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), ptr, 6) };
+}
+
+/// A NUL-terminated C string as raw bytes (without the NUL).
+pub(crate) fn try_bytes<'a>(ptr: *const c_char, what: &str) -> Result<&'a [u8], Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null(what));
+    }
+    // SAFETY: the header requires a non-NULL string argument to be NUL-terminated and to stay
+    // unchanged for the duration of the call.
+    Ok(unsafe { CStr::from_ptr(ptr) }.to_bytes())
+}
+
+/// A NUL-terminated C string that must be UTF-8 (names, arguments, environment entries).
+pub(crate) fn try_str<'a>(ptr: *const c_char, what: &str) -> Result<&'a str, Failure> {
+    let bytes = try_bytes(ptr, what)?;
+    std::str::from_utf8(bytes).map_err(|e| {
+        Failure::new(
+            sbx_status::InvalidArgument,
+            format!("{what} is not valid UTF-8: {e}"),
+        )
+    })
+}
+
+/// A NUL-terminated C string used as a path (any bytes but NUL).
+pub(crate) fn try_path<'a>(ptr: *const c_char, what: &str) -> Result<&'a OsStr, Failure> {
+    try_bytes(ptr, what).map(OsStr::from_bytes)
+}
+
+/// A caller array of `len` elements; (NULL, 0) is an empty slice.
+pub(crate) fn try_slice<'a, T>(ptr: *const T, len: usize, what: &str) -> Result<&'a [T], Failure> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(Failure::null(what));
+    }
+    // SAFETY: the header requires `len` readable, initialised elements at a non-NULL `ptr`.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// A caller array of `len` C strings, each UTF-8; a NULL element names its index.
+pub(crate) fn try_str_array(
+    ptr: *const *const c_char,
+    len: usize,
+    what: &str,
+) -> Result<Vec<String>, Failure> {
+    try_slice(ptr, len, what)?
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| try_str(s, &format!("{what}[{i}]")).map(str::to_owned))
+        .collect()
+}
+
+/// A caller array of `len` C strings used as paths; a NULL element names its index.
+pub(crate) fn try_path_array(
+    ptr: *const *const c_char,
+    len: usize,
+    what: &str,
+) -> Result<Vec<PathBuf>, Failure> {
+    try_slice(ptr, len, what)?
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| try_path(s, &format!("{what}[{i}]")).map(PathBuf::from))
+        .collect()
+}
+
+/// A static NUL-terminated string as a C pointer. `s` must end with `\0`.
+pub(crate) fn static_cstr(s: &'static str) -> *const c_char {
+    debug_assert!(s.ends_with('\0'));
+    s.as_ptr().cast::<c_char>()
+}
+
+/// A string owned by a handle, as a C pointer that lives as long as that handle.
+pub(crate) fn cstr_ptr(s: &CStr) -> *const c_char {
+    s.as_ptr()
+}
+
+/// Duplicates a caller's fd (close-on-exec); the caller keeps its own. Negative and closed fds
+/// fail with `SBX_STATUS_INVALID_ARGUMENT`.
+pub(crate) fn dup_fd(fd: RawFd, what: &str) -> Result<OwnedFd, Failure> {
+    if fd < 0 {
+        return Err(Failure::invalid(format!("{what} {fd} is negative")));
+    }
+    if nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
+        return Err(Failure::invalid(format!(
+            "{what} {fd} is not an open file descriptor"
+        )));
+    }
+    // SAFETY: `fd` was just seen open, and the caller keeps it open for the duration of the call
+    // (it is only borrowed for the dup below).
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    borrowed.try_clone_to_owned().map_err(|e| {
+        Failure::from(crate::Error::os(
+            "fcntl(F_DUPFD_CLOEXEC)",
+            e.raw_os_error().unwrap_or(libc::EBADF),
+        ))
+    })
+}
+
+/// A new reference to the value behind a shared handle (NULL gives NULL).
+pub(crate) fn arc_clone<C: Castable<Ownership = OwnershipArc>>(ptr: *const C) -> *const C {
+    if ptr.is_null() {
+        return ptr;
+    }
+    // SAFETY: non-NULL handles of this type come from `arc_into_ptr` with the same `RustType` and
+    // still hold the caller's reference, so the count is at least one.
+    unsafe { Arc::increment_strong_count(ptr.cast::<C::RustType>()) };
+    ptr
+}

@@ -1,0 +1,366 @@
+//! `sbx_result` (how a run ended) and `sbx_violation` (the offending syscall, a view into it).
+
+use super::handle::{
+    arc_into_ptr, castable, cstr_ptr, free_arc, ref_from_ptr, ref_into_ptr, write_array6, write_out,
+};
+use super::panic::{boundary, PanicDefault};
+use crate::{RunResult, Status, Violation};
+use std::ffi::{c_char, CString};
+use std::sync::Arc;
+
+/// How a run ended. Numbering is sandbox2's and never changes.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sbx_run_status {
+    /// Not finished (never returned for a finished run).
+    Unset = 0,
+    /// The sandboxee exited on its own; `sbx_result_exit_code` gives the code.
+    Ok = 1,
+    /// The sandbox could not be set up; `sbx_result_reason_code` and `sbx_result_message` say
+    /// which step failed and why.
+    SetupError = 2,
+    /// The sandboxee broke the policy; `sbx_result_violation` gives the syscall.
+    Violation = 3,
+    /// The sandboxee was killed by a signal; `sbx_result_signal` gives it.
+    Signaled = 4,
+    /// The wall-time limit expired.
+    Timeout = 5,
+    /// The host killed the sandbox (`sbx_sandbox_kill`).
+    ExternalKill = 6,
+    /// libsbx failed while supervising.
+    InternalError = 7,
+}
+
+impl From<Status> for sbx_run_status {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Unset => sbx_run_status::Unset,
+            Status::Ok => sbx_run_status::Ok,
+            Status::SetupError => sbx_run_status::SetupError,
+            Status::Violation => sbx_run_status::Violation,
+            Status::Signaled => sbx_run_status::Signaled,
+            Status::Timeout => sbx_run_status::Timeout,
+            Status::ExternalKill => sbx_run_status::ExternalKill,
+            Status::InternalError => sbx_run_status::InternalError,
+        }
+    }
+}
+
+impl PanicDefault for sbx_run_status {
+    fn panic_default() -> Self {
+        sbx_run_status::Unset
+    }
+}
+
+/// Resource usage of the sandboxee, from `wait4`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct sbx_usage {
+    /// User CPU time in nanoseconds.
+    pub user_time_ns: u64,
+    /// System CPU time in nanoseconds.
+    pub system_time_ns: u64,
+    /// Peak resident set size in KiB.
+    pub max_rss_kib: u64,
+    /// Most processes and threads alive in the sandbox at once.
+    pub peak_tasks: u32,
+}
+
+fn cstring(s: &str) -> CString {
+    let mut bytes = s.as_bytes().to_vec();
+    bytes.retain(|&b| b != 0);
+    CString::new(bytes).unwrap_or_default()
+}
+
+fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The Rust value behind an `sbx_violation`: the violation plus its strings as C strings.
+pub(crate) struct ViolationHandle {
+    v: Violation,
+    name: CString,
+    arch: CString,
+}
+
+/// The Rust value behind an `sbx_result`: the result plus its strings as C strings.
+pub(crate) struct ResultHandle {
+    r: RunResult,
+    description: CString,
+    status_name: CString,
+    reason_name: Option<CString>,
+    message: Option<CString>,
+    violation: Option<ViolationHandle>,
+    setup_steps: Vec<(CString, u64)>,
+}
+
+impl ResultHandle {
+    /// Wraps a result as a new `const sbx_result *` holding one reference.
+    pub(crate) fn into_ptr(r: RunResult) -> *const sbx_result {
+        let violation = r.violation.clone().map(|v| ViolationHandle {
+            name: cstring(&v.name),
+            arch: cstring(&v.arch.label()),
+            v,
+        });
+        let handle = ResultHandle {
+            description: cstring(&r.describe()),
+            status_name: cstring(r.status.name()),
+            reason_name: r.reason().map(|x| cstring(x.name())),
+            message: r.message.as_deref().map(cstring),
+            violation,
+            setup_steps: r
+                .setup_latency
+                .iter()
+                .map(|s| (cstring(s.step), nanos(s.took)))
+                .collect(),
+            r,
+        };
+        arc_into_ptr::<sbx_result>(Arc::new(handle))
+    }
+}
+
+/// How one run ended: status, reason, exit code or signal, the violating syscall, resource
+/// usage, wall time and a one-line description. Immutable: a `const sbx_result *` may be read
+/// from several threads at once. Strings and the `sbx_violation` it returns belong to it and
+/// live until `sbx_result_free`.
+pub struct sbx_result {
+    _private: [u8; 0],
+}
+
+castable!(sbx_result => ResultHandle, OwnershipArc);
+
+/// The syscall that broke the policy, as the kernel presented it to seccomp. A view into an
+/// `sbx_result`: never freed on its own, valid until that result is freed.
+pub struct sbx_violation {
+    _private: [u8; 0],
+}
+
+castable!(sbx_violation => ViolationHandle, OwnershipRef);
+
+impl sbx_result {
+    /// Returns how the run ended (`SBX_RUN_STATUS_UNSET` for NULL).
+    #[no_mangle]
+    pub extern "C" fn sbx_result_status(result: *const sbx_result) -> sbx_run_status {
+        boundary(|| ref_from_ptr(result).map_or(sbx_run_status::Unset, |h| h.r.status.into()))
+    }
+
+    /// Returns the status's name (`"OK"`, `"VIOLATION"`, `"TIMEOUT"`, ...), owned by `result`;
+    /// NULL for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_status_name(result: *const sbx_result) -> *const c_char {
+        boundary(|| ref_from_ptr(result).map_or(std::ptr::null(), |h| cstr_ptr(&h.status_name)))
+    }
+
+    /// Returns sandbox2's reason code: the exit code for `SBX_RUN_STATUS_OK`, the signal for
+    /// `SBX_RUN_STATUS_SIGNALED`, a reason (see `sbx_result_reason_name`) for SETUP_ERROR,
+    /// INTERNAL_ERROR and VIOLATION, 0 otherwise and for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_reason_code(result: *const sbx_result) -> u32 {
+        boundary(|| ref_from_ptr(result).map_or(0, |h| h.r.reason_code))
+    }
+
+    /// Returns the reason's name for SETUP_ERROR, INTERNAL_ERROR and VIOLATION (e.g.
+    /// `"FAILED_PTRACE"`, `"VIOLATION_SYSCALL"`, `"VIOLATION_ARCH"`), owned by `result`; NULL for
+    /// other statuses and for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_reason_name(result: *const sbx_result) -> *const c_char {
+        boundary(|| {
+            ref_from_ptr(result)
+                .and_then(|h| h.reason_name.as_deref())
+                .map_or(std::ptr::null(), cstr_ptr)
+        })
+    }
+
+    /// If the sandboxee exited on its own, stores its exit code in `*code_out` (when not NULL)
+    /// and returns true; otherwise returns false and leaves `*code_out` alone.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_exit_code(result: *const sbx_result, code_out: *mut i32) -> bool {
+        boundary(|| match ref_from_ptr(result).and_then(|h| h.r.exit_code) {
+            Some(code) => {
+                write_out(code_out, code);
+                true
+            }
+            None => false,
+        })
+    }
+
+    /// If a signal ended the sandboxee (also `SIGKILL` after a timeout or kill), stores it in
+    /// `*signal_out` (when not NULL) and returns true; otherwise returns false.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_signal(result: *const sbx_result, signal_out: *mut i32) -> bool {
+        boundary(|| match ref_from_ptr(result).and_then(|h| h.r.signal) {
+            Some(sig) => {
+                write_out(signal_out, sig);
+                true
+            }
+            None => false,
+        })
+    }
+
+    /// Returns the offending syscall of a VIOLATION, owned by `result` (do not free it); NULL
+    /// for other statuses and for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_violation(result: *const sbx_result) -> *const sbx_violation {
+        boundary(|| {
+            ref_from_ptr(result)
+                .and_then(|h| h.violation.as_ref())
+                .map_or(std::ptr::null(), ref_into_ptr::<sbx_violation>)
+        })
+    }
+
+    /// Returns what failed, in words, for SETUP_ERROR and INTERNAL_ERROR, owned by `result`;
+    /// NULL otherwise and for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_message(result: *const sbx_result) -> *const c_char {
+        boundary(|| {
+            ref_from_ptr(result)
+                .and_then(|h| h.message.as_deref())
+                .map_or(std::ptr::null(), cstr_ptr)
+        })
+    }
+
+    /// Returns the host pid of the sandboxee (0 when it never started, and for NULL).
+    #[no_mangle]
+    pub extern "C" fn sbx_result_pid(result: *const sbx_result) -> i32 {
+        boundary(|| ref_from_ptr(result).map_or(0, |h| h.r.pid))
+    }
+
+    /// Returns the wall time from the start of setup to the end of the last process, in
+    /// nanoseconds (0 for NULL).
+    #[no_mangle]
+    pub extern "C" fn sbx_result_wall_time_ns(result: *const sbx_result) -> u64 {
+        boundary(|| ref_from_ptr(result).map_or(0, |h| nanos(h.r.wall_time)))
+    }
+
+    /// Stores the sandboxee's resource usage in `*usage_out` and returns true; returns false
+    /// without writing when `result` or `usage_out` is NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_usage(
+        result: *const sbx_result,
+        usage_out: *mut sbx_usage,
+    ) -> bool {
+        boundary(|| match ref_from_ptr(result) {
+            Some(h) if !usage_out.is_null() => {
+                let u = &h.r.usage;
+                write_out(
+                    usage_out,
+                    sbx_usage {
+                        user_time_ns: nanos(u.user_time),
+                        system_time_ns: nanos(u.system_time),
+                        max_rss_kib: u.max_rss_kib,
+                        peak_tasks: u.peak_tasks,
+                    },
+                );
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Returns one line describing the end, e.g. `"OK - exit code 0"` or
+    /// `"SYSCALL VIOLATION - [X86-64] ptrace(0x10, ...) pid 1234"`, owned by `result`; NULL for
+    /// NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_description(result: *const sbx_result) -> *const c_char {
+        boundary(|| ref_from_ptr(result).map_or(std::ptr::null(), |h| cstr_ptr(&h.description)))
+    }
+
+    /// Returns how many steps the setup latency breakdown has (0 for NULL, and when the run
+    /// never got far enough to record one).
+    #[no_mangle]
+    pub extern "C" fn sbx_result_setup_step_count(result: *const sbx_result) -> usize {
+        boundary(|| ref_from_ptr(result).map_or(0, |h| h.setup_steps.len()))
+    }
+
+    /// Reads step `index` (0-based, in the order the steps happened) of the setup latency
+    /// breakdown: `*name_out` receives the step's name (owned by `result`) and `*took_ns_out`
+    /// the time since the previous step (the first: since the start) in nanoseconds; either
+    /// output may be NULL. Returns false, writing nothing, when `result` is NULL or `index` is
+    /// out of range.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_setup_step(
+        result: *const sbx_result,
+        index: usize,
+        name_out: *mut *const c_char,
+        took_ns_out: *mut u64,
+    ) -> bool {
+        boundary(
+            || match ref_from_ptr(result).and_then(|h| h.setup_steps.get(index)) {
+                Some((name, took)) => {
+                    write_out(name_out, cstr_ptr(name));
+                    write_out(took_ns_out, *took);
+                    true
+                }
+                None => false,
+            },
+        )
+    }
+
+    /// Returns true when the sandboxee exited with code 0 (false for NULL).
+    #[no_mangle]
+    pub extern "C" fn sbx_result_success(result: *const sbx_result) -> bool {
+        boundary(|| ref_from_ptr(result).is_some_and(|h| h.r.success()))
+    }
+
+    /// Frees a result, and with it its strings and violation view. NULL is a no-op.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_free(result: *const sbx_result) {
+        boundary(|| free_arc(result))
+    }
+}
+
+impl sbx_violation {
+    /// Returns the ABI the call came through as a label, `"X86-64"`, `"X86-32"` (`int 0x80` on
+    /// x86-64), `"X32"`, `"AARCH64"`, ...; owned by the result. NULL for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_violation_arch(violation: *const sbx_violation) -> *const c_char {
+        boundary(|| ref_from_ptr(violation).map_or(std::ptr::null(), |v| cstr_ptr(&v.arch)))
+    }
+
+    /// Returns the kernel's name of the syscall in that ABI (`"UNKNOWN"` when not in the table);
+    /// owned by the result. NULL for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_violation_syscall_name(violation: *const sbx_violation) -> *const c_char {
+        boundary(|| ref_from_ptr(violation).map_or(std::ptr::null(), |v| cstr_ptr(&v.name)))
+    }
+
+    /// Returns the syscall number in that ABI's numbering (x32: with bit 30 set); 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_violation_nr(violation: *const sbx_violation) -> u64 {
+        boundary(|| ref_from_ptr(violation).map_or(0, |v| v.v.nr))
+    }
+
+    /// Copies the six raw argument registers into `args_out`, which must have room for six
+    /// `uint64_t`, and returns true; returns false without writing when an argument is NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_violation_args(
+        violation: *const sbx_violation,
+        args_out: *mut u64,
+    ) -> bool {
+        boundary(|| match ref_from_ptr(violation) {
+            Some(v) if !args_out.is_null() => {
+                write_array6(args_out, &v.v.args);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Returns the host pid of the thread that made the call; 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_violation_pid(violation: *const sbx_violation) -> i32 {
+        boundary(|| ref_from_ptr(violation).map_or(0, |v| v.v.pid))
+    }
+
+    /// Returns the instruction pointer at the call; 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_violation_ip(violation: *const sbx_violation) -> u64 {
+        boundary(|| ref_from_ptr(violation).map_or(0, |v| v.v.ip))
+    }
+
+    /// Returns the stack pointer at the call; 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_violation_sp(violation: *const sbx_violation) -> u64 {
+        boundary(|| ref_from_ptr(violation).map_or(0, |v| v.v.sp))
+    }
+}

@@ -1,0 +1,176 @@
+//! `sbx_sandbox`: one run of one executor under one policy.
+
+use super::error::{sbx_error, Failure};
+use super::executor::sbx_executor;
+use super::handle::{
+    box_from_ptr, box_into_ptr, castable, check_out, free_box, ref_from_ptr, try_ref, write_out,
+};
+use super::panic::{boundary, boundary_status};
+use super::policy::sbx_policy;
+use super::result::{sbx_result, ResultHandle};
+use super::status::sbx_status;
+use crate::{RunResult, Sandbox};
+use std::time::Duration;
+
+/// One run of one executor under one policy. Start it with `sbx_sandbox_run` (start and wait)
+/// or `sbx_sandbox_start`, then `sbx_sandbox_wait` or `sbx_sandbox_wait_timeout`.
+///
+/// Functions taking a `const sbx_sandbox *` (`sbx_sandbox_kill`, `sbx_sandbox_pid`,
+/// `sbx_sandbox_is_finished`) may be called from any thread at any time, also while another
+/// thread is blocked in `sbx_sandbox_wait`; the others need exclusive use. Freeing a running
+/// sandbox kills it and waits for the end.
+pub struct sbx_sandbox {
+    _private: [u8; 0],
+}
+
+castable!(sbx_sandbox => Sandbox, OwnershipBox);
+
+/// Writes a run's result to `*result_out` as a new shared handle.
+fn store(result_out: *mut *const sbx_result, r: crate::Result<RunResult>) -> Result<(), Failure> {
+    let r = r?;
+    write_out(result_out, ResultHandle::into_ptr(r));
+    Ok(())
+}
+
+impl sbx_sandbox {
+    /// Prepares a run of `executor` under `policy`; nothing starts yet. Consumes `executor`
+    /// whether or not the call succeeds (do not use or free it afterwards). Does not take
+    /// `policy`: the sandbox keeps its own reference, so the caller may free its pointer at once.
+    /// The caller owns `*sandbox_out` (written only on success) and frees it with
+    /// `sbx_sandbox_free`.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`, `policy`, `sandbox_out`; a non-NULL
+    /// `executor` is still consumed).
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_new(
+        executor: *mut sbx_executor,
+        policy: *const sbx_policy,
+        sandbox_out: *mut *mut sbx_sandbox,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let executor = box_from_ptr(executor).ok_or_else(|| Failure::null("executor"))?;
+            let policy = try_ref(policy, "policy")?;
+            check_out(sandbox_out, "sandbox_out")?;
+            let sandbox = Sandbox::new(*executor, policy.policy.clone());
+            write_out(sandbox_out, box_into_ptr::<sbx_sandbox>(sandbox));
+            Ok(())
+        })
+    }
+
+    /// Starts the sandboxee and waits for it to end (`sbx_sandbox_start` then
+    /// `sbx_sandbox_wait`). Everything that happened to the sandboxee, failed setup steps
+    /// included, is in the result stored in `*result_out` (written only on success; the caller
+    /// frees it with `sbx_result_free`).
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`sandbox`, `result_out`), `SBX_STATUS_INVALID_STATE`
+    /// (already started), `SBX_STATUS_INVALID_ARGUMENT` (the executor failed its checks),
+    /// `SBX_STATUS_OS_ERROR` and `SBX_STATUS_UNSUPPORTED` (the host could not start the monitor).
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_run(
+        sandbox: *mut sbx_sandbox,
+        result_out: *mut *const sbx_result,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let s = try_ref(sandbox, "sandbox")?;
+            check_out(result_out, "result_out")?;
+            store(result_out, s.run())
+        })
+    }
+
+    /// Starts the sandboxee and returns once it runs the target program (or failed to; the
+    /// result then says why). Call `sbx_sandbox_wait` or `sbx_sandbox_wait_timeout` afterwards.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`sandbox`), `SBX_STATUS_INVALID_STATE` (already
+    /// started), `SBX_STATUS_INVALID_ARGUMENT` (the executor failed its checks),
+    /// `SBX_STATUS_OS_ERROR` and `SBX_STATUS_UNSUPPORTED` (the host could not start the monitor).
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_start(
+        sandbox: *mut sbx_sandbox,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let s = try_ref(sandbox, "sandbox")?;
+            s.start()?;
+            Ok(())
+        })
+    }
+
+    /// Waits for the end of a started run and stores its result in `*result_out` (written only
+    /// on success; the caller frees it with `sbx_result_free`). May be called again after the
+    /// end: each call returns a new result handle with the same content.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`sandbox`, `result_out`), `SBX_STATUS_INVALID_STATE`
+    /// (never started).
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_wait(
+        sandbox: *mut sbx_sandbox,
+        result_out: *mut *const sbx_result,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let s = try_ref(sandbox, "sandbox")?;
+            check_out(result_out, "result_out")?;
+            store(result_out, s.wait())
+        })
+    }
+
+    /// Like `sbx_sandbox_wait`, but gives up after `timeout_ms` milliseconds with
+    /// `SBX_STATUS_WAIT_TIMEOUT`; the sandbox keeps running (wait again, or kill it).
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`sandbox`, `result_out`), `SBX_STATUS_INVALID_STATE`
+    /// (never started), `SBX_STATUS_WAIT_TIMEOUT`.
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_wait_timeout(
+        sandbox: *mut sbx_sandbox,
+        timeout_ms: u64,
+        result_out: *mut *const sbx_result,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let s = try_ref(sandbox, "sandbox")?;
+            check_out(result_out, "result_out")?;
+            store(
+                result_out,
+                s.wait_timeout(Duration::from_millis(timeout_ms)),
+            )
+        })
+    }
+
+    /// Kills the sandboxee and everything it started. The result's status is
+    /// `SBX_RUN_STATUS_EXTERNAL_KILL` unless the run had already ended otherwise. Does nothing
+    /// after the end or before the start. Safe to call from any thread, also during a wait.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`sandbox`).
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_kill(sandbox: *const sbx_sandbox) -> sbx_status {
+        boundary(|| match ref_from_ptr(sandbox) {
+            Some(s) => {
+                s.kill();
+                sbx_status::Ok
+            }
+            None => sbx_status::NullParameter,
+        })
+    }
+
+    /// Returns the host pid of the sandboxee once it has started (also after the end), else 0
+    /// (also for NULL). Safe to call from any thread.
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_pid(sandbox: *const sbx_sandbox) -> i32 {
+        boundary(|| ref_from_ptr(sandbox).and_then(Sandbox::pid).unwrap_or(0))
+    }
+
+    /// Returns whether the run has ended (false for NULL). Safe to call from any thread.
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_is_finished(sandbox: *const sbx_sandbox) -> bool {
+        boundary(|| ref_from_ptr(sandbox).is_some_and(Sandbox::is_finished))
+    }
+
+    /// Frees a sandbox. A running sandboxee is killed first and waited for, so this may block
+    /// briefly. NULL is a no-op. No other thread may use `sandbox` during or after this call.
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_free(sandbox: *mut sbx_sandbox) {
+        boundary(|| free_box(sandbox))
+    }
+}

@@ -1,0 +1,75 @@
+// C++ helpers of the GoogleTest tests: owning handles for libsbx objects.
+#ifndef SBX_TEST_CXX_H
+#define SBX_TEST_CXX_H
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sbx.h"
+#include "sbx_test_util.h"
+
+namespace sbxtest {
+
+struct FreePolicy {
+    void operator()(const sbx_policy *p) const { sbx_policy_free(p); }
+};
+struct FreeBuilder {
+    void operator()(sbx_policy_builder *b) const { sbx_policy_builder_free(b); }
+};
+struct FreeExecutor {
+    void operator()(sbx_executor *e) const { sbx_executor_free(e); }
+};
+struct FreeSandbox {
+    void operator()(sbx_sandbox *s) const { sbx_sandbox_free(s); }
+};
+struct FreeResult {
+    void operator()(const sbx_result *r) const { sbx_result_free(r); }
+};
+struct FreeError {
+    void operator()(sbx_error *e) const { sbx_error_free(e); }
+};
+
+using Policy = std::unique_ptr<const sbx_policy, FreePolicy>;
+using Builder = std::unique_ptr<sbx_policy_builder, FreeBuilder>;
+using Executor = std::unique_ptr<sbx_executor, FreeExecutor>;
+using Sandbox = std::unique_ptr<sbx_sandbox, FreeSandbox>;
+using Result = std::unique_ptr<const sbx_result, FreeResult>;
+using Error = std::unique_ptr<sbx_error, FreeError>;
+
+inline Policy TestPolicy() { return Policy(sbx_test_policy()); }
+
+inline Executor TestExecutor(std::vector<const char *> args) {
+    return Executor(sbx_test_executor(args.data(), args.size()));
+}
+
+// Builds `b` (consuming it); returns the policy, or NULL with the status in *status.
+inline Policy Build(Builder b, sbx_status *status, std::string *message = nullptr) {
+    const sbx_policy *p = nullptr;
+    sbx_error *err = nullptr;
+    *status = sbx_policy_builder_build(b.release(), &p, &err);
+    Error owned(err);
+    if (message != nullptr) *message = err != nullptr ? sbx_error_message(err) : "";
+    return Policy(p);
+}
+
+// A sandbox for `e` under `p` (takes `e`).
+inline Sandbox NewSandbox(Executor e, const sbx_policy *p) {
+    sbx_sandbox *s = nullptr;
+    if (sbx_sandbox_new(e.release(), p, &s, nullptr) != SBX_STATUS_OK) return Sandbox();
+    return Sandbox(s);
+}
+
+// Runs `e` under `p` to the end.
+inline Result RunToEnd(Executor e, const sbx_policy *p) {
+    Sandbox s = NewSandbox(std::move(e), p);
+    const sbx_result *r = nullptr;
+    if (!s || sbx_sandbox_run(s.get(), &r, nullptr) != SBX_STATUS_OK) return Result();
+    return Result(r);
+}
+
+inline std::string Str(const char *s) { return s != nullptr ? s : "(null)"; }
+
+}  // namespace sbxtest
+
+#endif  // SBX_TEST_CXX_H

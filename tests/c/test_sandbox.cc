@@ -1,0 +1,250 @@
+// sbx_sandbox and sbx_result: synchronous and asynchronous runs, kill from another thread,
+// concurrent sandboxes sharing a policy, argument conditions enforced in a real sandbox, and
+// bad input.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cerrno>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sbx_test_cxx.h"
+
+using namespace sbxtest;
+
+namespace {
+
+std::string ReadAll(int fd) {
+    std::string out;
+    char buf[256];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    return out;
+}
+
+TEST(Sandbox, RunReportsExitCode) {
+    Policy p = TestPolicy();
+    Result r = RunToEnd(TestExecutor({"exit", "42"}), p.get());
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_OK);
+    int32_t code = 0;
+    EXPECT_TRUE(sbx_result_exit_code(r.get(), &code));
+    EXPECT_EQ(code, 42);
+    EXPECT_EQ(Str(sbx_result_description(r.get())), "OK - exit code 42");
+}
+
+TEST(Sandbox, ArgumentConditionOnWrite) {
+    // write is allowed to fd 1 only (arg 0 compared on 32 bits, as the kernel reads an int).
+    Builder b(sbx_policy_builder_new());
+    for (uint32_t g : {SBX_GROUP_STATIC_STARTUP, SBX_GROUP_EXIT, SBX_GROUP_READ, SBX_GROUP_GET_RANDOM})
+        ASSERT_EQ(sbx_policy_builder_allow_group(b.get(), g, nullptr), SBX_STATUS_OK);
+    ASSERT_EQ(sbx_policy_builder_errno_syscall(b.get(), "readlink", ENOENT, nullptr), SBX_STATUS_OK);
+    ASSERT_EQ(sbx_policy_builder_add_file(b.get(), SBX_TESTEE, nullptr), SBX_STATUS_OK);
+    sbx_arg fd1{};
+    fd1.index = 0;
+    fd1.width = SBX_WIDTH_W32;
+    fd1.cmp = SBX_CMP_EQ;
+    fd1.value = 1;
+    ASSERT_EQ(sbx_policy_builder_add_rule(b.get(), "write", &fd1, 1, SBX_ACTION_ALLOW, 0, nullptr), SBX_STATUS_OK);
+    sbx_status st;
+    Policy p = Build(std::move(b), &st);
+    ASSERT_EQ(st, SBX_STATUS_OK);
+
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
+    Executor ok = TestExecutor({"write", "1", "fine"});
+    ASSERT_EQ(sbx_executor_set_stdio(ok.get(), 1, SBX_STDIO_FD, out[1], nullptr), SBX_STATUS_OK);
+    close(out[1]);
+    Result r = RunToEnd(std::move(ok), p.get());
+    ASSERT_NE(r, nullptr);
+    EXPECT_TRUE(sbx_result_success(r.get())) << sbx_result_description(r.get());
+    EXPECT_EQ(ReadAll(out[0]), "fine");
+    close(out[0]);
+
+    r = RunToEnd(TestExecutor({"write", "2", "not allowed"}), p.get());
+    ASSERT_NE(r, nullptr);
+    ASSERT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_VIOLATION) << sbx_result_description(r.get());
+    const sbx_violation *v = sbx_result_violation(r.get());
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(Str(sbx_violation_syscall_name(v)), "write");
+    uint64_t args[6];
+    ASSERT_TRUE(sbx_violation_args(v, args));
+    EXPECT_EQ(args[0], 2u);
+    EXPECT_EQ(args[2], 11u);  // strlen("not allowed")
+}
+
+TEST(Sandbox, KillFromAnotherThreadDuringWait) {
+    Policy p = TestPolicy();
+    Sandbox s = NewSandbox(TestExecutor({"spin"}), p.get());
+    ASSERT_NE(s, nullptr);
+    ASSERT_EQ(sbx_sandbox_start(s.get(), nullptr), SBX_STATUS_OK);
+    const sbx_sandbox *shared = s.get();
+    std::thread killer([shared] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        EXPECT_GT(sbx_sandbox_pid(shared), 0);
+        EXPECT_FALSE(sbx_sandbox_is_finished(shared));
+        EXPECT_EQ(sbx_sandbox_kill(shared), SBX_STATUS_OK);
+    });
+    const sbx_result *raw = nullptr;
+    EXPECT_EQ(sbx_sandbox_wait(s.get(), &raw, nullptr), SBX_STATUS_OK);
+    killer.join();
+    Result r(raw);
+    EXPECT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_EXTERNAL_KILL);
+    int32_t sig = 0;
+    EXPECT_TRUE(sbx_result_signal(r.get(), &sig));
+    EXPECT_EQ(sig, SIGKILL);
+    EXPECT_EQ(Str(sbx_result_status_name(r.get())), "EXTERNAL_KILL");
+}
+
+TEST(Sandbox, WaitTimeoutThenResult) {
+    Policy p = TestPolicy();
+    Sandbox s = NewSandbox(TestExecutor({"sleep", "300"}), p.get());
+    ASSERT_EQ(sbx_sandbox_start(s.get(), nullptr), SBX_STATUS_OK);
+    const sbx_result *raw = nullptr;
+    sbx_error *err = nullptr;
+    EXPECT_EQ(sbx_sandbox_wait_timeout(s.get(), 20, &raw, &err), SBX_STATUS_WAIT_TIMEOUT);
+    EXPECT_EQ(raw, nullptr);
+    Error owned(err);
+    EXPECT_EQ(sbx_error_code(err), SBX_STATUS_WAIT_TIMEOUT);
+    EXPECT_EQ(sbx_sandbox_wait_timeout(s.get(), 10000, &raw, nullptr), SBX_STATUS_OK);
+    Result r(raw);
+    EXPECT_TRUE(sbx_result_success(r.get())) << sbx_result_description(r.get());
+    EXPECT_GE(sbx_result_wall_time_ns(r.get()), 300000000u);
+}
+
+TEST(Sandbox, WallTimeLimit) {
+    Policy p = TestPolicy();
+    Executor e = TestExecutor({"spin"});
+    ASSERT_EQ(sbx_executor_set_limit(e.get(), SBX_LIMIT_WALL_TIME_MS, 150, nullptr), SBX_STATUS_OK);
+    Result r = RunToEnd(std::move(e), p.get());
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_TIMEOUT);
+    EXPECT_EQ(sbx_result_reason_name(r.get()), nullptr);
+}
+
+TEST(Sandbox, ConcurrentSandboxesShareOnePolicy) {
+    Policy p = TestPolicy();
+    constexpr int kThreads = 6, kRuns = 3;
+    std::atomic<int> good{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; t++) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kRuns; i++) {
+                std::string code = std::to_string(t * 10 + i);
+                Result r = RunToEnd(TestExecutor({"exit", code.c_str()}), p.get());
+                int32_t got = -1;
+                if (r && sbx_result_exit_code(r.get(), &got) && got == t * 10 + i) good++;
+            }
+        });
+    }
+    for (auto &th : threads) th.join();
+    EXPECT_EQ(good.load(), kThreads * kRuns);
+}
+
+TEST(Sandbox, ResultOutlivesSandboxAndPolicy) {
+    Result r;
+    {
+        Policy p = TestPolicy();
+        r = RunToEnd(TestExecutor({"violation"}), p.get());
+    }
+    ASSERT_NE(r, nullptr);
+    const sbx_violation *v = sbx_result_violation(r.get());
+    ASSERT_NE(v, nullptr);
+    // Read the result from several threads at once.
+    std::vector<std::thread> threads;
+    std::atomic<int> good{0};
+    for (int t = 0; t < 4; t++) {
+        threads.emplace_back([&] {
+            if (Str(sbx_violation_syscall_name(v)) == "getpriority" && Str(sbx_violation_arch(v)) == "X86-64")
+                good++;
+        });
+    }
+    for (auto &th : threads) th.join();
+    EXPECT_EQ(good.load(), 4);
+}
+
+TEST(Sandbox, PolicyFreedWhileRunning) {
+    Policy p = TestPolicy();
+    Sandbox s = NewSandbox(TestExecutor({"sleep", "50"}), p.get());
+    p.reset();  // the sandbox holds its own reference
+    const sbx_result *raw = nullptr;
+    ASSERT_EQ(sbx_sandbox_run(s.get(), &raw, nullptr), SBX_STATUS_OK);
+    Result r(raw);
+    EXPECT_TRUE(sbx_result_success(r.get()));
+}
+
+TEST(Sandbox, DoubleStartAndRun) {
+    Policy p = TestPolicy();
+    Sandbox s = NewSandbox(TestExecutor({"exit", "0"}), p.get());
+    const sbx_result *raw = nullptr;
+    ASSERT_EQ(sbx_sandbox_run(s.get(), &raw, nullptr), SBX_STATUS_OK);
+    Result r(raw);
+    sbx_error *err = nullptr;
+    EXPECT_EQ(sbx_sandbox_start(s.get(), &err), SBX_STATUS_INVALID_STATE);
+    Error owned(err);
+    EXPECT_NE(Str(sbx_error_message(err)).find("already started"), std::string::npos) << sbx_error_message(err);
+    EXPECT_EQ(sbx_sandbox_run(s.get(), &raw, nullptr), SBX_STATUS_INVALID_STATE);
+}
+
+TEST(Sandbox, DupFailureIsAnOsError) {
+    // With RLIMIT_NOFILE at the current highest fd, duplicating fails with EMFILE.
+    struct rlimit old;
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+    Executor e = TestExecutor({"exit", "0"});
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    struct rlimit tight = old;
+    tight.rlim_cur = static_cast<rlim_t>(fd);  // no descriptor may be >= fd any more
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    // Fill the lower descriptors so that nothing below `fd` is free either.
+    std::vector<int> filler;
+    for (int i = 0; i < fd; i++) {
+        int x = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (x < 0) break;
+        filler.push_back(x);
+    }
+    sbx_error *err = nullptr;
+    sbx_status st = sbx_executor_map_fd(e.get(), fd, 3, &err);
+    setrlimit(RLIMIT_NOFILE, &old);
+    for (int x : filler) close(x);
+    close(fd);
+    Error owned(err);
+    EXPECT_EQ(st, SBX_STATUS_OS_ERROR);
+    EXPECT_EQ(sbx_error_errno(err), EMFILE);
+    EXPECT_NE(Str(sbx_error_message(err)).find("F_DUPFD_CLOEXEC"), std::string::npos) << sbx_error_message(err);
+}
+
+TEST(Sandbox, BadInputIsRejectedBeforeAnyProcess) {
+    Policy p = TestPolicy();
+    // A relative program path that does not exist is a setup error in the result, not a crash.
+    Executor e;
+    sbx_executor *raw = nullptr;
+    ASSERT_EQ(sbx_executor_new("no/such/program", &raw, nullptr), SBX_STATUS_OK);
+    e.reset(raw);
+    Result r = RunToEnd(std::move(e), p.get());
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_SETUP_ERROR) << sbx_result_description(r.get());
+    // A closed descriptor cannot be mapped.
+    Executor e2 = TestExecutor({"exit", "0"});
+    int fd = open("/dev/null", O_RDONLY);
+    close(fd);
+    EXPECT_EQ(sbx_executor_map_fd(e2.get(), fd, 3, nullptr), SBX_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(sbx_executor_set_stdio(e2.get(), 0, SBX_STDIO_FD, fd, nullptr), SBX_STATUS_INVALID_ARGUMENT);
+    // Bad environment entries fail at start.
+    const char *envp[] = {"NOEQUALS"};
+    ASSERT_EQ(sbx_executor_set_envp(e2.get(), envp, 1, nullptr), SBX_STATUS_OK);
+    Sandbox s = NewSandbox(std::move(e2), p.get());
+    sbx_error *err = nullptr;
+    EXPECT_EQ(sbx_sandbox_start(s.get(), &err), SBX_STATUS_INVALID_ARGUMENT);
+    Error owned(err);
+    EXPECT_NE(Str(sbx_error_message(err)).find("NOEQUALS"), std::string::npos);
+}
+
+}  // namespace

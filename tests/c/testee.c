@@ -1,0 +1,102 @@
+/*
+ * The sandboxee of the C tests: a statically linked program whose behaviour is chosen by argv[1].
+ * It uses raw write(2) rather than stdio, so the tests' tight policy (static startup, read, write,
+ * exit, sleep) is all it needs unless a mode is meant to break it.
+ *
+ *   exit N           exit with status N
+ *   echo             copy stdin to stdout until EOF
+ *   write FD TEXT    write TEXT to descriptor FD (a violation when the policy forbids it)
+ *   argv             print argv[2..] separated by spaces
+ *   env NAME         print the value of NAME, or "(unset)"
+ *   cwd              print the working directory (needs getcwd)
+ *   violation        call getpriority with six recognisable arguments (not allowed)
+ *   int80            make an i386 syscall through int 0x80 (x86-64 only)
+ *   segv             crash with SIGSEGV
+ *   sleep MS         sleep MS milliseconds, then exit 0
+ *   spin             sleep forever
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static void put(int fd, const char *s) {
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w <= 0) _exit(70);
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void nap(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return 64;
+    const char *mode = argv[1];
+    if (!strcmp(mode, "exit") && argc > 2) return atoi(argv[2]);
+    if (!strcmp(mode, "echo")) {
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(0, buf, sizeof buf)) > 0) {
+            buf[n] = 0;
+            if (write(1, buf, (size_t)n) != n) return 71;
+        }
+        return n < 0 ? 72 : 0;
+    }
+    if (!strcmp(mode, "write") && argc > 3) {
+        put(atoi(argv[2]), argv[3]);
+        return 0;
+    }
+    if (!strcmp(mode, "argv")) {
+        for (int i = 2; i < argc; i++) {
+            if (i > 2) put(1, " ");
+            put(1, argv[i]);
+        }
+        return 0;
+    }
+    if (!strcmp(mode, "env") && argc > 2) {
+        const char *v = getenv(argv[2]);
+        put(1, v ? v : "(unset)");
+        return 0;
+    }
+    if (!strcmp(mode, "cwd")) {
+        char buf[4096];
+        if (syscall(SYS_getcwd, buf, sizeof buf) < 0) return 73;
+        put(1, buf);
+        return 0;
+    }
+    if (!strcmp(mode, "violation")) {
+        syscall(SYS_getpriority, 0x11UL, 0x22UL, 0x33UL, 0x44UL, 0x55UL, 0x66UL);
+        return 74; /* not reached: the call ends the sandbox */
+    }
+    if (!strcmp(mode, "int80")) {
+#if defined(__x86_64__)
+        long ret;
+        __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory"); /* i386 getpid */
+        (void)ret;
+#endif
+        return 75;
+    }
+    if (!strcmp(mode, "segv")) {
+        volatile int *volatile p = NULL;
+        *p = 1;
+        return 76;
+    }
+    if (!strcmp(mode, "sleep") && argc > 2) {
+        nap(atol(argv[2]));
+        return 0;
+    }
+    if (!strcmp(mode, "spin")) {
+        for (;;) nap(1000);
+    }
+    return 64;
+}
