@@ -1,0 +1,3 @@
+module sbx
+
+go 1.22

@@ -1,0 +1,100 @@
+package sbx
+
+// #include <sbx.h>
+import "C"
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// Limit is the setting of one resource limit. The zero Limit keeps libsbx's default; use
+// LimitTo for a value and Unlimited to remove the limit.
+type Limit struct {
+	set       bool
+	unlimited bool
+	value     uint64
+}
+
+// LimitTo returns a Limit of v (bytes, seconds or a count, as the field says). Zero is a value
+// like any other: LimitTo(0) for FileSize forbids writing files.
+func LimitTo(v uint64) Limit { return Limit{set: true, value: v} }
+
+// Unlimited removes a limit (RLIM_INFINITY).
+var Unlimited = Limit{set: true, unlimited: true}
+
+// IsDefault reports whether the Limit keeps libsbx's default (the zero Limit).
+func (l Limit) IsDefault() bool { return !l.set }
+
+// String returns "default", "unlimited" or the value.
+func (l Limit) String() string {
+	switch {
+	case !l.set:
+		return "default"
+	case l.unlimited:
+		return "unlimited"
+	}
+	return strconv.FormatUint(l.value, 10)
+}
+
+// NoWallTime, as Limits.WallTime, disables the wall-time limit (a context deadline still
+// applies).
+const NoWallTime time.Duration = -1
+
+// Limits are the sandboxee's resource limits. The zero value keeps sandbox2's defaults, noted
+// on each field. A limit above the host's own hard limit is lowered to it.
+type Limits struct {
+	// AddressSpace is RLIMIT_AS in bytes (default unlimited).
+	AddressSpace Limit
+	// CPUTime is RLIMIT_CPU in seconds (default 1024).
+	CPUTime Limit
+	// FileSize is RLIMIT_FSIZE, the largest file the sandboxee may write, in bytes (default
+	// 8 GiB).
+	FileSize Limit
+	// OpenFiles is RLIMIT_NOFILE (default 1024; at least 3).
+	OpenFiles Limit
+	// Processes caps the processes and threads alive in the sandbox at once: RLIMIT_NPROC,
+	// also enforced by the monitor (default unlimited; at least 1).
+	Processes Limit
+	// Core is RLIMIT_CORE in bytes (default 0: no core dumps).
+	Core Limit
+	// WallTime is the wall-time limit, enforced by the monitor; the run then ends with
+	// StatusTimeout. Zero keeps the default (120 s); NoWallTime (any negative value) disables
+	// it. A context deadline passed to Start or Run lowers it to the time left.
+	WallTime time.Duration
+}
+
+// rlimits lists the rlimit fields with their C identifiers.
+func (l *Limits) rlimits() []struct {
+	id    C.uint32_t
+	limit Limit
+} {
+	return []struct {
+		id    C.uint32_t
+		limit Limit
+	}{
+		{C.SBX_LIMIT_ADDRESS_SPACE, l.AddressSpace},
+		{C.SBX_LIMIT_CPU_SECONDS, l.CPUTime},
+		{C.SBX_LIMIT_FILE_SIZE, l.FileSize},
+		{C.SBX_LIMIT_OPEN_FILES, l.OpenFiles},
+		{C.SBX_LIMIT_PROCESSES, l.Processes},
+		{C.SBX_LIMIT_CORE, l.Core},
+	}
+}
+
+// wallTimeMillis converts a positive duration to whole milliseconds, rounding up so a
+// sub-millisecond limit does not become 0 (which would disable it).
+func wallTimeMillis(d time.Duration) int64 {
+	if d <= 0 {
+		return 1
+	}
+	ms := int64(d / time.Millisecond)
+	if d%time.Millisecond != 0 {
+		ms++
+	}
+	if ms <= 0 {
+		ms = math.MaxInt64
+	}
+	return ms
+}

@@ -1,0 +1,293 @@
+package sbx
+
+// #include <sbx.h>
+import "C"
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Status is how a run ended (the C ABI's sbx_run_status; sandbox2's numbering, which never
+// changes).
+type Status uint32
+
+const (
+	// StatusUnset means not finished; a Result never carries it.
+	StatusUnset Status = C.SBX_RUN_STATUS_UNSET
+	// StatusOK: the sandboxee exited on its own; Result.ExitCode holds the code.
+	StatusOK Status = C.SBX_RUN_STATUS_OK
+	// StatusSetupError: the sandbox could not be set up (for example the program is not in
+	// the sandbox's filesystem); Result.Reason and Result.Message say which step failed.
+	StatusSetupError Status = C.SBX_RUN_STATUS_SETUP_ERROR
+	// StatusViolation: the sandboxee broke the policy; Result.Violation names the syscall.
+	StatusViolation Status = C.SBX_RUN_STATUS_VIOLATION
+	// StatusSignaled: a signal killed the sandboxee; Result.Signal holds it.
+	StatusSignaled Status = C.SBX_RUN_STATUS_SIGNALED
+	// StatusTimeout: the wall-time limit (Limits.WallTime or the context's deadline) expired.
+	StatusTimeout Status = C.SBX_RUN_STATUS_TIMEOUT
+	// StatusExternalKill: the host killed the sandbox (Cmd.Kill, or the context was
+	// cancelled).
+	StatusExternalKill Status = C.SBX_RUN_STATUS_EXTERNAL_KILL
+	// StatusInternalError: libsbx failed while supervising.
+	StatusInternalError Status = C.SBX_RUN_STATUS_INTERNAL_ERROR
+)
+
+var statusNames = [...]string{
+	StatusUnset:         "UNSET",
+	StatusOK:            "OK",
+	StatusSetupError:    "SETUP_ERROR",
+	StatusViolation:     "VIOLATION",
+	StatusSignaled:      "SIGNALED",
+	StatusTimeout:       "TIMEOUT",
+	StatusExternalKill:  "EXTERNAL_KILL",
+	StatusInternalError: "INTERNAL_ERROR",
+}
+
+// String returns the status's name as libsbx spells it ("OK", "VIOLATION", ...).
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return "Status(" + strconv.FormatUint(uint64(s), 10) + ")"
+}
+
+// Violation is the syscall that broke the policy, as the kernel presented it to seccomp.
+type Violation struct {
+	// Arch is the ABI the call came through: "X86-64", "X86-32" (int 0x80 on x86-64),
+	// "X32", "AARCH64", ...
+	Arch string
+	// Syscall is the kernel's name of the call in that ABI ("UNKNOWN" when not in the table).
+	Syscall string
+	// Nr is the syscall number in that ABI's numbering (x32 numbers have bit 30 set).
+	Nr uint64
+	// Args holds the six raw argument registers.
+	Args [6]uint64
+	// Pid is the host pid of the thread that made the call.
+	Pid int
+	// IP is the instruction pointer at the call.
+	IP uint64
+	// SP is the stack pointer at the call.
+	SP uint64
+}
+
+// String returns the call as "[X86-64] ptrace(0x10, 0x1, 0x0, 0x0, 0x0, 0x0)".
+func (v *Violation) String() string {
+	if v == nil {
+		return "<nil>"
+	}
+	args := make([]string, len(v.Args))
+	for i, a := range v.Args {
+		args[i] = "0x" + strconv.FormatUint(a, 16)
+	}
+	return fmt.Sprintf("[%s] %s(%s)", v.Arch, v.Syscall, strings.Join(args, ", "))
+}
+
+// Usage is the sandboxee's resource usage, from wait4.
+type Usage struct {
+	// UserTime is the user CPU time.
+	UserTime time.Duration
+	// SystemTime is the system CPU time.
+	SystemTime time.Duration
+	// MaxRSS is the peak resident set size in bytes.
+	MaxRSS uint64
+	// PeakTasks is the largest number of processes and threads alive in the sandbox at once.
+	PeakTasks int
+}
+
+// Result is how one run ended. It is plain Go data (copied out of libsbx), safe to keep and to
+// share between goroutines.
+//
+// What the sandboxee did is data here, not an error: Err turns it into an error for code that
+// wants os/exec-style control flow.
+type Result struct {
+	// Status is how the run ended.
+	Status Status
+	// ReasonCode is sandbox2's reason code: the exit code for StatusOK, the signal for
+	// StatusSignaled, a reason (named by Reason) for StatusSetupError, StatusInternalError
+	// and StatusViolation, else 0.
+	ReasonCode uint32
+	// Reason names the reason for StatusSetupError, StatusInternalError and StatusViolation
+	// ("FAILED_SUBPROCESS", "VIOLATION_SYSCALL", "VIOLATION_ARCH", ...), else "".
+	Reason string
+	// ExitCode is the sandboxee's exit code when it exited on its own (StatusOK), else -1.
+	ExitCode int
+	// Signal is the signal that ended the sandboxee (also SIGKILL after a timeout or a
+	// kill), else 0.
+	Signal syscall.Signal
+	// Violation is the offending syscall for StatusViolation, else nil.
+	Violation *Violation
+	// Message says what failed, in words, for StatusSetupError and StatusInternalError.
+	Message string
+	// Pid is the host pid of the sandboxee (0 when it never started).
+	Pid int
+	// WallTime runs from the start of setup to the end of the last process.
+	WallTime time.Duration
+	// Usage is the sandboxee's resource usage.
+	Usage Usage
+	// Description is libsbx's one-line summary, such as "OK - exit code 0" or
+	// "SYSCALL VIOLATION - [X86-64] ptrace(0x10, ...) pid 1234".
+	Description string
+	// SetupSteps is the setup latency breakdown, in the order the steps happened (empty when
+	// the run never got far enough to record one).
+	SetupSteps []SetupStep
+}
+
+// SetupStep is one step of a sandbox's setup, such as "clone", "mounts" or "seccomp filter".
+type SetupStep struct {
+	// Name is libsbx's name of the step.
+	Name string
+	// Took is the time since the previous step (for the first step: since the start).
+	Took time.Duration
+}
+
+// newResult copies a C result into Go memory. It does not free r.
+func newResult(r *C.sbx_result) *Result {
+	res := &Result{
+		Status:      Status(C.sbx_result_status(r)),
+		ReasonCode:  uint32(C.sbx_result_reason_code(r)),
+		Reason:      goStringOrEmpty(C.sbx_result_reason_name(r)),
+		ExitCode:    -1,
+		Message:     goStringOrEmpty(C.sbx_result_message(r)),
+		Pid:         int(C.sbx_result_pid(r)),
+		WallTime:    time.Duration(C.sbx_result_wall_time_ns(r)),
+		Description: goStringOrEmpty(C.sbx_result_description(r)),
+	}
+	var code C.int32_t
+	if C.sbx_result_exit_code(r, &code) {
+		res.ExitCode = int(code)
+	}
+	var sig C.int32_t
+	if C.sbx_result_signal(r, &sig) {
+		res.Signal = syscall.Signal(sig)
+	}
+	var u C.sbx_usage
+	if C.sbx_result_usage(r, &u) {
+		res.Usage = Usage{
+			UserTime:   time.Duration(u.user_time_ns),
+			SystemTime: time.Duration(u.system_time_ns),
+			MaxRSS:     uint64(u.max_rss_kib) * 1024,
+			PeakTasks:  int(u.peak_tasks),
+		}
+	}
+	if n := int(C.sbx_result_setup_step_count(r)); n > 0 {
+		res.SetupSteps = make([]SetupStep, 0, n)
+		for i := 0; i < n; i++ {
+			var name *C.char
+			var took C.uint64_t
+			if C.sbx_result_setup_step(r, C.size_t(i), &name, &took) {
+				res.SetupSteps = append(res.SetupSteps, SetupStep{Name: goStringOrEmpty(name), Took: time.Duration(took)})
+			}
+		}
+	}
+	if v := C.sbx_result_violation(r); v != nil {
+		viol := &Violation{
+			Arch:    goStringOrEmpty(C.sbx_violation_arch(v)),
+			Syscall: goStringOrEmpty(C.sbx_violation_syscall_name(v)),
+			Nr:      uint64(C.sbx_violation_nr(v)),
+			Pid:     int(C.sbx_violation_pid(v)),
+			IP:      uint64(C.sbx_violation_ip(v)),
+			SP:      uint64(C.sbx_violation_sp(v)),
+		}
+		C.sbx_violation_args(v, (*C.uint64_t)(unsafe.Pointer(&viol.Args[0])))
+		res.Violation = viol
+	}
+	return res
+}
+
+// Success reports whether the sandboxee exited on its own with code 0.
+func (r *Result) Success() bool { return r.Status == StatusOK && r.ExitCode == 0 }
+
+// Exited reports whether the sandboxee exited on its own (StatusOK), whatever the code.
+func (r *Result) Exited() bool { return r.Status == StatusOK }
+
+// String returns Description.
+func (r *Result) String() string { return r.Description }
+
+// Err returns the run's outcome as an error, for os/exec-style control flow:
+//
+//   - nil when the sandboxee exited with code 0;
+//   - *ExitError for a non-zero exit, a signal, a timeout or an external kill;
+//   - *ViolationError for a policy violation;
+//   - *SetupError for StatusSetupError and StatusInternalError (Cmd.Run and Cmd.Wait return
+//     this one as their own error too).
+func (r *Result) Err() error {
+	switch r.Status {
+	case StatusOK:
+		if r.ExitCode == 0 {
+			return nil
+		}
+		return &ExitError{Result: r}
+	case StatusViolation:
+		return &ViolationError{Result: r}
+	case StatusSetupError, StatusInternalError, StatusUnset:
+		return &SetupError{Result: r}
+	default:
+		return &ExitError{Result: r}
+	}
+}
+
+// ExitError reports a sandboxee that did not succeed on its own terms: it exited with a
+// non-zero code, was killed by a signal, ran out of wall time, or was killed by the host. The
+// embedded Result has the detail (ExitCode, Signal, Status).
+type ExitError struct {
+	*Result
+}
+
+// Error returns "sbx: exit status N", "sbx: signal: killed", "sbx: wall-time limit exceeded"
+// or "sbx: killed by the host".
+func (e *ExitError) Error() string {
+	switch e.Status {
+	case StatusOK:
+		return "sbx: exit status " + strconv.Itoa(e.ExitCode)
+	case StatusSignaled:
+		return "sbx: signal: " + e.Signal.String()
+	case StatusTimeout:
+		return "sbx: wall-time limit exceeded"
+	case StatusExternalKill:
+		return "sbx: killed by the host"
+	}
+	return "sbx: " + e.Description
+}
+
+// ViolationError reports a sandboxee that broke its policy. The embedded Result's Violation
+// names the syscall.
+type ViolationError struct {
+	*Result
+}
+
+// Error returns "sbx: policy violation: [X86-64] ptrace(...)".
+func (e *ViolationError) Error() string {
+	if e.Violation == nil {
+		return "sbx: policy violation: " + e.Description
+	}
+	return "sbx: policy violation: " + e.Violation.String()
+}
+
+// SetupError reports a run that never reached the program (StatusSetupError: for example the
+// program or its loader is not in the sandbox's filesystem, or a kernel feature is missing)
+// or that libsbx failed to supervise (StatusInternalError). The embedded Result's Reason and
+// Message say which step failed and why.
+type SetupError struct {
+	*Result
+}
+
+// Error returns "sbx: setup failed: REASON: message" (or "sbx: internal error: ...").
+func (e *SetupError) Error() string {
+	what := "setup failed"
+	if e.Status == StatusInternalError {
+		what = "internal error"
+	}
+	msg := e.Message
+	if msg == "" {
+		msg = e.Description
+	}
+	if e.Reason != "" {
+		return "sbx: " + what + ": " + e.Reason + ": " + msg
+	}
+	return "sbx: " + what + ": " + msg
+}
