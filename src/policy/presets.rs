@@ -50,6 +50,16 @@ use super::rule::{Action, Arg};
 /// other mandatory denials, uid/gid changes, `mknod`, `memfd_create`, raw kernel interfaces.
 pub fn tool_default() -> PolicyBuilder {
     let mut b = PolicyBuilder::new();
+    tool_rules(&mut b);
+    tool_view(&mut b);
+    b
+}
+
+/// The syscall rules of [`tool_default`] alone, added to `b`.
+///
+/// Rules are first-match, so a caller that wants its own rules to win for some syscalls (an
+/// errno for `socket`, an unconditional `ioctl`) adds them to `b` *before* calling this.
+pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
     // Unconditional allows first: a later conditional group rule on the same syscall is then a
     // no-op instead of a slower argument chain.
     b.allow_exit()
@@ -241,7 +251,6 @@ pub fn tool_default() -> PolicyBuilder {
         "setsockopt",
         "getsockopt",
     ]);
-    tool_view(&mut b);
     b
 }
 

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Every test suite of libsbx, in one command (CI runs this through .ci/run):
+#   Rust (library, integration tests, doc tests), a CLI smoke test of sbx-run, the same sandbox
+#   tests as an unprivileged user, C (CTest) and Go.
+# Installs missing system packages when run as root. Runs every suite even after a failure,
+# prints each runner's own output, then a summary; exits non-zero when anything failed.
+#
+# Environment: SBX_SUITE_TIMEOUT (seconds per suite, default 900).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+suite_timeout=${SBX_SUITE_TIMEOUT:-900}
+declare -a summary=()
+failed=0
+
+# --- System packages ---
+missing=()
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+dpkg-query -W -f='${Status}' gcc-multilib 2>/dev/null | grep -q 'ok installed' || missing+=(gcc-multilib)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if ((${#missing[@]})); then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "test-all: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        if ! apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; then
+            apt-get update -qq >/dev/null
+            apt-get install -y -qq "${missing[@]}" >/dev/null
+        fi
+    else
+        echo "test-all: warning: missing ${missing[*]}; install them as root (some tests will skip)" >&2
+    fi
+fi
+
+# run NAME COMMAND...: runs one suite with a time limit and records the outcome.
+run() {
+    local name=$1
+    shift
+    echo
+    echo "=== ${name}: $* ==="
+    local start=$SECONDS rc=0
+    if declare -F "$1" >/dev/null; then
+        "$@" || rc=$?
+    else
+        timeout --kill-after=30 "$suite_timeout" "$@" || rc=$?
+    fi
+    local took=$((SECONDS - start))
+    if ((rc == 0)); then
+        summary+=("ok      ${name} (${took}s)")
+    else
+        ((rc == 124)) && echo "test-all: ${name} timed out after ${suite_timeout}s" >&2
+        summary+=("FAILED  ${name} (exit ${rc}, ${took}s)")
+        failed=1
+    fi
+}
+
+skip() {
+    summary+=("skipped $1 ($2)")
+}
+
+# --- Rust ---
+echo "=== build: cargo build --all-targets ==="
+if ! cargo build --all-targets; then
+    echo "test-all: FAILED: cargo build --all-targets" >&2
+    exit 1
+fi
+run "Rust (cargo test)" cargo test --no-fail-fast
+
+# --- CLI smoke (sbx-run's exit-status contract) ---
+# cli_smoke [RUNNER...]: every exit-status case of sbx-run, run through RUNNER (e.g. setpriv).
+cli_smoke() {
+    local bin=target/debug/sbx-run rc fails=0
+    check() { # check EXPECTED_STATUS DESCRIPTION ARGS...
+        local want=$1 what=$2
+        shift 2
+        rc=0
+        "$@" >/dev/null 2>&1 </dev/null || rc=$?
+        if [[ $rc == "$want" ]]; then
+            echo "ok   $what (exit $rc)"
+        else
+            echo "FAIL $what: exit $rc, expected $want"
+            fails=$((fails + 1))
+        fi
+    }
+    local sbxrun=("$@" "$bin" -q)
+    check 0 "--check" "${sbxrun[@]}" --check
+    check 0 "ls -la /" "${sbxrun[@]}" -- ls -la /
+    check 0 "pipeline in sh" "${sbxrun[@]}" -- sh -c 'echo hi | wc -c'
+    check 0 "python3 -c" "${sbxrun[@]}" -- python3 -c 'print(1)'
+    check 0 "--ro and --cwd" "${sbxrun[@]}" --ro "$PWD/scripts" --cwd "$PWD/scripts" -- test -f test-all.sh
+    check 42 "exit code passes through" "${sbxrun[@]}" -- sh -c 'exit 42'
+    check 137 "killed by SIGKILL -> 128+9" "${sbxrun[@]}" -- sh -c 'kill -9 $$'
+    check 159 "new user namespace (forbidden) -> 159" "${sbxrun[@]}" -- unshare -U true
+    check 124 "wall-time limit -> 124" "${sbxrun[@]}" --walltime 0.5 -- sleep 5
+    check 125 "unknown option -> 125" "${sbxrun[@]}" --no-such-option -- true
+    check 125 "missing program -> 125" "${sbxrun[@]}" -- /nonexistent/program
+    local last
+    last=$("$@" "$bin" --json -- true 2>&1 >/dev/null </dev/null | tail -n 1)
+    if [[ $last == '{"status":"OK",'*'"description":"OK - exit code 0"}' ]]; then
+        echo "ok   --json: last stderr line is the result object"
+    else
+        echo "FAIL --json: last stderr line is: $last"
+        fails=$((fails + 1))
+    fi
+    echo "CLI smoke: $fails failed"
+    ((fails == 0))
+}
+if [[ -x target/debug/sbx-run ]]; then
+    run "CLI smoke (sbx-run)" cli_smoke
+    if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null 2>&1; then
+        # The unprivileged user must reach target/ and scripts/ (tests/run-unprivileged.sh does
+        # the same).
+        chmod o+rX . target target/debug scripts 2>/dev/null || true
+        run "CLI smoke (sbx-run), uid 65534" cli_smoke setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all
+    fi
+else
+    skip "CLI smoke (sbx-run)" "target/debug/sbx-run not built"
+fi
+
+# --- Unprivileged pass ---
+if [[ -f tests/run-unprivileged.sh ]]; then
+    run "Rust, unprivileged (tests/run-unprivileged.sh)" bash tests/run-unprivileged.sh
+else
+    skip "Rust, unprivileged" "tests/run-unprivileged.sh not present"
+fi
+
+# --- C (CTest) ---
+if [[ -f scripts/test-c.sh ]]; then
+    run "C (CTest)" bash scripts/test-c.sh
+else
+    skip "C (CTest)" "scripts/test-c.sh not present"
+fi
+
+# --- Go ---
+if [[ -f scripts/test-go.sh ]]; then
+    run "Go" bash scripts/test-go.sh
+else
+    skip "Go" "scripts/test-go.sh not present"
+fi
+
+echo
+echo "=== summary ==="
+printf '  %s\n' "${summary[@]}"
+if ((failed)); then
+    echo "test-all: FAILED"
+    exit 1
+fi
+echo "test-all: all suites passed"

@@ -1,0 +1,671 @@
+//! `sbx-bench`: side-by-side figures for libsbx, all measured in one run (design §5).
+//!
+//! `sbx-bench [--runs N] [--quick]`. Prints one compact table:
+//! (a) spawn-to-exit of `/bin/true`: plain spawn vs libsbx, and whole `unshare`/`bwrap` commands;
+//! (b) sandboxes per second, sequential and from two threads;
+//! (c) the host-size effect: the same spawns after the host touched 2 GiB, vs a plain `fork()`;
+//! (d) a `getpid` loop bare, under a one-instruction filter, and under the default policy;
+//! (e) the violation round trip vs a run that just exits.
+//!
+//! This is a benchmark, not a test: it asserts nothing and the machine is noisy, so read the
+//! ratios, which are measured side by side in one run.
+
+use sbx::{Executor, Policy, PolicyBuilder, RunResult, Sandbox, Status, Stdio};
+use std::ffi::CString;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio as PStdio};
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+sbx-bench: libsbx benchmark (figures side by side, measured in one run)
+
+USAGE: sbx-bench [--runs N] [--quick]
+    --runs N   repetitions of every timed spawn (default 200)
+    --quick    fewer repetitions (30) and a shorter getpid loop: a smoke run in a few seconds
+";
+
+/// Source of the small static helper used by (d) and (e).
+const HELPER_C: &str = r#"
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+static long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return 2;
+    if (!strcmp(argv[1], "exit")) return 0;
+    if (!strcmp(argv[1], "violate")) {
+        syscall(SYS_ptrace, 0L, 0L, 0L, 0L); /* PTRACE_TRACEME: never allowed */
+        return 3;
+    }
+    if (!strcmp(argv[1], "getpid") && argc >= 3) {
+        long n = atol(argv[2]);
+        if (argc >= 4 && !strcmp(argv[3], "allow1")) {
+            struct sock_filter f[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+            struct sock_fprog p = { 1, f };
+            if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+                syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p))
+                return 4;
+        }
+        long t0 = now_ns();
+        for (long i = 0; i < n; i++) syscall(SYS_getpid);
+        long t1 = now_ns();
+        printf("%ld\n", t1 - t0);
+        return 0;
+    }
+    return 2;
+}
+"#;
+
+// ----------------------------------------------------------------------------------------------
+// Statistics and table
+
+/// Samples of one measurement.
+#[derive(Default)]
+struct Samples(Vec<Duration>);
+
+impl Samples {
+    fn push(&mut self, d: Duration) {
+        self.0.push(d);
+    }
+    fn mean_ms(&self) -> f64 {
+        if self.0.is_empty() {
+            return f64::NAN;
+        }
+        self.0.iter().map(Duration::as_secs_f64).sum::<f64>() * 1e3 / self.0.len() as f64
+    }
+    fn median_ms(&self) -> f64 {
+        median(self.0.iter().map(|d| d.as_secs_f64() * 1e3).collect())
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Lines of the final table; printed at the end so progress output does not interleave.
+#[derive(Default)]
+struct Table(Vec<String>);
+
+impl Table {
+    fn section(&mut self, title: &str, columns: &str) {
+        self.0.push(format!("{title:<58}{columns}"));
+    }
+    fn row(&mut self, label: &str, cells: &str) {
+        self.0.push(format!("  {label:<56}{cells}"));
+    }
+    fn note(&mut self, text: &str) {
+        self.0.push(format!("  note: {text}"));
+    }
+    /// Row with mean, median and the ratio of both to a base.
+    fn timed(&mut self, label: &str, s: &Samples, base: Option<&Samples>) {
+        let mut cells = format!("{:>9.3}{:>9.3}", s.mean_ms(), s.median_ms());
+        if let Some(b) = base {
+            cells += &format!("{:>8.2}x{:>8.2}x", s.mean_ms() / b.mean_ms(), s.median_ms() / b.median_ms());
+        }
+        self.row(label, &cells);
+    }
+}
+
+fn progress(what: &str) {
+    eprintln!("sbx-bench: {what} ...");
+}
+
+// ----------------------------------------------------------------------------------------------
+// The things being timed
+
+/// One sandboxed run; `stdout` receives the sandboxee's fd 1 when given.
+fn sandboxed(policy: &Policy, argv: &[&str], stdout: Option<OwnedFd>) -> sbx::Result<RunResult> {
+    let mut ex = Executor::new(argv[0]);
+    ex.argv(argv.iter().copied());
+    ex.stdout(match stdout {
+        Some(fd) => Stdio::Fd(fd),
+        None => Stdio::Null,
+    });
+    Sandbox::new(ex, policy.clone()).run()
+}
+
+fn time_sandboxed(policy: &Policy, argv: &[&str]) -> Result<Duration, String> {
+    let t = Instant::now();
+    let r = sandboxed(policy, argv, None).map_err(|e| e.to_string())?;
+    let d = t.elapsed();
+    if r.status != Status::Ok {
+        return Err(r.describe());
+    }
+    Ok(d)
+}
+
+/// A plain spawn and wait through std (posix_spawn, i.e. a vfork-style clone, in glibc).
+fn time_command(argv: &[&str]) -> Result<Duration, String> {
+    let t = Instant::now();
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(PStdio::null())
+        .stdout(PStdio::null())
+        .stderr(PStdio::piped())
+        .output()
+        .map_err(|e| format!("{}: {e}", argv[0]))?;
+    let d = t.elapsed();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("{} ({})", out.status, err.trim()));
+    }
+    Ok(d)
+}
+
+/// `fork()` + `execv()` + `waitpid()`: what a spawn costs when the page tables are copied.
+struct ForkExec {
+    path: CString,
+    argv: [*const libc::c_char; 2],
+}
+
+impl ForkExec {
+    fn new(path: &str) -> ForkExec {
+        let path = CString::new(path).expect("path without NUL");
+        let argv = [path.as_ptr(), std::ptr::null()];
+        ForkExec { path, argv }
+    }
+
+    #[allow(unsafe_code)]
+    fn time(&self) -> Result<Duration, String> {
+        let t = Instant::now();
+        // SAFETY: the child only calls execv and _exit (async-signal-safe) on data prepared
+        // before the fork.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            // SAFETY: see above.
+            unsafe {
+                libc::execv(self.path.as_ptr(), self.argv.as_ptr());
+                libc::_exit(127);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        let d = t.elapsed();
+        if r != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+            return Err(format!("fork+exec of {:?} failed (status {status:#x})", self.path));
+        }
+        Ok(d)
+    }
+}
+
+/// Runs `f` `runs` times after two warm-up calls; the first error ends it.
+fn repeat(runs: usize, mut f: impl FnMut() -> Result<Duration, String>) -> Result<Samples, String> {
+    for _ in 0..2 {
+        f()?;
+    }
+    let mut s = Samples::default();
+    for _ in 0..runs {
+        s.push(f()?);
+    }
+    Ok(s)
+}
+
+// ----------------------------------------------------------------------------------------------
+// The static helper
+
+struct Helper {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl Helper {
+    fn build() -> Result<Helper, String> {
+        let dir = std::env::temp_dir().join(format!("sbx-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let src = dir.join("helper.c");
+        let path = dir.join("helper");
+        std::fs::write(&src, HELPER_C).map_err(|e| format!("{}: {e}", src.display()))?;
+        let helper = Helper { dir, path };
+        let out = Command::new("gcc")
+            .args(["-O2", "-static", "-o"])
+            .arg(&helper.path)
+            .arg(&src)
+            .output()
+            .map_err(|e| format!("gcc: {e} (install gcc and libc6-dev)"))?;
+        if !out.status.success() {
+            return Err(format!("gcc -static failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        Ok(helper)
+    }
+
+    fn path(&self) -> &str {
+        self.path.to_str().unwrap_or("helper")
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// ns per getpid from one helper run's printed total.
+fn ns_per_call(printed: &str, n: u64) -> Result<f64, String> {
+    let total: f64 = printed.trim().parse().map_err(|_| format!("helper printed {printed:?}"))?;
+    Ok(total / n as f64)
+}
+
+fn getpid_bare(h: &Helper, n: u64, allow1: bool) -> Result<f64, String> {
+    let n_s = n.to_string();
+    let mut cmd = Command::new(h.path());
+    cmd.args(["getpid", n_s.as_str()]);
+    if allow1 {
+        cmd.arg("allow1");
+    }
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("helper failed: {}", out.status));
+    }
+    ns_per_call(&String::from_utf8_lossy(&out.stdout), n)
+}
+
+fn getpid_sandboxed(h: &Helper, policy: &Policy, n: u64) -> Result<f64, String> {
+    let (r, w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let n_s = n.to_string();
+    let res = sandboxed(policy, &[h.path(), "getpid", &n_s], Some(w)).map_err(|e| e.to_string())?;
+    if res.status != Status::Ok || res.exit_code != Some(0) {
+        return Err(res.describe());
+    }
+    let mut text = String::new();
+    std::fs::File::from(r).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    ns_per_call(&text, n)
+}
+
+// ----------------------------------------------------------------------------------------------
+// Sections
+
+/// The policies the sections run under.
+struct Policies {
+    /// `tool_default()`: the default filter, namespaces and the tool view (what sbx-run uses).
+    tool: Policy,
+    /// The dynamic-startup group and exit, no namespaces: seccomp + monitor only.
+    bare: Option<Policy>,
+    /// `tool_default()` plus the static helper's file (it lives outside the tool view).
+    helper: Option<Policy>,
+}
+
+impl Policies {
+    fn build(helper: &Result<Helper, String>) -> Result<Policies, String> {
+        let tool = sbx::policy::presets::tool_default().build().map_err(|e| format!("tool_default: {e}"))?;
+        let mut b = PolicyBuilder::new();
+        b.allow_dynamic_startup().allow_exit().disable_namespaces();
+        let bare = b.build().ok();
+        let helper = helper.as_ref().ok().and_then(|h| {
+            let mut b = sbx::policy::presets::tool_default();
+            b.add_file(&h.path);
+            b.build().ok()
+        });
+        Ok(Policies { tool, bare, helper })
+    }
+}
+
+struct Config {
+    runs: usize,
+    getpid_n: u64,
+    getpid_reps: usize,
+    big_bytes: usize,
+}
+
+fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
+    let policy = &pol.tool;
+    progress("(a) spawn of /bin/true");
+    t.section("(a) spawn -> exit of /bin/true (ms)", "     mean   median  x plain (mean / median)");
+    // Plain and sandboxed are interleaved, so drift in the machine affects both alike.
+    let mut plain = Samples::default();
+    let mut sbx = Samples::default();
+    let mut bare = pol.bare.as_ref().map(|_| Samples::default());
+    let warm = time_command(&["/bin/true"]).and_then(|_| time_sandboxed(policy, &["/bin/true"]));
+    if let Err(e) = warm {
+        t.note(&format!("spawn failed, section skipped: {e}"));
+        return None;
+    }
+    if let Some(Err(e)) = pol.bare.as_ref().map(|p| time_sandboxed(p, &["/bin/true"])) {
+        t.note(&format!("no-namespace policy failed, row skipped: {e}"));
+        bare = None;
+    }
+    for _ in 0..cfg.runs {
+        match (time_command(&["/bin/true"]), time_sandboxed(policy, &["/bin/true"])) {
+            (Ok(p), Ok(s)) => {
+                plain.push(p);
+                sbx.push(s);
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                t.note(&format!("spawn failed: {e}"));
+                return None;
+            }
+        }
+        if let (Some(samples), Some(p)) = (bare.as_mut(), pol.bare.as_ref()) {
+            match time_sandboxed(p, &["/bin/true"]) {
+                Ok(d) => samples.push(d),
+                Err(e) => {
+                    t.note(&format!("no-namespace policy failed: {e}"));
+                    bare = None;
+                }
+            }
+        }
+    }
+    t.timed("plain spawn (std Command: posix_spawn + wait)", &plain, Some(&plain));
+    if let Some(b) = &bare {
+        t.timed("libsbx, no namespaces (seccomp + ptrace monitor)", b, Some(&plain));
+    }
+    t.timed("libsbx, tool_default (+ 7 namespaces, tool view)", &sbx, Some(&plain));
+
+    // Whole commands, each a plain spawn of a launcher that then runs /bin/true.
+    let sbx_run = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("sbx-run")));
+    let mut whole: Vec<(String, Vec<String>)> = Vec::new();
+    if let Some(p) = sbx_run.filter(|p| p.exists()) {
+        whole.push((
+            "whole cmd: sbx-run -q -- /bin/true".into(),
+            vec![p.display().to_string(), "-q".into(), "--".into(), "/bin/true".into()],
+        ));
+    } else {
+        t.note("sbx-run is not built next to sbx-bench: its whole-command row is skipped");
+    }
+    whole.push(("whole cmd: unshare -Ur /bin/true".into(), ["unshare", "-Ur", "/bin/true"].map(String::from).to_vec()));
+    let mut bwrap: Vec<String> = ["bwrap", "--unshare-all", "--ro-bind", "/usr", "/usr"].map(String::from).to_vec();
+    for (link, to) in [("usr/lib64", "/lib64"), ("usr/lib", "/lib"), ("usr/bin", "/bin"), ("usr/sbin", "/sbin")] {
+        if Path::new(to).is_symlink() {
+            bwrap.extend(["--symlink".into(), link.into(), to.into()]);
+        } else if Path::new(to).exists() {
+            bwrap.extend(["--ro-bind".into(), to.into(), to.into()]);
+        }
+    }
+    bwrap.extend(["--proc", "/proc", "--dev", "/dev", "/bin/true"].map(String::from));
+    whole.push(("whole cmd: bwrap --unshare-all, ro /usr, /proc, /dev".into(), bwrap));
+    for (label, argv) in &whole {
+        if !argv[0].contains('/') && which(&argv[0]).is_none() {
+            t.note(&format!("{} is not installed: row skipped", argv[0]));
+            continue;
+        }
+        let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+        match repeat(cfg.runs, || time_command(&refs)) {
+            Ok(s) => t.timed(label, &s, Some(&plain)),
+            Err(e) => t.note(&format!("{label}: failed, skipped: {e}")),
+        }
+    }
+    Some(sbx)
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+fn section_b(t: &mut Table, cfg: &Config, policy: &Policy) {
+    // Sandboxes of the default policy (namespaces and the tool view).
+    progress("(b) sandboxes per second");
+    t.section("(b) sandboxes per second (/bin/true)", "  per sec  x sequential");
+    let run_n = |n: usize| -> Result<(), String> {
+        for _ in 0..n {
+            time_sandboxed(policy, &["/bin/true"])?;
+        }
+        Ok(())
+    };
+    let n = cfg.runs.max(20);
+    let t0 = Instant::now();
+    if let Err(e) = run_n(n) {
+        t.note(&format!("failed: {e}"));
+        return;
+    }
+    let seq = n as f64 / t0.elapsed().as_secs_f64();
+    t.row("sequential", &format!("{seq:>9.0}{:>8.2}x", 1.0));
+    let t0 = Instant::now();
+    let results: Vec<Result<(), String>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..2).map(|_| s.spawn(|| run_n(n / 2))).collect();
+        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into()))).collect()
+    });
+    if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+        t.note(&format!("2 threads failed: {e}"));
+        return;
+    }
+    let par = (n / 2 * 2) as f64 / t0.elapsed().as_secs_f64();
+    t.row("2 threads", &format!("{par:>9.0}{:>8.2}x", par / seq));
+}
+
+fn section_c(t: &mut Table, cfg: &Config, policy: &Policy, small_sbx: Option<&Samples>) {
+    progress("(c) host size effect (small host)");
+    let gib = cfg.big_bytes as f64 / (1u64 << 30) as f64;
+    t.section(
+        &format!("(c) host size: spawn after host touched {gib:.0} GiB (ms)"),
+        " small med  big med  big/small",
+    );
+    let fork_runs = cfg.runs.min(50);
+    let fx = ForkExec::new("/bin/true");
+    // Small-host figures, taken now (the sandboxed one is (a)'s when available).
+    let small_cmd = repeat(cfg.runs, || time_command(&["/bin/true"]));
+    let small_fork = repeat(fork_runs, || fx.time());
+    let small_sbx = match small_sbx {
+        Some(s) => Ok(Samples(s.0.clone())),
+        None => repeat(cfg.runs, || time_sandboxed(policy, &["/bin/true"])),
+    };
+
+    progress(&format!("(c) touching {gib:.0} GiB"));
+    let mut big: Vec<u8> = Vec::new();
+    if big.try_reserve_exact(cfg.big_bytes).is_err() {
+        t.note(&format!("cannot allocate {gib:.0} GiB: section skipped"));
+        return;
+    }
+    big.resize(cfg.big_bytes, 0);
+    for i in (0..big.len()).step_by(4096) {
+        big[i] = 1;
+    }
+    std::hint::black_box(&big);
+    progress("(c) host size effect (big host)");
+    let big_sbx = repeat(cfg.runs, || time_sandboxed(policy, &["/bin/true"]));
+    let big_cmd = repeat(cfg.runs, || time_command(&["/bin/true"]));
+    let big_fork = repeat(fork_runs, || fx.time());
+    drop(big);
+
+    let rows = [
+        ("libsbx, tool_default (clone(CLONE_VM))", small_sbx, big_sbx),
+        ("plain spawn (std Command: posix_spawn)", small_cmd, big_cmd),
+        ("plain fork() + exec (page tables copied)", small_fork, big_fork),
+    ];
+    for (label, small, big) in &rows {
+        match (small, big) {
+            (Ok(s), Ok(b)) => t.row(
+                label,
+                &format!("{:>9.3}{:>9.3}{:>10.2}x", s.median_ms(), b.median_ms(), b.median_ms() / s.median_ms()),
+            ),
+            (Err(e), _) | (_, Err(e)) => t.note(&format!("{label}: failed: {e}")),
+        }
+    }
+    if let ((_, _, Ok(sbx)), (_, _, Ok(fork))) = (&rows[0], &rows[2]) {
+        t.note(&format!("big host: fork()+exec is {:.1}x libsbx's spawn", fork.median_ms() / sbx.median_ms()));
+    }
+}
+
+fn section_d(t: &mut Table, cfg: &Config, policy: Option<&Policy>, helper: &Result<Helper, String>) {
+    progress("(d) getpid loop");
+    t.section(
+        &format!("(d) getpid loop, N={} (ns/call, median of {})", cfg.getpid_n, cfg.getpid_reps),
+        "  ns/call   x bare",
+    );
+    let (h, policy) = match (helper, policy) {
+        (Ok(h), Some(p)) => (h, p),
+        (Err(e), _) => {
+            t.note(&format!("no static helper ({e}): section skipped"));
+            return;
+        }
+        (Ok(_), None) => {
+            t.note("the helper's policy does not build: section skipped");
+            return;
+        }
+    };
+    let mut bare = Vec::new();
+    let mut allow1 = Vec::new();
+    let mut sbx = Vec::new();
+    let mut errors = Vec::new();
+    for _ in 0..cfg.getpid_reps {
+        match getpid_bare(h, cfg.getpid_n, false) {
+            Ok(v) => bare.push(v),
+            Err(e) => errors.push(format!("bare: {e}")),
+        }
+        match getpid_bare(h, cfg.getpid_n, true) {
+            Ok(v) => allow1.push(v),
+            Err(e) => errors.push(format!("one-instruction filter: {e}")),
+        }
+        match getpid_sandboxed(h, policy, cfg.getpid_n) {
+            Ok(v) => sbx.push(v),
+            Err(e) => errors.push(format!("libsbx: {e}")),
+        }
+    }
+    let bare = median(bare);
+    for (label, v) in [
+        ("bare", bare),
+        ("one-instruction RET_ALLOW filter (seccomp floor)", median(allow1)),
+        ("libsbx tool_default (ptrace monitor attached)", median(sbx)),
+    ] {
+        if v.is_nan() {
+            continue;
+        }
+        t.row(label, &format!("{v:>9.1}{:>8.2}x", v / bare));
+    }
+    errors.dedup();
+    for e in errors.iter().take(3) {
+        t.note(e);
+    }
+}
+
+fn section_e(t: &mut Table, cfg: &Config, policy: Option<&Policy>, helper: &Result<Helper, String>) {
+    progress("(e) violation round trip");
+    t.section("(e) violation round trip: start -> result (ms)", "     mean   median  x exit (mean / median)");
+    let (h, policy) = match (helper, policy) {
+        (Ok(h), Some(p)) => (h, p),
+        (Err(e), _) => {
+            t.note(&format!("no static helper ({e}): section skipped"));
+            return;
+        }
+        (Ok(_), None) => {
+            t.note("the helper's policy does not build: section skipped");
+            return;
+        }
+    };
+    let exit = repeat(cfg.runs, || time_sandboxed(policy, &[h.path(), "exit"]));
+    let violate = repeat(cfg.runs, || {
+        let t0 = Instant::now();
+        let r = sandboxed(policy, &[h.path(), "violate"], None).map_err(|e| e.to_string())?;
+        let d = t0.elapsed();
+        match r.status {
+            Status::Violation => Ok(d),
+            _ => Err(format!("expected VIOLATION, got {}", r.describe())),
+        }
+    });
+    match (exit, violate) {
+        (Ok(x), Ok(v)) => {
+            t.timed("static helper exits at once (OK)", &x, Some(&x));
+            t.timed("static helper calls ptrace at once (VIOLATION)", &v, Some(&x));
+            t.row(
+                "violation handling (median difference)",
+                &format!("{:>18.3}", v.median_ms() - x.median_ms()),
+            );
+        }
+        (Err(e), _) | (_, Err(e)) => t.note(&format!("failed: {e}")),
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+
+fn parse_args() -> Result<Config, String> {
+    let mut cfg = Config { runs: 200, getpid_n: 2_000_000, getpid_reps: 5, big_bytes: 2 << 30 };
+    let mut runs = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => {
+                cfg.runs = 30;
+                cfg.getpid_n = 500_000;
+                cfg.getpid_reps = 3;
+            }
+            "--runs" => {
+                let v = args.next().ok_or("--runs needs a number")?;
+                runs = Some(v.parse::<usize>().ok().filter(|&n| n > 0).ok_or(format!("--runs {v:?}: expected a positive integer"))?);
+            }
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => {
+                if let Some(v) = a.strip_prefix("--runs=") {
+                    runs = Some(v.parse::<usize>().ok().filter(|&n| n > 0).ok_or(format!("--runs {v:?}: expected a positive integer"))?);
+                } else {
+                    return Err(format!("unknown argument {a:?}"));
+                }
+            }
+        }
+    }
+    if let Some(r) = runs {
+        cfg.runs = r;
+    }
+    Ok(cfg)
+}
+
+fn main() {
+    let cfg = match parse_args() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sbx-bench: {e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let helper = Helper::build();
+    let pol = match Policies::build(&helper) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("sbx-bench: the default policy does not build: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut t = Table::default();
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let uid = nix::unistd::geteuid();
+    t.0.push(format!(
+        "sbx-bench {}: runs={} per row, Linux {}, {} CPUs, uid {}; times in ms; ratios from this run",
+        sbx::VERSION,
+        cfg.runs,
+        kernel.trim(),
+        cpus,
+        uid
+    ));
+
+    let small_sbx = section_a(&mut t, &cfg, &pol);
+    section_b(&mut t, &cfg, &pol.tool);
+    // (d) and (e) run before (c) so that they see the small host.
+    let mut td = Table::default();
+    section_d(&mut td, &cfg, pol.helper.as_ref(), &helper);
+    let mut te = Table::default();
+    section_e(&mut te, &cfg, pol.helper.as_ref(), &helper);
+    section_c(&mut t, &cfg, &pol.tool, small_sbx.as_ref());
+    t.0.extend(td.0);
+    t.0.extend(te.0);
+    println!("{}", t.0.join("\n"));
+}

@@ -1,0 +1,793 @@
+//! `sbx-run`: run one command under a libsbx sandbox from the shell.
+//!
+//! `sbx-run [OPTIONS] -- PROGRAM [ARGS...]`. See `sbx-run --help` (the text is [`HELP`]).
+
+use sbx::{DefaultAction, Executor, Policy, PolicyBuilder, Reason, RunResult, Sandbox, Status};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Exit status when the sandboxee broke the policy.
+const EXIT_VIOLATION: u8 = 159;
+/// Exit status when the wall-time limit expired.
+const EXIT_TIMEOUT: u8 = 124;
+/// Exit status when the sandbox could not be set up (or the options are wrong).
+const EXIT_SETUP: u8 = 125;
+
+/// Host variables copied into the default sandboxee environment when they are set.
+const PASSED_VARS: [&str; 2] = ["TERM", "LANG"];
+/// `PATH` of the default sandboxee environment.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+const HELP: &str = "\
+sbx-run: run a program in a libsbx sandbox (seccomp-bpf policy + ptrace monitor)
+
+USAGE:
+    sbx-run [OPTIONS] -- PROGRAM [ARGS...]
+    sbx-run --check | --dump-policy [POLICY OPTIONS] | --help | --version
+
+PROGRAM is looked up in the host's PATH when it has no slash. The default policy is libsbx's
+embedded allow-list for ordinary dynamically linked tools (file I/O, memory, signals, pipes,
+fork/exec of further tools). Anything else ends the run as a VIOLATION naming the syscall.
+
+POLICY:
+    --allow SYSCALL[,SYSCALL...]   Also allow these syscalls (repeatable).
+    --errno SYSCALL=ERRNO          Make SYSCALL fail with ERRNO instead of being a violation
+                                   (repeatable). ERRNO is a number or a name: EPERM, EACCES,
+                                   ENOSYS, EINVAL, ENOENT, ...
+    --allow-all                    Allow every syscall not otherwise ruled. libsbx's mandatory
+                                   rules still apply (foreign ABIs, ptrace, bpf, namespaces,
+                                   io_uring, keyctl, ...).
+    --dump-policy                  Print the compiled BPF program, disassembled, and exit 0.
+
+LIMITS:
+    --walltime SECONDS             Wall-time limit (fractions allowed; 0 disables). Default 120.
+    --rlimit-as BYTES              RLIMIT_AS (address space). Default unlimited.
+    --rlimit-cpu SECONDS           RLIMIT_CPU. Default 1024.
+    --rlimit-fsize BYTES           RLIMIT_FSIZE (largest file written). Default 8G.
+    --rlimit-nofile N              RLIMIT_NOFILE. Default 1024.
+    --rlimit-nproc N               Most processes and threads at once (RLIMIT_NPROC, also
+                                   enforced by the monitor). Default not set.
+    --rlimit-core BYTES            RLIMIT_CORE. Default 0.
+                                   BYTES take a K, M, G or T suffix (powers of 1024); every
+                                   rlimit accepts 'inf' for unlimited. A limit above the host's
+                                   own hard limit is lowered to it.
+
+FILESYSTEM AND NAMESPACES:
+    The sandboxee runs in fresh user, pid, mount, network, ipc, uts and cgroup namespaces. It
+    sees a read-only root holding /usr, /bin, /sbin, /lib*, the /etc files tools read (passwd,
+    group, nsswitch.conf, ld.so.cache, localtime, resolv.conf, hosts, ...), /etc/ssl, a private
+    writable 256 MiB /tmp, /proc and a minimal /dev; no home directory and no network. A
+    PROGRAM given as a path outside those directories (./tool) is added read-only by itself.
+    --bind SRC[:DST]               Bind a host file or directory read-only, at DST or at the
+                                   same path (repeatable). Relative SRCs start at the current
+                                   directory. Alias: --ro.
+    --bind-rw SRC[:DST]            The same, writable (writable mounts are noexec). Alias: --rw.
+    --tmpfs DST[:SIZE]             A fresh writable tmpfs at DST (SIZE as BYTES below).
+    --net                          Share the host's network instead of an empty one.
+    --hostname NAME                Hostname inside (default 'sandbox').
+    --no-namespaces                No namespaces at all: the sandboxee sees the host's files,
+                                   processes and network and runs as your uid (capabilities of a
+                                   root caller are dropped); only the syscall policy, Landlock
+                                   scoping, rlimits and the monitor confine it. Cannot be combined
+                                   with the options above.
+
+PROCESS:
+    --env KEY=VALUE                Set a variable in the sandboxee's environment (repeatable).
+    --keep-env                     Start from the host's whole environment instead of the
+                                   default one. Without it the sandboxee sees only
+                                   PATH=/usr/local/bin:/usr/bin:/bin, plus TERM and LANG when the
+                                   host has them, plus every --env.
+    --cwd DIR                      Working directory inside the sandbox (absolute). Default: /.
+                                   To work on files of the current directory:
+                                   --ro \"$PWD\" --cwd \"$PWD\" (or --rw).
+
+OUTPUT:
+    --json                         Print the result as one JSON object on the last line of
+                                   stderr.
+    -q, --quiet                    No one-line summary on stderr when the run is not OK.
+    --check                        Probe every kernel feature libsbx uses, one line each; exit 0
+                                   when all required ones are there, 125 otherwise.
+    -h, --help                     This text.
+    -V, --version                  Version.
+
+EXIT STATUS:
+    N        the sandboxee exited with status N
+    128+N    the sandboxee was killed by signal N; also when sbx-run itself got SIGINT,
+             SIGTERM or SIGHUP (N), which kills the whole sandbox first
+    159      the sandboxee broke the policy (VIOLATION)
+    124      the wall-time limit expired (TIMEOUT)
+    125      the sandbox could not be set up, libsbx failed, or the options are wrong
+
+JSON (--json), one line, keys always present:
+    {\"status\":\"OK|VIOLATION|SIGNALED|TIMEOUT|SETUP_ERROR|EXTERNAL_KILL|INTERNAL_ERROR\",
+     \"reason_code\":N, \"reason\":\"NAME\"|null, \"exit_code\":N|null, \"signal\":N|null,
+     \"wall_time_ms\":F, \"pid\":N, \"message\":\"...\"|null,
+     \"usage\":{\"user_ms\":F,\"system_ms\":F,\"max_rss_kib\":N,\"peak_tasks\":N},
+     \"violation\":{\"arch\":\"X86-64\",\"syscall\":\"NAME\",\"nr\":N,\"args\":[6 numbers],
+                  \"pid\":N,\"ip\":N,\"sp\":N}|null,
+     \"description\":\"one-line summary\"}
+
+EXAMPLES:
+    sbx-run -- ls -la /
+    sbx-run --json --walltime 5 -- python3 -c 'print(1)'
+    sbx-run --ro \"$PWD\" --cwd \"$PWD\" -- ./tool input.txt
+    sbx-run --rw /tmp/out:/out -- sh -c 'date > /out/stamp'
+";
+
+// ----------------------------------------------------------------------------------------------
+// Options
+
+/// Everything the command line says.
+#[derive(Debug, Default)]
+struct Options {
+    json: bool,
+    quiet: bool,
+    check: bool,
+    dump_policy: bool,
+    allow: Vec<String>,
+    errno: Vec<(String, u16)>,
+    allow_all: bool,
+    walltime: Option<Duration>,
+    rlimit_as: Option<Option<u64>>,
+    rlimit_cpu: Option<Option<u64>>,
+    rlimit_fsize: Option<Option<u64>>,
+    rlimit_nofile: Option<Option<u64>>,
+    rlimit_nproc: Option<Option<u64>>,
+    rlimit_core: Option<Option<u64>>,
+    env: Vec<(String, String)>,
+    keep_env: bool,
+    cwd: Option<PathBuf>,
+    binds: Vec<Bind>,
+    tmpfs: Vec<(PathBuf, Option<u64>)>,
+    share_net: bool,
+    hostname: Option<String>,
+    no_namespaces: bool,
+    program: Vec<String>,
+}
+
+/// A `--ro`/`--rw` bind of a host path into the sandbox.
+#[derive(Debug)]
+struct Bind {
+    outside: PathBuf,
+    inside: PathBuf,
+    writable: bool,
+}
+
+/// What `main` should do after parsing.
+enum Parsed {
+    Run(Box<Options>),
+    Help,
+    Version,
+}
+
+fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
+    let mut o = Options::default();
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        if arg == "--" {
+            o.program.extend(it.by_ref());
+            break;
+        }
+        if !arg.starts_with('-') || arg == "-" {
+            // The program, without a `--` before it: everything from here belongs to it.
+            o.program.push(arg);
+            o.program.extend(it.by_ref());
+            break;
+        }
+        // `--flag=value` or `--flag value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => it.next().ok_or_else(|| format!("{name} needs a value")),
+            }
+        };
+        let no_value = |name: &str| -> Result<(), String> {
+            match &inline {
+                Some(_) => Err(format!("{name} takes no value")),
+                None => Ok(()),
+            }
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Parsed::Help),
+            "-V" | "--version" => return Ok(Parsed::Version),
+            "-q" | "--quiet" => {
+                no_value(&flag)?;
+                o.quiet = true
+            }
+            "--json" => {
+                no_value(&flag)?;
+                o.json = true
+            }
+            "--check" => {
+                no_value(&flag)?;
+                o.check = true
+            }
+            "--dump-policy" => {
+                no_value(&flag)?;
+                o.dump_policy = true
+            }
+            "--allow-all" => {
+                no_value(&flag)?;
+                o.allow_all = true
+            }
+            "--keep-env" => {
+                no_value(&flag)?;
+                o.keep_env = true
+            }
+            "--allow" => {
+                let v = value(&flag)?;
+                for name in v.split(',').map(str::trim) {
+                    if name.is_empty() {
+                        return Err(format!("--allow {v:?}: empty syscall name"));
+                    }
+                    o.allow.push(name.to_string());
+                }
+            }
+            "--errno" => {
+                let v = value(&flag)?;
+                let (name, e) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--errno {v:?}: expected SYSCALL=ERRNO, e.g. socket=EACCES"))?;
+                let e = parse_errno(e).map_err(|m| format!("--errno {v:?}: {m}"))?;
+                if name.trim().is_empty() {
+                    return Err(format!("--errno {v:?}: empty syscall name"));
+                }
+                o.errno.push((name.trim().to_string(), e));
+            }
+            "--walltime" => {
+                let v = value(&flag)?;
+                o.walltime = Some(parse_seconds(&v).map_err(|m| format!("--walltime {v:?}: {m}"))?);
+            }
+            "--rlimit-as" => o.rlimit_as = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?),
+            "--rlimit-cpu" => o.rlimit_cpu = Some(limit_flag(&flag, &value(&flag)?, parse_count)?),
+            "--rlimit-fsize" => o.rlimit_fsize = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?),
+            "--rlimit-nofile" => o.rlimit_nofile = Some(limit_flag(&flag, &value(&flag)?, parse_count)?),
+            "--rlimit-nproc" => o.rlimit_nproc = Some(limit_flag(&flag, &value(&flag)?, parse_count)?),
+            "--rlimit-core" => o.rlimit_core = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?),
+            "--env" => {
+                let v = value(&flag)?;
+                match v.split_once('=') {
+                    Some((k, val)) if !k.is_empty() => o.env.push((k.to_string(), val.to_string())),
+                    _ => return Err(format!("--env {v:?}: expected KEY=VALUE")),
+                }
+            }
+            "--no-namespaces" => {
+                no_value(&flag)?;
+                o.no_namespaces = true
+            }
+            "--ro" | "--rw" | "--bind" | "--bind-rw" => {
+                let v = value(&flag)?;
+                let (outside, inside) = match v.split_once(':') {
+                    Some((o, i)) => (o, Some(i)),
+                    None => (v.as_str(), None),
+                };
+                let outside = absolute(outside).map_err(|m| format!("{flag} {v:?}: {m}"))?;
+                let inside = match inside {
+                    Some(i) if !i.starts_with('/') => {
+                        return Err(format!("{flag} {v:?}: the path inside the sandbox must be absolute"))
+                    }
+                    Some(i) => PathBuf::from(i),
+                    None => outside.clone(),
+                };
+                o.binds.push(Bind { outside, inside, writable: flag == "--rw" || flag == "--bind-rw" });
+            }
+            "--tmpfs" => {
+                let v = value(&flag)?;
+                let (dir, size) = match v.split_once(':') {
+                    Some((d, sz)) => (d, Some(parse_bytes(sz).map_err(|m| format!("--tmpfs {v:?}: {m}"))?)),
+                    None => (v.as_str(), None),
+                };
+                if !dir.starts_with('/') {
+                    return Err(format!("--tmpfs {v:?}: the directory must be an absolute path"));
+                }
+                o.tmpfs.push((PathBuf::from(dir), size));
+            }
+            "--net" => {
+                no_value(&flag)?;
+                o.share_net = true
+            }
+            "--hostname" => o.hostname = Some(value(&flag)?),
+            "--cwd" => {
+                let v = value(&flag)?;
+                let p = PathBuf::from(&v);
+                if !p.is_absolute() {
+                    return Err(format!("--cwd {v:?}: the directory must be an absolute path"));
+                }
+                o.cwd = Some(p);
+            }
+            _ => return Err(format!("unknown option {flag:?}")),
+        }
+    }
+    if o.program.is_empty() && !o.check && !o.dump_policy {
+        return Err("no program given: sbx-run [OPTIONS] -- PROGRAM [ARGS...]".into());
+    }
+    Ok(Parsed::Run(Box::new(o)))
+}
+
+fn limit_flag(
+    flag: &str,
+    v: &str,
+    parse: fn(&str) -> Result<u64, String>,
+) -> Result<Option<u64>, String> {
+    let t = v.trim();
+    if t.eq_ignore_ascii_case("inf") || t.eq_ignore_ascii_case("unlimited") || t.eq_ignore_ascii_case("infinity") {
+        return Ok(None);
+    }
+    parse(t).map(Some).map_err(|m| format!("{flag} {v:?}: {m}"))
+}
+
+/// A non-negative integer.
+fn parse_count(s: &str) -> Result<u64, String> {
+    s.parse::<u64>().map_err(|_| "expected a non-negative integer or 'inf'".to_string())
+}
+
+/// Bytes with an optional K/M/G/T suffix (powers of 1024; `KiB`, `KB`, `k` are accepted too).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, suffix) = s.split_at(digits);
+    let n: u64 = num.parse().map_err(|_| "expected a byte count such as 4096, 64K, 512M, 2G or 'inf'".to_string())?;
+    let shift = match suffix.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        _ => return Err(format!("unknown size suffix {suffix:?} (use K, M, G or T)")),
+    };
+    n.checked_mul(1u64 << shift).ok_or_else(|| "value too large".to_string())
+}
+
+/// Seconds, fractions allowed.
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let f: f64 = s.trim().parse().map_err(|_| "expected a number of seconds".to_string())?;
+    if !f.is_finite() || f < 0.0 {
+        return Err("expected a non-negative number of seconds".into());
+    }
+    Duration::try_from_secs_f64(f).map_err(|_| "value too large".into())
+}
+
+/// `p` made absolute against the current directory (not resolved: symlinks stay as given).
+fn absolute(p: &str) -> Result<PathBuf, String> {
+    if p.is_empty() {
+        return Err("empty path".into());
+    }
+    std::path::absolute(p).map_err(|e| e.to_string())
+}
+
+/// `EPERM`, `eperm` or a number in 0..=4095 (the kernel's MAX_ERRNO).
+fn parse_errno(s: &str) -> Result<u16, String> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<u16>() {
+        return if n <= 4095 { Ok(n) } else { Err("errno numbers go up to 4095".into()) };
+    }
+    let upper = s.to_ascii_uppercase();
+    // Aliases that nix spells by their primary name.
+    let wanted = match upper.as_str() {
+        "EWOULDBLOCK" => "EAGAIN",
+        "ENOTSUP" => "EOPNOTSUPP",
+        "EDEADLOCK" => "EDEADLK",
+        other => other,
+    };
+    (1..4096)
+        .find(|&n| format!("{:?}", nix::errno::Errno::from_raw(n)) == wanted)
+        .map(|n| n as u16)
+        .ok_or_else(|| format!("unknown errno name {s:?} (use a number or a name such as EPERM, EACCES, ENOSYS)"))
+}
+
+// ----------------------------------------------------------------------------------------------
+// Policy and executor
+
+/// Adds the user's `--allow`, `--errno` and `--allow-all` to a builder.
+fn add_user_rules(pb: &mut PolicyBuilder, o: &Options) {
+    for name in &o.allow {
+        pb.allow(name.as_str());
+    }
+    for (name, e) in &o.errno {
+        pb.errno(name.as_str(), *e);
+    }
+    if o.allow_all {
+        pb.default_action(DefaultAction::AllowAll);
+    }
+}
+
+/// Adds the user's mounts and namespace settings, and the program itself when the default view
+/// does not hold it (e.g. `./tool`); its libraries must be visible already or be added with
+/// `--ro`.
+fn add_view(pb: &mut PolicyBuilder, o: &Options) {
+    for b in &o.binds {
+        if b.outside.is_dir() {
+            pb.add_directory_at(&b.outside, &b.inside, b.writable);
+        } else {
+            pb.add_file_at(&b.outside, &b.inside, b.writable);
+        }
+    }
+    for (dir, size) in &o.tmpfs {
+        pb.add_tmpfs(dir, *size);
+    }
+    if o.share_net {
+        pb.share_network();
+    }
+    if let Some(h) = &o.hostname {
+        pb.hostname(h.as_str());
+    }
+    if let Some(program) = o.program.first().filter(|p| p.contains('/')) {
+        if let Ok(path) = std::path::absolute(program) {
+            let visible = sbx::policy::presets::SYSTEM_DIRECTORIES.iter().any(|d| path.starts_with(d))
+                || o.binds.iter().any(|b| path.starts_with(&b.outside));
+            if !visible && path.is_file() {
+                pb.add_file(&path);
+            }
+        }
+    }
+}
+
+/// The user's rules, then the embedded default policy's rules, then the view.
+///
+/// The builder's first matching rule decides, so the user's `--allow`/`--errno` come first and
+/// take precedence over the preset's rules for the same syscall (an `--errno socket=EPERM`
+/// replaces the preset's per-family socket rules).
+fn build_policy(o: &Options) -> Result<Policy, String> {
+    let mut pb = PolicyBuilder::new();
+    add_user_rules(&mut pb, o);
+    sbx::policy::presets::tool_rules(&mut pb);
+    if o.no_namespaces {
+        if !o.binds.is_empty() || !o.tmpfs.is_empty() || o.share_net || o.hostname.is_some() {
+            return Err("--no-namespaces cannot be combined with --bind, --bind-rw, --tmpfs, --net or --hostname".into());
+        }
+        pb.disable_namespaces();
+    } else {
+        sbx::policy::presets::tool_view(&mut pb);
+        add_view(&mut pb, o);
+    }
+    pb.build().map_err(|e| format!("policy: {e}"))
+}
+
+fn sandboxee_env(o: &Options) -> Vec<String> {
+    let mut env: Vec<(String, String)> = if o.keep_env {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect()
+    } else {
+        let mut base = vec![("PATH".to_string(), DEFAULT_PATH.to_string())];
+        for k in PASSED_VARS {
+            if let Ok(v) = std::env::var(k) {
+                base.push((k.to_string(), v));
+            }
+        }
+        base
+    };
+    for (k, v) in &o.env {
+        env.retain(|(key, _)| key != k);
+        env.push((k.clone(), v.clone()));
+    }
+    env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+fn build_executor(o: &Options) -> Executor {
+    let mut ex = Executor::new(&o.program[0]);
+    ex.argv(o.program.clone());
+    ex.envp(sandboxee_env(o));
+    if let Some(c) = &o.cwd {
+        ex.cwd(c);
+    }
+    if let Some(w) = o.walltime {
+        ex.walltime(w);
+    }
+    let l = ex.limits_mut();
+    let set = |slot: &mut Option<u64>, v: Option<Option<u64>>| {
+        if let Some(v) = v {
+            *slot = v;
+        }
+    };
+    set(&mut l.address_space, o.rlimit_as);
+    set(&mut l.cpu_seconds, o.rlimit_cpu);
+    set(&mut l.file_size, o.rlimit_fsize);
+    set(&mut l.open_files, o.rlimit_nofile);
+    set(&mut l.processes, o.rlimit_nproc);
+    set(&mut l.core, o.rlimit_core);
+    ex
+}
+
+// ----------------------------------------------------------------------------------------------
+// Signals: SIGINT, SIGTERM and SIGHUP to sbx-run kill the sandbox
+
+const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// The signal sbx-run received (0: none).
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+/// The running sandbox, for the signal thread to kill.
+type Slot = Arc<Mutex<Option<Arc<Sandbox>>>>;
+
+fn forwarded_set() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigemptyset/sigaddset initialise it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in FORWARDED {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
+/// Blocks the forwarded signals in this (the main) thread, so every thread started later has them
+/// blocked too, and starts the one thread that receives them with `sigwait`.
+fn start_signal_thread(slot: Slot) -> Result<(), String> {
+    let set = forwarded_set();
+    // SAFETY: valid sigset; the old mask is not needed.
+    let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if r != 0 {
+        return Err(format!("pthread_sigmask: {}", std::io::Error::from_raw_os_error(r)));
+    }
+    std::thread::Builder::new()
+        .name("sbx-run-signals".into())
+        .stack_size(64 * 1024)
+        .spawn(move || loop {
+            let mut sig: libc::c_int = 0;
+            // SAFETY: valid sigset and out-pointer.
+            if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+                continue;
+            }
+            let _ = RECEIVED.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+            let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+            match guard.as_ref() {
+                // The main thread sees the EXTERNAL_KILL result and exits with 128+sig.
+                Some(sb) => sb.kill(),
+                None => std::process::exit(128 + sig),
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| format!("cannot start the signal thread: {e}"))
+}
+
+// ----------------------------------------------------------------------------------------------
+// Output
+
+/// Appends `s` as a JSON string literal.
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn json_opt_str(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.push_str("null"),
+    }
+}
+
+fn json_opt_num(out: &mut String, n: Option<i32>) {
+    match n {
+        Some(n) => {
+            let _ = write!(out, "{n}");
+        }
+        None => out.push_str("null"),
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1000.0)
+}
+
+/// The result as one line of JSON (keys in a fixed order, always present).
+fn result_json(r: &RunResult) -> String {
+    let mut o = String::with_capacity(512);
+    o.push_str("{\"status\":");
+    json_str(&mut o, r.status.name());
+    let _ = write!(o, ",\"reason_code\":{},\"reason\":", r.reason_code);
+    json_opt_str(&mut o, r.reason().map(|x| x.name()));
+    o.push_str(",\"exit_code\":");
+    json_opt_num(&mut o, r.exit_code);
+    o.push_str(",\"signal\":");
+    json_opt_num(&mut o, r.signal);
+    let _ = write!(o, ",\"wall_time_ms\":{},\"pid\":{},\"message\":", ms(r.wall_time), r.pid);
+    json_opt_str(&mut o, r.message.as_deref());
+    let u = &r.usage;
+    let _ = write!(
+        o,
+        ",\"usage\":{{\"user_ms\":{},\"system_ms\":{},\"max_rss_kib\":{},\"peak_tasks\":{}}}",
+        ms(u.user_time),
+        ms(u.system_time),
+        u.max_rss_kib,
+        u.peak_tasks
+    );
+    o.push_str(",\"violation\":");
+    match &r.violation {
+        Some(v) => {
+            o.push_str("{\"arch\":");
+            json_str(&mut o, &v.arch.label());
+            o.push_str(",\"syscall\":");
+            json_str(&mut o, &v.name);
+            let args: Vec<String> = v.args.iter().map(u64::to_string).collect();
+            let _ = write!(
+                o,
+                ",\"nr\":{},\"args\":[{}],\"pid\":{},\"ip\":{},\"sp\":{}}}",
+                v.nr,
+                args.join(","),
+                v.pid,
+                v.ip,
+                v.sp
+            );
+        }
+        None => o.push_str("null"),
+    }
+    o.push_str(",\"description\":");
+    json_str(&mut o, &r.describe());
+    o.push('}');
+    o
+}
+
+/// Exit status for a result (see the EXIT STATUS section of the help).
+fn exit_status(r: &RunResult) -> u8 {
+    match r.status {
+        Status::Ok => r.exit_code.unwrap_or(r.reason_code as i32) as u8,
+        Status::Signaled => signal_status(r.signal.unwrap_or(r.reason_code as i32)),
+        Status::Violation => EXIT_VIOLATION,
+        Status::Timeout => EXIT_TIMEOUT,
+        Status::ExternalKill => match RECEIVED.load(Ordering::SeqCst) {
+            0 => signal_status(r.signal.unwrap_or(libc::SIGKILL)),
+            s => signal_status(s),
+        },
+        Status::SetupError | Status::InternalError | Status::Unset => EXIT_SETUP,
+    }
+}
+
+fn signal_status(sig: i32) -> u8 {
+    (128 + sig.clamp(0, 127)) as u8
+}
+
+fn print_check() -> u8 {
+    let features = sbx::features::probe();
+    let width = features.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    for f in &features {
+        let state = match (f.available, f.required) {
+            (true, _) => "ok",
+            (false, true) => "MISSING",
+            // An ABI the kernel does not offer: nothing to fix, nothing to block.
+            (false, false) if f.fix.is_empty() => "absent",
+            (false, false) => "missing",
+        };
+        let kind = if f.required { "required" } else { "optional" };
+        let mut line = format!("{state:<7} {:<width$}  {kind}  {}", f.name, f.detail);
+        if !f.available && !f.fix.is_empty() {
+            let _ = write!(line, "; fix: {}", f.fix);
+        }
+        println!("{line}");
+    }
+    if sbx::features::all_required_available(&features) {
+        println!("all required features are available");
+        0
+    } else {
+        println!("some required features are missing: sandboxes cannot run here");
+        EXIT_SETUP
+    }
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("sbx-run: error: {msg}");
+    ExitCode::from(EXIT_SETUP)
+}
+
+fn main() -> ExitCode {
+    let slot: Slot = Arc::new(Mutex::new(None));
+    if let Err(e) = start_signal_thread(Arc::clone(&slot)) {
+        return fail(&e);
+    }
+    let args: Result<Vec<String>, String> = std::env::args_os()
+        .skip(1)
+        .enumerate()
+        .map(|(i, a)| a.into_string().map_err(|a| format!("argument {} ({a:?}) is not valid UTF-8", i + 1)))
+        .collect();
+    let opts = match args.and_then(parse_args) {
+        Ok(Parsed::Run(o)) => o,
+        Ok(Parsed::Help) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::Version) => {
+            println!("sbx-run {} (libsbx {})", env!("CARGO_PKG_VERSION"), sbx::VERSION);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("sbx-run: error: {e}");
+            eprintln!("Try 'sbx-run --help'.");
+            return ExitCode::from(EXIT_SETUP);
+        }
+    };
+    if opts.check {
+        return ExitCode::from(print_check());
+    }
+    let policy = match build_policy(&opts) {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    if opts.dump_policy {
+        print!("{}", policy.disassemble());
+        return ExitCode::SUCCESS;
+    }
+
+    let sb = Arc::new(Sandbox::new(build_executor(&opts), policy));
+    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&sb));
+    // The sandbox stays in the slot: a signal after the end makes kill() a no-op.
+    let result = sb.run();
+    // An Err means libsbx refused the request before starting anything (bad input); it is
+    // reported like any other setup failure, in the same shapes.
+    let r = result.unwrap_or_else(|e| RunResult::setup_error(Reason::FailedConfig, e.to_string()));
+    if !opts.quiet && r.status != Status::Ok {
+        match RECEIVED.load(Ordering::SeqCst) {
+            0 => eprintln!("sbx-run: {}", r.describe()),
+            sig => eprintln!("sbx-run: got {}, killed the sandbox: {}", sbx::result::signal_name(sig), r.describe()),
+        }
+    }
+    if opts.json {
+        eprintln!("{}", result_json(&r));
+    }
+    ExitCode::from(exit_status(&r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes() {
+        let mut s = String::new();
+        json_str(&mut s, "a\"b\\c\n\u{1}é");
+        assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001é\"");
+    }
+
+    #[test]
+    fn sizes_and_errnos() {
+        assert_eq!(parse_bytes("64K"), Ok(64 << 10));
+        assert_eq!(parse_bytes("2G"), Ok(2 << 30));
+        assert_eq!(parse_bytes("100"), Ok(100));
+        assert!(parse_bytes("1Q").is_err());
+        assert_eq!(limit_flag("--rlimit-as", "inf", parse_bytes), Ok(None));
+        assert_eq!(parse_errno("eacces"), Ok(libc::EACCES as u16));
+        assert_eq!(parse_errno("38"), Ok(38));
+        assert_eq!(parse_errno("ENOTSUP"), Ok(libc::EOPNOTSUPP as u16));
+        assert_eq!(parse_errno("EHWPOISON"), Ok(libc::EHWPOISON as u16));
+        assert!(parse_errno("EFOO").is_err());
+        assert!(parse_errno("5000").is_err());
+    }
+
+    #[test]
+    fn args() {
+        let p = |v: &[&str]| parse_args(v.iter().map(|s| s.to_string()).collect());
+        match p(&["--walltime=2.5", "--allow", "a,b", "--", "ls", "-l"]) {
+            Ok(Parsed::Run(o)) => {
+                assert_eq!(o.walltime, Some(Duration::from_millis(2500)));
+                assert_eq!(o.allow, vec!["a", "b"]);
+                assert_eq!(o.program, vec!["ls", "-l"]);
+            }
+            _ => panic!("parse failed"),
+        }
+        assert!(p(&["--bogus", "--", "ls"]).is_err());
+        assert!(p(&["--json"]).is_err());
+        assert!(p(&["--cwd", "rel", "--", "ls"]).is_err());
+    }
+}
