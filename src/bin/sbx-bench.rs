@@ -306,6 +306,8 @@ fn getpid_sandboxed(h: &Helper, policy: &Policy, n: u64) -> Result<f64, String> 
 struct Policies {
     /// `tool_default()`: the default filter, namespaces and the tool view (what sbx-run uses).
     tool: Policy,
+    /// The same sharing the host's network namespace: the difference is the new netns's share.
+    tool_shared_net: Option<Policy>,
     /// The dynamic-startup group and exit, no namespaces: seccomp + monitor only.
     bare: Option<Policy>,
     /// `tool_default()` plus the static helper's file (it lives outside the tool view).
@@ -315,6 +317,11 @@ struct Policies {
 impl Policies {
     fn build(helper: &Result<Helper, String>) -> Result<Policies, String> {
         let tool = sbx::policy::presets::tool_default().build().map_err(|e| format!("tool_default: {e}"))?;
+        let tool_shared_net = {
+            let mut b = sbx::policy::presets::tool_default();
+            b.share_network();
+            b.build().ok()
+        };
         let mut b = PolicyBuilder::new();
         b.allow_dynamic_startup().allow_exit().disable_namespaces();
         let bare = b.build().ok();
@@ -323,7 +330,7 @@ impl Policies {
             b.add_file(&h.path);
             b.build().ok()
         });
-        Ok(Policies { tool, bare, helper })
+        Ok(Policies { tool, tool_shared_net, bare, helper })
     }
 }
 
@@ -342,6 +349,9 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
     let mut plain = Samples::default();
     let mut sbx = Samples::default();
     let mut bare = pol.bare.as_ref().map(|_| Samples::default());
+    let mut shared_net = pol.tool_shared_net.as_ref().map(|_| Samples::default());
+    // Per-step setup latency of the full sandbox, summed over the runs (RunResult::setup_latency).
+    let mut steps: Vec<(&'static str, Duration)> = Vec::new();
     let warm = time_command(&["/bin/true"]).and_then(|_| time_sandboxed(policy, &["/bin/true"]));
     if let Err(e) = warm {
         t.note(&format!("spawn failed, section skipped: {e}"));
@@ -362,6 +372,22 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
                 return None;
             }
         }
+        match sandboxed(policy, &["/bin/true"], None) {
+            Ok(r) => {
+                for st in &r.setup_latency {
+                    match steps.iter_mut().find(|(n, _)| *n == st.step) {
+                        Some((_, d)) => *d += st.took,
+                        None => steps.push((st.step, st.took)),
+                    }
+                }
+            }
+            Err(e) => t.note(&format!("breakdown run failed: {e}")),
+        }
+        if let (Some(samples), Some(p)) = (shared_net.as_mut(), pol.tool_shared_net.as_ref()) {
+            if let Ok(d) = time_sandboxed(p, &["/bin/true"]) {
+                samples.push(d);
+            }
+        }
         if let (Some(samples), Some(p)) = (bare.as_mut(), pol.bare.as_ref()) {
             match time_sandboxed(p, &["/bin/true"]) {
                 Ok(d) => samples.push(d),
@@ -377,6 +403,22 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
         t.timed("libsbx, no namespaces (seccomp + ptrace monitor)", b, Some(&plain));
     }
     t.timed("libsbx, tool_default (+ 7 namespaces, tool view)", &sbx, Some(&plain));
+    if let Some(sn) = &shared_net {
+        t.timed("libsbx, tool_default but the host's network", sn, Some(&plain));
+        t.note(&format!(
+            "network namespace's share of the full sandbox: {:.3} ms of {:.3} ms (medians)",
+            sbx.median_ms() - sn.median_ms(),
+            sbx.median_ms()
+        ));
+    }
+    if !steps.is_empty() {
+        let n = cfg.runs.max(1) as f64;
+        let total: f64 = steps.iter().map(|(_, d)| d.as_secs_f64() * 1e3 / n).sum();
+        t.note(&format!("setup latency breakdown of the full sandbox (mean of {} runs, {total:.3} ms to exec):", cfg.runs));
+        for (name, d) in &steps {
+            t.note(&format!("    {:<40} {:>7.3} ms", name, d.as_secs_f64() * 1e3 / n));
+        }
+    }
 
     // Whole commands, each a plain spawn of a launcher that then runs /bin/true.
     let sbx_run = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("sbx-run")));
@@ -390,16 +432,26 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
         t.note("sbx-run is not built next to sbx-bench: its whole-command row is skipped");
     }
     whole.push(("whole cmd: unshare -Ur /bin/true".into(), ["unshare", "-Ur", "/bin/true"].map(String::from).to_vec()));
-    let mut bwrap: Vec<String> = ["bwrap", "--unshare-all", "--ro-bind", "/usr", "/usr"].map(String::from).to_vec();
-    for (link, to) in [("usr/lib64", "/lib64"), ("usr/lib", "/lib"), ("usr/bin", "/bin"), ("usr/sbin", "/sbin")] {
-        if Path::new(to).is_symlink() {
-            bwrap.extend(["--symlink".into(), link.into(), to.into()]);
-        } else if Path::new(to).exists() {
-            bwrap.extend(["--ro-bind".into(), to.into(), to.into()]);
+    // bwrap with the same view as tool_default(): the system directories (symlinks kept as
+    // symlinks), /etc/ssl and the /etc files read-only, a private /tmp, /proc and /dev.
+    let mut bwrap: Vec<String> = ["bwrap", "--unshare-all", "--die-with-parent"].map(String::from).to_vec();
+    for d in sbx::policy::presets::SYSTEM_DIRECTORIES.iter().chain(["/etc/ssl"].iter()) {
+        let p = Path::new(d);
+        if p.is_symlink() {
+            if let Ok(to) = std::fs::read_link(p) {
+                bwrap.extend(["--symlink".into(), to.display().to_string(), d.to_string()]);
+            }
+        } else if p.is_dir() {
+            bwrap.extend(["--ro-bind".into(), d.to_string(), d.to_string()]);
         }
     }
-    bwrap.extend(["--proc", "/proc", "--dev", "/dev", "/bin/true"].map(String::from));
-    whole.push(("whole cmd: bwrap --unshare-all, ro /usr, /proc, /dev".into(), bwrap));
+    for f in sbx::policy::presets::ETC_FILES {
+        if Path::new(f).is_file() {
+            bwrap.extend(["--ro-bind".into(), f.to_string(), f.to_string()]);
+        }
+    }
+    bwrap.extend(["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "/bin/true"].map(String::from));
+    whole.push(("whole cmd: bwrap --unshare-all, tool_default's view".into(), bwrap));
     for (label, argv) in &whole {
         if !argv[0].contains('/') && which(&argv[0]).is_none() {
             t.note(&format!("{} is not installed: row skipped", argv[0]));
