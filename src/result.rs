@@ -186,6 +186,9 @@ pub struct RunResult {
     pub violation: Option<Violation>,
     /// For SETUP_ERROR and INTERNAL_ERROR: what failed, in words.
     pub message: Option<String>,
+    /// For a SETUP_ERROR caused by a failed system call in the sandboxee's setup (a missing
+    /// program is ENOENT, a bad cwd ENOENT or ENOTDIR, ...): the errno.
+    pub setup_errno: Option<i32>,
     /// Host pid of the sandboxee (0 when it never started).
     pub pid: i32,
     /// From start of setup to the end of the last process.
@@ -206,6 +209,7 @@ impl RunResult {
             signal: None,
             violation: None,
             message: None,
+            setup_errno: None,
             pid: 0,
             wall_time: Duration::ZERO,
             usage: Usage::default(),

@@ -153,6 +153,7 @@ fn missing_binary_is_a_setup_error_naming_the_path() {
     let msg = r.message.clone().unwrap_or_default();
     assert!(msg.contains(path.to_str().unwrap()), "message {msg:?} does not name the path");
     assert!(r.describe().starts_with("SETUP_ERROR"), "{}", r.describe());
+    assert_eq!(r.setup_errno, Some(libc::ENOENT), "{r:?}");
 }
 
 #[test]

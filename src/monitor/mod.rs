@@ -483,7 +483,9 @@ pub(crate) fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
             format!("{}: {err}", other.describe()),
         ),
     };
-    Some(RunResult::setup_error(reason, what))
+    let mut r = RunResult::setup_error(reason, what);
+    r.setup_errno = Some(errno);
+    Some(r)
 }
 
 fn tv(t: libc::timeval) -> Duration {
