@@ -6,11 +6,15 @@
  * ---------------
  * - Names: every symbol starts with `sbx_`; functions are `sbx_<object>_<verb>(object, inputs...,
  *   outputs..., err_out)`. Objects are opaque handles: sbx_policy_builder, sbx_policy,
- *   sbx_executor, sbx_sandbox, sbx_result (with its sbx_violation view) and sbx_error.
+ *   sbx_executor, sbx_sandbox, sbx_result (with its sbx_violation view), sbx_comms and
+ *   sbx_error; sbx_notify_callbacks is a plain struct of callbacks, and sbx_client_* are the
+ *   functions a sandboxee calls.
  * - Ownership: the comment of each function says who owns what. Builders are consumed by their
  *   `_build` (and the executor by `sbx_sandbox_new`) whether or not that call succeeds. Every
  *   `_free` accepts NULL. Strings and descriptors passed in are copied or duplicated; strings
- *   returned by accessors belong to the object they came from.
+ *   returned by accessors belong to the object they came from. Buffers and strings received
+ *   over comms are the caller's, freed with sbx_bytes_free() / sbx_string_free(); received
+ *   descriptors are the caller's to close.
  * - Errors: fallible functions return an sbx_status (SBX_STATUS_OK is 0; codes never change;
  *   sbx_status_message() names them). Outputs are written only on success. The last parameter,
  *   `sbx_error **err_out`, is optional: when it is not NULL and the call fails, `*err_out`
@@ -135,6 +139,99 @@ enum sbx_status
 typedef enum sbx_status sbx_status;
 #else
 typedef uint32_t sbx_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How a comms operation failed: `sbx_error_comms_code` of an error with status
+ * `SBX_STATUS_COMMS`. Numbers never change; new kinds get new numbers.
+ *
+ * Some failures *terminate* the channel (its socket is closed and every later call fails with
+ * `SBX_COMMS_ERROR_CLOSED`); the others consumed exactly one bad message and leave the channel
+ * usable. Each value says which.
+ */
+enum sbx_comms_error
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Not a comms failure (the error has another status, or is NULL).
+     */
+    SBX_COMMS_ERROR_NONE = 0,
+    /**
+     * The peer closed the channel at a message boundary, the connection was reset, or this end
+     * was terminated earlier. Terminal.
+     */
+    SBX_COMMS_ERROR_CLOSED = 1,
+    /**
+     * The peer closed the channel in the middle of a message. Terminal.
+     */
+    SBX_COMMS_ERROR_TRUNCATED = 2,
+    /**
+     * A message arrived with another tag than the typed receive expected. Consumed (any
+     * descriptors it carried were closed); the channel stays usable.
+     */
+    SBX_COMMS_ERROR_TAG_MISMATCH = 3,
+    /**
+     * The tag was right but the payload length does not fit the type (say 3 bytes for an
+     * `int32_t`). Consumed; the channel stays usable.
+     */
+    SBX_COMMS_ERROR_BAD_LENGTH = 4,
+    /**
+     * A received header claimed more than the maximum message size (nothing was allocated;
+     * terminal), or a payload to send is above the wire format's hard maximum (nothing was
+     * sent; the channel stays usable).
+     */
+    SBX_COMMS_ERROR_TOO_LARGE = 5,
+    /**
+     * A custom tag at or above `0x80000000`, the range reserved for libsbx's own tags. Nothing
+     * was sent or received.
+     */
+    SBX_COMMS_ERROR_BAD_CUSTOM_TAG = 6,
+    /**
+     * An fd message carried no descriptor or more than one. All were closed; consumed; the
+     * channel stays usable.
+     */
+    SBX_COMMS_ERROR_FD_COUNT = 7,
+    /**
+     * The kernel truncated the ancillary data (too many descriptors, or the descriptor table
+     * is full). Descriptors closed; consumed; the channel stays usable.
+     */
+    SBX_COMMS_ERROR_CONTROL_TRUNCATED = 8,
+    /**
+     * A credentials message came without credentials (this end lacks `SO_PASSCRED`, see
+     * `sbx_comms_set_pass_creds`) or with conflicting ones. Consumed; the channel stays usable.
+     */
+    SBX_COMMS_ERROR_NO_CREDENTIALS = 9,
+    /**
+     * The payload is not a valid value of its type (a bool that is neither 0 nor 1, a string
+     * that is not UTF-8). Consumed; the channel stays usable.
+     */
+    SBX_COMMS_ERROR_INVALID_VALUE = 10,
+    /**
+     * The timeout set with `sbx_comms_set_timeout_ms` expired. The channel stays usable if no
+     * byte of the message had moved yet; otherwise it is terminated (check
+     * `sbx_comms_is_terminated`).
+     */
+    SBX_COMMS_ERROR_TIMEOUT = 11,
+    /**
+     * The descriptor given for the channel is unusable (not open, not a unix stream socket,
+     * already claimed by `sbx_comms_client`). No channel was created.
+     */
+    SBX_COMMS_ERROR_INVALID_FD = 12,
+    /**
+     * Another system call failed; `sbx_error_errno` gives its errno. Terminal when it happened
+     * on the channel's socket, except for errors the kernel reported before a send moved any
+     * byte.
+     */
+    SBX_COMMS_ERROR_IO = 13,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum sbx_comms_error sbx_comms_error;
+#else
+typedef uint32_t sbx_comms_error;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -613,7 +710,59 @@ typedef uint32_t sbx_limit;
 #endif // __cplusplus
 
 /**
- * The detail of a failed call: code, message and, for a failed host system call, its errno.
+ * What a `trace` callback decides for a syscall that a trace rule handed over
+ * (`sbx_policy_builder_trace_syscall`, `SBX_ACTION_TRACE`).
+ */
+enum sbx_trace_action
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Let the syscall run.
+     */
+    SBX_TRACE_ACTION_ALLOW = 1,
+    /**
+     * Treat it as a violation: the run ends as `SBX_RUN_STATUS_VIOLATION` with this syscall
+     * (and the `violation` callback is called for it).
+     */
+    SBX_TRACE_ACTION_DENY = 2,
+    /**
+     * Skip it and make it fail with the errno the callback stored in `*errno_out` (1..4095).
+     */
+    SBX_TRACE_ACTION_ERRNO = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum sbx_trace_action sbx_trace_action;
+#else
+typedef uint32_t sbx_trace_action;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * One end of a comms channel: a unix stream socket carrying typed messages, wire-compatible
+ * with sandbox2's Comms (a 12-byte header `{uint32 tag; uint64 len}` in native byte order, then
+ * the payload; descriptors and credentials travel as ancillary data).
+ *
+ * The host gets its end from `sbx_sandbox_take_comms` (after `sbx_executor_enable_comms` or
+ * `sbx_executor_set_sandbox_before_exec(e, false)`), the sandboxee from `sbx_comms_client`;
+ * `sbx_comms_pair` makes a connected pair in one process. Every receive is defensive against a
+ * hostile peer: lengths above the maximum message size are refused before allocating, and
+ * descriptors that arrive where none were asked for are closed.
+ *
+ * Received buffers and strings are new `malloc` allocations owned by the caller and released
+ * with `sbx_bytes_free` / `sbx_string_free`; received descriptors belong to the caller (they
+ * are close-on-exec). Sent data and descriptors are only read: the caller keeps its own.
+ *
+ * Not thread-safe: one call at a time (a handle may be moved to another thread between calls).
+ * Freeing it closes the socket; the peer then sees the end of the stream.
+ */
+typedef struct sbx_comms sbx_comms;
+
+/**
+ * The detail of a failed call: code, message, the errno of a failed host system call, and for
+ * `SBX_STATUS_COMMS` how the channel failed (`sbx_error_comms_code`).
  *
  * Fallible functions take an optional `sbx_error **err_out` as their last parameter. When it
  * is not NULL and the call fails, `*err_out` receives a new `sbx_error` that the caller frees
@@ -715,6 +864,25 @@ typedef struct sbx_sock_filter {
 } sbx_sock_filter;
 
 /**
+ * Process credentials as the kernel reports them (`struct ucred`), translated into the
+ * receiver's pid and user namespaces.
+ */
+typedef struct sbx_creds {
+    /**
+     * Process id; 0 when the sender is not visible in the receiver's pid namespace.
+     */
+    int32_t pid;
+    /**
+     * User id (the overflow uid when unmapped).
+     */
+    uint32_t uid;
+    /**
+     * Group id (the overflow gid when unmapped).
+     */
+    uint32_t gid;
+} sbx_creds;
+
+/**
  * One condition on one syscall argument; a rule applies when all of its conditions hold.
  */
 typedef struct sbx_arg {
@@ -762,9 +930,544 @@ typedef struct sbx_usage {
     uint32_t peak_tasks;
 } sbx_usage;
 
+/**
+ * A syscall as the kernel presented it to seccomp, passed to the `trace` and `violation`
+ * callbacks of `sbx_notify_callbacks`. The same type as `sbx_violation`: read it with the
+ * `sbx_violation_*` accessors. A view valid only during the callback; never freed.
+ */
+typedef struct sbx_violation sbx_syscall;
+
+/**
+ * Callbacks from the monitor while a sandbox runs, for `sbx_sandbox_new_with_notify`. Every
+ * member may be NULL, which gives the default noted beside it. The struct is copied; the
+ * pointers in it must stay valid until `destroy` is called.
+ *
+ * Threads: callbacks run on the sandbox's monitor thread, not the thread that created or
+ * waits for the sandbox, one at a time, while the sandboxee (or the thread concerned) is
+ * stopped. Whatever they share with other threads through `user_data` needs synchronisation.
+ * Keep them short and never wait in one for something the sandboxee must do; they must not
+ * free, start or wait for the sandbox that calls them, and must return normally (no C++
+ * exception or `longjmp` may leave a callback).
+ *
+ * Lifetimes: `user_data` is passed to every callback untouched and must stay valid until
+ * `destroy` is called, which happens exactly once, after the last callback: on the monitor
+ * thread when the run is over, or in `sbx_sandbox_free` when no run began (never started, or
+ * `sbx_sandbox_start` failed). By the time `sbx_sandbox_free` returns it has been called. The `sbx_syscall` and `sbx_result`
+ * views a callback receives are valid only during that call.
+ */
+typedef struct sbx_notify_callbacks {
+    /**
+     * The sandboxee (host pid `pid`) is set up and about to start its target. Return false to
+     * veto the run: it ends as `SBX_RUN_STATUS_SETUP_ERROR` with reason `FAILED_NOTIFY`.
+     * NULL: true.
+     */
+    bool (*started)(void *user_data, int32_t pid);
+    /**
+     * A trace rule matched `call`: return one of the `SBX_TRACE_ACTION_*` values; for
+     * `SBX_TRACE_ACTION_ERRNO`, also store the errno (1..4095) in `*errno_out`. Any other
+     * return value or errno is treated as `SBX_TRACE_ACTION_DENY`. NULL: deny.
+     */
+    uint32_t (*trace)(void *user_data, const sbx_syscall *call, int32_t *errno_out);
+    /**
+     * `call` broke the policy; the sandbox is about to be killed. NULL: nothing.
+     */
+    void (*violation)(void *user_data, const sbx_syscall *call);
+    /**
+     * Task `pid` of the sandbox is about to receive signal `sig` (it is delivered unchanged).
+     * NULL: nothing.
+     */
+    void (*signal)(void *user_data, int32_t pid, int32_t sig);
+    /**
+     * The run is over; called once, with the result `sbx_sandbox_wait` will return. NULL:
+     * nothing.
+     */
+    void (*finished)(void *user_data, const struct sbx_result *result);
+    /**
+     * The sandbox is done with the callbacks and `user_data`: release what it holds. NULL:
+     * nothing.
+     */
+    void (*destroy)(void *user_data);
+    /**
+     * Passed to every callback as its first argument; never dereferenced by libsbx.
+     */
+    void *user_data;
+} sbx_notify_callbacks;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Receives the host's policy over `comms` (the sandboxee's channel, from `sbx_comms_client`)
+ * and applies it to every thread of this process at once (`SECCOMP_FILTER_FLAG_TSYNC`), after
+ * setting `no_new_privs`. From then on the whole process, threads started earlier included,
+ * runs under the policy; `comms` stays usable for the program's own messages (the policy must
+ * allow `sendmsg` and `recvmsg` for that). On failure nothing was applied.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`comms`), `SBX_STATUS_COMMS` (the message did not
+ * arrive), `SBX_STATUS_INVALID_POLICY` (the message is not a policy), `SBX_STATUS_UNSUPPORTED`
+ * (a thread could not be synchronised), `SBX_STATUS_OS_ERROR` (`prctl` or `seccomp` failed).
+ */
+sbx_status sbx_client_try_sandbox_me_here(struct sbx_comms *comms, struct sbx_error **err_out);
+
+/**
+ * `sbx_client_try_sandbox_me_here`, failing closed: when the policy cannot be applied to every
+ * thread, the process prints why on stderr and exits at once with status 127 (`_exit`: no
+ * `atexit` handlers, no stdio flush) instead of going on unconfined. A NULL `comms` (or a bug
+ * in libsbx) aborts the process. Returns only when the policy is in force.
+ */
+void sbx_client_sandbox_me_here(struct sbx_comms *comms);
+
+/**
+ * Returns the descriptor the host mapped under `name` (`sbx_executor_map_fd_named`); the
+ * caller owns it. Each name can be taken once. Returns -1 when no descriptor was mapped under
+ * `name`, it was taken already or is not open, and for a NULL or non-UTF-8 `name`.
+ */
+int32_t sbx_client_mapped_fd(const char *name);
+
+/**
+ * Checks and decodes the host's policy message (tag `tag`, the `len` bytes at `bytes`) as
+ * `sbx_client_try_sandbox_me_here` does before applying it, without applying anything: a pure
+ * function, for tests and fuzzing. On success the instructions are copied to `program_out`,
+ * which has room for `capacity` of them (4096 always suffices), and `*count_out` receives their
+ * number; both are written only on success.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`bytes` with `len` > 0, `program_out` with
+ * `capacity` > 0, `count_out`), `SBX_STATUS_INVALID_POLICY` (another tag, or not 1 to 4096
+ * whole instructions), `SBX_STATUS_INVALID_ARGUMENT` (`capacity` too small).
+ */
+sbx_status sbx_client_decode_policy(uint32_t tag,
+                                    const uint8_t *bytes,
+                                    size_t len,
+                                    struct sbx_sock_filter *program_out,
+                                    size_t capacity,
+                                    size_t *count_out,
+                                    struct sbx_error **err_out);
+
+/**
+ * Creates a connected pair of channel ends in this process (a unix socketpair with
+ * `SO_PASSCRED` on both ends). The caller owns both and frees each with `sbx_comms_free`.
+ * Both outputs are written only on success.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`first_out`, `second_out`), `SBX_STATUS_COMMS`
+ * (`SBX_COMMS_ERROR_IO`: the socketpair failed).
+ */
+sbx_status sbx_comms_pair(struct sbx_comms **first_out,
+                          struct sbx_comms **second_out,
+                          struct sbx_error **err_out);
+
+/**
+ * Wraps a copy of `fd`, a connected `AF_UNIX` stream socket, as a channel end. `fd` is
+ * duplicated: the caller keeps and closes its own (the peer sees the end of the stream only
+ * once both are closed). Socket options are left alone; call `sbx_comms_set_pass_creds`
+ * if this end must receive credentials. The caller frees `*comms_out` with
+ * `sbx_comms_free`.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`comms_out`), `SBX_STATUS_INVALID_ARGUMENT` (`fd`
+ * negative or not open), `SBX_STATUS_OS_ERROR` (the duplication failed).
+ */
+sbx_status sbx_comms_from_fd(int32_t fd, struct sbx_comms **comms_out, struct sbx_error **err_out);
+
+/**
+ * The sandboxee's end of the channel its host set up: descriptor 1023, or the number in
+ * the `SBX_COMMS_FD` (else sandbox2's `SANDBOX2_COMMS_FD`) environment variable, which is
+ * then removed from the environment (so call this before starting threads that read the
+ * environment). The descriptor can be claimed once per process; the caller owns
+ * `*comms_out` and frees it with `sbx_comms_free`, which closes the descriptor.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`comms_out`), `SBX_STATUS_COMMS` with
+ * `SBX_COMMS_ERROR_INVALID_FD` (no such open unix stream socket, a malformed variable, or
+ * already claimed).
+ */
+sbx_status sbx_comms_client(struct sbx_comms **comms_out, struct sbx_error **err_out);
+
+/**
+ * Sets the largest payload this end accepts (default 64 MiB; clamped to the wire format's
+ * hard maximum of 2^31 - 1 bytes). A longer incoming message fails with
+ * `SBX_COMMS_ERROR_TOO_LARGE` and terminates the channel. Sends are not limited by it.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`comms`).
+ */
+sbx_status sbx_comms_set_max_message_size(struct sbx_comms *comms,
+                                          uint64_t max_bytes,
+                                          struct sbx_error **err_out);
+
+/**
+ * Returns the largest payload this end accepts (0 for NULL).
+ */
+uint64_t sbx_comms_max_message_size(const struct sbx_comms *comms);
+
+/**
+ * Sets a timeout in milliseconds for each blocking send and receive (`SO_SNDTIMEO` and
+ * `SO_RCVTIMEO`); 0 blocks forever, the default. An expired timeout fails the call with
+ * `SBX_COMMS_ERROR_TIMEOUT`.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`comms`), `SBX_STATUS_COMMS`
+ * (`SBX_COMMS_ERROR_CLOSED` once terminated, `SBX_COMMS_ERROR_IO`).
+ */
+sbx_status sbx_comms_set_timeout_ms(struct sbx_comms *comms,
+                                    uint64_t timeout_ms,
+                                    struct sbx_error **err_out);
+
+/**
+ * Turns `SO_PASSCRED` on or off for this end; receiving credentials needs it on
+ * (`sbx_comms_pair` and the channel of a sandbox turn it on).
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`comms`), `SBX_STATUS_COMMS`
+ * (`SBX_COMMS_ERROR_CLOSED` once terminated, `SBX_COMMS_ERROR_IO`).
+ */
+sbx_status sbx_comms_set_pass_creds(struct sbx_comms *comms, bool on, struct sbx_error **err_out);
+
+/**
+ * Returns whether the channel was terminated, by `sbx_comms_terminate` or by a failure
+ * that left the stream out of step (false for NULL).
+ */
+bool sbx_comms_is_terminated(const struct sbx_comms *comms);
+
+/**
+ * Closes the socket; every later operation fails with `SBX_COMMS_ERROR_CLOSED` and the
+ * peer sees the end of the stream. The handle must still be freed.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`comms`).
+ */
+sbx_status sbx_comms_terminate(struct sbx_comms *comms);
+
+/**
+ * Returns the socket's descriptor number (to `poll(2)` for input between calls), or -1 once
+ * terminated and for NULL. It stays owned by `comms`: do not close it or read from it.
+ */
+int32_t sbx_comms_fd(const struct sbx_comms *comms);
+
+/**
+ * Stores the credentials of the peer socket's creator (`SO_PEERCRED`) in `*creds_out`; for
+ * the sandboxee's channel that is the host process.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`comms`, `creds_out`), `SBX_STATUS_COMMS`
+ * (`SBX_COMMS_ERROR_CLOSED`, `SBX_COMMS_ERROR_IO`).
+ */
+sbx_status sbx_comms_peer_creds(const struct sbx_comms *comms,
+                                struct sbx_creds *creds_out,
+                                struct sbx_error **err_out);
+
+/**
+ * Sends one message with any tag (libsbx's own included) and the `len` bytes at `data`
+ * (NULL is fine when `len` is 0).
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`comms`, `data` with `len` > 0), `SBX_STATUS_COMMS`
+ * (`SBX_COMMS_ERROR_TOO_LARGE`, `SBX_COMMS_ERROR_CLOSED`, `SBX_COMMS_ERROR_TIMEOUT`,
+ * `SBX_COMMS_ERROR_IO`), as for every send below.
+ */
+sbx_status sbx_comms_send_tlv(struct sbx_comms *comms,
+                              uint32_t tag,
+                              const uint8_t *data,
+                              size_t len,
+                              struct sbx_error **err_out);
+
+/**
+ * Receives the next message whatever its tag: `*tag_out` receives the tag, `*data_out` a
+ * new buffer with the payload (never NULL on success, also when empty; free it with
+ * `sbx_bytes_free`) and `*len_out` its length. Descriptors that came with it are closed.
+ * All outputs are required and written only on success.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`comms`, an output), `SBX_STATUS_COMMS`
+ * (`SBX_COMMS_ERROR_CLOSED`, `_TRUNCATED`, `_TOO_LARGE`, `_TIMEOUT`, `_IO`), as for every
+ * receive below; `SBX_STATUS_OS_ERROR` (`ENOMEM` for the buffer).
+ */
+sbx_status sbx_comms_recv_tlv(struct sbx_comms *comms,
+                              uint32_t *tag_out,
+                              uint8_t **data_out,
+                              size_t *len_out,
+                              struct sbx_error **err_out);
+
+/**
+ * Sends a user message: `tag` must be below `0x80000000` (higher tags are libsbx's and
+ * sandbox2's), with the `len` bytes at `data` (NULL is fine when `len` is 0).
+ *
+ * Errors: as `sbx_comms_send_tlv`, and `SBX_COMMS_ERROR_BAD_CUSTOM_TAG`.
+ */
+sbx_status sbx_comms_send_custom(struct sbx_comms *comms,
+                                 uint32_t tag,
+                                 const uint8_t *data,
+                                 size_t len,
+                                 struct sbx_error **err_out);
+
+/**
+ * Receives a user message that must carry tag `expected_tag` (below `0x80000000`):
+ * `*data_out` receives a new buffer with the payload (never NULL on success; free it with
+ * `sbx_bytes_free`) and `*len_out` its length. Both outputs are required.
+ *
+ * Errors: as `sbx_comms_recv_tlv`, and `SBX_COMMS_ERROR_BAD_CUSTOM_TAG`,
+ * `SBX_COMMS_ERROR_TAG_MISMATCH` (the message was consumed).
+ */
+sbx_status sbx_comms_recv_custom(struct sbx_comms *comms,
+                                 uint32_t expected_tag,
+                                 uint8_t **data_out,
+                                 size_t *len_out,
+                                 struct sbx_error **err_out);
+
+/**
+ * Sends a `bool` (one byte, 0 or 1).
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_bool(struct sbx_comms *comms, bool value, struct sbx_error **err_out);
+
+/**
+ * Receives a `bool` into `*value_out` (required).
+ *
+ * Errors: as `sbx_comms_recv_tlv`, and `SBX_COMMS_ERROR_TAG_MISMATCH`,
+ * `SBX_COMMS_ERROR_BAD_LENGTH`, `SBX_COMMS_ERROR_INVALID_VALUE` (a byte other than 0 or
+ * 1); the channel stays usable after these three, as for every typed receive.
+ */
+sbx_status sbx_comms_recv_bool(struct sbx_comms *comms,
+                               bool *value_out,
+                               struct sbx_error **err_out);
+
+/**
+ * Sends an `int8_t`.
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_int8(struct sbx_comms *comms, int8_t value, struct sbx_error **err_out);
+
+/**
+ * Receives an `int8_t` into `*value_out` (required).
+ *
+ * Errors: as `sbx_comms_recv_bool`.
+ */
+sbx_status sbx_comms_recv_int8(struct sbx_comms *comms,
+                               int8_t *value_out,
+                               struct sbx_error **err_out);
+
+/**
+ * Sends a `uint8_t`.
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_uint8(struct sbx_comms *comms, uint8_t value, struct sbx_error **err_out);
+
+/**
+ * Receives a `uint8_t` into `*value_out` (required).
+ *
+ * Errors: as `sbx_comms_recv_bool`.
+ */
+sbx_status sbx_comms_recv_uint8(struct sbx_comms *comms,
+                                uint8_t *value_out,
+                                struct sbx_error **err_out);
+
+/**
+ * Sends an `int16_t`.
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_int16(struct sbx_comms *comms, int16_t value, struct sbx_error **err_out);
+
+/**
+ * Receives an `int16_t` into `*value_out` (required).
+ *
+ * Errors: as `sbx_comms_recv_bool`.
+ */
+sbx_status sbx_comms_recv_int16(struct sbx_comms *comms,
+                                int16_t *value_out,
+                                struct sbx_error **err_out);
+
+/**
+ * Sends a `uint16_t`.
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_uint16(struct sbx_comms *comms,
+                                 uint16_t value,
+                                 struct sbx_error **err_out);
+
+/**
+ * Receives a `uint16_t` into `*value_out` (required).
+ *
+ * Errors: as `sbx_comms_recv_bool`.
+ */
+sbx_status sbx_comms_recv_uint16(struct sbx_comms *comms,
+                                 uint16_t *value_out,
+                                 struct sbx_error **err_out);
+
+/**
+ * Sends an `int32_t`.
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_int32(struct sbx_comms *comms, int32_t value, struct sbx_error **err_out);
+
+/**
+ * Receives an `int32_t` into `*value_out` (required).
+ *
+ * Errors: as `sbx_comms_recv_bool`.
+ */
+sbx_status sbx_comms_recv_int32(struct sbx_comms *comms,
+                                int32_t *value_out,
+                                struct sbx_error **err_out);
+
+/**
+ * Sends a `uint32_t`.
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_uint32(struct sbx_comms *comms,
+                                 uint32_t value,
+                                 struct sbx_error **err_out);
+
+/**
+ * Receives a `uint32_t` into `*value_out` (required).
+ *
+ * Errors: as `sbx_comms_recv_bool`.
+ */
+sbx_status sbx_comms_recv_uint32(struct sbx_comms *comms,
+                                 uint32_t *value_out,
+                                 struct sbx_error **err_out);
+
+/**
+ * Sends an `int64_t`.
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_int64(struct sbx_comms *comms, int64_t value, struct sbx_error **err_out);
+
+/**
+ * Receives an `int64_t` into `*value_out` (required).
+ *
+ * Errors: as `sbx_comms_recv_bool`.
+ */
+sbx_status sbx_comms_recv_int64(struct sbx_comms *comms,
+                                int64_t *value_out,
+                                struct sbx_error **err_out);
+
+/**
+ * Sends a `uint64_t`.
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_uint64(struct sbx_comms *comms,
+                                 uint64_t value,
+                                 struct sbx_error **err_out);
+
+/**
+ * Receives a `uint64_t` into `*value_out` (required).
+ *
+ * Errors: as `sbx_comms_recv_bool`.
+ */
+sbx_status sbx_comms_recv_uint64(struct sbx_comms *comms,
+                                 uint64_t *value_out,
+                                 struct sbx_error **err_out);
+
+/**
+ * Sends the UTF-8 string `s` (NUL-terminated; the terminator is not sent).
+ *
+ * Errors: as `sbx_comms_send_tlv`, and `SBX_STATUS_NULL_PARAMETER` (`s`),
+ * `SBX_STATUS_INVALID_ARGUMENT` (`s` not UTF-8; nothing was sent).
+ */
+sbx_status sbx_comms_send_string(struct sbx_comms *comms,
+                                 const char *s,
+                                 struct sbx_error **err_out);
+
+/**
+ * Receives a UTF-8 string: `*string_out` receives a new NUL-terminated copy (free it with
+ * `sbx_string_free`), and `*len_out`, when not NULL, its length in bytes without the
+ * terminator (a string may itself contain NUL bytes).
+ *
+ * Errors: as `sbx_comms_recv_bool` (`SBX_COMMS_ERROR_INVALID_VALUE`: not UTF-8), and
+ * `SBX_STATUS_NULL_PARAMETER` (`string_out`).
+ */
+sbx_status sbx_comms_recv_string(struct sbx_comms *comms,
+                                 char **string_out,
+                                 size_t *len_out,
+                                 struct sbx_error **err_out);
+
+/**
+ * Sends the `len` bytes at `data` as a byte array (NULL is fine when `len` is 0).
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_bytes(struct sbx_comms *comms,
+                                const uint8_t *data,
+                                size_t len,
+                                struct sbx_error **err_out);
+
+/**
+ * Receives a byte array: `*data_out` receives a new buffer (never NULL on success, also
+ * when empty; free it with `sbx_bytes_free`) and `*len_out` its length. Both outputs are
+ * required.
+ *
+ * Errors: as `sbx_comms_recv_tlv`, and `SBX_COMMS_ERROR_TAG_MISMATCH`.
+ */
+sbx_status sbx_comms_recv_bytes(struct sbx_comms *comms,
+                                uint8_t **data_out,
+                                size_t *len_out,
+                                struct sbx_error **err_out);
+
+/**
+ * Sends a barrier, an empty message the peer waits for with `sbx_comms_recv_barrier`.
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_barrier(struct sbx_comms *comms, struct sbx_error **err_out);
+
+/**
+ * Waits for a barrier from the peer.
+ *
+ * Errors: as `sbx_comms_recv_bool`.
+ */
+sbx_status sbx_comms_recv_barrier(struct sbx_comms *comms, struct sbx_error **err_out);
+
+/**
+ * Sends a copy of descriptor `fd` (`SCM_RIGHTS`); the caller keeps and closes its own.
+ *
+ * Errors: as `sbx_comms_send_tlv`, and `SBX_STATUS_INVALID_ARGUMENT` (`fd` negative or not
+ * open).
+ */
+sbx_status sbx_comms_send_fd(struct sbx_comms *comms, int32_t fd, struct sbx_error **err_out);
+
+/**
+ * Receives a descriptor into `*fd_out` (required). The caller owns it and closes it; it is
+ * close-on-exec. A message with no descriptor or several is refused and whatever it
+ * carried is closed.
+ *
+ * Errors: as `sbx_comms_recv_bool`, and `SBX_COMMS_ERROR_FD_COUNT`,
+ * `SBX_COMMS_ERROR_CONTROL_TRUNCATED`.
+ */
+sbx_status sbx_comms_recv_fd(struct sbx_comms *comms, int32_t *fd_out, struct sbx_error **err_out);
+
+/**
+ * Sends this process's credentials (pid, uid, gid); the kernel checks them and translates
+ * them into the receiver's namespaces.
+ *
+ * Errors: as `sbx_comms_send_tlv`.
+ */
+sbx_status sbx_comms_send_creds(struct sbx_comms *comms, struct sbx_error **err_out);
+
+/**
+ * Receives the peer's credentials, as the kernel attached them, into `*creds_out`
+ * (required). This end needs `SO_PASSCRED` (see `sbx_comms_set_pass_creds`).
+ *
+ * Errors: as `sbx_comms_recv_bool`, and `SBX_COMMS_ERROR_NO_CREDENTIALS`.
+ */
+sbx_status sbx_comms_recv_creds(struct sbx_comms *comms,
+                                struct sbx_creds *creds_out,
+                                struct sbx_error **err_out);
+
+/**
+ * Frees a channel end, closing its socket (the peer sees the end of the stream). NULL is a
+ * no-op.
+ */
+void sbx_comms_free(struct sbx_comms *comms);
+
+/**
+ * Frees a buffer returned by `sbx_comms_recv_bytes`, `sbx_comms_recv_custom` or
+ * `sbx_comms_recv_tlv`. NULL is a no-op.
+ */
+void sbx_bytes_free(uint8_t *data);
+
+/**
+ * Frees a string returned by `sbx_comms_recv_string`. NULL is a no-op.
+ */
+void sbx_string_free(char *s);
 
 /**
  * Returns the failure's message (UTF-8, NUL-terminated, one line, never NULL for a valid
@@ -780,10 +1483,17 @@ const char *sbx_error_message(const struct sbx_error *err);
 sbx_status sbx_error_code(const struct sbx_error *err);
 
 /**
- * Returns the errno of the failed host system call for `SBX_STATUS_OS_ERROR`, else 0 (also
- * for NULL).
+ * Returns the errno of the failed host system call for `SBX_STATUS_OS_ERROR`, and for
+ * `SBX_STATUS_COMMS` with `SBX_COMMS_ERROR_IO`; else 0 (also for NULL).
  */
 int32_t sbx_error_errno(const struct sbx_error *err);
+
+/**
+ * Returns how the comms channel failed for `SBX_STATUS_COMMS` (one of the
+ * `SBX_COMMS_ERROR_*` values, which also say whether the channel is still usable);
+ * `SBX_COMMS_ERROR_NONE` for other failures and for NULL.
+ */
+sbx_comms_error sbx_error_comms_code(const struct sbx_error *err);
 
 /**
  * Frees an error returned through `err_out`. NULL is a no-op.
@@ -889,6 +1599,47 @@ sbx_status sbx_executor_map_fd(struct sbx_executor *executor,
                                int32_t host_fd,
                                int32_t child_fd,
                                struct sbx_error **err_out);
+
+/**
+ * Like `sbx_executor_map_fd`, and the sandboxee finds the descriptor by `name` with
+ * `sbx_client_mapped_fd(name)` (the names travel in the `SBX_FD_MAPPINGS` environment
+ * variable). `name` is copied; 1 to 64 of `[A-Za-z0-9_.-]`, each used once.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`, `name`), `SBX_STATUS_INVALID_ARGUMENT`
+ * (`host_fd` negative or not open, `child_fd` below 3, `name` not UTF-8),
+ * `SBX_STATUS_OS_ERROR` (the duplication failed). A malformed or repeated name fails at
+ * start.
+ */
+sbx_status sbx_executor_map_fd_named(struct sbx_executor *executor,
+                                     int32_t host_fd,
+                                     int32_t child_fd,
+                                     const char *name,
+                                     struct sbx_error **err_out);
+
+/**
+ * Gives the sandboxee a comms channel: a unix socket at descriptor 1023, which it opens
+ * with `sbx_comms_client`; the host takes its end with `sbx_sandbox_take_comms` after the
+ * start. Descriptor 1023 must then not be mapped otherwise (checked at start).
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`).
+ */
+sbx_status sbx_executor_enable_comms(struct sbx_executor *executor, struct sbx_error **err_out);
+
+/**
+ * Chooses when the policy is applied. `true` (the default): before the target program's
+ * exec. `false`: the target starts under the mandatory rules only (plus namespaces and
+ * limits), prepares itself (opens files, loads data, starts threads) and then calls
+ * `sbx_client_sandbox_me_here`, which receives the policy over comms and applies it to
+ * every thread of the process. The policy must then allow what the program does after
+ * that call, comms included (`sendmsg`, `recvmsg`). `false` implies
+ * `sbx_executor_enable_comms`: `sbx_sandbox_start` sends the policy as the channel's first
+ * message, before the host can take its end.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`).
+ */
+sbx_status sbx_executor_set_sandbox_before_exec(struct sbx_executor *executor,
+                                                bool before_exec,
+                                                struct sbx_error **err_out);
 
 /**
  * Sets limit `limit` (one of the `SBX_LIMIT_*` values) to `value` (bytes, seconds, a count,
@@ -1309,6 +2060,13 @@ const char *sbx_result_reason_name(const struct sbx_result *result);
 bool sbx_result_exit_code(const struct sbx_result *result, int32_t *code_out);
 
 /**
+ * If the run is a `SETUP_ERROR` caused by a failed system call in the sandboxee's setup,
+ * stores that errno in `*errno_out` (when not NULL) and returns true (a missing program is
+ * `ENOENT`); otherwise returns false and leaves `*errno_out` alone.
+ */
+bool sbx_result_setup_errno(const struct sbx_result *result, int32_t *errno_out);
+
+/**
  * If a signal ended the sandboxee (also `SIGKILL` after a timeout or kill), stores it in
  * `*signal_out` (when not NULL) and returns true; otherwise returns false.
  */
@@ -1380,13 +2138,14 @@ void sbx_result_free(const struct sbx_result *result);
 
 /**
  * Returns the ABI the call came through as a label, `"X86-64"`, `"X86-32"` (`int 0x80` on
- * x86-64), `"X32"`, `"AARCH64"`, ...; owned by the result. NULL for NULL.
+ * x86-64), `"X32"`, `"AARCH64"`, ...; owned by the view (it lives as long as the result, or
+ * for an `sbx_syscall`, the callback). NULL for NULL.
  */
 const char *sbx_violation_arch(const struct sbx_violation *violation);
 
 /**
  * Returns the kernel's name of the syscall in that ABI (`"UNKNOWN"` when not in the table);
- * owned by the result. NULL for NULL.
+ * owned by the view, as for `sbx_violation_arch`. NULL for NULL.
  */
 const char *sbx_violation_syscall_name(const struct sbx_violation *violation);
 
@@ -1430,6 +2189,21 @@ sbx_status sbx_sandbox_new(struct sbx_executor *executor,
                            const struct sbx_policy *policy,
                            struct sbx_sandbox **sandbox_out,
                            struct sbx_error **err_out);
+
+/**
+ * Like `sbx_sandbox_new`, with callbacks that the monitor calls while the sandbox runs (see
+ * `sbx_notify_callbacks` for the thread they run on and how long `user_data` must live).
+ * `*callbacks` is copied. Consumes `executor` whether or not the call succeeds; on failure
+ * no callback is called, not even `destroy`.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`, `policy`, `callbacks`, `sandbox_out`; a
+ * non-NULL `executor` is still consumed).
+ */
+sbx_status sbx_sandbox_new_with_notify(struct sbx_executor *executor,
+                                       const struct sbx_policy *policy,
+                                       const struct sbx_notify_callbacks *callbacks,
+                                       struct sbx_sandbox **sandbox_out,
+                                       struct sbx_error **err_out);
 
 /**
  * Starts the sandboxee and waits for it to end (`sbx_sandbox_start` then
@@ -1478,6 +2252,19 @@ sbx_status sbx_sandbox_wait_timeout(struct sbx_sandbox *sandbox,
                                     uint64_t timeout_ms,
                                     const struct sbx_result **result_out,
                                     struct sbx_error **err_out);
+
+/**
+ * Takes the host's end of the comms channel (see `sbx_executor_enable_comms`) into
+ * `*comms_out`, once, after `sbx_sandbox_start`. The caller owns it and frees it with
+ * `sbx_comms_free`, and it may outlive the sandbox: once the sandboxee is gone, receives
+ * return what it had sent and then fail with `SBX_COMMS_ERROR_CLOSED`.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`sandbox`, `comms_out`), `SBX_STATUS_INVALID_STATE`
+ * (no channel: comms not enabled, the sandbox not started, or the end already taken).
+ */
+sbx_status sbx_sandbox_take_comms(struct sbx_sandbox *sandbox,
+                                  struct sbx_comms **comms_out,
+                                  struct sbx_error **err_out);
 
 /**
  * Kills the sandboxee and everything it started. The result's status is

@@ -5,9 +5,9 @@
 #   3. the installed package: soname and symlinks, pkg-config metadata;
 #   4. CTest over tests/c (C and GoogleTest suites, the header as C11/C++17, exported symbols,
 #      the whole API linked statically and under ASan/UBSan/LSan);
-#   5. Valgrind (memcheck, leak check) over the plain C API test;
-#   6. out-of-tree builds of the examples with pkg-config and with CMake, each linked dynamically
-#      and statically, and runs of them.
+#   5. Valgrind (memcheck, leak check) over the plain C API test and the in-process comms test;
+#   6. out-of-tree builds of the examples (static, cpp, crc4) with pkg-config and with CMake, each
+#      linked dynamically and statically, and runs of them.
 # Installs missing system packages (cmake, g++, pkg-config, GoogleTest, Valgrind) when run as
 # root. Runs every check even after a failure and ends with "test-c: N passed, M failed".
 #
@@ -157,26 +157,33 @@ ctest_passed=$((ctest_total - ctest_failed))
 # cannot emulate, so the run skips the parts that spawn (SBX_TEST_NO_SPAWN=1); those run under
 # ASan/LSan in CTest (test_api_asan). As root it runs in a private PID namespace, so a Valgrind
 # abort cannot disturb anything else.
-echo "=== valgrind: test_api ==="
-vg=(valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible
-    --errors-for-leak-kinds=definite,indirect,possible --log-file="$scratch/valgrind.log")
+echo "=== valgrind: test_api, test_comms ==="
 wrap=()
 if [[ $(id -u) == 0 ]] && unshare --pid --fork --kill-child true 2>/dev/null; then
     wrap=(unshare --pid --fork --kill-child)
 fi
-if SBX_TEST_NO_SPAWN=1 timeout -k 10 300 "${wrap[@]}" "${vg[@]}" "$build/test_api" >"$scratch/valgrind.out" 2>&1; then
-    vg_rc=0
-else
-    vg_rc=$?
-fi
-tail -n 1 "$scratch/valgrind.out"
-grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|Invalid' "$scratch/valgrind.log" | sed 's/^==[0-9]*== *//' || true
-if ((vg_rc == 0)) && grep -q 'ERROR SUMMARY: 0 errors' "$scratch/valgrind.log"; then
-    ok "valgrind: no invalid access, no leak"
-else
-    cat "$scratch/valgrind.log"
-    bad "valgrind (exit $vg_rc)"
-fi
+# valgrind_check NAME: runs $build/NAME under memcheck and records the outcome.
+valgrind_check() {
+    local name=$1 rc
+    local vg=(valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible
+        --errors-for-leak-kinds=definite,indirect,possible --suppressions="$repo/tests/c/valgrind.supp"
+        --log-file="$scratch/valgrind-$name.log")
+    if SBX_TEST_NO_SPAWN=1 timeout -k 10 300 "${wrap[@]}" "${vg[@]}" "$build/$name" >"$scratch/valgrind-$name.out" 2>&1; then
+        rc=0
+    else
+        rc=$?
+    fi
+    tail -n 1 "$scratch/valgrind-$name.out"
+    grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|Invalid' "$scratch/valgrind-$name.log" | sed 's/^==[0-9]*== *//' || true
+    if ((rc == 0)) && grep -q 'ERROR SUMMARY: 0 errors' "$scratch/valgrind-$name.log"; then
+        ok "valgrind $name: no invalid access, no leak"
+    else
+        cat "$scratch/valgrind-$name.log"
+        bad "valgrind $name (exit $rc)"
+    fi
+}
+valgrind_check test_api
+valgrind_check test_comms
 
 # --- 6. Out-of-tree builds and examples --------------------------------------------------------
 echo "=== examples: out of tree, pkg-config and CMake, dynamic and static ==="
@@ -250,9 +257,45 @@ for linkage in OFF ON; do
         bad "cpp example: CMake build ($kind)"
     fi
 done
+# The crc4 example: a sandbox-aware sandboxee (static, with libsbx.a) that computes CRC-32 over
+# comms, and a memory bug that crashes only the sandboxee.
+crc4_checks() { # crc4_checks DIR LINKAGE
+    local dir=$1 linkage=$2
+    check "crc4 example ($linkage): answers, then only the sandboxee dies of SIGSEGV" \
+        bash -c "out=\$('$dir/crc4_host') && grep -q 'CRC-32(\"123456789\") = cbf43926 (correct)' <<<\"\$out\" &&
+                 grep -q 'result: SIGNALED - signal 11 (SIGSEGV)' <<<\"\$out\" &&
+                 grep -q 'the host is still running' <<<\"\$out\" && grep -q 'as expected' <<<\"\$out\""
+    check "crc4 example ($linkage): --no-crash ends OK" \
+        bash -c "'$dir/crc4_host' --no-crash | grep -q 'result: OK - exit code 0'"
+    check "crc4 example ($linkage): crc4_bin is static" bash -c "! readelf -d '$dir/crc4_bin' | grep -q NEEDED"
+}
+for pc in sbx sbx-static; do
+    dir=$scratch/crc4-pkgconfig-$pc
+    cp -r examples/crc4 "$dir"
+    if make -s -C "$dir" SBX_PC="$pc" >"$dir/build.log" 2>&1; then
+        crc4_checks "$dir" "pkg-config $pc"
+    else
+        cat "$dir/build.log"
+        bad "crc4 example: make with pkg-config $pc"
+    fi
+done
+for linkage in OFF ON; do
+    kind=$([[ $linkage == ON ]] && echo static || echo dynamic)
+    dir=$scratch/crc4-cmake-$kind
+    if cmake -S examples/crc4 -B "$dir" -DCMAKE_PREFIX_PATH="$prefix" -DSBX_LINK_STATIC=$linkage \
+        >"$scratch/crc4-cmake-$kind.log" 2>&1 && cmake --build "$dir" >>"$scratch/crc4-cmake-$kind.log" 2>&1; then
+        crc4_checks "$dir" "CMake, host $kind"
+    else
+        cat "$scratch/crc4-cmake-$kind.log"
+        bad "crc4 example: CMake build ($kind)"
+    fi
+done
+
 # The built examples show their output once, for the log.
 echo "--- examples/static (CMake, static link):"
 "$scratch/static-cmake-static/static_host" --misbehave || true
+echo "--- examples/crc4 (CMake, dynamic):"
+"$scratch/crc4-cmake-dynamic/crc4_host" || true
 echo "--- examples/cpp: run_with_timeout --timeout-ms 2000 -- uname -s"
 "$scratch/cpp-cmake-dynamic/run_with_timeout" --timeout-ms 2000 -- uname -s 2>/dev/null || true
 

@@ -1,18 +1,21 @@
 //! `sbx_error`: the detail of one failure, handed to the caller through `err_out`.
 
+use super::comms::sbx_comms_error;
 use super::handle::{castable, cstr_ptr, free_box, ref_from_ptr};
 use super::panic::boundary;
 use super::status::sbx_status;
+use crate::comms::CommsError;
 use crate::Error;
 use std::ffi::{c_char, CString};
 
-/// What a failed call reports: a status code, a message, and the errno of a failed host call.
-/// This is the Rust value behind an `sbx_error` handle.
+/// What a failed call reports: a status code, a message, the errno of a failed host call, and
+/// for a comms failure its kind. This is the Rust value behind an `sbx_error` handle.
 #[derive(Debug)]
 pub(crate) struct Failure {
     code: sbx_status,
     message: CString,
     errno: i32,
+    comms: sbx_comms_error,
 }
 
 impl Failure {
@@ -25,6 +28,7 @@ impl Failure {
             code,
             message,
             errno: 0,
+            comms: sbx_comms_error::None,
         }
     }
 
@@ -50,10 +54,21 @@ impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
         let code = status_of(&e);
         let mut f = Failure::new(code, e.to_string());
-        if let Error::Os { errno, .. } = e {
-            f.errno = errno.0;
+        match e {
+            Error::Os { errno, .. } => f.errno = errno.0,
+            Error::Comms(c) => {
+                f.errno = c.errno().unwrap_or(0);
+                f.comms = sbx_comms_error::of(&c);
+            }
+            _ => {}
         }
         f
+    }
+}
+
+impl From<CommsError> for Failure {
+    fn from(e: CommsError) -> Failure {
+        Failure::from(Error::Comms(e))
     }
 }
 
@@ -71,7 +86,8 @@ pub(crate) fn status_of(e: &Error) -> sbx_status {
     }
 }
 
-/// The detail of a failed call: code, message and, for a failed host system call, its errno.
+/// The detail of a failed call: code, message, the errno of a failed host system call, and for
+/// `SBX_STATUS_COMMS` how the channel failed (`sbx_error_comms_code`).
 ///
 /// Fallible functions take an optional `sbx_error **err_out` as their last parameter. When it
 /// is not NULL and the call fails, `*err_out` receives a new `sbx_error` that the caller frees
@@ -99,11 +115,19 @@ impl sbx_error {
         boundary(|| ref_from_ptr(err).map_or(sbx_status::Ok, |f| f.code))
     }
 
-    /// Returns the errno of the failed host system call for `SBX_STATUS_OS_ERROR`, else 0 (also
-    /// for NULL).
+    /// Returns the errno of the failed host system call for `SBX_STATUS_OS_ERROR`, and for
+    /// `SBX_STATUS_COMMS` with `SBX_COMMS_ERROR_IO`; else 0 (also for NULL).
     #[no_mangle]
     pub extern "C" fn sbx_error_errno(err: *const sbx_error) -> i32 {
         boundary(|| ref_from_ptr(err).map_or(0, |f| f.errno))
+    }
+
+    /// Returns how the comms channel failed for `SBX_STATUS_COMMS` (one of the
+    /// `SBX_COMMS_ERROR_*` values, which also say whether the channel is still usable);
+    /// `SBX_COMMS_ERROR_NONE` for other failures and for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_error_comms_code(err: *const sbx_error) -> sbx_comms_error {
+        boundary(|| ref_from_ptr(err).map_or(sbx_comms_error::None, |f| f.comms))
     }
 
     /// Frees an error returned through `err_out`. NULL is a no-op.

@@ -300,6 +300,74 @@ impl sbx_executor {
         })
     }
 
+    /// Like `sbx_executor_map_fd`, and the sandboxee finds the descriptor by `name` with
+    /// `sbx_client_mapped_fd(name)` (the names travel in the `SBX_FD_MAPPINGS` environment
+    /// variable). `name` is copied; 1 to 64 of `[A-Za-z0-9_.-]`, each used once.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`, `name`), `SBX_STATUS_INVALID_ARGUMENT`
+    /// (`host_fd` negative or not open, `child_fd` below 3, `name` not UTF-8),
+    /// `SBX_STATUS_OS_ERROR` (the duplication failed). A malformed or repeated name fails at
+    /// start.
+    #[no_mangle]
+    pub extern "C" fn sbx_executor_map_fd_named(
+        executor: *mut sbx_executor,
+        host_fd: i32,
+        child_fd: i32,
+        name: *const std::ffi::c_char,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let e = try_mut(executor, "executor")?;
+            let name = try_str(name, "name")?;
+            if child_fd < 3 {
+                return Err(Failure::invalid(format!(
+                    "child_fd {child_fd}: 0, 1 and 2 are set with sbx_executor_set_stdio"
+                )));
+            }
+            let fd = dup_fd(host_fd, "host_fd")?;
+            e.map_fd_named(fd, child_fd, name);
+            Ok(())
+        })
+    }
+
+    /// Gives the sandboxee a comms channel: a unix socket at descriptor 1023, which it opens
+    /// with `sbx_comms_client`; the host takes its end with `sbx_sandbox_take_comms` after the
+    /// start. Descriptor 1023 must then not be mapped otherwise (checked at start).
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`).
+    #[no_mangle]
+    pub extern "C" fn sbx_executor_enable_comms(
+        executor: *mut sbx_executor,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            try_mut(executor, "executor")?.enable_comms();
+            Ok(())
+        })
+    }
+
+    /// Chooses when the policy is applied. `true` (the default): before the target program's
+    /// exec. `false`: the target starts under the mandatory rules only (plus namespaces and
+    /// limits), prepares itself (opens files, loads data, starts threads) and then calls
+    /// `sbx_client_sandbox_me_here`, which receives the policy over comms and applies it to
+    /// every thread of the process. The policy must then allow what the program does after
+    /// that call, comms included (`sendmsg`, `recvmsg`). `false` implies
+    /// `sbx_executor_enable_comms`: `sbx_sandbox_start` sends the policy as the channel's first
+    /// message, before the host can take its end.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`).
+    #[no_mangle]
+    pub extern "C" fn sbx_executor_set_sandbox_before_exec(
+        executor: *mut sbx_executor,
+        before_exec: bool,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            try_mut(executor, "executor")?.sandbox_before_exec(before_exec);
+            Ok(())
+        })
+    }
+
     /// Sets limit `limit` (one of the `SBX_LIMIT_*` values) to `value` (bytes, seconds, a count,
     /// or milliseconds for `SBX_LIMIT_WALL_TIME_MS`, where 0 disables the limit).
     ///

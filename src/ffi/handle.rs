@@ -11,6 +11,10 @@
 //! - [`OwnershipRef`]: a borrowed view into another object (`sbx_violation` inside a
 //!   `sbx_result`); never freed on its own.
 //!
+//! Byte buffers and strings handed to C (`sbx_comms_recv_bytes`, `sbx_comms_recv_string`) are
+//! allocated here with `malloc` and released here with `free` ([`malloc_copy`],
+//! [`free_malloced`]); C's `void *user_data` for callbacks travels in [`UserData`].
+//!
 //! The helpers are bounded on those markers, so freeing an Arc handle as a Box, or mutating
 //! through a shared one, does not compile. What they cannot check is the C caller's side of the
 //! contract stated in the header: a non-NULL pointer came from this library, is still alive, and
@@ -20,7 +24,7 @@
 
 use super::error::Failure;
 use super::status::sbx_status;
-use std::ffi::{c_char, CStr, OsStr};
+use std::ffi::{c_char, c_void, CStr, OsStr};
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -175,6 +179,22 @@ pub(crate) fn write_array6(ptr: *mut u64, values: &[u64; 6]) {
     unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), ptr, 6) };
 }
 
+/// Copies `values` into a caller array with room for at least `values.len()` elements; NULL
+/// fails with `SBX_STATUS_NULL_PARAMETER` unless there is nothing to write.
+pub(crate) fn write_slice<T: Copy>(ptr: *mut T, values: &[T], what: &str) -> Result<(), Failure> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    if ptr.is_null() {
+        return Err(Failure::null(what));
+    }
+    // SAFETY: the header requires room for the stated capacity at a non-NULL `ptr`, and callers
+    // check `values.len()` against that capacity first; a caller array cannot overlap `values`,
+    // which libsbx owns. The old contents may be uninitialised and are neither read nor dropped.
+    unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), ptr, values.len()) };
+    Ok(())
+}
+
 /// A NUL-terminated C string as raw bytes (without the NUL).
 pub(crate) fn try_bytes<'a>(ptr: *const c_char, what: &str) -> Result<&'a [u8], Failure> {
     if ptr.is_null() {
@@ -282,3 +302,77 @@ pub(crate) fn arc_clone<C: Castable<Ownership = OwnershipArc>>(ptr: *const C) ->
     unsafe { Arc::increment_strong_count(ptr.cast::<C::RustType>()) };
     ptr
 }
+
+/// Copies a caller's plain struct (such as `sbx_notify_callbacks`); NULL fails with
+/// `SBX_STATUS_NULL_PARAMETER` that names `what`.
+pub(crate) fn try_copy<T: Copy>(ptr: *const T, what: &str) -> Result<T, Failure> {
+    // SAFETY: the header requires a non-NULL pointer to an initialised, suitably aligned `T`
+    // that stays unchanged for the duration of the call; `T: Copy` makes the read a plain copy.
+    unsafe { ptr.as_ref() }
+        .copied()
+        .ok_or_else(|| Failure::null(what))
+}
+
+/// Borrows a caller's open fd for the duration of the call (the caller keeps it). Negative and
+/// closed fds fail with `SBX_STATUS_INVALID_ARGUMENT`.
+pub(crate) fn try_borrow_fd<'a>(fd: RawFd, what: &str) -> Result<BorrowedFd<'a>, Failure> {
+    if fd < 0 {
+        return Err(Failure::invalid(format!("{what} {fd} is negative")));
+    }
+    if nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
+        return Err(Failure::invalid(format!(
+            "{what} {fd} is not an open file descriptor"
+        )));
+    }
+    // SAFETY: `fd` was just seen open, and the header makes the caller keep it open for the
+    // duration of the call, which the borrow does not outlive (exports never store it).
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
+/// A one-byte element type of buffers handed to C: `uint8_t` or `char`.
+pub(crate) trait Byte {}
+impl Byte for u8 {}
+impl Byte for i8 {}
+
+/// Copies `bytes` into a new `malloc` buffer with `extra` zero bytes after them (1 gives a
+/// NUL-terminated string). Never returns NULL on success, even for no bytes; the caller frees
+/// it with [`free_malloced`]. Allocation failure is `SBX_STATUS_OS_ERROR` with `ENOMEM`.
+pub(crate) fn malloc_copy<B: Byte>(bytes: &[u8], extra: usize) -> Result<*mut B, Failure> {
+    let size = bytes
+        .len()
+        .checked_add(extra)
+        .ok_or_else(|| Failure::from(crate::Error::os("malloc", libc::ENOMEM)))?
+        .max(1);
+    // SAFETY: malloc has no preconditions; the result is checked for NULL below.
+    let ptr = unsafe { libc::malloc(size) }.cast::<u8>();
+    if ptr.is_null() {
+        return Err(Failure::from(crate::Error::os("malloc", libc::ENOMEM)));
+    }
+    // SAFETY: `ptr` is a fresh allocation of `size` >= `bytes.len() + extra` bytes, which cannot
+    // overlap `bytes`; every byte is written before C sees the buffer.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len());
+        std::ptr::write_bytes(ptr.add(bytes.len()), 0, size - bytes.len());
+    }
+    // `B` is one byte wide, so the buffer holds `size` of them.
+    Ok(ptr.cast::<B>())
+}
+
+/// Frees a buffer from [`malloc_copy`]; NULL is a no-op.
+pub(crate) fn free_malloced<B: Byte>(ptr: *mut B) {
+    // SAFETY: the header requires `ptr` to be NULL or a buffer this library returned and the
+    // caller has not freed yet; such buffers come from `malloc` in `malloc_copy`.
+    unsafe { libc::free(ptr.cast::<c_void>()) }
+}
+
+/// C's `void *user_data` for callbacks, carried to the thread that calls them.
+///
+/// libsbx never dereferences it; it only hands it back to the caller's own callbacks. Moving it
+/// to the monitor thread is what the header tells the caller to expect: callbacks run there and
+/// must be safe to call from it with this `user_data`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UserData(pub(crate) *mut c_void);
+
+// SAFETY: the pointer is opaque to libsbx (never dereferenced here), and the header makes the
+// C caller responsible for whatever its callbacks do with it from the monitor thread.
+unsafe impl Send for UserData {}

@@ -1,8 +1,9 @@
 //! The C ABI (`libsbx.so`, `libsbx.a`, `include/sbx.h`). Every `extern "C"` item lives under this
 //! module and nothing else does; it only converts arguments, catches panics and delegates.
 //!
-//! One file per C object, in header order: version, status, error, policy builder, policy,
-//! executor, sandbox, result (with its violation view). `handle.rs` types the ownership of every
+//! One file per C object: version, status, error, policy builder, policy, executor, sandbox,
+//! result (with its violation and syscall views), notify (callbacks), comms (the channel) and
+//! client (the sandboxee's side). `handle.rs` types the ownership of every
 //! handle and is the only file that casts pointers; `panic.rs` is the boundary every export runs
 //! in. `include/sbx.h` is generated from these files by cbindgen (`cbindgen.toml`), so the `///`
 //! comments here are written for a C reader.
@@ -12,8 +13,11 @@
 pub(crate) mod handle;
 pub(crate) mod panic;
 
+pub mod client;
+pub mod comms;
 pub mod error;
 pub mod executor;
+pub mod notify;
 pub mod policy;
 pub mod policy_builder;
 pub mod result;

@@ -102,7 +102,7 @@ mod tests {
         assert_eq!(st, sbx_status::Panic);
         assert!(!err.is_null());
         assert_eq!(sbx_error::sbx_error_code(err), sbx_status::Panic);
-        // SAFETY (test): the message is a NUL-terminated string owned by `err`.
+        // SAFETY: (test) the message is a NUL-terminated string owned by `err`.
         let msg = unsafe { CStr::from_ptr(sbx_error::sbx_error_message(err)) }
             .to_str()
             .unwrap()

@@ -1,4 +1,5 @@
-//! `sbx_result` (how a run ended) and `sbx_violation` (the offending syscall, a view into it).
+//! `sbx_result` (how a run ended) and `sbx_violation` (the offending syscall, a view into it;
+//! also the `sbx_syscall` view that notify callbacks receive).
 
 use super::handle::{
     arc_into_ptr, castable, cstr_ptr, free_arc, ref_from_ptr, ref_into_ptr, write_array6, write_out,
@@ -83,6 +84,17 @@ pub(crate) struct ViolationHandle {
     arch: CString,
 }
 
+impl ViolationHandle {
+    /// Wraps a syscall for the `sbx_violation_*` accessors.
+    pub(crate) fn new(v: Violation) -> ViolationHandle {
+        ViolationHandle {
+            name: cstring(&v.name),
+            arch: cstring(&v.arch.label()),
+            v,
+        }
+    }
+}
+
 /// The Rust value behind an `sbx_result`: the result plus its strings as C strings.
 pub(crate) struct ResultHandle {
     r: RunResult,
@@ -97,11 +109,7 @@ pub(crate) struct ResultHandle {
 impl ResultHandle {
     /// Wraps a result as a new `const sbx_result *` holding one reference.
     pub(crate) fn into_ptr(r: RunResult) -> *const sbx_result {
-        let violation = r.violation.clone().map(|v| ViolationHandle {
-            name: cstring(&v.name),
-            arch: cstring(&v.arch.label()),
-            v,
-        });
+        let violation = r.violation.clone().map(ViolationHandle::new);
         let handle = ResultHandle {
             description: cstring(&r.describe()),
             status_name: cstring(r.status.name()),
@@ -136,6 +144,11 @@ pub struct sbx_violation {
 }
 
 castable!(sbx_violation => ViolationHandle, OwnershipRef);
+
+/// A syscall as the kernel presented it to seccomp, passed to the `trace` and `violation`
+/// callbacks of `sbx_notify_callbacks`. The same type as `sbx_violation`: read it with the
+/// `sbx_violation_*` accessors. A view valid only during the callback; never freed.
+pub type sbx_syscall = sbx_violation;
 
 impl sbx_result {
     /// Returns how the run ended (`SBX_RUN_STATUS_UNSET` for NULL).
@@ -178,6 +191,20 @@ impl sbx_result {
         boundary(|| match ref_from_ptr(result).and_then(|h| h.r.exit_code) {
             Some(code) => {
                 write_out(code_out, code);
+                true
+            }
+            None => false,
+        })
+    }
+
+    /// If the run is a `SETUP_ERROR` caused by a failed system call in the sandboxee's setup,
+    /// stores that errno in `*errno_out` (when not NULL) and returns true (a missing program is
+    /// `ENOENT`); otherwise returns false and leaves `*errno_out` alone.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_setup_errno(result: *const sbx_result, errno_out: *mut i32) -> bool {
+        boundary(|| match ref_from_ptr(result).and_then(|h| h.r.setup_errno) {
+            Some(e) => {
+                write_out(errno_out, e);
                 true
             }
             None => false,
@@ -311,14 +338,15 @@ impl sbx_result {
 
 impl sbx_violation {
     /// Returns the ABI the call came through as a label, `"X86-64"`, `"X86-32"` (`int 0x80` on
-    /// x86-64), `"X32"`, `"AARCH64"`, ...; owned by the result. NULL for NULL.
+    /// x86-64), `"X32"`, `"AARCH64"`, ...; owned by the view (it lives as long as the result, or
+    /// for an `sbx_syscall`, the callback). NULL for NULL.
     #[no_mangle]
     pub extern "C" fn sbx_violation_arch(violation: *const sbx_violation) -> *const c_char {
         boundary(|| ref_from_ptr(violation).map_or(std::ptr::null(), |v| cstr_ptr(&v.arch)))
     }
 
     /// Returns the kernel's name of the syscall in that ABI (`"UNKNOWN"` when not in the table);
-    /// owned by the result. NULL for NULL.
+    /// owned by the view, as for `sbx_violation_arch`. NULL for NULL.
     #[no_mangle]
     pub extern "C" fn sbx_violation_syscall_name(violation: *const sbx_violation) -> *const c_char {
         boundary(|| ref_from_ptr(violation).map_or(std::ptr::null(), |v| cstr_ptr(&v.name)))

@@ -1,10 +1,13 @@
 //! `sbx_sandbox`: one run of one executor under one policy.
 
+use super::comms::sbx_comms;
 use super::error::{sbx_error, Failure};
 use super::executor::sbx_executor;
 use super::handle::{
-    box_from_ptr, box_into_ptr, castable, check_out, free_box, ref_from_ptr, try_ref, write_out,
+    box_from_ptr, box_into_ptr, castable, check_out, free_box, ref_from_ptr, try_copy, try_ref,
+    write_out,
 };
+use super::notify::{sbx_notify_callbacks, CNotify};
 use super::panic::{boundary, boundary_status};
 use super::policy::sbx_policy;
 use super::result::{sbx_result, ResultHandle};
@@ -53,6 +56,33 @@ impl sbx_sandbox {
             let policy = try_ref(policy, "policy")?;
             check_out(sandbox_out, "sandbox_out")?;
             let sandbox = Sandbox::new(*executor, policy.policy.clone());
+            write_out(sandbox_out, box_into_ptr::<sbx_sandbox>(sandbox));
+            Ok(())
+        })
+    }
+
+    /// Like `sbx_sandbox_new`, with callbacks that the monitor calls while the sandbox runs (see
+    /// `sbx_notify_callbacks` for the thread they run on and how long `user_data` must live).
+    /// `*callbacks` is copied. Consumes `executor` whether or not the call succeeds; on failure
+    /// no callback is called, not even `destroy`.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`, `policy`, `callbacks`, `sandbox_out`; a
+    /// non-NULL `executor` is still consumed).
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_new_with_notify(
+        executor: *mut sbx_executor,
+        policy: *const sbx_policy,
+        callbacks: *const sbx_notify_callbacks,
+        sandbox_out: *mut *mut sbx_sandbox,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let executor = box_from_ptr(executor).ok_or_else(|| Failure::null("executor"))?;
+            let policy = try_ref(policy, "policy")?;
+            let callbacks = try_copy(callbacks, "callbacks")?;
+            check_out(sandbox_out, "sandbox_out")?;
+            let notify = Box::new(CNotify::new(&callbacks));
+            let sandbox = Sandbox::with_notify(*executor, policy.policy.clone(), notify);
             write_out(sandbox_out, box_into_ptr::<sbx_sandbox>(sandbox));
             Ok(())
         })
@@ -135,6 +165,34 @@ impl sbx_sandbox {
                 result_out,
                 s.wait_timeout(Duration::from_millis(timeout_ms)),
             )
+        })
+    }
+
+    /// Takes the host's end of the comms channel (see `sbx_executor_enable_comms`) into
+    /// `*comms_out`, once, after `sbx_sandbox_start`. The caller owns it and frees it with
+    /// `sbx_comms_free`, and it may outlive the sandbox: once the sandboxee is gone, receives
+    /// return what it had sent and then fail with `SBX_COMMS_ERROR_CLOSED`.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`sandbox`, `comms_out`), `SBX_STATUS_INVALID_STATE`
+    /// (no channel: comms not enabled, the sandbox not started, or the end already taken).
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_take_comms(
+        sandbox: *mut sbx_sandbox,
+        comms_out: *mut *mut sbx_comms,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let s = try_ref(sandbox, "sandbox")?;
+            check_out(comms_out, "comms_out")?;
+            let comms = s.take_comms().ok_or_else(|| {
+                Failure::new(
+                    sbx_status::InvalidState,
+                    "no comms channel to take: comms not enabled, the sandbox not started, \
+                     or the channel already taken",
+                )
+            })?;
+            write_out(comms_out, box_into_ptr::<sbx_comms>(comms));
+            Ok(())
         })
     }
 

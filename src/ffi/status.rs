@@ -101,8 +101,8 @@ mod tests {
 
     #[test]
     fn every_code_has_its_own_message() {
-        // SAFETY (test): the function returns static NUL-terminated strings.
         let msg = |c: u32| {
+            // SAFETY: (test) the function returns static NUL-terminated strings.
             unsafe { CStr::from_ptr(sbx_status_message(c)) }
                 .to_str()
                 .unwrap()

@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn runtime_version_matches_cargo_and_the_number() {
-        // SAFETY (test): a static NUL-terminated string.
+        // SAFETY: (test) a static NUL-terminated string.
         let v = unsafe { CStr::from_ptr(sbx_version()) }.to_str().unwrap();
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
         let parts: Vec<u32> = v.split('.').map(|p| p.parse().unwrap()).collect();

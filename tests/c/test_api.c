@@ -17,48 +17,8 @@
 #include <unistd.h>
 
 #include "sbx.h"
+#include "sbx_test_check.h"
 #include "sbx_test_util.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (cond) {                                                                  \
-            passed++;                                                                \
-        } else {                                                                     \
-            failed++;                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
-
-/* Checks that `call` returns `want`, and that the sbx_error it reports agrees. */
-#define CHECK_STATUS(want, call)                                                            \
-    do {                                                                                    \
-        sbx_error *err_ = NULL;                                                             \
-        sbx_error **e_ = &err_;                                                             \
-        sbx_status got_ = (call);                                                           \
-        if (got_ != (want)) {                                                               \
-            failed++;                                                                       \
-            fprintf(stderr, "%s:%d: %s returned %u (%s), want %u: %s\n", __FILE__, __LINE__, \
-                    #call, (unsigned)got_, sbx_status_message(got_), (unsigned)(want),      \
-                    err_ ? sbx_error_message(err_) : "(no error)");                         \
-        } else if ((want) == SBX_STATUS_OK && err_ != NULL) {                               \
-            failed++;                                                                       \
-            fprintf(stderr, "%s:%d: err_out written on success\n", __FILE__, __LINE__);     \
-        } else if ((want) != SBX_STATUS_OK &&                                               \
-                   (err_ == NULL || sbx_error_code(err_) != (want) ||                       \
-                    strlen(sbx_error_message(err_)) == 0)) {                                \
-            failed++;                                                                       \
-            fprintf(stderr, "%s:%d: bad sbx_error for %s\n", __FILE__, __LINE__, #call);    \
-        } else {                                                                            \
-            passed++;                                                                       \
-        }                                                                                   \
-        (void)e_;                                                                           \
-        sbx_error_free(err_);                                                               \
-    } while (0)
-
-/* The error-out parameter inside CHECK_STATUS. */
-#define ERR e_
 
 static int contains(const char *haystack, const char *needle) {
     return haystack != NULL && strstr(haystack, needle) != NULL;
@@ -96,6 +56,7 @@ static void test_status_and_error(void) {
     CHECK(sbx_error_message(NULL) == NULL);
     CHECK(sbx_error_code(NULL) == SBX_STATUS_OK);
     CHECK(sbx_error_errno(NULL) == 0);
+    CHECK(sbx_error_comms_code(NULL) == SBX_COMMS_ERROR_NONE);
     sbx_error_free(NULL);
 
     /* A failure fills err_out and names the parameter; outputs stay untouched. */
@@ -105,6 +66,7 @@ static void test_status_and_error(void) {
     CHECK(sbx_error_code(err) == SBX_STATUS_NULL_PARAMETER);
     CHECK(contains(sbx_error_message(err), "path"));
     CHECK(sbx_error_errno(err) == 0);
+    CHECK(sbx_error_comms_code(err) == SBX_COMMS_ERROR_NONE);
     sbx_error_free(err);
     /* err_out is optional. */
     CHECK(sbx_executor_new(NULL, &e, NULL) == SBX_STATUS_NULL_PARAMETER);
@@ -352,6 +314,9 @@ static void test_executor(void) {
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_executor_set_limit(NULL, SBX_LIMIT_CORE, 0, ERR));
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_executor_set_limit_unlimited(NULL, SBX_LIMIT_CORE, ERR));
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_executor_get_limit(NULL, SBX_LIMIT_CORE, &limited, &value, ERR));
+    CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_executor_map_fd_named(NULL, 0, 3, "x", ERR));
+    CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_executor_enable_comms(NULL, ERR));
+    CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_executor_set_sandbox_before_exec(NULL, false, ERR));
     sbx_executor_free(NULL);
 
     CHECK_STATUS(SBX_STATUS_OK, sbx_executor_new("/bin/true", &e, ERR));
@@ -391,6 +356,14 @@ static void test_executor(void) {
     CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_map_fd(e, pipefd[1], 2, ERR));
     CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_map_fd(e, -3, 4, ERR));
     CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_map_fd(e, 1000, 4, ERR));
+    CHECK_STATUS(SBX_STATUS_OK, sbx_executor_map_fd_named(e, pipefd[1], 4, "log", ERR));
+    CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_executor_map_fd_named(e, pipefd[1], 5, NULL, ERR));
+    CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_map_fd_named(e, pipefd[1], 5, bad_utf8, ERR));
+    CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_map_fd_named(e, pipefd[1], 1, "out", ERR));
+    CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_map_fd_named(e, -1, 5, "bad", ERR));
+    CHECK_STATUS(SBX_STATUS_OK, sbx_executor_enable_comms(e, ERR));
+    CHECK_STATUS(SBX_STATUS_OK, sbx_executor_set_sandbox_before_exec(e, false, ERR));
+    CHECK_STATUS(SBX_STATUS_OK, sbx_executor_set_sandbox_before_exec(e, true, ERR));
     /* The executor holds duplicates: the caller's descriptors are its own to close. */
     CHECK(close(pipefd[0]) == 0 && close(pipefd[1]) == 0);
 
@@ -429,9 +402,17 @@ static void test_executor(void) {
     sbx_executor_free(e); /* closes its duplicates */
 }
 
+static int destroyed;
+static void count_destroy(void *user_data) {
+    CHECK(user_data == &destroyed);
+    destroyed++;
+}
+
 /* Sandbox calls that never reach a clone. */
 static void test_sandbox_without_spawn(void) {
     const sbx_policy *p = sbx_test_policy();
+    sbx_notify_callbacks callbacks;
+    sbx_comms *c = NULL;
     sbx_executor *e;
     sbx_sandbox *s = NULL;
     const sbx_result *r = NULL;
@@ -439,6 +420,9 @@ static void test_sandbox_without_spawn(void) {
     int fd;
 
     CHECK(p != NULL);
+    memset(&callbacks, 0, sizeof callbacks);
+    callbacks.destroy = count_destroy;
+    callbacks.user_data = &destroyed;
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_new(NULL, p, &s, ERR));
     e = sbx_test_executor(args, 2);
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_new(e, NULL, &s, ERR)); /* consumes e */
@@ -449,6 +433,15 @@ static void test_sandbox_without_spawn(void) {
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_wait(NULL, &r, ERR));
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_wait_timeout(NULL, 1, &r, ERR));
     CHECK(sbx_sandbox_kill(NULL) == SBX_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_take_comms(NULL, &c, ERR));
+    CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_new_with_notify(NULL, p, &callbacks, &s, ERR));
+    e = sbx_test_executor(args, 2);
+    CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_new_with_notify(e, p, NULL, &s, ERR)); /* consumes e */
+    e = sbx_test_executor(args, 2);
+    CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_new_with_notify(e, NULL, &callbacks, &s, ERR));
+    e = sbx_test_executor(args, 2);
+    CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_new_with_notify(e, p, &callbacks, NULL, ERR));
+    CHECK(destroyed == 0); /* a failed call calls nothing */
     CHECK(sbx_sandbox_pid(NULL) == 0);
     CHECK(!sbx_sandbox_is_finished(NULL));
     sbx_sandbox_free(NULL);
@@ -464,7 +457,19 @@ static void test_sandbox_without_spawn(void) {
     CHECK(sbx_sandbox_kill(s) == SBX_STATUS_OK);
     CHECK(sbx_sandbox_pid(s) == 0);
     CHECK(!sbx_sandbox_is_finished(s));
+    CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_take_comms(s, NULL, ERR));
+    CHECK_STATUS(SBX_STATUS_INVALID_STATE, sbx_sandbox_take_comms(s, &c, ERR));
+    CHECK(c == NULL);
     sbx_sandbox_free(s); /* never started */
+
+    /* Callbacks of a sandbox that never starts: only destroy, once, by the free. */
+    e = sbx_test_executor(args, 2);
+    CHECK_STATUS(SBX_STATUS_OK, sbx_executor_enable_comms(e, ERR));
+    CHECK_STATUS(SBX_STATUS_OK, sbx_sandbox_new_with_notify(e, p, &callbacks, &s, ERR));
+    CHECK_STATUS(SBX_STATUS_INVALID_STATE, sbx_sandbox_take_comms(s, &c, ERR)); /* not started */
+    CHECK(destroyed == 0);
+    sbx_sandbox_free(s);
+    CHECK(destroyed == 1);
 
     /* An executor that fails its checks at start: nothing is spawned, and the sandbox is used. */
     e = sbx_test_executor(args, 2);
@@ -622,6 +627,11 @@ static void test_runs(void) {
         CHECK(sbx_result_reason_name(r) != NULL);
         CHECK(sbx_result_message(r) != NULL);
         CHECK(contains(sbx_result_description(r), "SETUP_ERROR"));
+        {
+            int32_t setup_errno = 0;
+            CHECK(sbx_result_setup_errno(r, &setup_errno) && setup_errno == ENOENT);
+            CHECK(!sbx_result_setup_errno(NULL, &setup_errno));
+        }
         sbx_result_free(r);
         sbx_sandbox_free(s);
     }

@@ -12,10 +12,13 @@
  *   violation        call getpriority with six recognisable arguments (not allowed)
  *   int80            make an i386 syscall through int 0x80 (x86-64 only)
  *   segv             crash with SIGSEGV
+ *   personality      call personality(0xffffffff) (a query) and print "personality ok" or
+ *                    "personality failed: errno N" (traced by the notify tests)
  *   sleep MS         sleep MS milliseconds, then exit 0
  *   spin             sleep forever
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +88,25 @@ int main(int argc, char **argv) {
         (void)ret;
 #endif
         return 75;
+    }
+    if (!strcmp(mode, "personality")) {
+        char buf[64];
+        long r = syscall(SYS_personality, 0xffffffffUL);
+        if (r == -1) {
+            int e = errno, i = 0;
+            char digits[16];
+            put(1, "personality failed: errno ");
+            do digits[i++] = (char)('0' + e % 10); while ((e /= 10) > 0);
+            while (i > 0) {
+                buf[0] = digits[--i];
+                buf[1] = 0;
+                put(1, buf);
+            }
+            put(1, "\n");
+        } else {
+            put(1, "personality ok\n");
+        }
+        return 0;
     }
     if (!strcmp(mode, "segv")) {
         volatile int *volatile p = NULL;
