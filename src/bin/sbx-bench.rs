@@ -644,6 +644,41 @@ fn section_e(t: &mut Table, cfg: &Config, policy: Option<&Policy>, helper: &Resu
     }
 }
 
+/// Threads of this process while N sandboxes run at once (design §3 item 14): one monitor
+/// thread per running sandbox (ptrace ties a tracee to the thread that attached) plus one
+/// process-wide wall-time thread.
+fn section_f(t: &mut Table, policy: &Policy) {
+    progress("(f) monitor threads");
+    t.section("(f) host threads while N sandboxes run at once", "  threads  per sandbox");
+    let threads = || std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0);
+    let before = threads();
+    for n in [1usize, 8, 32] {
+        let boxes: Vec<Sandbox> = (0..n)
+            .map(|_| {
+                let mut ex = Executor::new("/bin/sleep");
+                ex.argv(["sleep", "5"]).stdout(Stdio::Null);
+                Sandbox::new(ex, policy.clone())
+            })
+            .collect();
+        if boxes.iter().any(|b| b.start().is_err()) {
+            t.note("starting sleepers failed; section skipped");
+            return;
+        }
+        let during = threads();
+        for b in &boxes {
+            b.kill();
+        }
+        for b in &boxes {
+            let _ = b.wait();
+        }
+        t.row(
+            &format!("{n:>2} sandboxes (host had {before} threads before)"),
+            &format!("{:>9} {:>12.2}", during, (during - before) as f64 / n as f64),
+        );
+    }
+    t.note("linear: one monitor thread per running sandbox; a user-notify monitor could serve many");
+}
+
 // ----------------------------------------------------------------------------------------------
 
 fn parse_args() -> Result<Config, String> {
@@ -716,8 +751,11 @@ fn main() {
     section_d(&mut td, &cfg, pol.helper.as_ref(), &helper);
     let mut te = Table::default();
     section_e(&mut te, &cfg, pol.helper.as_ref(), &helper);
+    let mut tf = Table::default();
+    section_f(&mut tf, &pol.tool);
     section_c(&mut t, &cfg, &pol.tool, small_sbx.as_ref());
     t.0.extend(td.0);
     t.0.extend(te.0);
+    t.0.extend(tf.0);
     println!("{}", t.0.join("\n"));
 }
