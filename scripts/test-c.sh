@@ -152,6 +152,28 @@ fi
 ctest_passed=$((ctest_total - ctest_failed))
 ((ctest_passed >= 0)) || ctest_passed=0
 
+# --- 4b. The sandbox tests again as an unprivileged user -------------------------------------
+# Users are usually not root. Every CTest program that starts sandboxes runs once more as
+# uid/gid 65534 without capabilities (directly, not through ctest, which writes into the
+# root-owned build directory). Only when started as root, where setpriv can switch.
+if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null 2>&1; then
+    echo "=== C sandbox tests as uid 65534 ==="
+    chmod -R o+rX "$scratch"
+    chmod o+x "$(dirname "$scratch")" 2>/dev/null || true
+    unpriv_tmp=$(mktemp -d "${TMPDIR:-/tmp}/sbx-test-c-unpriv.XXXXXX")
+    chmod 1777 "$unpriv_tmp"
+    for t in test_api test_api_static test_sandbox test_notify test_client; do
+        if [[ -x "$build/$t" ]]; then
+            check "$t as uid 65534" env -i PATH=/usr/bin:/bin TMPDIR="$unpriv_tmp" \
+                setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+                bash -c "cd '$build' && ./$t >'$unpriv_tmp/$t.log' 2>&1 || { tail -30 '$unpriv_tmp/$t.log'; exit 1; }"
+        else
+            bad "$t as uid 65534 (not built)"
+        fi
+    done
+    rm -rf "$unpriv_tmp"
+fi
+
 # --- 5. Valgrind -----------------------------------------------------------------------------
 # libsbx starts sandboxees with clone(CLONE_VM) (no CLONE_VFORK/CLONE_THREAD), which Valgrind
 # cannot emulate, so the run skips the parts that spawn (SBX_TEST_NO_SPAWN=1); those run under
