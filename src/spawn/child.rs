@@ -58,8 +58,9 @@ pub(crate) fn fail_step(plan: &Plan, step: Step, ret: i64, item: usize) -> ! {
     exit_group(SETUP_FAILED_EXIT)
 }
 
+/// Fails the child with `step` when a raw syscall returned `-errno`; passes the value on.
 #[inline(always)]
-fn check(plan: &Plan, step: Step, ret: i64, item: usize) -> i64 {
+pub(crate) fn check(plan: &Plan, step: Step, ret: i64, item: usize) -> i64 {
     if ret < 0 {
         fail_step(plan, step, ret, item);
     }
@@ -244,9 +245,27 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                     syscall(libc::SYS_unshare, &[libc::CLONE_NEWUSER as u64]),
                     0,
                 );
-                write_own(plan, c"/proc/self/uid_map", ns.inner_uid_map.as_bytes(), 1);
-                write_own(plan, c"/proc/self/setgroups", b"deny", 2);
-                write_own(plan, c"/proc/self/gid_map", ns.inner_gid_map.as_bytes(), 3);
+                write_file(
+                    plan,
+                    c"/proc/self/uid_map",
+                    ns.inner_uid_map.as_bytes(),
+                    Step::NestedUserNs,
+                    1,
+                );
+                write_file(
+                    plan,
+                    c"/proc/self/setgroups",
+                    b"deny",
+                    Step::NestedUserNs,
+                    2,
+                );
+                write_file(
+                    plan,
+                    c"/proc/self/gid_map",
+                    ns.inner_gid_map.as_bytes(),
+                    Step::NestedUserNs,
+                    3,
+                );
                 plan.stamps.mark(super::latency::Mark::NestedUserNs);
             }
         }
@@ -393,18 +412,26 @@ struct KernelSigaction {
     mask: u64,
 }
 
-unsafe fn write_own(plan: &Plan, path: &core::ffi::CStr, data: &[u8], item: usize) {
+/// Writes `data` to the file at `path` in one write(2) (id maps must be written whole).
+pub(crate) unsafe fn write_file(
+    plan: &Plan,
+    path: &core::ffi::CStr,
+    data: &[u8],
+    step: Step,
+    item: usize,
+) {
     // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
-        let fd = syscall(
-            libc::SYS_openat,
-            &[
-                libc::AT_FDCWD as u64,
-                path.as_ptr() as u64,
-                (libc::O_WRONLY | libc::O_CLOEXEC) as u64,
-            ],
+        let flags = (libc::O_WRONLY | libc::O_CLOEXEC) as u64;
+        let fd = check(
+            plan,
+            step,
+            syscall(
+                libc::SYS_openat,
+                &[libc::AT_FDCWD as u64, path.as_ptr() as u64, flags],
+            ),
+            item,
         );
-        check(plan, Step::NestedUserNs, fd, item);
         let n = syscall(
             libc::SYS_write,
             &[fd as u64, data.as_ptr() as u64, data.len() as u64],
@@ -413,7 +440,7 @@ unsafe fn write_own(plan: &Plan, path: &core::ffi::CStr, data: &[u8], item: usiz
         if n != data.len() as i64 {
             fail_step(
                 plan,
-                Step::NestedUserNs,
+                step,
                 if n < 0 { n } else { -(libc::EIO as i64) },
                 item,
             );

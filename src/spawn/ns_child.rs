@@ -8,7 +8,7 @@
 
 #![allow(unsafe_code)]
 
-use super::child::{fail_step, sandboxee_main, ChildArgs};
+use super::child::{check, fail_step, sandboxee_main, write_file, ChildArgs};
 use super::latency::Mark;
 use super::ns_plan::{MountOp, NsPlan, OpKind};
 use super::plan::{Plan, Step};
@@ -47,14 +47,6 @@ struct Ifreq {
     name: [u8; 16],
     flags: i16,
     pad: [u8; 22],
-}
-
-#[inline(always)]
-fn check(plan: &Plan, step: Step, ret: i64, item: usize) -> i64 {
-    if ret < 0 {
-        fail_step(plan, step, ret, item);
-    }
-    ret
 }
 
 /// Entry point of the init given to clone(2). Never returns.
@@ -364,38 +356,6 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
     }
 }
 
-unsafe fn write_file(plan: &Plan, path: &core::ffi::CStr, data: &[u8], step: Step, item: usize) {
-    // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
-    unsafe {
-        let fd = check(
-            plan,
-            step,
-            syscall(
-                libc::SYS_openat,
-                &[
-                    libc::AT_FDCWD as u64,
-                    path.as_ptr() as u64,
-                    (libc::O_WRONLY | libc::O_CLOEXEC) as u64,
-                ],
-            ),
-            item,
-        );
-        let n = syscall(
-            libc::SYS_write,
-            &[fd as u64, data.as_ptr() as u64, data.len() as u64],
-        );
-        syscall(libc::SYS_close, &[fd as u64]);
-        if n != data.len() as i64 {
-            fail_step(
-                plan,
-                step,
-                if n < 0 { n } else { -(libc::EIO as i64) },
-                item,
-            );
-        }
-    }
-}
-
 /// Opens `name` beneath `dir` without following any symlink (RESOLVE_BENEATH|NO_SYMLINKS).
 unsafe fn open_beneath(dir: i64, name: &core::ffi::CStr, flags: u64) -> i64 {
     let how = OpenHow {
@@ -498,90 +458,11 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
         let tree = match &op.kind {
             OpKind::Bind { .. } => op.tree_fd.load(Ordering::Relaxed) as i64,
             OpKind::Tmpfs { size } => {
-                let fs = check(
-                    plan,
-                    Step::Mounts,
-                    syscall(
-                        libc::SYS_fsopen,
-                        &[c"tmpfs".as_ptr() as u64, FSOPEN_CLOEXEC],
-                    ),
-                    item,
-                );
-                check(
-                    plan,
-                    Step::Mounts,
-                    syscall(
-                        libc::SYS_fsconfig,
-                        &[
-                            fs as u64,
-                            FSCONFIG_SET_STRING,
-                            c"mode".as_ptr() as u64,
-                            c"1777".as_ptr() as u64,
-                            0,
-                        ],
-                    ),
-                    item,
-                );
-                if let Some(sz) = size {
-                    check(
-                        plan,
-                        Step::Mounts,
-                        syscall(
-                            libc::SYS_fsconfig,
-                            &[
-                                fs as u64,
-                                FSCONFIG_SET_STRING,
-                                c"size".as_ptr() as u64,
-                                sz.as_ptr() as u64,
-                                0,
-                            ],
-                        ),
-                        item,
-                    );
-                }
-                check(
-                    plan,
-                    Step::Mounts,
-                    syscall(
-                        libc::SYS_fsconfig,
-                        &[fs as u64, FSCONFIG_CMD_CREATE, 0, 0, 0],
-                    ),
-                    item,
-                );
-                let m = check(
-                    plan,
-                    Step::Mounts,
-                    syscall(libc::SYS_fsmount, &[fs as u64, FSMOUNT_CLOEXEC, op.attrs]),
-                    item,
-                );
-                syscall(libc::SYS_close, &[fs as u64]);
-                m
+                let size_opt = size.as_ref().map(|sz| (c"size", sz.as_c_str()));
+                let opts = [Some((c"mode", c"1777")), size_opt];
+                new_fs(plan, c"tmpfs", &opts, op.attrs, item)
             }
-            OpKind::Proc => {
-                let fs = check(
-                    plan,
-                    Step::Mounts,
-                    syscall(libc::SYS_fsopen, &[c"proc".as_ptr() as u64, FSOPEN_CLOEXEC]),
-                    item,
-                );
-                check(
-                    plan,
-                    Step::Mounts,
-                    syscall(
-                        libc::SYS_fsconfig,
-                        &[fs as u64, FSCONFIG_CMD_CREATE, 0, 0, 0],
-                    ),
-                    item,
-                );
-                let m = check(
-                    plan,
-                    Step::Mounts,
-                    syscall(libc::SYS_fsmount, &[fs as u64, FSMOUNT_CLOEXEC, op.attrs]),
-                    item,
-                );
-                syscall(libc::SYS_close, &[fs as u64]);
-                m
-            }
+            OpKind::Proc => new_fs(plan, c"proc", &[], op.attrs, item),
             OpKind::Symlink { .. } => return,
         };
         check(
@@ -601,5 +482,52 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
         );
         syscall(libc::SYS_close, &[tree as u64]);
         syscall(libc::SYS_close, &[target as u64]);
+    }
+}
+
+/// A detached new filesystem of type `fstype` with string `options` (fsopen, fsconfig,
+/// fsmount(2)), mounted with `attrs`; returns the mount fd.
+unsafe fn new_fs(
+    plan: &Plan,
+    fstype: &core::ffi::CStr,
+    options: &[Option<(&core::ffi::CStr, &core::ffi::CStr)>],
+    attrs: u64,
+    item: usize,
+) -> i64 {
+    // SAFETY: every pointer passed below is a live C string.
+    unsafe {
+        let fs = check(
+            plan,
+            Step::Mounts,
+            syscall(libc::SYS_fsopen, &[fstype.as_ptr() as u64, FSOPEN_CLOEXEC]),
+            item,
+        );
+        for (key, value) in options.iter().flatten() {
+            let args = [
+                fs as u64,
+                FSCONFIG_SET_STRING,
+                key.as_ptr() as u64,
+                value.as_ptr() as u64,
+                0,
+            ];
+            check(plan, Step::Mounts, syscall(libc::SYS_fsconfig, &args), item);
+        }
+        check(
+            plan,
+            Step::Mounts,
+            syscall(
+                libc::SYS_fsconfig,
+                &[fs as u64, FSCONFIG_CMD_CREATE, 0, 0, 0],
+            ),
+            item,
+        );
+        let m = check(
+            plan,
+            Step::Mounts,
+            syscall(libc::SYS_fsmount, &[fs as u64, FSMOUNT_CLOEXEC, attrs]),
+            item,
+        );
+        syscall(libc::SYS_close, &[fs as u64]);
+        m
     }
 }
