@@ -6,6 +6,21 @@ use crate::error::{Error, Result};
 
 /// The uid and gid the sandboxee sees.
 pub const SANDBOX_ID: u32 = 1000;
+/// The host uid and gid a *root* caller's sandboxee runs as.
+///
+/// Mapping the sandbox onto the caller's own ids, as for unprivileged callers, would make a root
+/// caller's sandboxee host uid 0: no capabilities, but still the owner of every root-owned file
+/// it can reach (`/etc/ssl/private`) and allowed to write `/proc/sys` (`kernel.core_pattern` runs
+/// a program as root). So it gets an id of its own instead: `ROOT_CALLER_HOST_ID_BASE` plus the
+/// host's pid modulo 1,000,000, an id no ordinary account uses (`nobody` would be shared with
+/// other processes that could then reach the sandbox's processes before they exec).
+pub fn root_caller_host_id() -> u32 {
+    ROOT_CALLER_HOST_ID_BASE + std::process::id() % 1_000_000
+}
+
+/// Base of [`root_caller_host_id`].
+pub const ROOT_CALLER_HOST_ID_BASE: u32 = 1_000_000_000;
+
 /// The default UTS hostname.
 pub const DEFAULT_HOSTNAME: &str = "sandbox";
 

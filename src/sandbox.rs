@@ -60,9 +60,10 @@ impl Shared {
 
     pub(crate) fn set_pidfd(&self, fd: OwnedFd) {
         *lock(&self.pidfd) = Some(fd);
-        // A kill may have been requested while the child was being created.
+        // A kill may have been requested while the child was being created (the monitor thread
+        // has raised its capabilities, so it may signal whatever the sandboxee became).
         if self.kill_reason().is_some() {
-            self.signal_main();
+            self.signal_main_here();
         }
     }
 
@@ -93,28 +94,42 @@ impl Shared {
 
     /// Records why the run is being ended (the first reason wins) and kills the main process.
     /// The monitor then kills every other task when it sees the main process die.
-    pub(crate) fn kill(&self, why: KillReason) {
+    pub(crate) fn kill(self: &Arc<Self>, why: KillReason) {
+        self.kill_reason_or(why);
+        if !self.signal_main_here() {
+            // This thread may not signal the sandboxee; the deadline thread can.
+            deadline::kill_from_here(Arc::downgrade(self));
+        }
+    }
+
+    /// Records `why` unless a reason is already recorded.
+    pub(crate) fn kill_reason_or(&self, why: KillReason) {
         let _ =
             self.kill_reason
                 .compare_exchange(0, why as u8, Ordering::AcqRel, Ordering::Acquire);
-        self.signal_main();
     }
 
-    fn signal_main(&self) {
+    /// SIGKILL to the main process (or the init) through the pidfd, from the calling thread;
+    /// false when the kernel refused it for lack of permission.
+    pub(crate) fn signal_main_here(&self) -> bool {
         let fd = lock(&self.pidfd);
         if let Some(fd) = fd.as_ref() {
             // SAFETY: pidfd_send_signal on a pidfd we hold; pid reuse cannot misdirect it.
             #[allow(unsafe_code)]
-            unsafe {
+            let r = unsafe {
                 libc::syscall(
                     libc::SYS_pidfd_send_signal,
                     fd.as_raw_fd(),
                     libc::SIGKILL,
                     0usize,
                     0u32,
-                );
+                )
+            };
+            if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
+                return false;
             }
         }
+        true
     }
 }
 
@@ -179,6 +194,7 @@ impl Sandbox {
             deadline::arm(started_at + limit, Arc::downgrade(&self.shared));
         }
         let shared = Arc::clone(&self.shared);
+        let policy = self.policy.clone();
         let mut notify = lock(&self.notify)
             .take()
             .unwrap_or_else(|| Box::new(DenyTraces));
@@ -186,7 +202,7 @@ impl Sandbox {
             .name("sbx-monitor".into())
             .stack_size(256 * 1024)
             .spawn(move || {
-                let result = monitor::run(plan, &shared, started_at, notify.as_mut());
+                let result = monitor::run(plan, policy, &shared, started_at, notify.as_mut());
                 notify.finished(&result);
                 shared.finish(result);
             })

@@ -70,6 +70,10 @@ fn read_only_bind_mounts_refuse_writes() {
     let dir = fresh_dir("robind");
     let data = dir.join("data");
     std::fs::write(&data, "original\n").unwrap();
+    // World-writable, so only the read-only mount stands in the way (also for a root host,
+    // whose sandboxee is an unprivileged host uid).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o666)).unwrap();
     let mut pb = attacker_only();
     pb.add_directory(&dir);
     let newfile = dir.join("new");

@@ -32,11 +32,13 @@ const PTRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
 /// Runs one sandbox to the end on the calling thread (a dedicated monitor thread).
 pub(crate) fn run(
     plan: Box<Plan>,
+    policy: crate::policy::Policy,
     shared: &Shared,
     started_at: Instant,
     notify: &mut dyn Notify,
 ) -> RunResult {
     block_all_signals();
+    raise_effective_capabilities();
     let mut plan = Some(plan);
     let mut spawned = match spawn::spawn(plan.as_deref().expect("plan present")) {
         Ok(s) => Some(s),
@@ -75,6 +77,26 @@ pub(crate) fn run(
             ),
         );
     }
+    // A root caller's sandbox maps onto an unprivileged host id; only we (CAP_SETUID outside)
+    // may write such maps, and the init waits on the start pipe until we have.
+    if let Some(ns) = plan
+        .as_ref()
+        .and_then(|p| p.ns.as_ref())
+        .filter(|ns| ns.monitor_writes_maps)
+    {
+        let write = |file: &str, data: &[u8]| {
+            std::fs::write(format!("/proc/{main}/{file}"), data)
+                .map_err(|e| format!("writing /proc/{main}/{file}: {e}"))
+        };
+        if let Err(e) = write("uid_map", ns.uid_map.as_bytes())
+            .and_then(|_| write("gid_map", ns.gid_map.as_bytes()))
+        {
+            kill_and_reap(main);
+            drop(spawned.take());
+            shared.clear_pidfd();
+            return RunResult::setup_error(Reason::FailedNamespaces, e);
+        }
+    }
     if let Err(e) = spawned.as_mut().map(|s| s.release()).unwrap_or(Ok(())) {
         kill_and_reap(main);
         drop(spawned.take());
@@ -88,6 +110,7 @@ pub(crate) fn run(
     let max_tasks = plan.as_ref().and_then(|p| p.max_tasks);
     let namespaced = plan.as_ref().map(|p| p.ns.is_some()).unwrap_or(false);
     let mut m = Monitor {
+        policy,
         // With namespaces the clone child is the sandbox's init; the sandboxee is its first child.
         main: if namespaced { None } else { Some(main) },
         init: if namespaced { Some(main) } else { None },
@@ -248,6 +271,8 @@ pub(crate) fn run(
 }
 
 struct Monitor {
+    /// The user's policy: trace data is checked against its verdicts.
+    policy: crate::policy::Policy,
     /// The sandboxee (known from the start without namespaces, from the init's fork with them).
     main: Option<libc::pid_t>,
     /// The namespaced sandbox's init.
@@ -300,7 +325,24 @@ impl Monitor {
                 return;
             }
         };
-        let data = (stop.ret_data & 0xffff) as u16;
+        let mut data = (stop.ret_data & 0xffff) as u16;
+        // The return data is only as trustworthy as the filter that produced it: with stacked
+        // filters the kernel reports the data of the newest one, and a sandboxee allowed to call
+        // seccomp() could install one that returns "trace" or "exec" for anything. Those two are
+        // honoured only when our own policy gives exactly that verdict for this call.
+        if data == trace_data::USER_TRACE || data == trace_data::EXEC {
+            let input = crate::policy::SeccompData {
+                nr: stop.nr as i32,
+                arch: stop.audit_arch,
+                instruction_pointer: stop.ip,
+                args: stop.args,
+            };
+            let expected = crate::policy::bpf::SECCOMP_RET_TRACE | u32::from(data);
+            if self.policy.decide(&input) != expected {
+                log::warn!("sandbox: forged seccomp trace data {data} for syscall {}; treated as a violation", stop.nr);
+                data = trace_data::VIOLATION;
+            }
+        }
         if data == trace_data::EXEC
             && !self.exec_allowed
             && !self.exec_seen
@@ -521,6 +563,46 @@ fn kill_and_reap(pid: libc::pid_t) {
     let mut st = 0;
     // SAFETY: reaping our own child.
     unsafe { libc::waitpid(pid, &mut st, libc::__WALL) };
+}
+
+/// Makes this thread's effective capabilities its permitted ones. Threads of our own (monitor,
+/// deadline) may be created from a caller thread that runs a root process with an empty
+/// effective set; they need CAP_KILL to end a sandboxee that runs as another uid.
+pub(crate) fn raise_effective_capabilities() {
+    #[repr(C)]
+    struct Hdr {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let hdr = Hdr {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let mut d = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: capget/capset read and write exactly these structs; only this thread changes.
+    unsafe {
+        if libc::syscall(libc::SYS_capget, &hdr as *const Hdr, d.as_mut_ptr()) != 0 {
+            return;
+        }
+        if d.iter().all(|x| x.effective == x.permitted) {
+            return;
+        }
+        for x in d.iter_mut() {
+            x.effective = x.permitted;
+        }
+        libc::syscall(libc::SYS_capset, &hdr as *const Hdr, d.as_ptr());
+    }
 }
 
 fn block_all_signals() {

@@ -31,6 +31,19 @@ static DEADLINES: Lazy<&'static Deadlines> = Lazy::new(|| {
     d
 });
 
+/// Sends SIGKILL through `shared`'s pidfd from the deadline thread, whose effective capabilities
+/// are raised (see `raise_effective_capabilities`): the caller's thread could not (a root caller
+/// whose thread runs with an empty effective set, signalling a sandboxee that runs as another
+/// uid).
+pub(super) fn kill_from_here(shared: Weak<Shared>) {
+    let d = *DEADLINES;
+    d.entries
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((Instant::now(), shared));
+    d.changed.notify_one();
+}
+
 /// Kills `shared`'s sandbox with TIMEOUT at `when`.
 pub(super) fn arm(when: Instant, shared: Weak<Shared>) {
     let d = *DEADLINES;
@@ -42,6 +55,7 @@ pub(super) fn arm(when: Instant, shared: Weak<Shared>) {
 }
 
 fn run(d: &'static Deadlines) {
+    crate::monitor::raise_effective_capabilities();
     let mut entries = d.entries.lock().unwrap_or_else(|p| p.into_inner());
     loop {
         let now = Instant::now();
@@ -60,7 +74,9 @@ fn run(d: &'static Deadlines) {
             drop(entries);
             for w in expired {
                 if let Some(s) = w.upgrade() {
-                    s.kill(KillReason::Timeout);
+                    // The first reason wins: an entry queued by kill_from_here keeps EXTERNAL.
+                    s.kill_reason_or(KillReason::Timeout);
+                    s.signal_main_here();
                 }
             }
             entries = d.entries.lock().unwrap_or_else(|p| p.into_inner());

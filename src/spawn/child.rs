@@ -239,104 +239,66 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         //     the init (owned by its user namespace) cannot be changed or undone from here.
         if namespaced {
             if let Some(ns) = plan.ns.as_ref() {
-                check(
-                    plan,
-                    Step::NestedUserNs,
-                    syscall(libc::SYS_unshare, &[libc::CLONE_NEWUSER as u64]),
-                    0,
-                );
-                write_file(
-                    plan,
-                    c"/proc/self/uid_map",
-                    ns.inner_uid_map.as_bytes(),
-                    Step::NestedUserNs,
-                    1,
-                );
-                write_file(
-                    plan,
-                    c"/proc/self/setgroups",
-                    b"deny",
-                    Step::NestedUserNs,
-                    2,
-                );
-                write_file(
-                    plan,
-                    c"/proc/self/gid_map",
-                    ns.inner_gid_map.as_bytes(),
-                    Step::NestedUserNs,
-                    3,
-                );
+                if ns.monitor_writes_maps {
+                    // A root caller's init created us in the nested namespace and writes its maps;
+                    // then we leave in-namespace root for 1000 (the unprivileged host id). The uid
+                    // change clears the shared address space's dumpable flag: put it back.
+                    wait_for_nested_maps(plan);
+                    let id = crate::namespaces::SANDBOX_ID as u64;
+                    check(
+                        plan,
+                        Step::NestedUserNs,
+                        syscall(libc::SYS_setresgid, &[id, id, id]),
+                        4,
+                    );
+                    check(
+                        plan,
+                        Step::NestedUserNs,
+                        syscall(libc::SYS_setresuid, &[id, id, id]),
+                        5,
+                    );
+                    syscall(
+                        libc::SYS_prctl,
+                        &[libc::PR_SET_DUMPABLE as u64, plan.host_dumpable as u64],
+                    );
+                } else {
+                    check(
+                        plan,
+                        Step::NestedUserNs,
+                        syscall(libc::SYS_unshare, &[libc::CLONE_NEWUSER as u64]),
+                        0,
+                    );
+                    write_file(
+                        plan,
+                        c"/proc/self/uid_map",
+                        ns.inner_uid_map.as_bytes(),
+                        Step::NestedUserNs,
+                        1,
+                    );
+                    write_file(
+                        plan,
+                        c"/proc/self/setgroups",
+                        b"deny",
+                        Step::NestedUserNs,
+                        2,
+                    );
+                    write_file(
+                        plan,
+                        c"/proc/self/gid_map",
+                        ns.inner_gid_map.as_bytes(),
+                        Step::NestedUserNs,
+                        3,
+                    );
+                }
                 plan.stamps.mark(super::latency::Mark::NestedUserNs);
             }
         }
 
-        // 8. A host with capabilities (root without a user namespace) must not hand them to the
-        //    sandboxee: lock root out of capabilities (securebits), empty the bounding and ambient
-        //    sets, then the process's own sets.
-        if plan.caps.enabled && !namespaced {
-            let bits = SECBIT_NOROOT
-                | SECBIT_NOROOT_LOCKED
-                | SECBIT_NO_SETUID_FIXUP
-                | SECBIT_NO_SETUID_FIXUP_LOCKED
-                | SECBIT_KEEP_CAPS_LOCKED
-                | SECBIT_NO_CAP_AMBIENT_RAISE
-                | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
-            check(
-                plan,
-                Step::Capabilities,
-                syscall(libc::SYS_prctl, &[libc::PR_SET_SECUREBITS as u64, bits]),
-                0,
-            );
-            let mut cap = 0u64;
-            while cap <= plan.caps.last_cap as u64 {
-                check(
-                    plan,
-                    Step::Capabilities,
-                    syscall(libc::SYS_prctl, &[libc::PR_CAPBSET_DROP as u64, cap]),
-                    cap as usize,
-                );
-                cap += 1;
-            }
-            check(
-                plan,
-                Step::Capabilities,
-                syscall(
-                    libc::SYS_prctl,
-                    &[
-                        libc::PR_CAP_AMBIENT as u64,
-                        libc::PR_CAP_AMBIENT_CLEAR_ALL as u64,
-                        0,
-                        0,
-                        0,
-                    ],
-                ),
-                0,
-            );
-            let hdr = CapHeader {
-                version: LINUX_CAPABILITY_VERSION_3,
-                pid: 0,
-            };
-            let data = [
-                CapData {
-                    effective: 0,
-                    permitted: 0,
-                    inheritable: 0,
-                },
-                CapData {
-                    effective: 0,
-                    permitted: 0,
-                    inheritable: 0,
-                },
-            ];
-            check(
-                plan,
-                Step::Capabilities,
-                syscall(
-                    libc::SYS_capset,
-                    &[&hdr as *const _ as u64, data.as_ptr() as u64],
-                ),
-                0,
-            );
+        // 8. Without namespaces, a caller with capabilities or root ids must not hand them to
+        //    the sandboxee (with namespaces the init took care of ids, and the nested user
+        //    namespace holds no capability outside).
+        if !namespaced {
+            drop_host_privileges(plan);
         }
 
         // 9. seccomp(2): an unprivileged filter requires no_new_privs; it also keeps setuid
@@ -444,6 +406,178 @@ pub(crate) unsafe fn write_file(
                 if n < 0 { n } else { -(libc::EIO as i64) },
                 item,
             );
+        }
+    }
+}
+
+/// Root ids or capabilities of the caller, taken away before the exec: securebits that keep uid
+/// 0 from regaining capabilities (when we may set them), empty bounding and ambient sets, the
+/// unprivileged host id for a root caller (see `namespaces::root_caller_host_id`), then empty
+/// capability sets. Decided from this thread's own credentials (capabilities are per thread).
+unsafe fn drop_host_privileges(plan: &Plan) {
+    // SAFETY: the caller vouches for the plan; the structs passed to capget/capset are ours.
+    unsafe {
+        let hdr = CapHeader {
+            version: LINUX_CAPABILITY_VERSION_3,
+            pid: 0,
+        };
+        let mut data = [
+            CapData {
+                effective: 0,
+                permitted: 0,
+                inheritable: 0,
+            },
+            CapData {
+                effective: 0,
+                permitted: 0,
+                inheritable: 0,
+            },
+        ];
+        check(
+            plan,
+            Step::Capabilities,
+            syscall(
+                libc::SYS_capget,
+                &[&hdr as *const _ as u64, data.as_mut_ptr() as u64],
+            ),
+            0,
+        );
+        let (mut r, mut e, mut su) = (0u32, 0u32, 0u32);
+        syscall(
+            libc::SYS_getresuid,
+            &[
+                &mut r as *mut u32 as u64,
+                &mut e as *mut u32 as u64,
+                &mut su as *mut u32 as u64,
+            ],
+        );
+        let root = r == 0 || e == 0 || su == 0;
+        let permitted = data[0].permitted as u64 | (data[1].permitted as u64) << 32;
+        let any_caps = data
+            .iter()
+            .any(|d| d.permitted | d.effective | d.inheritable != 0);
+        if !root && !any_caps {
+            return;
+        }
+        // Use what we hold for the steps below.
+        for d in data.iter_mut() {
+            d.effective = d.permitted;
+        }
+        check(
+            plan,
+            Step::Capabilities,
+            syscall(
+                libc::SYS_capset,
+                &[&hdr as *const _ as u64, data.as_ptr() as u64],
+            ),
+            1,
+        );
+        const CAP_SETPCAP: u64 = 8;
+        if permitted & (1 << CAP_SETPCAP) != 0 {
+            let bits = SECBIT_NOROOT
+                | SECBIT_NOROOT_LOCKED
+                | SECBIT_NO_SETUID_FIXUP
+                | SECBIT_NO_SETUID_FIXUP_LOCKED
+                | SECBIT_KEEP_CAPS_LOCKED
+                | SECBIT_NO_CAP_AMBIENT_RAISE
+                | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+            check(
+                plan,
+                Step::Capabilities,
+                syscall(libc::SYS_prctl, &[libc::PR_SET_SECUREBITS as u64, bits]),
+                2,
+            );
+            let mut cap = 0u64;
+            while cap <= plan.caps.last_cap as u64 {
+                check(
+                    plan,
+                    Step::Capabilities,
+                    syscall(libc::SYS_prctl, &[libc::PR_CAPBSET_DROP as u64, cap]),
+                    cap as usize,
+                );
+                cap += 1;
+            }
+        }
+        let clear_ambient = [
+            libc::PR_CAP_AMBIENT as u64,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as u64,
+            0,
+            0,
+            0,
+        ];
+        check(
+            plan,
+            Step::Capabilities,
+            syscall(libc::SYS_prctl, &clear_ambient),
+            3,
+        );
+        if root {
+            // A uid change marks our memory (shared with the host until exec) non-dumpable;
+            // put the host's setting back afterwards.
+            let id = plan.caps.host_id as u64;
+            check(
+                plan,
+                Step::Capabilities,
+                syscall(libc::SYS_setgroups, &[0, 0]),
+                4,
+            );
+            check(
+                plan,
+                Step::Capabilities,
+                syscall(libc::SYS_setresgid, &[id, id, id]),
+                5,
+            );
+            check(
+                plan,
+                Step::Capabilities,
+                syscall(libc::SYS_setresuid, &[id, id, id]),
+                6,
+            );
+            syscall(
+                libc::SYS_prctl,
+                &[libc::PR_SET_DUMPABLE as u64, plan.host_dumpable as u64],
+            );
+        }
+        let none = [
+            CapData {
+                effective: 0,
+                permitted: 0,
+                inheritable: 0,
+            },
+            CapData {
+                effective: 0,
+                permitted: 0,
+                inheritable: 0,
+            },
+        ];
+        check(
+            plan,
+            Step::Capabilities,
+            syscall(
+                libc::SYS_capset,
+                &[&hdr as *const _ as u64, none.as_ptr() as u64],
+            ),
+            7,
+        );
+    }
+}
+
+/// Waits (futex, at most 10 s) until a root caller's init has written our nested id maps.
+unsafe fn wait_for_nested_maps(plan: &Plan) {
+    // SAFETY: the futex word lives in the plan, shared with the init (CLONE_VM).
+    unsafe {
+        let word = plan.nested_maps_ready.as_ptr() as u64;
+        let timeout = [10i64, 0i64];
+        let mut rounds = 0;
+        while plan.nested_maps_ready.load(Ordering::Acquire) == 0 {
+            let r = syscall(
+                libc::SYS_futex,
+                &[word, libc::FUTEX_WAIT as u64, 0, timeout.as_ptr() as u64],
+            );
+            rounds += 1;
+            if r == -(libc::ETIMEDOUT as i64) || rounds > 1000 {
+                fail_step(plan, Step::NestedUserNs, -(libc::ETIMEDOUT as i64), 6);
+            }
         }
     }
 }

@@ -79,21 +79,25 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
 
         // 1. Identity: the sandbox user namespace maps uid/gid 1000 onto the caller's ids;
         //    setgroups is denied first, as user_namespaces(7) requires for an unprivileged gid_map.
-        write_file(
-            plan,
-            c"/proc/self/uid_map",
-            ns.uid_map.as_bytes(),
-            Step::UserNs,
-            0,
-        );
-        write_file(plan, c"/proc/self/setgroups", b"deny", Step::UserNs, 1);
-        write_file(
-            plan,
-            c"/proc/self/gid_map",
-            ns.gid_map.as_bytes(),
-            Step::UserNs,
-            2,
-        );
+        //    For a root caller the monitor has already written maps onto an unprivileged host id
+        //    (it needs CAP_SETUID outside, which we do not have); see step 8b.
+        if !ns.monitor_writes_maps {
+            write_file(
+                plan,
+                c"/proc/self/uid_map",
+                ns.uid_map.as_bytes(),
+                Step::UserNs,
+                0,
+            );
+            write_file(plan, c"/proc/self/setgroups", b"deny", Step::UserNs, 1);
+            write_file(
+                plan,
+                c"/proc/self/gid_map",
+                ns.gid_map.as_bytes(),
+                Step::UserNs,
+                2,
+            );
+        }
         plan.stamps.mark(Mark::IdMaps);
 
         // 2. No mount event may propagate back to the host.
@@ -168,7 +172,8 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
                     ns.staging.as_ptr() as u64,
                     c"tmpfs".as_ptr() as u64,
                     (libc::MS_NOSUID | libc::MS_NODEV),
-                    c"mode=0755".as_ptr() as u64,
+                    // Owned by the sandboxee (uid/gid 1000), like everything the init creates in it.
+                    c"mode=0755,uid=1000,gid=1000".as_ptr() as u64,
                 ],
             ),
             usize::MAX,
@@ -314,17 +319,75 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
 
         // 9. The sandboxee: pid 2, traced from birth (the monitor follows our forks), sharing
         //    memory until its exec like we do.
+        //
+        //    A root caller's sandboxee must not stay host uid 0 (we still are, as in-namespace
+        //    root), so it is created in a nested user namespace of our making whose maps we write
+        //    (we hold CAP_SETUID here), and then becomes uid/gid 1000 there, i.e. the
+        //    unprivileged host id. Supplementary groups (host gid 0) go first. An unprivileged
+        //    caller's sandboxee creates its nested namespace itself (child.rs step 8a).
+        let root = ns.monitor_writes_maps;
+        let mut flags = libc::CLONE_VM | libc::SIGCHLD;
+        if root {
+            check(plan, Step::UserNs, syscall(libc::SYS_setgroups, &[0, 0]), 3);
+            flags |= libc::CLONE_NEWUSER;
+        }
         let pid = libc::clone(
             sandboxee_main,
             plan.sandboxee_stack_top.load(Ordering::Acquire) as *mut libc::c_void,
-            libc::CLONE_VM | libc::SIGCHLD,
+            flags,
             args as *const ChildArgs as *mut libc::c_void,
         );
         if pid < 0 {
             fail_step(plan, Step::Namespaces, -(libc::EAGAIN as i64), 9);
         }
+        if root {
+            let mut path = ProcPath::new(pid);
+            write_file(
+                plan,
+                path.file(b"uid_map"),
+                ns.inner_uid_map.as_bytes(),
+                Step::NestedUserNs,
+                1,
+            );
+            write_file(
+                plan,
+                path.file(b"setgroups"),
+                b"deny",
+                Step::NestedUserNs,
+                2,
+            );
+            write_file(
+                plan,
+                path.file(b"gid_map"),
+                ns.inner_gid_map.as_bytes(),
+                Step::NestedUserNs,
+                3,
+            );
+            // Let the sandboxee go on (it waits in `wait_for_nested_maps`).
+            plan.nested_maps_ready.store(1, Ordering::Release);
+            syscall(
+                libc::SYS_futex,
+                &[
+                    plan.nested_maps_ready.as_ptr() as u64,
+                    libc::FUTEX_WAKE as u64,
+                    1,
+                ],
+            );
+        }
 
-        // 10. Leave the host's memory: confine ourselves, then exec the init image.
+        // 10. Leave the host's memory: no host fd may survive into the init image (all of ours
+        //     become close-on-exec; the sandboxee has its own table already), confine
+        //     ourselves, then exec the init image.
+        const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
+        check(
+            plan,
+            Step::Namespaces,
+            syscall(
+                libc::SYS_close_range,
+                &[0, u32::MAX as u64, CLOSE_RANGE_CLOEXEC],
+            ),
+            11,
+        );
         check(
             plan,
             Step::NoNewPrivs,
@@ -395,6 +458,19 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
                 );
                 if r < 0 && r != -(libc::EEXIST as i64) {
                     fail_step(plan, Step::Mounts, r, item);
+                }
+                // A root caller's init creates as in-namespace root: hand what it created to
+                // the sandboxee's uid, as an unprivileged caller's init (already 1000) would.
+                if r == 0 && plan.ns.as_ref().is_some_and(|n| n.monitor_writes_maps) {
+                    let id = crate::namespaces::SANDBOX_ID as u64;
+                    let args = [
+                        dir as u64,
+                        comp.as_ptr() as u64,
+                        id,
+                        id,
+                        libc::AT_SYMLINK_NOFOLLOW as u64,
+                    ];
+                    check(plan, Step::Mounts, syscall(libc::SYS_fchownat, &args), item);
                 }
             }
             if last {
@@ -529,5 +605,45 @@ unsafe fn new_fs(
         );
         syscall(libc::SYS_close, &[fs as u64]);
         m
+    }
+}
+
+/// `/proc/<pid>/<file>` built on the stack (no allocation in the child).
+struct ProcPath {
+    buf: [u8; 64],
+    base: usize,
+}
+
+impl ProcPath {
+    fn new(pid: i32) -> ProcPath {
+        let mut buf = [0u8; 64];
+        buf[..6].copy_from_slice(b"/proc/");
+        let mut digits = [0u8; 12];
+        let (mut n, mut len) = (pid.unsigned_abs(), 0);
+        loop {
+            digits[len] = b'0' + (n % 10) as u8;
+            len += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut at = 6;
+        for i in (0..len).rev() {
+            buf[at] = digits[i];
+            at += 1;
+        }
+        buf[at] = b'/';
+        ProcPath { buf, base: at + 1 }
+    }
+
+    /// The NUL-terminated path of `name` (at most 32 bytes) under this pid's directory.
+    fn file(&mut self, name: &[u8]) -> &core::ffi::CStr {
+        let end = self.base + name.len().min(32);
+        self.buf[self.base..end].copy_from_slice(&name[..end - self.base]);
+        self.buf[end] = 0;
+        // The buffer holds no other NUL before `end`: "/proc/", digits, '/', and `name` (C
+        // literals without NUL).
+        core::ffi::CStr::from_bytes_until_nul(&self.buf[..=end]).unwrap_or(c"/proc/self/invalid")
     }
 }

@@ -4,7 +4,7 @@
 use crate::arch::NATIVE_AUDIT_ARCH;
 use crate::error::{Error, Result};
 use crate::mounts::{MountKind, MountTree};
-use crate::namespaces::{Namespaces, SANDBOX_ID};
+use crate::namespaces::{root_caller_host_id, Namespaces, SANDBOX_ID};
 use crate::policy::SockFilter;
 use std::ffi::CString;
 use std::path::Path;
@@ -58,6 +58,9 @@ pub struct NsPlan {
     pub clone_flags: i32,
     pub uid_map: CString,
     pub gid_map: CString,
+    /// A root caller: the monitor writes the id maps (onto `root_caller_host_id()`, which needs
+    /// CAP_SETUID outside) and the init switches to uid/gid 1000 before starting the sandboxee.
+    pub monitor_writes_maps: bool,
     /// Maps of the nested user namespace the sandboxee enters (its own id onto itself).
     pub inner_uid_map: CString,
     pub inner_gid_map: CString,
@@ -82,10 +85,15 @@ impl NsPlan {
     pub fn new(ns: &Namespaces, tree: &MountTree) -> Result<NsPlan> {
         ns.validate()?;
         // SAFETY-free: geteuid/getegid cannot fail.
-        let (uid, gid) = (
-            nix::unistd::geteuid().as_raw(),
-            nix::unistd::getegid().as_raw(),
-        );
+        let root = nix::unistd::geteuid().is_root();
+        let (uid, gid) = if root {
+            (root_caller_host_id(), root_caller_host_id())
+        } else {
+            (
+                nix::unistd::geteuid().as_raw(),
+                nix::unistd::getegid().as_raw(),
+            )
+        };
         let cs = |s: String| CString::new(s).map_err(|_| Error::invalid("string contains NUL"));
         let mut ops = Vec::new();
         for m in tree.mounts() {
@@ -151,7 +159,9 @@ impl NsPlan {
                 },
                 components: vec![cs("dev".into())?, cs(node.into())?],
                 is_dir: false,
-                attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+                // Read-only mounts still let the device be written; they stop chmod/chown of
+                // the host's device node.
+                attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_RDONLY,
                 tree_fd: AtomicI32::new(-1),
                 label: format!("/dev/{node}"),
             });
@@ -188,8 +198,20 @@ impl NsPlan {
         let init_name = cs("sbx-init".into())?;
         Ok(NsPlan {
             clone_flags: ns.clone_flags(),
-            uid_map: cs(format!("{SANDBOX_ID} {uid} 1\n"))?,
-            gid_map: cs(format!("{SANDBOX_ID} {gid} 1\n"))?,
+            monitor_writes_maps: root,
+            // A root caller's init stays host root (in-ns 0) while it builds the sandbox (it
+            // must own the files it creates in the new root), then switches to 1000 = the
+            // unprivileged host id before the sandboxee exists (ns_child.rs, step 8b).
+            uid_map: cs(if root {
+                format!("0 0 1\n{SANDBOX_ID} {uid} 1\n")
+            } else {
+                format!("{SANDBOX_ID} {uid} 1\n")
+            })?,
+            gid_map: cs(if root {
+                format!("0 0 1\n{SANDBOX_ID} {gid} 1\n")
+            } else {
+                format!("{SANDBOX_ID} {gid} 1\n")
+            })?,
             inner_uid_map: cs(format!("{SANDBOX_ID} {SANDBOX_ID} 1\n"))?,
             inner_gid_map: cs(format!("{SANDBOX_ID} {SANDBOX_ID} 1\n"))?,
             hostname: cs(ns.hostname.clone())?,

@@ -120,12 +120,13 @@ pub struct SockFprog {
     pub filter: *const SockFilter,
 }
 
-/// Capability dropping: done when the host runs with capabilities and the sandboxee would
-/// otherwise inherit them (no user namespace).
+/// What the child needs to take a root or capable caller's privileges away (no namespaces);
+/// whether it has any is decided in the child from its own credentials.
 #[derive(Debug, Clone, Copy)]
 pub struct CapDrop {
-    pub enabled: bool,
     pub last_cap: u32,
+    /// The host uid/gid a root caller's sandboxee gets.
+    pub host_id: u32,
 }
 
 pub struct Plan {
@@ -159,6 +160,12 @@ pub struct Plan {
     pub comms_host: Option<OwnedFd>,
     /// Setup latency stamps (see `latency.rs`).
     pub stamps: super::latency::Stamps,
+    /// Set to 1 (and futex-woken) by a root caller's init once it has written the sandboxee's
+    /// nested id maps.
+    pub nested_maps_ready: std::sync::atomic::AtomicU32,
+    /// The host's PR_GET_DUMPABLE value: a uid change in a child sharing our memory clears the
+    /// flag for the whole address space, and the child puts this back.
+    pub host_dumpable: i32,
     /// Top of the sandboxee's stack when the namespaced init clones it (set by `spawn`).
     pub sandboxee_stack_top: AtomicUsize,
 }
@@ -298,6 +305,16 @@ impl Plan {
             filter: program.as_ptr(),
         };
 
+        let landlock = landlock_attr();
+        if ns.is_none() && landlock.is_none() {
+            // Without a pid namespace nothing else keeps a same-uid sandboxee away from the
+            // host's processes (ptrace access to /proc/<pid>/mem, signals).
+            return Err(Error::Unsupported {
+                feature: "Landlock",
+                detail: "a sandbox without namespaces relies on Landlock (Linux 5.13+) to keep the sandboxee away from the host's processes, and this kernel has none".into(),
+                fix: "use namespaces (the default), or enable Landlock (CONFIG_SECURITY_LANDLOCK=y and landlock in the lsm= boot parameter)",
+            });
+        }
         stamps.mark(super::latency::Mark::Planned);
         Ok(Plan {
             path,
@@ -317,10 +334,12 @@ impl Plan {
             _owned: owned,
             max_tasks: Some(limits.processes.unwrap_or(crate::limits::DEFAULT_MAX_TASKS)),
             ns,
-            landlock: landlock_attr(),
+            landlock,
             comms_host,
             stamps,
             sandboxee_stack_top: AtomicUsize::new(0),
+            nested_maps_ready: std::sync::atomic::AtomicU32::new(0),
+            host_dumpable: host_dumpable(),
         })
     }
 }
@@ -386,33 +405,13 @@ fn clamp_to_hard_limits(settings: Vec<RlimitSetting>) -> Vec<RlimitSetting> {
 }
 
 fn cap_drop_needed() -> CapDrop {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let has_caps = status
-        .lines()
-        .filter(|l| {
-            l.starts_with("CapEff:") || l.starts_with("CapPrm:") || l.starts_with("CapBnd:")
-        })
-        .any(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .map(|v| !v.trim_start_matches('0').is_empty())
-                .unwrap_or(false)
-        });
     let last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40);
-    // Even an unprivileged host has a full bounding set; dropping needs CAP_SETPCAP, so only a
-    // host holding effective capabilities drops (the others have nothing to lose).
-    let eff = status
-        .lines()
-        .find(|l| l.starts_with("CapEff:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .map(|v| !v.trim_start_matches('0').is_empty())
-        .unwrap_or(false);
+        .unwrap_or(63);
     CapDrop {
-        enabled: has_caps && eff,
         last_cap,
+        host_id: crate::namespaces::root_caller_host_id(),
     }
 }
 
@@ -494,4 +493,21 @@ fn comms_socketpair() -> Result<(OwnedFd, OwnedFd)> {
             .map_err(|e| Error::os("setsockopt(SO_PASSCRED)", e as i32))?;
     }
     Ok((a, b))
+}
+
+/// The host process's dumpable setting, read once before any sandbox of this process ran (a child
+/// changing its uid clears the flag for the shared address space until it restores it, so a
+/// later read could see another sandbox's window).
+fn host_dumpable() -> i32 {
+    static VALUE: once_cell::sync::Lazy<i32> = once_cell::sync::Lazy::new(|| {
+        // SAFETY: PR_GET_DUMPABLE takes no pointers.
+        #[allow(unsafe_code)]
+        let v = unsafe { libc::prctl(libc::PR_GET_DUMPABLE) };
+        if v < 0 {
+            1
+        } else {
+            v
+        }
+    });
+    *VALUE
 }

@@ -11,7 +11,9 @@
 
 #![allow(dead_code)]
 
-use sbx::{Arch, DefaultAction, Executor, Policy, PolicyBuilder, Reason, RunResult, Sandbox, Status, Stdio};
+use sbx::{
+    Arch, DefaultAction, Executor, Policy, PolicyBuilder, Reason, RunResult, Sandbox, Status, Stdio,
+};
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -45,7 +47,10 @@ pub fn work_dir() -> &'static Path {
         if let Ok(rd) = std::fs::read_dir(&base) {
             for e in rd.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if let Some(pid) = name.strip_prefix("sbx-tests-").and_then(|p| p.parse::<u32>().ok()) {
+                if let Some(pid) = name
+                    .strip_prefix("sbx-tests-")
+                    .and_then(|p| p.parse::<u32>().ok())
+                {
                     if !Path::new(&format!("/proc/{pid}")).exists() {
                         let _ = std::fs::remove_dir_all(e.path());
                     }
@@ -54,7 +59,8 @@ pub fn work_dir() -> &'static Path {
         }
         let dir = base.join(format!("sbx-tests-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
         dir
     })
 }
@@ -65,6 +71,10 @@ pub fn fresh_dir(tag: &str) -> PathBuf {
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let d = work_dir().join(format!("{tag}-{n}"));
     std::fs::create_dir_all(&d).unwrap();
+    // World-writable: a root host's sandboxee runs as an unprivileged host uid of its own, so the
+    // tests grant it access the way a user would, and what they exercise is the mount flags.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
     d
 }
 
@@ -137,7 +147,10 @@ pub fn sandbox_check_args() -> [String; 2] {
 /// The check arguments with an explicit `--expect-ns` value: "1" (all), "0" (none, for the
 /// no-namespace tests) or a list such as [`NS_BUT_NET`].
 pub fn sandbox_check_args_expecting(expect: &str) -> [String; 2] {
-    [format!("--expect-ns={expect}"), format!("--host-ns={}", host_ns_list())]
+    [
+        format!("--expect-ns={expect}"),
+        format!("--host-ns={}", host_ns_list()),
+    ]
 }
 
 /// An executor for `attacker MODE <check args> ARGS...`.
@@ -148,7 +161,9 @@ pub fn attack(mode: &str, args: &[&str]) -> Executor {
 /// [`attack`] with an explicit `--expect-ns` value.
 pub fn attack_expecting(expect: &str, mode: &str, args: &[&str]) -> Executor {
     let mut ex = Executor::new(attacker());
-    ex.arg(mode).args(sandbox_check_args_expecting(expect)).args(args.iter().copied());
+    ex.arg(mode)
+        .args(sandbox_check_args_expecting(expect))
+        .args(args.iter().copied());
     ex
 }
 
@@ -178,7 +193,10 @@ pub fn minimal_policy() -> PolicyBuilder {
 /// The syscall rules of [`minimal_policy`] without any mount.
 pub fn minimal_rules() -> PolicyBuilder {
     let mut pb = PolicyBuilder::new();
-    pb.allow_static_startup().allow_exit().allow_read().allow_write();
+    pb.allow_static_startup()
+        .allow_exit()
+        .allow_read()
+        .allow_write();
     for s in ["openat", "close", "readlinkat"] {
         pb.allow(s);
     }
@@ -221,7 +239,8 @@ pub fn allow_all_no_ns() -> PolicyBuilder {
 }
 
 pub fn build(pb: &PolicyBuilder) -> Policy {
-    pb.build().unwrap_or_else(|e| panic!("policy build failed: {e}"))
+    pb.build()
+        .unwrap_or_else(|e| panic!("policy build failed: {e}"))
 }
 
 pub fn pipe() -> (OwnedFd, OwnedFd) {
@@ -251,7 +270,12 @@ pub struct Run {
 
 impl Run {
     pub fn ctx(&self) -> String {
-        format!("result: {} ({:?})\nstdout:\n{}", self.r.describe(), self.r, self.out)
+        format!(
+            "result: {} ({:?})\nstdout:\n{}",
+            self.r.describe(),
+            self.r,
+            self.out
+        )
     }
 }
 
@@ -260,10 +284,17 @@ pub fn run_capture(mut ex: Executor, policy: Policy) -> Run {
     let (rd, wr) = pipe();
     ex.stdin(Stdio::Null).stdout(Stdio::Fd(wr));
     let h = reader(rd);
-    let r = Sandbox::new(ex, policy).run().unwrap_or_else(|e| panic!("Sandbox::run failed: {e}"));
+    let r = Sandbox::new(ex, policy)
+        .run()
+        .unwrap_or_else(|e| panic!("Sandbox::run failed: {e}"));
     let out = h.join().unwrap();
     let run = Run { r, out };
-    assert_ne!(run.r.exit_code, Some(NOT_SANDBOXED), "the attacker saw no sandbox:\n{}", run.ctx());
+    assert_ne!(
+        run.r.exit_code,
+        Some(NOT_SANDBOXED),
+        "the attacker saw no sandbox:\n{}",
+        run.ctx()
+    );
     run
 }
 
@@ -275,22 +306,40 @@ pub fn run_attack(mode: &str, args: &[&str], pb: &PolicyBuilder) -> Run {
 /// Asserts a VIOLATION of `name` through the native ABI and returns the violation.
 pub fn assert_violation(run: &Run, name: &str) -> sbx::Violation {
     let r = &run.r;
-    assert_eq!(r.status, Status::Violation, "expected a violation of {name}\n{}", run.ctx());
+    assert_eq!(
+        r.status,
+        Status::Violation,
+        "expected a violation of {name}\n{}",
+        run.ctx()
+    );
     assert_eq!(r.reason(), Some(Reason::ViolationSyscall), "{}", run.ctx());
-    assert_eq!(r.reason_code, Reason::ViolationSyscall as u32, "{}", run.ctx());
-    let v = r.violation.clone().unwrap_or_else(|| panic!("no violation details\n{}", run.ctx()));
+    assert_eq!(
+        r.reason_code,
+        Reason::ViolationSyscall as u32,
+        "{}",
+        run.ctx()
+    );
+    let v = r
+        .violation
+        .clone()
+        .unwrap_or_else(|| panic!("no violation details\n{}", run.ctx()));
     assert_eq!(v.arch, Arch::X86_64, "{}", run.ctx());
     assert_eq!(v.name, name, "{}", run.ctx());
     let nr = syscall_nr(name);
     assert_eq!(v.nr, nr, "{}", run.ctx());
     assert!(v.pid > 0, "{}", run.ctx());
     assert!(
-        r.describe().starts_with(&format!("SYSCALL VIOLATION - [X86-64] {name}(")),
+        r.describe()
+            .starts_with(&format!("SYSCALL VIOLATION - [X86-64] {name}(")),
         "describe() = {:?}",
         r.describe()
     );
     // The call was stopped before it ran: the program never reported a return.
-    assert!(!run.out.contains("RETURNED"), "the forbidden call returned:\n{}", run.ctx());
+    assert!(
+        !run.out.contains("RETURNED"),
+        "the forbidden call returned:\n{}",
+        run.ctx()
+    );
     v
 }
 
@@ -445,7 +494,10 @@ impl Watch {
                 }
             }
         });
-        Watch { rx, text: String::new() }
+        Watch {
+            rx,
+            text: String::new(),
+        }
     }
 
     /// Waits until the text read so far contains `marker`; false on timeout or EOF.
@@ -493,7 +545,12 @@ pub fn running_with_exe(exe: &Path) -> Vec<i32> {
     if let Ok(rd) = std::fs::read_dir("/proc") {
         for e in rd.flatten() {
             if let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() {
-                if std::fs::read_link(format!("/proc/{pid}/exe")).ok().as_deref() == Some(exe) && is_running(pid) {
+                if std::fs::read_link(format!("/proc/{pid}/exe"))
+                    .ok()
+                    .as_deref()
+                    == Some(exe)
+                    && is_running(pid)
+                {
                     v.push(pid);
                 }
             }
@@ -512,12 +569,18 @@ pub fn running_with_exe(exe: &Path) -> Vec<i32> {
 pub fn ns_pids(host_tid: i32) -> Option<Vec<i32>> {
     let s = std::fs::read_to_string(format!("/proc/{host_tid}/status")).ok()?;
     let l = s.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
-    Some(l.split_whitespace().filter_map(|v| v.parse().ok()).collect())
+    Some(
+        l.split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect(),
+    )
 }
 
 /// The pid namespace link of a task (`pid:[4026532...]`).
 pub fn pid_ns_of(host_tid: i32) -> Option<String> {
-    std::fs::read_link(format!("/proc/{host_tid}/ns/pid")).ok().map(|l| l.to_string_lossy().into_owned())
+    std::fs::read_link(format!("/proc/{host_tid}/ns/pid"))
+        .ok()
+        .map(|l| l.to_string_lossy().into_owned())
 }
 
 /// The host tid of the task that is `inner` in the pid namespace of host task `member` (for
@@ -526,10 +589,16 @@ pub fn host_pid_of(member: i32, inner: i32) -> Option<i32> {
     let ns = pid_ns_of(member)?;
     let rd = std::fs::read_dir("/proc").ok()?;
     for e in rd.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
         for t in tasks.flatten() {
-            let Ok(tid) = t.file_name().to_string_lossy().parse::<i32>() else { continue };
+            let Ok(tid) = t.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
             match ns_pids(tid) {
                 Some(v) if v.len() >= 2 && v.last() == Some(&inner) => {}
                 _ => continue,
@@ -546,7 +615,11 @@ pub fn host_pid_of(member: i32, inner: i32) -> Option<i32> {
 pub fn host_pids_of(member: i32, inner: &[i32]) -> Vec<i32> {
     inner
         .iter()
-        .map(|&p| host_pid_of(member, p).unwrap_or_else(|| panic!("inner pid {p} of the sandbox of {member} not found on the host")))
+        .map(|&p| {
+            host_pid_of(member, p).unwrap_or_else(|| {
+                panic!("inner pid {p} of the sandbox of {member} not found on the host")
+            })
+        })
         .collect()
 }
 
@@ -568,15 +641,24 @@ impl Live {
         let (out_rd, out_wr) = pipe();
         ex.stdin(Stdio::Fd(in_rd)).stdout(Stdio::Fd(out_wr));
         let sb = std::sync::Arc::new(Sandbox::new(ex, policy));
-        sb.start().unwrap_or_else(|e| panic!("Sandbox::start failed: {e}"));
-        Live { sb, out: Watch::new(out_rd), stdin: Some(in_wr) }
+        sb.start()
+            .unwrap_or_else(|e| panic!("Sandbox::start failed: {e}"));
+        Live {
+            sb,
+            out: Watch::new(out_rd),
+            stdin: Some(in_wr),
+        }
     }
 
     /// Waits for `marker` on stdout; kills the sandbox and panics on timeout.
     pub fn expect(&mut self, marker: &str) {
         if !self.out.wait_for(marker, Duration::from_secs(10)) {
             self.sb.kill();
-            panic!("no {marker:?} from the sandboxee: {:?}\nstdout: {}", self.sb.wait(), self.out.text);
+            panic!(
+                "no {marker:?} from the sandboxee: {:?}\nstdout: {}",
+                self.sb.wait(),
+                self.out.text
+            );
         }
     }
 
@@ -598,10 +680,21 @@ impl Live {
     /// Waits for the end; the rest of stdout is collected.
     pub fn finish(mut self) -> Run {
         self.go();
-        let r = self.sb.wait().unwrap_or_else(|e| panic!("wait failed: {e}"));
+        let r = self
+            .sb
+            .wait()
+            .unwrap_or_else(|e| panic!("wait failed: {e}"));
         self.out.wait_for("\u{0}never", Duration::from_secs(5));
-        let run = Run { r, out: self.out.text.clone() };
-        assert_ne!(run.r.exit_code, Some(NOT_SANDBOXED), "the attacker saw no sandbox:\n{}", run.ctx());
+        let run = Run {
+            r,
+            out: self.out.text.clone(),
+        };
+        assert_ne!(
+            run.r.exit_code,
+            Some(NOT_SANDBOXED),
+            "the attacker saw no sandbox:\n{}",
+            run.ctx()
+        );
         run
     }
 }
@@ -647,10 +740,16 @@ impl HostSleeper {
     fn wait_exec(self) -> HostSleeper {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let comm = std::fs::read_to_string(format!("/proc/{}/comm", self.pid())).unwrap_or_default();
+            let comm =
+                std::fs::read_to_string(format!("/proc/{}/comm", self.pid())).unwrap_or_default();
             if comm.trim() == "sleep" {
-                let st = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-                let prm = st.lines().find_map(|l| l.strip_prefix("CapPrm:")).map(str::trim).unwrap_or("");
+                let st = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+                    .unwrap_or_default();
+                let prm = st
+                    .lines()
+                    .find_map(|l| l.strip_prefix("CapPrm:"))
+                    .map(str::trim)
+                    .unwrap_or("");
                 assert_eq!(prm, "0000000000000000", "the host sleep holds capabilities");
                 return self;
             }

@@ -909,6 +909,20 @@ int main(int argc, char **argv, char **envp) {
         close(fd);
         return verdict("fchown", r);
     }
+    if (!strcmp(mode, "forge_trace")) {
+        /* Installs a filter of its own that answers SECCOMP_RET_TRACE with libsbx's "user trace"
+         * data (6) for unshare, hoping the monitor hands the call to a permissive Notify instead
+         * of treating it as the mandatory violation it is; then tries unshare(CLONE_NEWUSER). */
+        struct sock_filter f[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 6),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return verdict("seccomp", -1);
+        return verdict("unshare", syscall(SYS_unshare, CLONE_NEWUSER));
+    }
     if (!strcmp(mode, "capset")) {
         /* Tries to raise CAP_CHOWN in the effective and permitted sets. */
         struct { uint32_t version; int pid; } hdr = {0x20080522, 0};
