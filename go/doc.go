@@ -69,7 +69,11 @@
 //     (ErrInvalidArgument, ErrUnknownSyscall, ErrNotSupported, ...) and, through Unwrap,
 //     against its syscall.Errno. A sandbox that could not be set up (the program is not in
 //     the sandbox's filesystem, a kernel feature is missing) is a *SetupError carrying the
-//     Result. A run ended by the context gives ctx.Err().
+//     Result, and unwrapping to the errno of the failed step (errors.Is(err,
+//     fs.ErrNotExist) for a missing program). A run ended by the context gives ctx.Err().
+//   - A comms channel failed: an *Error with CodeComms whose CommsCode says how;
+//     errors.Is matches ErrComms and the code's sentinel (ErrCommsClosed when the peer is
+//     gone, ErrCommsTagMismatch for a message of another type, ...).
 //   - The run took place: the Result says what the program did. Result.Err turns it into an
 //     error for os/exec-style code: nil for exit code 0, *ExitError for another exit code, a
 //     signal, a timeout or a kill, *ViolationError for a policy violation.
@@ -106,10 +110,11 @@
 //
 // # Memory
 //
-// PolicyBuilder, Policy and Cmd own C objects. Each has a finalizer, but the garbage collector
-// sees neither C memory nor child processes, so call Close on policies and builders you are
-// done with (Cmd.Wait releases its sandbox itself; Cmd.Close is for a Cmd abandoned after
-// Start). Close is idempotent. Results are plain Go values.
+// PolicyBuilder, Policy, Cmd and Comms own C objects. Each has a finalizer, but the garbage
+// collector sees neither C memory, sockets nor child processes, so call Close on policies,
+// builders and Comms you are done with (Cmd.Wait releases its sandbox itself; Cmd.Close is
+// for a Cmd abandoned after Start). Close is idempotent. Results, Syscalls and whatever a
+// Comms receives are plain Go values.
 //
 // Inside the package every handle is reached through an accessor that, with the build tag
 // sbxgcstress, forces a garbage collection before each C call, and every C call is followed
@@ -117,8 +122,31 @@
 //
 // # Callbacks
 //
-// libsbx's notification hooks (start, violation, traced syscall, signal, finish) are not yet
-// part of its C ABI, so this package offers none; ActionTrace rules are violations until they
-// are. When they arrive, Go callbacks will cross as runtime/cgo.Handle values, never as Go
-// pointers, and a panic in a callback will be re-raised in the goroutine that called Wait.
+// Cmd.Notify holds Go functions that libsbx's monitor calls during a run (sandbox2's Notify):
+// Started (which may veto the run), Trace (which decides a syscall that a trace rule of the
+// policy, PolicyBuilder.TraceSyscall, handed over: TraceAllow, TraceDeny or TraceErrno),
+// Violation, Signal and Finished. They run on the monitor thread, a thread Go did not create;
+// only a runtime/cgo.Handle crosses into C, never a Go pointer. A panic in one is recovered
+// there (the run gets the safe answer: veto, deny) and re-raised by Wait in the goroutine that
+// called it.
+//
+// # Sandbox-aware programs and comms
+//
+// A program written for libsbx talks to its host over a comms channel: a unix socket
+// carrying typed messages (integers, strings, byte arrays, custom messages, descriptors,
+// credentials), wire-compatible with sandbox2's. A Comms is either end of it:
+//
+//   - the host runs the program with Cmd.EnableComms and takes its end with Cmd.TakeComms
+//     after Start; Cmd.NamedFiles maps host files into the program under names;
+//   - the program, the sandboxee, opens its end with ClientComms and finds its files with
+//     MappedFile;
+//   - with Cmd.SandboxAfterExec the policy is not applied before the program starts: the
+//     program prepares itself unconfined but for libsbx's mandatory rules (opens files,
+//     loads data, starts threads) and then calls SandboxMeHere, which receives the policy
+//     over comms and applies it to every thread of the process (seccomp TSYNC), failing
+//     closed. A Go program can do that: the policy must then allow what the Go runtime does
+//     (PolicyBuilder.AllowGoRuntime). It is the sandboxee that installs the filter, never
+//     the host.
+//
+// go/examples/crc4 is a complete host and sandboxee in one Go program.
 package sbx

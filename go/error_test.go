@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -130,5 +131,41 @@ func TestStatusNames(t *testing.T) {
 		if s.String() != n {
 			t.Errorf("Status(%d).String() = %q, want %q", uint32(s), s.String(), n)
 		}
+	}
+}
+
+func TestCommsErrorMatchesItsSentinelOnly(t *testing.T) {
+	if len(commsSentinels) != int(CommsIO) {
+		t.Fatalf("%d comms sentinels for codes 1..%d", len(commsSentinels), CommsIO)
+	}
+	for code, sentinel := range commsSentinels {
+		err := fmt.Errorf("wrapped: %w", &Error{Code: CodeComms, CommsCode: code, Op: "op", Message: "m"})
+		if !errors.Is(err, sentinel) || !errors.Is(err, ErrComms) {
+			t.Errorf("comms code %v: errors.Is(err, %v) = false", code, sentinel)
+		}
+		for other, s := range commsSentinels {
+			if other != code && errors.Is(err, s) {
+				t.Errorf("comms code %v also matches the sentinel of %v", code, other)
+			}
+		}
+		for _, s := range sentinels {
+			if s != ErrComms && errors.Is(err, s) {
+				t.Errorf("comms code %v matches %v", code, s)
+			}
+		}
+		if name := code.String(); name == "" || strings.HasPrefix(name, "CommsCode(") {
+			t.Errorf("comms code %d has no name", uint32(code))
+		}
+		// Only an *Error with CodeComms carries a comms failure.
+		if errors.Is(&Error{Code: CodeOSError, CommsCode: code}, sentinel) {
+			t.Errorf("a CodeOSError error matches %v", sentinel)
+		}
+	}
+	if CommsOK.String() != "NONE" || CommsCode(99).String() != "CommsCode(99)" || CommsTagMismatch.String() != "TAG_MISMATCH" {
+		t.Error("CommsCode names")
+	}
+	io := &Error{Code: CodeComms, CommsCode: CommsIO, Errno: syscall.EPIPE}
+	if !errors.Is(io, syscall.EPIPE) || !errors.Is(io, ErrCommsIO) {
+		t.Error("a CommsIO error should unwrap to its errno")
 	}
 }

@@ -5,8 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -128,12 +133,16 @@ func ExampleError() {
 	// true sbx_policy_builder_build true
 }
 
-// A program that is not in the sandbox's filesystem never starts: Run reports a *SetupError.
+// A program that is not in the sandbox's filesystem never starts: Run reports a *SetupError,
+// which unwraps to the errno of the failed step.
 func ExampleSetupError() {
 	res, err := sbx.Command("/opt/not/there").Run(context.Background())
 	var setup *sbx.SetupError
 	fmt.Println(errors.As(err, &setup), res.Status, res.Reason)
-	// Output: true SETUP_ERROR FAILED_SUBPROCESS
+	fmt.Println(errors.Is(err, fs.ErrNotExist))
+	// Output:
+	// true SETUP_ERROR FAILED_SUBPROCESS
+	// true
 }
 
 // Conditions on arguments, compared on the width the kernel reads.
@@ -159,4 +168,123 @@ func ExampleCheckVersion() {
 	}
 	fmt.Println(sbx.Version() == sbx.HeaderVersion)
 	// Output: true
+}
+
+// A trace rule hands a syscall to Notify.Trace, which decides it on the monitor thread: here
+// personality(2), which setarch calls before running its program, fails with EPERM.
+func ExampleNotify() {
+	policy, err := sbx.NewToolPolicyBuilder().TraceSyscall("personality").Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer policy.Close()
+
+	var mu sync.Mutex // the functions run on another thread
+	traced := map[string]bool{}
+	cmd := sbx.Command("setarch", "x86_64", "-R", "true")
+	cmd.Policy = policy
+	cmd.Notify = &sbx.Notify{
+		Trace: func(call sbx.Syscall) sbx.TraceAction {
+			mu.Lock()
+			defer mu.Unlock()
+			traced[call.Name] = true
+			return sbx.TraceErrno(syscall.EPERM)
+		},
+	}
+	res, err := cmd.Run(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(traced["personality"], res.Status, res.ExitCode)
+	// Output: true OK 1
+}
+
+// The two ends of a comms channel in one process: typed values, descriptors, and a message
+// of the wrong type.
+func ExampleCommsPair() {
+	host, sandboxee, err := sbx.CommsPair()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer host.Close()
+	defer sandboxee.Close()
+
+	_ = host.SendString("checksum this")
+	_ = host.SendBytes([]byte("123456789"))
+	what, _ := sandboxee.RecvString()
+	data, _ := sandboxee.RecvBytes()
+	_ = sandboxee.SendUint32(crc32.ChecksumIEEE(data))
+	sum, _ := host.RecvUint32()
+	fmt.Printf("%s: %08x\n", what, sum)
+
+	r, w, _ := os.Pipe()
+	_ = host.SendFile(w)
+	w.Close()
+	wOther, _ := sandboxee.RecvFile()
+	_, _ = wOther.WriteString("through a passed descriptor\n")
+	wOther.Close()
+	_, _ = io.Copy(os.Stdout, r)
+
+	_ = host.SendInt32(7)
+	_, err = sandboxee.RecvString()
+	fmt.Println(errors.Is(err, sbx.ErrCommsTagMismatch), sandboxee.Terminated())
+	// Output:
+	// checksum this: cbf43926
+	// through a passed descriptor
+	// true false
+}
+
+// A sandbox-aware Go program and its host: the host starts the program (here the running
+// binary itself, with a flag) with SandboxAfterExec and a named file; the program reads that
+// file while still unconfined, calls SandboxMeHere, and answers over comms under the policy.
+// See go/examples/crc4 for the whole program.
+func Example_sandboxAware() {
+	if len(os.Args) > 1 && os.Args[1] == "-sandboxee" {
+		// The sandboxee.
+		comms, err := sbx.ClientComms()
+		if err != nil {
+			os.Exit(3)
+		}
+		config, _ := io.ReadAll(sbx.MappedFile("config")) // before the policy: files are fine
+		sbx.SandboxMeHere(comms)                          // from here on: the host's policy
+		_ = comms.SendBytes(config)
+		os.Exit(0)
+	}
+
+	// The host.
+	exe, _ := os.Executable()
+	policy, err := sbx.NewPolicyBuilder().
+		AllowGoRuntime().                   // the Go runtime after SandboxMeHere
+		AllowSyscall("sendmsg", "recvmsg"). // comms
+		AddLibrariesForBinary(exe).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer policy.Close()
+	config, _ := os.Open("/etc/hostname")
+	defer config.Close()
+
+	cmd := sbx.Command(exe, "-sandboxee")
+	cmd.Policy = policy
+	cmd.SandboxAfterExec = true
+	cmd.NamedFiles = map[string]*os.File{"config": config}
+	if err := cmd.Start(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	comms, err := cmd.TakeComms()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer comms.Close()
+	data, err := comms.RecvBytes()
+	fmt.Printf("%q %v\n", data, err)
+	res, err := cmd.Wait()
+	fmt.Println(res, err)
 }

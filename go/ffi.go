@@ -14,8 +14,10 @@ package sbx
 //     closed and, under the sbxgcstress build tag, forces a GC first; every C call that uses
 //     the pointer is followed by runtime.KeepAlive(wrapper), so the finalizer cannot free
 //     the handle while C still works with it.
-//   - Callbacks will never receive Go pointers: only a runtime/cgo.Handle crosses as
-//     userdata (see callback.go).
+//   - Callbacks never receive Go pointers: only a runtime/cgo.Handle crosses as
+//     user_data (see callback.go and notify.go).
+//   - Memory C hands over (buffers and strings received over comms) is copied into Go
+//     memory at once and freed with sbx_bytes_free / sbx_string_free.
 
 /*
 #include <stdlib.h>
@@ -97,6 +99,7 @@ func statusError(op string, st C.sbx_status, cerr *C.sbx_error) error {
 	if cerr != nil {
 		e.Message = C.GoString(C.sbx_error_message(cerr))
 		e.Errno = syscall.Errno(C.sbx_error_errno(cerr))
+		e.CommsCode = CommsCode(C.sbx_error_comms_code(cerr))
 		C.sbx_error_free(cerr)
 	}
 	if e.Message == "" {

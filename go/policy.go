@@ -27,8 +27,9 @@ var (
 	// ActionAllow lets the syscall run. As the default action it turns the policy into a
 	// deny-list: everything the rules and libsbx's mandatory rules do not decide is allowed.
 	ActionAllow = Action{kind: C.SBX_ACTION_ALLOW}
-	// ActionTrace stops the sandboxee at the monitor, which treats the call as a violation
-	// until a notify handler exists.
+	// ActionTrace stops the sandboxee at the monitor, which asks Cmd.Notify's Trace function
+	// to decide the call (allow, deny, or fail it with an errno); without one the call is a
+	// violation.
 	ActionTrace = Action{kind: C.SBX_ACTION_TRACE}
 	// ActionViolation ends the sandbox with a VIOLATION result naming the syscall. It is the
 	// default action.
@@ -326,7 +327,8 @@ func (b *PolicyBuilder) ErrnoSyscall(name string, errno syscall.Errno) *PolicyBu
 	})
 }
 
-// TraceSyscall sends the named syscall to the monitor (ActionTrace).
+// TraceSyscall sends the named syscall to the monitor (ActionTrace), where Cmd.Notify's
+// Trace function decides it; without one it is a violation.
 func (b *PolicyBuilder) TraceSyscall(name string) *PolicyBuilder {
 	return b.withString("sbx_policy_builder_trace_syscall", "syscall name", name, func(p *C.sbx_policy_builder, cs *C.char, cerr **C.sbx_error) C.sbx_status {
 		return C.sbx_policy_builder_trace_syscall(p, cs, cerr)

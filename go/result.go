@@ -4,9 +4,7 @@ package sbx
 import "C"
 
 import (
-	"fmt"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -80,11 +78,7 @@ func (v *Violation) String() string {
 	if v == nil {
 		return "<nil>"
 	}
-	args := make([]string, len(v.Args))
-	for i, a := range v.Args {
-		args[i] = "0x" + strconv.FormatUint(a, 16)
-	}
-	return fmt.Sprintf("[%s] %s(%s)", v.Arch, v.Syscall, strings.Join(args, ", "))
+	return formatCall(v.Arch, v.Syscall, v.Args)
 }
 
 // Usage is the sandboxee's resource usage, from wait4.
@@ -123,6 +117,10 @@ type Result struct {
 	Violation *Violation
 	// Message says what failed, in words, for StatusSetupError and StatusInternalError.
 	Message string
+	// SetupErrno is the errno of the failed system call behind a StatusSetupError, when a
+	// system call is what failed (a program missing from the sandbox's filesystem is
+	// ENOENT), else 0. SetupError unwraps to it, so errors.Is(err, fs.ErrNotExist) works.
+	SetupErrno syscall.Errno
 	// Pid is the host pid of the sandboxee (0 when it never started).
 	Pid int
 	// WallTime runs from the start of setup to the end of the last process.
@@ -161,6 +159,10 @@ func newResult(r *C.sbx_result) *Result {
 	if C.sbx_result_exit_code(r, &code) {
 		res.ExitCode = int(code)
 	}
+	var setupErrno C.int32_t
+	if C.sbx_result_setup_errno(r, &setupErrno) && setupErrno > 0 {
+		res.SetupErrno = syscall.Errno(setupErrno)
+	}
 	var sig C.int32_t
 	if C.sbx_result_signal(r, &sig) {
 		res.Signal = syscall.Signal(sig)
@@ -185,18 +187,33 @@ func newResult(r *C.sbx_result) *Result {
 		}
 	}
 	if v := C.sbx_result_violation(r); v != nil {
-		viol := &Violation{
-			Arch:    goStringOrEmpty(C.sbx_violation_arch(v)),
-			Syscall: goStringOrEmpty(C.sbx_violation_syscall_name(v)),
-			Nr:      uint64(C.sbx_violation_nr(v)),
-			Pid:     int(C.sbx_violation_pid(v)),
-			IP:      uint64(C.sbx_violation_ip(v)),
-			SP:      uint64(C.sbx_violation_sp(v)),
+		call := newSyscall(v)
+		res.Violation = &Violation{
+			Arch:    call.Arch,
+			Syscall: call.Name,
+			Nr:      call.Nr,
+			Args:    call.Args,
+			Pid:     call.Pid,
+			IP:      call.IP,
+			SP:      call.SP,
 		}
-		C.sbx_violation_args(v, (*C.uint64_t)(unsafe.Pointer(&viol.Args[0])))
-		res.Violation = viol
 	}
 	return res
+}
+
+// newSyscall copies a C syscall view (an sbx_violation of a result, or the sbx_syscall a
+// notify callback receives) into Go memory.
+func newSyscall(v *C.sbx_violation) Syscall {
+	call := Syscall{
+		Arch: goStringOrEmpty(C.sbx_violation_arch(v)),
+		Name: goStringOrEmpty(C.sbx_violation_syscall_name(v)),
+		Nr:   uint64(C.sbx_violation_nr(v)),
+		Pid:  int(C.sbx_violation_pid(v)),
+		IP:   uint64(C.sbx_violation_ip(v)),
+		SP:   uint64(C.sbx_violation_sp(v)),
+	}
+	C.sbx_violation_args(v, (*C.uint64_t)(unsafe.Pointer(&call.Args[0])))
+	return call
 }
 
 // Success reports whether the sandboxee exited on its own with code 0.
@@ -269,11 +286,22 @@ func (e *ViolationError) Error() string {
 }
 
 // SetupError reports a run that never reached the program (StatusSetupError: for example the
-// program or its loader is not in the sandbox's filesystem, or a kernel feature is missing)
-// or that libsbx failed to supervise (StatusInternalError). The embedded Result's Reason and
-// Message say which step failed and why.
+// program or its loader is not in the sandbox's filesystem, a kernel feature is missing, or
+// Notify.Started vetoed the run) or that libsbx failed to supervise (StatusInternalError).
+// The embedded Result's Reason and Message say which step failed and why, and SetupErrno
+// the errno of a failed system call, which Unwrap returns:
+//
+//	if errors.Is(err, fs.ErrNotExist) { ... } // the program is not in the sandbox
 type SetupError struct {
 	*Result
+}
+
+// Unwrap returns the Result's SetupErrno when it is set, else nil.
+func (e *SetupError) Unwrap() error {
+	if e.SetupErrno == 0 {
+		return nil
+	}
+	return e.SetupErrno
 }
 
 // Error returns "sbx: setup failed: REASON: message" (or "sbx: internal error: ...").

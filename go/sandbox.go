@@ -14,6 +14,8 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/cgo"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +31,10 @@ import (
 // and has no network. The host process never forks and never installs a filter on itself:
 // libsbx starts the sandboxee from its own monitor thread with clone(CLONE_VM) and an
 // immediate exec.
+//
+// A sandbox-aware program (one that uses this package's ClientComms, MappedFile and
+// SandboxMeHere, or their C and Rust equivalents) is run with EnableComms or SandboxAfterExec
+// and NamedFiles, and talks to the host over the *Comms that TakeComms returns.
 //
 // Kill and Pid may be called from any goroutine at any time; the other methods must not be
 // called concurrently with each other.
@@ -80,6 +86,34 @@ type Cmd struct {
 
 	// Limits are the sandboxee's resource limits; the zero value keeps libsbx's defaults.
 	Limits Limits
+
+	// NamedFiles are more open files for the sandboxee, found there by name: a sandboxee
+	// using this package calls MappedFile(name) (C: sbx_client_mapped_fd). They get the
+	// descriptors after ExtraFiles, in the order of their sorted names. A name is 1 to 64 of
+	// [A-Za-z0-9_.-]; a bad name makes Start fail with ErrInvalidArgument. The names reach
+	// the sandboxee in its SBX_FD_MAPPINGS environment variable.
+	NamedFiles map[string]*os.File
+
+	// EnableComms gives the sandboxee a comms channel: it opens its end with ClientComms (C:
+	// sbx_comms_client), the host takes the other end with TakeComms after Start. It uses
+	// descriptor 1023 in the sandboxee, which no other file may use then.
+	EnableComms bool
+
+	// SandboxAfterExec turns off applying the policy before the program's exec (sandbox2's
+	// sandbox_before_exec(false)). The program then starts under libsbx's mandatory rules,
+	// namespaces and limits only, prepares what it needs (opens files, loads data, starts
+	// threads), and applies the policy itself by calling SandboxMeHere (C:
+	// sbx_client_sandbox_me_here), which receives it over comms as the channel's first
+	// message and applies it to every thread. The policy must allow what the program does
+	// after that call, comms included (see PolicyBuilder.AllowGoRuntime for a Go program).
+	// It implies EnableComms. Only for programs written for it: a program that never calls
+	// SandboxMeHere runs without the policy.
+	SandboxAfterExec bool
+
+	// Notify holds functions the monitor calls during the run (start, traced syscalls,
+	// violations, signals, the end); nil calls none, and traced syscalls are then denied.
+	// Start copies it.
+	Notify *Notify
 
 	sb           atomic.Pointer[sandbox]
 	startCalled  bool
@@ -144,10 +178,12 @@ func (c *Cmd) Start(ctx context.Context) error {
 		closeAll(c.closeAfter)
 		return err
 	}
-	sb, err := newSandbox(exe, pol) // consumes exe
+	sb, err := newSandbox(exe, pol, c.Notify) // consumes exe
 	if err == nil {
 		if err = sb.start(); err != nil {
 			sb.Close()
+			// The Started callback may have run (and panicked) before the start failed.
+			defer sb.rethrow()
 		}
 	}
 	// libsbx holds its own copies of the child ends now (and closes them once the program
@@ -200,7 +236,8 @@ func watch(ctx context.Context, sb *sandbox, waitDone <-chan struct{}, result ch
 }
 
 // Wait waits for the sandboxee to end, for the copying of non-file Stdin, Stdout and Stderr to
-// finish, releases the sandbox and returns the Result.
+// finish, releases the sandbox and returns the Result. When a Notify function panicked, Wait
+// re-raises that panic once the sandbox is released.
 //
 // The error is nil when the run took place, whatever the sandboxee did: use Result.Err or
 // Result.Success for that. It is non-nil when:
@@ -224,6 +261,7 @@ func (c *Cmd) Wait() (*Result, error) {
 	res, werr := sb.wait()
 	ctxErr := c.stopWatch()
 	sb.Close()
+	defer sb.rethrow() // after the copies below have ended too
 
 	var copyErr error
 	for i := 0; i < cap(c.copyErrs); i++ {
@@ -286,6 +324,19 @@ func (c *Cmd) Pid() int {
 
 // Result returns the Result Wait returned, or nil before that.
 func (c *Cmd) Result() *Result { return c.result }
+
+// TakeComms returns the host's end of the sandboxee's comms channel (see EnableComms and
+// SandboxAfterExec). Call it once, after Start; the caller owns the Comms and closes it. It
+// may outlive the run: once the sandboxee is gone, receives return what it had sent and then
+// fail with ErrCommsClosed. It fails with ErrInvalidState before Start, after Close, when
+// comms were not enabled, and on a second call.
+func (c *Cmd) TakeComms() (*Comms, error) {
+	sb := c.sb.Load()
+	if sb == nil {
+		return nil, &Error{Code: CodeInvalidState, Op: "TakeComms", Message: "the command was not started"}
+	}
+	return sb.takeComms()
+}
 
 // stopWatch ends the context watcher, if any is running, and returns what it reported:
 // ctx.Err() when the context ended before the run did.
@@ -433,6 +484,48 @@ func (c *Cmd) newExecutor(ctx context.Context) (_ *executor, err error) {
 		})
 		runtime.KeepAlive(f)
 		if err != nil {
+			return nil, err
+		}
+	}
+
+	names := make([]string, 0, len(c.NamedFiles))
+	for name := range c.NamedFiles {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for i, name := range names {
+		const op = "sbx_executor_map_fd_named"
+		f := c.NamedFiles[name]
+		if f == nil {
+			return nil, &Error{Code: CodeInvalidArgument, Op: op, Message: fmt.Sprintf("NamedFiles[%q] is nil", name)}
+		}
+		cname, err := cString(op, "file name", name)
+		if err != nil {
+			return nil, err
+		}
+		fd := fileFd(f)
+		childFd := C.int32_t(3 + len(c.ExtraFiles) + i)
+		err = e.call(op, func(p *C.sbx_executor, cerr **C.sbx_error) C.sbx_status {
+			return C.sbx_executor_map_fd_named(p, fd, childFd, cname, cerr)
+		})
+		C.free(unsafe.Pointer(cname))
+		runtime.KeepAlive(f)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	if c.EnableComms {
+		if err := e.call("sbx_executor_enable_comms", func(p *C.sbx_executor, cerr **C.sbx_error) C.sbx_status {
+			return C.sbx_executor_enable_comms(p, cerr)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if c.SandboxAfterExec {
+		if err := e.call("sbx_executor_set_sandbox_before_exec", func(p *C.sbx_executor, cerr **C.sbx_error) C.sbx_status {
+			return C.sbx_executor_set_sandbox_before_exec(p, false, cerr)
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -628,16 +721,18 @@ func (c *Cmd) setLimits(ctx context.Context, e *executor) error {
 }
 
 // sandbox owns a C sbx_sandbox. Any use of _ptr holds mu for reading (the C functions used
-// concurrently, kill and pid, take the sandbox const; wait and start are only called by the
-// goroutine that owns the Cmd); Close holds it for writing.
+// concurrently, kill and pid, take the sandbox const; wait, start and take_comms are only
+// called by the goroutine that owns the Cmd); Close holds it for writing.
 type sandbox struct {
 	mu      sync.RWMutex
 	_ptr    *C.sbx_sandbox
 	lastPid int
+	env     *callbackEnv // the Notify's, or nil
 }
 
-// newSandbox consumes exe (also on failure) and takes its own reference to pol.
-func newSandbox(exe *executor, pol *Policy) (*sandbox, error) {
+// newSandbox consumes exe (also on failure) and takes its own reference to pol. A non-nil
+// notify is copied and registered with libsbx.
+func newSandbox(exe *executor, pol *Policy, notify *Notify) (*sandbox, error) {
 	pol.mu.RLock()
 	defer pol.mu.RUnlock()
 	if pol._ptr == nil {
@@ -646,14 +741,52 @@ func newSandbox(exe *executor, pol *Policy) (*sandbox, error) {
 	}
 	var out *C.sbx_sandbox
 	var cerr *C.sbx_error
-	st := C.sbx_sandbox_new(exe.take(), pol.ptr(), &out, &cerr)
+	var env *callbackEnv
+	op := "sbx_sandbox_new"
+	var st C.sbx_status
+	if notify == nil {
+		st = C.sbx_sandbox_new(exe.take(), pol.ptr(), &out, &cerr)
+	} else {
+		op = "sbx_sandbox_new_with_notify"
+		n := *notify
+		var h cgo.Handle
+		env, h = newCallbackEnv(&n)
+		cb := notifyCallbacks(&n, uintptr(h))
+		st = C.sbx_sandbox_new_with_notify(exe.take(), pol.ptr(), &cb, &out, &cerr)
+		if st != C.SBX_STATUS_OK {
+			releaseCallbackEnv(h) // libsbx calls nothing, not even destroy, on failure
+		}
+	}
 	runtime.KeepAlive(pol)
-	if err := statusError("sbx_sandbox_new", st, cerr); err != nil {
+	if err := statusError(op, st, cerr); err != nil {
 		return nil, err
 	}
-	s := &sandbox{_ptr: out}
+	s := &sandbox{_ptr: out, env: env}
 	runtime.SetFinalizer(s, (*sandbox).Close)
 	return s, nil
+}
+
+// rethrow re-raises a panic of a Notify function; call it once the sandbox is released.
+func (s *sandbox) rethrow() {
+	if s.env != nil {
+		s.env.rethrow()
+	}
+}
+
+func (s *sandbox) takeComms() (*Comms, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s._ptr == nil {
+		return nil, &Error{Code: CodeInvalidState, Op: "TakeComms", Message: "the command was closed"}
+	}
+	var out *C.sbx_comms
+	var cerr *C.sbx_error
+	st := C.sbx_sandbox_take_comms(s.ptr(), &out, &cerr)
+	runtime.KeepAlive(s)
+	if err := statusError("sbx_sandbox_take_comms", st, cerr); err != nil {
+		return nil, err
+	}
+	return newComms(out), nil
 }
 
 // ptr returns the C handle; the caller holds s.mu for reading. It panics after Close.

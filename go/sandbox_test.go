@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -492,6 +493,18 @@ func TestMissingBinaryIsSetupError(t *testing.T) {
 		if !errors.As(res.Err(), &se) {
 			t.Fatalf("%s: Result.Err() = %v", path, res.Err())
 		}
+		// The errno of the failed step: a missing program is ENOENT, so fs.ErrNotExist.
+		if res.SetupErrno != syscall.ENOENT || !errors.Is(err, fs.ErrNotExist) || !errors.Is(err, syscall.ENOENT) {
+			t.Errorf("%s: SetupErrno %v, errors.Is(err, fs.ErrNotExist) = %v", path, res.SetupErrno, errors.Is(err, fs.ErrNotExist))
+		}
+	}
+	// A setup failure without a failed system call unwraps to nothing.
+	c := Command("true")
+	c.Notify = &Notify{Started: func(int) bool { return false }}
+	_, err := c.Run(context.Background())
+	var se *SetupError
+	if !errors.As(err, &se) || se.SetupErrno != 0 || se.Unwrap() != nil || errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("vetoed run: %v (SetupErrno %v)", err, se.SetupErrno)
 	}
 }
 

@@ -7,9 +7,12 @@
 #   3. go test -race -count=1 ./...;
 #   4. go test -race -tags sbxgcstress (a GC before every C call through a handle);
 #   5. the same tests compiled once (go test -c -race) and run as uid/gid 65534 through
-#      setpriv, with no capabilities (only when started as root);
+#      setpriv, with no capabilities, and the crc4 example likewise (only when started as
+#      root);
 #   6. builds and runs every go/examples/* program, linked dynamically and (sbxstatic tag)
-#      statically against the build tree;
+#      statically against the build tree, and checks the output of those that have a
+#      check_example_<name> function below (crc4: the CRC-32 answers, the sandboxee's crash
+#      contained, the host going on);
 #   7. when scripts/install.sh is present: installs libsbx into a temporary prefix and builds
 #      and runs the examples against that installed sbx.pc / sbx-static.pc, as users do.
 # Prints go's own output (ok/FAIL lines), then a summary; exits non-zero when anything failed.
@@ -152,6 +155,35 @@ check "go vet (sbxstatic)" "$gobin" vet -tags sbxstatic ./...
 check "go test -race" "$gobin" test -race -count=1 ./...
 check "go test -race -tags sbxgcstress" "$gobin" test -race -tags sbxgcstress -count=1 ./...
 
+# --- Example output checks --------------------------------------------------------------------
+# check_example_<name> BIN runs an example and checks its output beyond its exit status.
+
+# crc4: a Go sandboxee that sandboxes itself (SandboxMeHere) answers CRC-32 requests over
+# comms; a deliberate memory bug crashes it and only it. CRC-32("123456789") is cbf43926.
+check_example_crc4() {
+    local bin=$1 out rc=0
+    out=$("$bin") || rc=$?
+    printf '%s\n' "$out"
+    ((rc == 0)) || return 1
+    local want
+    for want in 'crc4: CRC-32(mapped input "123456789") = cbf43926 (correct)' \
+        'crc4: CRC-32("123456789") = cbf43926 (correct)' \
+        'crc4: CRC-32("The quick brown fox jumps over the lazy dog") = 414fa339 (correct)' \
+        'crc4: the sandboxee crashed; the host is still running' \
+        'crc4: as expected'; do
+        grep -qxF "$want" <<<"$out" || { echo "check_example_crc4: no line: $want"; return 1; }
+    done
+    # The Go runtime makes the fault a fatal error (exit status 2), or SIGABRT under
+    # GOTRACEBACK=crash; never a policy violation, and never a hang.
+    grep -Eqx 'crc4: result: (OK - exit code 2|.*SIG(SEGV|ABRT).*)' <<<"$out" ||
+        { echo "check_example_crc4: the crash was not the sandboxee's own"; return 1; }
+    grep -q 'crc4: sandboxee stderr: unexpected fault address' <<<"$out" ||
+        { echo "check_example_crc4: no fault report from the sandboxee"; return 1; }
+    out=$("$bin" -no-crash) || rc=$?
+    printf '%s\n' "$out"
+    ((rc == 0)) && grep -qxF 'crc4: result: OK - exit code 0' <<<"$out"
+}
+
 # --- Unprivileged pass -----------------------------------------------------------------------
 # The suite compiled once (as the invoking user, with its module and build caches), then run as
 # uid/gid 65534 without capabilities, the way most users run libsbx. Nothing at run time needs
@@ -160,7 +192,8 @@ unprivileged() {
     local dir=$scratch/unpriv rc=0
     mkdir -p "$dir/tmp"
     "$gobin" test -c -race -o "$dir/sbx.test" . || return 1
-    chmod 0755 "$scratch" "$dir" "$dir/sbx.test"
+    "$gobin" build -o "$dir/crc4" ./examples/crc4 || return 1
+    chmod 0755 "$scratch" "$dir" "$dir/sbx.test" "$dir/crc4"
     chmod 1777 "$dir/tmp"
     # The unprivileged user must reach libsbx.so: make the path to it traversable and readable.
     local d=$gosbx/lib
@@ -176,6 +209,11 @@ unprivileged() {
     else
         echo "FAIL	sbx (compiled test binary, uid $uid, exit $rc)"
     fi
+    # The Go sandboxee of the crc4 example, sandboxing itself without privileges.
+    echo "--- crc4 (uid $uid) ---"
+    (cd "$dir/tmp" && env -i PATH=/usr/local/bin:/usr/bin:/bin TMPDIR="$dir/tmp" \
+        setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all \
+        bash -c "$(declare -f check_example_crc4)"'; check_example_crc4 "$1"' bash "$dir/crc4") || rc=1
     return $rc
 }
 if [[ $(id -u) == 0 ]]; then
@@ -198,7 +236,11 @@ run_examples() {
         bin=$scratch/examples-$label/$name
         "$gobin" build "$@" -o "$bin" "./$ex" || return 1
         echo "--- $name ($label) ---"
-        "$bin" || return 1
+        if declare -F "check_example_$name" >/dev/null; then
+            "check_example_$name" "$bin" || return 1
+        else
+            "$bin" || return 1
+        fi
     done
 }
 not_linked_to_libsbx_so() { # the static build must not need libsbx.so at run time
@@ -211,7 +253,13 @@ not_linked_to_libsbx_so() { # the static build must not need libsbx.so at run ti
 }
 check "examples (build tree, dynamic)" run_examples tree-dynamic
 check "examples (build tree, static: -tags sbxstatic)" run_examples tree-static -tags sbxstatic
-check "static example has no libsbx.so dependency" not_linked_to_libsbx_so "$scratch/examples-tree-static/tightpolicy"
+static_examples_not_linked() {
+    local bin
+    for bin in "$scratch"/examples-tree-static/*; do
+        not_linked_to_libsbx_so "$bin" || return 1
+    done
+}
+check "static examples have no libsbx.so dependency" static_examples_not_linked
 
 # --- Against an installed libsbx -------------------------------------------------------------
 installed() {
