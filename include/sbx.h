@@ -52,6 +52,53 @@
 #define SBX_VERSION_STRING SBX_VERSION_STRINGIFY(SBX_VERSION_MAJOR) "." SBX_VERSION_STRINGIFY(SBX_VERSION_MINOR) "." SBX_VERSION_STRINGIFY(SBX_VERSION_PATCH)
 
 /**
+ * Tag of the message a host sends first to a sandboxee started with sandboxing before exec
+ * turned off: the compiled policy, read by `sbx_client_sandbox_me_here` (and accepted by
+ * `sbx_client_decode_policy`).
+ */
+#define SBX_CLIENT_POLICY_TAG 2147484673
+
+/**
+ * Tag of a bool message (`sbx_comms_send_bool`), sandbox2's wire format.
+ */
+#define SBX_COMMS_TAG_BOOL 2147483649
+
+/**
+ * Tag of an int8 message; int8..uint64 follow as 0x80000002..0x80000009.
+ */
+#define SBX_COMMS_TAG_INT8 2147483650
+
+/**
+ * Tag of a uint64 message.
+ */
+#define SBX_COMMS_TAG_UINT64 2147483657
+
+/**
+ * Tag of a string message (`sbx_comms_send_string`).
+ */
+#define SBX_COMMS_TAG_STRING 2147483904
+
+/**
+ * Tag of a bytes message (`sbx_comms_send_bytes`).
+ */
+#define SBX_COMMS_TAG_BYTES 2147483905
+
+/**
+ * Tag of a barrier message (`sbx_comms_send_barrier`).
+ */
+#define SBX_COMMS_TAG_BARRIER 2147483907
+
+/**
+ * Tag of an fd message (`sbx_comms_send_fd`).
+ */
+#define SBX_COMMS_TAG_FD 2147484161
+
+/**
+ * Largest tag a custom message may use (`sbx_comms_send_custom`).
+ */
+#define SBX_COMMS_MAX_CUSTOM_TAG 2147483647
+
+/**
  * Major version of the header (`Cargo.toml` `version`, first component).
  */
 #define SBX_VERSION_MAJOR 0
@@ -544,7 +591,7 @@ enum sbx_action
      */
     SBX_ACTION_ERRNO = 2,
     /**
-     * Stop at the monitor, which treats it as a violation until a notify handler exists.
+     * Stop at the monitor and ask the sandbox's notify callbacks (`sbx_notify_callbacks.trace`): allow, deny or fail with an errno. Without a `trace` callback the call is a violation.
      */
     SBX_ACTION_TRACE = 3,
     /**

@@ -938,3 +938,41 @@ mod tests {
         sbx_comms::sbx_comms_free(b);
     }
 }
+
+/// Tag of the message a host sends first to a sandboxee started with sandboxing before exec
+/// turned off: the compiled policy, read by `sbx_client_sandbox_me_here` (and accepted by
+/// `sbx_client_decode_policy`).
+pub const SBX_CLIENT_POLICY_TAG: u32 = 0x8000_0401;
+/// Tag of a bool message (`sbx_comms_send_bool`), sandbox2's wire format.
+pub const SBX_COMMS_TAG_BOOL: u32 = 0x8000_0001;
+/// Tag of an int8 message; int8..uint64 follow as 0x80000002..0x80000009.
+pub const SBX_COMMS_TAG_INT8: u32 = 0x8000_0002;
+/// Tag of a uint64 message.
+pub const SBX_COMMS_TAG_UINT64: u32 = 0x8000_0009;
+/// Tag of a string message (`sbx_comms_send_string`).
+pub const SBX_COMMS_TAG_STRING: u32 = 0x8000_0100;
+/// Tag of a bytes message (`sbx_comms_send_bytes`).
+pub const SBX_COMMS_TAG_BYTES: u32 = 0x8000_0101;
+/// Tag of a barrier message (`sbx_comms_send_barrier`).
+pub const SBX_COMMS_TAG_BARRIER: u32 = 0x8000_0103;
+/// Tag of an fd message (`sbx_comms_send_fd`).
+pub const SBX_COMMS_TAG_FD: u32 = 0x8000_0201;
+/// Largest tag a custom message may use (`sbx_comms_send_custom`).
+pub const SBX_COMMS_MAX_CUSTOM_TAG: u32 = 0x7fff_ffff;
+
+#[cfg(test)]
+mod tag_constants {
+    #[test]
+    fn c_constants_match_the_rust_ones() {
+        use crate::comms::tags;
+        assert_eq!(super::SBX_CLIENT_POLICY_TAG, crate::client::POLICY_TAG);
+        assert_eq!(super::SBX_COMMS_TAG_BOOL, tags::BOOL);
+        assert_eq!(super::SBX_COMMS_TAG_INT8, tags::INT8);
+        assert_eq!(super::SBX_COMMS_TAG_UINT64, tags::UINT64);
+        assert_eq!(super::SBX_COMMS_TAG_STRING, tags::STRING);
+        assert_eq!(super::SBX_COMMS_TAG_BYTES, tags::BYTES);
+        assert_eq!(super::SBX_COMMS_TAG_BARRIER, tags::BARRIER);
+        assert_eq!(super::SBX_COMMS_TAG_FD, tags::FD);
+        assert_eq!(super::SBX_COMMS_MAX_CUSTOM_TAG, tags::MAX_CUSTOM);
+    }
+}

@@ -141,7 +141,7 @@ pub enum sbx_action {
     Allow = 1,
     /// Fail the syscall with the errno given beside the action (1..4095) without running it.
     Errno = 2,
-    /// Stop at the monitor, which treats it as a violation until a notify handler exists.
+    /// Stop at the monitor and ask the sandbox's notify callbacks (`sbx_notify_callbacks.trace`): allow, deny or fail with an errno. Without a `trace` callback the call is a violation.
     Trace = 3,
     /// End the sandbox with a VIOLATION result naming the syscall (the default action).
     Violation = 4,
