@@ -45,6 +45,9 @@ die() {
 }
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/sbx-test-c.XXXXXX")
+# Traversable by others: a root caller's sandboxee runs as an unprivileged host id of its own,
+# and must reach the test programs built in here.
+chmod 755 "$scratch"
 cleanup() {
     if [[ ${SBX_TEST_KEEP:-0} == 1 ]]; then
         echo "test-c: kept $scratch"
