@@ -180,7 +180,11 @@ func (c *Cmd) Start(ctx context.Context) error {
 	}
 	sb, err := newSandbox(exe, pol, c.Notify) // consumes exe
 	if err == nil {
+		// Published before the start: Notify functions run on the monitor thread while Start
+		// is still returning, and may call Kill or Pid.
+		c.sb.Store(sb)
 		if err = sb.start(); err != nil {
+			c.sb.Store(nil)
 			sb.Close()
 			// The Started callback may have run (and panicked) before the start failed.
 			defer sb.rethrow()
