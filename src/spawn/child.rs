@@ -43,10 +43,19 @@ struct CapHeader {
 }
 
 #[repr(C)]
+#[derive(Clone, Copy)]
 struct CapData {
     effective: u32,
     permitted: u32,
     inheritable: u32,
+}
+
+impl CapData {
+    const EMPTY: CapData = CapData {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    };
 }
 
 /// Records a failed step in the shared report and ends the child.
@@ -421,18 +430,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             version: LINUX_CAPABILITY_VERSION_3,
             pid: 0,
         };
-        let mut data = [
-            CapData {
-                effective: 0,
-                permitted: 0,
-                inheritable: 0,
-            },
-            CapData {
-                effective: 0,
-                permitted: 0,
-                inheritable: 0,
-            },
-        ];
+        let mut data = [CapData::EMPTY; 2];
         check(
             plan,
             Step::Capabilities,
@@ -538,18 +536,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
                 &[libc::PR_SET_DUMPABLE as u64, plan.host_dumpable as u64],
             );
         }
-        let none = [
-            CapData {
-                effective: 0,
-                permitted: 0,
-                inheritable: 0,
-            },
-            CapData {
-                effective: 0,
-                permitted: 0,
-                inheritable: 0,
-            },
-        ];
+        let none = [CapData::EMPTY; 2];
         check(
             plan,
             Step::Capabilities,
