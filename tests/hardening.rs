@@ -31,7 +31,13 @@ fn a_root_callers_sandboxee_is_not_host_root() {
         let sb = Sandbox::new(ex, build(&pb));
         sb.start().unwrap();
         let pid = sb.pid().expect("running");
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let status = match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            Ok(s) => s,
+            Err(e) => {
+                sb.kill();
+                panic!("namespaced={namespaced}: /proc/{pid}/status: {e}; run: {:?}", sb.wait());
+            }
+        };
         sb.kill();
         let _ = sb.wait();
         let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
