@@ -63,7 +63,7 @@ impl Shared {
         // A kill may have been requested while the child was being created (the monitor thread
         // has raised its capabilities, so it may signal whatever the sandboxee became).
         if self.kill_reason().is_some() {
-            self.signal_main_here();
+            crate::monitor::with_raised_capabilities(|| self.signal_main_here());
         }
     }
 

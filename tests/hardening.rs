@@ -22,11 +22,12 @@ fn expected_host_uid() -> u32 {
 #[test]
 fn a_root_callers_sandboxee_is_not_host_root() {
     for namespaced in [true, false] {
-        let (mut ex, pb) = if namespaced {
+        let (mut ex, mut pb) = if namespaced {
             (attack("sleep", &["5"]), base_policy())
         } else {
             (attack_no_ns("sleep", &["5"]), base_policy_no_ns())
         };
+        pb.allow_sleep();
         ex.walltime(std::time::Duration::from_secs(10));
         let sb = Sandbox::new(ex, build(&pb));
         sb.start().unwrap();
@@ -35,7 +36,10 @@ fn a_root_callers_sandboxee_is_not_host_root() {
             Ok(s) => s,
             Err(e) => {
                 sb.kill();
-                panic!("namespaced={namespaced}: /proc/{pid}/status: {e}; run: {:?}", sb.wait());
+                panic!(
+                    "namespaced={namespaced}: /proc/{pid}/status: {e}; run: {:?}",
+                    sb.wait()
+                );
             }
         };
         sb.kill();
@@ -158,7 +162,9 @@ fn the_init_holds_no_host_fd_and_the_host_stays_dumpable() {
     assert!(fd >= 0);
     let mut ex = attack("sleep", &["5"]);
     ex.walltime(std::time::Duration::from_secs(10));
-    let sb = Sandbox::new(ex, build(&base_policy()));
+    let mut pb = base_policy();
+    pb.allow_sleep();
+    let sb = Sandbox::new(ex, build(&pb));
     sb.start().unwrap();
     let pid = sb.pid().unwrap();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -188,4 +194,145 @@ fn field_colon<'a>(status: &'a str, key: &str) -> &'a str {
         .find_map(|l| l.strip_prefix(&format!("{key}:")))
         .unwrap_or_else(|| panic!("no {key}"))
         .trim()
+}
+
+/// Root inside a user namespace (rootless containers, `unshare -r`) is an ordinary host user:
+/// sandboxes work there, with and without namespaces, and keep the plain mapping.
+#[test]
+fn root_inside_a_user_namespace_can_run_sandboxes() {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("unshare")
+        .args(["-r", "--"])
+        .arg(&exe)
+        .args([
+            "--exact",
+            "child_runs_as_userns_root",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SBX_HARDENING_CHILD", "1")
+        .output()
+        .expect("unshare (util-linux)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("RESULT ns OK - exit code 0"), "{stdout}");
+    assert!(stdout.contains("RESULT no-ns OK - exit code 0"), "{stdout}");
+}
+
+#[test]
+#[ignore]
+fn child_runs_as_userns_root() {
+    if std::env::var("SBX_HARDENING_CHILD").as_deref() != Ok("1") {
+        return;
+    }
+    assert!(!sbx::namespaces::caller_is_host_root());
+    let r = sbx::Sandbox::new(attack("exit", &["0"]), build(&base_policy()))
+        .run()
+        .unwrap();
+    println!("RESULT ns {}", r.describe());
+    let r = sbx::Sandbox::new(attack_no_ns("exit", &["0"]), build(&base_policy_no_ns()))
+        .run()
+        .unwrap();
+    println!("RESULT no-ns {}", r.describe());
+}
+
+/// The host's own dumpable setting survives root runs, whatever it is.
+#[test]
+fn a_host_that_made_itself_non_dumpable_stays_so() {
+    // SAFETY: prctl with plain integers.
+    let before = unsafe { libc::prctl(libc::PR_GET_DUMPABLE) };
+    // In a process of its own (this test binary re-run), so the flag change stays there.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_non_dumpable_host",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SBX_HARDENING_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("DUMPABLE after=0"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::prctl(libc::PR_GET_DUMPABLE) }, before);
+}
+
+#[test]
+#[ignore]
+fn child_non_dumpable_host() {
+    if std::env::var("SBX_HARDENING_CHILD").as_deref() != Ok("1") {
+        return;
+    }
+    // SAFETY: prctl with plain integers.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) };
+    let _ = sbx::Sandbox::new(attack("exit", &["0"]), build(&base_policy()))
+        .run()
+        .unwrap();
+    let _ = sbx::Sandbox::new(attack_no_ns("exit", &["0"]), build(&base_policy_no_ns()))
+        .run()
+        .unwrap();
+    // SAFETY: as above.
+    println!("DUMPABLE after={}", unsafe {
+        libc::prctl(libc::PR_GET_DUMPABLE)
+    });
+}
+
+struct CapsSeenByCallbacks(std::sync::Arc<std::sync::Mutex<Vec<u32>>>);
+impl Notify for CapsSeenByCallbacks {
+    fn started(&mut self, _: i32) -> bool {
+        let hdr: [u32; 2] = [0x2008_0522, 0];
+        let mut d = [[0u32; 3]; 2];
+        // SAFETY: capget into a correctly sized buffer.
+        unsafe { libc::syscall(libc::SYS_capget, hdr.as_ptr(), d.as_mut_ptr()) };
+        self.0.lock().unwrap().push(d[0][0] | d[1][0]);
+        true
+    }
+}
+
+/// Notify callbacks run with the capabilities of the thread that started the sandbox, not with
+/// the ones the monitor raises briefly to kill or write id maps.
+#[test]
+fn callbacks_do_not_get_raised_capabilities() {
+    if !is_root() {
+        return;
+    }
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    std::thread::spawn(move || {
+        let hdr: [u32; 2] = [0x2008_0522, 0];
+        let mut d = [[0u32; 3]; 2];
+        // SAFETY: capget/capset on this thread only, correctly sized buffers.
+        unsafe {
+            libc::syscall(libc::SYS_capget, hdr.as_ptr(), d.as_mut_ptr());
+            d[0][0] = 0;
+            d[1][0] = 0;
+            libc::syscall(libc::SYS_capset, hdr.as_ptr(), d.as_ptr());
+        }
+        let r = Sandbox::with_notify(
+            attack("exit", &["0"]),
+            build(&base_policy()),
+            Box::new(CapsSeenByCallbacks(seen2)),
+        )
+        .run()
+        .unwrap();
+        assert!(r.success(), "{}", r.describe());
+    })
+    .join()
+    .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![0],
+        "effective capabilities inside Notify::started"
+    );
 }

@@ -38,7 +38,6 @@ pub(crate) fn run(
     notify: &mut dyn Notify,
 ) -> RunResult {
     block_all_signals();
-    raise_effective_capabilities();
     let mut plan = Some(plan);
     let mut spawned = match spawn::spawn(plan.as_deref().expect("plan present")) {
         Ok(s) => Some(s),
@@ -88,9 +87,11 @@ pub(crate) fn run(
             std::fs::write(format!("/proc/{main}/{file}"), data)
                 .map_err(|e| format!("writing /proc/{main}/{file}: {e}"))
         };
-        if let Err(e) = write("uid_map", ns.uid_map.as_bytes())
-            .and_then(|_| write("gid_map", ns.gid_map.as_bytes()))
-        {
+        let written = with_raised_capabilities(|| {
+            write("uid_map", ns.uid_map.as_bytes())
+                .and_then(|_| write("gid_map", ns.gid_map.as_bytes()))
+        });
+        if let Err(e) = written {
             kill_and_reap(main);
             drop(spawned.take());
             shared.clear_pidfd();
@@ -541,7 +542,7 @@ fn cont(pid: libc::pid_t, sig: i32) {
 
 fn kill(pid: libc::pid_t) {
     // SAFETY: signalling a tracee we have not reaped yet, so the pid cannot have been reused.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    with_raised_capabilities(|| unsafe { libc::kill(pid, libc::SIGKILL) });
 }
 
 fn event_msg(pid: libc::pid_t) -> Option<u64> {
@@ -565,44 +566,55 @@ fn kill_and_reap(pid: libc::pid_t) {
     unsafe { libc::waitpid(pid, &mut st, libc::__WALL) };
 }
 
-/// Makes this thread's effective capabilities its permitted ones. Threads of our own (monitor,
-/// deadline) may be created from a caller thread that runs a root process with an empty
-/// effective set; they need CAP_KILL to end a sandboxee that runs as another uid.
+/// This thread's capability sets as `capget` returns them (two 32-bit words of effective,
+/// permitted, inheritable).
+type CapSets = [[u32; 3]; 2];
+
+fn capget_self() -> Option<CapSets> {
+    let hdr: [u32; 2] = [0x2008_0522, 0];
+    let mut d: CapSets = [[0; 3]; 2];
+    // SAFETY: capget writes exactly two {effective, permitted, inheritable} triples.
+    let r = unsafe { libc::syscall(libc::SYS_capget, hdr.as_ptr(), d.as_mut_ptr()) };
+    (r == 0).then_some(d)
+}
+
+fn capset_self(d: &CapSets) {
+    let hdr: [u32; 2] = [0x2008_0522, 0];
+    // SAFETY: capset reads exactly two triples; it only affects this thread.
+    unsafe { libc::syscall(libc::SYS_capset, hdr.as_ptr(), d.as_ptr()) };
+}
+
+/// Makes this thread's effective capabilities its permitted ones, for threads that never run
+/// user code (the deadline thread): a root caller's thread may run with an empty effective set,
+/// and ending a sandboxee that runs as another uid needs CAP_KILL.
 pub(crate) fn raise_effective_capabilities() {
-    #[repr(C)]
-    struct Hdr {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    let hdr = Hdr {
-        version: 0x2008_0522,
-        pid: 0,
-    };
-    let mut d = [Data {
-        effective: 0,
-        permitted: 0,
-        inheritable: 0,
-    }; 2];
-    // SAFETY: capget/capset read and write exactly these structs; only this thread changes.
-    unsafe {
-        if libc::syscall(libc::SYS_capget, &hdr as *const Hdr, d.as_mut_ptr()) != 0 {
-            return;
+    if let Some(mut d) = capget_self() {
+        if d.iter().any(|w| w[0] != w[1]) {
+            for w in d.iter_mut() {
+                w[0] = w[1];
+            }
+            capset_self(&d);
         }
-        if d.iter().all(|x| x.effective == x.permitted) {
-            return;
-        }
-        for x in d.iter_mut() {
-            x.effective = x.permitted;
-        }
-        libc::syscall(libc::SYS_capset, &hdr as *const Hdr, d.as_ptr());
     }
+}
+
+/// Runs `f` with this thread's effective capabilities raised to its permitted ones, then puts
+/// the caller's effective set back: the monitor thread also runs the user's Notify callbacks,
+/// which must see only the capabilities the caller's thread had.
+pub(crate) fn with_raised_capabilities<T>(f: impl FnOnce() -> T) -> T {
+    let before = capget_self();
+    let raise = before.filter(|d| d.iter().any(|w| w[0] != w[1]));
+    if let Some(mut d) = raise {
+        for w in d.iter_mut() {
+            w[0] = w[1];
+        }
+        capset_self(&d);
+    }
+    let out = f();
+    if let (Some(orig), Some(_)) = (before, raise) {
+        capset_self(&orig);
+    }
+    out
 }
 
 fn block_all_signals() {

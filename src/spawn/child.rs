@@ -270,6 +270,31 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                         libc::SYS_prctl,
                         &[libc::PR_SET_DUMPABLE as u64, plan.host_dumpable as u64],
                     );
+                    // A uid change clears the parent-death signal; and no capability in our own
+                    // namespace is needed from here on.
+                    check(
+                        plan,
+                        Step::DeathSignal,
+                        syscall(
+                            libc::SYS_prctl,
+                            &[libc::PR_SET_PDEATHSIG as u64, libc::SIGKILL as u64],
+                        ),
+                        1,
+                    );
+                    let hdr = CapHeader {
+                        version: LINUX_CAPABILITY_VERSION_3,
+                        pid: 0,
+                    };
+                    let none = [CapData::EMPTY; 2];
+                    check(
+                        plan,
+                        Step::NestedUserNs,
+                        syscall(
+                            libc::SYS_capset,
+                            &[&hdr as *const _ as u64, none.as_ptr() as u64],
+                        ),
+                        7,
+                    );
                 } else {
                     check(
                         plan,
@@ -509,7 +534,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             syscall(libc::SYS_prctl, &clear_ambient),
             3,
         );
-        if root {
+        if root && plan.caps.switch_ids {
             // A uid change marks our memory (shared with the host until exec) non-dumpable;
             // put the host's setting back afterwards.
             let id = plan.caps.host_id as u64;
@@ -534,6 +559,14 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             syscall(
                 libc::SYS_prctl,
                 &[libc::PR_SET_DUMPABLE as u64, plan.host_dumpable as u64],
+            );
+            // A uid change clears the parent-death signal: set it again.
+            let pdeath = [libc::PR_SET_PDEATHSIG as u64, libc::SIGKILL as u64];
+            check(
+                plan,
+                Step::DeathSignal,
+                syscall(libc::SYS_prctl, &pdeath),
+                1,
             );
         }
         let none = [CapData::EMPTY; 2];

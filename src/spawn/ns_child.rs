@@ -451,6 +451,7 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
             // Parents are directories; the last component is created here only for directory
             // targets (files are made with mknodat below, symlinks with symlinkat).
             let make_dir = !last || (op.is_dir && !matches!(op.kind, OpKind::Symlink { .. }));
+            let mut created = false;
             if make_dir {
                 let r = syscall(
                     libc::SYS_mkdirat,
@@ -459,19 +460,7 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
                 if r < 0 && r != -(libc::EEXIST as i64) {
                     fail_step(plan, Step::Mounts, r, item);
                 }
-                // A root caller's init creates as in-namespace root: hand what it created to
-                // the sandboxee's uid, as an unprivileged caller's init (already 1000) would.
-                if r == 0 && plan.ns.as_ref().is_some_and(|n| n.monitor_writes_maps) {
-                    let id = crate::namespaces::SANDBOX_ID as u64;
-                    let args = [
-                        dir as u64,
-                        comp.as_ptr() as u64,
-                        id,
-                        id,
-                        libc::AT_SYMLINK_NOFOLLOW as u64,
-                    ];
-                    check(plan, Step::Mounts, syscall(libc::SYS_fchownat, &args), item);
-                }
+                created = r == 0;
             }
             if last {
                 match &op.kind {
@@ -506,6 +495,9 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
                             flags |= libc::O_DIRECTORY as u64;
                         }
                         target = check(plan, Step::Mounts, open_beneath(dir, comp, flags), item);
+                        if created {
+                            give_to_sandboxee(plan, target, item);
+                        }
                     }
                 }
             } else {
@@ -519,6 +511,9 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
                     ),
                     item,
                 );
+                if created {
+                    give_to_sandboxee(plan, next, item);
+                }
                 if dir != root {
                     syscall(libc::SYS_close, &[dir as u64]);
                 }
@@ -646,4 +641,24 @@ impl ProcPath {
         // literals without NUL).
         core::ffi::CStr::from_bytes_until_nul(&self.buf[..=end]).unwrap_or(c"/proc/self/invalid")
     }
+}
+
+/// A root caller's init creates as in-namespace root: what it created goes to the sandboxee's
+/// uid, as with an unprivileged caller (whose init already is 1000). Done through the fd just
+/// opened beneath the root without following symlinks, so a name swapped in meanwhile is never
+/// chowned.
+unsafe fn give_to_sandboxee(plan: &Plan, fd: i64, item: usize) {
+    if !plan.ns.as_ref().is_some_and(|n| n.monitor_writes_maps) {
+        return;
+    }
+    let id = crate::namespaces::SANDBOX_ID as u64;
+    let args = [
+        fd as u64,
+        c"".as_ptr() as u64,
+        id,
+        id,
+        libc::AT_EMPTY_PATH as u64,
+    ];
+    // SAFETY: an fd we hold and an empty C string.
+    unsafe { check(plan, Step::Mounts, syscall(libc::SYS_fchownat, &args), item) };
 }

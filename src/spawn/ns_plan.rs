@@ -85,7 +85,7 @@ impl NsPlan {
     pub fn new(ns: &Namespaces, tree: &MountTree) -> Result<NsPlan> {
         ns.validate()?;
         // SAFETY-free: geteuid/getegid cannot fail.
-        let root = nix::unistd::geteuid().is_root();
+        let root = crate::namespaces::caller_is_host_root();
         let (uid, gid) = if root {
             (root_caller_host_id(), root_caller_host_id())
         } else {

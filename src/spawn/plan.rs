@@ -127,6 +127,8 @@ pub struct CapDrop {
     pub last_cap: u32,
     /// The host uid/gid a root caller's sandboxee gets.
     pub host_id: u32,
+    /// The caller is host root: switch the sandboxee to `host_id`.
+    pub switch_ids: bool,
 }
 
 pub struct Plan {
@@ -166,6 +168,8 @@ pub struct Plan {
     /// The host's PR_GET_DUMPABLE value: a uid change in a child sharing our memory clears the
     /// flag for the whole address space, and the child puts this back.
     pub host_dumpable: i32,
+    /// Whether this plan's children change ids (a host-root caller): see `enter_dumpable_window`.
+    switches_ids: bool,
     /// Top of the sandboxee's stack when the namespaced init clones it (set by `spawn`).
     pub sandboxee_stack_top: AtomicUsize,
 }
@@ -315,6 +319,13 @@ impl Plan {
                 fix: "use namespaces (the default), or enable Landlock (CONFIG_SECURITY_LANDLOCK=y and landlock in the lsm= boot parameter)",
             });
         }
+        // Last, after every fallible step: the window is left when the plan is dropped.
+        let switches_ids = crate::namespaces::caller_is_host_root();
+        let host_dumpable = if switches_ids {
+            enter_dumpable_window()
+        } else {
+            1
+        };
         stamps.mark(super::latency::Mark::Planned);
         Ok(Plan {
             path,
@@ -339,7 +350,8 @@ impl Plan {
             stamps,
             sandboxee_stack_top: AtomicUsize::new(0),
             nested_maps_ready: std::sync::atomic::AtomicU32::new(0),
-            host_dumpable: host_dumpable(),
+            host_dumpable,
+            switches_ids,
         })
     }
 }
@@ -412,6 +424,7 @@ fn cap_drop_needed() -> CapDrop {
     CapDrop {
         last_cap,
         host_id: crate::namespaces::root_caller_host_id(),
+        switch_ids: crate::namespaces::caller_is_host_root(),
     }
 }
 
@@ -495,19 +508,40 @@ fn comms_socketpair() -> Result<(OwnedFd, OwnedFd)> {
     Ok((a, b))
 }
 
-/// The host process's dumpable setting, read once before any sandbox of this process ran (a child
-/// changing its uid clears the flag for the shared address space until it restores it, so a
-/// later read could see another sandbox's window).
-fn host_dumpable() -> i32 {
-    static VALUE: once_cell::sync::Lazy<i32> = once_cell::sync::Lazy::new(|| {
+/// The host's dumpable flag and how many plans whose children change ids while sharing our
+/// memory are alive. Such a uid change clears the flag for the whole address space until the
+/// child puts it back, so the flag is read only while no such child exists, and the last plan
+/// to go restores it (also when a child died inside its window).
+static DUMPABLE: std::sync::Mutex<(usize, i32)> = std::sync::Mutex::new((0, 1));
+
+fn enter_dumpable_window() -> i32 {
+    let mut g = DUMPABLE.lock().unwrap_or_else(|p| p.into_inner());
+    if g.0 == 0 {
         // SAFETY: PR_GET_DUMPABLE takes no pointers.
         #[allow(unsafe_code)]
         let v = unsafe { libc::prctl(libc::PR_GET_DUMPABLE) };
-        if v < 0 {
-            1
-        } else {
-            v
+        g.1 = if v < 0 { 1 } else { v };
+    }
+    g.0 += 1;
+    g.1
+}
+
+fn leave_dumpable_window() {
+    let mut g = DUMPABLE.lock().unwrap_or_else(|p| p.into_inner());
+    g.0 = g.0.saturating_sub(1);
+    if g.0 == 0 {
+        // SAFETY: PR_SET_DUMPABLE with 0 or 1.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, g.1 as libc::c_ulong)
+        };
+    }
+}
+
+impl Drop for Plan {
+    fn drop(&mut self) {
+        if self.switches_ids {
+            leave_dumpable_window();
         }
-    });
-    *VALUE
+    }
 }
