@@ -617,8 +617,8 @@ fn probe_landlock() -> Feature {
         available,
         detail,
         fix: "Linux 5.13+ (6.12+ for signal scoping) with CONFIG_SECURITY_LANDLOCK=y and \"landlock\" \
-              in the lsm= boot parameter; without it a sandbox without namespaces is less isolated \
-              from host processes of the same uid",
+              in the lsm= boot parameter; without it only namespaced sandboxes can run (a sandbox \
+              without namespaces is refused: nothing else would keep it from same-uid host processes)",
     }
 }
 
