@@ -29,9 +29,10 @@ USAGE:
     sbx-run [OPTIONS] -- PROGRAM [ARGS...]
     sbx-run --check | --dump-policy [POLICY OPTIONS] | --help | --version
 
-PROGRAM is looked up in the host's PATH when it has no slash. The default policy is libsbx's
-embedded allow-list for ordinary dynamically linked tools (file I/O, memory, signals, pipes,
-fork/exec of further tools). Anything else ends the run as a VIOLATION naming the syscall.
+PROGRAM without a slash is looked up in the sandboxee's PATH (see --env and --keep-env).
+The default policy is libsbx's embedded allow-list for ordinary dynamically linked tools (file
+I/O, memory, signals, pipes, fork/exec of further tools). Anything else ends the run as a
+VIOLATION naming the syscall.
 
 POLICY:
     --allow SYSCALL[,SYSCALL...]   Also allow these syscalls (repeatable).
@@ -50,7 +51,8 @@ LIMITS:
     --rlimit-fsize BYTES           RLIMIT_FSIZE (largest file written). Default 8G.
     --rlimit-nofile N              RLIMIT_NOFILE. Default 1024.
     --rlimit-nproc N               Most processes and threads at once (RLIMIT_NPROC, also
-                                   enforced by the monitor). Default not set.
+                                   enforced by the monitor). Default: no rlimit, and a
+                                   monitor cap of 4096 tasks.
     --rlimit-core BYTES            RLIMIT_CORE. Default 0.
                                    BYTES take a K, M, G or T suffix (powers of 1024); every
                                    rlimit accepts 'inf' for unlimited. A limit above the host's
