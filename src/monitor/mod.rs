@@ -588,13 +588,21 @@ fn capset_self(d: &CapSets) {
 /// user code (the deadline thread): a root caller's thread may run with an empty effective set,
 /// and ending a sandboxee that runs as another uid needs CAP_KILL.
 pub(crate) fn raise_effective_capabilities() {
-    if let Some(mut d) = capget_self() {
-        if d.iter().any(|w| w[0] != w[1]) {
+    raise_from(capget_self());
+}
+
+/// Raises the effective sets in `sets` (this thread's, as read) to the permitted ones; returns
+/// whether anything changed.
+fn raise_from(sets: Option<CapSets>) -> bool {
+    match sets {
+        Some(mut d) if d.iter().any(|w| w[0] != w[1]) => {
             for w in d.iter_mut() {
                 w[0] = w[1];
             }
             capset_self(&d);
+            true
         }
+        _ => false,
     }
 }
 
@@ -603,15 +611,9 @@ pub(crate) fn raise_effective_capabilities() {
 /// which must see only the capabilities the caller's thread had.
 pub(crate) fn with_raised_capabilities<T>(f: impl FnOnce() -> T) -> T {
     let before = capget_self();
-    let raise = before.filter(|d| d.iter().any(|w| w[0] != w[1]));
-    if let Some(mut d) = raise {
-        for w in d.iter_mut() {
-            w[0] = w[1];
-        }
-        capset_self(&d);
-    }
+    let raised = raise_from(before);
     let out = f();
-    if let (Some(orig), Some(_)) = (before, raise) {
+    if let (true, Some(orig)) = (raised, before) {
         capset_self(&orig);
     }
     out

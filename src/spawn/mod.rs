@@ -33,7 +33,8 @@ pub(crate) struct Spawned {
     /// One stack, or two (init and sandboxee) for a namespaced sandbox.
     stack: *mut libc::c_void,
     stack_len: usize,
-    args: Box<ChildArgs>,
+    /// Read by the children through a raw pointer until they exec; owned here until then.
+    _args: Box<ChildArgs>,
     sync_write: Option<OwnedFd>,
     _sync_read: OwnedFd,
 }
@@ -63,7 +64,6 @@ impl Drop for Spawned {
         unsafe {
             libc::munmap(self.stack, self.stack_len);
         }
-        let _ = &self.args;
     }
 }
 
@@ -151,7 +151,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         pid,
         stack,
         stack_len,
-        args,
+        _args: args,
         sync_write: Some(sync_write),
         _sync_read: sync_read,
     })

@@ -417,12 +417,15 @@ fn clamp_to_hard_limits(settings: Vec<RlimitSetting>) -> Vec<RlimitSetting> {
 }
 
 fn cap_drop_needed() -> CapDrop {
-    let last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(63);
+    // A kernel constant: read once per process, not on every spawn.
+    static LAST_CAP: once_cell::sync::Lazy<u32> = once_cell::sync::Lazy::new(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(63)
+    });
     CapDrop {
-        last_cap,
+        last_cap: *LAST_CAP,
         host_id: crate::namespaces::root_caller_host_id(),
         switch_ids: crate::namespaces::caller_is_host_root(),
     }
