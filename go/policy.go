@@ -477,6 +477,23 @@ func (b *PolicyBuilder) AddTmpfs(inside string, sizeBytes uint64) *PolicyBuilder
 	})
 }
 
+// SetDevShm gives the sandbox a private /dev/shm tmpfs of at most sizeBytes bytes (POSIX
+// shared memory and semaphores, such as Python's multiprocessing locks); 0 removes it. The
+// tool-default builder has 64 MiB.
+func (b *PolicyBuilder) SetDevShm(sizeBytes uint64) *PolicyBuilder {
+	return b.call("sbx_policy_builder_set_dev_shm", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_set_dev_shm(p, C.uint64_t(sizeBytes), cerr)
+	})
+}
+
+// Hide withholds inside, a file (isDir false) or directory that a bind mount of the view
+// shows (e.g. /etc/shadow under a bind of /etc): opening it in the sandbox fails with EACCES.
+func (b *PolicyBuilder) Hide(inside string, isDir bool) *PolicyBuilder {
+	return b.withString("sbx_policy_builder_hide", "path", inside, func(p *C.sbx_policy_builder, cs *C.char, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_hide(p, cs, C.bool(isDir), cerr)
+	})
+}
+
 // SetRootWritable keeps the sandbox's root tmpfs writable (default read-only).
 func (b *PolicyBuilder) SetRootWritable() *PolicyBuilder {
 	return b.call("sbx_policy_builder_set_root_writable", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {

@@ -213,6 +213,23 @@ func TestBuilderMountsAndNamespaceSettings(t *testing.T) {
 	mustBuild(t, NewPolicyBuilder().DisableNamespaces())
 }
 
+func TestBuilderDevShmAndHide(t *testing.T) {
+	mustBuild(t, NewPolicyBuilder().
+		AddDirectory("/etc").
+		Hide("/etc/passwd", false).
+		SetDevShm(1<<20).
+		SetDevShm(0))
+	// A hidden path must exist, as that type, inside a bind of the view.
+	if _, err := NewPolicyBuilder().AddDirectory("/etc").Hide("/etc/no-such-file-here", false).Build(); err == nil ||
+		!strings.Contains(err.Error(), "/etc/no-such-file-here") {
+		t.Fatalf("hiding a missing path: err = %v", err)
+	}
+	// A private /dev/shm needs namespaces.
+	if _, err := NewPolicyBuilder().DisableNamespaces().SetDevShm(1 << 20).Build(); err == nil {
+		t.Fatal("SetDevShm without namespaces must fail")
+	}
+}
+
 func TestBuilderLifecycle(t *testing.T) {
 	b := NewPolicyBuilder()
 	b.Close()

@@ -2023,6 +2023,28 @@ sbx_status sbx_policy_builder_add_tmpfs(struct sbx_policy_builder *builder,
                                         struct sbx_error **err_out);
 
 /**
+ * A private `/dev/shm` tmpfs of at most `size_bytes` bytes for this sandbox alone (POSIX
+ * shared memory and semaphores); 0 removes it. The tool-default builder has 64 MiB.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+ */
+sbx_status sbx_policy_builder_set_dev_shm(struct sbx_policy_builder *builder,
+                                          uint64_t size_bytes,
+                                          struct sbx_error **err_out);
+
+/**
+ * Withholds `inside`, a file (`is_dir` false) or directory that a bind mount of the view
+ * shows (e.g. `/etc/shadow` under a bind of `/etc`): opening it in the sandbox fails with
+ * EACCES. A path that is not there as that type makes `sbx_policy_builder_build` fail.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`, `inside`).
+ */
+sbx_status sbx_policy_builder_hide(struct sbx_policy_builder *builder,
+                                   const char *inside,
+                                   bool is_dir,
+                                   struct sbx_error **err_out);
+
+/**
  * Keeps the sandbox's root tmpfs writable (default read-only).
  *
  * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).

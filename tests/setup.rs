@@ -284,11 +284,13 @@ fn capability_use_is_refused() {
     let meta = std::fs::metadata(&file).unwrap_or_else(|e| panic!("the sandboxee did not create {}: {e}\n{}", file.display(), run.ctx()));
     assert_ne!(meta.uid(), 12345);
     // The file the sandboxee (uid 1000 inside) created belongs to the caller on the host, or,
-    // for a root caller, to the sandbox's own unprivileged host id (never to root).
+    // for a root caller, to the bound directory's owner (the writable bind is idmapped onto the
+    // sandbox's own unprivileged host id, which the sandboxee runs as).
     // SAFETY: geteuid has no preconditions.
     let euid = unsafe { libc::geteuid() };
-    let expected = if euid == 0 { sbx::namespaces::root_caller_host_id() } else { euid };
-    assert_eq!(meta.uid(), expected, "uid 1000 maps onto the caller's euid, or for root onto the sandbox's own id");
+    let dir_owner = std::fs::metadata(&dir).unwrap().uid();
+    let expected = if euid == 0 { dir_owner } else { euid };
+    assert_eq!(meta.uid(), expected, "uid 1000 maps onto the caller's euid, or for root onto the directory's owner");
     // Nor can it give itself capabilities back.
     let run = run_attack("capset", &[], &allow_all());
     assert_eq!(run.r.exit_code, Some(RETURNED_EPERM), "{}", run.ctx());

@@ -433,9 +433,9 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
     }
     whole.push(("whole cmd: unshare -Ur /bin/true".into(), ["unshare", "-Ur", "/bin/true"].map(String::from).to_vec()));
     // bwrap with the same view as tool_default(): the system directories (symlinks kept as
-    // symlinks), /etc/ssl and the /etc files read-only, a private /tmp, /proc and /dev.
+    // symlinks), /etc read-only, a private /tmp and /dev/shm, /proc and /dev.
     let mut bwrap: Vec<String> = ["bwrap", "--unshare-all", "--die-with-parent"].map(String::from).to_vec();
-    for d in sbx::policy::presets::SYSTEM_DIRECTORIES.iter().chain(["/etc/ssl"].iter()) {
+    for d in sbx::policy::presets::SYSTEM_DIRECTORIES.iter().chain(["/etc"].iter()) {
         let p = Path::new(d);
         if p.is_symlink() {
             if let Ok(to) = std::fs::read_link(p) {
@@ -445,12 +445,13 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
             bwrap.extend(["--ro-bind".into(), d.to_string(), d.to_string()]);
         }
     }
-    for f in sbx::policy::presets::ETC_FILES {
-        if Path::new(f).is_file() {
-            bwrap.extend(["--ro-bind".into(), f.to_string(), f.to_string()]);
+    // The withheld /etc entries are covered like tool_view covers them (files by /dev/null).
+    for (f, _) in sbx::policy::presets::ETC_WITHHELD {
+        if Path::new(f).is_file() && !f.contains('*') {
+            bwrap.extend(["--ro-bind".into(), "/dev/null".into(), f.to_string()]);
         }
     }
-    bwrap.extend(["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "/bin/true"].map(String::from));
+    bwrap.extend(["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "/bin/true"].map(String::from));
     whole.push(("whole cmd: bwrap --unshare-all, tool_default's view".into(), bwrap));
     for (label, argv) in &whole {
         if !argv[0].contains('/') && which(&argv[0]).is_none() {

@@ -42,7 +42,8 @@ POLICY:
     --allow-all                    Allow every syscall not otherwise ruled. libsbx's mandatory
                                    rules still apply (foreign ABIs, ptrace, bpf, namespaces,
                                    io_uring, keyctl, ...).
-    --dump-policy                  Print the compiled BPF program, disassembled, and exit 0.
+    --dump-policy                  Print the default policy's groups (what each allows and
+                                   why) and the compiled BPF program, disassembled; exit 0.
 
 LIMITS:
     --walltime SECONDS             Wall-time limit (fractions allowed; 0 disables). Default 120.
@@ -60,14 +61,19 @@ LIMITS:
 
 FILESYSTEM AND NAMESPACES:
     The sandboxee runs in fresh user, pid, mount, network, ipc, uts and cgroup namespaces. It
-    sees a read-only root holding /usr, /bin, /sbin, /lib*, the /etc files tools read (passwd,
-    group, nsswitch.conf, ld.so.cache, localtime, resolv.conf, hosts, ...), /etc/ssl, a private
-    writable 256 MiB /tmp, /proc and a minimal /dev; no home directory and no network. A
-    PROGRAM given as a path outside those directories (./tool) is added read-only by itself.
+    sees a read-only root holding /usr, /bin, /sbin, /lib*, all of /etc except its secrets
+    (shadow, gshadow, sudoers, SSH host keys, TLS private keys, machine-id, ...: they fail with
+    EACCES), a private writable 256 MiB /tmp and 64 MiB /dev/shm, /proc and a minimal /dev; no
+    home directory and no network. A PROGRAM given as a path outside those directories (./tool)
+    is added read-only by itself. Writes through --bind-rw land as the directory's owner (for a
+    root caller through an idmapped mount; set-id mode bits are refused).
     --bind SRC[:DST]               Bind a host file or directory read-only, at DST or at the
                                    same path (repeatable). Relative SRCs start at the current
                                    directory. Alias: --ro.
     --bind-rw SRC[:DST]            The same, writable (writable mounts are noexec). Alias: --rw.
+    --allow-write-exec             Let writable mounts (--bind-rw, --tmpfs, /tmp, /dev/shm)
+                                   hold programs that run: compile-and-run jobs.
+    --shm SIZE                     Size of the private /dev/shm (default 64M; 0 removes it).
     --tmpfs DST[:SIZE]             A fresh writable tmpfs at DST (SIZE as BYTES below).
     --net                          Share the host's network instead of an empty one.
     --hostname NAME                Hostname inside (default 'sandbox').
@@ -148,6 +154,8 @@ struct Options {
     share_net: bool,
     hostname: Option<String>,
     no_namespaces: bool,
+    write_exec: bool,
+    shm: Option<Option<u64>>,
     program: Vec<String>,
 }
 
@@ -296,6 +304,15 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                 no_value(&flag)?;
                 o.share_net = true
             }
+            "--allow-write-exec" => {
+                no_value(&flag)?;
+                o.write_exec = true
+            }
+            "--shm" => {
+                let v = value(&flag)?;
+                let size = parse_bytes(&v).map_err(|m| format!("--shm {v:?}: {m}"))?;
+                o.shm = Some((size != 0).then_some(size));
+            }
             "--hostname" => o.hostname = Some(value(&flag)?),
             "--cwd" => {
                 let v = value(&flag)?;
@@ -417,6 +434,12 @@ fn add_view(pb: &mut PolicyBuilder, o: &Options) {
     if o.share_net {
         pb.share_network();
     }
+    if o.write_exec {
+        pb.allow_write_exec();
+    }
+    if let Some(size) = o.shm {
+        pb.dev_shm(size);
+    }
     if let Some(h) = &o.hostname {
         pb.hostname(h.as_str());
     }
@@ -441,8 +464,8 @@ fn build_policy(o: &Options) -> Result<Policy, String> {
     add_user_rules(&mut pb, o);
     sbx::policy::presets::tool_rules(&mut pb);
     if o.no_namespaces {
-        if !o.binds.is_empty() || !o.tmpfs.is_empty() || o.share_net || o.hostname.is_some() {
-            return Err("--no-namespaces cannot be combined with --bind, --bind-rw, --tmpfs, --net or --hostname".into());
+        if !o.binds.is_empty() || !o.tmpfs.is_empty() || o.share_net || o.hostname.is_some() || o.write_exec || o.shm.is_some() {
+            return Err("--no-namespaces cannot be combined with --bind, --bind-rw, --tmpfs, --net, --hostname, --allow-write-exec or --shm".into());
         }
         pb.disable_namespaces();
     } else {
@@ -728,6 +751,11 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e),
     };
     if opts.dump_policy {
+        let user_rules = !opts.allow.is_empty() || !opts.errno.is_empty() || opts.allow_all;
+        let after = if user_rules { " and your --allow/--errno/--allow-all" } else { "" };
+        println!("# The embedded default policy's groups (after the mandatory rules{after}):");
+        print!("{}", sbx::policy::presets::describe_tool_groups());
+        println!("# The compiled filter:");
         print!("{}", policy.disassemble());
         return ExitCode::SUCCESS;
     }

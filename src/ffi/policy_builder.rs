@@ -813,6 +813,41 @@ impl sbx_policy_builder {
         })
     }
 
+    /// A private `/dev/shm` tmpfs of at most `size_bytes` bytes for this sandbox alone (POSIX
+    /// shared memory and semaphores); 0 removes it. The tool-default builder has 64 MiB.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_set_dev_shm(
+        builder: *mut sbx_policy_builder,
+        size_bytes: u64,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            try_mut(builder, "builder")?.dev_shm((size_bytes != 0).then_some(size_bytes));
+            Ok(())
+        })
+    }
+
+    /// Withholds `inside`, a file (`is_dir` false) or directory that a bind mount of the view
+    /// shows (e.g. `/etc/shadow` under a bind of `/etc`): opening it in the sandbox fails with
+    /// EACCES. A path that is not there as that type makes `sbx_policy_builder_build` fail.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`, `inside`).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_hide(
+        builder: *mut sbx_policy_builder,
+        inside: *const c_char,
+        is_dir: bool,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let b = try_mut(builder, "builder")?;
+            b.hide(try_path(inside, "inside")?, is_dir);
+            Ok(())
+        })
+    }
+
     /// Keeps the sandbox's root tmpfs writable (default read-only).
     ///
     /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).

@@ -31,6 +31,12 @@ pub enum MountKind {
         /// Size limit in bytes (`None`: the kernel default, half of RAM).
         size: Option<u64>,
     },
+    /// A path that exists in a bound tree but is withheld: a directory is covered by an empty
+    /// tmpfs nobody may enter, a file by a node nobody may open (both fail with `EACCES`).
+    Hidden {
+        /// Directory (true) or file.
+        is_dir: bool,
+    },
 }
 
 /// One mount of the sandbox's tree.
@@ -48,6 +54,7 @@ pub struct MountTree {
     mounts: BTreeMap<PathBuf, MountKind>,
     root_writable: bool,
     writable_exec: bool,
+    dev_shm: Option<u64>,
 }
 
 impl MountTree {
@@ -81,6 +88,29 @@ impl MountTree {
         }
         check_inside(inside)?;
         self.insert(inside.to_path_buf(), MountKind::Tmpfs { size })
+    }
+
+    /// Withholds `inside`, which a bind mount of the view shows (for instance `/etc/shadow`
+    /// under a bind of `/etc`): see [`MountKind::Hidden`]. `is_dir` must match what is there.
+    pub fn hide(&mut self, inside: &Path, is_dir: bool) -> Result<()> {
+        check_inside(inside)?;
+        self.insert(inside.to_path_buf(), MountKind::Hidden { is_dir })
+    }
+
+    /// A private `/dev/shm` of at most `size` bytes (a tmpfs of this sandbox alone, writable,
+    /// noexec): POSIX shared memory and semaphores (`shm_open`, `sem_open`, Python's
+    /// `multiprocessing` locks). `None` removes it (the default: no `/dev/shm`).
+    pub fn set_dev_shm(&mut self, size: Option<u64>) -> Result<()> {
+        if size == Some(0) {
+            return Err(Error::invalid("/dev/shm: size 0"));
+        }
+        self.dev_shm = size;
+        Ok(())
+    }
+
+    /// The size of the private `/dev/shm`, when there is one.
+    pub fn dev_shm(&self) -> Option<u64> {
+        self.dev_shm
     }
 
     /// Keeps the root tmpfs writable (default read-only).
@@ -188,6 +218,9 @@ impl MountTree {
                     Ok(())
                 }
                 (MountKind::Tmpfs { size: a }, MountKind::Tmpfs { size: b }) if a == b => Ok(()),
+                (MountKind::Hidden { is_dir: a }, MountKind::Hidden { is_dir: b }) if a == b => {
+                    Ok(())
+                }
                 (old, _) => Err(Error::invalid(format!(
                     "{} is already mounted ({}); it cannot also be {}",
                     inside.display(),
@@ -198,7 +231,7 @@ impl MountTree {
         }
         // Nothing may be mounted beneath a file, and a file cannot cover existing mounts.
         for (p, k) in &self.mounts {
-            let is_file = matches!(k, MountKind::Bind { is_dir: false, .. });
+            let is_file = is_file_kind(k);
             if is_file && inside.starts_with(p) {
                 return Err(Error::invalid(format!(
                     "{} would be beneath {}, which is a file",
@@ -206,7 +239,7 @@ impl MountTree {
                     p.display()
                 )));
             }
-            let new_is_file = matches!(kind, MountKind::Bind { is_dir: false, .. });
+            let new_is_file = is_file_kind(&kind);
             if new_is_file && p.starts_with(&inside) {
                 return Err(Error::invalid(format!(
                     "file mount {} would cover the mount at {}",
@@ -220,7 +253,7 @@ impl MountTree {
         if let Some((parent, MountKind::Bind { source, .. })) = self.enclosing(&inside) {
             let rest = inside.strip_prefix(&parent).unwrap_or(Path::new(""));
             let host = source.join(rest);
-            let want_dir = !matches!(kind, MountKind::Bind { is_dir: false, .. });
+            let want_dir = !is_file_kind(&kind);
             match std::fs::symlink_metadata(&host) {
                 Ok(m) if m.file_type().is_symlink() => {
                     return Err(Error::invalid(format!(
@@ -337,7 +370,15 @@ fn describe(k: &MountKind) -> String {
             if *writable { "rw" } else { "ro" }
         ),
         MountKind::Tmpfs { .. } => "tmpfs".to_string(),
+        MountKind::Hidden { .. } => "hidden".to_string(),
     }
+}
+
+fn is_file_kind(k: &MountKind) -> bool {
+    matches!(
+        k,
+        MountKind::Bind { is_dir: false, .. } | MountKind::Hidden { is_dir: false }
+    )
 }
 
 /// Absolute, canonical (no `.`, `..`, `//` or trailing `/`), no NUL.

@@ -37,6 +37,13 @@ use super::rule::{Action, Arg};
 ///   `setsid` (shells); `getpriority`/`setpriority` (`nice`; raising priority needs a capability);
 ///   `sched_getaffinity` (CPU count), `get_mempolicy` (NUMA probes of `ps`), `sched_yield`,
 ///   `getcpu`, `getrusage`, `times`, `capget`.
+/// - **Setting the ids a process already has** (`setuid` … `setresgid`, `setfs*id`,
+///   `setgroups`): GNU make calls `setresuid(-1, its uid, -1)` at start. The sandboxee holds no
+///   capability, so the kernel refuses any real change.
+/// - **Runtimes** (found by tracing node, java, python, go and make): memory protection keys
+///   (`pkey_*`, V8), pidfds (`pidfd_open`, `pidfd_send_signal`: Go and Python wait for their
+///   children through them), and `prlimit64` on the caller itself (other processes' limits can
+///   be read, not set: EPERM).
 /// - **Event loops**: `poll`, `select`, `epoll`, `eventfd`, `inotify` (`tail -f`).
 /// - **prctl**: only `PR_SET_NAME`/`PR_GET_NAME`, `PR_SET_VMA`, `PR_GET_DUMPABLE`,
 ///   `PR_SET_PDEATHSIG`/`PR_GET_PDEATHSIG`, `PR_GET_NO_NEW_PRIVS`, `PR_CAPBSET_READ`; other options
@@ -46,8 +53,14 @@ use super::rule::{Action, Arg};
 ///   EAFNOSUPPORT, which tools probing for a network handle gracefully. Operations on existing
 ///   sockets (`connect`, `sendmsg`, ...) are allowed since only unix sockets can exist.
 ///
+/// - **File modes** without set-user-ID or set-group-ID bits (`chmod` with them fails with
+///   EPERM): a root caller's writable binds are idmapped onto the host owner of the directory,
+///   and a set-id file written there would be a set-id program of that owner on the host.
+///
 /// Not allowed (violations): mount and namespace calls, `chroot`, `setns`, `ptrace` and the
-/// other mandatory denials, uid/gid changes, `mknod`, `memfd_create`, raw kernel interfaces.
+/// other mandatory denials, `mknod`, `memfd_create`, `pidfd_getfd`, raw kernel interfaces.
+/// `clone3` fails with ENOSYS (a mandatory rule: its flags sit in memory, out of the filter's
+/// reach), and glibc falls back to `clone`, whose flags the filter checks.
 pub fn tool_default() -> PolicyBuilder {
     let mut b = PolicyBuilder::new();
     tool_rules(&mut b);
@@ -88,9 +101,14 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
             "getrandom",
         ])
         .allow_get_rlimit()
-        .allow_set_rlimit()
-        // Files.
-        .allow_open()
+        .allow_names(&["setrlimit"]);
+    // Resource limits of the calling process only (pid 0): a process may lower the soft limits of
+    // any other process of its uid, which without namespaces includes the caller's own processes.
+    b.rule("prlimit64", &[Arg::eq32(0, 0)], Action::Allow)
+        .errno("prlimit64", libc::EPERM as u16);
+
+    // Files.
+    b.allow_open()
         .allow_names(&["openat2"])
         .allow_read()
         .allow_write()
@@ -102,9 +120,24 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
         .allow_symlink()
         .allow_mkdir()
         .allow_unlink()
-        .allow_rename()
-        .allow_chmod()
-        .allow_chown()
+        .allow_rename();
+    // Modes without set-user-ID and set-group-ID bits. A writable bind of a root caller is an
+    // idmapped mount whose files land as their host owner, so a set-id bit set here would make a
+    // set-id program of that owner on the host (inside, every mount is nosuid anyway).
+    for (name, mode_arg) in [
+        ("chmod", 1),
+        ("fchmod", 1),
+        ("fchmodat", 2),
+        ("fchmodat2", 2),
+    ] {
+        b.rule(
+            name,
+            &[Arg::masked_eq32(mode_arg, SET_ID_BITS, 0)],
+            Action::Allow,
+        )
+        .errno(name, libc::EPERM as u16);
+    }
+    b.allow_chown()
         .allow_utime()
         .allow_names(&[
             "lseek",
@@ -199,6 +232,29 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
             "times",
             "capget",
         ])
+        // Setting the ids a process already has. GNU make, sudo-aware tools and some runtimes
+        // call setresuid/setresgid to their own ids at start. The sandboxee holds no
+        // capabilities (in any user namespace), so the kernel refuses every change to an id it
+        // does not already have: these calls can only be no-ops or fail with EPERM.
+        .allow_names(&[
+            "setuid",
+            "setgid",
+            "setreuid",
+            "setregid",
+            "setresuid",
+            "setresgid",
+            "setfsuid",
+            "setfsgid",
+            "setgroups",
+        ])
+        // Memory protection keys: V8 (Node.js) allocates a key at start to guard its JIT code.
+        // Keys only change the access rights of the caller's own pages.
+        .allow_names(&["pkey_alloc", "pkey_free", "pkey_mprotect"])
+        // Process fds: Go's os/exec and Python's subprocess wait for and signal their children
+        // through pidfds. A pidfd reaches the same processes `kill` does (the pid namespace, or
+        // Landlock's signal scope without namespaces); `pidfd_getfd` (taking another process's
+        // fds) stays forbidden.
+        .allow_names(&["pidfd_open", "pidfd_send_signal"])
         // Event loops.
         .allow_poll()
         .allow_select()
@@ -254,51 +310,243 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
     b
 }
 
+/// `S_ISUID | S_ISGID`.
+const SET_ID_BITS: u64 = 0o6000;
+
 /// Host system directories every ordinary tool needs, mounted read-only when they exist.
-pub const SYSTEM_DIRECTORIES: [&str; 8] = [
-    "/usr",
-    "/bin",
-    "/sbin",
-    "/lib",
-    "/lib32",
-    "/lib64",
-    "/libx32",
-    "/etc/alternatives",
+pub const SYSTEM_DIRECTORIES: [&str; 7] = [
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
 ];
 
-/// Files of `/etc` that tools read (users and groups for `ls -l` and `id`, name service and
-/// loader configuration, time zone, TLS roots). Not `/etc` whole: it holds secrets such as
-/// `/etc/shadow`, which a root caller's sandboxee (uid 0 on the host) could otherwise read.
-pub const ETC_FILES: [&str; 12] = [
-    "/etc/passwd",
-    "/etc/group",
-    "/etc/nsswitch.conf",
-    "/etc/ld.so.cache",
-    "/etc/ld.so.conf",
-    "/etc/localtime",
-    "/etc/hosts",
-    "/etc/host.conf",
-    "/etc/mime.types",
-    "/etc/locale.alias",
-    "/etc/inputrc",
-    "/etc/os-release",
+/// What [`tool_view`] withholds from its read-only `/etc`, and why. Most are readable only by
+/// root on the host anyway (a root caller's sandboxee is not host root); hiding them also keeps
+/// them from an unprivileged caller whose groups could read them, and from tools that would
+/// otherwise try and fail noisily.
+pub const ETC_WITHHELD: [(&str, &str); 14] = [
+    ("/etc/shadow", "password hashes"),
+    ("/etc/shadow-", "backup of the password hashes"),
+    ("/etc/gshadow", "group password hashes"),
+    ("/etc/gshadow-", "backup of the group password hashes"),
+    ("/etc/security/opasswd", "old password hashes"),
+    ("/etc/sudoers", "who may become root, and how"),
+    ("/etc/sudoers.d", "who may become root, and how"),
+    ("/etc/ssh/ssh_host_*_key", "the host's private SSH keys"),
+    ("/etc/ssl/private", "TLS private keys"),
+    (
+        "/etc/machine-id",
+        "a stable identifier of the host (fingerprinting)",
+    ),
+    ("/etc/krb5.keytab", "Kerberos service keys"),
+    ("/etc/subuid", "the host's user namespace id ranges"),
+    ("/etc/subgid", "the host's user namespace id ranges"),
+    ("/etc/credstore", "systemd credentials"),
 ];
 
 /// Size of the private `/tmp` of [`tool_default`].
 pub const TOOL_TMP_SIZE: u64 = 256 << 20;
 
+/// Size of the private `/dev/shm` of [`tool_default`] (Docker's default).
+pub const TOOL_SHM_SIZE: u64 = 64 << 20;
+
 /// The filesystem view of [`tool_default`]: namespaces on, a read-only root holding the system
-/// directories and `/etc` files above, `/etc/ssl` when present, a private writable 256 MiB
-/// `/tmp` (noexec), no network, no home directory.
+/// directories and all of `/etc` except what [`ETC_WITHHELD`] lists (configuration that
+/// ordinary programs read: `/etc/java-*`, `/etc/ssl/certs`, `/etc/alternatives`, locale and
+/// name service files), a private writable 256 MiB `/tmp` and 64 MiB `/dev/shm` (both noexec),
+/// no network, no home directory.
 pub fn tool_view(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
     for d in SYSTEM_DIRECTORIES {
         b.add_directory_if_exists(d);
     }
-    b.add_directory_if_exists("/etc/ssl");
-    for f in ETC_FILES {
-        if std::path::Path::new(f).is_file() {
-            b.add_file(f);
+    let etc = std::path::Path::new("/etc");
+    if etc.is_dir() {
+        b.add_directory(etc);
+        for (path, _why) in ETC_WITHHELD {
+            hide_in_etc(b, std::path::Path::new(path));
         }
     }
+    b.dev_shm(Some(TOOL_SHM_SIZE));
     b.add_tmpfs("/tmp", Some(TOOL_TMP_SIZE))
+}
+
+/// Hides `path` when it exists; a `*` in its last component matches any run of characters. A
+/// symlink is followed to its target, which is hidden instead when it lies inside `/etc` too
+/// (elsewhere the view does not show it).
+fn hide_in_etc(b: &mut PolicyBuilder, path: &std::path::Path) {
+    if let Some((dir, prefix, suffix)) = split_pattern(path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
+        names.sort();
+        for name in names {
+            let n = name.to_string_lossy();
+            if n.len() >= prefix.len() + suffix.len()
+                && n.starts_with(prefix)
+                && n.ends_with(suffix)
+            {
+                hide_in_etc(b, &dir.join(&name));
+            }
+        }
+        return;
+    }
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    if meta.file_type().is_symlink() {
+        if let Ok(target) = std::fs::canonicalize(path) {
+            if target.starts_with("/etc") && target != path {
+                hide_in_etc(b, &target);
+            }
+        }
+        return;
+    }
+    b.hide(path, meta.is_dir());
+}
+
+/// `dir/prefix*suffix` split into its parts, when the last component holds one `*`.
+fn split_pattern(path: &std::path::Path) -> Option<(&std::path::Path, &str, &str)> {
+    let name = path.file_name()?.to_str()?;
+    let (prefix, suffix) = name.split_once('*')?;
+    Some((path.parent()?, prefix, suffix))
+}
+
+/// One group of [`tool_default`]'s rules as `--dump-policy` shows it: a name, who needs it and
+/// why, and its syscalls (some with argument conditions, noted in the name). A unit test holds
+/// this table and the rules equal: every syscall the policy lets through is listed here, and
+/// nothing listed here is a violation.
+pub struct RuleGroup {
+    /// Short name.
+    pub name: &'static str,
+    /// Who needs it and why.
+    pub why: &'static str,
+    /// Its syscalls (native names; other ABIs' aliases are not listed).
+    pub syscalls: &'static [&'static str],
+}
+
+/// The groups of [`tool_default`], in rule order.
+pub const TOOL_GROUPS: &[RuleGroup] = &[
+    RuleGroup {
+        name: "process life cycle",
+        why: "shells, make and xargs run other programs; clone without namespace flags; clone3 is ENOSYS (mandatory) so libc falls back to clone",
+        syscalls: &["fork", "vfork", "clone", "execve", "execveat", "exit", "exit_group", "wait4", "waitid"],
+    },
+    RuleGroup {
+        name: "loader and libc runtime",
+        why: "every dynamically linked program: mappings (JITs map code), threads, TLS, rseq",
+        syscalls: &[
+            "mmap", "mprotect", "munmap", "brk", "mremap", "madvise", "msync", "mincore", "membarrier",
+            "set_tid_address", "set_robust_list", "rseq", "futex", "futex_waitv", "arch_prctl", "uname",
+            "sysinfo", "getrandom", "getrlimit", "setrlimit",
+        ],
+    },
+    RuleGroup {
+        name: "own resource limits",
+        why: "prlimit64 on pid 0 (itself) may set; reading anyone's is allowed; setting another's is EPERM",
+        syscalls: &["prlimit64"],
+    },
+    RuleGroup {
+        name: "files",
+        why: "reading, writing and managing files; writes to read-only mounts fail with EROFS from the kernel",
+        syscalls: &[
+            "open", "openat", "openat2", "creat", "close", "close_range", "read", "write", "pread64", "pwrite64",
+            "readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2", "stat", "fstat", "lstat",
+            "newfstatat", "statx", "statfs", "fstatfs", "ustat", "access", "faccessat", "faccessat2",
+            "getdents", "getdents64", "readlink", "readlinkat", "link", "linkat", "symlink", "symlinkat",
+            "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2", "chown",
+            "fchown", "lchown", "fchownat", "utime", "utimes", "futimesat", "utimensat", "lseek", "getcwd",
+            "chdir", "fchdir", "umask", "truncate", "ftruncate", "fallocate", "fsync", "fdatasync", "flock",
+            "fadvise64", "sendfile", "copy_file_range", "getxattr", "lgetxattr", "fgetxattr", "listxattr",
+            "llistxattr", "flistxattr",
+        ],
+    },
+    RuleGroup {
+        name: "file modes without set-id bits",
+        why: "chmod with S_ISUID/S_ISGID is EPERM: a root caller's writable binds land as the host owner",
+        syscalls: &["chmod", "fchmod", "fchmodat", "fchmodat2"],
+    },
+    RuleGroup {
+        name: "descriptors",
+        why: "dup, pipes; fcntl for descriptor, status, lock, pipe-size and seal commands (others EINVAL)",
+        syscalls: &["dup", "dup2", "dup3", "pipe", "pipe2", "fcntl"],
+    },
+    RuleGroup {
+        name: "terminal queries",
+        why: "ioctl TCGETS, TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; every other ioctl is ENOTTY (no TIOCSTI)",
+        syscalls: &["ioctl"],
+    },
+    RuleGroup {
+        name: "signals and time",
+        why: "handlers, masks, kill within the sandbox, timers (timeout), clocks, sleeps",
+        syscalls: &[
+            "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "rt_sigsuspend", "rt_sigtimedwait",
+            "rt_sigpending", "pause", "kill", "tkill", "tgkill", "alarm", "getitimer", "setitimer",
+            "timer_create", "timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete", "time",
+            "gettimeofday", "clock_gettime", "clock_getres", "nanosleep", "clock_nanosleep", "restart_syscall",
+            "timerfd_create", "timerfd_settime", "timerfd_gettime", "signalfd", "signalfd4",
+        ],
+    },
+    RuleGroup {
+        name: "ids and scheduling",
+        why: "reading ids, process groups and sessions (shells), nice, CPU count, NUMA probes",
+        syscalls: &[
+            "getuid", "getgid", "geteuid", "getegid", "getresuid", "getresgid", "getgroups", "getpid",
+            "getppid", "gettid", "getpgrp", "getpgid", "getsid", "setpgid", "setsid", "getpriority",
+            "setpriority", "sched_getaffinity", "get_mempolicy", "sched_yield", "getcpu", "getrusage", "times",
+            "capget",
+        ],
+    },
+    RuleGroup {
+        name: "setting the ids a process already has",
+        why: "GNU make calls setresuid to its own ids at start; without capabilities the kernel refuses real changes",
+        syscalls: &[
+            "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups",
+        ],
+    },
+    RuleGroup {
+        name: "memory protection keys",
+        why: "V8 (Node.js) guards its JIT code with a key; keys affect only the caller's pages",
+        syscalls: &["pkey_alloc", "pkey_free", "pkey_mprotect"],
+    },
+    RuleGroup {
+        name: "process fds",
+        why: "Go's os/exec and Python's subprocess wait for children through pidfds; pidfd_getfd stays forbidden",
+        syscalls: &["pidfd_open", "pidfd_send_signal"],
+    },
+    RuleGroup {
+        name: "event loops",
+        why: "poll, select, epoll, eventfd, inotify (tail -f, node, asyncio)",
+        syscalls: &[
+            "poll", "ppoll", "select", "pselect6", "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait",
+            "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2", "inotify_init", "inotify_init1",
+            "inotify_add_watch", "inotify_rm_watch",
+        ],
+    },
+    RuleGroup {
+        name: "prctl queries",
+        why: "PR_SET_NAME/GET_NAME, PR_SET_VMA, PR_GET_DUMPABLE, PR_SET/GET_PDEATHSIG, PR_GET_NO_NEW_PRIVS, PR_CAPBSET_READ; others EINVAL",
+        syscalls: &["prctl"],
+    },
+    RuleGroup {
+        name: "local sockets",
+        why: "socket/socketpair for AF_UNIX (NSS, multiprocessing); AF_INET/AF_INET6 are EACCES, other families EAFNOSUPPORT",
+        syscalls: &[
+            "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "sendto", "recvfrom",
+            "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "getsockname", "getpeername",
+            "setsockopt", "getsockopt",
+        ],
+    },
+];
+
+/// [`TOOL_GROUPS`] as text, one `# name: syscalls` block per group, for `--dump-policy`.
+pub fn describe_tool_groups() -> String {
+    let mut out = String::new();
+    for g in TOOL_GROUPS {
+        out.push_str(&format!(
+            "# {}: {}\n#   {}\n",
+            g.name,
+            g.why,
+            g.syscalls.join(" ")
+        ));
+    }
+    out
 }

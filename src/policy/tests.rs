@@ -1131,6 +1131,39 @@ fn compiled_program_agrees_with_the_model() {
 // The tool preset.
 
 #[test]
+fn tool_default_groups_describe_the_rules() {
+    // Two ways: nothing the table lists is a violation, and every syscall the policy lets
+    // through (or answers with an errno) is in the table, so --dump-policy cannot drift.
+    let p = presets::tool_default().build().unwrap();
+    let listed: std::collections::BTreeSet<&str> = presets::TOOL_GROUPS
+        .iter()
+        .flat_map(|g| g.syscalls.iter().copied())
+        .collect();
+    for name in &listed {
+        assert!(
+            syscalls::number(name).is_some(),
+            "{name} is not a native syscall"
+        );
+        assert_ne!(
+            run_nr(&p, name, [0; 6]),
+            VIOLATION,
+            "{name} is listed but a violation"
+        );
+    }
+    let table = syscalls::table(Arch::native()).unwrap();
+    for (_, name) in table {
+        let verdict = run_nr(&p, name, [0; 6]);
+        if verdict != VIOLATION && *name != "clone3" {
+            assert!(
+                listed.contains(name),
+                "{name} is let through ({verdict:#x}) but not in TOOL_GROUPS"
+            );
+        }
+    }
+    assert!(presets::describe_tool_groups().contains("# memory protection keys:"));
+}
+
+#[test]
 fn tool_default_runs_tools_but_not_escapes() {
     let p = presets::tool_default().build().unwrap();
     assert_eq!(p.default_action(), DefaultAction::Violation);
@@ -1183,12 +1216,45 @@ fn tool_default_runs_tools_but_not_escapes() {
         "ptrace",
         "setns",
         "chroot",
-        "setuid",
+        "mknod",
+        "pidfd_getfd",
         "bpf",
         "io_uring_setup",
     ] {
         assert_eq!(run_nr(&p, name, [0; 6]), VIOLATION, "{name}");
     }
+    // Grown from traces of real programs (make, node, go, python): the kernel bounds these.
+    for name in [
+        "setresuid",
+        "setresgid",
+        "setuid",
+        "pkey_alloc",
+        "pidfd_open",
+    ] {
+        assert_eq!(run_nr(&p, name, [0; 6]), ALLOW, "{name}");
+    }
+    // prlimit64: its own limits only; reading another's is fine.
+    let rl = libc::RLIMIT_NOFILE as u64;
+    assert_eq!(run_nr(&p, "prlimit64", [0, rl, 0x1000, 0, 0, 0]), ALLOW);
+    assert_eq!(run_nr(&p, "prlimit64", [77, rl, 0, 0x1000, 0, 0]), ALLOW);
+    assert_eq!(
+        run_nr(&p, "prlimit64", [77, rl, 0x1000, 0, 0, 0]),
+        errno(libc::EPERM as u16)
+    );
+    // No set-id bits (a root caller's writable binds are idmapped onto the host owner).
+    assert_eq!(run_nr(&p, "chmod", [0, 0o755, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(
+        run_nr(&p, "chmod", [0, 0o4755, 0, 0, 0, 0]),
+        errno(libc::EPERM as u16)
+    );
+    assert_eq!(
+        run_nr(&p, "fchmod", [3, 0o2755, 0, 0, 0, 0]),
+        errno(libc::EPERM as u16)
+    );
+    assert_eq!(
+        run_nr(&p, "fchmodat", [3, 0, 0o6755, 0, 0, 0]),
+        errno(libc::EPERM as u16)
+    );
     assert_eq!(
         run_nr(&p, "clone", [libc::CLONE_NEWUSER as u64, 0, 0, 0, 0, 0]),
         VIOLATION

@@ -92,6 +92,21 @@ impl PolicyBuilder {
         self.record(r)
     }
 
+    /// Withholds `inside`, a file (`is_dir` false) or directory that a bind mount of the view
+    /// shows: opening it fails with EACCES (see [`MountKind::Hidden`](crate::mounts::MountKind)).
+    pub fn hide(&mut self, inside: impl AsRef<Path>, is_dir: bool) -> &mut Self {
+        let r = self.mounts.hide(inside.as_ref(), is_dir);
+        self.record(r)
+    }
+
+    /// A private `/dev/shm` of at most `size` bytes, for POSIX shared memory and semaphores
+    /// (Python's `multiprocessing`, `shm_open`); `None` (the default) leaves it out. Each
+    /// sandbox gets its own: nothing is shared between sandboxes or with the host.
+    pub fn dev_shm(&mut self, size: Option<u64>) -> &mut Self {
+        let r = self.mounts.set_dev_shm(size);
+        self.record(r)
+    }
+
     /// Keeps the root tmpfs writable (default read-only).
     pub fn set_root_writable(&mut self) -> &mut Self {
         self.mounts.set_root_writable(true);
@@ -141,7 +156,11 @@ impl PolicyBuilder {
     }
 
     pub(super) fn check_view(&self) -> Result<()> {
-        if !self.namespaces.enabled && (!self.mounts.is_empty() || self.mounts.root_writable()) {
+        if !self.namespaces.enabled
+            && (!self.mounts.is_empty()
+                || self.mounts.root_writable()
+                || self.mounts.dev_shm().is_some())
+        {
             return Err(Error::InvalidPolicy(
                 "mounts need namespaces, but disable_namespaces() was called".into(),
             ));

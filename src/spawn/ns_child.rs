@@ -15,8 +15,8 @@ use super::plan::{Plan, Step};
 use super::raw::{syscall, syscall6};
 use std::sync::atomic::Ordering;
 
-const OPEN_TREE_CLONE: u64 = 1;
-const AT_RECURSIVE: u64 = 0x8000;
+pub(super) const OPEN_TREE_CLONE: u64 = 1;
+pub(super) const AT_RECURSIVE: u64 = 0x8000;
 const MOVE_MOUNT_F_EMPTY_PATH: u64 = 0x4;
 const MOVE_MOUNT_T_EMPTY_PATH: u64 = 0x40;
 const FSOPEN_CLOEXEC: u64 = 1;
@@ -34,12 +34,13 @@ struct OpenHow {
     resolve: u64,
 }
 
+/// `struct mount_attr` of mount_setattr(2).
 #[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
+pub(super) struct MountAttr {
+    pub attr_set: u64,
+    pub attr_clr: u64,
+    pub propagation: u64,
+    pub userns_fd: u64,
 }
 
 #[repr(C)]
@@ -120,7 +121,9 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         // 3. Open every bind source now, before the staging tmpfs could hide any of them.
         let mut i = 0usize;
         for op in ns.ops.iter() {
-            if let OpKind::Bind { source, recursive } = &op.kind {
+            if op.host_tree.is_some() {
+                // Prepared by the host (idmapped); the fd came with the clone.
+            } else if let OpKind::Bind { source, recursive } = &op.kind {
                 let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u64;
                 if *recursive {
                     flags |= AT_RECURSIVE;
@@ -528,9 +531,9 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
         }
         let tree = match &op.kind {
             OpKind::Bind { .. } => op.tree_fd.load(Ordering::Relaxed) as i64,
-            OpKind::Tmpfs { size } => {
+            OpKind::Tmpfs { size, mode } => {
                 let size_opt = size.as_ref().map(|sz| (c"size", sz.as_c_str()));
-                let opts = [Some((c"mode", c"1777")), size_opt];
+                let opts = [Some((c"mode", *mode)), size_opt];
                 new_fs(plan, c"tmpfs", &opts, op.attrs, item)
             }
             OpKind::Proc => new_fs(plan, c"proc", &[], op.attrs, item),

@@ -7,6 +7,7 @@ use crate::mounts::{MountKind, MountTree};
 use crate::namespaces::{root_caller_host_id, Namespaces, SANDBOX_ID};
 use crate::policy::SockFilter;
 use std::ffi::CString;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::AtomicI32;
 
@@ -30,8 +31,11 @@ pub const DEV_LINKS: [(&str, &str); 4] = [
 pub enum OpKind {
     /// Clone of a host tree (open_tree), opened before the new root hides anything.
     Bind { source: CString, recursive: bool },
-    /// A new tmpfs; `size` is the `size=` option value.
-    Tmpfs { size: Option<CString> },
+    /// A new tmpfs; `size` is the `size=` option value, `mode` the `mode=` one.
+    Tmpfs {
+        size: Option<CString>,
+        mode: &'static core::ffi::CStr,
+    },
     /// The sandbox pid namespace's procfs.
     Proc,
     /// A symlink to `target`.
@@ -47,8 +51,12 @@ pub struct MountOp {
     pub is_dir: bool,
     /// MOUNT_ATTR_* flags applied to the new mount (recursively for binds).
     pub attrs: u64,
-    /// The open_tree fd, written by the child (shared memory) in its first phase.
+    /// The open_tree fd, written by the child (shared memory) in its first phase, or set here
+    /// from `host_tree`.
     pub tree_fd: AtomicI32,
+    /// A tree the host prepared itself (an idmapped writable bind of a root caller, see
+    /// `idmap.rs`); the child inherits the fd at clone and skips its own open_tree.
+    pub host_tree: Option<std::os::fd::OwnedFd>,
     /// For error messages.
     pub label: String,
 }
@@ -111,6 +119,11 @@ impl NsPlan {
                     } else if !tree.writable_exec() {
                         attrs |= MOUNT_ATTR_NOEXEC;
                     }
+                    let host_tree = if writable && root {
+                        Some(idmapped(&source, is_dir, attrs)?)
+                    } else {
+                        None
+                    };
                     let source = CString::new(source.into_os_string().into_encoded_bytes())
                         .map_err(|_| Error::invalid("mount source contains NUL"))?;
                     ops.push(MountOp {
@@ -121,7 +134,8 @@ impl NsPlan {
                         components,
                         is_dir,
                         attrs,
-                        tree_fd: AtomicI32::new(-1),
+                        tree_fd: AtomicI32::new(host_tree.as_ref().map_or(-1, |f| f.as_raw_fd())),
+                        host_tree,
                         label: format!("{label} (bind)"),
                     });
                 }
@@ -133,14 +147,17 @@ impl NsPlan {
                     ops.push(MountOp {
                         kind: OpKind::Tmpfs {
                             size: size.map(|s| cs(s.to_string())).transpose()?,
+                            mode: c"1777",
                         },
                         components,
                         is_dir: true,
                         attrs,
                         tree_fd: AtomicI32::new(-1),
+                        host_tree: None,
                         label: format!("{label} (tmpfs)"),
                     });
                 }
+                MountKind::Hidden { is_dir } => ops.push(hidden_op(components, is_dir, label)?),
             }
         }
         ops.push(MountOp {
@@ -149,6 +166,7 @@ impl NsPlan {
             is_dir: true,
             attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
             tree_fd: AtomicI32::new(-1),
+            host_tree: None,
             label: "/proc".into(),
         });
         for node in DEV_NODES {
@@ -163,6 +181,7 @@ impl NsPlan {
                 // the host's device node.
                 attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_RDONLY,
                 tree_fd: AtomicI32::new(-1),
+                host_tree: None,
                 label: format!("/dev/{node}"),
             });
         }
@@ -175,7 +194,26 @@ impl NsPlan {
                 is_dir: false,
                 attrs: 0,
                 tree_fd: AtomicI32::new(-1),
+                host_tree: None,
                 label: format!("/dev/{name}"),
+            });
+        }
+        if let Some(size) = tree.dev_shm() {
+            let mut attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+            if !tree.writable_exec() {
+                attrs |= MOUNT_ATTR_NOEXEC;
+            }
+            ops.push(MountOp {
+                kind: OpKind::Tmpfs {
+                    size: Some(cs(size.to_string())?),
+                    mode: c"1777",
+                },
+                components: vec![cs("dev".into())?, cs("shm".into())?],
+                is_dir: true,
+                attrs,
+                tree_fd: AtomicI32::new(-1),
+                host_tree: None,
+                label: "/dev/shm (tmpfs)".into(),
             });
         }
         let staging = ["/tmp", "/var/tmp", "/mnt", "/run"]
@@ -227,6 +265,49 @@ impl NsPlan {
             empty_env: [std::ptr::null()],
         })
     }
+}
+
+/// A withheld path: a file is covered by the host's `/dev/null` on a `nodev` mount (opening it
+/// fails with EACCES), a directory by an empty, read-only tmpfs with mode 000.
+fn hidden_op(components: Vec<CString>, is_dir: bool, label: String) -> Result<MountOp> {
+    let attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    let kind = if is_dir {
+        OpKind::Tmpfs {
+            size: Some(c"4096".to_owned()),
+            mode: c"000",
+        }
+    } else {
+        OpKind::Bind {
+            source: c"/dev/null".to_owned(),
+            recursive: false,
+        }
+    };
+    Ok(MountOp {
+        kind,
+        components,
+        is_dir,
+        attrs,
+        tree_fd: AtomicI32::new(-1),
+        host_tree: None,
+        label: format!("{label} (hidden)"),
+    })
+}
+
+/// A root caller's writable bind: a tree cloned here, idmapped so that the source's owner is the
+/// sandboxee's host id (see `idmap.rs`).
+fn idmapped(source: &Path, recursive: bool, attrs: u64) -> Result<std::os::fd::OwnedFd> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(source)
+        .map_err(|e| Error::invalid(format!("{}: {e}", source.display())))?;
+    crate::monitor::with_raised_capabilities(|| {
+        super::idmap::idmapped_tree(
+            source,
+            recursive,
+            attrs,
+            (meta.uid(), meta.gid()),
+            root_caller_host_id(),
+        )
+    })
 }
 
 fn components(p: &Path) -> Result<Vec<CString>> {
