@@ -494,6 +494,23 @@ func (b *PolicyBuilder) Hide(inside string, isDir bool) *PolicyBuilder {
 	})
 }
 
+// SetDevPts gives the sandbox its own /dev/pts and /dev/ptmx when on. Programs that open
+// pseudo-terminals also need AddTTYRules.
+func (b *PolicyBuilder) SetDevPts(on bool) *PolicyBuilder {
+	return b.call("sbx_policy_builder_set_dev_pts", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_set_dev_pts(p, C.bool(on), cerr)
+	})
+}
+
+// AddTTYRules adds the rules that let programs open and drive pseudo-terminals (pty creation,
+// terminal modes, window size, job control on their own terminal; TIOCSTI stays refused).
+// Rules are first-match: add them before a catch-all ioctl rule.
+func (b *PolicyBuilder) AddTTYRules() *PolicyBuilder {
+	return b.call("sbx_policy_builder_add_tty_rules", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_add_tty_rules(p, cerr)
+	})
+}
+
 // SetRootWritable keeps the sandbox's root tmpfs writable (default read-only).
 func (b *PolicyBuilder) SetRootWritable() *PolicyBuilder {
 	return b.call("sbx_policy_builder_set_root_writable", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {

@@ -218,7 +218,9 @@ func TestBuilderDevShmAndHide(t *testing.T) {
 		AddDirectory("/etc").
 		Hide("/etc/passwd", false).
 		SetDevShm(1<<20).
-		SetDevShm(0))
+		SetDevShm(0).
+		SetDevPts(true).
+		AddTTYRules())
 	// A hidden path must exist, as that type, inside a bind of the view.
 	if _, err := NewPolicyBuilder().AddDirectory("/etc").Hide("/etc/no-such-file-here", false).Build(); err == nil ||
 		!strings.Contains(err.Error(), "/etc/no-such-file-here") {

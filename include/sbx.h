@@ -2045,6 +2045,26 @@ sbx_status sbx_policy_builder_hide(struct sbx_policy_builder *builder,
                                    struct sbx_error **err_out);
 
 /**
+ * A private `/dev/pts` and `/dev/ptmx` (the sandbox's own pseudo-terminals) when `on`.
+ * Programs that open ptys also need the terminal ioctls: `sbx_policy_builder_add_tty_rules`.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+ */
+sbx_status sbx_policy_builder_set_dev_pts(struct sbx_policy_builder *builder,
+                                          bool on,
+                                          struct sbx_error **err_out);
+
+/**
+ * Adds the rules that let programs open and drive pseudo-terminals (pty creation and
+ * unlocking, terminal modes, window size, job control on their own terminal; `TIOCSTI`
+ * stays refused). Rules are first-match: add them before a catch-all `ioctl` rule.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+ */
+sbx_status sbx_policy_builder_add_tty_rules(struct sbx_policy_builder *builder,
+                                            struct sbx_error **err_out);
+
+/**
  * Keeps the sandbox's root tmpfs writable (default read-only).
  *
  * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).

@@ -432,3 +432,30 @@ fn writable_bind_without_idmap_support_is_a_clear_error() {
         "the error must name the path and the mechanism: {stderr}"
     );
 }
+
+/// `--tty`: the sandbox's own pseudo-terminals (`/dev/pts`, `/dev/ptmx`) and the ioctls that
+/// drive them; TIOCSTI (typing into a terminal) stays refused. Without it there is no ptmx.
+#[test]
+fn pseudo_terminals_with_tty_option() {
+    if skip_unless_installed(&["python3", "script"]) {
+        return;
+    }
+    let job = job_dir("tty");
+    write(
+        &job,
+        "ptyjob.py",
+        "import errno, fcntl, os, pty, termios\n\
+         pid, fd = pty.fork()\n\
+         if pid == 0:\n    os.execv('/usr/bin/tty', ['tty'])\n\
+         print('child on', os.read(fd, 100).decode().strip())\n\
+         os.waitpid(pid, 0)\n\
+         m, s = os.openpty()\n\
+         try:\n    fcntl.ioctl(s, termios.TIOCSTI, b'x')\n    print('TIOCSTI allowed')\n\
+         except OSError as e:\n    print('TIOCSTI refused', errno.errorcode[e.errno])\n",
+    );
+    let out = expect(&job, &["--tty"], &["python3", "ptyjob.py"], "child on /dev/pts/0");
+    assert!(out.contains("TIOCSTI refused ENOTTY"), "{out}");
+    expect(&job, &["--tty"], &["script", "-qc", "echo in-script; tty", "/dev/null"], "/dev/pts/");
+    let out = expect(&job, &[], &["sh", "-c", "test -e /dev/ptmx || echo no ptmx"], "no ptmx");
+    assert!(!out.contains("/dev/pts/"), "{out}");
+}

@@ -74,6 +74,9 @@ FILESYSTEM AND NAMESPACES:
     --allow-write-exec             Let writable mounts (--bind-rw, --tmpfs, /tmp, /dev/shm)
                                    hold programs that run: compile-and-run jobs.
     --shm SIZE                     Size of the private /dev/shm (default 64M; 0 removes it).
+    --tty                          A private /dev/pts and /dev/ptmx, and the ioctls that open
+                                   and drive pseudo-terminals (script, Python's pty, expect).
+                                   TIOCSTI stays refused.
     --tmpfs DST[:SIZE]             A fresh writable tmpfs at DST (SIZE as BYTES below).
     --net                          Share the host's network instead of an empty one.
     --hostname NAME                Hostname inside (default 'sandbox').
@@ -156,6 +159,7 @@ struct Options {
     no_namespaces: bool,
     write_exec: bool,
     shm: Option<Option<u64>>,
+    tty: bool,
     program: Vec<String>,
 }
 
@@ -304,6 +308,10 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                 no_value(&flag)?;
                 o.share_net = true
             }
+            "--tty" => {
+                no_value(&flag)?;
+                o.tty = true
+            }
             "--allow-write-exec" => {
                 no_value(&flag)?;
                 o.write_exec = true
@@ -440,6 +448,9 @@ fn add_view(pb: &mut PolicyBuilder, o: &Options) {
     if let Some(size) = o.shm {
         pb.dev_shm(size);
     }
+    if o.tty {
+        pb.dev_pts(true);
+    }
     if let Some(h) = &o.hostname {
         pb.hostname(h.as_str());
     }
@@ -462,10 +473,13 @@ fn add_view(pb: &mut PolicyBuilder, o: &Options) {
 fn build_policy(o: &Options) -> Result<Policy, String> {
     let mut pb = PolicyBuilder::new();
     add_user_rules(&mut pb, o);
+    if o.tty {
+        sbx::policy::presets::tty_rules(&mut pb);
+    }
     sbx::policy::presets::tool_rules(&mut pb);
     if o.no_namespaces {
-        if !o.binds.is_empty() || !o.tmpfs.is_empty() || o.share_net || o.hostname.is_some() || o.write_exec || o.shm.is_some() {
-            return Err("--no-namespaces cannot be combined with --bind, --bind-rw, --tmpfs, --net, --hostname, --allow-write-exec or --shm".into());
+        if !o.binds.is_empty() || !o.tmpfs.is_empty() || o.share_net || o.hostname.is_some() || o.write_exec || o.shm.is_some() || o.tty {
+            return Err("--no-namespaces cannot be combined with --bind, --bind-rw, --tmpfs, --net, --hostname, --allow-write-exec, --shm or --tty".into());
         }
         pb.disable_namespaces();
     } else {

@@ -848,6 +848,38 @@ impl sbx_policy_builder {
         })
     }
 
+    /// A private `/dev/pts` and `/dev/ptmx` (the sandbox's own pseudo-terminals) when `on`.
+    /// Programs that open ptys also need the terminal ioctls: `sbx_policy_builder_add_tty_rules`.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_set_dev_pts(
+        builder: *mut sbx_policy_builder,
+        on: bool,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            try_mut(builder, "builder")?.dev_pts(on);
+            Ok(())
+        })
+    }
+
+    /// Adds the rules that let programs open and drive pseudo-terminals (pty creation and
+    /// unlocking, terminal modes, window size, job control on their own terminal; `TIOCSTI`
+    /// stays refused). Rules are first-match: add them before a catch-all `ioctl` rule.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_add_tty_rules(
+        builder: *mut sbx_policy_builder,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            presets::tty_rules(try_mut(builder, "builder")?);
+            Ok(())
+        })
+    }
+
     /// Keeps the sandbox's root tmpfs writable (default read-only).
     ///
     /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).

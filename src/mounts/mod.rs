@@ -55,6 +55,7 @@ pub struct MountTree {
     root_writable: bool,
     writable_exec: bool,
     dev_shm: Option<u64>,
+    dev_pts: bool,
 }
 
 impl MountTree {
@@ -111,6 +112,18 @@ impl MountTree {
     /// The size of the private `/dev/shm`, when there is one.
     pub fn dev_shm(&self) -> Option<u64> {
         self.dev_shm
+    }
+
+    /// A private `/dev/pts` (a new devpts instance: only the sandbox's own pseudo-terminals)
+    /// and `/dev/ptmx` pointing into it, for programs that open pseudo-terminals (`script`,
+    /// Python's `pty`, `expect`). Default: none.
+    pub fn set_dev_pts(&mut self, on: bool) {
+        self.dev_pts = on;
+    }
+
+    /// Whether the sandbox gets its own `/dev/pts`.
+    pub fn dev_pts(&self) -> bool {
+        self.dev_pts
     }
 
     /// Keeps the root tmpfs writable (default read-only).

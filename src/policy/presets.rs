@@ -310,6 +310,33 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
     b
 }
 
+/// Terminal ioctls for programs that drive pseudo-terminals (`script`, Python's `pty`,
+/// `expect`), added in front of [`tool_rules`] by `sbx-run --tty`: creating and unlocking a
+/// pty (`TIOCGPTN`, `TIOCSPTLCK`, `TIOCGPTPEER`), setting modes and window size (`TCSETS*`,
+/// `TIOCSWINSZ`, `TCFLSH`, `TCXONC`), and job control on the sandbox's own terminal
+/// (`TIOCSCTTY`, `TIOCNOTTY`, `TIOCSPGRP`, `TIOCGSID`). `TIOCSTI` (typing into a terminal) and
+/// `TIOCLINUX` stay refused: they are the injection ioctls.
+pub fn tty_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
+    for cmd in [
+        libc::TIOCGPTN,
+        libc::TIOCSPTLCK,
+        libc::TIOCGPTPEER,
+        libc::TCSETS,
+        libc::TCSETSW,
+        libc::TCSETSF,
+        libc::TIOCSWINSZ,
+        libc::TCFLSH,
+        libc::TCXONC,
+        libc::TIOCSCTTY,
+        libc::TIOCNOTTY,
+        libc::TIOCSPGRP,
+        libc::TIOCGSID,
+    ] {
+        b.rule_names(&["ioctl"], &[Arg::eq32(1, ioctl_cmd(cmd))], Action::Allow);
+    }
+    b
+}
+
 /// `S_ISUID | S_ISGID`.
 const SET_ID_BITS: u64 = 0o6000;
 

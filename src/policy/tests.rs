@@ -1164,6 +1164,20 @@ fn tool_default_groups_describe_the_rules() {
 }
 
 #[test]
+fn tty_rules_drive_ptys_but_never_inject() {
+    let mut b = PolicyBuilder::new();
+    presets::tty_rules(&mut b);
+    presets::tool_rules(&mut b);
+    let p = b.build().unwrap();
+    let ioctl = |cmd: u64| run_nr(&p, "ioctl", [3, cmd, 0, 0, 0, 0]);
+    for cmd in [libc::TIOCGPTN, libc::TIOCSPTLCK, libc::TCSETS, libc::TIOCSWINSZ] {
+        assert_eq!(ioctl(ioctl_cmd(cmd)), ALLOW, "{cmd:#x}");
+    }
+    assert_eq!(ioctl(ioctl_cmd(libc::TIOCSTI)), errno(libc::ENOTTY as u16));
+    assert_eq!(ioctl(ioctl_cmd(libc::TIOCLINUX)), errno(libc::ENOTTY as u16));
+}
+
+#[test]
 fn tool_default_runs_tools_but_not_escapes() {
     let p = presets::tool_default().build().unwrap();
     assert_eq!(p.default_action(), DefaultAction::Violation);

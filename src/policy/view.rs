@@ -107,6 +107,13 @@ impl PolicyBuilder {
         self.record(r)
     }
 
+    /// A private `/dev/pts` and `/dev/ptmx` for programs that open pseudo-terminals. Pair it
+    /// with [`presets::tty_rules`](crate::policy::presets::tty_rules) for the terminal ioctls.
+    pub fn dev_pts(&mut self, on: bool) -> &mut Self {
+        self.mounts.set_dev_pts(on);
+        self
+    }
+
     /// Keeps the root tmpfs writable (default read-only).
     pub fn set_root_writable(&mut self) -> &mut Self {
         self.mounts.set_root_writable(true);
@@ -159,7 +166,8 @@ impl PolicyBuilder {
         if !self.namespaces.enabled
             && (!self.mounts.is_empty()
                 || self.mounts.root_writable()
-                || self.mounts.dev_shm().is_some())
+                || self.mounts.dev_shm().is_some()
+                || self.mounts.dev_pts())
         {
             return Err(Error::InvalidPolicy(
                 "mounts need namespaces, but disable_namespaces() was called".into(),

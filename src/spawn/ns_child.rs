@@ -537,6 +537,12 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
                 new_fs(plan, c"tmpfs", &opts, op.attrs, item)
             }
             OpKind::Proc => new_fs(plan, c"proc", &[], op.attrs, item),
+            // Every devpts mount is a new instance (Linux 4.7+); no gid= option: the host's tty
+            // group is not mapped in the sandbox.
+            OpKind::Devpts => {
+                let opts = [Some((c"ptmxmode", c"0666")), Some((c"mode", c"0620"))];
+                new_fs(plan, c"devpts", &opts, op.attrs, item)
+            }
             OpKind::Symlink { .. } => return,
         };
         check(

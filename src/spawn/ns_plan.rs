@@ -38,6 +38,8 @@ pub enum OpKind {
     },
     /// The sandbox pid namespace's procfs.
     Proc,
+    /// A new devpts instance (the sandbox's own pseudo-terminals).
+    Devpts,
     /// A symlink to `target`.
     Symlink { target: CString },
 }
@@ -196,6 +198,28 @@ impl NsPlan {
                 tree_fd: AtomicI32::new(-1),
                 host_tree: None,
                 label: format!("/dev/{name}"),
+            });
+        }
+        if tree.dev_pts() {
+            ops.push(MountOp {
+                kind: OpKind::Devpts,
+                components: vec![cs("dev".into())?, cs("pts".into())?],
+                is_dir: true,
+                attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+                tree_fd: AtomicI32::new(-1),
+                host_tree: None,
+                label: "/dev/pts (devpts)".into(),
+            });
+            ops.push(MountOp {
+                kind: OpKind::Symlink {
+                    target: cs("pts/ptmx".into())?,
+                },
+                components: vec![cs("dev".into())?, cs("ptmx".into())?],
+                is_dir: false,
+                attrs: 0,
+                tree_fd: AtomicI32::new(-1),
+                host_tree: None,
+                label: "/dev/ptmx".into(),
             });
         }
         if let Some(size) = tree.dev_shm() {
