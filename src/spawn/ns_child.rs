@@ -265,12 +265,15 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         // 8. Hostname and loopback.
         if ns.clone_flags & libc::CLONE_NEWUTS != 0 {
             let h = ns.hostname.as_bytes();
-            check(
-                plan,
-                Step::Hostname,
-                syscall(libc::SYS_sethostname, &[h.as_ptr() as u64, h.len() as u64]),
-                0,
-            );
+            let r = syscall(libc::SYS_sethostname, &[h.as_ptr() as u64, h.len() as u64]);
+            // Cosmetic: a container's seccomp profile may refuse it; the inherited name stays
+            // and the result says so.
+            if r == -(libc::EPERM as i64) {
+                let bit = super::plan::degraded::HOSTNAME;
+                plan.report.degraded.fetch_or(bit, Ordering::Relaxed);
+            } else {
+                check(plan, Step::Hostname, r, 0);
+            }
         }
         if ns.lo_up {
             let s = check(
@@ -533,7 +536,7 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
                 let opts = [Some((c"mode", c"1777")), size_opt];
                 new_fs(plan, c"tmpfs", &opts, op.attrs, item)
             }
-            OpKind::Proc => new_fs(plan, c"proc", &[], op.attrs, item),
+            OpKind::Proc => proc_fs(plan, op, item),
             OpKind::Symlink { .. } => return,
         };
         check(
@@ -600,6 +603,72 @@ unsafe fn new_fs(
         );
         syscall(libc::SYS_close, &[fs as u64]);
         m
+    }
+}
+
+/// The sandbox's procfs as a detached mount. When the caller allowed a sandbox without a
+/// private /proc (`Namespaces::allow_no_proc`) and the kernel refuses a new one with EPERM (a
+/// container's masked /proc), a recursive clone of the /proc we see (the container's, masks
+/// included) takes its place, and the report's `degraded` bits say so. (The sandboxee's nested
+/// user namespace needs some /proc for its id maps.)
+unsafe fn proc_fs(plan: &Plan, op: &MountOp, item: usize) -> i64 {
+    let optional = plan.ns.as_ref().is_some_and(|n| n.proc_optional);
+    // SAFETY: C string literals and a plain fd.
+    unsafe {
+        if !optional {
+            return new_fs(plan, c"proc", &[], op.attrs, item);
+        }
+        let fs = check(
+            plan,
+            Step::Mounts,
+            syscall(libc::SYS_fsopen, &[c"proc".as_ptr() as u64, FSOPEN_CLOEXEC]),
+            item,
+        );
+        let mut r = syscall(
+            libc::SYS_fsconfig,
+            &[fs as u64, FSCONFIG_CMD_CREATE, 0, 0, 0],
+        );
+        if r >= 0 {
+            r = syscall(libc::SYS_fsmount, &[fs as u64, FSMOUNT_CLOEXEC, op.attrs]);
+        }
+        syscall(libc::SYS_close, &[fs as u64]);
+        if r != -(libc::EPERM as i64) {
+            return check(plan, Step::Mounts, r, item);
+        }
+        let flags = OPEN_TREE_CLONE | AT_RECURSIVE | libc::O_CLOEXEC as u64;
+        let fd = check(
+            plan,
+            Step::Mounts,
+            syscall(
+                libc::SYS_open_tree,
+                &[libc::AT_FDCWD as u64, c"/proc".as_ptr() as u64, flags],
+            ),
+            item,
+        );
+        let attr = MountAttr {
+            attr_set: op.attrs,
+            attr_clr: 0,
+            propagation: libc::MS_PRIVATE,
+            userns_fd: 0,
+        };
+        check(
+            plan,
+            Step::Mounts,
+            syscall(
+                libc::SYS_mount_setattr,
+                &[
+                    fd as u64,
+                    c"".as_ptr() as u64,
+                    libc::AT_EMPTY_PATH as u64 | AT_RECURSIVE,
+                    &attr as *const _ as u64,
+                    core::mem::size_of::<MountAttr>() as u64,
+                ],
+            ),
+            item,
+        );
+        let bit = super::plan::degraded::PROC;
+        plan.report.degraded.fetch_or(bit, Ordering::Relaxed);
+        fd
     }
 }
 

@@ -65,6 +65,8 @@ pub struct NsPlan {
     pub inner_uid_map: CString,
     pub inner_gid_map: CString,
     pub hostname: CString,
+    /// The procfs mount may fail (EPERM): go on without a private /proc.
+    pub proc_optional: bool,
     pub lo_up: bool,
     /// Existing host directory the new root's tmpfs is mounted on (in the private mount ns).
     pub staging: CString,
@@ -215,6 +217,7 @@ impl NsPlan {
             inner_uid_map: cs(format!("{SANDBOX_ID} {SANDBOX_ID} 1\n"))?,
             inner_gid_map: cs(format!("{SANDBOX_ID} {SANDBOX_ID} 1\n"))?,
             hostname: cs(ns.hostname.clone())?,
+            proc_optional: ns.allow_no_proc,
             lo_up: !ns.share_network,
             staging: cs(staging.into())?,
             root_writable: tree.root_writable(),
