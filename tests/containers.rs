@@ -21,9 +21,21 @@ fn maskable() -> Option<&'static str> {
         .find(|p| std::path::Path::new(p).exists())
 }
 
-/// Runs `command` (a shell line; `$0` is this test binary) in a new user and mount namespace
+/// The namespaces `in_masked_proc` may use: a user and mount namespace (the sandbox then takes
+/// the unprivileged path), and for a root caller also a mount namespace alone (the sandbox then
+/// takes the host-root path, as in a rootful container).
+fn unshare_modes() -> Vec<&'static str> {
+    let mut modes = vec!["-Urm"];
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        modes.push("-m");
+    }
+    modes
+}
+
+/// Runs `command` (a shell line; `$0` is this test binary) in new namespaces (`unshare_mode`)
 /// whose /proc has a masked file. `None` (with a note) when that cannot be made here.
-fn in_masked_proc(command: &str) -> Option<std::process::Output> {
+fn in_masked_proc_as(unshare_mode: &str, command: &str) -> Option<std::process::Output> {
     let Some(file) = maskable() else {
         eprintln!("skipped: no maskable file in /proc");
         return None;
@@ -31,12 +43,27 @@ fn in_masked_proc(command: &str) -> Option<std::process::Output> {
     let exe = std::env::current_exe().unwrap();
     let script = format!("mount --bind /dev/null {file} && {command}");
     let out = Command::new("unshare")
-        .args(["-Urm", "--propagation", "private", "sh", "-c", &script])
+        .args([
+            unshare_mode,
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+        ])
         .arg(&exe)
         .env(CHILD_ENV, "1")
         .output()
         .expect("unshare (util-linux) must be installed");
     Some(out)
+}
+
+/// The outputs of `command` in a masked /proc, once per `unshare_modes()`.
+fn in_masked_proc(command: &str) -> Option<Vec<std::process::Output>> {
+    unshare_modes()
+        .into_iter()
+        .map(|m| in_masked_proc_as(m, command))
+        .collect()
 }
 
 /// The `RESULT` line a child test printed.
@@ -85,89 +112,100 @@ fn print(r: &sbx::RunResult) {
 
 #[test]
 fn masked_proc_fails_at_mount_proc_naming_the_fix() {
-    let Some(out) = in_masked_proc(&child_test("child_default")) else {
+    let Some(outs) = in_masked_proc(&child_test("child_default")) else {
         return;
     };
-    let line = result_line(&out);
-    assert!(line.contains("status=SETUP_ERROR"), "{line}");
-    assert!(line.contains("step=Some(\"mount_proc\")"), "{line}");
-    assert!(
-        line.contains(&format!("errno=Some({})", libc::EPERM)),
-        "{line}"
-    );
-    assert!(
-        line.contains("fences=[]"),
-        "no fence listed for a run that never started: {line}"
-    );
-    for fix in [
-        "systempaths=unconfined",
-        "unmask=ALL",
-        "procMount: Unmasked",
-        "--no-namespaces",
-    ] {
-        assert!(line.contains(fix), "{fix} not named: {line}");
+    for out in outs {
+        let line = result_line(&out);
+        assert!(line.contains("status=SETUP_ERROR"), "{line}");
+        assert!(line.contains("step=Some(\"mount_proc\")"), "{line}");
+        assert!(
+            line.contains(&format!("errno=Some({})", libc::EPERM)),
+            "{line}"
+        );
+        assert!(
+            line.contains("fences=[]"),
+            "no fence listed for a run that never started: {line}"
+        );
+        for fix in [
+            "systempaths=unconfined",
+            "unmask=ALL",
+            "procMount: Unmasked",
+            "--no-namespaces",
+        ] {
+            assert!(line.contains(fix), "{fix} not named: {line}");
+        }
     }
 }
 
 #[test]
 fn masked_proc_with_opt_in_runs_without_a_private_proc_and_says_so() {
-    let Some(out) = in_masked_proc(&child_test("child_opt_in")) else {
+    let Some(outs) = in_masked_proc(&child_test("child_opt_in")) else {
         return;
     };
-    let line = result_line(&out);
-    assert!(line.contains("status=OK"), "{line}");
-    assert!(line.contains("degraded=[\"proc\"]"), "{line}");
-    assert!(!line.contains("private_proc"), "{line}");
-    for fence in [
-        "\"namespaces\"",
-        "\"filesystem_view\"",
-        "\"seccomp\"",
-        "\"ptrace_monitor\"",
-    ] {
-        assert!(line.contains(fence), "{fence} missing: {line}");
+    for out in outs {
+        let line = result_line(&out);
+        assert!(line.contains("status=OK"), "{line}");
+        assert!(line.contains("degraded=[\"proc\"]"), "{line}");
+        assert!(!line.contains("private_proc"), "{line}");
+        for fence in [
+            "\"namespaces\"",
+            "\"filesystem_view\"",
+            "\"seccomp\"",
+            "\"ptrace_monitor\"",
+        ] {
+            assert!(line.contains(fence), "{fence} missing: {line}");
+        }
     }
 }
 
 #[test]
 fn check_names_the_failing_step_and_the_fallback() {
     let cli = env!("CARGO_BIN_EXE_sbx-run");
-    let Some(out) = in_masked_proc(&format!("exec {cli} --check")) else {
+    let Some(outs) = in_masked_proc(&format!("exec {cli} --check")) else {
         return;
     };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(125), "{stdout}");
-    let canary = stdout
-        .lines()
-        .find(|l| l.contains("canary sandbox "))
-        .unwrap_or_else(|| panic!("no canary line: {stdout}"));
-    assert!(canary.starts_with("MISSING"), "{canary}");
-    assert!(
-        canary.contains("step mount_proc failed with EPERM"),
-        "{canary}"
-    );
-    assert!(canary.contains("unmask=ALL"), "{canary}");
-    assert!(
-        stdout.contains("the fallback works: sbx-run --no-namespaces"),
-        "{stdout}"
-    );
+    for out in outs {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(125), "{stdout}");
+        let canary = stdout
+            .lines()
+            .find(|l| l.contains("canary sandbox "))
+            .unwrap_or_else(|| panic!("no canary line: {stdout}"));
+        assert!(canary.starts_with("MISSING"), "{canary}");
+        assert!(
+            canary.contains("step mount_proc failed with EPERM"),
+            "{canary}"
+        );
+        assert!(canary.contains("unmask=ALL"), "{canary}");
+        assert!(
+            stdout.contains("the fallback works: sbx-run --no-namespaces"),
+            "{stdout}"
+        );
+    }
 
     // The run fails at the step --check named; the opt-in and the fallback work.
-    let Some(out) = in_masked_proc(&format!("exec {cli} --json -- /bin/true")) else {
+    let Some(outs) = in_masked_proc(&format!("exec {cli} --json -- /bin/true")) else {
         return;
     };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(125), "{stderr}");
-    assert!(
-        stderr.contains("\"setup_step\":\"mount_proc\",\"setup_errno\":\"EPERM\""),
-        "{stderr}"
-    );
+    for out in outs {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{stderr}");
+        assert!(
+            stderr.contains("\"setup_step\":\"mount_proc\",\"setup_errno\":\"EPERM\""),
+            "{stderr}"
+        );
+    }
     for args in ["--no-private-proc", "--no-namespaces"] {
-        let Some(out) = in_masked_proc(&format!("exec {cli} --json {args} -- /bin/true")) else {
+        let script = format!("exec {cli} --json {args} -- /bin/sh -c 'cat /proc/self/uid_map'");
+        let Some(outs) = in_masked_proc(&script) else {
             return;
         };
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{args}: {stderr}");
-        assert!(stderr.contains("\"seccomp\""), "{args}: {stderr}");
+        for out in outs {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{args}: {stderr}");
+            assert!(stderr.contains("\"seccomp\""), "{args}: {stderr}");
+        }
     }
 }
 

@@ -344,7 +344,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
             fail_step(plan, Step::Namespaces, -(libc::EAGAIN as i64), 9);
         }
         if root {
-            let mut path = ProcPath::new(pid);
+            let mut path = ProcPath::new(pid_in_our_proc(plan, pid));
             write_file(
                 plan,
                 path.file(b"uid_map"),
@@ -669,6 +669,53 @@ unsafe fn proc_fs(plan: &Plan, op: &MountOp, item: usize) -> i64 {
         let bit = super::plan::degraded::PROC;
         plan.report.degraded.fetch_or(bit, Ordering::Relaxed);
         fd
+    }
+}
+
+/// `pid` (our child's pid in the sandbox's pid namespace) as our /proc numbers it: the same,
+/// unless /proc is the caller's (see `proc_fs`); then it is read from our `children` file (the
+/// sandboxee is our only child).
+unsafe fn pid_in_our_proc(plan: &Plan, pid: i32) -> i32 {
+    if plan.report.degraded.load(Ordering::Relaxed) & super::plan::degraded::PROC == 0 {
+        return pid;
+    }
+    // SAFETY: a C string literal and a buffer on our stack.
+    unsafe {
+        let fd = check(
+            plan,
+            Step::NestedUserNs,
+            syscall(
+                libc::SYS_openat,
+                &[
+                    libc::AT_FDCWD as u64,
+                    c"/proc/thread-self/children".as_ptr() as u64,
+                    (libc::O_RDONLY | libc::O_CLOEXEC) as u64,
+                ],
+            ),
+            4,
+        );
+        let mut buf = [0u8; 24];
+        let n = check(
+            plan,
+            Step::NestedUserNs,
+            syscall(
+                libc::SYS_read,
+                &[fd as u64, buf.as_mut_ptr() as u64, buf.len() as u64],
+            ),
+            4,
+        );
+        syscall(libc::SYS_close, &[fd as u64]);
+        let mut outer: i32 = 0;
+        for b in buf.iter().take(n as usize) {
+            if !b.is_ascii_digit() || outer > i32::MAX / 10 - 9 {
+                break;
+            }
+            outer = outer * 10 + (b - b'0') as i32;
+        }
+        if outer <= 0 {
+            fail_step(plan, Step::NestedUserNs, -(libc::ESRCH as i64), 4);
+        }
+        outer
     }
 }
 
