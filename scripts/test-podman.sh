@@ -129,6 +129,16 @@ expect "a run works, nothing degraded" 0 "$r" \
 expect "a violation is reported" 159 "$r" \
     "/sbx-run -- /bin/sh -c 'exec unshare -U true'" "SYSCALL VIOLATION"
 
+# The same as an unprivileged user inside (the sandbox's unprivileged path).
+n="--user 65534:65534"
+expect "--check names step mount_proc" 125 "$n" "/sbx-run --check" \
+    "step mount_proc failed with EPERM" "the fallback works"
+expect "the opt-in --no-private-proc works" 0 "$n" \
+    "/sbx-run --json --no-private-proc -- /bin/sh -c 'cat /proc/self/uid_map'" \
+    '"degraded":["hostname","proc"]'
+expect "a run works with /proc unmasked" 0 "$n $u" \
+    "/sbx-run --json -- /bin/ls /" '"status":"OK"' '"private_proc"'
+
 # 4. The Rust sandbox suites inside: all of them with the recommended settings; with the
 #    runtime's defaults only the suite without namespaces (the rest need the private /proc that
 #    --check said is refused there, case 1).
