@@ -315,6 +315,18 @@ fn fences_are_listed() {
     ] {
         assert!(r.fences.contains(&f), "{f}: {r:?}");
     }
+    // The opt-in changes nothing where the kernel mounts the sandbox's /proc.
+    let mut pb = sbx::policy::presets::tool_default();
+    pb.allow_no_private_proc();
+    let mut ex = sbx::Executor::new("/bin/sh");
+    ex.argv(["sh", "-c", "test \"$(cat /proc/self/uid_map)\" != \"\""]);
+    let r = sbx::Sandbox::new(ex, pb.build().unwrap()).run().unwrap();
+    assert!(r.success(), "{r:?}");
+    assert!(
+        r.degraded.is_empty() && r.fences.contains(&"private_proc"),
+        "{r:?}"
+    );
+
     let mut pb = sbx::PolicyBuilder::new();
     sbx::policy::presets::tool_rules(&mut pb);
     pb.disable_namespaces();
