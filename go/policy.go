@@ -415,6 +415,17 @@ func (b *PolicyBuilder) DisableNamespaces() *PolicyBuilder {
 	})
 }
 
+// AllowNoPrivateProc lets the sandbox run without a private /proc when the kernel refuses to
+// mount one (a container runtime that masks parts of its /proc): the sandbox then sees a clone
+// of the caller's /proc (the container's processes become visible; Landlock scoping still keeps
+// them from being signalled or traced), and Result.Degraded lists "proc". Default: such a
+// sandbox fails with Result.FailedStep "mount_proc".
+func (b *PolicyBuilder) AllowNoPrivateProc() *PolicyBuilder {
+	return b.call("sbx_policy_builder_allow_no_private_proc", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_allow_no_private_proc(p, cerr)
+	})
+}
+
 // ShareNetwork gives the sandboxee the host's network namespace (full network access).
 // Default: a fresh network namespace holding only lo.
 func (b *PolicyBuilder) ShareNetwork() *PolicyBuilder {

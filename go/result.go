@@ -121,6 +121,21 @@ type Result struct {
 	// system call is what failed (a program missing from the sandbox's filesystem is
 	// ENOENT), else 0. SetupError unwraps to it, so errors.Is(err, fs.ErrNotExist) works.
 	SetupErrno syscall.Errno
+	// FailedStep names the setup step that failed for a StatusSetupError, by a stable name
+	// ("clone", "id_maps", "mount_proc", "mount_bind", "mount_tmpfs", "pivot_root",
+	// "hostname", "landlock", "seccomp", "exec", "cwd", ...), else "".
+	FailedStep string
+	// SetupHint is the likely cause and the fix of a StatusSetupError with a known cause (a
+	// container runtime's masked /proc or seccomp profile, no user namespaces, ...), else "".
+	SetupHint string
+	// Fences lists the fences that were in force around the sandboxee once it started
+	// ("namespaces", "network_namespace", "filesystem_view", "private_proc", "seccomp",
+	// "landlock", "no_new_privs", "rlimits", "ptrace_monitor"); empty when it never started.
+	Fences []string
+	// Degraded lists cosmetic parts of the sandbox left out because the kernel refused them:
+	// "hostname" (the inherited hostname stayed) and "proc" (no private /proc; only after
+	// PolicyBuilder.AllowNoPrivateProc).
+	Degraded []string
 	// Pid is the host pid of the sandboxee (0 when it never started).
 	Pid int
 	// WallTime runs from the start of setup to the end of the last process.
@@ -162,6 +177,14 @@ func newResult(r *C.sbx_result) *Result {
 	var setupErrno C.int32_t
 	if C.sbx_result_setup_errno(r, &setupErrno) && setupErrno > 0 {
 		res.SetupErrno = syscall.Errno(setupErrno)
+	}
+	res.FailedStep = goStringOrEmpty(C.sbx_result_failed_step(r))
+	res.SetupHint = goStringOrEmpty(C.sbx_result_setup_hint(r))
+	for i, n := 0, int(C.sbx_result_fence_count(r)); i < n; i++ {
+		res.Fences = append(res.Fences, goStringOrEmpty(C.sbx_result_fence(r, C.size_t(i))))
+	}
+	for i, n := 0, int(C.sbx_result_degraded_count(r)); i < n; i++ {
+		res.Degraded = append(res.Degraded, goStringOrEmpty(C.sbx_result_degraded(r, C.size_t(i))))
 	}
 	var sig C.int32_t
 	if C.sbx_result_signal(r, &sig) {

@@ -497,6 +497,10 @@ func TestMissingBinaryIsSetupError(t *testing.T) {
 		if res.SetupErrno != syscall.ENOENT || !errors.Is(err, fs.ErrNotExist) || !errors.Is(err, syscall.ENOENT) {
 			t.Errorf("%s: SetupErrno %v, errors.Is(err, fs.ErrNotExist) = %v", path, res.SetupErrno, errors.Is(err, fs.ErrNotExist))
 		}
+		// The failed step is named; a run that never started had no fence.
+		if path == "/no/such/program" && (res.FailedStep != "exec" || len(res.Fences) != 0) {
+			t.Errorf("%s: FailedStep %q, Fences %v", path, res.FailedStep, res.Fences)
+		}
 	}
 	// A setup failure without a failed system call unwraps to nothing.
 	c := Command("true")
@@ -506,6 +510,34 @@ func TestMissingBinaryIsSetupError(t *testing.T) {
 	if !errors.As(err, &se) || se.SetupErrno != 0 || se.Unwrap() != nil || errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("vetoed run: %v (SetupErrno %v)", err, se.SetupErrno)
 	}
+}
+
+func TestResultListsFences(t *testing.T) {
+	res, err := Command("/bin/true").Run(context.Background())
+	if err != nil || !res.Success() {
+		t.Fatalf("run: %v %+v", err, res)
+	}
+	has := func(list []string, name string) bool {
+		for _, x := range list {
+			if x == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, f := range []string{"seccomp", "rlimits", "ptrace_monitor"} {
+		if !has(res.Fences, f) {
+			t.Errorf("fence %q missing from %v", f, res.Fences)
+		}
+	}
+	if len(res.Degraded) != 0 || res.FailedStep != "" || res.SetupHint != "" {
+		t.Errorf("Degraded %v, FailedStep %q, SetupHint %q", res.Degraded, res.FailedStep, res.SetupHint)
+	}
+	p, err := NewPolicyBuilder().AllowNoPrivateProc().Build()
+	if err != nil {
+		t.Fatalf("AllowNoPrivateProc: %v", err)
+	}
+	p.Close()
 }
 
 func TestMisuse(t *testing.T) {

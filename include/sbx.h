@@ -1936,6 +1936,18 @@ sbx_status sbx_policy_builder_disable_namespaces(struct sbx_policy_builder *buil
                                                  struct sbx_error **err_out);
 
 /**
+ * Lets the sandbox run without a private `/proc` when the kernel refuses to mount one (a
+ * container runtime that masks parts of its `/proc`): the sandbox then sees a clone of the
+ * caller's `/proc` (the container's processes become visible; Landlock scoping still keeps
+ * them from being signalled or traced), and the result lists `"proc"` among
+ * `sbx_result_degraded`. Default: such a sandbox fails at step `"mount_proc"`.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+ */
+sbx_status sbx_policy_builder_allow_no_private_proc(struct sbx_policy_builder *builder,
+                                                    struct sbx_error **err_out);
+
+/**
  * Shares the host's network namespace: full network access (sandbox2's
  * `UnrestrictedNetworking`). Default: a fresh network namespace holding only `lo`.
  *
@@ -2214,6 +2226,49 @@ bool sbx_result_setup_step(const struct sbx_result *result,
                            size_t index,
                            const char **name_out,
                            uint64_t *took_ns_out);
+
+/**
+ * For a SETUP_ERROR: returns the setup step that failed, by a stable name (`"clone"`,
+ * `"id_maps"`, `"mount_proc"`, `"mount_bind"`, `"mount_tmpfs"`, `"pivot_root"`,
+ * `"hostname"`, `"landlock"`, `"seccomp"`, `"exec"`, `"cwd"`, ...), owned by `result`; NULL
+ * otherwise and for NULL. `sbx_result_setup_errno` gives the errno.
+ */
+const char *sbx_result_failed_step(const struct sbx_result *result);
+
+/**
+ * For a SETUP_ERROR with a known cause (a container runtime's masked /proc or seccomp
+ * profile, no user namespaces, ...): returns the likely cause and the fix, owned by
+ * `result`; NULL otherwise and for NULL.
+ */
+const char *sbx_result_setup_hint(const struct sbx_result *result);
+
+/**
+ * Returns how many fences were in force around the sandboxee (0 when it never started, and
+ * for NULL).
+ */
+size_t sbx_result_fence_count(const struct sbx_result *result);
+
+/**
+ * Returns fence `index` (0-based) that was in force around the sandboxee, owned by
+ * `result`: `"namespaces"`, `"network_namespace"`, `"filesystem_view"`, `"private_proc"`,
+ * `"seccomp"`, `"landlock"`, `"no_new_privs"`, `"rlimits"` or `"ptrace_monitor"`; NULL
+ * when `index` is out of range and for NULL.
+ */
+const char *sbx_result_fence(const struct sbx_result *result, size_t index);
+
+/**
+ * Returns how many cosmetic parts of the sandbox were left out because the kernel refused
+ * them (0 for NULL).
+ */
+size_t sbx_result_degraded_count(const struct sbx_result *result);
+
+/**
+ * Returns left-out part `index` (0-based), owned by `result`: `"hostname"` (the inherited
+ * hostname stayed) or `"proc"` (no private /proc, only after
+ * `sbx_policy_builder_allow_no_private_proc`); NULL when `index` is out of range and for
+ * NULL.
+ */
+const char *sbx_result_degraded(const struct sbx_result *result, size_t index);
 
 /**
  * Returns true when the sandboxee exited with code 0 (false for NULL).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test suite of libsbx, in one command (CI runs this through .ci/run):
 #   Rust (library, integration tests, doc tests), a CLI smoke test of sbx-run, the same sandbox
-#   tests as an unprivileged user, C (CTest) and Go.
+#   tests as an unprivileged user, C (CTest), Go, and the sandbox inside a real container runtime
+#   (scripts/test-podman.sh; skipped with the reason when podman cannot run here).
 # Installs missing system packages when run as root. Runs every suite even after a failure,
 # prints each runner's own output, then a summary; exits non-zero when anything failed.
 #
@@ -136,6 +137,22 @@ if [[ -f scripts/test-go.sh ]]; then
     run "Go" bash scripts/test-go.sh
 else
     skip "Go" "scripts/test-go.sh not present"
+fi
+
+# --- A real container runtime (podman + runc; installed from Debian when missing) ---
+if [[ -f scripts/test-podman.sh ]]; then
+    probe_rc=0
+    probe_out=$(bash scripts/test-podman.sh --probe 2>&1) || probe_rc=$?
+    if ((probe_rc == 0)); then
+        run "Container runtime (podman)" bash scripts/test-podman.sh
+    else
+        reason=$(tail -n 1 <<<"$probe_out")
+        echo
+        echo "test-all: skipping the container runtime suite: ${reason}"
+        skip "Container runtime (podman)" "$reason"
+    fi
+else
+    skip "Container runtime (podman)" "scripts/test-podman.sh not present"
 fi
 
 echo

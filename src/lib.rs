@@ -35,6 +35,7 @@
 pub mod arch;
 pub mod client;
 pub mod comms;
+pub mod diagnose;
 pub mod error;
 pub mod executor;
 pub mod features;

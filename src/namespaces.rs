@@ -49,8 +49,16 @@ pub struct Namespaces {
     /// True: the sandboxee shares the host's network namespace (full network access).
     /// False (default): a fresh network namespace holding only `lo`, up.
     pub share_network: bool,
-    /// UTS hostname inside the sandbox.
+    /// UTS hostname inside the sandbox. When sethostname is refused with EPERM (a container's
+    /// seccomp profile) the inherited name stays and the result lists `"hostname"` in
+    /// [`crate::RunResult::degraded`].
     pub hostname: String,
+    /// True: when the kernel refuses the sandbox's procfs mount, go on without a private
+    /// `/proc` (the caller's `/proc` is cloned in its place, see
+    /// [`crate::PolicyBuilder::allow_no_private_proc`]) and list `"proc"` in
+    /// [`crate::RunResult::degraded`].
+    /// False (default): such a sandbox fails to set up at step `mount_proc`.
+    pub allow_no_proc: bool,
 }
 
 impl Default for Namespaces {
@@ -59,6 +67,7 @@ impl Default for Namespaces {
             enabled: true,
             share_network: false,
             hostname: DEFAULT_HOSTNAME.to_string(),
+            allow_no_proc: false,
         }
     }
 }

@@ -189,6 +189,23 @@ pub struct RunResult {
     /// For a SETUP_ERROR caused by a failed system call in the sandboxee's setup (a missing
     /// program is ENOENT, a bad cwd ENOENT or ENOTDIR, ...): the errno.
     pub setup_errno: Option<i32>,
+    /// For a SETUP_ERROR: the setup step that failed, by a stable name (`"clone"`,
+    /// `"id_maps"`, `"mount_proc"`, `"mount_bind"`, `"mount_tmpfs"`, `"pivot_root"`,
+    /// `"hostname"`, `"landlock"`, `"seccomp"`, `"exec"`, `"cwd"`, ...).
+    pub failed_step: Option<&'static str>,
+    /// For a SETUP_ERROR: the likely cause and the fix, when the failure is a known one (a
+    /// container runtime's masked /proc or seccomp profile, no user namespaces, ...).
+    pub setup_hint: Option<String>,
+    /// The fences that were in force around the sandboxee once it started (empty when it never
+    /// did), in this order: `"namespaces"` (user, pid, mount, ipc, uts, cgroup),
+    /// `"network_namespace"`, `"filesystem_view"` (a new root holding only what was bound),
+    /// `"private_proc"`, `"seccomp"`, `"landlock"`, `"no_new_privs"`, `"rlimits"`,
+    /// `"ptrace_monitor"`.
+    pub fences: Vec<&'static str>,
+    /// Cosmetic parts of the sandbox left out because the kernel refused them: `"hostname"`
+    /// (the inherited hostname stayed) and `"proc"` (no private /proc; only when the caller
+    /// allowed it with `allow_no_private_proc`).
+    pub degraded: Vec<&'static str>,
     /// Host pid of the sandboxee (0 when it never started).
     pub pid: i32,
     /// From start of setup to the end of the last process.
@@ -210,6 +227,10 @@ impl RunResult {
             violation: None,
             message: None,
             setup_errno: None,
+            failed_step: None,
+            setup_hint: None,
+            fences: Vec::new(),
+            degraded: Vec::new(),
             pid: 0,
             wall_time: Duration::ZERO,
             usage: Usage::default(),

@@ -35,6 +35,8 @@ fn missing_user_namespaces_is_a_setup_error_naming_cause_and_fix() {
         line.contains("fix: sysctl -w user.max_user_namespaces="),
         "fix not named: {line}"
     );
+    assert!(line.contains("STEP Some(\"clone\")"), "step not named: {line}");
+    assert!(line.contains("--no-namespaces"), "fallback not named: {line}");
 }
 
 /// Runs only inside the namespace prepared by the test above.
@@ -50,5 +52,5 @@ fn child_reports_result() {
     let r = sbx::Sandbox::new(sbx::Executor::new("/bin/true"), policy)
         .run()
         .unwrap();
-    println!("RESULT {}", r.describe());
+    println!("RESULT {} STEP {:?} ERRNO {:?}", r.describe(), r.failed_step, r.setup_errno);
 }

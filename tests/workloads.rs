@@ -459,3 +459,29 @@ fn pseudo_terminals_with_tty_option() {
     let out = expect(&job, &[], &["sh", "-c", "test -e /dev/ptmx || echo no ptmx"], "no ptmx");
     assert!(!out.contains("/dev/pts/"), "{out}");
 }
+
+/// A root caller without CAP_SYS_ADMIN (a container's root with the runtime's default
+/// capabilities) cannot idmap: its writable binds stay plain binds, writable only where the
+/// host's permissions let the sandbox's own host id write, and the result says so.
+#[test]
+fn root_without_sys_admin_degrades_idmapped_binds_visibly() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/setpriv").is_file() {
+        eprintln!("SKIP: needs root and setpriv (to drop CAP_SYS_ADMIN)");
+        return;
+    }
+    let job = job_dir("nosysadmin");
+    let out = Command::new("/usr/bin/setpriv")
+        .args(["--bounding-set=-sys_admin", "--inh-caps=-sys_admin", SBX_RUN, "--json", "--bind-rw"])
+        .arg(format!("{}:/job", job.display()))
+        .args(["--", "sh", "-c", "touch /job/f 2>/dev/null && echo wrote || echo refused"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run setpriv");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("\"degraded\":[\"idmapped_binds\"]"), "{stderr}");
+    // The job directory is root's, mode 755: the sandbox's own host id may not write there.
+    assert!(stdout.contains("refused"), "{stdout}");
+}

@@ -85,6 +85,11 @@ FILESYSTEM AND NAMESPACES:
                                    root caller are dropped); only the syscall policy, Landlock
                                    scoping, rlimits and the monitor confine it. Cannot be combined
                                    with the options above.
+    --no-private-proc              When the kernel refuses the sandbox's own /proc (a container
+                                   runtime masking parts of its /proc), show the container's
+                                   /proc instead of failing (its processes become visible; they
+                                   still cannot be signalled or traced); the JSON lists \"proc\"
+                                   in \"degraded\".
 
 PROCESS:
     --env KEY=VALUE                Set a variable in the sandboxee's environment (repeatable).
@@ -100,8 +105,11 @@ OUTPUT:
     --json                         Print the result as one JSON object on the last line of
                                    stderr.
     -q, --quiet                    No one-line summary on stderr when the run is not OK.
-    --check                        Probe every kernel feature libsbx uses, one line each; exit 0
-                                   when all required ones are there, 125 otherwise.
+    --check                        Probe every kernel feature libsbx uses, one line each, then
+                                   run a canary sandbox through every setup step (namespaces,
+                                   mounts, pivot_root, hostname, Landlock, seccomp) and name the
+                                   first failing step with its errno, cause and fix; exit 0 when
+                                   sandboxes work, 125 otherwise.
     -h, --help                     This text.
     -V, --version                  Version.
 
@@ -117,6 +125,8 @@ JSON (--json), one line, keys always present:
     {\"status\":\"OK|VIOLATION|SIGNALED|TIMEOUT|SETUP_ERROR|EXTERNAL_KILL|INTERNAL_ERROR\",
      \"reason_code\":N, \"reason\":\"NAME\"|null, \"exit_code\":N|null, \"signal\":N|null,
      \"wall_time_ms\":F, \"pid\":N, \"message\":\"...\"|null,
+     \"setup_step\":\"NAME\"|null, \"setup_errno\":\"EPERM\"|null, \"setup_hint\":\"...\"|null,
+     \"fences\":[\"namespaces\",\"seccomp\",...], \"degraded\":[\"hostname\"|\"proc\"],
      \"usage\":{\"user_ms\":F,\"system_ms\":F,\"max_rss_kib\":N,\"peak_tasks\":N},
      \"violation\":{\"arch\":\"X86-64\",\"syscall\":\"NAME\",\"nr\":N,\"args\":[6 numbers],
                   \"pid\":N,\"ip\":N,\"sp\":N}|null,
@@ -160,6 +170,7 @@ struct Options {
     write_exec: bool,
     shm: Option<Option<u64>>,
     tty: bool,
+    no_private_proc: bool,
     program: Vec<String>,
 }
 
@@ -276,6 +287,10 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             "--no-namespaces" => {
                 no_value(&flag)?;
                 o.no_namespaces = true
+            }
+            "--no-private-proc" => {
+                no_value(&flag)?;
+                o.no_private_proc = true
             }
             "--ro" | "--rw" | "--bind" | "--bind-rw" => {
                 let v = value(&flag)?;
@@ -454,6 +469,9 @@ fn add_view(pb: &mut PolicyBuilder, o: &Options) {
     if let Some(h) = &o.hostname {
         pb.hostname(h.as_str());
     }
+    if o.no_private_proc {
+        pb.allow_no_private_proc();
+    }
     if let Some(program) = o.program.first().filter(|p| p.contains('/')) {
         if let Ok(path) = std::path::absolute(program) {
             let visible = sbx::policy::presets::SYSTEM_DIRECTORIES.iter().any(|d| path.starts_with(d))
@@ -478,8 +496,8 @@ fn build_policy(o: &Options) -> Result<Policy, String> {
     }
     sbx::policy::presets::tool_rules(&mut pb);
     if o.no_namespaces {
-        if !o.binds.is_empty() || !o.tmpfs.is_empty() || o.share_net || o.hostname.is_some() || o.write_exec || o.shm.is_some() || o.tty {
-            return Err("--no-namespaces cannot be combined with --bind, --bind-rw, --tmpfs, --net, --hostname, --allow-write-exec, --shm or --tty".into());
+        if !o.binds.is_empty() || !o.tmpfs.is_empty() || o.share_net || o.hostname.is_some() || o.write_exec || o.shm.is_some() || o.tty || o.no_private_proc {
+            return Err("--no-namespaces cannot be combined with --bind, --bind-rw, --tmpfs, --net, --hostname, --allow-write-exec, --shm, --tty or --no-private-proc".into());
         }
         pb.disable_namespaces();
     } else {
@@ -645,6 +663,26 @@ fn result_json(r: &RunResult) -> String {
     json_opt_num(&mut o, r.signal);
     let _ = write!(o, ",\"wall_time_ms\":{},\"pid\":{},\"message\":", ms(r.wall_time), r.pid);
     json_opt_str(&mut o, r.message.as_deref());
+    o.push_str(",\"setup_step\":");
+    json_opt_str(&mut o, r.failed_step);
+    o.push_str(",\"setup_errno\":");
+    json_opt_str(&mut o, r.setup_errno.map(sbx::diagnose::errno_name).as_deref());
+    o.push_str(",\"setup_hint\":");
+    json_opt_str(&mut o, r.setup_hint.as_deref());
+    let list = |o: &mut String, items: &[&str]| {
+        o.push('[');
+        for (i, f) in items.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            json_str(o, f);
+        }
+        o.push(']');
+    };
+    o.push_str(",\"fences\":");
+    list(&mut o, &r.fences);
+    o.push_str(",\"degraded\":");
+    list(&mut o, &r.degraded);
     let u = &r.usage;
     let _ = write!(
         o,
@@ -718,10 +756,19 @@ fn print_check() -> u8 {
         println!("{line}");
     }
     if sbx::features::all_required_available(&features) {
-        println!("all required features are available");
+        println!("all required features are available and a canary sandbox ran");
         0
     } else {
-        println!("some required features are missing: sandboxes cannot run here");
+        println!("sandboxes cannot run here: see the MISSING lines above");
+        let fallback = features
+            .iter()
+            .any(|f| f.name == "canary without namespaces" && f.available);
+        if fallback {
+            println!(
+                "the fallback works: sbx-run --no-namespaces (seccomp, Landlock and rlimits only; \
+                 the host's files and processes are visible)"
+            );
+        }
         EXIT_SETUP
     }
 }
@@ -786,6 +833,12 @@ fn main() -> ExitCode {
             0 => eprintln!("sbx-run: {}", r.describe()),
             sig => eprintln!("sbx-run: got {}, killed the sandbox: {}", sbx::result::signal_name(sig), r.describe()),
         }
+    }
+    if !opts.quiet && !r.degraded.is_empty() {
+        eprintln!(
+            "sbx-run: note: left out of the sandbox (refused by the kernel): {}",
+            r.degraded.join(", ")
+        );
     }
     if opts.json {
         eprintln!("{}", result_json(&r));

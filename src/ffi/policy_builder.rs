@@ -666,6 +666,24 @@ impl sbx_policy_builder {
         })
     }
 
+    /// Lets the sandbox run without a private `/proc` when the kernel refuses to mount one (a
+    /// container runtime that masks parts of its `/proc`): the sandbox then sees a clone of the
+    /// caller's `/proc` (the container's processes become visible; Landlock scoping still keeps
+    /// them from being signalled or traced), and the result lists `"proc"` among
+    /// `sbx_result_degraded`. Default: such a sandbox fails at step `"mount_proc"`.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_allow_no_private_proc(
+        builder: *mut sbx_policy_builder,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            try_mut(builder, "builder")?.allow_no_private_proc();
+            Ok(())
+        })
+    }
+
     /// Shares the host's network namespace: full network access (sandbox2's
     /// `UnrestrictedNetworking`). Default: a fresh network namespace holding only `lo`.
     ///

@@ -104,6 +104,10 @@ pub(crate) struct ResultHandle {
     message: Option<CString>,
     violation: Option<ViolationHandle>,
     setup_steps: Vec<(CString, u64)>,
+    failed_step: Option<CString>,
+    setup_hint: Option<CString>,
+    fences: Vec<CString>,
+    degraded: Vec<CString>,
 }
 
 impl ResultHandle {
@@ -121,6 +125,10 @@ impl ResultHandle {
                 .iter()
                 .map(|s| (cstring(s.step), nanos(s.took)))
                 .collect(),
+            failed_step: r.failed_step.map(cstring),
+            setup_hint: r.setup_hint.as_deref().map(cstring),
+            fences: r.fences.iter().map(|f| cstring(f)).collect(),
+            degraded: r.degraded.iter().map(|f| cstring(f)).collect(),
             r,
         };
         arc_into_ptr::<sbx_result>(Arc::new(handle))
@@ -321,6 +329,74 @@ impl sbx_result {
                 None => false,
             },
         )
+    }
+
+    /// For a SETUP_ERROR: returns the setup step that failed, by a stable name (`"clone"`,
+    /// `"id_maps"`, `"mount_proc"`, `"mount_bind"`, `"mount_tmpfs"`, `"pivot_root"`,
+    /// `"hostname"`, `"landlock"`, `"seccomp"`, `"exec"`, `"cwd"`, ...), owned by `result`; NULL
+    /// otherwise and for NULL. `sbx_result_setup_errno` gives the errno.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_failed_step(result: *const sbx_result) -> *const c_char {
+        boundary(|| {
+            ref_from_ptr(result)
+                .and_then(|h| h.failed_step.as_deref())
+                .map_or(std::ptr::null(), cstr_ptr)
+        })
+    }
+
+    /// For a SETUP_ERROR with a known cause (a container runtime's masked /proc or seccomp
+    /// profile, no user namespaces, ...): returns the likely cause and the fix, owned by
+    /// `result`; NULL otherwise and for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_setup_hint(result: *const sbx_result) -> *const c_char {
+        boundary(|| {
+            ref_from_ptr(result)
+                .and_then(|h| h.setup_hint.as_deref())
+                .map_or(std::ptr::null(), cstr_ptr)
+        })
+    }
+
+    /// Returns how many fences were in force around the sandboxee (0 when it never started, and
+    /// for NULL).
+    #[no_mangle]
+    pub extern "C" fn sbx_result_fence_count(result: *const sbx_result) -> usize {
+        boundary(|| ref_from_ptr(result).map_or(0, |h| h.fences.len()))
+    }
+
+    /// Returns fence `index` (0-based) that was in force around the sandboxee, owned by
+    /// `result`: `"namespaces"`, `"network_namespace"`, `"filesystem_view"`, `"private_proc"`,
+    /// `"seccomp"`, `"landlock"`, `"no_new_privs"`, `"rlimits"` or `"ptrace_monitor"`; NULL
+    /// when `index` is out of range and for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_fence(result: *const sbx_result, index: usize) -> *const c_char {
+        boundary(|| {
+            ref_from_ptr(result)
+                .and_then(|h| h.fences.get(index))
+                .map_or(std::ptr::null(), |c| cstr_ptr(c))
+        })
+    }
+
+    /// Returns how many cosmetic parts of the sandbox were left out because the kernel refused
+    /// them (0 for NULL).
+    #[no_mangle]
+    pub extern "C" fn sbx_result_degraded_count(result: *const sbx_result) -> usize {
+        boundary(|| ref_from_ptr(result).map_or(0, |h| h.degraded.len()))
+    }
+
+    /// Returns left-out part `index` (0-based), owned by `result`: `"hostname"` (the inherited
+    /// hostname stayed) or `"proc"` (no private /proc, only after
+    /// `sbx_policy_builder_allow_no_private_proc`); NULL when `index` is out of range and for
+    /// NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_degraded(
+        result: *const sbx_result,
+        index: usize,
+    ) -> *const c_char {
+        boundary(|| {
+            ref_from_ptr(result)
+                .and_then(|h| h.degraded.get(index))
+                .map_or(std::ptr::null(), |c| cstr_ptr(c))
+        })
     }
 
     /// Returns true when the sandboxee exited with code 0 (false for NULL).

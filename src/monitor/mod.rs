@@ -16,6 +16,7 @@ use crate::policy::trace_data;
 use crate::result::{Reason, RunResult, Status, Usage, Violation};
 use crate::sandbox::{KillReason, Shared};
 use crate::spawn::latency::{Mark, SetupStep};
+use crate::spawn::ns_plan::OpKind;
 use crate::spawn::{self, plan::Step, Plan, SETUP_FAILED_EXIT};
 use std::collections::HashSet;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -41,10 +42,26 @@ pub(crate) fn run(
     let mut plan = Some(plan);
     let mut spawned = match spawn::spawn(plan.as_deref().expect("plan present")) {
         Ok(s) => Some(s),
-        Err(e @ crate::Error::Unsupported { .. }) => {
-            return RunResult::setup_error(Reason::FailedNamespaces, e.to_string())
+        Err(e) => {
+            let errno = plan
+                .as_deref()
+                .map(|p| p.report.errno.load(std::sync::atomic::Ordering::Relaxed))
+                .filter(|e| *e != 0);
+            let reason = match e {
+                crate::Error::Unsupported { .. } => Reason::FailedNamespaces,
+                _ => Reason::FailedSubprocess,
+            };
+            let namespaced = plan.as_ref().is_some_and(|p| p.ns.is_some());
+            let what = match (reason, errno) {
+                // The hint carries the cause and the fix that the error's text holds.
+                (Reason::FailedNamespaces, Some(n)) => format!(
+                    "clone with namespace flags: {}",
+                    std::io::Error::from_raw_os_error(n)
+                ),
+                _ => e.to_string(),
+            };
+            return step_error(reason, Step::Clone.name(), errno, what, namespaced);
         }
-        Err(e) => return RunResult::setup_error(Reason::FailedSubprocess, e.to_string()),
     };
     let main = spawned.as_ref().map(|s| s.pid).unwrap_or(0);
     if let Some(p) = plan.as_deref() {
@@ -61,8 +78,7 @@ pub(crate) fn run(
         shared.set_pidfd(unsafe { OwnedFd::from_raw_fd(pidfd as i32) });
     }
 
-    // SAFETY: PTRACE_SEIZE with an options word; no pointers.
-    let r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, main, 0, PTRACE_OPTIONS as libc::c_long) };
+    let r = seize(main);
     if r < 0 {
         let err = std::io::Error::last_os_error();
         kill_and_reap(main);
@@ -84,18 +100,28 @@ pub(crate) fn run(
         .filter(|ns| ns.monitor_writes_maps)
     {
         let write = |file: &str, data: &[u8]| {
-            std::fs::write(format!("/proc/{main}/{file}"), data)
-                .map_err(|e| format!("writing /proc/{main}/{file}: {e}"))
+            std::fs::write(format!("/proc/{main}/{file}"), data).map_err(|e| {
+                (
+                    format!("writing /proc/{main}/{file}: {e}"),
+                    e.raw_os_error(),
+                )
+            })
         };
         let written = with_raised_capabilities(|| {
             write("uid_map", ns.uid_map.as_bytes())
                 .and_then(|_| write("gid_map", ns.gid_map.as_bytes()))
         });
-        if let Err(e) = written {
+        if let Err((e, errno)) = written {
             kill_and_reap(main);
             drop(spawned.take());
             shared.clear_pidfd();
-            return RunResult::setup_error(Reason::FailedNamespaces, e);
+            return step_error(
+                Reason::FailedNamespaces,
+                Step::UserNs.name(),
+                errno,
+                e,
+                true,
+            );
         }
     }
     if let Err(e) = spawned.as_mut().map(|s| s.release()).unwrap_or(Ok(())) {
@@ -128,6 +154,8 @@ pub(crate) fn run(
         main_status: None,
         setup_error: None,
         setup_latency: Vec::new(),
+        fences: Vec::new(),
+        degraded: Vec::new(),
     };
     // SAFETY: rusage is plain old data; all-zero is a valid value.
     let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -221,6 +249,7 @@ pub(crate) fn run(
                     if let Some(p) = plan.as_deref() {
                         p.stamps.mark(Mark::Exec);
                         m.setup_latency = p.stamps.breakdown();
+                        (m.fences, m.degraded) = fences(p);
                     }
                     // The child has its own memory now: its stack and plan can go, and the host's
                     // copies of mapped fds are closed (a pipe's reader sees EOF when the
@@ -267,6 +296,8 @@ pub(crate) fn run(
     };
     result.pid = m.main.unwrap_or(0);
     result.setup_latency = std::mem::take(&mut m.setup_latency);
+    result.fences = std::mem::take(&mut m.fences);
+    result.degraded = std::mem::take(&mut m.degraded);
     result.wall_time = started_at.elapsed();
     result
 }
@@ -292,6 +323,8 @@ struct Monitor {
     main_status: Option<(i32, libc::rusage)>,
     setup_error: Option<RunResult>,
     setup_latency: Vec<SetupStep>,
+    fences: Vec<&'static str>,
+    degraded: Vec<&'static str>,
 }
 
 impl Monitor {
@@ -459,6 +492,42 @@ impl Monitor {
     }
 }
 
+/// The fences in force and the cosmetic parts left out, read when the sandboxee has started.
+fn fences(plan: &Plan) -> (Vec<&'static str>, Vec<&'static str>) {
+    use crate::spawn::plan::degraded;
+    let bits = plan
+        .report
+        .degraded
+        .load(std::sync::atomic::Ordering::Acquire);
+    let mut on = Vec::with_capacity(9);
+    if let Some(ns) = plan.ns.as_ref() {
+        on.push("namespaces");
+        if ns.clone_flags & libc::CLONE_NEWNET != 0 {
+            on.push("network_namespace");
+        }
+        on.push("filesystem_view");
+        if bits & degraded::PROC == 0 {
+            on.push("private_proc");
+        }
+    }
+    on.push("seccomp");
+    if plan.landlock.is_some() {
+        on.push("landlock");
+    }
+    on.extend(["no_new_privs", "rlimits", "ptrace_monitor"]);
+    let mut off = Vec::new();
+    if bits & degraded::HOSTNAME != 0 {
+        off.push("hostname");
+    }
+    if bits & degraded::PROC != 0 {
+        off.push("proc");
+    }
+    if bits & degraded::IDMAP != 0 {
+        off.push("idmapped_binds");
+    }
+    (on, off)
+}
+
 /// Reads the child's failure report when it exited before exec; `None` if it did exec.
 pub(crate) fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
     use std::sync::atomic::Ordering;
@@ -526,9 +595,83 @@ pub(crate) fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
             format!("{}: {err}", other.describe()),
         ),
     };
-    let mut r = RunResult::setup_error(reason, what);
-    r.setup_errno = Some(errno);
-    Some(r)
+    let name = match step {
+        Step::Mounts => match plan
+            .ns
+            .as_ref()
+            .and_then(|n| n.ops.get(item))
+            .map(|o| &o.kind)
+        {
+            Some(OpKind::Proc) => "mount_proc",
+            Some(OpKind::Bind { .. }) => "mount_bind",
+            Some(OpKind::Tmpfs { .. }) => "mount_tmpfs",
+            Some(OpKind::Devpts) => "mount_devpts",
+            Some(OpKind::Symlink { .. }) => "mount_symlink",
+            None => "mount_root",
+        },
+        other => other.name(),
+    };
+    Some(step_error(
+        reason,
+        name,
+        Some(errno),
+        what,
+        plan.ns.is_some(),
+    ))
+}
+
+/// A SETUP_ERROR for step `name` failing with `errno`: the message names the step and the errno
+/// and carries the hint (`diagnose::hint`) when the cause is a known one.
+fn step_error(
+    reason: Reason,
+    name: &'static str,
+    errno: Option<i32>,
+    what: String,
+    namespaced: bool,
+) -> RunResult {
+    let hint = match (errno, name) {
+        // Only a namespaced clone has a namespace cause.
+        (_, "clone") if !namespaced => None,
+        (Some(e), _) => crate::diagnose::hint(name, e),
+        (None, _) => None,
+    };
+    let mut message = match errno {
+        Some(e) => format!(
+            "step {name} failed ({}): {what}",
+            crate::diagnose::errno_name(e)
+        ),
+        None => format!("step {name} failed: {what}"),
+    };
+    if let Some(h) = &hint {
+        message.push_str("; likely cause: ");
+        message.push_str(h);
+    }
+    let mut r = RunResult::setup_error(reason, message);
+    r.setup_errno = errno;
+    r.failed_step = Some(name);
+    r.setup_hint = hint;
+    r
+}
+
+/// PTRACE_SEIZE of our own clone child, retried briefly on EPERM.
+///
+/// The child shares the host's memory, and so does every other sandbox's child until its exec.
+/// A root caller's child that switches to the sandbox's host id clears the dumpable flag of that
+/// shared memory until it restores it a few instructions later; a seize in that window needs
+/// CAP_SYS_PTRACE, which the root of a container does not hold. The window is microseconds
+/// long, so a few retries end it; a real refusal (Yama, a seccomp profile) persists and is
+/// reported.
+fn seize(pid: libc::pid_t) -> libc::c_long {
+    let mut r = -1;
+    for _ in 0..100 {
+        // SAFETY: PTRACE_SEIZE with an options word; no pointers.
+        r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0, PTRACE_OPTIONS as libc::c_long) };
+        if r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    r
 }
 
 fn tv(t: libc::timeval) -> Duration {

@@ -31,6 +31,18 @@ impl PolicyBuilder {
         self
     }
 
+    /// Lets the sandbox run without a private `/proc` when the kernel refuses to mount one
+    /// (a container runtime that masks parts of its `/proc`, see `docs/containers.md`): the
+    /// sandbox's `/proc` is then a clone of the `/proc` the caller sees (the container's, its
+    /// masks included), which shows the container's processes (Landlock scoping still keeps
+    /// the sandboxee from signalling or tracing them), and the result lists `"proc"` in
+    /// [`crate::RunResult::degraded`]. Without this (the default) such a sandbox fails to set
+    /// up at step `mount_proc`. Every other fence stays in force.
+    pub fn allow_no_private_proc(&mut self) -> &mut Self {
+        self.namespaces.allow_no_proc = true;
+        self
+    }
+
     /// UTS hostname inside the sandbox (default `sandbox`).
     pub fn hostname(&mut self, name: impl Into<String>) -> &mut Self {
         self.namespaces.hostname = name.into();

@@ -10,7 +10,11 @@
 //!
 //! Only the host's root can do this: the kernel requires CAP_SYS_ADMIN over the filesystem's user
 //! namespace (the initial one), which an unprivileged caller's sandbox never holds. It does not
-//! need it either: its sandboxee already is the caller's uid on the host.
+//! need it either: its sandboxee already is the caller's uid on the host. A root caller without
+//! that capability (root of a container with the runtime's default capabilities) gets `None`:
+//! the bind stays a plain one, writable where the host's permissions allow, and the run's result
+//! lists `idmapped_binds` as degraded. The fallback grants less than asked, never more. A
+//! filesystem that cannot be idmapped is an error naming the path and the fix.
 //!
 //! The user namespace of each (uid, gid) pair is made once per process by a short-lived child
 //! (`clone(CLONE_VM | CLONE_NEWUSER)`, raw syscalls only, no fork of the host) whose maps the
@@ -29,6 +33,7 @@ use std::sync::Mutex;
 use super::ns_child::{MountAttr, AT_RECURSIVE, OPEN_TREE_CLONE};
 
 const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+const CAP_SYS_ADMIN: u32 = 21;
 
 /// User namespaces by (owner uid, owner gid), each mapping the owner onto the sandboxee's id.
 static USERNS: Mutex<Option<HashMap<(u32, u32), OwnedFd>>> = Mutex::new(None);
@@ -41,7 +46,10 @@ pub(crate) fn idmapped_tree(
     attrs: u64,
     owner: (u32, u32),
     host_id: u32,
-) -> Result<OwnedFd> {
+) -> Result<Option<OwnedFd>> {
+    if !has_sys_admin() {
+        return Ok(None);
+    }
     let unsupported = |detail: String| Error::Unsupported {
         feature: "idmapped writable bind",
         detail,
@@ -50,7 +58,13 @@ pub(crate) fn idmapped_tree(
               CAP_SYS_ADMIN; bind a directory on such a filesystem, or run as an unprivileged \
               user that owns it",
     };
-    let userns = userns_fd(owner, host_id).map_err(|e| {
+    // EPERM anywhere below: a runtime's seccomp profile or LSM refuses the calls even with the
+    // capability; the same fallback as without it.
+    let userns = match userns_fd(owner, host_id) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => return Ok(None),
+        other => other,
+    };
+    let userns = userns.map_err(|e| {
         unsupported(format!(
             "{}: user namespace for the idmap: {e}",
             source.display()
@@ -73,6 +87,9 @@ pub(crate) fn idmapped_tree(
             ],
         )
     };
+    if fd == -i64::from(libc::EPERM) {
+        return Ok(None);
+    }
     if fd < 0 {
         return Err(unsupported(format!(
             "{}: open_tree: {}",
@@ -102,14 +119,14 @@ pub(crate) fn idmapped_tree(
             ],
         )
     };
+    if r == -i64::from(libc::EPERM) {
+        return Ok(None);
+    }
     if r < 0 {
         let why = match -r as i32 {
             libc::EINVAL => {
                 "the filesystem (or one mounted below it) does not support idmapped mounts"
                     .to_string()
-            }
-            libc::EPERM => {
-                "not permitted (CAP_SYS_ADMIN in the initial user namespace is needed)".to_string()
             }
             e => std::io::Error::from_raw_os_error(e).to_string(),
         };
@@ -118,7 +135,16 @@ pub(crate) fn idmapped_tree(
             source.display()
         )));
     }
-    Ok(tree)
+    Ok(Some(tree))
+}
+
+/// Whether this thread's effective set holds CAP_SYS_ADMIN (raised by the caller beforehand).
+fn has_sys_admin() -> bool {
+    let hdr: [u32; 2] = [0x2008_0522, 0];
+    let mut data = [[0u32; 3]; 2];
+    // SAFETY: capget writes two triples into `data`.
+    let r = unsafe { libc::syscall(libc::SYS_capget, hdr.as_ptr(), data.as_mut_ptr()) };
+    r == 0 && data[0][0] & (1 << CAP_SYS_ADMIN) != 0
 }
 
 /// The cached user namespace fd for `owner`, made on first use.

@@ -139,6 +139,10 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     };
     if pid < 0 {
         let e = std::io::Error::last_os_error();
+        plan.report.errno.store(
+            e.raw_os_error().unwrap_or(0),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         // SAFETY: no child uses the stack.
         unsafe { libc::munmap(stack, stack_len) };
         if plan.ns.is_some() {

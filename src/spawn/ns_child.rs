@@ -268,12 +268,15 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         // 8. Hostname and loopback.
         if ns.clone_flags & libc::CLONE_NEWUTS != 0 {
             let h = ns.hostname.as_bytes();
-            check(
-                plan,
-                Step::Hostname,
-                syscall(libc::SYS_sethostname, &[h.as_ptr() as u64, h.len() as u64]),
-                0,
-            );
+            let r = syscall(libc::SYS_sethostname, &[h.as_ptr() as u64, h.len() as u64]);
+            // Cosmetic: a container's seccomp profile may refuse it; the inherited name stays
+            // and the result says so.
+            if r == -(libc::EPERM as i64) {
+                let bit = super::plan::degraded::HOSTNAME;
+                plan.report.degraded.fetch_or(bit, Ordering::Relaxed);
+            } else {
+                check(plan, Step::Hostname, r, 0);
+            }
         }
         if ns.lo_up {
             let s = check(
@@ -344,7 +347,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
             fail_step(plan, Step::Namespaces, -(libc::EAGAIN as i64), 9);
         }
         if root {
-            let mut path = ProcPath::new(pid);
+            let mut path = ProcPath::new(pid_in_our_proc(plan, pid));
             write_file(
                 plan,
                 path.file(b"uid_map"),
@@ -536,7 +539,7 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
                 let opts = [Some((c"mode", *mode)), size_opt];
                 new_fs(plan, c"tmpfs", &opts, op.attrs, item)
             }
-            OpKind::Proc => new_fs(plan, c"proc", &[], op.attrs, item),
+            OpKind::Proc => proc_fs(plan, op, item),
             // Every devpts mount is a new instance (Linux 4.7+); no gid= option: the host's tty
             // group is not mapped in the sandbox.
             OpKind::Devpts => {
@@ -609,6 +612,119 @@ unsafe fn new_fs(
         );
         syscall(libc::SYS_close, &[fs as u64]);
         m
+    }
+}
+
+/// The sandbox's procfs as a detached mount. When the caller allowed a sandbox without a
+/// private /proc (`Namespaces::allow_no_proc`) and the kernel refuses a new one with EPERM (a
+/// container's masked /proc), a recursive clone of the /proc we see (the container's, masks
+/// included) takes its place, and the report's `degraded` bits say so. (The sandboxee's nested
+/// user namespace needs some /proc for its id maps.)
+unsafe fn proc_fs(plan: &Plan, op: &MountOp, item: usize) -> i64 {
+    let optional = plan.ns.as_ref().is_some_and(|n| n.proc_optional);
+    // SAFETY: C string literals and a plain fd.
+    unsafe {
+        if !optional {
+            return new_fs(plan, c"proc", &[], op.attrs, item);
+        }
+        let fs = check(
+            plan,
+            Step::Mounts,
+            syscall(libc::SYS_fsopen, &[c"proc".as_ptr() as u64, FSOPEN_CLOEXEC]),
+            item,
+        );
+        let mut r = syscall(
+            libc::SYS_fsconfig,
+            &[fs as u64, FSCONFIG_CMD_CREATE, 0, 0, 0],
+        );
+        if r >= 0 {
+            r = syscall(libc::SYS_fsmount, &[fs as u64, FSMOUNT_CLOEXEC, op.attrs]);
+        }
+        syscall(libc::SYS_close, &[fs as u64]);
+        if r != -(libc::EPERM as i64) {
+            return check(plan, Step::Mounts, r, item);
+        }
+        let flags = OPEN_TREE_CLONE | AT_RECURSIVE | libc::O_CLOEXEC as u64;
+        let fd = check(
+            plan,
+            Step::Mounts,
+            syscall(
+                libc::SYS_open_tree,
+                &[libc::AT_FDCWD as u64, c"/proc".as_ptr() as u64, flags],
+            ),
+            item,
+        );
+        let attr = MountAttr {
+            attr_set: op.attrs,
+            attr_clr: 0,
+            propagation: libc::MS_PRIVATE,
+            userns_fd: 0,
+        };
+        check(
+            plan,
+            Step::Mounts,
+            syscall(
+                libc::SYS_mount_setattr,
+                &[
+                    fd as u64,
+                    c"".as_ptr() as u64,
+                    libc::AT_EMPTY_PATH as u64 | AT_RECURSIVE,
+                    &attr as *const _ as u64,
+                    core::mem::size_of::<MountAttr>() as u64,
+                ],
+            ),
+            item,
+        );
+        let bit = super::plan::degraded::PROC;
+        plan.report.degraded.fetch_or(bit, Ordering::Relaxed);
+        fd
+    }
+}
+
+/// `pid` (our child's pid in the sandbox's pid namespace) as our /proc numbers it: the same,
+/// unless /proc is the caller's (see `proc_fs`); then it is read from our `children` file (the
+/// sandboxee is our only child).
+unsafe fn pid_in_our_proc(plan: &Plan, pid: i32) -> i32 {
+    if plan.report.degraded.load(Ordering::Relaxed) & super::plan::degraded::PROC == 0 {
+        return pid;
+    }
+    // SAFETY: a C string literal and a buffer on our stack.
+    unsafe {
+        let fd = check(
+            plan,
+            Step::NestedUserNs,
+            syscall(
+                libc::SYS_openat,
+                &[
+                    libc::AT_FDCWD as u64,
+                    c"/proc/thread-self/children".as_ptr() as u64,
+                    (libc::O_RDONLY | libc::O_CLOEXEC) as u64,
+                ],
+            ),
+            4,
+        );
+        let mut buf = [0u8; 24];
+        let n = check(
+            plan,
+            Step::NestedUserNs,
+            syscall(
+                libc::SYS_read,
+                &[fd as u64, buf.as_mut_ptr() as u64, buf.len() as u64],
+            ),
+            4,
+        );
+        syscall(libc::SYS_close, &[fd as u64]);
+        let mut outer: i32 = 0;
+        for b in buf.iter().take(n as usize) {
+            if !b.is_ascii_digit() || outer > i32::MAX / 10 - 9 {
+                break;
+            }
+            outer = outer * 10 + (b - b'0') as i32;
+        }
+        if outer <= 0 {
+            fail_step(plan, Step::NestedUserNs, -(libc::ESRCH as i64), 4);
+        }
+        outer
     }
 }
 

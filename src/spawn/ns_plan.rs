@@ -75,10 +75,14 @@ pub struct NsPlan {
     pub inner_uid_map: CString,
     pub inner_gid_map: CString,
     pub hostname: CString,
+    /// The procfs mount may fail (EPERM): go on without a private /proc.
+    pub proc_optional: bool,
     pub lo_up: bool,
     /// Existing host directory the new root's tmpfs is mounted on (in the private mount ns).
     pub staging: CString,
     pub root_writable: bool,
+    /// A root caller lacked the privilege for idmapped writable binds; they are plain binds.
+    pub idmap_degraded: bool,
     pub ops: Vec<MountOp>,
     /// Filter init installs on itself before exec'ing its image: wait4 and exit only.
     /// Owns the instructions `init_fprog` points to.
@@ -106,6 +110,7 @@ impl NsPlan {
         };
         let cs = |s: String| CString::new(s).map_err(|_| Error::invalid("string contains NUL"));
         let mut ops = Vec::new();
+        let mut idmap_degraded = false;
         for m in tree.mounts() {
             let components = components(&m.inside)?;
             let label = m.inside.display().to_string();
@@ -122,7 +127,9 @@ impl NsPlan {
                         attrs |= MOUNT_ATTR_NOEXEC;
                     }
                     let host_tree = if writable && root {
-                        Some(idmapped(&source, is_dir, attrs)?)
+                        let tree = idmapped(&source, is_dir, attrs)?;
+                        idmap_degraded |= tree.is_none();
+                        tree
                     } else {
                         None
                     };
@@ -277,9 +284,11 @@ impl NsPlan {
             inner_uid_map: cs(format!("{SANDBOX_ID} {SANDBOX_ID} 1\n"))?,
             inner_gid_map: cs(format!("{SANDBOX_ID} {SANDBOX_ID} 1\n"))?,
             hostname: cs(ns.hostname.clone())?,
+            proc_optional: ns.allow_no_proc,
             lo_up: !ns.share_network,
             staging: cs(staging.into())?,
             root_writable: tree.root_writable(),
+            idmap_degraded,
             ops,
             init_fprog,
             _init_filter: init_filter,
@@ -318,8 +327,8 @@ fn hidden_op(components: Vec<CString>, is_dir: bool, label: String) -> Result<Mo
 }
 
 /// A root caller's writable bind: a tree cloned here, idmapped so that the source's owner is the
-/// sandboxee's host id (see `idmap.rs`).
-fn idmapped(source: &Path, recursive: bool, attrs: u64) -> Result<std::os::fd::OwnedFd> {
+/// sandboxee's host id (see `idmap.rs`); `None` when the caller lacks the privilege.
+fn idmapped(source: &Path, recursive: bool, attrs: u64) -> Result<Option<std::os::fd::OwnedFd>> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(source)
         .map_err(|e| Error::invalid(format!("{}: {e}", source.display())))?;

@@ -39,6 +39,9 @@ pub enum Step {
     Network = 17,
     NestedUserNs = 18,
     Landlock = 19,
+    /// clone(2) of the first child (with the namespace flags when namespaces are on); recorded
+    /// by the host, not by a child.
+    Clone = 20,
 }
 
 impl Step {
@@ -65,6 +68,7 @@ impl Step {
             Network,
             NestedUserNs,
             Landlock,
+            Clone,
         ]
         .into_iter()
         .find(|s| *s as u32 == v)
@@ -93,8 +97,49 @@ impl Step {
             Step::Network => "bringing up the loopback interface",
             Step::NestedUserNs => "entering the nested user namespace",
             Step::Landlock => "entering the Landlock domain",
+            Step::Clone => "clone",
         }
     }
+
+    /// Stable machine-readable name of the step, as reported in [`crate::RunResult::failed_step`].
+    /// Mount failures are refined by the monitor (`mount_proc`, `mount_bind`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::None => "unknown",
+            Step::Sync => "sync",
+            Step::Signals => "signals",
+            Step::Session => "setsid",
+            Step::DeathSignal => "death_signal",
+            Step::Fds => "fds",
+            Step::Cwd => "cwd",
+            Step::Rlimit => "rlimits",
+            Step::Capabilities => "capabilities",
+            Step::NoNewPrivs => "no_new_privs",
+            Step::Seccomp => "seccomp",
+            Step::Exec => "exec",
+            Step::Namespaces => "init",
+            Step::UserNs => "id_maps",
+            Step::Mounts => "mount_root",
+            Step::Pivot => "pivot_root",
+            Step::Hostname => "hostname",
+            Step::Network => "loopback",
+            Step::NestedUserNs => "nested_userns",
+            Step::Landlock => "landlock",
+            Step::Clone => "clone",
+        }
+    }
+}
+
+/// Bits of [`ChildReport::degraded`]: cosmetic parts of the sandbox the init had to leave out.
+pub mod degraded {
+    /// sethostname was refused (EPERM, a container's seccomp profile): the inherited name stays.
+    pub const HOSTNAME: u32 = 1;
+    /// The caller allowed it and the procfs mount was refused: no private /proc.
+    pub const PROC: u32 = 2;
+    /// A root caller without CAP_SYS_ADMIN over the filesystems (a container's root): writable
+    /// binds are plain binds, writable where the host's permissions let the sandboxee's own
+    /// host id write, instead of idmapped onto the directory's owner (set by the host).
+    pub const IDMAP: u32 = 4;
 }
 
 /// Written by the child (shared memory, CLONE_VM) when a step fails; read after it exits.
@@ -104,6 +149,8 @@ pub struct ChildReport {
     pub errno: AtomicI32,
     /// Index into the plan's lists for per-item steps (which rlimit, which fd).
     pub item: AtomicU32,
+    /// [`degraded`] bits set by the init for parts it left out.
+    pub degraded: AtomicU32,
 }
 
 /// One `dup` move: `src` (a host fd, owned by the plan or inherited) becomes `dst` in the child.
@@ -341,7 +388,16 @@ impl Plan {
             caps: cap_drop_needed(),
             _program: program,
             fprog,
-            report: ChildReport::default(),
+            report: ChildReport {
+                degraded: std::sync::atomic::AtomicU32::new(
+                    if ns.as_ref().is_some_and(|n| n.idmap_degraded) {
+                        degraded::IDMAP
+                    } else {
+                        0
+                    },
+                ),
+                ..ChildReport::default()
+            },
             _owned: owned,
             max_tasks: Some(limits.processes.unwrap_or(crate::limits::DEFAULT_MAX_TASKS)),
             ns,
@@ -416,13 +472,28 @@ fn clamp_to_hard_limits(settings: Vec<RlimitSetting>) -> Vec<RlimitSetting> {
         .collect()
 }
 
+/// True when the kernel knows capability `cap` (PR_CAPBSET_READ fails with EINVAL past the last).
+fn capbset_knows(cap: u32) -> bool {
+    // SAFETY: PR_CAPBSET_READ takes a number and reads no memory.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong) };
+    r >= 0
+}
+
 fn cap_drop_needed() -> CapDrop {
     // A kernel constant: read once per process, not on every spawn.
     static LAST_CAP: once_cell::sync::Lazy<u32> = once_cell::sync::Lazy::new(|| {
         std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
             .ok()
             .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(63)
+            // A container runtime may mask /proc/sys: ask the kernel which capabilities the
+            // bounding set knows (PR_CAPBSET_READ fails with EINVAL past the last one).
+            .unwrap_or_else(|| {
+                (0..64u32)
+                    .take_while(|c| capbset_knows(*c))
+                    .last()
+                    .unwrap_or(0)
+            })
     });
     CapDrop {
         last_cap: *LAST_CAP,

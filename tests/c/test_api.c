@@ -239,6 +239,7 @@ static void test_policy_view(void) {
 
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_policy_builder_disable_namespaces(NULL, ERR));
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_policy_builder_share_network(NULL, ERR));
+    CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_policy_builder_allow_no_private_proc(NULL, ERR));
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_policy_builder_set_hostname(NULL, "h", ERR));
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_policy_builder_add_file(NULL, "/etc/hostname", ERR));
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_policy_builder_add_file_at(NULL, "/a", "/b", false, ERR));
@@ -253,6 +254,7 @@ static void test_policy_view(void) {
     /* A full view builds. */
     b = sbx_policy_builder_new();
     CHECK_STATUS(SBX_STATUS_OK, sbx_policy_builder_share_network(b, ERR));
+    CHECK_STATUS(SBX_STATUS_OK, sbx_policy_builder_allow_no_private_proc(b, ERR));
     CHECK_STATUS(SBX_STATUS_OK, sbx_policy_builder_set_hostname(b, "box", ERR));
     CHECK_STATUS(SBX_STATUS_OK, sbx_policy_builder_add_file(b, "/etc/passwd", ERR));
     CHECK_STATUS(SBX_STATUS_OK, sbx_policy_builder_add_file_at(b, "/etc/group", "/etc/group2", false, ERR));
@@ -575,8 +577,23 @@ static void test_runs(void) {
     }
     {
         const char *args[] = {"exit", "0"};
+        size_t k, n;
+        int seccomp = 0;
         r = run(p, args, 2);
         CHECK(sbx_result_success(r));
+        /* The fences in force are listed; nothing was left out here. */
+        n = sbx_result_fence_count(r);
+        CHECK(n > 0);
+        for (k = 0; k < n; k++) {
+            CHECK(sbx_result_fence(r, k) != NULL);
+            seccomp |= strcmp(sbx_result_fence(r, k), "seccomp") == 0;
+        }
+        CHECK(seccomp);
+        CHECK(sbx_result_fence(r, n) == NULL);
+        CHECK(sbx_result_degraded_count(r) == 0 && sbx_result_degraded(r, 0) == NULL);
+        CHECK(sbx_result_failed_step(r) == NULL && sbx_result_setup_hint(r) == NULL);
+        CHECK(sbx_result_fence_count(NULL) == 0 && sbx_result_fence(NULL, 0) == NULL);
+        CHECK(sbx_result_degraded_count(NULL) == 0 && sbx_result_failed_step(NULL) == NULL);
         sbx_result_free(r);
     }
     {
@@ -631,6 +648,9 @@ static void test_runs(void) {
             int32_t setup_errno = 0;
             CHECK(sbx_result_setup_errno(r, &setup_errno) && setup_errno == ENOENT);
             CHECK(!sbx_result_setup_errno(NULL, &setup_errno));
+            /* The failed step is named; a run that never started had no fence. */
+            CHECK(sbx_result_failed_step(r) != NULL && strcmp(sbx_result_failed_step(r), "exec") == 0);
+            CHECK(sbx_result_fence_count(r) == 0);
         }
         sbx_result_free(r);
         sbx_sandbox_free(s);
