@@ -171,7 +171,7 @@ fn recv_into<T: Copy>(
 /// bytes after it) and its length. `len_out` is required unless `len_optional`.
 fn recv_buffer<B: Byte>(
     comms: *mut sbx_comms,
-    data_out: *mut *mut B,
+    (data_out, data_name): (*mut *mut B, &str),
     len_out: *mut usize,
     len_optional: bool,
     extra: usize,
@@ -180,7 +180,7 @@ fn recv_buffer<B: Byte>(
 ) -> sbx_status {
     boundary_status(err_out, || {
         let c = try_mut(comms, "comms")?;
-        check_out(data_out, "data_out")?;
+        check_out(data_out, data_name)?;
         if !len_optional {
             check_out(len_out, "len_out")?;
         }
@@ -439,7 +439,7 @@ impl sbx_comms {
         len_out: *mut usize,
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
-        recv_buffer(comms, data_out, len_out, false, 0, err_out, |c| {
+        recv_buffer(comms, (data_out, "data_out"), len_out, false, 0, err_out, |c| {
             c.recv_custom(expected_tag)
         })
     }
@@ -692,7 +692,7 @@ impl sbx_comms {
         len_out: *mut usize,
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
-        recv_buffer(comms, string_out, len_out, true, 1, err_out, |c| {
+        recv_buffer(comms, (string_out, "string_out"), len_out, true, 1, err_out, |c| {
             c.recv_string().map(String::into_bytes)
         })
     }
@@ -728,7 +728,7 @@ impl sbx_comms {
     ) -> sbx_status {
         recv_buffer(
             comms,
-            data_out,
+            (data_out, "data_out"),
             len_out,
             false,
             0,

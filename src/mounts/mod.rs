@@ -1,8 +1,11 @@
 //! The sandboxee's filesystem view: an empty tmpfs root holding only what the policy adds.
 //!
 //! This module holds the *description* and its validation (sandbox2's mount rules: absolute,
-//! canonical paths, no NUL, no `..`, file-over-directory conflicts rejected, read-only upgraded to
-//! writable when both are asked). The child applies it with the new mount API (see
+//! canonical paths, no NUL, no `..`, file-over-directory conflicts rejected). Two rules go
+//! further than sandbox2's, so that a view that builds also mounts: a read-only and a writable
+//! bind of one source at one path conflict (sandbox2 upgrades to writable), and a directory bind
+//! added above existing mount points is checked against them at once (each must exist in the
+//! new source, with its type, and not as a symlink). The child applies it with the new mount API (see
 //! `spawn::ns_child`), resolving every target beneath the new root without following symlinks.
 
 pub mod elf;
@@ -212,7 +215,8 @@ impl MountTree {
     }
 
     fn insert(&mut self, inside: PathBuf, kind: MountKind) -> Result<()> {
-        // Same path twice: only the same source may repeat, and writable wins over read-only.
+        // Same path twice: only the very same mount may repeat. Read-only and writable binds of
+        // one source conflict: neither silently wins.
         if let Some(existing) = self.mounts.get_mut(&inside) {
             return match (existing, &kind) {
                 (
@@ -226,10 +230,7 @@ impl MountTree {
                         is_dir: d2,
                         writable: w2,
                     },
-                ) if s1 == s2 && d1 == d2 => {
-                    *w1 |= *w2;
-                    Ok(())
-                }
+                ) if s1 == s2 && d1 == d2 && w1 == w2 => Ok(()),
                 (MountKind::Tmpfs { size: a }, MountKind::Tmpfs { size: b }) if a == b => Ok(()),
                 (MountKind::Hidden { is_dir: a }, MountKind::Hidden { is_dir: b }) if a == b => {
                     Ok(())
@@ -261,29 +262,31 @@ impl MountTree {
                 )));
             }
         }
-        // A mount point beneath a read-only bind mount cannot be created there: it must already
-        // exist in the bound source, with the right type.
+        // A mount point beneath a bind mount cannot be created there: it must already exist in
+        // the bound source, with the right type.
         if let Some((parent, MountKind::Bind { source, .. })) = self.enclosing(&inside) {
-            let rest = inside.strip_prefix(&parent).unwrap_or(Path::new(""));
-            let host = source.join(rest);
-            let want_dir = !is_file_kind(&kind);
-            match std::fs::symlink_metadata(&host) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Error::invalid(format!(
-                        "mount point {} is a symlink inside the bind mount of {}; targets are never followed through symlinks",
-                        inside.display(),
-                        parent.display()
-                    )))
-                }
-                Ok(m) if m.is_dir() == want_dir => {}
-                _ => {
-                    return Err(Error::invalid(format!(
-                        "mount point {} must already exist as a {} inside the bind mount of {} (at {})",
-                        inside.display(),
-                        if want_dir { "directory" } else { "file" },
-                        parent.display(),
-                        host.display()
-                    )))
+            check_mount_point(&parent, &source, &inside, !is_file_kind(&kind))?;
+        }
+        // A directory bind added above mounts that are already there swallows their mount
+        // points: each must exist in the new source as well (else every run would fail).
+        if let MountKind::Bind {
+            source,
+            is_dir: true,
+            ..
+        } = &kind
+        {
+            for (p, k) in &self.mounts {
+                let below = p != &inside && p.starts_with(&inside);
+                let closest = self.enclosing(p).map_or(true, |(e, _)| !e.starts_with(&inside) || e == inside);
+                if below && closest {
+                    check_mount_point(&inside, source, p, !is_file_kind(k)).map_err(|e| {
+                        Error::invalid(format!(
+                            "{} ({}) conflicts with the mount already at {}: {e}",
+                            inside.display(),
+                            describe(&kind),
+                            p.display()
+                        ))
+                    })?;
                 }
             }
         }
@@ -343,6 +346,28 @@ impl MountTree {
             .filter(|(p, _)| inside != p.as_path() && inside.starts_with(p))
             .max_by_key(|(p, _)| p.components().count())
             .map(|(p, k)| (p.clone(), k.clone()))
+    }
+}
+
+/// `inside` will be a mount point within the bind of host `source` at `parent`: it must exist
+/// there with the right type and must not be a symlink (targets are never followed).
+fn check_mount_point(parent: &Path, source: &Path, inside: &Path, want_dir: bool) -> Result<()> {
+    let rest = inside.strip_prefix(parent).unwrap_or(Path::new(""));
+    let host = source.join(rest);
+    match std::fs::symlink_metadata(&host) {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::invalid(format!(
+            "mount point {} is a symlink inside the bind mount of {}; targets are never followed through symlinks",
+            inside.display(),
+            parent.display()
+        ))),
+        Ok(m) if m.is_dir() == want_dir => Ok(()),
+        _ => Err(Error::invalid(format!(
+            "mount point {} must already exist as a {} inside the bind mount of {} (at {})",
+            inside.display(),
+            if want_dir { "directory" } else { "file" },
+            parent.display(),
+            host.display()
+        ))),
     }
 }
 
@@ -450,6 +475,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn conflicts_are_named_when_the_view_is_built() {
+        let dir = std::env::temp_dir().join(format!("sbx-mount-conflict-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::os::unix::fs::symlink("sub", dir.join("link")).unwrap();
+        std::fs::write(dir.join("file"), "x").unwrap();
+        // The same source read-only and writable: neither wins silently.
+        let mut t = MountTree::new();
+        t.add_directory_at(&dir, Path::new("/data"), false).unwrap();
+        let e = t.add_directory_at(&dir, Path::new("/data"), true).unwrap_err();
+        assert!(e.to_string().contains("already mounted"), "{e}");
+        t.add_directory_at(&dir, Path::new("/data"), false).unwrap(); // the very same: fine
+        // A directory bind added above an existing mount whose point is a symlink in it.
+        let mut t = MountTree::new();
+        t.add_tmpfs(Path::new("/data/link"), None).unwrap();
+        let e = t.add_directory_at(&dir, Path::new("/data"), false).unwrap_err();
+        assert!(e.to_string().contains("/data/link") && e.to_string().contains("symlink"), "{e}");
+        // ... or missing there.
+        let mut t = MountTree::new();
+        t.add_tmpfs(Path::new("/data/nope"), None).unwrap();
+        let e = t.add_directory_at(&dir, Path::new("/data"), false).unwrap_err();
+        assert!(e.to_string().contains("/data/nope"), "{e}");
+        // Fine when the point is there with its type.
+        let mut t = MountTree::new();
+        t.add_tmpfs(Path::new("/data/sub"), None).unwrap();
+        t.add_directory_at(&dir, Path::new("/data"), false).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn rejects_bad_paths() {
         let mut t = MountTree::new();
         for bad in [
@@ -489,18 +544,21 @@ mod tests {
     }
 
     #[test]
-    fn ro_upgraded_to_rw_and_conflicts() {
+    fn ro_and_rw_of_one_source_conflict() {
         let mut t = MountTree::new();
         t.add_directory_at(Path::new("/usr"), Path::new("/usr"), false)
             .unwrap();
-        t.add_directory_at(Path::new("/usr"), Path::new("/usr"), true)
-            .unwrap();
+        assert!(
+            t.add_directory_at(Path::new("/usr"), Path::new("/usr"), true)
+                .is_err(),
+            "read-only, then writable"
+        );
         assert_eq!(
             t.mounts()[0].kind,
             MountKind::Bind {
                 source: "/usr".into(),
                 is_dir: true,
-                writable: true
+                writable: false
             }
         );
         assert!(
