@@ -9,15 +9,17 @@
 
 #![allow(unsafe_code)]
 
+pub(crate) mod state;
 mod sysinfo;
 
+use crate::caps::with_raised_capabilities;
 use crate::notify::{Notify, TraceAction};
 use crate::policy::trace_data;
 use crate::result::{Reason, RunResult, Status, Usage, Violation};
-use crate::sandbox::{KillReason, Shared};
 use crate::spawn::latency::{Mark, SetupStep};
 use crate::spawn::ns_plan::OpKind;
 use crate::spawn::{self, plan::Step, Plan, SETUP_FAILED_EXIT};
+use state::{KillReason, Shared};
 use std::collections::HashSet;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -707,59 +709,6 @@ fn kill_and_reap(pid: libc::pid_t) {
     let mut st = 0;
     // SAFETY: reaping our own child.
     unsafe { libc::waitpid(pid, &mut st, libc::__WALL) };
-}
-
-/// This thread's capability sets as `capget` returns them (two 32-bit words of effective,
-/// permitted, inheritable).
-type CapSets = [[u32; 3]; 2];
-
-fn capget_self() -> Option<CapSets> {
-    let hdr: [u32; 2] = [0x2008_0522, 0];
-    let mut d: CapSets = [[0; 3]; 2];
-    // SAFETY: capget writes exactly two {effective, permitted, inheritable} triples.
-    let r = unsafe { libc::syscall(libc::SYS_capget, hdr.as_ptr(), d.as_mut_ptr()) };
-    (r == 0).then_some(d)
-}
-
-fn capset_self(d: &CapSets) {
-    let hdr: [u32; 2] = [0x2008_0522, 0];
-    // SAFETY: capset reads exactly two triples; it only affects this thread.
-    unsafe { libc::syscall(libc::SYS_capset, hdr.as_ptr(), d.as_ptr()) };
-}
-
-/// Makes this thread's effective capabilities its permitted ones, for threads that never run
-/// user code (the deadline thread): a root caller's thread may run with an empty effective set,
-/// and ending a sandboxee that runs as another uid needs CAP_KILL.
-pub(crate) fn raise_effective_capabilities() {
-    raise_from(capget_self());
-}
-
-/// Raises the effective sets in `sets` (this thread's, as read) to the permitted ones; returns
-/// whether anything changed.
-fn raise_from(sets: Option<CapSets>) -> bool {
-    match sets {
-        Some(mut d) if d.iter().any(|w| w[0] != w[1]) => {
-            for w in d.iter_mut() {
-                w[0] = w[1];
-            }
-            capset_self(&d);
-            true
-        }
-        _ => false,
-    }
-}
-
-/// Runs `f` with this thread's effective capabilities raised to its permitted ones, then puts
-/// the caller's effective set back: the monitor thread also runs the user's Notify callbacks,
-/// which must see only the capabilities the caller's thread had.
-pub(crate) fn with_raised_capabilities<T>(f: impl FnOnce() -> T) -> T {
-    let before = capget_self();
-    let raised = raise_from(before);
-    let out = f();
-    if let (true, Some(orig)) = (raised, before) {
-        capset_self(&orig);
-    }
-    out
 }
 
 fn block_all_signals() {
