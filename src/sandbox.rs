@@ -97,7 +97,8 @@ impl Sandbox {
             .name("sbx-monitor".into())
             .stack_size(256 * 1024)
             .spawn(move || {
-                let result = monitor::run(plan, policy, &shared, started_at, notify.as_mut());
+                let result =
+                    monitor::ptrace::run(plan, policy, &shared, started_at, notify.as_mut());
                 notify.finished(&result);
                 shared.finish(result);
             })
