@@ -152,8 +152,9 @@ fn capbset_knows(cap: u32) -> bool {
     r >= 0
 }
 
-/// The [`CapDrop`] for a spawn by the calling process.
-pub(crate) fn cap_drop_needed() -> CapDrop {
+/// The [`CapDrop`] for a spawn by the calling process; `host_id` is the id a root caller's
+/// sandboxee gets (`namespaces::root_caller_host_id`).
+pub(crate) fn cap_drop_needed(host_id: u32) -> CapDrop {
     // A kernel constant: read once per process, not on every spawn.
     static LAST_CAP: once_cell::sync::Lazy<u32> = once_cell::sync::Lazy::new(|| {
         std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
@@ -170,7 +171,7 @@ pub(crate) fn cap_drop_needed() -> CapDrop {
     });
     CapDrop {
         last_cap: *LAST_CAP,
-        host_id: crate::namespaces::root_caller_host_id(),
+        host_id,
         switch_ids: caller_is_host_root(),
     }
 }

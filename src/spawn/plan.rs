@@ -375,7 +375,7 @@ impl Plan {
             temp_base: max_fd + 1,
             keep,
             rlimits,
-            caps: cap_drop_needed(),
+            caps: cap_drop_needed(crate::namespaces::root_caller_host_id()),
             _program: program,
             fprog,
             report: ChildReport {
