@@ -33,6 +33,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod arch;
+mod caps;
 pub mod client;
 pub mod comms;
 pub mod diagnose;

@@ -18,20 +18,7 @@ pub fn root_caller_host_id() -> u32 {
     ROOT_CALLER_HOST_ID_BASE + std::process::id() % 1_000_000
 }
 
-/// True when the caller is root of the *initial* user namespace (euid 0 and an identity uid map),
-/// i.e. its uid 0 is host root. Root inside a user namespace (rootless containers, `unshare -r`)
-/// is an ordinary host user and keeps the plain mapping onto its own ids.
-pub fn caller_is_host_root() -> bool {
-    static VALUE: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| {
-        if !nix::unistd::geteuid().is_root() {
-            return false;
-        }
-        let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
-        let fields: Vec<&str> = map.split_whitespace().collect();
-        fields == ["0", "0", "4294967295"]
-    });
-    *VALUE
-}
+pub use crate::caps::caller_is_host_root;
 
 /// Base of [`root_caller_host_id`].
 pub const ROOT_CALLER_HOST_ID_BASE: u32 = 1_000_000_000;

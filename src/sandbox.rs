@@ -7,129 +7,24 @@ use crate::comms::Comms;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::monitor;
+use crate::monitor::state::{lock, KillReason, Phase, Shared};
 use crate::notify::{DenyTraces, Notify};
 use crate::policy::Policy;
 use crate::result::RunResult;
 use crate::spawn::Plan;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 mod deadline;
 
-/// Why the host ended a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KillReason {
-    External = 1,
-    Timeout = 2,
-}
-
-#[derive(Debug)]
-enum Phase {
-    NotStarted,
-    Starting,
-    Running { pid: i32 },
-    Finished(Box<RunResult>),
-}
-
-/// State shared between the caller's threads, the monitor thread and the deadline thread.
-pub(crate) struct Shared {
-    phase: Mutex<Phase>,
-    changed: Condvar,
-    kill_reason: AtomicU8,
-    pidfd: Mutex<Option<OwnedFd>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding one of these locks cannot leave the data half-written (every update
-    // is a single assignment), so a poisoned lock is still usable.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Shared {
-    fn new() -> Shared {
-        Shared {
-            phase: Mutex::new(Phase::NotStarted),
-            changed: Condvar::new(),
-            kill_reason: AtomicU8::new(0),
-            pidfd: Mutex::new(None),
-        }
-    }
-
-    pub(crate) fn set_pidfd(&self, fd: OwnedFd) {
-        *lock(&self.pidfd) = Some(fd);
-        // A kill may have been requested while the child was being created (the monitor thread
-        // has raised its capabilities, so it may signal whatever the sandboxee became).
-        if self.kill_reason().is_some() {
-            crate::monitor::with_raised_capabilities(|| self.signal_main_here());
-        }
-    }
-
-    pub(crate) fn clear_pidfd(&self) {
-        *lock(&self.pidfd) = None;
-    }
-
-    pub(crate) fn set_running(&self, pid: i32) {
-        let mut p = lock(&self.phase);
-        if matches!(*p, Phase::Starting) {
-            *p = Phase::Running { pid };
-        }
-        self.changed.notify_all();
-    }
-
-    fn finish(&self, r: RunResult) {
-        *lock(&self.phase) = Phase::Finished(Box::new(r));
-        self.changed.notify_all();
-    }
-
-    pub(crate) fn kill_reason(&self) -> Option<KillReason> {
-        match self.kill_reason.load(Ordering::Acquire) {
-            1 => Some(KillReason::External),
-            2 => Some(KillReason::Timeout),
-            _ => None,
-        }
-    }
-
-    /// Records why the run is being ended (the first reason wins) and kills the main process.
-    /// The monitor then kills every other task when it sees the main process die.
-    pub(crate) fn kill(self: &Arc<Self>, why: KillReason) {
-        self.kill_reason_or(why);
-        if !self.signal_main_here() {
-            // This thread may not signal the sandboxee; the deadline thread can.
-            deadline::kill_from_here(Arc::downgrade(self));
-        }
-    }
-
-    /// Records `why` unless a reason is already recorded.
-    pub(crate) fn kill_reason_or(&self, why: KillReason) {
-        let _ =
-            self.kill_reason
-                .compare_exchange(0, why as u8, Ordering::AcqRel, Ordering::Acquire);
-    }
-
-    /// SIGKILL to the main process (or the init) through the pidfd, from the calling thread;
-    /// false when the kernel refused it for lack of permission.
-    pub(crate) fn signal_main_here(&self) -> bool {
-        let fd = lock(&self.pidfd);
-        if let Some(fd) = fd.as_ref() {
-            // SAFETY: pidfd_send_signal on a pidfd we hold; pid reuse cannot misdirect it.
-            #[allow(unsafe_code)]
-            let r = unsafe {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    fd.as_raw_fd(),
-                    libc::SIGKILL,
-                    0usize,
-                    0u32,
-                )
-            };
-            if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
-                return false;
-            }
-        }
-        true
+/// Records why the run is being ended (the first reason wins) and kills the main process.
+/// The monitor then kills every other task when it sees the main process die.
+fn kill(shared: &Arc<Shared>, why: KillReason) {
+    shared.kill_reason_or(why);
+    if !shared.signal_main_here() {
+        // This thread may not signal the sandboxee; the deadline thread can.
+        deadline::kill_from_here(Arc::downgrade(shared));
     }
 }
 
@@ -202,7 +97,8 @@ impl Sandbox {
             .name("sbx-monitor".into())
             .stack_size(256 * 1024)
             .spawn(move || {
-                let result = monitor::run(plan, policy, &shared, started_at, notify.as_mut());
+                let result =
+                    monitor::ptrace::run(plan, policy, &shared, started_at, notify.as_mut());
                 notify.finished(&result);
                 shared.finish(result);
             })
@@ -301,7 +197,7 @@ impl Sandbox {
     /// Kills the sandboxee and everything it started; the result's status is EXTERNAL_KILL
     /// unless the run had already ended otherwise. Does nothing after the end.
     pub fn kill(&self) {
-        self.shared.kill(KillReason::External);
+        kill(&self.shared, KillReason::External);
     }
 
     /// The host end of the comms channel (see `Executor::enable_comms`), once, after `start`.
@@ -333,7 +229,7 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         if let Some(h) = lock(&self.monitor).take() {
             if !self.is_finished() {
-                self.shared.kill(KillReason::External);
+                kill(&self.shared, KillReason::External);
             }
             let _ = h.join();
         }

@@ -2,7 +2,7 @@
 //! it sleeps until the earliest deadline and kills what has expired. Entries hold weak
 //! references, so a finished sandbox simply drops out.
 
-use super::{KillReason, Shared};
+use crate::monitor::state::{KillReason, Shared};
 use once_cell::sync::Lazy;
 use std::sync::{Condvar, Mutex, Weak};
 use std::time::Instant;
@@ -55,7 +55,7 @@ pub(super) fn arm(when: Instant, shared: Weak<Shared>) {
 }
 
 fn run(d: &'static Deadlines) {
-    crate::monitor::raise_effective_capabilities();
+    crate::caps::raise_effective_capabilities();
     let mut entries = d.entries.lock().unwrap_or_else(|p| p.into_inner());
     loop {
         let now = Instant::now();

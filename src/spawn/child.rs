@@ -12,6 +12,11 @@
 
 use super::plan::{Plan, Step};
 use super::raw::{exit_group, syscall, syscall6};
+use crate::caps::{
+    CapData, CapHeader, CAP_SETPCAP, SECBIT_KEEP_CAPS_LOCKED, SECBIT_NOROOT, SECBIT_NOROOT_LOCKED,
+    SECBIT_NO_CAP_AMBIENT_RAISE, SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, SECBIT_NO_SETUID_FIXUP,
+    SECBIT_NO_SETUID_FIXUP_LOCKED,
+};
 use crate::policy::EXEC_MAGIC;
 use std::sync::atomic::Ordering;
 
@@ -25,38 +30,7 @@ pub struct ChildArgs {
     pub sync_write: i32,
 }
 
-// Constants from <linux/securebits.h> and <linux/capability.h>.
-const SECBIT_NOROOT: u64 = 1 << 0;
-const SECBIT_NOROOT_LOCKED: u64 = 1 << 1;
-const SECBIT_NO_SETUID_FIXUP: u64 = 1 << 2;
-const SECBIT_NO_SETUID_FIXUP_LOCKED: u64 = 1 << 3;
-const SECBIT_KEEP_CAPS_LOCKED: u64 = 1 << 5;
-const SECBIT_NO_CAP_AMBIENT_RAISE: u64 = 1 << 6;
-const SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED: u64 = 1 << 7;
-const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 const SECCOMP_SET_MODE_FILTER: u64 = 1;
-
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: i32,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-impl CapData {
-    const EMPTY: CapData = CapData {
-        effective: 0,
-        permitted: 0,
-        inheritable: 0,
-    };
-}
 
 /// Records a failed step in the shared report and ends the child.
 #[inline(always)]
@@ -281,10 +255,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                         ),
                         1,
                     );
-                    let hdr = CapHeader {
-                        version: LINUX_CAPABILITY_VERSION_3,
-                        pid: 0,
-                    };
+                    let hdr = CapHeader::SELF;
                     let none = [CapData::EMPTY; 2];
                     check(
                         plan,
@@ -451,10 +422,7 @@ pub(crate) unsafe fn write_file(
 unsafe fn drop_host_privileges(plan: &Plan) {
     // SAFETY: the caller vouches for the plan; the structs passed to capget/capset are ours.
     unsafe {
-        let hdr = CapHeader {
-            version: LINUX_CAPABILITY_VERSION_3,
-            pid: 0,
-        };
+        let hdr = CapHeader::SELF;
         let mut data = [CapData::EMPTY; 2];
         check(
             plan,
@@ -495,8 +463,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             ),
             1,
         );
-        const CAP_SETPCAP: u64 = 8;
-        if permitted & (1 << CAP_SETPCAP) != 0 {
+        if permitted & (1u64 << CAP_SETPCAP) != 0 {
             let bits = SECBIT_NOROOT
                 | SECBIT_NOROOT_LOCKED
                 | SECBIT_NO_SETUID_FIXUP

@@ -33,7 +33,6 @@ use std::sync::Mutex;
 use super::ns_child::{MountAttr, AT_RECURSIVE, OPEN_TREE_CLONE};
 
 const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
-const CAP_SYS_ADMIN: u32 = 21;
 
 /// User namespaces by (owner uid, owner gid), each mapping the owner onto the sandboxee's id.
 static USERNS: Mutex<Option<HashMap<(u32, u32), OwnedFd>>> = Mutex::new(None);
@@ -47,7 +46,7 @@ pub(crate) fn idmapped_tree(
     owner: (u32, u32),
     host_id: u32,
 ) -> Result<Option<OwnedFd>> {
-    if !has_sys_admin() {
+    if !crate::caps::has_sys_admin() {
         return Ok(None);
     }
     let unsupported = |detail: String| Error::Unsupported {
@@ -136,15 +135,6 @@ pub(crate) fn idmapped_tree(
         )));
     }
     Ok(Some(tree))
-}
-
-/// Whether this thread's effective set holds CAP_SYS_ADMIN (raised by the caller beforehand).
-fn has_sys_admin() -> bool {
-    let hdr: [u32; 2] = [0x2008_0522, 0];
-    let mut data = [[0u32; 3]; 2];
-    // SAFETY: capget writes two triples into `data`.
-    let r = unsafe { libc::syscall(libc::SYS_capget, hdr.as_ptr(), data.as_mut_ptr()) };
-    r == 0 && data[0][0] & (1 << CAP_SYS_ADMIN) != 0
 }
 
 /// The cached user namespace fd for `owner`, made on first use.

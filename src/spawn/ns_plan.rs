@@ -99,7 +99,7 @@ impl NsPlan {
     pub fn new(ns: &Namespaces, tree: &MountTree) -> Result<NsPlan> {
         ns.validate()?;
         // SAFETY-free: geteuid/getegid cannot fail.
-        let root = crate::namespaces::caller_is_host_root();
+        let root = crate::caps::caller_is_host_root();
         let (uid, gid) = if root {
             (root_caller_host_id(), root_caller_host_id())
         } else {
@@ -332,7 +332,7 @@ fn idmapped(source: &Path, recursive: bool, attrs: u64) -> Result<Option<std::os
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(source)
         .map_err(|e| Error::invalid(format!("{}: {e}", source.display())))?;
-    crate::monitor::with_raised_capabilities(|| {
+    crate::caps::with_raised_capabilities(|| {
         super::idmap::idmapped_tree(
             source,
             recursive,

@@ -5,6 +5,7 @@
 //! memory the child reads but never allocates or frees.
 
 use super::ns_plan::NsPlan;
+use crate::caps::{cap_drop_needed, CapDrop};
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Stdio};
 use crate::limits::RlimitSetting;
@@ -165,17 +166,6 @@ pub struct FdMove {
 pub struct SockFprog {
     pub len: u16,
     pub filter: *const SockFilter,
-}
-
-/// What the child needs to take a root or capable caller's privileges away (no namespaces);
-/// whether it has any is decided in the child from its own credentials.
-#[derive(Debug, Clone, Copy)]
-pub struct CapDrop {
-    pub last_cap: u32,
-    /// The host uid/gid a root caller's sandboxee gets.
-    pub host_id: u32,
-    /// The caller is host root: switch the sandboxee to `host_id`.
-    pub switch_ids: bool,
 }
 
 pub struct Plan {
@@ -367,7 +357,7 @@ impl Plan {
             });
         }
         // Last, after every fallible step: the window is left when the plan is dropped.
-        let switches_ids = crate::namespaces::caller_is_host_root();
+        let switches_ids = crate::caps::caller_is_host_root();
         let host_dumpable = if switches_ids {
             enter_dumpable_window()
         } else {
@@ -385,7 +375,7 @@ impl Plan {
             temp_base: max_fd + 1,
             keep,
             rlimits,
-            caps: cap_drop_needed(),
+            caps: cap_drop_needed(crate::namespaces::root_caller_host_id()),
             _program: program,
             fprog,
             report: ChildReport {
@@ -470,36 +460,6 @@ fn clamp_to_hard_limits(settings: Vec<RlimitSetting>) -> Vec<RlimitSetting> {
             s
         })
         .collect()
-}
-
-/// True when the kernel knows capability `cap` (PR_CAPBSET_READ fails with EINVAL past the last).
-fn capbset_knows(cap: u32) -> bool {
-    // SAFETY: PR_CAPBSET_READ takes a number and reads no memory.
-    #[allow(unsafe_code)]
-    let r = unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong) };
-    r >= 0
-}
-
-fn cap_drop_needed() -> CapDrop {
-    // A kernel constant: read once per process, not on every spawn.
-    static LAST_CAP: once_cell::sync::Lazy<u32> = once_cell::sync::Lazy::new(|| {
-        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            // A container runtime may mask /proc/sys: ask the kernel which capabilities the
-            // bounding set knows (PR_CAPBSET_READ fails with EINVAL past the last one).
-            .unwrap_or_else(|| {
-                (0..64u32)
-                    .take_while(|c| capbset_knows(*c))
-                    .last()
-                    .unwrap_or(0)
-            })
-    });
-    CapDrop {
-        last_cap: *LAST_CAP,
-        host_id: crate::namespaces::root_caller_host_id(),
-        switch_ids: crate::namespaces::caller_is_host_root(),
-    }
 }
 
 /// `struct landlock_ruleset_attr` (ABI 6 layout).

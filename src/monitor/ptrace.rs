@@ -1,0 +1,614 @@
+//! The ptrace monitor: one thread per running sandbox that spawns the sandboxee, attaches to it
+//! and to everything it creates, allows the one exec, turns seccomp TRACE stops into violations,
+//! and produces the [`RunResult`].
+//!
+//! Why the monitor thread also spawns: ptrace requests must come from the thread that attached,
+//! and that thread must also be the one waiting (`__WNOTHREAD` keeps sibling monitors from
+//! stealing each other's events). The loop blocks in `wait4` only: kills for timeouts and
+//! `Sandbox::kill` are sent from other threads through a pidfd, and the resulting exit wakes it.
+//!
+//! [`run`] is a sequence of named steps: spawn, publish the pidfd, attach, write the id maps,
+//! release the child, the event loop (one method per kind of stop), collect the result.
+
+#![allow(unsafe_code)]
+
+use super::state::Shared;
+use super::sysinfo;
+use super::{clone_failure, fences, setup_failure, step_error, Outcome};
+use crate::caps::with_raised_capabilities;
+use crate::notify::{Notify, TraceAction};
+use crate::policy::trace_data;
+use crate::result::{Reason, RunResult, Violation};
+use crate::spawn::latency::{Mark, SetupStep};
+use crate::spawn::{self, plan::Step, Plan, Spawned};
+use std::collections::HashSet;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+const PTRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
+    | libc::PTRACE_O_TRACEFORK
+    | libc::PTRACE_O_TRACEVFORK
+    | libc::PTRACE_O_TRACECLONE
+    | libc::PTRACE_O_TRACEEXEC
+    | libc::PTRACE_O_TRACESECCOMP
+    | libc::PTRACE_O_EXITKILL;
+
+/// Runs one sandbox to the end on the calling thread (a dedicated monitor thread).
+pub(crate) fn run(
+    plan: Box<Plan>,
+    policy: crate::policy::Policy,
+    shared: &Shared,
+    started_at: Instant,
+    notify: &mut dyn Notify,
+) -> RunResult {
+    block_all_signals();
+    let spawned = match spawn::spawn(&plan) {
+        Ok(s) => s,
+        Err(e) => return clone_failure(&plan, &e),
+    };
+    // In a namespaced sandbox `main` is the init until the sandboxee is known: killing the init
+    // through this pidfd ends the whole pid namespace.
+    let main = spawned.pid;
+    plan.stamps.mark(Mark::Cloned);
+    let mut child = Child {
+        plan: Some(plan),
+        spawned: Some(spawned),
+    };
+    publish_pidfd(main, shared);
+    let ready = attach(main)
+        .and_then(|()| write_id_maps(&child, main))
+        .and_then(|()| child.release());
+    if let Err(r) = ready {
+        kill_and_reap(main);
+        drop(child.spawned.take());
+        shared.clear_pidfd();
+        return *r;
+    }
+    if let Some(p) = child.plan() {
+        p.stamps.mark(Mark::Attached);
+    }
+    let mut m = Monitor::new(policy, main, child.plan());
+    m.event_loop(&mut child, shared, notify);
+    collect(m, child, shared, started_at)
+}
+
+/// The outcome of one step before the event loop: on failure, the run's result.
+type Prepared = Result<(), Box<RunResult>>;
+
+/// The clone children's plan and stack. The children run on the host's memory until their
+/// exec, so both are kept until none of them can still be running on it.
+struct Child {
+    plan: Option<Box<Plan>>,
+    spawned: Option<Spawned>,
+}
+
+impl Child {
+    fn plan(&self) -> Option<&Plan> {
+        self.plan.as_deref()
+    }
+
+    /// Lets the child go on past the start pipe.
+    fn release(&mut self) -> Prepared {
+        match self.spawned.as_mut().map(|s| s.release()).unwrap_or(Ok(())) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(Box::new(RunResult::setup_error(
+                Reason::FailedSubprocess,
+                e.to_string(),
+            ))),
+        }
+    }
+
+    /// Frees the stack, then the plan (which closes the host's copies of mapped fds).
+    fn free(&mut self) {
+        drop(self.spawned.take());
+        drop(self.plan.take());
+    }
+}
+
+/// Hands a pidfd of `main` to `shared`, so that other threads can kill the sandboxee without
+/// racing pid reuse.
+fn publish_pidfd(main: libc::pid_t, shared: &Shared) {
+    // SAFETY: pidfd_open takes a pid and flags; the result is a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, main, 0) };
+    if pidfd >= 0 {
+        // SAFETY: fresh fd owned by nobody else.
+        shared.set_pidfd(unsafe { OwnedFd::from_raw_fd(pidfd as i32) });
+    }
+}
+
+/// PTRACE_SEIZE of the clone child, or the SETUP_ERROR saying why not.
+fn attach(main: libc::pid_t) -> Prepared {
+    if seize(main) >= 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    Err(Box::new(RunResult::setup_error(
+        Reason::FailedPtrace,
+        format!(
+            "ptrace(PTRACE_SEIZE) of the sandboxee failed: {err}; the ptrace monitor needs ptrace \
+             (check kernel.yama.ptrace_scope <= 1 and that a container seccomp profile allows ptrace)"
+        ),
+    )))
+}
+
+/// A root caller's sandbox maps onto an unprivileged host id; only we (CAP_SETUID outside) may
+/// write such maps, and the init waits on the start pipe until we have.
+fn write_id_maps(child: &Child, main: libc::pid_t) -> Prepared {
+    let Some(ns) = child
+        .plan()
+        .and_then(|p| p.ns.as_ref())
+        .filter(|ns| ns.monitor_writes_maps)
+    else {
+        return Ok(());
+    };
+    let write = |file: &str, data: &[u8]| {
+        std::fs::write(format!("/proc/{main}/{file}"), data).map_err(|e| {
+            (
+                format!("writing /proc/{main}/{file}: {e}"),
+                e.raw_os_error(),
+            )
+        })
+    };
+    let written = with_raised_capabilities(|| {
+        write("uid_map", ns.uid_map.as_bytes())
+            .and_then(|_| write("gid_map", ns.gid_map.as_bytes()))
+    });
+    written.map_err(|(e, errno)| {
+        Box::new(step_error(
+            Reason::FailedNamespaces,
+            Step::UserNs.name(),
+            errno,
+            e,
+            true,
+        ))
+    })
+}
+
+/// Frees the child's memory and the pidfd, and turns what the monitor saw into the result.
+fn collect(m: Monitor, mut child: Child, shared: &Shared, started_at: Instant) -> RunResult {
+    child.free();
+    shared.clear_pidfd();
+    Outcome {
+        main: m.main,
+        main_status: m.main_status,
+        exec_seen: m.exec_seen,
+        peak_tasks: m.peak,
+        violation: m.violation,
+        setup_error: m.setup_error,
+        setup_latency: m.setup_latency,
+        fences: m.fences,
+        degraded: m.degraded,
+    }
+    .into_result(shared.kill_reason(), started_at)
+}
+
+struct Monitor {
+    /// The user's policy: trace data is checked against its verdicts.
+    policy: crate::policy::Policy,
+    /// The sandboxee (known from the start without namespaces, from the init's fork with them).
+    main: Option<libc::pid_t>,
+    /// The namespaced sandbox's init.
+    init: Option<libc::pid_t>,
+    init_exec_seen: bool,
+    /// The sandboxee's start exec, held until the init has exec'd its own image.
+    pending_exec: Option<libc::pid_t>,
+    tasks: HashSet<libc::pid_t>,
+    killed_on_birth: HashSet<libc::pid_t>,
+    peak: u32,
+    max_tasks: Option<u64>,
+    exec_allowed: bool,
+    exec_seen: bool,
+    ending: bool,
+    violation: Option<(Reason, Violation)>,
+    main_status: Option<(i32, libc::rusage)>,
+    setup_error: Option<RunResult>,
+    setup_latency: Vec<SetupStep>,
+    fences: Vec<&'static str>,
+    degraded: Vec<&'static str>,
+}
+
+impl Monitor {
+    fn new(policy: crate::policy::Policy, main: libc::pid_t, plan: Option<&Plan>) -> Monitor {
+        let max_tasks = plan.and_then(|p| p.max_tasks);
+        let namespaced = plan.map(|p| p.ns.is_some()).unwrap_or(false);
+        Monitor {
+            policy,
+            // With namespaces the clone child is the sandbox's init; the sandboxee is its first
+            // child.
+            main: if namespaced { None } else { Some(main) },
+            init: if namespaced { Some(main) } else { None },
+            init_exec_seen: !namespaced,
+            pending_exec: None,
+            tasks: HashSet::from([main]),
+            killed_on_birth: HashSet::new(),
+            peak: 1,
+            max_tasks,
+            exec_allowed: false,
+            exec_seen: false,
+            ending: false,
+            violation: None,
+            main_status: None,
+            setup_error: None,
+            setup_latency: Vec::new(),
+            fences: Vec::new(),
+            degraded: Vec::new(),
+        }
+    }
+
+    /// Waits for every event of every task until the main process has ended and no task is
+    /// left.
+    fn event_loop(&mut self, child: &mut Child, shared: &Shared, notify: &mut dyn Notify) {
+        // SAFETY: rusage is plain old data; all-zero is a valid value.
+        let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+        loop {
+            let mut status = 0;
+            // SAFETY: wait4 writes status and rusage into our locals.
+            let pid = unsafe {
+                libc::wait4(
+                    -1,
+                    &mut status,
+                    libc::__WALL | libc::__WNOTHREAD,
+                    &mut rusage,
+                )
+            };
+            if pid < 0 {
+                let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                if e == libc::EINTR {
+                    continue;
+                }
+                // ECHILD: nothing left to wait for (tasks we had listed vanished with an exec).
+                break;
+            }
+            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                if self.on_exit(pid, status, rusage, child) {
+                    break;
+                }
+                continue;
+            }
+            if libc::WIFSTOPPED(status) {
+                self.on_stop(pid, status, child, shared, notify);
+            }
+        }
+    }
+
+    /// A task ended; true when the run is over (the main process has ended and no task is left).
+    fn on_exit(
+        &mut self,
+        pid: libc::pid_t,
+        status: i32,
+        rusage: libc::rusage,
+        child: &mut Child,
+    ) -> bool {
+        self.tasks.remove(&pid);
+        self.killed_on_birth.remove(&pid);
+        if self.main.is_none() && Some(pid) == self.init {
+            // The init died before it started the sandboxee: its report says why.
+            self.main = Some(pid);
+        }
+        if Some(pid) == self.main {
+            self.main_status = Some((status, rusage));
+            if !self.exec_seen && libc::WIFEXITED(status) {
+                if let Some(p) = child.plan() {
+                    self.setup_error = setup_failure(p, libc::WEXITSTATUS(status));
+                }
+            }
+            // The run ends with its main process; nothing it left behind may outlive it.
+            self.end_all();
+        }
+        // The clone children ran on our memory until their exec; free it only when none of
+        // them can still be running on it.
+        let init_gone = self.init.map_or(true, |i| !self.tasks.contains(&i));
+        if self.main_status.is_some() && init_gone {
+            child.free();
+        }
+        self.main_status.is_some() && self.tasks.is_empty()
+    }
+
+    /// A task stopped: dispatches on the kind of stop.
+    fn on_stop(
+        &mut self,
+        pid: libc::pid_t,
+        status: i32,
+        child: &mut Child,
+        shared: &Shared,
+        notify: &mut dyn Notify,
+    ) {
+        if self.tasks.insert(pid) {
+            // A new task whose first stop arrived before its parent's fork event.
+            self.on_new_task(pid);
+        }
+        let sig = libc::WSTOPSIG(status);
+        let event = (status >> 16) & 0xffff;
+        match event {
+            libc::PTRACE_EVENT_SECCOMP => self.on_seccomp(pid, notify),
+            libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
+                self.on_fork(pid)
+            }
+            libc::PTRACE_EVENT_EXEC => self.on_exec(pid, child, shared),
+            libc::PTRACE_EVENT_STOP => on_event_stop(pid, sig),
+            _ => on_signal(pid, sig, notify),
+        }
+    }
+
+    /// A fork, vfork or clone event: the new task is tracked (and capped).
+    fn on_fork(&mut self, pid: libc::pid_t) {
+        if let Some(child) = event_msg(pid) {
+            let child = child as libc::pid_t;
+            if self.main.is_none() && Some(pid) == self.init {
+                self.main = Some(child);
+            }
+            if self.tasks.insert(child) {
+                self.on_new_task(child);
+            }
+        }
+        cont(pid, 0);
+    }
+
+    /// An exec event: the init's exec releases a held start exec; the sandboxee's start exec
+    /// means it is running, and the clone children's memory can go.
+    fn on_exec(&mut self, pid: libc::pid_t, child: &mut Child, shared: &Shared) {
+        if let Some(former) = event_msg(pid) {
+            let former = former as libc::pid_t;
+            if former != pid {
+                self.tasks.remove(&former);
+            }
+        }
+        if Some(pid) == self.init && !self.init_exec_seen {
+            // The init left the host's memory; the sandboxee may start its target now.
+            self.init_exec_seen = true;
+            if let Some(p) = self.pending_exec.take() {
+                cont(p, 0);
+            }
+        } else if Some(pid) == self.main && !self.exec_seen {
+            self.exec_seen = true;
+            if let Some(p) = child.plan() {
+                p.stamps.mark(Mark::Exec);
+                self.setup_latency = p.stamps.breakdown();
+                (self.fences, self.degraded) = fences(p);
+            }
+            // The child has its own memory now: its stack and plan can go, and the host's
+            // copies of mapped fds are closed (a pipe's reader sees EOF when the sandboxee
+            // closes its end).
+            child.free();
+            shared.set_running(pid);
+        }
+        cont(pid, 0);
+    }
+
+    fn on_new_task(&mut self, pid: libc::pid_t) {
+        let init_alive = self.init.map_or(0, |i| self.tasks.contains(&i) as usize);
+        let alive = self
+            .tasks
+            .len()
+            .saturating_sub(self.killed_on_birth.len() + init_alive) as u64;
+        if self.ending {
+            kill(pid);
+            return;
+        }
+        if let Some(max) = self.max_tasks {
+            if alive > max {
+                // Over the cap: the task dies before its first instruction.
+                self.killed_on_birth.insert(pid);
+                kill(pid);
+                return;
+            }
+        }
+        self.peak = self.peak.max(alive as u32);
+    }
+
+    fn on_seccomp(&mut self, pid: libc::pid_t, notify: &mut dyn Notify) {
+        let stop = match sysinfo::read_seccomp_stop(pid) {
+            Ok(s) => s,
+            // ESRCH: killed meanwhile; anything else: refuse to guess and end the run.
+            Err(libc::ESRCH) => return,
+            Err(_) => {
+                self.end_all();
+                return;
+            }
+        };
+        let mut data = (stop.ret_data & 0xffff) as u16;
+        // The return data is only as trustworthy as the filter that produced it: with stacked
+        // filters the kernel reports the data of the newest one, and a sandboxee allowed to call
+        // seccomp() could install one that returns "trace" or "exec" for anything. Those two are
+        // honoured only when our own policy gives exactly that verdict for this call.
+        if data == trace_data::USER_TRACE || data == trace_data::EXEC {
+            let input = crate::policy::SeccompData {
+                nr: stop.nr as i32,
+                arch: stop.audit_arch,
+                instruction_pointer: stop.ip,
+                args: stop.args,
+            };
+            let expected = crate::policy::bpf::SECCOMP_RET_TRACE | u32::from(data);
+            if self.policy.decide(&input) != expected {
+                log::warn!("sandbox: forged seccomp trace data {data} for syscall {}; treated as a violation", stop.nr);
+                data = trace_data::VIOLATION;
+            }
+        }
+        if data == trace_data::EXEC
+            && !self.exec_allowed
+            && !self.exec_seen
+            && Some(pid) != self.init
+        {
+            // Before the start exec only library code runs, so the first request is ours.
+            if self.main.is_none() {
+                self.main = Some(pid);
+            }
+            if Some(pid) == self.main {
+                self.exec_allowed = true;
+                if !notify.started(pid) {
+                    self.setup_error = Some(RunResult::setup_error(
+                        Reason::FailedNotify,
+                        "Notify::started vetoed the run".into(),
+                    ));
+                    self.end_all();
+                    return;
+                }
+                if self.init_exec_seen {
+                    cont(pid, 0);
+                } else {
+                    self.pending_exec = Some(pid);
+                }
+                return;
+            }
+        }
+        if data == trace_data::USER_TRACE {
+            let call = stop.violation(pid);
+            match notify.trace(&call) {
+                TraceAction::Allow => {
+                    cont(pid, 0);
+                    return;
+                }
+                TraceAction::Errno(e) if (1..=4095).contains(&e) && skip_with_errno(pid, e) => {
+                    cont(pid, 0);
+                    return;
+                }
+                // Deny, an out-of-range errno, or registers that could not be set.
+                _ => {}
+            }
+        }
+        let reason = match data {
+            trace_data::ARCH_X86_32 | trace_data::ARCH_UNKNOWN | trace_data::X32 => {
+                Reason::ViolationArch
+            }
+            _ => Reason::ViolationSyscall,
+        };
+        if self.violation.is_none() {
+            let v = stop.violation(pid);
+            log::info!("sandbox violation: {}", v.describe());
+            notify.violation(&v);
+            self.violation = Some((reason, v));
+        }
+        // The stopped thread never resumes: SIGKILL ends it in the stop.
+        self.end_all();
+    }
+
+    /// Kills every task of the sandbox. Called once the outcome is decided.
+    fn end_all(&mut self) {
+        self.ending = true;
+        for &t in &self.tasks {
+            kill(t);
+        }
+    }
+}
+
+/// A PTRACE_EVENT_STOP: a group-stop stays stopped (but keeps reporting events); anything else
+/// continues.
+fn on_event_stop(pid: libc::pid_t, sig: i32) {
+    if matches!(
+        sig,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+    ) {
+        // Group-stop: keep it stopped but keep receiving events (ptrace(2) PTRACE_LISTEN).
+        // SAFETY: plain request on a tracee in group-stop.
+        unsafe { libc::ptrace(libc::PTRACE_LISTEN, pid, 0, 0) };
+    } else {
+        cont(pid, 0);
+    }
+}
+
+/// A signal-delivery-stop: the signal is passed on unchanged.
+fn on_signal(pid: libc::pid_t, sig: i32, notify: &mut dyn Notify) {
+    let inject = if sig == (libc::SIGTRAP | 0x80) {
+        0
+    } else {
+        sig
+    };
+    if inject != 0 {
+        notify.signal(pid, inject);
+    }
+    cont(pid, inject);
+}
+
+/// PTRACE_SEIZE of our own clone child, retried briefly on EPERM.
+///
+/// The child shares the host's memory, and so does every other sandbox's child until its exec.
+/// A root caller's child that switches to the sandbox's host id clears the dumpable flag of that
+/// shared memory until it restores it a few instructions later; a seize in that window needs
+/// CAP_SYS_PTRACE, which the root of a container does not hold. The window is microseconds
+/// long, so a few retries end it; a real refusal (Yama, a seccomp profile) persists and is
+/// reported.
+fn seize(pid: libc::pid_t) -> libc::c_long {
+    let mut r = -1;
+    for _ in 0..100 {
+        // SAFETY: PTRACE_SEIZE with an options word; no pointers.
+        r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0, PTRACE_OPTIONS as libc::c_long) };
+        if r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    r
+}
+
+fn cont(pid: libc::pid_t, sig: i32) {
+    // SAFETY: plain request; failure (ESRCH: the task died) needs no handling here.
+    unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, sig as libc::c_long) };
+}
+
+fn kill(pid: libc::pid_t) {
+    // SAFETY: signalling a tracee we have not reaped yet, so the pid cannot have been reused.
+    with_raised_capabilities(|| unsafe { libc::kill(pid, libc::SIGKILL) });
+}
+
+fn event_msg(pid: libc::pid_t) -> Option<u64> {
+    let mut msg: libc::c_ulong = 0;
+    // SAFETY: the kernel writes one unsigned long.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETEVENTMSG,
+            pid,
+            0,
+            &mut msg as *mut libc::c_ulong,
+        )
+    };
+    (r == 0).then_some(msg as u64)
+}
+
+fn kill_and_reap(pid: libc::pid_t) {
+    kill(pid);
+    let mut st = 0;
+    // SAFETY: reaping our own child.
+    unsafe { libc::waitpid(pid, &mut st, libc::__WALL) };
+}
+
+fn block_all_signals() {
+    // SAFETY: sigfillset initialises the set; pthread_sigmask only affects this thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Skips the syscall `pid` is stopped in (seccomp stop) and makes it return `-errno`: a syscall
+/// number of -1 means "skip" to the kernel, and the return register is what the caller sees.
+#[cfg(target_arch = "x86_64")]
+fn skip_with_errno(pid: libc::pid_t, errno: u16) -> bool {
+    // SAFETY: user_regs_struct is plain data; PTRACE_GETREGS/SETREGS read and write exactly it.
+    unsafe {
+        let mut regs: libc::user_regs_struct = std::mem::zeroed();
+        if libc::ptrace(
+            libc::PTRACE_GETREGS,
+            pid,
+            0,
+            &mut regs as *mut libc::user_regs_struct,
+        ) != 0
+        {
+            return false;
+        }
+        regs.orig_rax = u64::MAX;
+        regs.rax = (-(errno as i64)) as u64;
+        libc::ptrace(
+            libc::PTRACE_SETREGS,
+            pid,
+            0,
+            &regs as *const libc::user_regs_struct,
+        ) == 0
+    }
+}
+
+/// Not implemented on this architecture yet: the call is treated as denied.
+#[cfg(not(target_arch = "x86_64"))]
+fn skip_with_errno(_pid: libc::pid_t, _errno: u16) -> bool {
+    false
+}
