@@ -79,13 +79,6 @@ pub(crate) fn capset_self(d: &CapSets) {
     unsafe { libc::syscall(libc::SYS_capset, &hdr as *const CapHeader, d.as_ptr()) };
 }
 
-/// Makes this thread's effective capabilities its permitted ones, for threads that never run
-/// user code (the deadline thread): a root caller's thread may run with an empty effective set,
-/// and ending a sandboxee that runs as another uid needs CAP_KILL.
-pub(crate) fn raise_effective_capabilities() {
-    raise_from(capget_self());
-}
-
 /// Raises the effective sets in `sets` (this thread's, as read) to the permitted ones; returns
 /// whether anything changed.
 fn raise_from(sets: Option<CapSets>) -> bool {
@@ -102,14 +95,42 @@ fn raise_from(sets: Option<CapSets>) -> bool {
 }
 
 /// Runs `f` with this thread's effective capabilities raised to its permitted ones, then puts
-/// the caller's effective set back: the monitor thread also runs the user's Notify callbacks,
-/// which must see only the capabilities the caller's thread had.
+/// the effective set back: the supervisor thread also runs the user's Notify callbacks, which
+/// must see only the capabilities the caller's thread had (see [`with_effective`]).
 pub(crate) fn with_raised_capabilities<T>(f: impl FnOnce() -> T) -> T {
     let before = capget_self();
     let raised = raise_from(before);
     let out = f();
     if let (true, Some(orig)) = (raised, before) {
         capset_self(&orig);
+    }
+    out
+}
+
+/// This thread's effective set (both words), to run a sandbox's callbacks with it later on the
+/// supervisor thread.
+pub(crate) fn effective_of_this_thread() -> Option<[u32; 2]> {
+    capget_self().map(|d| [d[0].effective, d[1].effective])
+}
+
+/// Runs `f` with this thread's effective set made `effective` (as far as its permitted set
+/// allows), then puts it back: the supervisor runs each sandbox's Notify callbacks with the
+/// effective capabilities of the thread that started that sandbox, never with raised ones.
+pub(crate) fn with_effective<T>(effective: Option<[u32; 2]>, f: impl FnOnce() -> T) -> T {
+    let (Some(want), Some(before)) = (effective, capget_self()) else {
+        return f();
+    };
+    let mut d = before;
+    for (w, e) in d.iter_mut().zip(want) {
+        w.effective = e & w.permitted;
+    }
+    let changed = d.iter().zip(before.iter()).any(|(a, b)| a.effective != b.effective);
+    if changed {
+        capset_self(&d);
+    }
+    let out = f();
+    if changed {
+        capset_self(&before);
     }
     out
 }

@@ -6,25 +6,25 @@
 use crate::comms::Comms;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
-use crate::monitor;
 use crate::monitor::state::{lock, KillReason, Phase, Shared};
+use crate::monitor::supervisor::{self, Job};
 use crate::notify::{DenyTraces, Notify};
 use crate::policy::Policy;
 use crate::result::RunResult;
 use crate::spawn::Plan;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-mod deadline;
 
 /// Records why the run is being ended (the first reason wins) and kills the main process.
 /// The monitor then kills every other task when it sees the main process die.
 fn kill(shared: &Arc<Shared>, why: KillReason) {
     shared.kill_reason_or(why);
     if !shared.signal_main_here() {
-        // This thread may not signal the sandboxee; the deadline thread can.
-        deadline::kill_from_here(Arc::downgrade(shared));
+        // This thread may not signal the sandboxee (a root caller's thread with an empty
+        // effective set); the supervisor raises its capabilities for kills.
+        if let Err(e) = supervisor::kill(shared) {
+            log::error!("libsbx: cannot hand a kill to the supervisor: {e}");
+        }
     }
 }
 
@@ -35,7 +35,6 @@ pub struct Sandbox {
     notify: Mutex<Option<Box<dyn Notify>>>,
     policy: Policy,
     shared: Arc<Shared>,
-    monitor: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Sandbox {
@@ -47,7 +46,6 @@ impl Sandbox {
             notify: Mutex::new(None),
             policy,
             shared: Arc::new(Shared::new()),
-            monitor: Mutex::new(None),
         }
     }
 
@@ -69,6 +67,12 @@ impl Sandbox {
 
     /// Starts the sandboxee and returns once it has started the target program (or failed to).
     pub fn start(&self) -> Result<()> {
+        if supervisor::on_supervisor_thread() {
+            // It would wait for the very thread that has to start it.
+            return Err(Error::InvalidState(
+                "a sandbox cannot be started from a Notify callback",
+            ));
+        }
         let exec = lock(&self.executor)
             .take()
             .ok_or(Error::InvalidState("this sandbox was already started"))?;
@@ -85,30 +89,22 @@ impl Sandbox {
         )?);
         let mut comms = plan.comms_host.take().map(Comms::from_fd);
         *lock(&self.shared.phase) = Phase::Starting;
-        if let Some(limit) = wall_time {
-            deadline::arm(started_at + limit, Arc::downgrade(&self.shared));
-        }
-        let shared = Arc::clone(&self.shared);
-        let policy = self.policy.clone();
-        let mut notify = lock(&self.notify)
+        let notify = lock(&self.notify)
             .take()
             .unwrap_or_else(|| Box::new(DenyTraces));
-        let handle = std::thread::Builder::new()
-            .name("sbx-monitor".into())
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                let result =
-                    monitor::ptrace::run(plan, policy, &shared, started_at, notify.as_mut());
-                notify.finished(&result);
-                shared.finish(result);
-            })
-            .map_err(|e| {
-                Error::os(
-                    "spawn monitor thread",
-                    e.raw_os_error().unwrap_or(libc::EAGAIN),
-                )
-            })?;
-        *lock(&self.monitor) = Some(handle);
+        let job = Job {
+            plan,
+            policy: self.policy.clone(),
+            shared: Arc::clone(&self.shared),
+            started_at,
+            notify,
+            deadline: wall_time.map(|limit| started_at + limit),
+            effective: crate::caps::effective_of_this_thread(),
+        };
+        if let Err(e) = supervisor::start(job) {
+            *lock(&self.shared.phase) = Phase::NotStarted;
+            return Err(e);
+        }
         let running = {
             let mut p = lock(&self.shared.phase);
             while matches!(*p, Phase::Starting) {
@@ -160,16 +156,15 @@ impl Sandbox {
         let mut p = lock(&self.shared.phase);
         loop {
             match &*p {
-                Phase::Finished(r) => {
-                    let r = (**r).clone();
-                    drop(p);
-                    if let Some(h) = lock(&self.monitor).take() {
-                        let _ = h.join();
-                    }
-                    return Ok(r);
-                }
+                Phase::Finished(r) => return Ok((**r).clone()),
                 Phase::NotStarted => {
                     return Err(Error::InvalidState("the sandbox was not started"))
+                }
+                _ if supervisor::on_supervisor_thread() => {
+                    // Only this thread can finish it.
+                    return Err(Error::InvalidState(
+                        "a running sandbox cannot be waited for from a Notify callback",
+                    ));
                 }
                 _ => {}
             }
@@ -226,12 +221,15 @@ impl Sandbox {
 }
 
 impl Drop for Sandbox {
+    /// A running sandbox is killed, and waited for unless this is the supervisor thread (a
+    /// Notify callback dropping another sandbox), which finishes it after the callback.
     fn drop(&mut self) {
-        if let Some(h) = lock(&self.monitor).take() {
-            if !self.is_finished() {
-                kill(&self.shared, KillReason::External);
+        let started = !matches!(&*lock(&self.shared.phase), Phase::NotStarted);
+        if started && !self.is_finished() {
+            kill(&self.shared, KillReason::External);
+            if !supervisor::on_supervisor_thread() {
+                let _ = self.wait();
             }
-            let _ = h.join();
         }
     }
 }

@@ -9,6 +9,7 @@
 
 pub(crate) mod ptrace;
 pub(crate) mod state;
+pub(crate) mod supervisor;
 mod sysinfo;
 
 use crate::result::{Reason, RunResult, Status, Usage, Violation};

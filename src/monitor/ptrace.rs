@@ -1,14 +1,15 @@
-//! The ptrace monitor: one thread per running sandbox that spawns the sandboxee, attaches to it
-//! and to everything it creates, allows the one exec, turns seccomp TRACE stops into violations,
-//! and produces the [`RunResult`].
+//! The ptrace monitor of one sandbox: it spawns the sandboxee, attaches to it and to everything
+//! it creates, allows the one exec, turns seccomp TRACE stops into violations, and produces the
+//! [`RunResult`]. It runs on the supervisor thread (`supervisor.rs`), which waits for the events
+//! of every sandbox and hands each to the [`Running`] sandbox it belongs to.
 //!
-//! Why the monitor thread also spawns: ptrace requests must come from the thread that attached,
-//! and that thread must also be the one waiting (`__WNOTHREAD` keeps sibling monitors from
-//! stealing each other's events). The loop blocks in `wait4` only: kills for timeouts and
-//! `Sandbox::kill` are sent from other threads through a pidfd, and the resulting exit wakes it.
+//! Why the supervisor also spawns: ptrace requests must come from the thread that attached, and
+//! that thread must also be the one waiting (`__WNOTHREAD` keeps the host's other threads' and
+//! children out of it).
 //!
-//! [`run`] is a sequence of named steps: spawn, publish the pidfd, attach, write the id maps,
-//! release the child, the event loop (one method per kind of stop), collect the result.
+//! [`start`] is a sequence of named steps: spawn, publish the pidfd, attach, write the id maps,
+//! release the child. Then one method per kind of event ([`Running::on_exit`],
+//! [`Running::on_stop`]), and [`Running::collect`] for the result.
 
 #![allow(unsafe_code)]
 
@@ -33,18 +34,17 @@ const PTRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
     | libc::PTRACE_O_TRACESECCOMP
     | libc::PTRACE_O_EXITKILL;
 
-/// Runs one sandbox to the end on the calling thread (a dedicated monitor thread).
-pub(crate) fn run(
+/// Starts one sandbox on the calling thread (the supervisor, signals blocked), up to the point
+/// where its child runs; the returned [`Running`] takes its events from then on. A failure is
+/// the run's result.
+pub(crate) fn start(
     plan: Box<Plan>,
     policy: crate::policy::Policy,
     shared: &Shared,
-    started_at: Instant,
-    notify: &mut dyn Notify,
-) -> RunResult {
-    block_all_signals();
+) -> Result<Running, Box<RunResult>> {
     let spawned = match spawn::spawn(&plan) {
         Ok(s) => s,
-        Err(e) => return clone_failure(&plan, &e),
+        Err(e) => return Err(Box::new(clone_failure(&plan, &e))),
     };
     // In a namespaced sandbox `main` is the init until the sandboxee is known: killing the init
     // through this pidfd ends the whole pid namespace.
@@ -62,14 +62,68 @@ pub(crate) fn run(
         kill_and_reap(main);
         drop(child.spawned.take());
         shared.clear_pidfd();
-        return *r;
+        return Err(r);
     }
     if let Some(p) = child.plan() {
         p.stamps.mark(Mark::Attached);
     }
-    let mut m = Monitor::new(policy, main, child.plan());
-    m.event_loop(&mut child, shared, notify);
-    collect(m, child, shared, started_at)
+    let monitor = Monitor::new(policy, main, child.plan());
+    Ok(Running {
+        monitor,
+        child,
+        first: main,
+    })
+}
+
+/// A started sandbox: its monitor state and its clone children's memory.
+pub(crate) struct Running {
+    monitor: Monitor,
+    child: Child,
+    first: libc::pid_t,
+}
+
+impl Running {
+    /// The clone child (the init with namespaces): the first task to expect events from.
+    pub(crate) fn first_pid(&self) -> libc::pid_t {
+        self.first
+    }
+
+    /// A task of this sandbox ended.
+    pub(crate) fn on_exit(&mut self, pid: libc::pid_t, status: i32, rusage: libc::rusage) {
+        self.monitor.on_exit(pid, status, rusage, &mut self.child);
+    }
+
+    /// A task of this sandbox stopped.
+    pub(crate) fn on_stop(
+        &mut self,
+        pid: libc::pid_t,
+        status: i32,
+        shared: &Shared,
+        notify: &mut dyn Notify,
+    ) {
+        self.monitor
+            .on_stop(pid, status, &mut self.child, shared, notify);
+    }
+
+    /// Kills every task (the run's outcome is decided elsewhere, e.g. a panicked callback).
+    pub(crate) fn end_all(&mut self) {
+        self.monitor.end_all();
+    }
+
+    /// Tasks that appeared since the last call (to route their events here).
+    pub(crate) fn take_new_tasks(&mut self) -> Vec<libc::pid_t> {
+        std::mem::take(&mut self.monitor.new_tasks)
+    }
+
+    /// The main process has ended and every task is accounted for.
+    pub(crate) fn is_done(&self) -> bool {
+        self.monitor.main_status.is_some() && self.monitor.tasks.is_empty()
+    }
+
+    /// The run's result; frees what is left.
+    pub(crate) fn collect(self, shared: &Shared, started_at: Instant) -> RunResult {
+        collect(self.monitor, self.child, shared, started_at)
+    }
 }
 
 /// The outcome of one step before the event loop: on failure, the run's result.
@@ -205,6 +259,8 @@ struct Monitor {
     setup_latency: Vec<SetupStep>,
     fences: Vec<&'static str>,
     degraded: Vec<&'static str>,
+    /// Tasks added since the supervisor last asked.
+    new_tasks: Vec<libc::pid_t>,
 }
 
 impl Monitor {
@@ -232,42 +288,7 @@ impl Monitor {
             setup_latency: Vec::new(),
             fences: Vec::new(),
             degraded: Vec::new(),
-        }
-    }
-
-    /// Waits for every event of every task until the main process has ended and no task is
-    /// left.
-    fn event_loop(&mut self, child: &mut Child, shared: &Shared, notify: &mut dyn Notify) {
-        // SAFETY: rusage is plain old data; all-zero is a valid value.
-        let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
-        loop {
-            let mut status = 0;
-            // SAFETY: wait4 writes status and rusage into our locals.
-            let pid = unsafe {
-                libc::wait4(
-                    -1,
-                    &mut status,
-                    libc::__WALL | libc::__WNOTHREAD,
-                    &mut rusage,
-                )
-            };
-            if pid < 0 {
-                let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-                if e == libc::EINTR {
-                    continue;
-                }
-                // ECHILD: nothing left to wait for (tasks we had listed vanished with an exec).
-                break;
-            }
-            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
-                if self.on_exit(pid, status, rusage, child) {
-                    break;
-                }
-                continue;
-            }
-            if libc::WIFSTOPPED(status) {
-                self.on_stop(pid, status, child, shared, notify);
-            }
+            new_tasks: Vec::new(),
         }
     }
 
@@ -376,6 +397,7 @@ impl Monitor {
     }
 
     fn on_new_task(&mut self, pid: libc::pid_t) {
+        self.new_tasks.push(pid);
         let init_alive = self.init.map_or(0, |i| self.tasks.contains(&i) as usize);
         let alive = self
             .tasks
@@ -571,7 +593,8 @@ fn kill_and_reap(pid: libc::pid_t) {
     unsafe { libc::waitpid(pid, &mut st, libc::__WALL) };
 }
 
-fn block_all_signals() {
+/// Blocks every signal on the calling thread (the supervisor; its clone children inherit it).
+pub(crate) fn block_all_signals() {
     // SAFETY: sigfillset initialises the set; pthread_sigmask only affects this thread.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();

@@ -11,6 +11,7 @@
 #![allow(unsafe_code)]
 
 pub(crate) mod child;
+pub(crate) mod doorbell;
 pub(crate) mod idmap;
 pub(crate) mod init_image;
 pub mod latency;

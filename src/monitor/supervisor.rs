@@ -1,0 +1,422 @@
+//! One supervisor thread for every sandbox of the process: it spawns each sandboxee, is the
+//! ptrace tracer of all their tasks, enforces every wall-time limit and sends the kills the
+//! callers' threads may not send. No thread per sandbox, no deadline thread.
+//!
+//! Why one thread and how it wakes:
+//! - ptrace requests must come from the tracer thread, and that thread must be the one waiting:
+//!   `wait4(-1, __WALL | __WNOTHREAD)` sees exactly the children and tracees this thread made,
+//!   never the host's own children (sibling threads' children are not ours to reap).
+//! - Ptrace stops have no fd to poll, and a library may not install signal handlers, so the
+//!   thread sleeps in `wait4` and is woken by its doorbell child (`spawn/doorbell.rs`), which
+//!   stops itself when a request is queued or the next deadline's timerfd fires.
+//! - Every event available at a wake is collected before any is handled (`WNOHANG` until none is
+//!   left): a stopped task reports nothing new until resumed, so a sandbox whose tasks storm
+//!   signals cannot starve the others, which `wait4`'s fixed scan order would otherwise allow.
+//!
+//! Notify callbacks run on this thread: a slow callback delays every sandbox's events, and a
+//! callback must not wait for a sandbox (`Sandbox::wait` refuses on this thread).
+//!
+//! The thread starts with the first sandbox and lives as long as the process; its children die
+//! with it (`PR_SET_PDEATHSIG`, `PTRACE_O_EXITKILL`).
+
+#![allow(unsafe_code)]
+
+use super::ptrace::{self, Running};
+use super::state::{lock, KillReason, Shared};
+use crate::caps::{with_effective, with_raised_capabilities};
+use crate::error::{Error, Result};
+use crate::notify::Notify;
+use crate::policy::Policy;
+use crate::spawn::doorbell::{Bell, Doorbell};
+use crate::spawn::Plan;
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+/// A sandbox to start.
+pub(crate) struct Job {
+    pub plan: Box<Plan>,
+    pub policy: Policy,
+    pub shared: Arc<Shared>,
+    pub started_at: Instant,
+    pub notify: Box<dyn Notify>,
+    /// When the wall-time limit expires.
+    pub deadline: Option<Instant>,
+    /// The effective capabilities of the thread that started it: its callbacks run with them.
+    pub effective: Option<[u32; 2]>,
+}
+
+enum Request {
+    Start(Job),
+    /// SIGKILL with the supervisor's capabilities (the caller's thread was refused).
+    Kill(Weak<Shared>),
+}
+
+/// Requests for the supervisor, taken when its doorbell rings.
+static QUEUE: Mutex<Vec<Request>> = Mutex::new(Vec::new());
+
+struct Handle {
+    bell: Bell,
+}
+
+thread_local! {
+    static ON_SUPERVISOR: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True on the supervisor thread (inside Notify callbacks).
+pub(crate) fn on_supervisor_thread() -> bool {
+    ON_SUPERVISOR.with(Cell::get)
+}
+
+/// Hands `job` to the supervisor; its progress and result arrive in `job.shared`.
+pub(crate) fn start(job: Job) -> Result<()> {
+    submit(Request::Start(job))
+}
+
+/// Asks the supervisor to send the SIGKILL the calling thread was not allowed to send.
+pub(crate) fn kill(shared: &Arc<Shared>) -> Result<()> {
+    submit(Request::Kill(Arc::downgrade(shared)))
+}
+
+fn submit(r: Request) -> Result<()> {
+    let h = handle()?;
+    lock(&QUEUE).push(r);
+    h.bell.ring();
+    Ok(())
+}
+
+/// The supervisor, started on first use; the errno of a failed start is kept.
+fn handle() -> Result<&'static Handle> {
+    static H: OnceLock<std::result::Result<Handle, i32>> = OnceLock::new();
+    match H.get_or_init(launch) {
+        Ok(h) => Ok(h),
+        Err(errno) => Err(Error::os("start the libsbx supervisor thread", *errno)),
+    }
+}
+
+fn errno_of(e: &Error) -> i32 {
+    match e {
+        Error::Os { errno, .. } => errno.0,
+        _ => libc::EIO,
+    }
+}
+
+fn launch() -> std::result::Result<Handle, i32> {
+    let bell = Bell::new().map_err(|e| errno_of(&e))?;
+    let bell_fd = bell.raw_fd();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::result::Result<(), i32>>(1);
+    std::thread::Builder::new()
+        .name("sbx-supervisor".into())
+        .stack_size(1 << 20)
+        .spawn(move || {
+            ON_SUPERVISOR.with(|c| c.set(true));
+            ptrace::block_all_signals();
+            match Doorbell::new(bell_fd) {
+                Ok(door) => {
+                    let _ = tx.send(Ok(()));
+                    Supervisor::new(door).run();
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(errno_of(&e)));
+                }
+            }
+        })
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EAGAIN))?;
+    rx.recv().unwrap_or(Err(libc::EIO))?;
+    Ok(Handle { bell })
+}
+
+/// One running sandbox.
+struct Entry {
+    run: Running,
+    shared: Arc<Shared>,
+    notify: Box<dyn Notify>,
+    started_at: Instant,
+    deadline: Option<Instant>,
+    effective: Option<[u32; 2]>,
+}
+
+struct Event {
+    pid: libc::pid_t,
+    status: i32,
+    rusage: libc::rusage,
+}
+
+struct Supervisor {
+    door: Doorbell,
+    jobs: HashMap<u64, Entry>,
+    /// Every task of every sandbox, by pid.
+    owner: HashMap<libc::pid_t, u64>,
+    /// First events of tasks whose parent's fork event has not been seen yet.
+    parked: HashMap<libc::pid_t, (Instant, Event)>,
+    next_id: u64,
+}
+
+impl Supervisor {
+    fn new(door: Doorbell) -> Supervisor {
+        Supervisor {
+            door,
+            jobs: HashMap::new(),
+            owner: HashMap::new(),
+            parked: HashMap::new(),
+            next_id: 0,
+        }
+    }
+
+    fn run(mut self) {
+        let mut batch = Vec::new();
+        loop {
+            // Block for one event, then take every other one already there.
+            let first = match wait(0) {
+                Ok(Some(e)) => e,
+                Ok(None) => continue,
+                Err(()) => {
+                    // No child at all: the doorbell is gone and could not be made again.
+                    self.remake_doorbell();
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            batch.push(first);
+            while let Ok(Some(e)) = wait(libc::WNOHANG) {
+                batch.push(e);
+            }
+            for e in batch.drain(..) {
+                if e.pid == self.door.pid() {
+                    self.on_bell(&e);
+                } else {
+                    self.dispatch(e);
+                }
+            }
+        }
+    }
+
+    /// The doorbell stopped (a request or a deadline) or died (made again).
+    fn on_bell(&mut self, e: &Event) {
+        if !libc::WIFSTOPPED(e.status) {
+            self.remake_doorbell();
+            return;
+        }
+        self.door.drain();
+        let requests = std::mem::take(&mut *lock(&QUEUE));
+        for r in requests {
+            match r {
+                Request::Start(job) => self.start(job),
+                Request::Kill(w) => {
+                    if let Some(s) = w.upgrade() {
+                        with_raised_capabilities(|| s.signal_main_here());
+                    }
+                }
+            }
+        }
+        self.expire_deadlines();
+        self.forget_stale_parked();
+        self.door.resume();
+    }
+
+    fn remake_doorbell(&mut self) {
+        log::error!("libsbx: the supervisor's doorbell ended; making a new one");
+        match Doorbell::new(self.door.bell_fd()) {
+            Ok(d) => {
+                // The old one is gone: dropping it reaps nothing and frees its stack.
+                self.door = d;
+                self.expire_deadlines();
+            }
+            Err(err) => log::error!("libsbx: no new doorbell: {err}"),
+        }
+    }
+
+    fn start(&mut self, job: Job) {
+        let Job {
+            plan,
+            policy,
+            shared,
+            started_at,
+            mut notify,
+            deadline,
+            effective,
+        } = job;
+        match with_effective(effective, || ptrace::start(plan, policy, &shared)) {
+            Ok(run) => {
+                let id = self.next_id;
+                self.next_id += 1;
+                self.owner.insert(run.first_pid(), id);
+                self.jobs.insert(
+                    id,
+                    Entry {
+                        run,
+                        shared,
+                        notify,
+                        started_at,
+                        deadline,
+                        effective,
+                    },
+                );
+            }
+            Err(result) => {
+                finished(notify.as_mut(), effective, &result);
+                drop(notify);
+                shared.finish(*result);
+            }
+        }
+    }
+
+    /// Kills what has run out of wall time; arms the alarm for the next deadline.
+    fn expire_deadlines(&mut self) {
+        let now = Instant::now();
+        let mut next: Option<Instant> = None;
+        for e in self.jobs.values_mut() {
+            match e.deadline {
+                Some(d) if d <= now => {
+                    e.deadline = None;
+                    e.shared.kill_reason_or(KillReason::Timeout);
+                    with_raised_capabilities(|| e.shared.signal_main_here());
+                }
+                Some(d) => next = Some(next.map_or(d, |n| n.min(d))),
+                None => {}
+            }
+        }
+        self.door.set_alarm(next);
+    }
+
+    /// Parked events no fork event claimed within ten seconds: tasks whose parent died before
+    /// its fork event could be reported and whose sandbox /proc could not name. A task still
+    /// stopped there is killed: it belongs to a sandbox that no longer tracks it.
+    fn forget_stale_parked(&mut self) {
+        let limit = Duration::from_secs(10);
+        self.parked.retain(|&pid, (at, e)| {
+            if at.elapsed() < limit {
+                return true;
+            }
+            if libc::WIFSTOPPED(e.status) {
+                // SAFETY: a stopped tracee of ours, not reaped: its pid cannot have been reused.
+                with_raised_capabilities(|| unsafe { libc::kill(pid, libc::SIGKILL) });
+            }
+            false
+        });
+    }
+
+    /// Hands one event to the sandbox the task belongs to.
+    fn dispatch(&mut self, e: Event) {
+        let id = match self
+            .owner
+            .get(&e.pid)
+            .copied()
+            .or_else(|| self.owner_from_proc(e.pid))
+        {
+            Some(id) => id,
+            None => {
+                // A new task whose first event (its first stop, or even its end) came before
+                // its parent's fork event: kept until that event names it.
+                self.parked.insert(e.pid, (Instant::now(), e));
+                return;
+            }
+        };
+        self.owner.insert(e.pid, id);
+        let Some(entry) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        if libc::WIFEXITED(e.status) || libc::WIFSIGNALED(e.status) {
+            entry.run.on_exit(e.pid, e.status, e.rusage);
+            self.owner.remove(&e.pid);
+        } else if libc::WIFSTOPPED(e.status) {
+            // The user's Notify runs here; its panic must not end the supervisor of every
+            // sandbox. That sandbox is ended instead (its stopped task dies in its stop).
+            let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                with_effective(entry.effective, || {
+                    entry
+                        .run
+                        .on_stop(e.pid, e.status, &entry.shared, entry.notify.as_mut());
+                });
+            }));
+            if handled.is_err() {
+                log::error!("libsbx: a Notify callback panicked; ending its sandbox");
+                entry.shared.kill_reason_or(KillReason::External);
+                entry.run.end_all();
+            }
+        }
+        // Tasks the event created: adopt them, and replay a first stop that came early.
+        for pid in entry.run.take_new_tasks() {
+            self.owner.insert(pid, id);
+            if let Some((_, early)) = self.parked.remove(&pid) {
+                self.dispatch(early);
+            }
+        }
+        self.finish_if_done(id);
+    }
+
+    /// The sandbox of a task not seen before, from its thread group or its parent.
+    fn owner_from_proc(&self, pid: libc::pid_t) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let field = |name: &str| -> Option<libc::pid_t> {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+        };
+        [field("Tgid:"), field("PPid:")]
+            .into_iter()
+            .flatten()
+            .find_map(|p| self.owner.get(&p).copied())
+    }
+
+    fn finish_if_done(&mut self, id: u64) {
+        if !self.jobs.get(&id).is_some_and(|e| e.run.is_done()) {
+            return;
+        }
+        let Some(e) = self.jobs.remove(&id) else {
+            return;
+        };
+        self.owner.retain(|_, owner| *owner != id);
+        let result = e.run.collect(&e.shared, e.started_at);
+        let Entry {
+            mut notify,
+            effective,
+            shared,
+            ..
+        } = e;
+        finished(notify.as_mut(), effective, &result);
+        // The Notify goes before the result is published: a C caller's destroy callback has
+        // run by the time wait returns, as it did when each sandbox had its own thread.
+        drop(notify);
+        shared.finish(result);
+    }
+}
+
+/// `Notify::finished` with the starting thread's capabilities; a panic is logged, not spread.
+fn finished(notify: &mut dyn Notify, effective: Option<[u32; 2]>, result: &crate::RunResult) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        with_effective(effective, || notify.finished(result));
+    }))
+    .is_err()
+    {
+        log::error!("libsbx: Notify::finished panicked");
+    }
+}
+
+/// One `wait4(-1, __WALL | __WNOTHREAD | WUNTRACED | flags)`: `Ok(None)` for nothing yet (WNOHANG) or
+/// EINTR, `Err` when this thread has no child at all (ECHILD).
+fn wait(flags: libc::c_int) -> std::result::Result<Option<Event>, ()> {
+    let mut status = 0;
+    // SAFETY: rusage is plain old data; all-zero is a valid value.
+    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 writes status and rusage into our locals.
+    let pid = unsafe {
+        libc::wait4(
+            -1,
+            &mut status,
+            // WUNTRACED: the doorbell's (untraced) group-stop; tracees report their stops anyway.
+            libc::__WALL | libc::__WNOTHREAD | libc::WUNTRACED | flags,
+            &mut rusage,
+        )
+    };
+    if pid < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) {
+        return Err(());
+    }
+    Ok((pid > 0).then_some(Event {
+        pid,
+        status,
+        rusage,
+    }))
+}

@@ -1,0 +1,90 @@
+//! One supervisor for every sandbox: host threads do not grow with the number of running
+//! sandboxes, wall-time limits and kills arrive on time while many run, and the host keeps no
+//! fd, thread or child per finished sandbox.
+//!
+//! Alone in its own test binary: it counts the threads and fds of this process.
+
+use sbx::{Executor, Sandbox, Status};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn count(dir: &str) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+fn sleeper(secs: &str, walltime: Option<Duration>) -> Sandbox {
+    let mut ex = Executor::new("/bin/sleep");
+    ex.args([secs]);
+    if let Some(w) = walltime {
+        ex.walltime(w);
+    }
+    Sandbox::new(ex, sbx::policy::presets::tool_default().build().unwrap())
+}
+
+#[test]
+fn one_supervisor_for_many_sandboxes() {
+    // Warm up: the supervisor thread starts with the first sandbox.
+    let r = sleeper("0", None).run().unwrap();
+    assert_eq!(r.status, Status::Ok, "{}", r.describe());
+    let threads_before = count("/proc/self/task");
+    let fds_before = count("/proc/self/fd");
+
+    // 64 sandboxes at once: not one more host thread.
+    let n = 64;
+    let sbs: Vec<Arc<Sandbox>> = (0..n).map(|_| Arc::new(sleeper("30", None))).collect();
+    for sb in &sbs {
+        sb.start().unwrap();
+    }
+    let threads_running = count("/proc/self/task");
+    assert_eq!(
+        threads_running, threads_before,
+        "host threads while {n} sandboxes run (before: {threads_before})"
+    );
+
+    // A kill while they all run arrives quickly.
+    let t0 = Instant::now();
+    sbs[n / 2].kill();
+    let r = sbs[n / 2].wait().unwrap();
+    let took = t0.elapsed();
+    assert_eq!(r.status, Status::ExternalKill, "{}", r.describe());
+    assert!(
+        took < Duration::from_millis(500),
+        "kill took {took:?} with {n} sandboxes running"
+    );
+
+    for sb in &sbs {
+        sb.kill();
+    }
+    for sb in &sbs {
+        let r = sb.wait().unwrap();
+        assert_eq!(r.status, Status::ExternalKill, "{}", r.describe());
+    }
+    drop(sbs);
+
+    // Wall-time limits of many sandboxes fire together, on time.
+    let t0 = Instant::now();
+    let sbs: Vec<Sandbox> = (0..32)
+        .map(|_| sleeper("30", Some(Duration::from_millis(700))))
+        .collect();
+    for sb in &sbs {
+        sb.start().unwrap();
+    }
+    for sb in &sbs {
+        let r = sb.wait().unwrap();
+        assert_eq!(r.status, Status::Timeout, "{}", r.describe());
+    }
+    let took = t0.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "32 wall-time limits of 0.7 s took {took:?}"
+    );
+    drop(sbs);
+
+    // Nothing left behind: threads, fds, children.
+    assert_eq!(count("/proc/self/task"), threads_before);
+    assert!(
+        count("/proc/self/fd") <= fds_before,
+        "fds: {} after, {fds_before} before",
+        count("/proc/self/fd")
+    );
+}
