@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -664,4 +665,72 @@ func TestFinalizerKillsAbandonedCmd(t *testing.T) {
 		}
 	}
 	t.Fatalf("pid %d of an unreachable Cmd still runs", pid)
+}
+
+// Waiting goroutines are parked on the sandboxes' completion fds, not blocked in cgo calls
+// that each hold an OS thread: 128 sandboxes waited for at once add no threads per sandbox.
+// Counted in a process of its own, where no other test's threads come and go.
+func TestWaitHoldsNoThread(t *testing.T) {
+	if os.Getenv("SBX_WAIT_THREADS_HELPER") != "" {
+		waitHoldsNoThread(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWaitHoldsNoThread$", "-test.v")
+	cmd.Env = append(os.Environ(), "SBX_WAIT_THREADS_HELPER=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "threads while") {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "threads while") {
+			t.Log(strings.TrimSpace(line))
+		}
+	}
+}
+
+func waitHoldsNoThread(t *testing.T) {
+	const n = 128
+	threads := func() int {
+		d, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(d)
+	}
+	cmds := make([]*Cmd, n)
+	for i := range cmds {
+		cmds[i] = Command("sleep", "30")
+		if err := cmds[i].Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := threads()
+	results := make(chan *Result, n)
+	for _, c := range cmds {
+		go func(c *Cmd) {
+			res, _ := c.Wait()
+			results <- res
+		}(c)
+	}
+	time.Sleep(500 * time.Millisecond) // every goroutine is in Wait by now
+	during := threads()
+	for _, c := range cmds {
+		_ = c.Kill()
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case res := <-results:
+			if res == nil || res.Status != StatusExternalKill {
+				t.Errorf("result %v", res)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("only %d of %d waits returned", i, n)
+		}
+	}
+	// Threads the process already had (earlier tests' idle runtime threads included) may be
+	// reused; what must not happen is a thread per waiting goroutine.
+	if during-before > 8 {
+		t.Fatalf("%d threads while %d goroutines wait, %d before (GOMAXPROCS %d)", during, n, before, runtime.GOMAXPROCS(0))
+	}
+	t.Logf("%d threads while %d goroutines wait, %d before (GOMAXPROCS %d)", during, n, before, runtime.GOMAXPROCS(0))
 }

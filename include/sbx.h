@@ -2431,6 +2431,20 @@ int32_t sbx_sandbox_pid(const struct sbx_sandbox *sandbox);
 bool sbx_sandbox_is_finished(const struct sbx_sandbox *sandbox);
 
 /**
+ * Writes to `*fd_out` a file descriptor that becomes readable (`POLLIN`, level-triggered)
+ * once the run's result is ready, so event loops (epoll, libuv, Go's netpoller) can wait
+ * without blocking a thread; `sbx_sandbox_wait` then returns at once. The fd belongs to the
+ * sandbox and stays valid until `sbx_sandbox_free`: poll it, never read or close it. The
+ * same fd on every call. May be called from any thread at any time.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`sandbox`, `fd_out`), `SBX_STATUS_OS_ERROR` (no fd
+ * could be made).
+ */
+sbx_status sbx_sandbox_completion_fd(const struct sbx_sandbox *sandbox,
+                                     int32_t *fd_out,
+                                     struct sbx_error **err_out);
+
+/**
  * Frees a sandbox. A running sandboxee is killed first and waited for, so this may block
  * briefly. NULL is a no-op. No other thread may use `sandbox` during or after this call.
  */

@@ -209,6 +209,21 @@ impl Sandbox {
         }
     }
 
+    /// A file descriptor that becomes readable (`POLLIN`, level-triggered) once the result is
+    /// ready, so an event loop (epoll, tokio's `AsyncFd`, Go's netpoller) can wait for the end
+    /// without a thread; then [`wait`](Self::wait) returns at once. It belongs to the sandbox:
+    /// poll it, do not read or close it; it stays valid while the sandbox lives.
+    pub fn completion_fd(&self) -> Result<std::os::fd::BorrowedFd<'_>> {
+        let raw = self
+            .shared
+            .completion_fd()
+            .map_err(|e| Error::os("eventfd", e.raw_os_error().unwrap_or(libc::EMFILE)))?;
+        // SAFETY: the fd lives in `self.shared` until the sandbox is dropped, which the
+        // borrow of `self` outlasts.
+        #[allow(unsafe_code)]
+        Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(raw) })
+    }
+
     /// True once the run has ended.
     pub fn is_finished(&self) -> bool {
         matches!(&*lock(&self.shared.phase), Phase::Finished(_))

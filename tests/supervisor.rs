@@ -87,4 +87,39 @@ fn one_supervisor_for_many_sandboxes() {
         "fds: {} after, {fds_before} before",
         count("/proc/self/fd")
     );
+
+    completion_fd_becomes_readable_with_the_result();
+}
+
+fn readable(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one live pollfd, no timeout.
+    unsafe { libc::poll(&mut p, 1, 0) == 1 && p.revents & libc::POLLIN != 0 }
+}
+
+/// Part of the one test of this binary (a second test thread would disturb the thread counts).
+fn completion_fd_becomes_readable_with_the_result() {
+    let sb = sleeper("30", None);
+    sb.start().unwrap();
+    let fd = sb.completion_fd().unwrap();
+    assert!(!readable(fd), "readable while the sandbox runs");
+    sb.kill();
+    // An event loop would poll it; here: wait up to 10 s for readability.
+    let t0 = Instant::now();
+    while !readable(fd) {
+        assert!(t0.elapsed() < Duration::from_secs(10), "never became readable");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(sb.is_finished(), "readable before the result was published");
+    assert_eq!(sb.wait().unwrap().status, Status::ExternalKill);
+    assert!(readable(fd), "stays readable (level-triggered)");
+    // Asked for after the end: readable at once.
+    let sb = sleeper("0", None);
+    sb.run().unwrap();
+    assert!(readable(sb.completion_fd().unwrap()));
 }

@@ -225,6 +225,29 @@ impl sbx_sandbox {
         boundary(|| ref_from_ptr(sandbox).is_some_and(Sandbox::is_finished))
     }
 
+    /// Writes to `*fd_out` a file descriptor that becomes readable (`POLLIN`, level-triggered)
+    /// once the run's result is ready, so event loops (epoll, libuv, Go's netpoller) can wait
+    /// without blocking a thread; `sbx_sandbox_wait` then returns at once. The fd belongs to the
+    /// sandbox and stays valid until `sbx_sandbox_free`: poll it, never read or close it. The
+    /// same fd on every call. May be called from any thread at any time.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`sandbox`, `fd_out`), `SBX_STATUS_OS_ERROR` (no fd
+    /// could be made).
+    #[no_mangle]
+    pub extern "C" fn sbx_sandbox_completion_fd(
+        sandbox: *const sbx_sandbox,
+        fd_out: *mut i32,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let s = try_ref(sandbox, "sandbox")?;
+            check_out(fd_out, "fd_out")?;
+            let fd = s.completion_fd()?;
+            write_out(fd_out, std::os::fd::AsRawFd::as_raw_fd(&fd));
+            Ok(())
+        })
+    }
+
     /// Frees a sandbox. A running sandboxee is killed first and waited for, so this may block
     /// briefly. NULL is a no-op. No other thread may use `sandbox` during or after this call.
     #[no_mangle]

@@ -36,6 +36,16 @@ pub(crate) struct Shared {
     pub(crate) changed: Condvar,
     kill_reason: AtomicU8,
     pidfd: Mutex<Option<OwnedFd>>,
+    /// The completion eventfd, made on first request; written (to 1) when the run finishes.
+    /// Locked after `phase`, never before.
+    done: Mutex<Option<OwnedFd>>,
+}
+
+/// Makes a completion eventfd readable.
+fn signal_done(fd: &OwnedFd) {
+    let one = 1u64;
+    // SAFETY: an 8-byte write from a live u64 to our eventfd.
+    unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
 }
 
 /// Locks `m`, poisoned or not.
@@ -52,6 +62,7 @@ impl Shared {
             changed: Condvar::new(),
             kill_reason: AtomicU8::new(0),
             pidfd: Mutex::new(None),
+            done: Mutex::new(None),
         }
     }
 
@@ -77,8 +88,36 @@ impl Shared {
     }
 
     pub(crate) fn finish(&self, r: RunResult) {
-        *lock(&self.phase) = Phase::Finished(Box::new(r));
+        let mut p = lock(&self.phase);
+        *p = Phase::Finished(Box::new(r));
+        if let Some(fd) = lock(&self.done).as_ref() {
+            signal_done(fd);
+        }
+        drop(p);
         self.changed.notify_all();
+    }
+
+    /// A file descriptor that becomes readable (POLLIN, level-triggered) once the result is
+    /// ready, for event loops that wait without a thread. Made on the first call; the same fd
+    /// afterwards. Nobody reads it: it stays readable.
+    pub(crate) fn completion_fd(&self) -> std::io::Result<i32> {
+        let p = lock(&self.phase);
+        let mut done = lock(&self.done);
+        if let Some(fd) = done.as_ref() {
+            return Ok(fd.as_raw_fd());
+        }
+        // SAFETY: a plain fd-creating call; the result is checked.
+        let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if raw < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a fresh fd owned by nobody else.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        if matches!(*p, Phase::Finished(_)) {
+            signal_done(&fd);
+        }
+        *done = Some(fd);
+        Ok(raw)
     }
 
     pub(crate) fn kill_reason(&self) -> Option<KillReason> {

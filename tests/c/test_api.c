@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -529,6 +530,20 @@ static const sbx_result *run(const sbx_policy *p, const char *const *args, size_
     CHECK_STATUS(SBX_STATUS_OK, sbx_sandbox_new(e, p, &s, ERR));
     CHECK_STATUS(SBX_STATUS_OK, sbx_sandbox_run(s, &r, ERR));
     CHECK(sbx_sandbox_is_finished(s));
+    {
+        /* The completion fd: readable once the result is ready, the same fd every time. */
+        int fd = -1, again = -1;
+        struct pollfd pfd;
+        CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_completion_fd(NULL, &fd, ERR));
+        CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_sandbox_completion_fd(s, NULL, ERR));
+        CHECK_STATUS(SBX_STATUS_OK, sbx_sandbox_completion_fd(s, &fd, ERR));
+        CHECK_STATUS(SBX_STATUS_OK, sbx_sandbox_completion_fd(s, &again, ERR));
+        CHECK(fd >= 0 && fd == again);
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        CHECK(poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN));
+    }
     sbx_sandbox_free(s);
     return r;
 }
