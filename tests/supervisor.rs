@@ -112,7 +112,10 @@ fn completion_fd_becomes_readable_with_the_result() {
     // An event loop would poll it; here: wait up to 10 s for readability.
     let t0 = Instant::now();
     while !readable(fd) {
-        assert!(t0.elapsed() < Duration::from_secs(10), "never became readable");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "never became readable"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(sb.is_finished(), "readable before the result was published");
