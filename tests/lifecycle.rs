@@ -195,7 +195,14 @@ const HOST_DEATH_ENV: &str = "SBX_TEST_HOST_DEATH_PIDFILE";
 #[ignore = "helper process of host_death_kills_every_descendant; it does nothing on its own"]
 fn host_death_helper() {
     let Some(path) = std::env::var_os(HOST_DEATH_ENV) else { return };
-    let (_live, pids, _p) = start_kids("sleep", Duration::from_secs(60), &allow_all());
+    // 32 sandboxes under the one supervisor, each with its kids.
+    let mut live = Vec::new();
+    let mut pids = Vec::new();
+    for _ in 0..32 {
+        let (l, p, fd) = start_kids("sleep", Duration::from_secs(60), &allow_all());
+        live.push((l, fd));
+        pids.extend(p);
+    }
     let text: String = pids.iter().map(|p| format!("{p}\n")).collect();
     let tmp = std::path::PathBuf::from(format!("{}.tmp", path.to_string_lossy()));
     std::fs::write(&tmp, text).unwrap();
@@ -229,7 +236,7 @@ fn host_death_kills_every_descendant() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(pids.len() >= 4, "{pids:?}");
+    assert!(pids.len() >= 4 * 32, "{pids:?}");
     for &p in &pids {
         assert!(is_running(p), "{p} not running before the host died");
     }
