@@ -5,6 +5,9 @@
 //! The sandboxee is this test binary itself, re-run with `--exact <child test> --ignored`
 //! inside a namespaced sandbox that holds only the binary and its libraries.
 
+// Test harness: raw syscalls, fds and capabilities of the test process itself.
+#![allow(unsafe_code)]
+
 use sbx::comms::Comms;
 use sbx::{Executor, Sandbox, Status};
 use std::io::{Read, Write};

@@ -10,6 +10,9 @@
 //!
 //! `scripts/test-podman.sh` runs the same cases in a real podman container.
 
+// Test harness: raw syscalls, fds and capabilities of the test process itself.
+#![allow(unsafe_code)]
+
 use std::process::Command;
 
 const CHILD_ENV: &str = "SBX_MASKED_PROC_CHILD";

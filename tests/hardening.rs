@@ -3,6 +3,9 @@
 //! data is not honoured, capabilities are dropped whatever state the caller's are in, the init
 //! holds no host fd, and the host's dumpable flag survives root runs.
 
+// Test harness: raw syscalls, fds and capabilities of the test process itself.
+#![allow(unsafe_code)]
+
 mod common;
 
 use common::*;
@@ -180,9 +183,10 @@ fn the_init_holds_no_host_fd_and_the_host_stays_dumpable() {
         // An unprivileged host cannot even look: the init is non-dumpable.
         Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EACCES), "{e}"),
     }
-    // SAFETY: as above.
+    // SAFETY: PR_GET_DUMPABLE takes no pointers.
+    let dumpable_after = unsafe { libc::prctl(libc::PR_GET_DUMPABLE) };
     assert_eq!(
-        unsafe { libc::prctl(libc::PR_GET_DUMPABLE) },
+        dumpable_after,
         dumpable_before,
         "host dumpable flag changed"
     );

@@ -2,6 +2,9 @@
 //! signal state and session; setup errors; bad input refused before anything starts; the CLI's
 //! default policy running real tools.
 
+// Test harness: raw syscalls, fds and capabilities of the test process itself.
+#![allow(unsafe_code)]
+
 mod common;
 
 use common::*;

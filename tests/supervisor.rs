@@ -4,6 +4,9 @@
 //!
 //! Alone in its own test binary: it counts the threads and fds of this process.
 
+// Test harness: raw syscalls, fds and capabilities of the test process itself.
+#![allow(unsafe_code)]
+
 use sbx::{Executor, Sandbox, Status};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -9,6 +9,9 @@
 //! `--allow-write-exec` to run what a compiler just wrote, `--bind` for toolchains outside the
 //! default view (Go under /usr/local/go, a rustup toolchain).
 
+// Test harness: raw syscalls, fds and capabilities of the test process itself.
+#![allow(unsafe_code)]
+
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,6 +2,9 @@
 //!
 //! `sbx-run [OPTIONS] -- PROGRAM [ARGS...]`. See `sbx-run --help` (the text is [`HELP`]).
 
+// Audited unsafe: the signal mask and sigwait of the signal-forwarding thread.
+#![allow(unsafe_code)]
+
 use sbx::{DefaultAction, Executor, Policy, PolicyBuilder, Reason, RunResult, Sandbox, Status};
 use std::fmt::Write as _;
 use std::path::PathBuf;

@@ -5,6 +5,9 @@
 //! the stream end up as [`OwnedFd`]s that the caller either hands out or drops (closes). None can
 //! stay behind in the descriptor table unseen.
 
+// Audited unsafe: sendmsg/recvmsg control messages and the fds they carry.
+#![allow(unsafe_code)]
+
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;

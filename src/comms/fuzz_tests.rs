@@ -14,6 +14,9 @@
 //!
 //! A second, cheaper loop feeds random control buffers straight to the cmsg parser.
 
+// Audited unsafe: raw fds in the fuzz driver.
+#![allow(unsafe_code)]
+
 use super::fd::{parse_control, write_cmsg, MAX_FDS_PER_READ};
 use super::tests::util::{control, memfd, my_creds, open_links, raw_sendmsg, unique};
 use super::wire::Header;

@@ -33,6 +33,9 @@
 //! # Ok::<(), sbx::comms::CommsError>(())
 //! ```
 
+// Audited unsafe: fds received from the peer taken into OwnedFd.
+#![allow(unsafe_code)]
+
 mod error;
 mod fd;
 mod wire;

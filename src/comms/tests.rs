@@ -4,6 +4,9 @@
 //! concurrently. Instead every descriptor smuggled to a receiver is a memfd with a name unique to
 //! the test, and the check counts the entries of `/proc/self/fd` that link to that name.
 
+// Audited unsafe: raw fds and socketpairs in tests.
+#![allow(unsafe_code)]
+
 use super::fd::{self, write_cmsg};
 use super::*;
 use std::io::{Read, Write};

@@ -347,6 +347,9 @@ impl Monitor {
             }
             libc::PTRACE_EVENT_EXEC => self.on_exec(pid, child, shared),
             libc::PTRACE_EVENT_STOP => on_event_stop(pid, sig),
+            // The init is the library's own process: its signals (a SIGCHLD when the sandboxee
+            // ends) are not the sandboxee's and are not reported.
+            _ if Some(pid) == self.init => on_signal(pid, sig, &mut crate::notify::DenyTraces),
             _ => on_signal(pid, sig, notify),
         }
     }

@@ -9,6 +9,9 @@
 //! Namespaces are the default: the base policies below mount the per-process directory holding
 //! the compiled attackers ([`work_dir`]) read-only at the same path, so the sandboxee finds them.
 
+// Test harness: raw syscalls, fds and capabilities of the test process itself.
+#![allow(unsafe_code)]
+
 #![allow(dead_code)]
 
 use sbx::{
