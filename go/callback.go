@@ -5,7 +5,7 @@ package sbx
 //  1. The Go value that answers callbacks (a copy of the Cmd's Notify) goes into a
 //     callbackEnv, and cgo.NewHandle(env) crosses into C as the `void *user_data` of the
 //     registration (sbx_sandbox_new_with_notify). No Go pointer is ever stored in C memory.
-//  2. libsbx calls back from its monitor thread, which Go did not create; cgo runs the
+//  2. libsbx calls back from its supervisor thread, which Go did not create; cgo runs the
 //     exported Go function on a goroutine of its own. A static C trampoline (notify.go's
 //     preamble) forwards each C callback to one //export'ed Go function (notify_export.go),
 //     which finds the env with callbackEnvFrom(user_data) and runs the user's code through

@@ -46,7 +46,7 @@
 // # The host process
 //
 // This package never forks and never installs a seccomp filter in the Go process: libsbx
-// starts each sandboxee from its own monitor thread with clone(CLONE_VM) and an immediate
+// starts each sandboxee from its own supervisor thread with clone(CLONE_VM) and an immediate
 // exec, and the filter is installed in the child only. Starting sandboxes from many goroutines
 // at once is supported, and its cost does not grow with the Go heap. A Policy may be shared
 // by any number of concurrent Cmds; Cmd.Kill and Cmd.Pid may be called from any goroutine.
@@ -125,7 +125,8 @@
 // Cmd.Notify holds Go functions that libsbx's monitor calls during a run (sandbox2's Notify):
 // Started (which may veto the run), Trace (which decides a syscall that a trace rule of the
 // policy, PolicyBuilder.TraceSyscall, handed over: TraceAllow, TraceDeny or TraceErrno),
-// Violation, Signal and Finished. They run on the monitor thread, a thread Go did not create;
+// Violation, Signal and Finished. They run on libsbx's supervisor thread (one per process,
+// shared by every sandbox, so keep them short), a thread Go did not create;
 // only a runtime/cgo.Handle crosses into C, never a Go pointer. A panic in one is recovered
 // there (the run gets the safe answer: veto, deny) and re-raised by Wait in the goroutine that
 // called it.

@@ -70,7 +70,8 @@ import (
 // hooks), set with Cmd.Notify. Every field is optional; a nil one gets libsbx's default,
 // noted beside it.
 //
-// The functions run on libsbx's monitor thread, not on the goroutine that called Start or
+// The functions run on libsbx's supervisor thread (one per process, shared by every sandbox:
+// a slow function delays every sandbox), not on the goroutine that called Start or
 // Wait, one at a time, while the sandboxee (or the thread concerned) is stopped. So:
 //
 //   - Whatever they share with other goroutines needs synchronisation. Everything they did
@@ -80,7 +81,7 @@ import (
 //     fine).
 //   - The values they receive are copies (plain Go data), safe to keep.
 //
-// A panic in a function is recovered on the monitor thread (it would otherwise crash the
+// A panic in a function is recovered on the supervisor thread (it would otherwise crash the
 // process): the run gets the safe answer (Started vetoes, Trace denies), no further function
 // of that run is called, and Wait re-raises the panic, with its original value, in the
 // goroutine that called it, once the sandbox is released.

@@ -1,6 +1,6 @@
 package sbx
 
-// The Go ends of the notify trampolines in notify.go. libsbx calls them on its monitor thread,
+// The Go ends of the notify trampolines in notify.go. libsbx calls them on its supervisor thread,
 // which Go did not create; cgo runs each on a goroutine of its own. This file holds //export
 // functions, so its preamble may only declare, never define (see "C references to Go" in
 // cmd/cgo); the C trampolines live in notify.go.

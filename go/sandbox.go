@@ -29,7 +29,7 @@ import (
 // Unlike os/exec, the program runs under Policy in its own namespaces: it sees only what the
 // policy mounts, runs as uid 1000 of a fresh user namespace, starts with an empty environment,
 // and has no network. The host process never forks and never installs a filter on itself:
-// libsbx starts the sandboxee from its own monitor thread with clone(CLONE_VM) and an
+// libsbx starts the sandboxee from its own supervisor thread with clone(CLONE_VM) and an
 // immediate exec.
 //
 // A sandbox-aware program (one that uses this package's ClientComms, MappedFile and
@@ -180,7 +180,7 @@ func (c *Cmd) Start(ctx context.Context) error {
 	}
 	sb, err := newSandbox(exe, pol, c.Notify) // consumes exe
 	if err == nil {
-		// Published before the start: Notify functions run on the monitor thread while Start
+		// Published before the start: Notify functions run on the supervisor thread while Start
 		// is still returning, and may call Kill or Pid.
 		c.sb.Store(sb)
 		if err = sb.start(); err != nil {

@@ -989,9 +989,9 @@ typedef struct sbx_violation sbx_syscall;
  * member may be NULL, which gives the default noted beside it. The struct is copied; the
  * pointers in it must stay valid until `destroy` is called.
  *
- * Threads: callbacks run on the sandbox's monitor thread, not the thread that created or
- * waits for the sandbox, one at a time, while the sandboxee (or the thread concerned) is
- * stopped. Whatever they share with other threads through `user_data` needs synchronisation.
+ * Threads: callbacks run on libsbx's supervisor thread (one per process, shared by every
+ * sandbox), not the thread that created or waits for the sandbox, one at a time, while the
+ * sandboxee (or the thread concerned) is stopped; a slow callback delays every sandbox. Whatever they share with other threads through `user_data` needs synchronisation.
  * Keep them short and never wait in one for something the sandboxee must do; they must not
  * free, start or wait for the sandbox that calls them, and must return normally (no C++
  * exception or `longjmp` may leave a callback).

@@ -1,8 +1,10 @@
 //! Notify: callbacks from the monitor while a sandbox runs (sandbox2's `Notify`).
 //!
 //! Every method has a default, so an implementation overrides only what it needs. The callbacks
-//! run on the sandbox's monitor thread while the sandboxee (or the thread concerned) is stopped:
-//! keep them short, and never wait in one for something the sandboxee must do.
+//! run on libsbx's supervisor thread (one per process, shared by every sandbox) while the
+//! sandboxee (or the thread concerned) is stopped: keep them short (a slow one delays every
+//! sandbox), never wait in one for something the sandboxee must do, and do not start or wait
+//! for a sandbox from one (`Error::InvalidState`); killing one is fine.
 
 use crate::result::{RunResult, Syscall};
 

@@ -49,7 +49,7 @@ impl Sandbox {
         }
     }
 
-    /// Like [`new`](Self::new), with callbacks (see [`Notify`]) that run on the monitor thread.
+    /// Like [`new`](Self::new), with callbacks (see [`Notify`]) that run on the supervisor thread.
     pub fn with_notify(executor: Executor, policy: Policy, notify: Box<dyn Notify>) -> Sandbox {
         let s = Sandbox::new(executor, policy);
         *lock(&s.notify) = Some(notify);
@@ -58,7 +58,7 @@ impl Sandbox {
 
     /// Starts the sandboxee and waits for it to end.
     ///
-    /// `Err` only for bad input or when the monitor thread cannot be created; everything that
+    /// `Err` only for bad input or when the supervisor thread cannot be created; everything that
     /// happens to the sandboxee, including failed setup steps, is in the [`RunResult`].
     pub fn run(&self) -> Result<RunResult> {
         self.start()?;

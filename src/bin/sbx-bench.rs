@@ -649,7 +649,7 @@ fn section_e(t: &mut Table, cfg: &Config, policy: Option<&Policy>, helper: &Resu
 /// thread per process traces every sandbox; it already exists when earlier sections ran
 /// sandboxes, so 'before' counts it.
 fn section_f(t: &mut Table, policy: &Policy) {
-    progress("(f) monitor threads");
+    progress("(f) host threads");
     t.section("(f) host threads while N sandboxes run at once", "  threads  per sandbox");
     let threads = || std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0);
     let before = threads();

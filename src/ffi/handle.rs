@@ -368,11 +368,11 @@ pub(crate) fn free_malloced<B: Byte>(ptr: *mut B) {
 /// C's `void *user_data` for callbacks, carried to the thread that calls them.
 ///
 /// libsbx never dereferences it; it only hands it back to the caller's own callbacks. Moving it
-/// to the monitor thread is what the header tells the caller to expect: callbacks run there and
+/// to the supervisor thread is what the header tells the caller to expect: callbacks run there and
 /// must be safe to call from it with this `user_data`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct UserData(pub(crate) *mut c_void);
 
 // SAFETY: the pointer is opaque to libsbx (never dereferenced here), and the header makes the
-// C caller responsible for whatever its callbacks do with it from the monitor thread.
+// C caller responsible for whatever its callbacks do with it from the supervisor thread.
 unsafe impl Send for UserData {}

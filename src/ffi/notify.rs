@@ -25,9 +25,9 @@ pub enum sbx_trace_action {
 /// member may be NULL, which gives the default noted beside it. The struct is copied; the
 /// pointers in it must stay valid until `destroy` is called.
 ///
-/// Threads: callbacks run on the sandbox's monitor thread, not the thread that created or
-/// waits for the sandbox, one at a time, while the sandboxee (or the thread concerned) is
-/// stopped. Whatever they share with other threads through `user_data` needs synchronisation.
+/// Threads: callbacks run on libsbx's supervisor thread (one per process, shared by every
+/// sandbox), not the thread that created or waits for the sandbox, one at a time, while the
+/// sandboxee (or the thread concerned) is stopped; a slow callback delays every sandbox. Whatever they share with other threads through `user_data` needs synchronisation.
 /// Keep them short and never wait in one for something the sandboxee must do; they must not
 /// free, start or wait for the sandbox that calls them, and must return normally (no C++
 /// exception or `longjmp` may leave a callback).
@@ -75,7 +75,7 @@ impl PanicDefault for TraceAction {
 /// thread.
 ///
 /// The function pointers are typed as safe `extern "C" fn`: the header makes the C caller
-/// promise they are real functions of those signatures, callable from the monitor thread with
+/// promise they are real functions of those signatures, callable from the supervisor thread with
 /// the views passed here. Each method runs its Rust part in a panic boundary, so a bug here
 /// cannot unwind into the monitor; a panic there vetoes the start or denies the traced call
 /// (failing closed).

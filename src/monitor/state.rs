@@ -1,4 +1,4 @@
-//! Run state shared by the caller's threads, the monitor thread and the deadline thread: the
+//! Run state shared by the caller's threads and the supervisor thread: the
 //! phase of the run (with a condition variable for waiters), why the host ended it, and the
 //! pidfd every kill goes through.
 //!
@@ -29,7 +29,7 @@ pub(crate) enum Phase {
     Finished(Box<RunResult>),
 }
 
-/// State shared between the caller's threads, the monitor thread and the deadline thread.
+/// State shared between the caller's threads and the supervisor thread.
 pub(crate) struct Shared {
     pub(crate) phase: Mutex<Phase>,
     /// Notified on every change of `phase`.
@@ -68,7 +68,7 @@ impl Shared {
 
     pub(crate) fn set_pidfd(&self, fd: OwnedFd) {
         *lock(&self.pidfd) = Some(fd);
-        // A kill may have been requested while the child was being created (the monitor thread
+        // A kill may have been requested while the child was being created (the supervisor
         // has raised its capabilities, so it may signal whatever the sandboxee became).
         if self.kill_reason().is_some() {
             crate::caps::with_raised_capabilities(|| self.signal_main_here());

@@ -104,7 +104,7 @@ pub(crate) unsafe fn wait_for_monitor(plan: &Plan, args: &ChildArgs) {
 unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
     // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
-        // 2. Signal state. The monitor thread blocked every signal before clone, so no host
+        // 2. Signal state. The supervisor thread blocked every signal before clone, so no host
         //    handler can run here. Reset every disposition (handlers would point into host code;
         //    ignored signals would stay ignored across exec), then unblock everything.
         let dfl = KernelSigaction {
@@ -139,7 +139,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         //    job-control signals to the host's process group do not reach the sandbox.
         check(plan, Step::Session, syscall(libc::SYS_setsid, &[]), 0);
 
-        // 4. Die with the monitor thread (prctl(2): the signal fires when the creating *thread*
+        // 4. Die with the supervisor thread (prctl(2): the signal fires when the creating *thread*
         //    exits, which is exactly the monitor). PTRACE_O_EXITKILL covers later tracees.
         check(
             plan,

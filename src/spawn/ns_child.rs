@@ -67,7 +67,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
     // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
         super::child::wait_for_monitor(plan, args);
-        // Die with the monitor thread.
+        // Die with the supervisor thread.
         check(
             plan,
             Step::DeathSignal,
