@@ -92,6 +92,7 @@ fn one_supervisor_for_many_sandboxes() {
     );
 
     completion_fd_becomes_readable_with_the_result();
+    kill_racing_start_is_external_kill();
 }
 
 fn readable(fd: std::os::fd::BorrowedFd<'_>) -> bool {
@@ -128,4 +129,35 @@ fn completion_fd_becomes_readable_with_the_result() {
     let sb = sleeper("0", None);
     sb.run().unwrap();
     assert!(readable(sb.completion_fd().unwrap()));
+}
+
+/// A kill racing the start ends the run as EXTERNAL_KILL, never as a ptrace setup error (the
+/// pidfd is published before the attach, so the kill can land first).
+fn kill_racing_start_is_external_kill() {
+    for i in 0..100 {
+        let sb = Arc::new(sleeper("30", None));
+        let killer = {
+            let sb = Arc::clone(&sb);
+            std::thread::spawn(move || {
+                let t0 = Instant::now();
+                while !sb.is_finished() && t0.elapsed() < Duration::from_secs(10) {
+                    sb.kill();
+                    std::thread::yield_now();
+                }
+            })
+        };
+        // A kill before the start already marks the run as killed; the loop keeps killing.
+        let started = sb.start();
+        let r = sb.wait();
+        killer.join().unwrap();
+        if started.is_err() {
+            continue;
+        }
+        let r = r.unwrap();
+        assert!(
+            matches!(r.status, Status::ExternalKill),
+            "run {i}: {}",
+            r.describe()
+        );
+    }
 }

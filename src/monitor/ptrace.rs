@@ -13,13 +13,13 @@
 
 #![allow(unsafe_code)]
 
-use super::state::Shared;
+use super::state::{KillReason, Shared};
 use super::sysinfo;
 use super::{clone_failure, fences, setup_failure, step_error, Outcome};
 use crate::caps::with_raised_capabilities;
 use crate::notify::{Notify, TraceAction};
 use crate::policy::trace_data;
-use crate::result::{Reason, RunResult, Violation};
+use crate::result::{Reason, RunResult, Status, Violation};
 use crate::spawn::latency::{Mark, SetupStep};
 use crate::spawn::{self, plan::Step, Plan, Spawned};
 use std::collections::HashSet;
@@ -55,13 +55,23 @@ pub(crate) fn start(
         spawned: Some(spawned),
     };
     publish_pidfd(main, shared);
-    let ready = attach(main)
+    let ready = attach(main, shared)
         .and_then(|()| write_id_maps(&child, main))
         .and_then(|()| child.release());
     if let Err(r) = ready {
         kill_and_reap(main);
         drop(child.spawned.take());
         shared.clear_pidfd();
+        // The pidfd is published before the attach, so a kill can end the child first: then
+        // the kill, not ptrace, ended the run.
+        if let Some(why) = shared.kill_reason() {
+            let mut k = RunResult::new(match why {
+                KillReason::External => Status::ExternalKill,
+                KillReason::Timeout => Status::Timeout,
+            });
+            k.signal = Some(libc::SIGKILL);
+            return Err(Box::new(k));
+        }
         return Err(r);
     }
     if let Some(p) = child.plan() {
@@ -171,8 +181,8 @@ fn publish_pidfd(main: libc::pid_t, shared: &Shared) {
 }
 
 /// PTRACE_SEIZE of the clone child, or the SETUP_ERROR saying why not.
-fn attach(main: libc::pid_t) -> Prepared {
-    if seize(main) >= 0 {
+fn attach(main: libc::pid_t, shared: &Shared) -> Prepared {
+    if seize(main, shared) >= 0 {
         return Ok(());
     }
     let err = std::io::Error::last_os_error();
@@ -552,12 +562,16 @@ fn on_signal(pid: libc::pid_t, sig: i32, notify: &mut dyn Notify) {
 /// CAP_SYS_PTRACE, which the root of a container does not hold. The window is microseconds
 /// long, so a few retries end it; a real refusal (Yama, a seccomp profile) persists and is
 /// reported.
-fn seize(pid: libc::pid_t) -> libc::c_long {
+fn seize(pid: libc::pid_t, shared: &Shared) -> libc::c_long {
     let mut r = -1;
     for _ in 0..100 {
         // SAFETY: PTRACE_SEIZE with an options word; no pointers.
         r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0, PTRACE_OPTIONS as libc::c_long) };
         if r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
+            break;
+        }
+        if shared.kill_reason().is_some() {
+            // Killed meanwhile (an exiting task refuses the seize with EPERM too).
             break;
         }
         std::thread::sleep(Duration::from_micros(500));
