@@ -206,13 +206,15 @@ fn uname_release() -> String {
 }
 
 fn kernel_line(release: &str) -> Feature {
-    let available = KernelVersion::parse(release).is_some_and(|v| v >= KernelVersion(5, 9, 0));
+    // 5.12: the namespaced path sets mount attributes with mount_setattr (and a root caller's
+    // writable binds are idmapped); the canary sandbox at the end of the probe tries it for real.
+    let available = KernelVersion::parse(release).is_some_and(|v| v >= KernelVersion(5, 12, 0));
     Feature {
         name: "kernel version",
         required: true,
         available,
-        detail: format!("Linux {release} (libsbx needs 5.9 or newer)"),
-        fix: "upgrade to Linux 5.9 or newer",
+        detail: format!("Linux {release} (libsbx needs 5.12 or newer)"),
+        fix: "upgrade to Linux 5.12 or newer",
     }
 }
 
