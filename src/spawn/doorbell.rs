@@ -18,6 +18,7 @@
 #![allow(unsafe_code)]
 
 use super::raw::{exit_group, syscall};
+use super::HelperStack;
 use crate::error::{Error, Result};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Instant;
@@ -61,7 +62,8 @@ pub(crate) struct Doorbell {
     pid: libc::pid_t,
     timerfd: OwnedFd,
     eventfd_raw: i32,
-    stack: *mut libc::c_void,
+    /// Freed after the child is reaped (see `Drop`).
+    _stack: HelperStack,
     /// The fds the child polls, read by it through shared memory; lives as long as the child.
     fds: Box<[libc::pollfd; 2]>,
 }
@@ -138,42 +140,31 @@ impl Doorbell {
                 revents: 0,
             },
         ]);
-        // SAFETY: anonymous private mapping, checked below.
-        let stack = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                STACK,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
-                -1,
-                0,
+        let stack = HelperStack::map(STACK).map_err(|e| {
+            Error::os(
+                "mmap(doorbell stack)",
+                e.raw_os_error().unwrap_or(libc::ENOMEM),
             )
-        };
-        if stack == libc::MAP_FAILED {
-            return Err(Error::last_os("mmap(doorbell stack)"));
-        }
+        })?;
         // Exit signal 0: no SIGCHLD for the host. The child copies our fd table at clone, so
         // both fds stay open in it.
         // SAFETY: the child runs only `doorbell_main` on its own stack with the pollfd array.
         let pid = unsafe {
             libc::clone(
                 doorbell_main,
-                stack.cast::<u8>().add(STACK).cast(),
+                stack.top(),
                 libc::CLONE_VM,
                 fds.as_ptr().cast_mut().cast(),
             )
         };
         if pid < 0 {
-            let e = Error::last_os("clone(doorbell)");
-            // SAFETY: no child uses the stack.
-            unsafe { libc::munmap(stack, STACK) };
-            return Err(e);
+            return Err(Error::last_os("clone(doorbell)"));
         }
         Ok(Doorbell {
             pid,
             timerfd,
             eventfd_raw: efd,
-            stack,
+            _stack: stack,
             fds,
         })
     }
@@ -232,11 +223,10 @@ impl Doorbell {
 
 impl Drop for Doorbell {
     fn drop(&mut self) {
-        // SAFETY: our own traced, unreaped child: kill it, reap it by pid, then free its stack.
+        // SAFETY: our own unreaped child: kill it and reap it by pid; its stack goes after.
         unsafe {
             libc::kill(self.pid, libc::SIGKILL);
             libc::waitpid(self.pid, std::ptr::null_mut(), libc::__WALL);
-            libc::munmap(self.stack, STACK);
         }
         let _ = &self.fds;
     }

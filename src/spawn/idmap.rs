@@ -23,6 +23,7 @@
 #![allow(unsafe_code)]
 
 use super::raw::{exit_group, syscall};
+use super::HelperStack;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -181,20 +182,7 @@ fn make_userns(owner: (u32, u32), host_id: u32) -> std::io::Result<OwnedFd> {
     }
     // SAFETY: fresh fds owned by nobody else.
     let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
-    // SAFETY: anonymous private mapping, checked below.
-    let stack = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            HOLDER_STACK,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
-            -1,
-            0,
-        )
-    };
-    if stack == libc::MAP_FAILED {
-        return Err(std::io::Error::last_os_error());
-    }
+    let stack = HelperStack::map(HOLDER_STACK)?;
     // Every signal blocked across the clone: the child inherits the mask, so no host handler
     // runs on its stack.
     // SAFETY: sigset_t is plain data; all-zero is a valid (empty) set.
@@ -211,7 +199,7 @@ fn make_userns(owner: (u32, u32), host_id: u32) -> std::io::Result<OwnedFd> {
     let pid = unsafe {
         libc::clone(
             holder,
-            (stack as *mut u8).add(HOLDER_STACK).cast(),
+            stack.top(),
             libc::CLONE_VM | libc::CLONE_NEWUSER,
             p.as_mut_ptr().cast(),
         )
@@ -220,8 +208,6 @@ fn make_userns(owner: (u32, u32), host_id: u32) -> std::io::Result<OwnedFd> {
     // SAFETY: restoring the mask saved above.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
     if pid < 0 {
-        // SAFETY: no child uses the stack.
-        unsafe { libc::munmap(stack, HOLDER_STACK) };
         return Err(clone_err);
     }
     let result = (|| -> std::io::Result<OwnedFd> {
@@ -241,8 +227,8 @@ fn make_userns(owner: (u32, u32), host_id: u32) -> std::io::Result<OwnedFd> {
     let mut status = 0;
     // SAFETY: waiting for our own child.
     unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
-    // SAFETY: the child has exited; nothing uses the stack any more.
-    unsafe { libc::munmap(stack, HOLDER_STACK) };
+    // The child has exited: nothing uses the stack any more.
+    drop(stack);
     drop(read_end);
     result
 }

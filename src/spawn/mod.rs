@@ -69,6 +69,47 @@ impl Drop for Spawned {
     }
 }
 
+/// An anonymous stack for a small `clone(CLONE_VM)` helper child (the idmap holder, the
+/// doorbell); unmapped when dropped, which the owner does only once no child runs on it.
+pub(crate) struct HelperStack {
+    base: *mut libc::c_void,
+    len: usize,
+}
+
+impl HelperStack {
+    /// Maps `len` bytes.
+    pub(crate) fn map(len: usize) -> std::io::Result<HelperStack> {
+        // SAFETY: anonymous private mapping; checked for MAP_FAILED below.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(HelperStack { base, len })
+    }
+
+    /// The top of the stack (stacks grow down), for `clone`.
+    pub(crate) fn top(&self) -> *mut libc::c_void {
+        // SAFETY: one past the end of our own mapping.
+        unsafe { self.base.cast::<u8>().add(self.len).cast() }
+    }
+}
+
+impl Drop for HelperStack {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping made in `map`; the owner guarantees no child uses it.
+        unsafe { libc::munmap(self.base, self.len) };
+    }
+}
+
 /// Clones the child. The calling thread must have every signal blocked (the child inherits the
 /// mask, so no host handler can run in it before it resets dispositions).
 ///

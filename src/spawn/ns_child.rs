@@ -124,41 +124,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
             if op.host_tree.is_some() {
                 // Prepared by the host (idmapped); the fd came with the clone.
             } else if let OpKind::Bind { source, recursive } = &op.kind {
-                let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u64;
-                if *recursive {
-                    flags |= AT_RECURSIVE;
-                }
-                let fd = check(
-                    plan,
-                    Step::Mounts,
-                    syscall(
-                        libc::SYS_open_tree,
-                        &[libc::AT_FDCWD as u64, source.as_ptr() as u64, flags],
-                    ),
-                    i,
-                );
-                let attr = MountAttr {
-                    attr_set: op.attrs,
-                    attr_clr: 0,
-                    propagation: libc::MS_PRIVATE,
-                    userns_fd: 0,
-                };
-                let at = libc::AT_EMPTY_PATH as u64 | if *recursive { AT_RECURSIVE } else { 0 };
-                check(
-                    plan,
-                    Step::Mounts,
-                    syscall(
-                        libc::SYS_mount_setattr,
-                        &[
-                            fd as u64,
-                            c"".as_ptr() as u64,
-                            at,
-                            &attr as *const _ as u64,
-                            core::mem::size_of::<MountAttr>() as u64,
-                        ],
-                    ),
-                    i,
-                );
+                let fd = clone_tree(plan, source, *recursive, op.attrs, i);
                 op.tree_fd.store(fd as i32, Ordering::Relaxed);
             }
             i += 1;
@@ -644,18 +610,40 @@ unsafe fn proc_fs(plan: &Plan, op: &MountOp, item: usize) -> i64 {
         if r != -(libc::EPERM as i64) {
             return check(plan, Step::Mounts, r, item);
         }
-        let flags = OPEN_TREE_CLONE | AT_RECURSIVE | libc::O_CLOEXEC as u64;
+        let fd = clone_tree(plan, c"/proc", true, op.attrs, item);
+        let bit = super::plan::degraded::PROC;
+        plan.report.degraded.fetch_or(bit, Ordering::Relaxed);
+        fd
+    }
+}
+
+/// A detached clone of the tree at `source` (`open_tree(OPEN_TREE_CLONE)`, recursive on
+/// request) with `attrs` set and private propagation; fails the step on error.
+unsafe fn clone_tree(
+    plan: &Plan,
+    source: &core::ffi::CStr,
+    recursive: bool,
+    attrs: u64,
+    item: usize,
+) -> i64 {
+    let rec = if recursive { AT_RECURSIVE } else { 0 };
+    // SAFETY: a live C string, and `attr` outlives the call that only reads it.
+    unsafe {
         let fd = check(
             plan,
             Step::Mounts,
             syscall(
                 libc::SYS_open_tree,
-                &[libc::AT_FDCWD as u64, c"/proc".as_ptr() as u64, flags],
+                &[
+                    libc::AT_FDCWD as u64,
+                    source.as_ptr() as u64,
+                    OPEN_TREE_CLONE | libc::O_CLOEXEC as u64 | rec,
+                ],
             ),
             item,
         );
         let attr = MountAttr {
-            attr_set: op.attrs,
+            attr_set: attrs,
             attr_clr: 0,
             propagation: libc::MS_PRIVATE,
             userns_fd: 0,
@@ -668,15 +656,13 @@ unsafe fn proc_fs(plan: &Plan, op: &MountOp, item: usize) -> i64 {
                 &[
                     fd as u64,
                     c"".as_ptr() as u64,
-                    libc::AT_EMPTY_PATH as u64 | AT_RECURSIVE,
+                    libc::AT_EMPTY_PATH as u64 | rec,
                     &attr as *const _ as u64,
                     core::mem::size_of::<MountAttr>() as u64,
                 ],
             ),
             item,
         );
-        let bit = super::plan::degraded::PROC;
-        plan.report.degraded.fetch_or(bit, Ordering::Relaxed);
         fd
     }
 }
