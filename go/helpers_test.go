@@ -1,6 +1,7 @@
 package sbx
 
 import (
+	"os"
 	"runtime"
 	"runtime/cgo"
 	"testing"
@@ -15,3 +16,12 @@ func newHandleTo(t *testing.T, v any) uintptr {
 
 // runtime_GC runs a collection; finalizers run on their own goroutine afterwards.
 func runtime_GC() { runtime.GC() }
+
+// withTestMonitor applies SBX_TEST_MONITOR=ptrace (scripts/test-go.sh runs the suite once per
+// monitor; the default, auto, is user-notify for namespaced sandboxes).
+func withTestMonitor(b *PolicyBuilder) *PolicyBuilder {
+	if os.Getenv("SBX_TEST_MONITOR") == "ptrace" {
+		b.SetMonitor(MonitorPtrace)
+	}
+	return b
+}

@@ -70,7 +70,7 @@ func (r *recorder) notify() *Notify {
 // tracingPolicy is the default tool policy with personality handed to Notify.Trace.
 func tracingPolicy(t *testing.T) *Policy {
 	t.Helper()
-	p, err := NewToolPolicyBuilder().TraceSyscall("personality").Build()
+	p, err := withTestMonitor(NewToolPolicyBuilder().TraceSyscall("personality")).Build()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,9 +188,11 @@ func TestNotifyStartedVeto(t *testing.T) {
 	checkEnvsReleased(t, before)
 }
 
+// Signals reach Notify only under the ptrace monitor.
 func TestNotifySignal(t *testing.T) {
 	rec := &recorder{}
 	c := Command("sh", "-c", "kill -USR1 $$")
+	c.Policy = mustBuild(t, NewToolPolicyBuilder().SetMonitor(MonitorPtrace))
 	c.Notify = rec.notify()
 	res := run(t, c)
 	if res.Status != StatusSignaled || res.Signal != syscall.SIGUSR1 {

@@ -405,6 +405,42 @@ func (b *PolicyBuilder) SetDefaultAction(action Action) *PolicyBuilder {
 	})
 }
 
+// Monitor chooses which mechanism watches the sandboxee.
+type Monitor uint32
+
+const (
+	// MonitorAuto picks user-notify when the kernel has it and the run fits it (namespaces, a
+	// sandboxee that does not sandbox itself), ptrace otherwise. The default.
+	MonitorAuto Monitor = C.SBX_MONITOR_AUTO
+	// MonitorPtrace watches with ptrace(2): signals reach Notify and tasks are counted.
+	MonitorPtrace Monitor = C.SBX_MONITOR_PTRACE
+	// MonitorUnotify watches with seccomp user notification, without ptrace: signals are not
+	// reported, Usage.PeakTasks is 0 and the task cap is the sandbox's own RLIMIT_NPROC. Needs
+	// namespaces.
+	MonitorUnotify Monitor = C.SBX_MONITOR_UNOTIFY
+)
+
+// String returns "auto", "ptrace" or "unotify".
+func (m Monitor) String() string {
+	switch m {
+	case MonitorAuto:
+		return "auto"
+	case MonitorPtrace:
+		return "ptrace"
+	case MonitorUnotify:
+		return "unotify"
+	}
+	return fmt.Sprintf("Monitor(%d)", uint32(m))
+}
+
+// SetMonitor chooses the monitor (default MonitorAuto). MonitorUnotify together with
+// DisableNamespaces makes Build fail with ErrInvalidPolicy.
+func (b *PolicyBuilder) SetMonitor(m Monitor) *PolicyBuilder {
+	return b.call("sbx_policy_builder_set_monitor", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_set_monitor(p, C.uint32_t(m), cerr)
+	})
+}
+
 // DisableNamespaces turns namespaces off: the sandboxee sees the host's files, processes and
 // network, runs as the caller's uid (a root caller's capabilities are still dropped) and is
 // confined only by seccomp, rlimits and the monitor. Mounts added to such a policy make Build

@@ -21,7 +21,7 @@ func nativeArch(t *testing.T) uint32 {
 
 func mustBuild(t *testing.T, b *PolicyBuilder) *Policy {
 	t.Helper()
-	p, err := b.Build()
+	p, err := withTestMonitor(b).Build()
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}

@@ -89,7 +89,8 @@ type Usage struct {
 	SystemTime time.Duration
 	// MaxRSS is the peak resident set size in bytes.
 	MaxRSS uint64
-	// PeakTasks is the largest number of processes and threads alive in the sandbox at once.
+	// PeakTasks is the largest number of processes and threads alive in the sandbox at once,
+	// as seen by the ptrace monitor (0 under the user-notify monitor).
 	PeakTasks int
 }
 
@@ -130,7 +131,7 @@ type Result struct {
 	SetupHint string
 	// Fences lists the fences that were in force around the sandboxee once it started
 	// ("namespaces", "network_namespace", "filesystem_view", "private_proc", "seccomp",
-	// "landlock", "no_new_privs", "rlimits", "ptrace_monitor"); empty when it never started.
+	// "landlock", "no_new_privs", "rlimits", "ptrace_monitor" or "unotify_monitor"); empty when it never started.
 	Fences []string
 	// Degraded lists cosmetic parts of the sandbox left out because the kernel refused them:
 	// "hostname" (the inherited hostname stayed) and "proc" (no private /proc; only after

@@ -526,15 +526,18 @@ func TestResultListsFences(t *testing.T) {
 		}
 		return false
 	}
-	for _, f := range []string{"seccomp", "rlimits", "ptrace_monitor"} {
+	for _, f := range []string{"seccomp", "rlimits"} {
 		if !has(res.Fences, f) {
 			t.Errorf("fence %q missing from %v", f, res.Fences)
 		}
 	}
+	if !has(res.Fences, "ptrace_monitor") && !has(res.Fences, "unotify_monitor") {
+		t.Errorf("no monitor fence in %v", res.Fences)
+	}
 	if len(res.Degraded) != 0 || res.FailedStep != "" || res.SetupHint != "" {
 		t.Errorf("Degraded %v, FailedStep %q, SetupHint %q", res.Degraded, res.FailedStep, res.SetupHint)
 	}
-	p, err := NewPolicyBuilder().AllowNoPrivateProc().Build()
+	p, err := withTestMonitor(NewPolicyBuilder().AllowNoPrivateProc()).Build()
 	if err != nil {
 		t.Fatalf("AllowNoPrivateProc: %v", err)
 	}

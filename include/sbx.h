@@ -608,6 +608,37 @@ typedef uint32_t sbx_action;
 #endif // __cplusplus
 
 /**
+ * Which mechanism watches the sandboxee (`sbx_policy_builder_set_monitor`).
+ */
+enum sbx_monitor
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * User-notify when the kernel has it and the run fits it (namespaces, a sandboxee that
+     * does not sandbox itself), ptrace otherwise. The default.
+     */
+    SBX_MONITOR_AUTO = 0,
+    /**
+     * ptrace(2): also reports signals to the notify callbacks and counts tasks.
+     */
+    SBX_MONITOR_PTRACE = 1,
+    /**
+     * seccomp user notification: no ptrace; signals are not reported, `peak_tasks` is 0 and
+     * the task cap is the sandbox's own RLIMIT_NPROC. Needs namespaces.
+     */
+    SBX_MONITOR_UNOTIFY = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum sbx_monitor sbx_monitor;
+#else
+typedef uint32_t sbx_monitor;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * How many bits of an argument register a condition compares (`sbx_arg.width`). Use the width
  * of the C type the kernel reads: `int` arguments (`ioctl`'s cmd, `socket`'s domain, `fcntl`'s
  * cmd, file descriptors) are 32-bit; pointers, sizes and `unsigned long` are 64-bit.
@@ -972,7 +1003,8 @@ typedef struct sbx_usage {
      */
     uint64_t max_rss_kib;
     /**
-     * Most processes and threads alive in the sandbox at once.
+     * Most processes and threads alive in the sandbox at once, as seen by the ptrace monitor
+     * (0 under the user-notify monitor).
      */
     uint32_t peak_tasks;
 } sbx_usage;
@@ -1925,6 +1957,18 @@ sbx_status sbx_policy_builder_set_default_action(struct sbx_policy_builder *buil
                                                  struct sbx_error **err_out);
 
 /**
+ * Chooses the monitor: one of the `SBX_MONITOR_*` values (default `SBX_MONITOR_AUTO`).
+ * `SBX_MONITOR_UNOTIFY` with `sbx_policy_builder_disable_namespaces` makes
+ * `sbx_policy_builder_build` fail with `SBX_STATUS_INVALID_POLICY`.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`), `SBX_STATUS_INVALID_ARGUMENT` (`monitor`
+ * not one of the values).
+ */
+sbx_status sbx_policy_builder_set_monitor(struct sbx_policy_builder *builder,
+                                          uint32_t monitor,
+                                          struct sbx_error **err_out);
+
+/**
  * Turns namespaces off: the sandboxee sees the host's files, processes and network, runs as
  * the caller's uid (a root caller's capabilities are still dropped) and is confined only by
  * seccomp, rlimits and the monitor. Mounts added to such a policy make
@@ -2251,10 +2295,11 @@ size_t sbx_result_fence_count(const struct sbx_result *result);
 /**
  * Returns fence `index` (0-based) that was in force around the sandboxee, owned by
  * `result`: `"namespaces"`, `"network_namespace"`, `"filesystem_view"`, `"private_proc"`,
- * `"seccomp"`, `"landlock"`, `"no_new_privs"`, `"rlimits"` or `"ptrace_monitor"`; NULL
+ * `"seccomp"`, `"landlock"`, `"no_new_privs"`, `"rlimits"`, `"ptrace_monitor"` or `"unotify_monitor"`; NULL
  * when `index` is out of range and for NULL.
  */
-const char *sbx_result_fence(const struct sbx_result *result, size_t index);
+const char *sbx_result_fence(const struct sbx_result *result,
+                             size_t index);
 
 /**
  * Returns how many cosmetic parts of the sandbox were left out because the kernel refused

@@ -66,6 +66,11 @@ if ! cargo build --all-targets; then
     exit 1
 fi
 run "Rust (cargo test)" cargo test --no-fail-fast
+# The sandbox suites again under the ptrace monitor (the default, auto, picks user-notify for
+# namespaced sandboxes on this kernel; tests/common's build() applies SBX_TEST_MONITOR).
+run "Rust, ptrace monitor (SBX_TEST_MONITOR=ptrace)" env SBX_TEST_MONITOR=ptrace cargo test --no-fail-fast \
+    --test lifecycle --test limits --test namespaces --test notify --test resources --test setup \
+    --test violations --test hardening --test supervisor --test containers --test workloads
 
 # --- CLI smoke (sbx-run's exit-status contract) ---
 # cli_smoke [RUNNER...]: every exit-status case of sbx-run, run through RUNNER (e.g. setpriv).
@@ -121,6 +126,7 @@ fi
 # --- Unprivileged pass ---
 if [[ -f tests/run-unprivileged.sh ]]; then
     run "Rust, unprivileged (tests/run-unprivileged.sh)" bash tests/run-unprivileged.sh
+    run "Rust, unprivileged, ptrace monitor" env SBX_TEST_MONITOR=ptrace bash tests/run-unprivileged.sh
 else
     skip "Rust, unprivileged" "tests/run-unprivileged.sh not present"
 fi

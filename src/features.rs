@@ -62,12 +62,7 @@ pub fn probe() -> Vec<Feature> {
     out.push(probe_close_range());
     out.push(probe_execveat());
     out.push(probe_user_namespaces());
-    out.push(probe_seccomp_action(
-        "seccomp user-notify",
-        false,
-        libc::SECCOMP_RET_USER_NOTIF,
-        "upgrade to Linux 5.0 or newer (5.19+ recommended); not needed by the ptrace monitor",
-    ));
+    out.push(probe_user_notify());
     out.push(probe_landlock());
     out.push(probe_i386());
     out.push(probe_x32());
@@ -398,6 +393,85 @@ fn probe_seccomp_action(
         required,
         available,
         detail,
+        fix,
+    }
+}
+
+/// Exit-code bits of the user-notify probe child.
+const UNOTIFY_LISTENER: i32 = 1;
+const UNOTIFY_KILLABLE: i32 = 2;
+const UNOTIFY_SYNC_WAKE: i32 = 4;
+
+/// In a child: installs an allow-all filter with a new listener (with killable waits, else
+/// without), then sets SYNC_WAKE_UP on the listener; reports what worked as bits.
+fn user_notify_child() -> i32 {
+    use crate::sys::seccomp as uapi;
+    static ALLOW: [crate::policy::SockFilter; 1] = [crate::policy::SockFilter {
+        code: 0x06,
+        jt: 0,
+        jf: 0,
+        k: libc::SECCOMP_RET_ALLOW,
+    }];
+    let prog = crate::spawn::plan::SockFprog {
+        len: 1,
+        filter: ALLOW.as_ptr(),
+    };
+    // SAFETY: raw syscalls in our own child with pointers to live locals and a static.
+    unsafe {
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+            return 0;
+        }
+        let mut bits = UNOTIFY_LISTENER | UNOTIFY_KILLABLE;
+        let flags = uapi::FILTER_FLAG_NEW_LISTENER | uapi::FILTER_FLAG_WAIT_KILLABLE_RECV;
+        let p = &prog as *const crate::spawn::plan::SockFprog;
+        let mut fd = libc::syscall(libc::SYS_seccomp, uapi::SET_MODE_FILTER, flags, p);
+        if fd < 0 {
+            bits = UNOTIFY_LISTENER;
+            fd = libc::syscall(libc::SYS_seccomp, uapi::SET_MODE_FILTER, uapi::FILTER_FLAG_NEW_LISTENER, p);
+        }
+        if fd < 0 {
+            return 0;
+        }
+        let wake: u64 = uapi::USER_NOTIF_FD_SYNC_WAKE_UP;
+        if libc::ioctl(fd as i32, uapi::IOCTL_NOTIF_SET_FLAGS as _, wake) == 0 {
+            bits |= UNOTIFY_SYNC_WAKE;
+        }
+        bits
+    }
+}
+
+/// The user-notify monitor: a listener (Linux 5.0), killable waits (5.19), synchronous
+/// wake-ups (6.6), and the monitor `Monitor::Auto` picks.
+fn probe_user_notify() -> Feature {
+    let fix = "upgrade to Linux 5.9 or newer (5.19+ for Go sandboxees); the ptrace monitor needs none of it";
+    let bits = match in_child(0, user_notify_child) {
+        Ok(b) => b,
+        Err(e) => {
+            return Feature {
+                name: "user-notify monitor",
+                required: false,
+                available: false,
+                detail: format!("probe child failed: {}", errno_text(e)),
+                fix,
+            }
+        }
+    };
+    let yes = |b: i32| if bits & b != 0 { "yes" } else { "no" };
+    let available = bits & UNOTIFY_LISTENER != 0 && crate::monitor::unotify_supported();
+    Feature {
+        name: "user-notify monitor",
+        required: false,
+        available,
+        detail: if available {
+            format!(
+                "seccomp listener ok; WAIT_KILLABLE_RECV (5.19): {}; SYNC_WAKE_UP (6.6): {}; \
+                 monitor auto picks unotify for namespaced sandboxes",
+                yes(UNOTIFY_KILLABLE),
+                yes(UNOTIFY_SYNC_WAKE)
+            )
+        } else {
+            "no seccomp listener (SECCOMP_FILTER_FLAG_NEW_LISTENER); monitor auto picks ptrace".into()
+        },
         fix,
     }
 }

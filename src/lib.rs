@@ -53,13 +53,14 @@ pub mod policy;
 pub mod result;
 pub mod sandbox;
 mod spawn;
+mod sys;
 
 pub use arch::Arch;
 pub use error::{Error, Result};
 pub use executor::{Executor, Stdio};
 pub use limits::Limits;
 pub use notify::{Notify, TraceAction};
-pub use policy::{Action, Arg, Cmp, DefaultAction, Policy, PolicyBuilder, Sys, Width};
+pub use policy::{Action, Arg, Cmp, DefaultAction, Monitor, Policy, PolicyBuilder, Sys, Width};
 pub use result::{Reason, RunResult, Status, Syscall, Usage, Violation};
 pub use sandbox::Sandbox;
 pub use spawn::latency::SetupStep;

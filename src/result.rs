@@ -132,7 +132,8 @@ pub struct Syscall {
     pub pid: i32,
     /// Instruction pointer at the call.
     pub ip: u64,
-    /// Stack pointer at the call.
+    /// Stack pointer at the call (0 under the user-notify monitor, which reads only what the
+    /// kernel's notification carries).
     pub sp: u64,
 }
 
@@ -166,7 +167,8 @@ pub struct Usage {
     pub system_time: Duration,
     /// Peak resident set size in KiB.
     pub max_rss_kib: u64,
-    /// Most processes and threads alive in the sandbox at once, as seen by the monitor.
+    /// Most processes and threads alive in the sandbox at once, as seen by the ptrace monitor
+    /// (0 under the user-notify monitor, which does not see the sandboxee's tasks).
     pub peak_tasks: u32,
 }
 
@@ -200,7 +202,7 @@ pub struct RunResult {
     /// did), in this order: `"namespaces"` (user, pid, mount, ipc, uts, cgroup),
     /// `"network_namespace"`, `"filesystem_view"` (a new root holding only what was bound),
     /// `"private_proc"`, `"seccomp"`, `"landlock"`, `"no_new_privs"`, `"rlimits"`,
-    /// `"ptrace_monitor"`.
+    /// `"ptrace_monitor"` or `"unotify_monitor"` (the monitor that watched the run).
     pub fences: Vec<&'static str>,
     /// Cosmetic parts of the sandbox left out because the kernel refused them: `"hostname"`
     /// (the inherited hostname stayed) and `"proc"` (no private /proc; only when the caller

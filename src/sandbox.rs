@@ -9,7 +9,7 @@ use crate::executor::Executor;
 use crate::monitor::state::{lock, KillReason, Phase, Shared};
 use crate::monitor::supervisor::{self, Job};
 use crate::notify::{DenyTraces, Notify};
-use crate::policy::Policy;
+use crate::policy::{Monitor, Policy};
 use crate::result::RunResult;
 use crate::spawn::Plan;
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,21 @@ use std::time::{Duration, Instant};
 
 /// Records why the run is being ended (the first reason wins) and kills the main process.
 /// The monitor then kills every other task when it sees the main process die.
+/// The monitor to ask the plan for: user-notify needs kernel support (asked once); Auto without
+/// it is ptrace.
+fn monitor_for(asked: Monitor) -> Result<Monitor> {
+    let supported = crate::monitor::unotify_supported();
+    match asked {
+        Monitor::Unotify if !supported => Err(Error::Unsupported {
+            feature: "user-notify monitor",
+            detail: "this kernel has no seccomp user notification (Linux 5.0+)".into(),
+            fix: "use monitor ptrace or auto",
+        }),
+        Monitor::Auto if !supported => Ok(Monitor::Ptrace),
+        m => Ok(m),
+    }
+}
+
 fn kill(shared: &Arc<Shared>, why: KillReason) {
     shared.kill_reason_or(why);
     if !shared.signal_main_here() {
@@ -86,6 +101,7 @@ impl Sandbox {
             &self.policy,
             self.policy.namespaces(),
             self.policy.mounts(),
+            monitor_for(self.policy.monitor())?,
         )?);
         let mut comms = plan.comms_host.take().map(Comms::from_fd);
         *lock(&self.shared.phase) = Phase::Starting;

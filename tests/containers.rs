@@ -155,10 +155,13 @@ fn masked_proc_with_opt_in_runs_without_a_private_proc_and_says_so() {
             "\"namespaces\"",
             "\"filesystem_view\"",
             "\"seccomp\"",
-            "\"ptrace_monitor\"",
         ] {
             assert!(line.contains(fence), "{fence} missing: {line}");
         }
+        assert!(
+            line.contains("\"ptrace_monitor\"") || line.contains("\"unotify_monitor\""),
+            "no monitor fence: {line}"
+        );
     }
 }
 

@@ -2,6 +2,8 @@
 //! finished, through real sandboxes. `personality` is the traced syscall, as in sandbox2's
 //! notify_test: `setarch` calls it and reports failures, and no default rule touches it.
 
+mod common;
+
 use sbx::{Executor, Notify, RunResult, Sandbox, Status, Stdio, Syscall, TraceAction};
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -48,8 +50,17 @@ fn pipe() -> (std::fs::File, OwnedFd) {
 }
 
 fn run(argv: &[&str], answer: TraceAction, veto: bool) -> (RunResult, String, Arc<Mutex<Seen>>) {
+    run_under(common::test_monitor(), argv, answer, veto)
+}
+
+fn run_under(
+    monitor: sbx::Monitor,
+    argv: &[&str],
+    answer: TraceAction,
+    veto: bool,
+) -> (RunResult, String, Arc<Mutex<Seen>>) {
     let mut pb = sbx::policy::presets::tool_default();
-    pb.trace("personality");
+    pb.trace("personality").monitor(monitor);
     let policy = pb.build().unwrap();
     let mut ex = Executor::new(argv[0]);
     ex.argv(argv.iter().copied()).env("PATH", "/usr/bin:/bin");
@@ -128,9 +139,11 @@ fn started_can_veto() {
     assert_eq!(seen.lock().unwrap().started.len(), 1);
 }
 
+/// Signals reach Notify only under ptrace (a signal-delivery stop); user-notify never sees them.
 #[test]
 fn signals_are_reported_and_delivered() {
-    let (r, out, seen) = run(
+    let (r, out, seen) = run_under(
+        sbx::Monitor::Ptrace,
         &[
             "/bin/sh",
             "-c",
@@ -142,4 +155,16 @@ fn signals_are_reported_and_delivered() {
     assert_eq!(r.status, Status::Ok, "{}", r.describe());
     assert_eq!(out, "got\nafter\n");
     assert!(seen.lock().unwrap().signals.contains(&libc::SIGUSR1));
+    assert!(common::ptraced(&r));
+
+    let (r, out, seen) = run_under(
+        sbx::Monitor::Unotify,
+        &["/bin/sh", "-c", "trap 'echo got' USR1; kill -USR1 $$; echo after"],
+        TraceAction::Deny,
+        false,
+    );
+    assert_eq!(r.status, Status::Ok, "{}", r.describe());
+    assert_eq!(out, "got\nafter\n", "delivered under user-notify too");
+    assert!(seen.lock().unwrap().signals.is_empty());
+    assert!(r.fences.contains(&"unotify_monitor"), "{:?}", r.fences);
 }

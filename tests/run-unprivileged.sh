@@ -80,6 +80,7 @@ for name in $names; do
     # The harness runs in the crate root (as cargo does) so the host cwd is readable.
     if ! env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$tmp" TMPDIR="$tmp" \
             ${RUST_BACKTRACE:+RUST_BACKTRACE=$RUST_BACKTRACE} \
+            ${SBX_TEST_MONITOR:+SBX_TEST_MONITOR=$SBX_TEST_MONITOR} \
             setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all \
             "$exe" "$@"; then
         failed="$failed $name"

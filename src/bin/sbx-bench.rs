@@ -1,6 +1,6 @@
 //! `sbx-bench`: side-by-side figures for libsbx, all measured in one run (design §5).
 //!
-//! `sbx-bench [--runs N] [--quick]`. Prints one compact table:
+//! `sbx-bench [--runs N] [--quick] [--monitor auto|ptrace|unotify]`. Prints one compact table:
 //! (a) spawn-to-exit of `/bin/true`: plain spawn vs libsbx, and whole `unshare`/`bwrap` commands;
 //! (b) sandboxes per second, sequential and from two threads;
 //! (c) the host-size effect: the same spawns after the host touched 2 GiB, vs a plain `fork()`;
@@ -21,9 +21,10 @@ use std::time::{Duration, Instant};
 const USAGE: &str = "\
 sbx-bench: libsbx benchmark (figures side by side, measured in one run)
 
-USAGE: sbx-bench [--runs N] [--quick]
-    --runs N   repetitions of every timed spawn (default 200)
-    --quick    fewer repetitions (30) and a shorter getpid loop: a smoke run in a few seconds
+USAGE: sbx-bench [--runs N] [--quick] [--monitor auto|ptrace|unotify]
+    --runs N     repetitions of every timed spawn (default 200)
+    --quick      fewer repetitions (30) and a shorter getpid loop: a smoke run in a few seconds
+    --monitor M  the monitor of every namespaced sandbox (default auto)
 ";
 
 /// Source of the small static helper used by (d) and (e).
@@ -315,11 +316,14 @@ struct Policies {
 }
 
 impl Policies {
-    fn build(helper: &Result<Helper, String>) -> Result<Policies, String> {
-        let tool = sbx::policy::presets::tool_default().build().map_err(|e| format!("tool_default: {e}"))?;
+    fn build(helper: &Result<Helper, String>, monitor: sbx::Monitor) -> Result<Policies, String> {
+        let tool = sbx::policy::presets::tool_default()
+            .monitor(monitor)
+            .build()
+            .map_err(|e| format!("tool_default: {e}"))?;
         let tool_shared_net = {
             let mut b = sbx::policy::presets::tool_default();
-            b.share_network();
+            b.share_network().monitor(monitor);
             b.build().ok()
         };
         let mut b = PolicyBuilder::new();
@@ -327,7 +331,7 @@ impl Policies {
         let bare = b.build().ok();
         let helper = helper.as_ref().ok().and_then(|h| {
             let mut b = sbx::policy::presets::tool_default();
-            b.add_file(&h.path);
+            b.add_file(&h.path).monitor(monitor);
             b.build().ok()
         });
         Ok(Policies { tool, tool_shared_net, bare, helper })
@@ -339,6 +343,7 @@ struct Config {
     getpid_n: u64,
     getpid_reps: usize,
     big_bytes: usize,
+    monitor: sbx::Monitor,
 }
 
 fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
@@ -688,7 +693,13 @@ fn section_f(t: &mut Table, policy: &Policy) {
 // ----------------------------------------------------------------------------------------------
 
 fn parse_args() -> Result<Config, String> {
-    let mut cfg = Config { runs: 200, getpid_n: 2_000_000, getpid_reps: 5, big_bytes: 2 << 30 };
+    let mut cfg = Config {
+        runs: 200,
+        getpid_n: 2_000_000,
+        getpid_reps: 5,
+        big_bytes: 2 << 30,
+        monitor: sbx::Monitor::Auto,
+    };
     let mut runs = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -701,6 +712,10 @@ fn parse_args() -> Result<Config, String> {
             "--runs" => {
                 let v = args.next().ok_or("--runs needs a number")?;
                 runs = Some(v.parse::<usize>().ok().filter(|&n| n > 0).ok_or(format!("--runs {v:?}: expected a positive integer"))?);
+            }
+            "--monitor" => {
+                let v = args.next().ok_or("--monitor needs auto, ptrace or unotify")?;
+                cfg.monitor = sbx::Monitor::from_name(&v).ok_or(format!("--monitor {v:?}: expected auto, ptrace or unotify"))?;
             }
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -730,7 +745,7 @@ fn main() {
         }
     };
     let helper = Helper::build();
-    let pol = match Policies::build(&helper) {
+    let pol = match Policies::build(&helper, cfg.monitor) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("sbx-bench: the default policy does not build: {e}");
@@ -742,9 +757,10 @@ fn main() {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let uid = nix::unistd::geteuid();
     t.0.push(format!(
-        "sbx-bench {}: runs={} per row, Linux {}, {} CPUs, uid {}; times in ms; ratios from this run",
+        "sbx-bench {}: runs={} per row, monitor {}, Linux {}, {} CPUs, uid {}; times in ms; ratios from this run",
         sbx::VERSION,
         cfg.runs,
+        cfg.monitor.name(),
         kernel.trim(),
         cpus,
         uid

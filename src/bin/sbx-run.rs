@@ -88,6 +88,11 @@ FILESYSTEM AND NAMESPACES:
                                    root caller are dropped); only the syscall policy, Landlock
                                    scoping, rlimits and the monitor confine it. Cannot be combined
                                    with the options above.
+    --monitor auto|ptrace|unotify  What watches the sandboxee (default auto: user-notify when
+                                   the kernel has it and namespaces are on, else ptrace).
+                                   ptrace also reports signals and counts tasks; unotify needs
+                                   no ptrace and namespaces (the task cap is then RLIMIT_NPROC
+                                   of the sandbox's own user namespace).
     --no-private-proc              When the kernel refuses the sandbox's own /proc (a container
                                    runtime masking parts of its /proc), show the container's
                                    /proc instead of failing (its processes become visible; they
@@ -174,6 +179,7 @@ struct Options {
     shm: Option<Option<u64>>,
     tty: bool,
     no_private_proc: bool,
+    monitor: sbx::Monitor,
     program: Vec<String>,
 }
 
@@ -294,6 +300,11 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             "--no-private-proc" => {
                 no_value(&flag)?;
                 o.no_private_proc = true
+            }
+            "--monitor" => {
+                let v = value(&flag)?;
+                o.monitor = sbx::Monitor::from_name(&v)
+                    .ok_or_else(|| format!("--monitor {v:?}: expected auto, ptrace or unotify"))?;
             }
             "--ro" | "--rw" | "--bind" | "--bind-rw" => {
                 let v = value(&flag)?;
@@ -507,6 +518,7 @@ fn build_policy(o: &Options) -> Result<Policy, String> {
         sbx::policy::presets::tool_view(&mut pb);
         add_view(&mut pb, o);
     }
+    pb.monitor(o.monitor);
     pb.build().map_err(|e| format!("policy: {e}"))
 }
 

@@ -147,6 +147,20 @@ pub enum sbx_action {
     Violation = 4,
 }
 
+/// Which mechanism watches the sandboxee (`sbx_policy_builder_set_monitor`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sbx_monitor {
+    /// User-notify when the kernel has it and the run fits it (namespaces, a sandboxee that
+    /// does not sandbox itself), ptrace otherwise. The default.
+    Auto = 0,
+    /// ptrace(2): also reports signals to the notify callbacks and counts tasks.
+    Ptrace = 1,
+    /// seccomp user notification: no ptrace; signals are not reported, `peak_tasks` is 0 and
+    /// the task cap is the sandbox's own RLIMIT_NPROC. Needs namespaces.
+    Unotify = 2,
+}
+
 /// How many bits of an argument register a condition compares (`sbx_arg.width`). Use the width
 /// of the C type the kernel reads: `int` arguments (`ioctl`'s cmd, `socket`'s domain, `fcntl`'s
 /// cmd, file descriptors) are 32-bit; pointers, sizes and `unsigned long` are 64-bit.
@@ -645,6 +659,34 @@ impl sbx_policy_builder {
                 Action::Violation => DefaultAction::Violation,
             };
             b.default_action(action);
+            Ok(())
+        })
+    }
+
+    /// Chooses the monitor: one of the `SBX_MONITOR_*` values (default `SBX_MONITOR_AUTO`).
+    /// `SBX_MONITOR_UNOTIFY` with `sbx_policy_builder_disable_namespaces` makes
+    /// `sbx_policy_builder_build` fail with `SBX_STATUS_INVALID_POLICY`.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`), `SBX_STATUS_INVALID_ARGUMENT` (`monitor`
+    /// not one of the values).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_set_monitor(
+        builder: *mut sbx_policy_builder,
+        monitor: u32,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let m = match monitor {
+                x if x == sbx_monitor::Auto as u32 => crate::policy::Monitor::Auto,
+                x if x == sbx_monitor::Ptrace as u32 => crate::policy::Monitor::Ptrace,
+                x if x == sbx_monitor::Unotify as u32 => crate::policy::Monitor::Unotify,
+                other => {
+                    return Err(Failure::invalid(format!(
+                        "monitor {other} is not one of the SBX_MONITOR_* values"
+                    )))
+                }
+            };
+            try_mut(builder, "builder")?.monitor(m);
             Ok(())
         })
     }

@@ -63,7 +63,8 @@ pub struct sbx_usage {
     pub system_time_ns: u64,
     /// Peak resident set size in KiB.
     pub max_rss_kib: u64,
-    /// Most processes and threads alive in the sandbox at once.
+    /// Most processes and threads alive in the sandbox at once, as seen by the ptrace monitor
+    /// (0 under the user-notify monitor).
     pub peak_tasks: u32,
 }
 
@@ -365,7 +366,7 @@ impl sbx_result {
 
     /// Returns fence `index` (0-based) that was in force around the sandboxee, owned by
     /// `result`: `"namespaces"`, `"network_namespace"`, `"filesystem_view"`, `"private_proc"`,
-    /// `"seccomp"`, `"landlock"`, `"no_new_privs"`, `"rlimits"` or `"ptrace_monitor"`; NULL
+    /// `"seccomp"`, `"landlock"`, `"no_new_privs"`, `"rlimits"`, `"ptrace_monitor"` or `"unotify_monitor"`; NULL
     /// when `index` is out of range and for NULL.
     #[no_mangle]
     pub extern "C" fn sbx_result_fence(result: *const sbx_result, index: usize) -> *const c_char {

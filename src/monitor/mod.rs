@@ -7,9 +7,14 @@
 //! Layering: the monitor sits below `sandbox` and never imports it; `sandbox` and its deadline
 //! thread reach the run through `state`.
 
+mod epoll;
+mod launch;
 pub(crate) mod ptrace;
 pub(crate) mod state;
 pub(crate) mod supervisor;
+mod unotify;
+
+pub(crate) use unotify::supported as unotify_supported;
 mod sysinfo;
 
 use crate::result::{Reason, RunResult, Status, Usage, Violation};
@@ -103,6 +108,30 @@ impl Outcome {
     }
 }
 
+/// Records the run's first violation (later ones only end the run) and tells Notify; `data` is
+/// the verdict's trace data (a foreign ABI is a `VIOLATION_ARCH`).
+fn record_violation(
+    slot: &mut Option<(Reason, Violation)>,
+    data: u16,
+    call: impl FnOnce() -> Violation,
+    notify: &mut dyn crate::notify::Notify,
+) {
+    use crate::policy::trace_data;
+    if slot.is_some() {
+        return;
+    }
+    let reason = match data {
+        trace_data::ARCH_X86_32 | trace_data::ARCH_UNKNOWN | trace_data::X32 => {
+            Reason::ViolationArch
+        }
+        _ => Reason::ViolationSyscall,
+    };
+    let v = call();
+    log::info!("sandbox violation: {}", v.describe());
+    notify.violation(&v);
+    *slot = Some((reason, v));
+}
+
 /// The SETUP_ERROR for a clone that failed with `e` (the host records the clone's errno in the
 /// plan's report).
 fn clone_failure(plan: &Plan, e: &crate::Error) -> RunResult {
@@ -146,7 +175,15 @@ fn fences(plan: &Plan) -> (Vec<&'static str>, Vec<&'static str>) {
     if plan.landlock.is_some() {
         on.push("landlock");
     }
-    on.extend(["no_new_privs", "rlimits", "ptrace_monitor"]);
+    on.extend([
+        "no_new_privs",
+        "rlimits",
+        if plan.handoff.is_some() {
+            "unotify_monitor"
+        } else {
+            "ptrace_monitor"
+        },
+    ]);
     let mut off = Vec::new();
     if bits & degraded::HOSTNAME != 0 {
         off.push("hostname");

@@ -13,17 +13,19 @@
 
 #![allow(unsafe_code)]
 
-use super::state::{KillReason, Shared};
+use super::launch::{
+    kill_and_reap, killed_result, publish_pidfd, write_id_maps, Child, Prepared,
+};
+use super::state::Shared;
 use super::sysinfo;
-use super::{clone_failure, fences, setup_failure, step_error, Outcome};
+use super::{clone_failure, fences, record_violation, setup_failure, Outcome};
 use crate::caps::with_raised_capabilities;
 use crate::notify::{Notify, TraceAction};
 use crate::policy::trace_data;
-use crate::result::{Reason, RunResult, Status, Violation};
+use crate::result::{Reason, RunResult, Violation};
 use crate::spawn::latency::{Mark, SetupStep};
-use crate::spawn::{self, plan::Step, Plan, Spawned};
+use crate::spawn::{self, Plan};
 use std::collections::HashSet;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 const PTRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
@@ -64,15 +66,7 @@ pub(crate) fn start(
         shared.clear_pidfd();
         // The pidfd is published before the attach, so a kill can end the child first: then
         // the kill, not ptrace, ended the run.
-        if let Some(why) = shared.kill_reason() {
-            let mut k = RunResult::new(match why {
-                KillReason::External => Status::ExternalKill,
-                KillReason::Timeout => Status::Timeout,
-            });
-            k.signal = Some(libc::SIGKILL);
-            return Err(Box::new(k));
-        }
-        return Err(r);
+        return Err(killed_result(shared).unwrap_or(r));
     }
     if let Some(p) = child.plan() {
         p.stamps.mark(Mark::Attached);
@@ -136,50 +130,6 @@ impl Running {
     }
 }
 
-/// The outcome of one step before the event loop: on failure, the run's result.
-type Prepared = Result<(), Box<RunResult>>;
-
-/// The clone children's plan and stack. The children run on the host's memory until their
-/// exec, so both are kept until none of them can still be running on it.
-struct Child {
-    plan: Option<Box<Plan>>,
-    spawned: Option<Spawned>,
-}
-
-impl Child {
-    fn plan(&self) -> Option<&Plan> {
-        self.plan.as_deref()
-    }
-
-    /// Lets the child go on past the start pipe.
-    fn release(&mut self) -> Prepared {
-        match self.spawned.as_mut().map(|s| s.release()).unwrap_or(Ok(())) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(Box::new(RunResult::setup_error(
-                Reason::FailedSubprocess,
-                e.to_string(),
-            ))),
-        }
-    }
-
-    /// Frees the stack, then the plan (which closes the host's copies of mapped fds).
-    fn free(&mut self) {
-        drop(self.spawned.take());
-        drop(self.plan.take());
-    }
-}
-
-/// Hands a pidfd of `main` to `shared`, so that other threads can kill the sandboxee without
-/// racing pid reuse.
-fn publish_pidfd(main: libc::pid_t, shared: &Shared) {
-    // SAFETY: pidfd_open takes a pid and flags; the result is a new fd or -1.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, main, 0) };
-    if pidfd >= 0 {
-        // SAFETY: fresh fd owned by nobody else.
-        shared.set_pidfd(unsafe { OwnedFd::from_raw_fd(pidfd as i32) });
-    }
-}
-
 /// PTRACE_SEIZE of the clone child, or the SETUP_ERROR saying why not.
 fn attach(main: libc::pid_t, shared: &Shared) -> Prepared {
     if seize(main, shared) >= 0 {
@@ -193,39 +143,6 @@ fn attach(main: libc::pid_t, shared: &Shared) -> Prepared {
              (check kernel.yama.ptrace_scope <= 1 and that a container seccomp profile allows ptrace)"
         ),
     )))
-}
-
-/// A root caller's sandbox maps onto an unprivileged host id; only we (CAP_SETUID outside) may
-/// write such maps, and the init waits on the start pipe until we have.
-fn write_id_maps(child: &Child, main: libc::pid_t) -> Prepared {
-    let Some(ns) = child
-        .plan()
-        .and_then(|p| p.ns.as_ref())
-        .filter(|ns| ns.monitor_writes_maps)
-    else {
-        return Ok(());
-    };
-    let write = |file: &str, data: &[u8]| {
-        std::fs::write(format!("/proc/{main}/{file}"), data).map_err(|e| {
-            (
-                format!("writing /proc/{main}/{file}: {e}"),
-                e.raw_os_error(),
-            )
-        })
-    };
-    let written = with_raised_capabilities(|| {
-        write("uid_map", ns.uid_map.as_bytes())
-            .and_then(|_| write("gid_map", ns.gid_map.as_bytes()))
-    });
-    written.map_err(|(e, errno)| {
-        Box::new(step_error(
-            Reason::FailedNamespaces,
-            Step::UserNs.name(),
-            errno,
-            e,
-            true,
-        ))
-    })
 }
 
 /// Frees the child's memory and the pidfd, and turns what the monitor saw into the result.
@@ -501,18 +418,7 @@ impl Monitor {
                 _ => {}
             }
         }
-        let reason = match data {
-            trace_data::ARCH_X86_32 | trace_data::ARCH_UNKNOWN | trace_data::X32 => {
-                Reason::ViolationArch
-            }
-            _ => Reason::ViolationSyscall,
-        };
-        if self.violation.is_none() {
-            let v = stop.violation(pid);
-            log::info!("sandbox violation: {}", v.describe());
-            notify.violation(&v);
-            self.violation = Some((reason, v));
-        }
+        record_violation(&mut self.violation, data, || stop.violation(pid), notify);
         // The stopped thread never resumes: SIGKILL ends it in the stop.
         self.end_all();
     }
@@ -601,13 +507,6 @@ fn event_msg(pid: libc::pid_t) -> Option<u64> {
         )
     };
     (r == 0).then_some(msg as u64)
-}
-
-fn kill_and_reap(pid: libc::pid_t) {
-    kill(pid);
-    let mut st = 0;
-    // SAFETY: reaping our own child.
-    unsafe { libc::waitpid(pid, &mut st, libc::__WALL) };
 }
 
 /// Blocks every signal on the calling thread (the supervisor; its clone children inherit it).

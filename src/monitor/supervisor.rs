@@ -21,8 +21,10 @@
 
 #![allow(unsafe_code)]
 
-use super::ptrace::{self, Running};
+use super::epoll::{Epoll, Source};
+use super::ptrace;
 use super::state::{lock, KillReason, Shared};
+use super::unotify;
 use crate::caps::{with_effective, with_raised_capabilities};
 use crate::error::{Error, Result};
 use crate::notify::Notify;
@@ -105,6 +107,7 @@ fn errno_of(e: &Error) -> i32 {
 fn launch() -> std::result::Result<Handle, i32> {
     let bell = Bell::new().map_err(|e| errno_of(&e))?;
     let bell_fd = bell.raw_fd();
+    let epoll = Epoll::new().map_err(|e| e.raw_os_error().unwrap_or(libc::EMFILE))?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::result::Result<(), i32>>(1);
     std::thread::Builder::new()
         .name("sbx-supervisor".into())
@@ -112,10 +115,10 @@ fn launch() -> std::result::Result<Handle, i32> {
         .spawn(move || {
             ON_SUPERVISOR.with(|c| c.set(true));
             ptrace::block_all_signals();
-            match Doorbell::new(bell_fd) {
+            match Doorbell::new(bell_fd, epoll.raw_fd()) {
                 Ok(door) => {
                     let _ = tx.send(Ok(()));
-                    Supervisor::new(door).run();
+                    Supervisor::new(door, epoll).run();
                 }
                 Err(e) => {
                     let _ = tx.send(Err(errno_of(&e)));
@@ -127,9 +130,31 @@ fn launch() -> std::result::Result<Handle, i32> {
     Ok(Handle { bell })
 }
 
+/// A started sandbox under either monitor.
+enum Run {
+    Ptrace(ptrace::Running),
+    Unotify(unotify::Running),
+}
+
+impl Run {
+    fn first_pid(&self) -> libc::pid_t {
+        match self {
+            Run::Ptrace(r) => r.first_pid(),
+            Run::Unotify(r) => r.first_pid(),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        match self {
+            Run::Ptrace(r) => r.is_done(),
+            Run::Unotify(r) => r.is_done(),
+        }
+    }
+}
+
 /// One running sandbox.
 struct Entry {
-    run: Running,
+    run: Run,
     shared: Arc<Shared>,
     notify: Box<dyn Notify>,
     started_at: Instant,
@@ -145,6 +170,8 @@ struct Event {
 
 struct Supervisor {
     door: Doorbell,
+    /// The fds of user-notify sandboxes; the doorbell polls it.
+    epoll: Epoll,
     jobs: HashMap<u64, Entry>,
     /// Every task of every sandbox, by pid.
     owner: HashMap<libc::pid_t, u64>,
@@ -154,9 +181,10 @@ struct Supervisor {
 }
 
 impl Supervisor {
-    fn new(door: Doorbell) -> Supervisor {
+    fn new(door: Doorbell, epoll: Epoll) -> Supervisor {
         Supervisor {
             door,
+            epoll,
             jobs: HashMap::new(),
             owner: HashMap::new(),
             parked: HashMap::new(),
@@ -210,14 +238,39 @@ impl Supervisor {
                 }
             }
         }
+        for (id, source) in self.epoll.ready() {
+            self.on_ready(id, source);
+        }
         self.expire_deadlines();
         self.forget_stale_parked();
         self.door.resume();
     }
 
+    /// A user-notify sandbox's fd is ready.
+    fn on_ready(&mut self, id: u64, source: Source) {
+        let Some(entry) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let Run::Unotify(run) = &mut entry.run else {
+            return;
+        };
+        let epoll = &self.epoll;
+        // As for ptrace stops: a panicking Notify ends its own sandbox only.
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            with_effective(entry.effective, || {
+                run.on_ready(source, epoll, &entry.shared, entry.notify.as_mut());
+            });
+        }));
+        if handled.is_err() {
+            log::error!("libsbx: a Notify callback panicked; ending its sandbox");
+            entry.shared.kill_reason_or(KillReason::External);
+            run.end_all(&entry.shared);
+        }
+    }
+
     fn remake_doorbell(&mut self) {
         log::error!("libsbx: the supervisor's doorbell ended; making a new one");
-        match Doorbell::new(self.door.bell_fd()) {
+        match Doorbell::new(self.door.bell_fd(), self.epoll.raw_fd()) {
             Ok(d) => {
                 // The old one is gone: dropping it reaps nothing and frees its stack.
                 self.door = d;
@@ -237,10 +290,18 @@ impl Supervisor {
             deadline,
             effective,
         } = job;
-        match with_effective(effective, || ptrace::start(plan, policy, &shared)) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let epoll = &self.epoll;
+        let started = with_effective(effective, || {
+            if plan.handoff.is_some() {
+                unotify::start(plan, policy, &shared, epoll, id).map(Run::Unotify)
+            } else {
+                ptrace::start(plan, policy, &shared).map(Run::Ptrace)
+            }
+        });
+        match started {
             Ok(run) => {
-                let id = self.next_id;
-                self.next_id += 1;
                 self.owner.insert(run.first_pid(), id);
                 self.jobs.insert(
                     id,
@@ -317,27 +378,38 @@ impl Supervisor {
         let Some(entry) = self.jobs.get_mut(&id) else {
             return;
         };
+        let run = match &mut entry.run {
+            Run::Ptrace(run) => run,
+            Run::Unotify(run) => {
+                // Only the init is ours to wait for; a stop of it (a SIGSTOP from outside) is
+                // of no interest.
+                if libc::WIFEXITED(e.status) || libc::WIFSIGNALED(e.status) {
+                    run.on_exit(e.status, e.rusage, &self.epoll);
+                    self.owner.remove(&e.pid);
+                }
+                self.finish_if_done(id);
+                return;
+            }
+        };
         if libc::WIFEXITED(e.status) || libc::WIFSIGNALED(e.status) {
-            entry.run.on_exit(e.pid, e.status, e.rusage);
+            run.on_exit(e.pid, e.status, e.rusage);
             self.owner.remove(&e.pid);
         } else if libc::WIFSTOPPED(e.status) {
             // The user's Notify runs here; its panic must not end the supervisor of every
             // sandbox. That sandbox is ended instead (its stopped task dies in its stop).
             let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 with_effective(entry.effective, || {
-                    entry
-                        .run
-                        .on_stop(e.pid, e.status, &entry.shared, entry.notify.as_mut());
+                    run.on_stop(e.pid, e.status, &entry.shared, entry.notify.as_mut());
                 });
             }));
             if handled.is_err() {
                 log::error!("libsbx: a Notify callback panicked; ending its sandbox");
                 entry.shared.kill_reason_or(KillReason::External);
-                entry.run.end_all();
+                run.end_all();
             }
         }
         // Tasks the event created: adopt them, and replay a first stop that came early.
-        for pid in entry.run.take_new_tasks() {
+        for pid in run.take_new_tasks() {
             self.owner.insert(pid, id);
             if let Some((_, early)) = self.parked.remove(&pid) {
                 self.dispatch(early);
@@ -369,7 +441,10 @@ impl Supervisor {
             return;
         };
         self.owner.retain(|_, owner| *owner != id);
-        let result = e.run.collect(&e.shared, e.started_at);
+        let result = match e.run {
+            Run::Ptrace(r) => r.collect(&e.shared, e.started_at),
+            Run::Unotify(r) => r.collect(&e.shared, e.started_at, &self.epoll),
+        };
         let Entry {
             mut notify,
             effective,

@@ -69,25 +69,34 @@ pub(crate) fn read_seccomp_stop(pid: libc::pid_t) -> Result<SeccompStop, i32> {
 impl SeccompStop {
     /// The stop as a reportable violation of thread `pid`.
     pub(crate) fn violation(&self, pid: libc::pid_t) -> Violation {
-        let arch = Arch::from_audit(self.audit_arch, self.nr);
-        let name = match arch {
-            // The table is indexed without the x32 bit; the label already says X32.
-            Arch::X32 => syscalls::name(
-                Arch::X86_64,
-                self.nr & !(crate::arch::X32_SYSCALL_BIT as u64),
-            ),
-            a => syscalls::name(a, self.nr),
-        }
-        .unwrap_or("UNKNOWN")
-        .to_string();
-        Violation {
-            arch,
-            nr: self.nr,
-            name,
-            args: self.args,
-            pid,
-            ip: self.ip,
-            sp: self.sp,
-        }
+        violation(self.audit_arch, self.nr, self.args, self.ip, self.sp, pid)
+    }
+}
+
+/// A reportable violation of thread `pid` (`sp` 0 where the monitor cannot read it).
+pub(crate) fn violation(
+    audit_arch: u32,
+    nr: u64,
+    args: [u64; 6],
+    ip: u64,
+    sp: u64,
+    pid: libc::pid_t,
+) -> Violation {
+    let arch = Arch::from_audit(audit_arch, nr);
+    let name = match arch {
+        // The table is indexed without the x32 bit; the label already says X32.
+        Arch::X32 => syscalls::name(Arch::X86_64, nr & !(crate::arch::X32_SYSCALL_BIT as u64)),
+        a => syscalls::name(a, nr),
+    }
+    .unwrap_or("UNKNOWN")
+    .to_string();
+    Violation {
+        arch,
+        nr,
+        name,
+        args,
+        pid,
+        ip,
+        sp,
     }
 }

@@ -46,6 +46,8 @@ pub struct PolicyBuilder {
     /// sandbox2's "overridable" rules: used for a syscall only when the user gave it no
     /// unconditional rule and the default action is a violation (see `fallback_names`).
     fallbacks: BTreeMap<u32, Action>,
+    /// The monitor asked for (see [`Monitor`](super::Monitor)).
+    monitor: super::Monitor,
 }
 
 impl PolicyBuilder {
@@ -101,6 +103,13 @@ impl PolicyBuilder {
         self
     }
 
+    /// Chooses the monitor (default [`Monitor::Auto`](super::Monitor::Auto)). User-notify needs
+    /// namespaces: [`build`](Self::build) refuses it together with `disable_namespaces`.
+    pub fn monitor(&mut self, monitor: super::Monitor) -> &mut Self {
+        self.monitor = monitor;
+        self
+    }
+
     /// Compiles the policy. Returns the first error any earlier call recorded, or
     /// [`Error::InvalidPolicy`] if the filter would exceed the kernel's 4096 instructions.
     pub fn build(&self) -> Result<Policy> {
@@ -108,6 +117,14 @@ impl PolicyBuilder {
             return Err(err.clone());
         }
         self.check_view()?;
+        if self.monitor == super::Monitor::Unotify && !self.namespaces.enabled {
+            return Err(Error::InvalidPolicy(
+                "monitor unotify cannot watch a sandbox without namespaces (disable_namespaces): \
+                 without a pid namespace the sandboxee's children would outlive it unseen; use \
+                 monitor ptrace or keep namespaces"
+                    .into(),
+            ));
+        }
         let table = self.table();
         let program = compile::compile(&table)?;
         let allows_exec = ["execve", "execveat"].iter().any(|name| {
@@ -125,6 +142,7 @@ impl PolicyBuilder {
             allows_exec,
             self.namespaces.clone(),
             self.mounts.clone(),
+            self.monitor,
         ))
     }
 

@@ -44,6 +44,7 @@ mod view;
 
 pub use builder::PolicyBuilder;
 pub use model::Policy;
+pub(crate) use model::unotify_program;
 pub use rule::{Action, Arg, Cmp, DefaultAction, Sys, Width, MAX_ERRNO};
 
 pub mod trace_data {
@@ -63,6 +64,41 @@ pub mod trace_data {
     /// A user `trace` rule or `DefaultAction::TraceAll`: handed to Notify (a violation until a
     /// Notify handler exists).
     pub const USER_TRACE: u16 = 6;
+}
+
+/// Which kernel mechanism watches the sandboxee and decides the calls the policy hands over
+/// (violations, trace rules, the start exec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Monitor {
+    /// User-notify when the kernel has it and nothing in the run needs ptrace (namespaces
+    /// disabled, a sandboxee that sandboxes itself, an `open_files` limit the host cannot leave
+    /// a spare fd number above); ptrace otherwise.
+    #[default]
+    Auto,
+    /// ptrace(2): also reports signals and every task to Notify, and counts tasks.
+    Ptrace,
+    /// seccomp user notification (`SECCOMP_RET_USER_NOTIF`, Linux 5.0; 5.9 here for the
+    /// supervisor's needs): no ptrace at all; signals are not reported and the task cap is the
+    /// sandbox's own RLIMIT_NPROC. Needs namespaces.
+    Unotify,
+}
+
+impl Monitor {
+    /// `auto`, `ptrace` or `unotify`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Monitor::Auto => "auto",
+            Monitor::Ptrace => "ptrace",
+            Monitor::Unotify => "unotify",
+        }
+    }
+
+    /// The monitor named `auto`, `ptrace` or `unotify`.
+    pub fn from_name(name: &str) -> Option<Monitor> {
+        [Monitor::Auto, Monitor::Ptrace, Monitor::Unotify]
+            .into_iter()
+            .find(|m| m.name() == name)
+    }
 }
 
 /// Value of the 6th argument register of the library's own `execveat`. The kernel ignores that

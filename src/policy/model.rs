@@ -23,6 +23,7 @@ struct Inner {
     allows_exec: bool,
     namespaces: crate::namespaces::Namespaces,
     mounts: crate::mounts::MountTree,
+    monitor: super::Monitor,
 }
 
 impl Policy {
@@ -33,6 +34,7 @@ impl Policy {
         allows_exec: bool,
         namespaces: crate::namespaces::Namespaces,
         mounts: crate::mounts::MountTree,
+        monitor: super::Monitor,
     ) -> Policy {
         Policy(Arc::new(Inner {
             program,
@@ -41,12 +43,18 @@ impl Policy {
             allows_exec,
             namespaces,
             mounts,
+            monitor,
         }))
     }
 
     /// Namespace settings.
     pub fn namespaces(&self) -> &crate::namespaces::Namespaces {
         &self.0.namespaces
+    }
+
+    /// The monitor asked for.
+    pub fn monitor(&self) -> super::Monitor {
+        self.0.monitor
     }
 
     /// The filesystem view (meaningful only with namespaces).
@@ -103,4 +111,38 @@ impl Policy {
     pub fn constant_verdict(&self, nr: u32) -> Option<u32> {
         self.0.table.constant(nr)
     }
+}
+
+/// The program for the user-notify monitor: `program` with every TRACE verdict turned into
+/// USER_NOTIF (the monitor recomputes the verdict's data with [`Policy::decide`]: notifications
+/// carry none), behind one rule that lets the sandboxee hand its listener fd to the supervisor:
+/// `sendmsg` on fd `reserved_fd`, a number at or above the sandboxee's RLIMIT_NOFILE hard limit,
+/// which it can never open again once its own copy is closed at exec (close-on-exec).
+pub(crate) fn unotify_program(program: &[SockFilter], reserved_fd: u32) -> Vec<SockFilter> {
+    use super::bpf::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, SECCOMP_RET_ALLOW};
+    const ACTION_FULL: u32 = 0xffff_0000;
+    let ld = |off: u32| SockFilter { code: BPF_LD | BPF_W | BPF_ABS, jt: 0, jf: 0, k: off };
+    // A false comparison jumps past the rest of the prefix, to the original program.
+    let jne = |k: u32, skip: u8| SockFilter { code: BPF_JMP | BPF_JEQ | BPF_K, jt: 0, jf: skip, k };
+    let nr = u32::try_from(libc::SYS_sendmsg).unwrap_or(u32::MAX);
+    // seccomp_data: nr at 0, arch at 4, args[0] at 16 (low half) and 20 (high half, little endian).
+    let mut out = vec![
+        ld(4),
+        jne(NATIVE_AUDIT_ARCH, 7),
+        ld(0),
+        jne(nr, 5),
+        ld(16),
+        jne(reserved_fd, 3),
+        ld(20),
+        jne(0, 1),
+        SockFilter { code: BPF_RET | BPF_K, jt: 0, jf: 0, k: SECCOMP_RET_ALLOW },
+    ];
+    out.extend(program.iter().map(|i| {
+        if i.code == BPF_RET | BPF_K && i.k & ACTION_FULL == SECCOMP_RET_TRACE {
+            SockFilter { k: crate::sys::seccomp::RET_USER_NOTIF, ..*i }
+        } else {
+            *i
+        }
+    }));
+    out
 }

@@ -30,7 +30,7 @@ pub struct ChildArgs {
     pub sync_write: i32,
 }
 
-const SECCOMP_SET_MODE_FILTER: u64 = 1;
+use crate::sys::seccomp::SET_MODE_FILTER as SECCOMP_SET_MODE_FILTER;
 
 /// Records a failed step in the shared report and ends the child.
 #[inline(always)]
@@ -154,6 +154,22 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         // 5. File descriptors: copy every source above all sources and destinations first, so a
         //    destination never overwrites a source still to be moved; then place them; then close
         //    everything that is not a destination.
+        //    The temporaries and the user-notify hand-off's reserved number may lie above the
+        //    host's soft RLIMIT_NOFILE: raise it to the hard limit first (step 7 sets the
+        //    sandboxee's own limit).
+        let mut nofile = [0u64; 2];
+        if syscall(
+            libc::SYS_prlimit64,
+            &[0, libc::RLIMIT_NOFILE as u64, 0, nofile.as_mut_ptr() as u64],
+        ) == 0
+            && nofile[0] < nofile[1]
+        {
+            nofile[0] = nofile[1];
+            syscall(
+                libc::SYS_prlimit64,
+                &[0, libc::RLIMIT_NOFILE as u64, nofile.as_ptr() as u64, 0],
+            );
+        }
         let mut i = 0usize;
         for m in plan.moves.iter() {
             let r = syscall(
@@ -165,9 +181,10 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         }
         i = 0;
         for m in plan.moves.iter() {
+            let flags = if m.cloexec { libc::O_CLOEXEC as u64 } else { 0 };
             let r = syscall(
                 libc::SYS_dup3,
-                &[(plan.temp_base + i as i32) as u64, m.dst as u64, 0],
+                &[(plan.temp_base + i as i32) as u64, m.dst as u64, flags],
             );
             check(plan, Step::Fds, r, i);
             i += 1;
@@ -345,15 +362,20 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         plan.stamps.mark(super::latency::Mark::Seccomp);
 
         // 10. The policy. From here on every syscall is filtered, including the exec below.
-        check(
-            plan,
-            Step::Seccomp,
-            syscall(
-                libc::SYS_seccomp,
-                &[SECCOMP_SET_MODE_FILTER, 0, &plan.fprog as *const _ as u64],
-            ),
-            0,
-        );
+        match plan.handoff.as_deref() {
+            None => {
+                check(
+                    plan,
+                    Step::Seccomp,
+                    syscall(
+                        libc::SYS_seccomp,
+                        &[SECCOMP_SET_MODE_FILTER, 0, &plan.fprog as *const _ as u64],
+                    ),
+                    0,
+                );
+            }
+            Some(h) => install_with_listener(plan, h),
+        }
 
         // 11. The one exec the mandatory rules let through: execveat with the magic in the 6th
         //     register (ignored by the kernel, seen by the filter), confirmed by the monitor.
@@ -367,6 +389,46 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             EXEC_MAGIC,
         );
         fail_step(plan, Step::Exec, r, 0)
+    }
+}
+
+/// Installs the filter with a new listener (killable waits where the kernel has them) and
+/// sends the listener to the supervisor over the reserved socket (see `handoff.rs`). The listener
+/// is close-on-exec, like the socket: neither survives the exec.
+///
+/// # Safety
+/// Called by the child between clone and exec with the plan it was given.
+unsafe fn install_with_listener(plan: &Plan, h: &super::handoff::Handoff) {
+    use crate::sys::seccomp::{FILTER_FLAG_NEW_LISTENER, FILTER_FLAG_WAIT_KILLABLE_RECV};
+    // SAFETY: per the contract; the pointers point into the plan and the boxed hand-off.
+    unsafe {
+        let prog = &plan.fprog as *const _ as u64;
+        let mut fd = syscall(
+            libc::SYS_seccomp,
+            &[
+                SECCOMP_SET_MODE_FILTER,
+                FILTER_FLAG_NEW_LISTENER | FILTER_FLAG_WAIT_KILLABLE_RECV,
+                prog,
+            ],
+        );
+        if fd == -(libc::EINVAL as i64) {
+            // Before Linux 5.19: no killable waits.
+            fd = syscall(
+                libc::SYS_seccomp,
+                &[SECCOMP_SET_MODE_FILTER, FILTER_FLAG_NEW_LISTENER, prog],
+            );
+        }
+        let fd = check(plan, Step::Seccomp, fd, 1);
+        h.set_fd(fd as i32);
+        let r = syscall(
+            libc::SYS_sendmsg,
+            &[
+                h.reserved_fd as u64,
+                std::ptr::addr_of!(h.msg) as u64,
+                libc::MSG_NOSIGNAL as u64,
+            ],
+        );
+        check(plan, Step::Seccomp, r, 2);
     }
 }
 

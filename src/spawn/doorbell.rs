@@ -65,7 +65,7 @@ pub(crate) struct Doorbell {
     /// Freed after the child is reaped (see `Drop`).
     _stack: HelperStack,
     /// The fds the child polls, read by it through shared memory; lives as long as the child.
-    fds: Box<[libc::pollfd; 2]>,
+    fds: Box<[libc::pollfd; 3]>,
 }
 
 /// The doorbell child: wait until a fd is readable, stop, repeat. Raw syscalls only.
@@ -78,26 +78,26 @@ extern "C" fn doorbell_main(arg: *mut libc::c_void) -> libc::c_int {
             &[libc::PR_SET_PDEATHSIG as u64, libc::SIGKILL as u64],
         )
     };
-    // Keep only the two fds we poll: a copy of any other (a pipe's write end the host hands to a
+    // Keep only the fds we poll: a copy of any other (a pipe's write end the host hands to a
     // sandboxee) would keep it open for as long as we live.
-    // SAFETY: `fds` points to two live pollfds (see above); close_range takes no pointers.
+    // SAFETY: `fds` points to three live pollfds (see above); close_range takes no pointers.
     unsafe {
-        let a = (*fds).fd.min((*fds.add(1)).fd) as u64;
-        let b = (*fds).fd.max((*fds.add(1)).fd) as u64;
-        for (first, last) in [
-            (0, a.wrapping_sub(1)),
-            (a + 1, b.wrapping_sub(1)),
-            (b + 1, u64::from(u32::MAX)),
-        ] {
-            if first <= last && last != u64::MAX {
-                syscall(libc::SYS_close_range, &[first, last, 0]);
+        let mut keep = [(*fds).fd, (*fds.add(1)).fd, (*fds.add(2)).fd];
+        keep.sort_unstable();
+        let mut next: u64 = 0;
+        for k in keep {
+            let k = k as u64;
+            if k > next {
+                syscall(libc::SYS_close_range, &[next, k - 1, 0]);
             }
+            next = k + 1;
         }
+        syscall(libc::SYS_close_range, &[next, u64::from(u32::MAX), 0]);
     }
     loop {
-        // SAFETY: `fds` points to two pollfds the supervisor keeps alive while we live; revents
-        // written by the kernel are ignored.
-        let r = unsafe { syscall(libc::SYS_ppoll, &[fds as u64, 2, 0, 0, 8]) };
+        // SAFETY: `fds` points to three pollfds the supervisor keeps alive while we live;
+        // revents written by the kernel are ignored.
+        let r = unsafe { syscall(libc::SYS_ppoll, &[fds as u64, 3, 0, 0, 8]) };
         if r < 0 && r != -(libc::EINTR as i64) {
             exit_group(1);
         }
@@ -110,11 +110,11 @@ extern "C" fn doorbell_main(arg: *mut libc::c_void) -> libc::c_int {
 }
 
 impl Doorbell {
-    /// Clones and seizes the doorbell, which polls `bell_fd` (a [`Bell`]'s eventfd, which must
-    /// stay open as long as the doorbell lives). Call on the supervisor thread with every signal
-    /// blocked (the child inherits the mask); that thread becomes its tracer and must `wait4`
-    /// for it.
-    pub(crate) fn new(bell_fd: i32) -> Result<Doorbell> {
+    /// Clones the doorbell, which polls `bell_fd` (a [`Bell`]'s eventfd) and `epoll_fd` (the
+    /// supervisor's epoll set; both must stay open as long as the doorbell lives). Call on the
+    /// supervisor thread with every signal blocked (the child inherits the mask); that thread
+    /// must `wait4` for it.
+    pub(crate) fn new(bell_fd: i32, epoll_fd: i32) -> Result<Doorbell> {
         let efd = bell_fd;
         // SAFETY: a plain fd-creating call; the result is checked.
         let tfd = unsafe {
@@ -139,6 +139,11 @@ impl Doorbell {
                 events: libc::POLLIN,
                 revents: 0,
             },
+            libc::pollfd {
+                fd: epoll_fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ]);
         let stack = HelperStack::map(STACK).map_err(|e| {
             Error::os(
@@ -147,7 +152,8 @@ impl Doorbell {
             )
         })?;
         // Exit signal 0: no SIGCHLD for the host. The child copies our fd table at clone, so
-        // both fds stay open in it.
+        // the three fds stay open in it (the epoll set itself is shared: what the supervisor
+        // adds later is seen through the child's copy).
         // SAFETY: the child runs only `doorbell_main` on its own stack with the pollfd array.
         let pid = unsafe {
             libc::clone(
@@ -261,7 +267,10 @@ mod tests {
     #[test]
     fn rings_from_another_thread_and_from_the_timer() {
         let bell = Bell::new().unwrap();
-        let door = Doorbell::new(bell.raw_fd()).unwrap();
+        // SAFETY: a plain fd-creating call (the fd lives as long as the test).
+        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(ep >= 0);
+        let door = Doorbell::new(bell.raw_fd(), ep).unwrap();
         assert!(
             !wait_stop(&door, Duration::from_millis(50)),
             "stopped without a ring"

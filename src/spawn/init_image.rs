@@ -15,6 +15,22 @@
 //!     cmp $-10, %rax; jne 1b                                      # until -ECHILD
 //!     xor %edi, %edi; mov $231, %eax; syscall; hlt                # exit_group(0)
 //! ```
+//!
+//! Under the user-notify monitor (no ptrace, so nobody else sees the sandboxee end) the init
+//! reports through fd 3 (`handoff.rs`): one byte when it runs, then the sandboxee's wait status
+//! when pid 2 ends, and exits, which ends the pid namespace:
+//! ```text
+//!     mov $4, %edi; xor %esi, %esi; mov $157, %eax; syscall      # prctl(PR_SET_DUMPABLE, 0)
+//!     sub $16, %rsp; movl $0x45, (%rsp)                           # 'E' on the stack
+//!     mov $3, %edi; mov %rsp, %rsi; mov $1, %edx; mov $1, %eax; syscall   # write(3, "E", 1)
+//! 1:  mov $-1, %rdi; mov %rsp, %rsi; mov $0x40000000, %edx        # wait4(-1, sp, __WALL, NULL)
+//!     xor %r10d, %r10d; mov $61, %eax; syscall
+//!     cmp $2, %rax; je 2f                                         # the sandboxee ended
+//!     cmp $-10, %rax; jne 1b                                      # until -ECHILD
+//!     xor %edi, %edi; mov $231, %eax; syscall                     # exit_group(0)
+//! 2:  mov $3, %edi; mov %rsp, %rsi; mov $4, %edx; mov $1, %eax; syscall   # write(3, sp, 4)
+//!     xor %edi, %edi; mov $231, %eax; syscall; hlt                # exit_group(0)
+//! ```
 
 use crate::error::{Error, Result};
 use once_cell::sync::OnceCell;
@@ -28,6 +44,17 @@ const CODE: &[u8] = &[
     0x00, 0x00, 0x00, 0x0f, 0x05, 0xf4,
 ];
 #[cfg(target_arch = "x86_64")]
+const UNOTIFY_CODE: &[u8] = &[
+    0xbf, 0x04, 0x00, 0x00, 0x00, 0x31, 0xf6, 0xb8, 0x9d, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x48, 0x83,
+    0xec, 0x10, 0xc7, 0x04, 0x24, 0x45, 0x00, 0x00, 0x00, 0xbf, 0x03, 0x00, 0x00, 0x00, 0x48, 0x89,
+    0xe6, 0xba, 0x01, 0x00, 0x00, 0x00, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x48, 0xc7, 0xc7,
+    0xff, 0xff, 0xff, 0xff, 0x48, 0x89, 0xe6, 0xba, 0x00, 0x00, 0x00, 0x40, 0x45, 0x31, 0xd2, 0xb8,
+    0x3d, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x48, 0x83, 0xf8, 0x02, 0x74, 0x0f, 0x48, 0x83, 0xf8, 0xf6,
+    0x75, 0xdb, 0x31, 0xff, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xbf, 0x03, 0x00, 0x00, 0x00,
+    0x48, 0x89, 0xe6, 0xba, 0x04, 0x00, 0x00, 0x00, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x31,
+    0xff, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xf4,
+];
+#[cfg(target_arch = "x86_64")]
 const MACHINE: u16 = 62; // EM_X86_64
 
 const LOAD_ADDR: u64 = 0x40_0000;
@@ -37,8 +64,19 @@ const PHDR_SIZE: usize = 56;
 /// The ELF file: header, one PT_LOAD program header, then the code.
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn image() -> Vec<u8> {
+    image_of(CODE)
+}
+
+/// The user-notify monitor's init (reports through fd 3).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn unotify_image() -> Vec<u8> {
+    image_of(UNOTIFY_CODE)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn image_of(code: &[u8]) -> Vec<u8> {
     let code_off = (EHDR_SIZE + PHDR_SIZE) as u64;
-    let total = code_off + CODE.len() as u64;
+    let total = code_off + code.len() as u64;
     let mut e = Vec::with_capacity(total as usize);
     // e_ident: magic, ELFCLASS64, ELFDATA2LSB, EV_CURRENT, ELFOSABI_SYSV, padding.
     e.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -62,7 +100,7 @@ pub(crate) fn image() -> Vec<u8> {
     e.extend_from_slice(&total.to_le_bytes()); // p_filesz
     e.extend_from_slice(&total.to_le_bytes()); // p_memsz
     e.extend_from_slice(&0x1000u64.to_le_bytes()); // p_align
-    e.extend_from_slice(CODE);
+    e.extend_from_slice(code);
     e
 }
 
@@ -71,16 +109,28 @@ pub(crate) fn image() -> Vec<u8> {
     Vec::new()
 }
 
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn unotify_image() -> Vec<u8> {
+    Vec::new()
+}
+
 static MEMFD: OnceCell<OwnedFd> = OnceCell::new();
+static UNOTIFY_MEMFD: OnceCell<OwnedFd> = OnceCell::new();
 
 /// The sealed memfd holding [`image`], created once per host process.
 pub(crate) fn memfd() -> Result<RawFd> {
-    MEMFD.get_or_try_init(create).map(|fd| fd.as_raw_fd())
+    MEMFD.get_or_try_init(|| create(&image())).map(|fd| fd.as_raw_fd())
+}
+
+/// The sealed memfd holding [`unotify_image`], created once per host process.
+pub(crate) fn unotify_memfd() -> Result<RawFd> {
+    UNOTIFY_MEMFD
+        .get_or_try_init(|| create(&unotify_image()))
+        .map(|fd| fd.as_raw_fd())
 }
 
 #[allow(unsafe_code)]
-fn create() -> Result<OwnedFd> {
-    let img = image();
+fn create(img: &[u8]) -> Result<OwnedFd> {
     if img.is_empty() {
         return Err(Error::Unsupported {
             feature: "sandbox init",
@@ -131,5 +181,8 @@ mod tests {
         assert_eq!(&img[..4], b"\x7fELF");
         assert_eq!(img.len(), 64 + 56 + super::CODE.len());
         assert!(super::memfd().is_ok());
+        let img = super::unotify_image();
+        assert_eq!(img.len(), 64 + 56 + super::UNOTIFY_CODE.len());
+        assert!(super::unotify_memfd().is_ok());
     }
 }

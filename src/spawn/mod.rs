@@ -12,6 +12,7 @@
 
 pub(crate) mod child;
 pub(crate) mod doorbell;
+pub(crate) mod handoff;
 pub(crate) mod idmap;
 pub(crate) mod init_image;
 pub mod latency;

@@ -360,6 +360,18 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
             ),
             11,
         );
+        if ns.init_status_fd >= 0 {
+            // The user-notify monitor's init image reports through INIT_STATUS_FD: that one fd
+            // stays open across the exec (the pipe's other copies: the host closed its own, the
+            // sandboxee closed its copy with everything else it does not keep).
+            let want = super::handoff::INIT_STATUS_FD as u64;
+            let r = if ns.init_status_fd as u64 == want {
+                syscall(libc::SYS_fcntl, &[want, libc::F_SETFD as u64, 0])
+            } else {
+                syscall(libc::SYS_dup3, &[ns.init_status_fd as u64, want, 0])
+            };
+            check(plan, Step::Namespaces, r, 12);
+        }
         check(
             plan,
             Step::NoNewPrivs,

@@ -93,6 +93,9 @@ pub struct NsPlan {
     /// Owns the string `init_argv[0]` points to.
     _init_name: CString,
     pub empty_env: [*const libc::c_char; 1],
+    /// User-notify monitor: the init pipe's write end before clone, made fd
+    /// `handoff::INIT_STATUS_FD` of the init image; -1 under ptrace.
+    pub init_status_fd: i32,
 }
 
 impl NsPlan {
@@ -259,7 +262,7 @@ impl NsPlan {
                     "no directory to stage the sandbox root on (/tmp, /var/tmp, /mnt, /run)",
                 )
             })?;
-        let init_filter = init_filter();
+        let init_filter = init_filter(false);
         let init_fprog = super::plan::SockFprog {
             len: init_filter.len() as u16,
             filter: init_filter.as_ptr(),
@@ -296,7 +299,22 @@ impl NsPlan {
             init_argv: [init_name.as_ptr(), std::ptr::null()],
             _init_name: init_name,
             empty_env: [std::ptr::null()],
+            init_status_fd: -1,
         })
+    }
+
+    /// For the user-notify monitor: the init execs the reporting image, keeps `status_fd` as
+    /// fd `handoff::INIT_STATUS_FD` and may write to that fd only.
+    pub fn use_unotify_init(&mut self, status_fd: i32) -> Result<()> {
+        let f = init_filter(true);
+        self.init_fprog = super::plan::SockFprog {
+            len: f.len() as u16,
+            filter: f.as_ptr(),
+        };
+        self._init_filter = f;
+        self.init_memfd = super::init_image::unotify_memfd()?;
+        self.init_status_fd = status_fd;
+        Ok(())
     }
 }
 
@@ -355,8 +373,9 @@ fn components(p: &Path) -> Result<Vec<CString>> {
         .collect()
 }
 
-/// The init's own filter: after exec it only needs prctl (non-dumpable), wait4 and exit.
-fn init_filter() -> Vec<SockFilter> {
+/// The init's own filter: after exec it only needs prctl (non-dumpable), wait4 and exit, and
+/// with `status_write` (user-notify monitor) write(2) on its status fd.
+fn init_filter(status_write: bool) -> Vec<SockFilter> {
     const LD_W_ABS: u16 = 0x20;
     const JEQ_K: u16 = 0x15;
     const RET_K: u16 = 0x06;
@@ -379,9 +398,20 @@ fn init_filter() -> Vec<SockFilter> {
         ins(LD_W_ABS, 0, 0, 0),
     ];
     let n = allowed.len();
+    // The write block below sits between the list and the final KILL, ALLOW.
+    let extra = if status_write { 6 } else { 0 };
     for (i, nr) in allowed.iter().enumerate() {
         // Jump to the ALLOW at the end on a match.
-        f.push(ins(JEQ_K, (n - i) as u8, 0, *nr as u32));
+        f.push(ins(JEQ_K, (n + extra - i) as u8, 0, *nr as u32));
+    }
+    if status_write {
+        // write(fd): fd (args[0], low half at offset 16, high half at 20) must be the status fd.
+        f.push(ins(JEQ_K, 0, 5, libc::SYS_write as u32));
+        f.push(ins(LD_W_ABS, 0, 0, 16));
+        f.push(ins(JEQ_K, 0, 3, super::handoff::INIT_STATUS_FD as u32));
+        f.push(ins(LD_W_ABS, 0, 0, 20));
+        f.push(ins(JEQ_K, 0, 1, 0));
+        f.push(ins(RET_K, 0, 0, RET_ALLOW));
     }
     f.push(ins(RET_K, 0, 0, RET_KILL_PROCESS));
     f.push(ins(RET_K, 0, 0, RET_ALLOW));

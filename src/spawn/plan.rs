@@ -159,6 +159,8 @@ pub struct ChildReport {
 pub struct FdMove {
     pub src: RawFd,
     pub dst: RawFd,
+    /// The destination is close-on-exec (the user-notify hand-off socket).
+    pub cloexec: bool,
 }
 
 /// The `struct sock_fprog` the child passes to seccomp(2).
@@ -209,6 +211,8 @@ pub struct Plan {
     switches_ids: bool,
     /// Top of the sandboxee's stack when the namespaced init clones it (set by `spawn`).
     pub sandboxee_stack_top: AtomicUsize,
+    /// The user-notify monitor's channels (`None` under ptrace).
+    pub handoff: Option<Box<super::handoff::Handoff>>,
 }
 
 // SAFETY: the raw pointers in Plan point into the Plan's own heap buffers (argv/envp CStrings and
@@ -224,10 +228,11 @@ impl Plan {
         policy: &Policy,
         namespaces: &Namespaces,
         tree: &MountTree,
+        monitor: crate::policy::Monitor,
     ) -> Result<Plan> {
         let stamps = super::latency::Stamps::new();
         exec.validate()?;
-        let ns = if namespaces.enabled {
+        let mut ns = if namespaces.enabled {
             Some(NsPlan::new(namespaces, tree)?)
         } else {
             None
@@ -280,7 +285,7 @@ impl Plan {
         for (i, s) in stdio.into_iter().enumerate() {
             let dst = i as RawFd;
             match s {
-                Stdio::Inherit => moves.push(FdMove { src: dst, dst }),
+                Stdio::Inherit => moves.push(FdMove { src: dst, dst, cloexec: false }),
                 Stdio::Null => {
                     let fd = nix::fcntl::open(
                         "/dev/null",
@@ -293,6 +298,7 @@ impl Plan {
                     moves.push(FdMove {
                         src: fd.as_raw_fd(),
                         dst,
+                        cloexec: false,
                     });
                     owned.push(fd);
                 }
@@ -300,6 +306,7 @@ impl Plan {
                     moves.push(FdMove {
                         src: fd.as_raw_fd(),
                         dst,
+                        cloexec: false,
                     });
                     owned.push(fd);
                 }
@@ -309,6 +316,7 @@ impl Plan {
             moves.push(FdMove {
                 src: m.host.as_raw_fd(),
                 dst: m.child,
+                cloexec: false,
             });
             owned.push(m.host);
         }
@@ -317,23 +325,55 @@ impl Plan {
             moves.push(FdMove {
                 src: child.as_raw_fd(),
                 dst: crate::comms::DEFAULT_CLIENT_FD,
+                cloexec: false,
             });
             owned.push(child);
             Some(host)
         } else {
             None
         };
+        let mut rlimits = clamp_to_hard_limits(limits.rlimit_settings()?);
+        let max_tasks = limits.processes.unwrap_or(crate::limits::DEFAULT_MAX_TASKS);
+        // Auto takes user-notify when it fits: namespaces, a sandboxee that does not sandbox
+        // itself, a spare fd number (the caller has checked the kernel).
+        let strict = monitor == crate::policy::Monitor::Unotify;
+        let wanted = strict
+            || (monitor == crate::policy::Monitor::Auto && ns.is_some() && before_exec);
+        let handoff = match (wanted, ns.as_mut()) {
+            (false, _) => None,
+            (true, None) => {
+                return Err(Error::invalid(
+                    "monitor unotify needs namespaces (it has no other way to see the sandboxee end)",
+                ))
+            }
+            (true, Some(ns)) => match unotify_handoff(&mut moves, &mut rlimits, max_tasks) {
+                Ok(h) => {
+                    ns.use_unotify_init(h.init_write_fd())?;
+                    Some(h)
+                }
+                Err(e) if strict => return Err(e),
+                Err(_) => None,
+            },
+        };
         let max_fd = moves.iter().map(|m| m.src.max(m.dst)).max().unwrap_or(2);
         let mut keep: Vec<RawFd> = moves.iter().map(|m| m.dst).collect();
         keep.sort_unstable();
 
-        let rlimits = clamp_to_hard_limits(limits.rlimit_settings()?);
         // Without sandboxing before exec the target starts under the mandatory rules only and
         // receives the user's program over comms (see `client::sandbox_me_here`).
-        let program = if before_exec {
-            policy.program().to_vec()
-        } else {
-            mandatory_only()?.program().to_vec()
+        let program = match (&handoff, before_exec) {
+            (Some(h), true) => {
+                crate::policy::unotify_program(policy.program(), h.reserved_fd as u32)
+            }
+            (Some(_), false) => {
+                return Err(Error::invalid(
+                    "monitor unotify cannot watch a sandboxee that sandboxes itself \
+                     (sandbox_before_exec(false)): its own filter's trace verdicts need ptrace; \
+                     use monitor ptrace or auto",
+                ))
+            }
+            (None, true) => policy.program().to_vec(),
+            (None, false) => mandatory_only()?.program().to_vec(),
         };
         if program.is_empty() || program.len() > u16::MAX as usize {
             return Err(Error::InvalidPolicy(format!(
@@ -389,17 +429,63 @@ impl Plan {
                 ..ChildReport::default()
             },
             _owned: owned,
-            max_tasks: Some(limits.processes.unwrap_or(crate::limits::DEFAULT_MAX_TASKS)),
+            max_tasks: Some(max_tasks),
             ns,
             landlock,
             comms_host,
             stamps,
             sandboxee_stack_top: AtomicUsize::new(0),
+            handoff,
             nested_maps_ready: std::sync::atomic::AtomicU32::new(0),
             host_dumpable,
             switches_ids,
         })
     }
+}
+
+/// The user-notify hand-off (see `handoff.rs`): its socket end becomes a close-on-exec move to a
+/// reserved fd number the sandboxee can never reach, at or above its RLIMIT_NOFILE (lowered when
+/// the host's hard limit leaves no room above it); the task cap becomes the sandbox's own
+/// RLIMIT_NPROC, counted per user namespace, since no monitor sees the sandboxee's forks.
+fn unotify_handoff(
+    moves: &mut Vec<FdMove>,
+    rlimits: &mut Vec<RlimitSetting>,
+    max_tasks: u64,
+) -> Result<Box<super::handoff::Handoff>> {
+    let mut hard = libc::rlimit64 { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit64 writes into the struct we pass.
+    #[allow(unsafe_code)]
+    if unsafe { libc::getrlimit64(libc::RLIMIT_NOFILE, &mut hard) } != 0 {
+        return Err(Error::last_os("getrlimit(RLIMIT_NOFILE)"));
+    }
+    // Room for the reserved number and the temporaries of the fd shuffle above it.
+    let room = hard.rlim_max.saturating_sub(moves.len() as u64 + 3).min(i32::MAX as u64);
+    let nofile = rlimits.iter_mut().find(|r| r.resource == libc::RLIMIT_NOFILE);
+    let Some(nofile) = nofile else {
+        return Err(Error::invalid("monitor unotify needs an open_files limit"));
+    };
+    let reserved = nofile.value.min(room);
+    if reserved < 3 || moves.iter().any(|m| m.src as u64 >= room) {
+        return Err(Error::invalid(format!(
+            "monitor unotify needs a free fd number above the sandboxee's open_files limit and \
+             below the host's hard RLIMIT_NOFILE ({}); raise the host's limit or use monitor ptrace",
+            hard.rlim_max
+        )));
+    }
+    if let Some(m) = moves.iter().find(|m| m.dst as u64 >= reserved) {
+        return Err(Error::invalid(format!(
+            "monitor unotify: fd {} of the sandboxee is at or above its open_files limit ({reserved}), \
+             where the monitor's hand-off lives; map it lower or use monitor ptrace",
+            m.dst
+        )));
+    }
+    let h = super::handoff::Handoff::new(reserved as RawFd)?;
+    nofile.value = reserved;
+    moves.push(FdMove { src: h.child_end_fd(), dst: reserved as RawFd, cloexec: true });
+    if !rlimits.iter().any(|r| r.resource == libc::RLIMIT_NPROC) {
+        rlimits.push(RlimitSetting { resource: libc::RLIMIT_NPROC, value: max_tasks });
+    }
+    Ok(h)
 }
 
 #[allow(unsafe_code)]

@@ -2,6 +2,7 @@
 #ifndef SBX_TEST_CXX_H
 #define SBX_TEST_CXX_H
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,9 +45,20 @@ inline Executor TestExecutor(std::vector<const char *> args) {
 }
 
 // Builds `b` (consuming it); returns the policy, or NULL with the status in *status.
-inline Policy Build(Builder b, sbx_status *status, std::string *message = nullptr) {
+// The monitor the suites run under: SBX_TEST_MONITOR=ptrace forces ptrace (CTest runs the
+// sandbox tests once per monitor; the default, auto, is user-notify for namespaced sandboxes).
+inline void ApplyTestMonitor(sbx_policy_builder *b) {
+    const char *m = getenv("SBX_TEST_MONITOR");
+    if (b != nullptr && m != nullptr && std::string(m) == "ptrace")
+        sbx_policy_builder_set_monitor(b, SBX_MONITOR_PTRACE, nullptr);
+}
+
+// `test_monitor`: apply SBX_TEST_MONITOR (false for a test that chose its monitor itself).
+inline Policy Build(Builder b, sbx_status *status, std::string *message = nullptr,
+                    bool test_monitor = true) {
     const sbx_policy *p = nullptr;
     sbx_error *err = nullptr;
+    if (test_monitor) ApplyTestMonitor(b.get());
     *status = sbx_policy_builder_build(b.release(), &p, &err);
     Error owned(err);
     if (message != nullptr) *message = err != nullptr ? sbx_error_message(err) : "";

@@ -108,8 +108,9 @@ sbx_notify_callbacks AllCallbacks(Recorder *r) {
 }
 
 // The test policy with `personality` handed to the trace callback.
-Policy TracingPolicy() {
+Policy TracingPolicy(uint32_t monitor = SBX_MONITOR_AUTO) {
     sbx_policy_builder *b = sbx_policy_builder_new();
+    sbx_policy_builder_set_monitor(b, monitor, nullptr);
     for (uint32_t g : {SBX_GROUP_STATIC_STARTUP, SBX_GROUP_EXIT, SBX_GROUP_READ, SBX_GROUP_WRITE,
                        SBX_GROUP_SLEEP, SBX_GROUP_GET_RANDOM})
         sbx_policy_builder_allow_group(b, g, nullptr);
@@ -118,7 +119,7 @@ Policy TracingPolicy() {
     sbx_policy_builder_add_file(b, SBX_TESTEE, nullptr);
     sbx_status st;
     std::string message;
-    Policy p = Build(Builder(b), &st, &message);
+    Policy p = Build(Builder(b), &st, &message, monitor == SBX_MONITOR_AUTO);
     EXPECT_EQ(st, SBX_STATUS_OK) << message;
     return p;
 }
@@ -256,8 +257,9 @@ TEST(Notify, StartedCanVeto) {
     EXPECT_EQ(rec.destroyed, 1);
 }
 
+// Signals reach the callbacks only under ptrace (signal-delivery stops).
 TEST(Notify, SignalsAreReported) {
-    Policy p = TracingPolicy();
+    Policy p = TracingPolicy(SBX_MONITOR_PTRACE);
     Recorder rec;
     Outcome run = RunWith({"segv"}, p.get(), AllCallbacks(&rec));
     ASSERT_NE(run.result, nullptr);
@@ -265,6 +267,32 @@ TEST(Notify, SignalsAreReported) {
     std::lock_guard<std::mutex> lock(rec.mu);
     EXPECT_EQ(rec.signals, std::vector<int32_t>{SIGSEGV});
     EXPECT_EQ(rec.finished, std::vector<sbx_run_status>{SBX_RUN_STATUS_SIGNALED});
+}
+
+// Under user-notify the same run ends the same way, but no signal is reported.
+TEST(Notify, UnotifyReportsNoSignals) {
+    Policy p = TracingPolicy(SBX_MONITOR_UNOTIFY);
+    Recorder rec;
+    Outcome run = RunWith({"segv"}, p.get(), AllCallbacks(&rec));
+    ASSERT_NE(run.result, nullptr);
+    ASSERT_EQ(sbx_result_status(run.result.get()), SBX_RUN_STATUS_SIGNALED) << sbx_result_description(run.result.get());
+    bool unotify = false;
+    for (size_t i = 0; i < sbx_result_fence_count(run.result.get()); i++)
+        unotify = unotify || std::string(sbx_result_fence(run.result.get(), i)) == "unotify_monitor";
+    EXPECT_TRUE(unotify);
+    std::lock_guard<std::mutex> lock(rec.mu);
+    EXPECT_TRUE(rec.signals.empty());
+    EXPECT_EQ(rec.finished, std::vector<sbx_run_status>{SBX_RUN_STATUS_SIGNALED});
+}
+
+TEST(Notify, MonitorValuesAreChecked) {
+    sbx_policy_builder *b = sbx_policy_builder_new();
+    EXPECT_EQ(sbx_policy_builder_set_monitor(b, 9, nullptr), SBX_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(sbx_policy_builder_set_monitor(nullptr, SBX_MONITOR_PTRACE, nullptr), SBX_STATUS_NULL_PARAMETER);
+    EXPECT_EQ(sbx_policy_builder_set_monitor(b, SBX_MONITOR_UNOTIFY, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_disable_namespaces(b, nullptr), SBX_STATUS_OK);
+    const sbx_policy *p = nullptr;
+    EXPECT_EQ(sbx_policy_builder_build(b, &p, nullptr), SBX_STATUS_INVALID_POLICY);
 }
 
 TEST(Notify, FinishedOnceAlsoWhenKilled) {

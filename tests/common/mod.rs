@@ -241,9 +241,29 @@ pub fn allow_all_no_ns() -> PolicyBuilder {
     pb
 }
 
+/// The monitor the suites run under: `SBX_TEST_MONITOR` (`auto`, `ptrace`, `unotify`; default
+/// auto). scripts/test-all.sh runs the sandbox suites once per monitor.
+pub fn test_monitor() -> sbx::Monitor {
+    std::env::var("SBX_TEST_MONITOR")
+        .ok()
+        .and_then(|m| sbx::Monitor::from_name(&m))
+        .unwrap_or_default()
+}
+
+/// Builds `pb` under [`test_monitor`] (a sandbox without namespaces stays on ptrace, the only
+/// monitor that can watch it).
 pub fn build(pb: &PolicyBuilder) -> Policy {
+    let mut pb = pb.clone();
+    if pb.namespace_settings().enabled {
+        pb.monitor(test_monitor());
+    }
     pb.build()
         .unwrap_or_else(|e| panic!("policy build failed: {e}"))
+}
+
+/// Whether the run was watched by the ptrace monitor (which counts tasks and sees signals).
+pub fn ptraced(r: &sbx::RunResult) -> bool {
+    r.fences.contains(&"ptrace_monitor")
 }
 
 pub fn pipe() -> (OwnedFd, OwnedFd) {

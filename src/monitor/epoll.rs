@@ -1,0 +1,84 @@
+//! The supervisor's epoll set: every fd a user-notify sandbox needs watched (its listener, its
+//! hand-off socket, its init's pipe). The doorbell (`spawn/doorbell.rs`) polls the epoll fd and
+//! stops when any of them is ready, so the supervisor, asleep in `wait4`, learns of it.
+//! Level-triggered: what is not handled at one wake-up wakes the doorbell again.
+
+#![allow(unsafe_code)]
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// Which of a sandbox's fds became ready (the low byte of an event's token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The hand-off socket: the listener arrives, then hang-up once no child holds it.
+    Handoff = 1,
+    /// The seccomp listener: notifications, then hang-up once no task uses the filter.
+    Listener = 2,
+    /// The init's pipe: "running", then the sandboxee's wait status.
+    InitPipe = 3,
+}
+
+/// An epoll instance (close-on-exec).
+#[derive(Debug)]
+pub(crate) struct Epoll {
+    fd: OwnedFd,
+}
+
+impl Epoll {
+    pub(crate) fn new() -> std::io::Result<Epoll> {
+        // SAFETY: a plain fd-creating call; the result is checked.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a fresh fd owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Epoll { fd })
+    }
+
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Watches `fd` for input and hang-up; events carry `(job << 8) | source`.
+    pub(crate) fn add(&self, fd: RawFd, job: u64, source: Source) -> std::io::Result<()> {
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR) as u32,
+            u64: (job << 8) | source as u64,
+        };
+        // SAFETY: `ev` is live for the call.
+        if unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Stops watching `fd` (before it is closed: another reference may keep it registered).
+    pub(crate) fn remove(&self, fd: RawFd) {
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: `ev` is live (EPOLL_CTL_DEL ignores it; old kernels want it non-null).
+        unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, &mut ev) };
+    }
+
+    /// The ready fds' tokens as `(job, source)`, without waiting.
+    pub(crate) fn ready(&self) -> Vec<(u64, Source)> {
+        // SAFETY: epoll_event is plain data.
+        let mut evs: [libc::epoll_event; 64] = unsafe { std::mem::zeroed() };
+        // SAFETY: the kernel writes at most 64 events into `evs`.
+        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), evs.as_mut_ptr(), 64, 0) };
+        let n = usize::try_from(n).unwrap_or(0);
+        evs[..n]
+            .iter()
+            .filter_map(|e| {
+                let token = e.u64;
+                let source = match token & 0xff {
+                    1 => Source::Handoff,
+                    2 => Source::Listener,
+                    3 => Source::InitPipe,
+                    _ => return None,
+                };
+                Some((token >> 8, source))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,109 @@
+//! What both monitors do to get a sandbox going on the supervisor thread: the clone children's
+//! memory ([`Child`]), the pidfd other threads kill through, a root caller's id maps, and the
+//! result of a run killed before it got going.
+
+#![allow(unsafe_code)]
+
+use super::state::{KillReason, Shared};
+use super::step_error;
+use crate::caps::with_raised_capabilities;
+use crate::result::{Reason, RunResult, Status};
+use crate::spawn::{plan::Step, Plan, Spawned};
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// The outcome of one step before the event loop: on failure, the run's result.
+pub(crate) type Prepared = Result<(), Box<RunResult>>;
+
+/// The clone children's plan and stack. The children run on the host's memory until their
+/// exec, so both are kept until none of them can still be running on it.
+pub(crate) struct Child {
+    pub plan: Option<Box<Plan>>,
+    pub spawned: Option<Spawned>,
+}
+
+impl Child {
+    pub(crate) fn plan(&self) -> Option<&Plan> {
+        self.plan.as_deref()
+    }
+
+    /// Lets the child go on past the start pipe.
+    pub(crate) fn release(&mut self) -> Prepared {
+        match self.spawned.as_mut().map(|s| s.release()).unwrap_or(Ok(())) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(Box::new(RunResult::setup_error(
+                Reason::FailedSubprocess,
+                e.to_string(),
+            ))),
+        }
+    }
+
+    /// Frees the stack, then the plan (which closes the host's copies of mapped fds).
+    pub(crate) fn free(&mut self) {
+        drop(self.spawned.take());
+        drop(self.plan.take());
+    }
+}
+
+/// Hands a pidfd of `main` to `shared`, so that other threads can kill the sandboxee without
+/// racing pid reuse.
+pub(crate) fn publish_pidfd(main: libc::pid_t, shared: &Shared) {
+    // SAFETY: pidfd_open takes a pid and flags; the result is a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, main, 0) };
+    if pidfd >= 0 {
+        // SAFETY: fresh fd owned by nobody else.
+        shared.set_pidfd(unsafe { OwnedFd::from_raw_fd(pidfd as i32) });
+    }
+}
+
+/// A root caller's sandbox maps onto an unprivileged host id; only we (CAP_SETUID outside) may
+/// write such maps, and the init waits on the start pipe until we have.
+pub(crate) fn write_id_maps(child: &Child, main: libc::pid_t) -> Prepared {
+    let Some(ns) = child
+        .plan()
+        .and_then(|p| p.ns.as_ref())
+        .filter(|ns| ns.monitor_writes_maps)
+    else {
+        return Ok(());
+    };
+    let write = |file: &str, data: &[u8]| {
+        std::fs::write(format!("/proc/{main}/{file}"), data).map_err(|e| {
+            (
+                format!("writing /proc/{main}/{file}: {e}"),
+                e.raw_os_error(),
+            )
+        })
+    };
+    let written = with_raised_capabilities(|| {
+        write("uid_map", ns.uid_map.as_bytes())
+            .and_then(|_| write("gid_map", ns.gid_map.as_bytes()))
+    });
+    written.map_err(|(e, errno)| {
+        Box::new(step_error(
+            Reason::FailedNamespaces,
+            Step::UserNs.name(),
+            errno,
+            e,
+            true,
+        ))
+    })
+}
+
+/// Kills and reaps our own clone child (a start that failed before the monitor took it).
+pub(crate) fn kill_and_reap(pid: libc::pid_t) {
+    // SAFETY: our own unreaped child: its pid cannot have been reused.
+    with_raised_capabilities(|| unsafe { libc::kill(pid, libc::SIGKILL) });
+    let mut st = 0;
+    // SAFETY: reaping our own child.
+    unsafe { libc::waitpid(pid, &mut st, libc::__WALL) };
+}
+
+/// The result of a run a kill ended before it got going, if a kill was recorded.
+pub(crate) fn killed_result(shared: &Shared) -> Option<Box<RunResult>> {
+    let why = shared.kill_reason()?;
+    let mut k = RunResult::new(match why {
+        KillReason::External => Status::ExternalKill,
+        KillReason::Timeout => Status::Timeout,
+    });
+    k.signal = Some(libc::SIGKILL);
+    Some(Box::new(k))
+}

@@ -1,0 +1,535 @@
+//! The user-notify monitor of one sandbox: no ptrace at all. The filter returns
+//! `SECCOMP_RET_USER_NOTIF` where the ptrace monitor's returns TRACE (violations, trace rules,
+//! the start exec); the sandboxee hands the listener to the supervisor, which reads each
+//! notification, recomputes the verdict with [`Policy::decide`] (notifications carry no return
+//! data) and answers: CONTINUE for the one start exec and for trace rules Notify allows, an
+//! errno, or a kill of the whole sandbox for a violation.
+//!
+//! Every decision is made on the registers in the notification (number, arch, arguments as
+//! values), never on memory they point to, so CONTINUE is not open to the time-of-check race
+//! seccomp_unotify(2) warns about; the monitor reads no memory of the sandboxee.
+//!
+//! How it sees the run without ptrace (`spawn/handoff.rs`): the init (our child, pid 1 of the
+//! sandbox) reports through a pipe when its image runs and how the sandboxee (pid 2) ended, then
+//! exits, which kills what is left in the pid namespace; the supervisor's `wait4` sees the init
+//! end with the usage of everything it reaped. The hand-off socket hangs up when no child still
+//! runs on the host's memory.
+//!
+//! What only ptrace gives (documented for users): signals delivered to the sandboxee
+//! (`Notify::signal`), the count of tasks (`peak_tasks` stays 0; the task cap is the sandbox's own
+//! RLIMIT_NPROC), the stack pointer of a violation.
+
+#![allow(unsafe_code)]
+
+use super::epoll::{Epoll, Source};
+use super::launch::{kill_and_reap, killed_result, publish_pidfd, write_id_maps, Child};
+use super::state::Shared;
+use super::sysinfo::violation;
+use super::{clone_failure, fences, record_violation, setup_failure, Outcome};
+use crate::caps::with_raised_capabilities;
+use crate::notify::{Notify, TraceAction};
+use crate::policy::bpf::SECCOMP_RET_TRACE;
+use crate::policy::{trace_data, Policy, SeccompData};
+use crate::result::{Reason, RunResult, Violation};
+use crate::spawn::handoff::recv_listener;
+use crate::spawn::latency::{Mark, SetupStep};
+use crate::spawn::{self, plan::Step, Plan};
+use crate::sys::seccomp as uapi;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// At most this many notifications per listener per wake-up (the rest wake the supervisor
+/// again): one busy sandbox cannot hold up the others.
+const BATCH: usize = 64;
+
+/// Whether this kernel has user notification (`SECCOMP_GET_NOTIF_SIZES`, Linux 5.0) with the
+/// sizes this module was written for. Asked once per process.
+pub(crate) fn supported() -> bool {
+    static OK: OnceLock<bool> = OnceLock::new();
+    *OK.get_or_init(|| {
+        let mut sizes = uapi::NotifSizes::default();
+        // SAFETY: the kernel writes one struct seccomp_notif_sizes.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                uapi::GET_NOTIF_SIZES,
+                0,
+                &mut sizes as *mut uapi::NotifSizes,
+            )
+        };
+        r == 0
+            && usize::from(sizes.notif) >= std::mem::size_of::<uapi::Notif>()
+            && usize::from(sizes.resp) >= std::mem::size_of::<uapi::NotifResp>()
+    })
+}
+
+/// Starts one sandbox (on the supervisor thread, signals blocked) and registers its fds under
+/// `job`. A failure is the run's result.
+pub(crate) fn start(
+    mut plan: Box<Plan>,
+    policy: Policy,
+    shared: &Shared,
+    epoll: &Epoll,
+    job: u64,
+) -> Result<Running, Box<RunResult>> {
+    let spawned = match spawn::spawn(&plan) {
+        Ok(s) => s,
+        Err(e) => return Err(Box::new(clone_failure(&plan, &e))),
+    };
+    let init = spawned.pid;
+    plan.stamps.mark(Mark::Cloned);
+    // Only the children hold their ends now: hang-up on ours means they closed theirs.
+    let (host_end, init_read) = match plan.handoff.as_mut() {
+        Some(h) => {
+            h.close_child_ends();
+            (h.host_end.take(), h.init_read.take())
+        }
+        None => (None, None),
+    };
+    let mut child = Child {
+        plan: Some(plan),
+        spawned: Some(spawned),
+    };
+    publish_pidfd(init, shared);
+    let registered = [
+        (host_end.as_ref(), Source::Handoff),
+        (init_read.as_ref(), Source::InitPipe),
+    ]
+    .into_iter()
+    .try_for_each(|(fd, source)| match fd {
+        Some(fd) => epoll.add(fd.as_raw_fd(), job, source),
+        None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
+    })
+    .map_err(|e| {
+        Box::new(RunResult::setup_error(
+            Reason::FailedSubprocess,
+            format!("watching the user-notify sandbox's fds: {e}"),
+        ))
+    });
+    let ready = registered
+        .and_then(|()| write_id_maps(&child, init))
+        .and_then(|()| child.release());
+    if let Err(r) = ready {
+        for fd in [host_end.as_ref(), init_read.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            epoll.remove(fd.as_raw_fd());
+        }
+        kill_and_reap(init);
+        drop(child.spawned.take());
+        shared.clear_pidfd();
+        return Err(killed_result(shared).unwrap_or(r));
+    }
+    if let Some(p) = child.plan() {
+        p.stamps.mark(Mark::Attached);
+    }
+    Ok(Running {
+        policy,
+        job,
+        init,
+        child,
+        host_end,
+        listener: None,
+        init_pipe: init_read,
+        pipe_bytes: Vec::with_capacity(5),
+        init_ran: false,
+        handoff_closed: false,
+        main: None,
+        held_exec: None,
+        exec_allowed: false,
+        init_end: None,
+        violation: None,
+        setup_error: None,
+        setup_latency: Vec::new(),
+        fences: Vec::new(),
+        degraded: Vec::new(),
+    })
+}
+
+/// A started sandbox under the user-notify monitor.
+pub(crate) struct Running {
+    policy: Policy,
+    /// The supervisor's id for this sandbox (the high bits of its epoll tokens).
+    job: u64,
+    /// Our clone child, the sandbox's init: its end is the end of the run.
+    init: libc::pid_t,
+    child: Child,
+    host_end: Option<OwnedFd>,
+    listener: Option<OwnedFd>,
+    init_pipe: Option<OwnedFd>,
+    /// What the init wrote so far: 'E', then 4 bytes of wait status.
+    pipe_bytes: Vec<u8>,
+    /// The init image runs: no init code is left on the host's memory.
+    init_ran: bool,
+    /// No child holds the hand-off socket any more (the sandboxee exec'd or ended).
+    handoff_closed: bool,
+    /// The sandboxee's host pid, from its start exec's notification.
+    main: Option<libc::pid_t>,
+    /// The start exec's notification, held until the init image runs.
+    held_exec: Option<u64>,
+    exec_allowed: bool,
+    /// How the init ended, and the usage of everything it reaped.
+    init_end: Option<(i32, libc::rusage)>,
+    violation: Option<(Reason, Violation)>,
+    setup_error: Option<RunResult>,
+    setup_latency: Vec<SetupStep>,
+    fences: Vec<&'static str>,
+    degraded: Vec<&'static str>,
+}
+
+impl Running {
+    /// The init: the only task whose end the supervisor's `wait4` reports for this sandbox.
+    pub(crate) fn first_pid(&self) -> libc::pid_t {
+        self.init
+    }
+
+    /// The init ended: the run is over (the pid namespace died with it).
+    pub(crate) fn on_exit(&mut self, status: i32, rusage: libc::rusage, epoll: &Epoll) {
+        self.read_pipe(epoll);
+        self.init_end = Some((status, rusage));
+        self.close_all(epoll);
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.init_end.is_some()
+    }
+
+    /// One of this sandbox's fds is ready.
+    pub(crate) fn on_ready(
+        &mut self,
+        source: Source,
+        epoll: &Epoll,
+        shared: &Shared,
+        notify: &mut dyn Notify,
+    ) {
+        match source {
+            Source::Handoff => self.on_handoff(epoll, shared),
+            Source::Listener => self.on_listener(epoll, shared, notify),
+            Source::InitPipe => {
+                self.read_pipe(epoll);
+                self.maybe_started(shared);
+            }
+        }
+    }
+
+    /// Kills the sandbox (its init, and with it the pid namespace).
+    pub(crate) fn end_all(&mut self, shared: &Shared) {
+        if !with_raised_capabilities(|| shared.signal_main_here()) && self.init_end.is_none() {
+            // No pidfd (pidfd_open failed): the init is our unreaped child, so its pid is
+            // still its own.
+            // SAFETY: signalling our own unreaped child.
+            with_raised_capabilities(|| unsafe { libc::kill(self.init, libc::SIGKILL) });
+        }
+    }
+
+    /// The listener arrives, then hang-up: the sandboxee no longer runs on our memory.
+    fn on_handoff(&mut self, epoll: &Epoll, shared: &Shared) {
+        let Some(sock) = self.host_end.as_ref().map(AsRawFd::as_raw_fd) else {
+            return;
+        };
+        loop {
+            match recv_listener(sock) {
+                Ok(Some(l)) if self.listener.is_none() => {
+                    // Where the kernel has it (6.6), wake the sandboxee on our CPU.
+                    // SAFETY: an ioctl on our listener with a u64 argument.
+                    unsafe {
+                        let flags: u64 = uapi::USER_NOTIF_FD_SYNC_WAKE_UP;
+                        libc::ioctl(l.as_raw_fd(), uapi::IOCTL_NOTIF_SET_FLAGS as _, flags)
+                    };
+                    if epoll
+                        .add(l.as_raw_fd(), self.token(), Source::Listener)
+                        .is_err()
+                    {
+                        // Unwatched notifications would block the sandboxee forever.
+                        self.end_all(shared);
+                    }
+                    self.listener = Some(l);
+                }
+                // A second listener cannot come from our code: ignore (it is closed).
+                Ok(Some(_)) => {}
+                Ok(None) => return,
+                Err(_) => break,
+            }
+        }
+        // EOF: every child copy is closed.
+        if let Some(sock) = self.host_end.take() {
+            epoll.remove(sock.as_raw_fd());
+        }
+        self.handoff_closed = true;
+        self.maybe_started(shared);
+    }
+
+    /// The sandboxee has exec'd when its start exec was let through and its copy of the socket
+    /// closed without a failure report; once the init image runs too, no child is left on our
+    /// memory and the plan can go (closing our copies of the mapped fds).
+    fn maybe_started(&mut self, shared: &Shared) {
+        if !(self.handoff_closed && self.init_ran) {
+            return;
+        }
+        if let (Some(p), Some(main)) = (self.child.plan(), self.main) {
+            let failed =
+                p.report.step.load(std::sync::atomic::Ordering::Acquire) != Step::None as u32;
+            if self.exec_allowed && !failed {
+                p.stamps.mark(Mark::Exec);
+                self.setup_latency = p.stamps.breakdown();
+                (self.fences, self.degraded) = fences(p);
+                shared.set_running(main);
+            } else {
+                // The report is read when the run ends: keep the plan until then.
+                return;
+            }
+        }
+        if self.main.is_some() {
+            self.child.free();
+        }
+    }
+
+    /// Reads what the init wrote: 'E' when its image runs, then the sandboxee's wait status.
+    fn read_pipe(&mut self, epoll: &Epoll) {
+        let Some(pipe) = self.init_pipe.as_ref() else {
+            return;
+        };
+        let mut buf = [0u8; 8];
+        loop {
+            // SAFETY: reading into a live buffer from our non-blocking pipe.
+            let n = unsafe { libc::read(pipe.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            match usize::try_from(n) {
+                Ok(0) => {
+                    epoll.remove(pipe.as_raw_fd());
+                    self.init_pipe = None;
+                    break;
+                }
+                Ok(n) => {
+                    let room = 5usize.saturating_sub(self.pipe_bytes.len());
+                    self.pipe_bytes.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(_) => break,
+            }
+        }
+        if !self.init_ran && self.pipe_bytes.first() == Some(&b'E') {
+            self.init_ran = true;
+            if let Some(id) = self.held_exec.take() {
+                self.respond(id, 0, uapi::USER_NOTIF_FLAG_CONTINUE);
+            }
+        }
+    }
+
+    /// The sandboxee's wait status, when the init reported one.
+    fn sandboxee_status(&self) -> Option<i32> {
+        let b = self.pipe_bytes.get(1..5)?;
+        Some(i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn token(&self) -> u64 {
+        self.job
+    }
+
+    /// Notifications: up to [`BATCH`], each received only when poll says one is there (the
+    /// receive ioctl blocks otherwise).
+    fn on_listener(&mut self, epoll: &Epoll, shared: &Shared, notify: &mut dyn Notify) {
+        for _ in 0..BATCH {
+            let Some(l) = self.listener.as_ref() else {
+                return;
+            };
+            let fd = l.as_raw_fd();
+            match poll_in(fd) {
+                Readiness::Pending => {}
+                Readiness::Idle => return,
+                Readiness::HangUp => {
+                    // No task uses the filter any more.
+                    epoll.remove(fd);
+                    self.listener = None;
+                    return;
+                }
+            }
+            let mut n = uapi::Notif::default();
+            // SAFETY: the kernel writes one struct seccomp_notif into `n`.
+            let r =
+                unsafe { libc::ioctl(fd, uapi::IOCTL_NOTIF_RECV as _, &mut n as *mut uapi::Notif) };
+            if r != 0 {
+                // ENOENT: the task was killed meanwhile; anything else: try at the next wake.
+                continue;
+            }
+            self.on_notification(&n, shared, notify);
+        }
+    }
+
+    fn on_notification(&mut self, n: &uapi::Notif, shared: &Shared, notify: &mut dyn Notify) {
+        let pid = libc::pid_t::try_from(n.pid).unwrap_or(0);
+        let input = SeccompData {
+            nr: n.data.nr,
+            arch: n.data.arch,
+            instruction_pointer: n.data.instruction_pointer,
+            args: n.data.args,
+        };
+        // Only our filter can hand us a notification (a sandboxee's own filter has no listener),
+        // so the verdict is the policy's; anything but a TRACE verdict is treated as a violation.
+        let verdict = self.policy.decide(&input);
+        let data = if verdict & 0xffff_0000 == SECCOMP_RET_TRACE {
+            (verdict & 0xffff) as u16
+        } else {
+            trace_data::VIOLATION
+        };
+        if data == trace_data::EXEC && !self.exec_allowed && self.main.is_none() {
+            // Before the start exec only library code runs, so the first request is ours.
+            self.main = Some(pid);
+            self.exec_allowed = true;
+            if !notify.started(pid) {
+                self.setup_error = Some(RunResult::setup_error(
+                    Reason::FailedNotify,
+                    "Notify::started vetoed the run".into(),
+                ));
+                self.end_all(shared);
+                return;
+            }
+            if self.init_ran {
+                self.respond(n.id, 0, uapi::USER_NOTIF_FLAG_CONTINUE);
+            } else {
+                self.held_exec = Some(n.id);
+            }
+            return;
+        }
+        let call = || {
+            violation(
+                input.arch,
+                u64::from(input.nr as u32),
+                input.args,
+                input.instruction_pointer,
+                0,
+                pid,
+            )
+        };
+        if data == trace_data::USER_TRACE {
+            match notify.trace(&call()) {
+                TraceAction::Allow => {
+                    self.respond(n.id, 0, uapi::USER_NOTIF_FLAG_CONTINUE);
+                    return;
+                }
+                TraceAction::Errno(e) if (1..=4095).contains(&e) => {
+                    self.respond(n.id, -i32::from(e), 0);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        record_violation(&mut self.violation, data, call, notify);
+        // The waiting task never resumes: the whole sandbox dies with its init.
+        self.end_all(shared);
+    }
+
+    /// Answers notification `id`: `error` 0 with CONTINUE lets the call run, a negative errno
+    /// fails it. A notification whose task died meanwhile is refused with ENOENT: nothing to do.
+    fn respond(&self, id: u64, error: i32, flags: u32) {
+        let Some(l) = self.listener.as_ref() else {
+            return;
+        };
+        let resp = uapi::NotifResp {
+            id,
+            val: 0,
+            error,
+            flags,
+        };
+        // SAFETY: the kernel reads one struct seccomp_notif_resp.
+        unsafe {
+            libc::ioctl(
+                l.as_raw_fd(),
+                uapi::IOCTL_NOTIF_SEND as _,
+                &resp as *const uapi::NotifResp,
+            )
+        };
+    }
+
+    /// Stops watching and closes every fd of this sandbox.
+    fn close_all(&mut self, epoll: &Epoll) {
+        for fd in [
+            self.host_end.take(),
+            self.listener.take(),
+            self.init_pipe.take(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            epoll.remove(fd.as_raw_fd());
+        }
+    }
+
+    /// The run's result; frees what is left.
+    pub(crate) fn collect(
+        mut self,
+        shared: &Shared,
+        started_at: Instant,
+        epoll: &Epoll,
+    ) -> RunResult {
+        self.close_all(epoll);
+        let (init_status, rusage) = self.init_end.unwrap_or((libc::SIGKILL, zero_rusage()));
+        // The sandboxee's wait status, or, when the init ended first (killed, or its own setup
+        // failed), the init's.
+        let main_status = self.sandboxee_status().unwrap_or(init_status);
+        let main = self.main.or(Some(self.init));
+        let exec_seen = self.exec_allowed
+            && self.child.plan().map_or(true, |p| {
+                p.report.step.load(std::sync::atomic::Ordering::Acquire) == Step::None as u32
+            });
+        if !exec_seen && libc::WIFEXITED(main_status) && self.violation.is_none() {
+            if let Some(p) = self.child.plan() {
+                if let Some(e) = setup_failure(p, libc::WEXITSTATUS(main_status)) {
+                    self.setup_error.get_or_insert(e);
+                }
+            }
+        }
+        if exec_seen && self.fences.is_empty() {
+            if let Some(p) = self.child.plan() {
+                p.stamps.mark(Mark::Exec);
+                self.setup_latency = p.stamps.breakdown();
+                (self.fences, self.degraded) = fences(p);
+            }
+        }
+        self.child.free();
+        shared.clear_pidfd();
+        Outcome {
+            main,
+            main_status: Some((main_status, rusage)),
+            exec_seen,
+            peak_tasks: 0,
+            violation: self.violation.take(),
+            setup_error: self.setup_error.take(),
+            setup_latency: std::mem::take(&mut self.setup_latency),
+            fences: std::mem::take(&mut self.fences),
+            degraded: std::mem::take(&mut self.degraded),
+        }
+        .into_result(shared.kill_reason(), started_at)
+    }
+}
+
+enum Readiness {
+    Pending,
+    Idle,
+    HangUp,
+}
+
+/// Whether a notification waits on listener `fd` (without blocking).
+fn poll_in(fd: RawFd) -> Readiness {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one live pollfd, no timeout.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    if r <= 0 {
+        Readiness::Idle
+    } else if p.revents & libc::POLLIN != 0 {
+        Readiness::Pending
+    } else if p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        Readiness::HangUp
+    } else {
+        Readiness::Idle
+    }
+}
+
+fn zero_rusage() -> libc::rusage {
+    // SAFETY: rusage is plain old data; all-zero is a valid value.
+    unsafe { std::mem::zeroed() }
+}

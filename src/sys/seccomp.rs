@@ -1,0 +1,86 @@
+//! seccomp(2) and seccomp_unotify(2): filter flags, the user-notification structs and ioctls.
+
+/// `SECCOMP_SET_MODE_FILTER`.
+pub(crate) const SET_MODE_FILTER: u64 = 1;
+/// `SECCOMP_GET_NOTIF_SIZES`.
+pub(crate) const GET_NOTIF_SIZES: u64 = 3;
+
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER` (5.0): the install returns a listener fd.
+pub(crate) const FILTER_FLAG_NEW_LISTENER: u64 = 1 << 3;
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (5.19): once the supervisor has received a
+/// notification, only a fatal signal interrupts the waiting syscall (a Go sandboxee's preemption
+/// signals no longer restart it over and over).
+pub(crate) const FILTER_FLAG_WAIT_KILLABLE_RECV: u64 = 1 << 5;
+
+/// `SECCOMP_RET_USER_NOTIF`.
+pub(crate) const RET_USER_NOTIF: u32 = 0x7fc0_0000;
+/// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`: let the syscall run as the sandboxee asked.
+pub(crate) const USER_NOTIF_FLAG_CONTINUE: u32 = 1;
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (6.6): wake the waiting task on the supervisor's CPU.
+pub(crate) const USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+
+/// `struct seccomp_data`, as the notification carries it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Data {
+    pub nr: i32,
+    pub arch: u32,
+    pub instruction_pointer: u64,
+    pub args: [u64; 6],
+}
+
+/// `struct seccomp_notif`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Notif {
+    pub id: u64,
+    /// The task's thread id in the pid namespace of the reader (the host's, for us).
+    pub pid: u32,
+    pub flags: u32,
+    pub data: Data,
+}
+
+/// `struct seccomp_notif_resp`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NotifResp {
+    pub id: u64,
+    pub val: i64,
+    pub error: i32,
+    pub flags: u32,
+}
+
+/// `struct seccomp_notif_sizes`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NotifSizes {
+    pub notif: u16,
+    pub resp: u16,
+    pub data: u16,
+}
+
+const fn iowr(nr: u64, size: usize) -> u64 {
+    // _IOC(dir, type '!', nr, size) with dir = read|write (3) or write (1).
+    (3 << 30) | ((size as u64) << 16) | (('!' as u64) << 8) | nr
+}
+const fn iow(nr: u64, size: usize) -> u64 {
+    (1 << 30) | ((size as u64) << 16) | (('!' as u64) << 8) | nr
+}
+
+/// `SECCOMP_IOCTL_NOTIF_RECV`.
+pub(crate) const IOCTL_NOTIF_RECV: u64 = iowr(0, std::mem::size_of::<Notif>());
+/// `SECCOMP_IOCTL_NOTIF_SEND`.
+pub(crate) const IOCTL_NOTIF_SEND: u64 = iowr(1, std::mem::size_of::<NotifResp>());
+/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS` (6.6).
+pub(crate) const IOCTL_NOTIF_SET_FLAGS: u64 = iow(4, std::mem::size_of::<u64>());
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ioctl_numbers_match_the_kernel_headers() {
+        // Values from <linux/seccomp.h> on x86-64 and aarch64.
+        assert_eq!(super::IOCTL_NOTIF_RECV, 0xc050_2100);
+        assert_eq!(super::IOCTL_NOTIF_SEND, 0xc018_2101);
+        assert_eq!(super::IOCTL_NOTIF_SET_FLAGS, 0x4008_2104);
+    }
+}
