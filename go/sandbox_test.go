@@ -700,9 +700,20 @@ func waitHoldsNoThread(t *testing.T) {
 		}
 		return len(d)
 	}
+	// The default policy (monitor auto), or the ptrace monitor under SBX_TEST_MONITOR=ptrace.
+	var pol *Policy
+	if os.Getenv("SBX_TEST_MONITOR") == "ptrace" {
+		p, err := withTestMonitor(NewToolPolicyBuilder()).Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		pol = p
+	}
 	cmds := make([]*Cmd, n)
 	for i := range cmds {
 		cmds[i] = Command("sleep", "30")
+		cmds[i].Policy = pol
 		if err := cmds[i].Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -70,7 +70,8 @@ run "Rust (cargo test)" cargo test --no-fail-fast
 # namespaced sandboxes on this kernel; tests/common's build() applies SBX_TEST_MONITOR).
 run "Rust, ptrace monitor (SBX_TEST_MONITOR=ptrace)" env SBX_TEST_MONITOR=ptrace cargo test --no-fail-fast \
     --test lifecycle --test limits --test namespaces --test notify --test resources --test setup \
-    --test violations --test hardening --test supervisor --test containers --test workloads
+    --test violations --test hardening --test supervisor --test containers --test workloads \
+    --test storm --test soak
 
 # --- CLI smoke (sbx-run's exit-status contract) ---
 # cli_smoke [RUNNER...]: every exit-status case of sbx-run, run through RUNNER (e.g. setpriv).

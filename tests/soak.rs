@@ -5,6 +5,8 @@
 //! 10 s here); `SBX_SOAK_SEQUENTIAL=10000 cargo test --release --test soak` is the long run.
 //! Alone in its own test binary: it counts this process's resources.
 
+mod common;
+
 use sbx::{Executor, Sandbox, Status};
 use std::time::Duration;
 
@@ -49,7 +51,7 @@ fn sandbox(prog: &str, args: &[&str]) -> Sandbox {
     let mut ex = Executor::new(prog);
     ex.args(args.iter().copied());
     ex.walltime(Duration::from_secs(60));
-    Sandbox::new(ex, sbx::policy::presets::tool_default().build().unwrap())
+    Sandbox::new(ex, common::build(&sbx::policy::presets::tool_default()))
 }
 
 #[test]

@@ -8,6 +8,8 @@
 //! starts themselves are slow here: one caller thread starts all 40 while the storms already
 //! take both cores.)
 
+mod common;
+
 use sbx::{Executor, Sandbox, Status};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +20,7 @@ fn sandbox(script: &str, walltime: Duration) -> Arc<Sandbox> {
     ex.walltime(walltime);
     Arc::new(Sandbox::new(
         ex,
-        sbx::policy::presets::tool_default().build().unwrap(),
+        common::build(&sbx::policy::presets::tool_default()),
     ))
 }
 

@@ -7,6 +7,8 @@
 // Test harness: raw syscalls, fds and capabilities of the test process itself.
 #![allow(unsafe_code)]
 
+mod common;
+
 use sbx::{Executor, Sandbox, Status};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +23,7 @@ fn sleeper(secs: &str, walltime: Option<Duration>) -> Sandbox {
     if let Some(w) = walltime {
         ex.walltime(w);
     }
-    Sandbox::new(ex, sbx::policy::presets::tool_default().build().unwrap())
+    Sandbox::new(ex, common::build(&sbx::policy::presets::tool_default()))
 }
 
 #[test]

@@ -600,7 +600,7 @@ fn section_d(t: &mut Table, cfg: &Config, policy: Option<&Policy>, helper: &Resu
     for (label, v) in [
         ("bare", bare),
         ("one-instruction RET_ALLOW filter (seccomp floor)", median(allow1)),
-        ("libsbx tool_default (ptrace monitor attached)", median(sbx)),
+        ("libsbx tool_default (monitor attached)", median(sbx)),
     ] {
         if v.is_nan() {
             continue;

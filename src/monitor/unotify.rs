@@ -107,6 +107,10 @@ pub(crate) fn start(
             format!("watching the user-notify sandbox's fds: {e}"),
         ))
     });
+    if let (Ok(()), Some(p)) = (&registered, child.plan()) {
+        // Before the release: the children's own marks come after this one.
+        p.stamps.mark(Mark::Attached);
+    }
     let ready = registered
         .and_then(|()| write_id_maps(&child, init))
         .and_then(|()| child.release());
@@ -122,9 +126,6 @@ pub(crate) fn start(
         shared.clear_pidfd();
         return Err(killed_result(shared).unwrap_or(r));
     }
-    if let Some(p) = child.plan() {
-        p.stamps.mark(Mark::Attached);
-    }
     Ok(Running {
         policy,
         job,
@@ -139,6 +140,7 @@ pub(crate) fn start(
         main: None,
         held_exec: None,
         exec_allowed: false,
+        running: false,
         init_end: None,
         violation: None,
         setup_error: None,
@@ -170,6 +172,8 @@ pub(crate) struct Running {
     /// The start exec's notification, held until the init image runs.
     held_exec: Option<u64>,
     exec_allowed: bool,
+    /// The sandboxee's exec was seen to complete (`Phase::Running` published).
+    running: bool,
     /// How the init ended, and the usage of everything it reaped.
     init_end: Option<(i32, libc::rusage)>,
     violation: Option<(Reason, Violation)>,
@@ -205,7 +209,7 @@ impl Running {
         notify: &mut dyn Notify,
     ) {
         match source {
-            Source::Handoff => self.on_handoff(epoll, shared),
+            Source::Handoff => self.on_handoff(epoll, shared, notify),
             Source::Listener => self.on_listener(epoll, shared, notify),
             Source::InitPipe => {
                 self.read_pipe(epoll);
@@ -225,7 +229,7 @@ impl Running {
     }
 
     /// The listener arrives, then hang-up: the sandboxee no longer runs on our memory.
-    fn on_handoff(&mut self, epoll: &Epoll, shared: &Shared) {
+    fn on_handoff(&mut self, epoll: &Epoll, shared: &Shared, notify: &mut dyn Notify) {
         let Some(sock) = self.host_end.as_ref().map(AsRawFd::as_raw_fd) else {
             return;
         };
@@ -246,6 +250,8 @@ impl Running {
                         self.end_all(shared);
                     }
                     self.listener = Some(l);
+                    // The start exec usually waits already: answer it now, not a wake-up later.
+                    self.on_listener(epoll, shared, notify);
                 }
                 // A second listener cannot come from our code: ignore (it is closed).
                 Ok(Some(_)) => {}
@@ -261,27 +267,34 @@ impl Running {
         self.maybe_started(shared);
     }
 
-    /// The sandboxee has exec'd when its start exec was let through and its copy of the socket
-    /// closed without a failure report; once the init image runs too, no child is left on our
-    /// memory and the plan can go (closing our copies of the mapped fds).
-    fn maybe_started(&mut self, shared: &Shared) {
-        if !(self.handoff_closed && self.init_ran) {
-            return;
+    /// The sandboxee has exec'd when its start exec was let through and, since, either its copy
+    /// of the socket closed or it asked about another syscall, and no failure was reported.
+    /// Marks it running (the exec stamp, the fences, `Phase::Running`) once.
+    fn mark_running(&mut self, shared: &Shared) -> bool {
+        if self.running {
+            return true;
         }
-        if let (Some(p), Some(main)) = (self.child.plan(), self.main) {
-            let failed =
-                p.report.step.load(std::sync::atomic::Ordering::Acquire) != Step::None as u32;
-            if self.exec_allowed && !failed {
-                p.stamps.mark(Mark::Exec);
-                self.setup_latency = p.stamps.breakdown();
-                (self.fences, self.degraded) = fences(p);
-                shared.set_running(main);
-            } else {
+        let (Some(main), true) = (self.main, self.exec_allowed) else {
+            return false;
+        };
+        if let Some(p) = self.child.plan() {
+            if p.report.step.load(std::sync::atomic::Ordering::Acquire) != Step::None as u32 {
                 // The report is read when the run ends: keep the plan until then.
-                return;
+                return false;
             }
+            p.stamps.mark(Mark::Exec);
+            self.setup_latency = p.stamps.breakdown();
+            (self.fences, self.degraded) = fences(p);
         }
-        if self.main.is_some() {
+        shared.set_running(main);
+        self.running = true;
+        true
+    }
+
+    /// Once the sandboxee has exec'd and the init image runs, no child is left on our memory:
+    /// the plan can go (closing our copies of the mapped fds).
+    fn maybe_started(&mut self, shared: &Shared) {
+        if self.handoff_closed && self.init_ran && self.mark_running(shared) {
             self.child.free();
         }
     }
@@ -391,6 +404,8 @@ impl Running {
             }
             return;
         }
+        // A call after the start exec: the exec is done (before it, only library code ran).
+        self.mark_running(shared);
         let call = || {
             violation(
                 input.arch,
@@ -479,7 +494,7 @@ impl Running {
                 }
             }
         }
-        if exec_seen && self.fences.is_empty() {
+        if exec_seen && !self.running {
             if let Some(p) = self.child.plan() {
                 p.stamps.mark(Mark::Exec);
                 self.setup_latency = p.stamps.breakdown();

@@ -46,7 +46,7 @@ impl Mark {
         match self {
             Mark::Planned => "plan",
             Mark::Cloned => "clone",
-            Mark::Attached => "ptrace attach",
+            Mark::Attached => "monitor attach (ptrace seize, or user-notify fds)",
             Mark::IdMaps => "user namespace id maps",
             Mark::Mounts => "mounts",
             Mark::Pivot => "pivot_root",
