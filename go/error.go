@@ -28,6 +28,10 @@ const (
 	// CodeInvalidState: the call does not fit the object's state (starting twice, waiting
 	// before starting, using a closed object).
 	CodeInvalidState Code = C.SBX_STATUS_INVALID_STATE
+	// CodeInvalidHandle: a handle that is not a live one of the expected type (freed,
+	// consumed, of another type, or in use by another call); this package's own checks
+	// usually report such misuse as CodeInvalidState first.
+	CodeInvalidHandle Code = C.SBX_STATUS_INVALID_HANDLE
 	// CodeUnknownSyscall: a syscall name the native architecture does not have.
 	CodeUnknownSyscall Code = C.SBX_STATUS_UNKNOWN_SYSCALL
 	// CodeInvalidPolicy: the policy cannot be built as asked.
@@ -66,6 +70,8 @@ var (
 	// ErrInvalidState matches CodeInvalidState: misuse such as starting a Cmd twice,
 	// waiting before starting, or starting with a closed Policy.
 	ErrInvalidState = errors.New("sbx: invalid state")
+	// ErrInvalidHandle matches CodeInvalidHandle.
+	ErrInvalidHandle = errors.New("sbx: invalid handle")
 	// ErrUnknownSyscall matches CodeUnknownSyscall: a syscall name the architecture lacks.
 	ErrUnknownSyscall = errors.New("sbx: unknown syscall")
 	// ErrInvalidPolicy matches CodeInvalidPolicy: rules that cannot be built as asked.
@@ -91,6 +97,7 @@ var sentinels = map[Code]error{
 	CodeInvalidArgument: ErrInvalidArgument,
 	CodePanic:           ErrPanic,
 	CodeInvalidState:    ErrInvalidState,
+	CodeInvalidHandle:   ErrInvalidHandle,
 	CodeUnknownSyscall:  ErrUnknownSyscall,
 	CodeInvalidPolicy:   ErrInvalidPolicy,
 	CodeWaitTimeout:     ErrWaitTimeout,

@@ -692,7 +692,7 @@ func TestWaitHoldsNoThread(t *testing.T) {
 }
 
 func waitHoldsNoThread(t *testing.T) {
-	const n = 128
+	const n = 256
 	threads := func() int {
 		d, err := os.ReadDir("/proc/self/task")
 		if err != nil {

@@ -155,6 +155,13 @@ enum sbx_status
      */
     SBX_STATUS_INVALID_STATE = 4,
     /**
+     * A handle argument is not a live handle of the expected type: freed already, consumed by
+     * an earlier call (an executor after `sbx_sandbox_new`, a builder after
+     * `sbx_policy_builder_build`), of another type, in use by another call right now, or
+     * never given out by libsbx. Detected, never undefined behaviour.
+     */
+    SBX_STATUS_INVALID_HANDLE = 5,
+    /**
      * A syscall name that the native architecture's table does not know.
      */
     SBX_STATUS_UNKNOWN_SYSCALL = 100,
@@ -1765,7 +1772,8 @@ sbx_status sbx_executor_get_limit(const struct sbx_executor *executor,
 void sbx_executor_free(struct sbx_executor *executor);
 
 /**
- * Returns a new reference to `policy` (NULL for NULL); release it with `sbx_policy_free`.
+ * Returns a new handle to the same policy (NULL for NULL or a handle that is not a live
+ * policy); release each handle with `sbx_policy_free`.
  */
 const struct sbx_policy *sbx_policy_clone(const struct sbx_policy *policy);
 
@@ -2491,7 +2499,10 @@ sbx_status sbx_sandbox_completion_fd(const struct sbx_sandbox *sandbox,
 
 /**
  * Frees a sandbox. A running sandboxee is killed first and waited for, so this may block
- * briefly. NULL is a no-op. No other thread may use `sandbox` during or after this call.
+ * briefly. NULL is a no-op, and so is a handle that is not a live sandbox (a double free is
+ * detected, never undefined behaviour). If another thread is inside a call on `sandbox`
+ * (`sbx_sandbox_wait`), the sandboxee is killed, that call returns its result, and the
+ * sandbox is released when it does; the handle is dead for every later call.
  */
 void sbx_sandbox_free(struct sbx_sandbox *sandbox);
 

@@ -171,7 +171,7 @@ if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null 2>&1; then
     chmod o+x "$(dirname "$scratch")" 2>/dev/null || true
     unpriv_tmp=$(mktemp -d "${TMPDIR:-/tmp}/sbx-test-c-unpriv.XXXXXX")
     chmod 1777 "$unpriv_tmp"
-    for t in test_api test_api_static test_sandbox test_notify test_client; do
+    for t in test_api test_api_static test_handles test_sandbox test_notify test_client; do
         if [[ -x "$build/$t" ]]; then
             check "$t as uid 65534" env -i PATH=/usr/bin:/bin TMPDIR="$unpriv_tmp" \
                 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
@@ -188,7 +188,7 @@ fi
 # cannot emulate, so the run skips the parts that spawn (SBX_TEST_NO_SPAWN=1); those run under
 # ASan/LSan in CTest (test_api_asan). As root it runs in a private PID namespace, so a Valgrind
 # abort cannot disturb anything else.
-echo "=== valgrind: test_api, test_comms ==="
+echo "=== valgrind: test_api, test_comms, test_handles ==="
 wrap=()
 if [[ $(id -u) == 0 ]] && unshare --pid --fork --kill-child true 2>/dev/null; then
     wrap=(unshare --pid --fork --kill-child)
@@ -215,6 +215,7 @@ valgrind_check() {
 }
 valgrind_check test_api
 valgrind_check test_comms
+valgrind_check test_handles
 
 # --- 6. Out-of-tree builds and examples --------------------------------------------------------
 echo "=== examples: out of tree, pkg-config and CMake, dynamic and static ==="

@@ -5,7 +5,9 @@
 //! (b) sandboxes per second, sequential and from two threads;
 //! (c) the host-size effect: the same spawns after the host touched 2 GiB, vs a plain `fork()`;
 //! (d) a `getpid` loop bare, under a one-instruction filter, and under the default policy;
-//! (e) the violation round trip vs a run that just exits.
+//! (e) the violation round trip vs a run that just exits;
+//! (f) host threads while many sandboxes run;
+//! (g) the cost of the C ABI's handle check (registry lookup and reference) per call.
 //!
 //! This is a benchmark, not a test: it asserts nothing and the machine is noisy, so read the
 //! ratios, which are measured side by side in one run.
@@ -690,6 +692,41 @@ fn section_f(t: &mut Table, policy: &Policy) {
     ));
 }
 
+/// (g) A C ABI call that checks a handle (a registry lookup, a reference taken and given back)
+/// against one that takes no handle; both cross the same panic boundary.
+fn section_g(t: &mut Table) {
+    use sbx::ffi::policy::sbx_policy;
+    use sbx::ffi::policy_builder::sbx_policy_builder;
+    progress("(g) C ABI handle checks");
+    t.section("(g) C ABI call cost (ns/call, median of 5 x 1M)", "  ns/call");
+    let mut policy: *const sbx_policy = std::ptr::null();
+    let b = sbx_policy_builder::sbx_policy_builder_new();
+    if sbx_policy_builder::sbx_policy_builder_build(b, &mut policy, std::ptr::null_mut()) != sbx::ffi::status::sbx_status::Ok {
+        t.note("building a policy through the C ABI failed; section skipped");
+        return;
+    }
+    let time = |f: &dyn Fn() -> bool| {
+        let mut v = Vec::new();
+        for _ in 0..5 {
+            let n = 1_000_000u32;
+            let t0 = Instant::now();
+            let mut k = 0u32;
+            for _ in 0..n {
+                k += u32::from(std::hint::black_box(f()));
+            }
+            std::hint::black_box(k);
+            v.push(t0.elapsed().as_nanos() as f64 / f64::from(n));
+        }
+        median(v)
+    };
+    let bare = time(&|| !sbx::ffi::status::sbx_status_message(std::hint::black_box(0)).is_null());
+    let checked = time(&|| sbx_policy::sbx_policy_allows_exec(std::hint::black_box(policy)));
+    t.row("sbx_status_message (no handle)", &format!("{bare:>9.1}"));
+    t.row("sbx_policy_allows_exec (checked handle)", &format!("{checked:>9.1}"));
+    t.note(&format!("the handle check costs ~{:.1} ns per call", checked - bare));
+    sbx_policy::sbx_policy_free(policy);
+}
+
 // ----------------------------------------------------------------------------------------------
 
 fn parse_args() -> Result<Config, String> {
@@ -775,6 +812,7 @@ fn main() {
     section_e(&mut te, &cfg, pol.helper.as_ref(), &helper);
     let mut tf = Table::default();
     section_f(&mut tf, &pol.tool);
+    section_g(&mut tf);
     section_c(&mut t, &cfg, &pol.tool, small_sbx.as_ref());
     t.0.extend(td.0);
     t.0.extend(te.0);

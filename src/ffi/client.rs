@@ -27,7 +27,7 @@ pub extern "C" fn sbx_client_try_sandbox_me_here(
     err_out: *mut *mut sbx_error,
 ) -> sbx_status {
     boundary_status(err_out, || {
-        client::try_sandbox_me_here(try_mut(comms, "comms")?)?;
+        client::try_sandbox_me_here(&mut *try_mut(comms, "comms")?)?;
         Ok(())
     })
 }
@@ -39,8 +39,8 @@ pub extern "C" fn sbx_client_try_sandbox_me_here(
 #[no_mangle]
 pub extern "C" fn sbx_client_sandbox_me_here(comms: *mut sbx_comms) {
     let applied = boundary(|| match mut_from_ptr(comms) {
-        Some(c) => {
-            client::sandbox_me_here(c);
+        Some(mut c) => {
+            client::sandbox_me_here(&mut c);
             true
         }
         None => false,

@@ -137,7 +137,7 @@ pub struct sbx_comms {
     _private: [u8; 0],
 }
 
-castable!(sbx_comms => Comms, OwnershipBox);
+castable!(sbx_comms => Comms, OwnershipBox, super::handle::kind::COMMS);
 
 /// Runs one operation on `comms` that produces nothing.
 fn op(
@@ -146,7 +146,7 @@ fn op(
     f: impl FnOnce(&mut Comms) -> CommsResult<()>,
 ) -> sbx_status {
     boundary_status(err_out, || {
-        f(try_mut(comms, "comms")?)?;
+        f(&mut *try_mut(comms, "comms")?)?;
         Ok(())
     })
 }
@@ -160,9 +160,9 @@ fn recv_into<T: Copy>(
     f: impl FnOnce(&mut Comms) -> CommsResult<T>,
 ) -> sbx_status {
     boundary_status(err_out, || {
-        let c = try_mut(comms, "comms")?;
+        let mut c = try_mut(comms, "comms")?;
         check_out(value_out, "value_out")?;
-        write_out(value_out, f(c)?);
+        write_out(value_out, f(&mut c)?);
         Ok(())
     })
 }
@@ -179,12 +179,12 @@ fn recv_buffer<B: Byte>(
     f: impl FnOnce(&mut Comms) -> CommsResult<Vec<u8>>,
 ) -> sbx_status {
     boundary_status(err_out, || {
-        let c = try_mut(comms, "comms")?;
+        let mut c = try_mut(comms, "comms")?;
         check_out(data_out, data_name)?;
         if !len_optional {
             check_out(len_out, "len_out")?;
         }
-        let payload = f(c)?;
+        let payload = f(&mut c)?;
         write_out(data_out, malloc_copy::<B>(&payload, extra)?);
         write_out(len_out, payload.len());
         Ok(())
@@ -277,7 +277,7 @@ impl sbx_comms {
     /// Returns the largest payload this end accepts (0 for NULL).
     #[no_mangle]
     pub extern "C" fn sbx_comms_max_message_size(comms: *const sbx_comms) -> u64 {
-        boundary(|| ref_from_ptr(comms).map_or(0, Comms::max_message_size))
+        boundary(|| ref_from_ptr(comms).map_or(0, |c| c.max_message_size()))
     }
 
     /// Sets a timeout in milliseconds for each blocking send and receive (`SO_SNDTIMEO` and
@@ -315,7 +315,7 @@ impl sbx_comms {
     /// that left the stream out of step (false for NULL).
     #[no_mangle]
     pub extern "C" fn sbx_comms_is_terminated(comms: *const sbx_comms) -> bool {
-        boundary(|| ref_from_ptr(comms).is_some_and(Comms::is_terminated))
+        boundary(|| ref_from_ptr(comms).is_some_and(|c| c.is_terminated()))
     }
 
     /// Closes the socket; every later operation fails with `SBX_COMMS_ERROR_CLOSED` and the
@@ -334,7 +334,7 @@ impl sbx_comms {
     /// terminated and for NULL. It stays owned by `comms`: do not close it or read from it.
     #[no_mangle]
     pub extern "C" fn sbx_comms_fd(comms: *const sbx_comms) -> i32 {
-        boundary(|| ref_from_ptr(comms).map_or(-1, Comms::as_raw_fd))
+        boundary(|| ref_from_ptr(comms).map_or(-1, |c| c.as_raw_fd()))
     }
 
     /// Stores the credentials of the peer socket's creator (`SO_PEERCRED`) in `*creds_out`; for
@@ -371,7 +371,7 @@ impl sbx_comms {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let c = try_mut(comms, "comms")?;
+            let mut c = try_mut(comms, "comms")?;
             c.send_tlv(tag, try_slice(data, len, "data")?)?;
             Ok(())
         })
@@ -394,7 +394,7 @@ impl sbx_comms {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let c = try_mut(comms, "comms")?;
+            let mut c = try_mut(comms, "comms")?;
             check_out(tag_out, "tag_out")?;
             check_out(data_out, "data_out")?;
             check_out(len_out, "len_out")?;
@@ -419,7 +419,7 @@ impl sbx_comms {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let c = try_mut(comms, "comms")?;
+            let mut c = try_mut(comms, "comms")?;
             c.send_custom(tag, try_slice(data, len, "data")?)?;
             Ok(())
         })
@@ -673,7 +673,7 @@ impl sbx_comms {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let c = try_mut(comms, "comms")?;
+            let mut c = try_mut(comms, "comms")?;
             c.send_string(try_str(s, "s")?)?;
             Ok(())
         })
@@ -708,7 +708,7 @@ impl sbx_comms {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let c = try_mut(comms, "comms")?;
+            let mut c = try_mut(comms, "comms")?;
             c.send_bytes(try_slice(data, len, "data")?)?;
             Ok(())
         })
@@ -770,7 +770,7 @@ impl sbx_comms {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let c = try_mut(comms, "comms")?;
+            let mut c = try_mut(comms, "comms")?;
             c.send_fd(try_borrow_fd(fd, "fd")?)?;
             Ok(())
         })

@@ -45,6 +45,11 @@ impl Failure {
         )
     }
 
+    /// The message as text (for logs).
+    pub(crate) fn message_str(&self) -> String {
+        self.message.to_string_lossy().into_owned()
+    }
+
     pub(crate) fn code(&self) -> sbx_status {
         self.code
     }
@@ -97,7 +102,7 @@ pub struct sbx_error {
     _private: [u8; 0],
 }
 
-castable!(sbx_error => Failure, OwnershipBox);
+castable!(sbx_error => Failure, OwnershipBox, super::handle::kind::ERROR);
 
 impl sbx_error {
     /// Returns the failure's message (UTF-8, NUL-terminated, one line, never NULL for a valid

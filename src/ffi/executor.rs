@@ -94,7 +94,7 @@ pub struct sbx_executor {
     _private: [u8; 0],
 }
 
-castable!(sbx_executor => Executor, OwnershipBox);
+castable!(sbx_executor => Executor, OwnershipBox, super::handle::kind::EXECUTOR);
 
 impl sbx_executor {
     /// Creates an executor for the program at `path` (copied), with `argv = { path }`, an empty
@@ -137,7 +137,7 @@ impl sbx_executor {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let e = try_mut(executor, "executor")?;
+            let mut e = try_mut(executor, "executor")?;
             let argv = try_str_array(argv, argc, "argv")?;
             if argv.is_empty() {
                 return Err(Failure::invalid("argv is empty; argv[0] is required"));
@@ -158,7 +158,7 @@ impl sbx_executor {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let e = try_mut(executor, "executor")?;
+            let mut e = try_mut(executor, "executor")?;
             e.arg(try_str(arg, "arg")?);
             Ok(())
         })
@@ -177,7 +177,7 @@ impl sbx_executor {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let e = try_mut(executor, "executor")?;
+            let mut e = try_mut(executor, "executor")?;
             let key = try_str(key, "key")?;
             let value = try_str(value, "value")?;
             if key.is_empty() || key.contains('=') {
@@ -204,7 +204,7 @@ impl sbx_executor {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let e = try_mut(executor, "executor")?;
+            let mut e = try_mut(executor, "executor")?;
             e.envp(try_str_array(envp, count, "envp")?);
             Ok(())
         })
@@ -222,7 +222,7 @@ impl sbx_executor {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let e = try_mut(executor, "executor")?;
+            let mut e = try_mut(executor, "executor")?;
             let dir = try_path(dir, "dir")?;
             if !std::path::Path::new(dir).is_absolute() {
                 return Err(Failure::invalid(format!("cwd {dir:?} is not absolute")));
@@ -248,7 +248,7 @@ impl sbx_executor {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let e = try_mut(executor, "executor")?;
+            let mut e = try_mut(executor, "executor")?;
             if !(0..=2).contains(&child_fd) {
                 return Err(Failure::invalid(format!(
                     "child_fd {child_fd} is not 0, 1 or 2"
@@ -288,7 +288,7 @@ impl sbx_executor {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let e = try_mut(executor, "executor")?;
+            let mut e = try_mut(executor, "executor")?;
             if child_fd < 3 {
                 return Err(Failure::invalid(format!(
                     "child_fd {child_fd}: 0, 1 and 2 are set with sbx_executor_set_stdio"
@@ -317,7 +317,7 @@ impl sbx_executor {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let e = try_mut(executor, "executor")?;
+            let mut e = try_mut(executor, "executor")?;
             let name = try_str(name, "name")?;
             if child_fd < 3 {
                 return Err(Failure::invalid(format!(
@@ -382,7 +382,7 @@ impl sbx_executor {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let e = try_mut(executor, "executor")?;
+            let mut e = try_mut(executor, "executor")?;
             let which = sbx_limit::from_c(limit)?;
             let value = u64::try_from(value)
                 .map_err(|_| Failure::invalid(format!("limit value {value} is negative")))?;
@@ -408,7 +408,7 @@ impl sbx_executor {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let e = try_mut(executor, "executor")?;
+            let mut e = try_mut(executor, "executor")?;
             match sbx_limit::from_c(limit)?.rlimit(e.limits_mut()) {
                 Some(slot) => *slot = None,
                 None => e.limits_mut().wall_time = None,

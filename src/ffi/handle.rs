@@ -23,6 +23,7 @@
 #![allow(unsafe_code)]
 
 use super::error::Failure;
+use super::registry::{self, Refusal};
 use super::status::sbx_status;
 use std::ffi::{c_char, c_void, CStr, OsStr};
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
@@ -34,61 +35,177 @@ use std::sync::Arc;
 pub(crate) struct OwnershipBox;
 /// Ownership kind of a C handle: shared and immutable, reference counted.
 pub(crate) struct OwnershipArc;
-/// Ownership kind of a C handle: borrowed from another handle, never freed on its own.
+/// Ownership kind of a C handle: a view into another handle's value, never freed on its own.
 pub(crate) struct OwnershipRef;
 
-/// Ties an opaque C type to the Rust type behind its pointer and to how it is owned.
+/// How the value behind a slot is dropped.
+pub(crate) trait Ownership {
+    /// Drops the value `ptr` (from `Box::into_raw` or `Arc::into_raw` of a `T`).
+    ///
+    /// # Safety
+    /// `ptr` came from the matching `into_raw` of a `T` and is dropped once.
+    unsafe fn drop_value<T>(ptr: *mut ());
+}
+
+impl Ownership for OwnershipBox {
+    unsafe fn drop_value<T>(ptr: *mut ()) {
+        // SAFETY: per the contract.
+        drop(unsafe { Box::from_raw(ptr.cast::<T>()) });
+    }
+}
+
+impl Ownership for OwnershipArc {
+    unsafe fn drop_value<T>(ptr: *mut ()) {
+        // SAFETY: per the contract.
+        drop(unsafe { Arc::from_raw(ptr.cast::<T>().cast_const()) });
+    }
+}
+
+impl Ownership for OwnershipRef {
+    unsafe fn drop_value<T>(_ptr: *mut ()) {}
+}
+
+/// Ties an opaque C type to the Rust type behind its handles, how they are owned, and the
+/// registry kinds that check them on every call.
 pub(crate) trait Castable {
     /// One of [`OwnershipBox`], [`OwnershipArc`], [`OwnershipRef`].
-    type Ownership;
-    /// The Rust value the C pointer really points to.
+    type Ownership: Ownership;
+    /// The Rust value a handle stands for.
     type RustType;
+    /// The kind written in this type's handles (1..15).
+    const KIND: u8;
+    /// The C type's name, for messages.
+    const NAME: &'static str;
+    /// The value behind a slot of kind `slot_kind` holding `value`: the slot's own value for
+    /// ordinary handles; views project into another handle's value.
+    fn resolve(slot_kind: u8, value: *mut ()) -> Option<*const Self::RustType> {
+        (slot_kind == Self::KIND).then_some(value.cast_const().cast())
+    }
+    /// The slot kinds a handle of this type may stand on (views: their parents').
+    const SLOT_KINDS: &'static [u8] = &[Self::KIND];
 }
 
 /// Implements [`Castable`] for an opaque C type (declared beside it as a zero-sized struct, so
 /// cbindgen sees it and emits `typedef struct name name;`).
 macro_rules! castable {
-    ($c:ident => $rust:ty, $own:ident) => {
+    ($c:ident => $rust:ty, $own:ident, $kind:expr) => {
         impl $crate::ffi::handle::Castable for $c {
             type Ownership = $crate::ffi::handle::$own;
             type RustType = $rust;
+            const KIND: u8 = $kind;
+            const NAME: &'static str = stringify!($c);
         }
     };
 }
 pub(crate) use castable;
 
+/// Registry kinds of every handle type (one place, so no two types share one).
+pub(crate) mod kind {
+    pub(crate) const COMMS: u8 = 1;
+    pub(crate) const POLICY_BUILDER: u8 = 2;
+    pub(crate) const ERROR: u8 = 3;
+    pub(crate) const SANDBOX: u8 = 4;
+    pub(crate) const RESULT: u8 = 5;
+    pub(crate) const VIOLATION: u8 = 6;
+    pub(crate) const EXECUTOR: u8 = 7;
+    pub(crate) const POLICY: u8 = 8;
+    /// A syscall shown to a notify callback: a slot of its own for the callback's duration.
+    pub(crate) const SYSCALL_VIEW: u8 = 9;
+}
+
+/// The failure for a handle the registry refused.
+fn refused<C: Castable>(what: &str, handle: usize, why: Refusal) -> Failure {
+    let detail = match why {
+        Refusal::Unknown => "is not a handle libsbx gave out".to_string(),
+        Refusal::WrongType(k) => format!(
+            "is a handle of another type ({}), not {}",
+            kind_name(k),
+            C::NAME
+        ),
+        Refusal::Dead => format!(
+            "is a {} that was already freed or consumed by an earlier call",
+            C::NAME
+        ),
+        Refusal::Busy => format!("is a {} in use by another call right now", C::NAME),
+        Refusal::Full => "cannot be registered: too many live handles".to_string(),
+    };
+    let _ = registry::claimed_kind(handle);
+    Failure::new(sbx_status::InvalidHandle, format!("{what} {detail}"))
+}
+
+fn kind_name(k: u8) -> &'static str {
+    match k {
+        kind::COMMS => "sbx_comms",
+        kind::POLICY_BUILDER => "sbx_policy_builder",
+        kind::ERROR => "sbx_error",
+        kind::SANDBOX => "sbx_sandbox",
+        kind::RESULT => "sbx_result",
+        kind::VIOLATION | kind::SYSCALL_VIEW => "sbx_violation",
+        kind::EXECUTOR => "sbx_executor",
+        kind::POLICY => "sbx_policy",
+        _ => "unknown",
+    }
+}
+
+fn register<C: Castable>(value: *mut ()) -> usize {
+    match registry::register(C::KIND, value) {
+        Ok(h) => h,
+        Err(_) => {
+            log::error!("libsbx: too many live handles; {} not created", C::NAME);
+            // SAFETY: `value` came from the owner's `into_raw` and was not registered.
+            unsafe { C::Ownership::drop_value::<C::RustType>(value) };
+            0
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Box handles.
 
-/// Moves `value` to the heap and returns it as an owned C handle.
+/// Moves `value` to the heap and returns it as an owned C handle (NULL if the registry is full).
 pub(crate) fn box_into_ptr<C: Castable<Ownership = OwnershipBox>>(value: C::RustType) -> *mut C {
-    Box::into_raw(Box::new(value)).cast::<C>()
+    register::<C>(Box::into_raw(Box::new(value)).cast()) as *mut C
 }
 
-/// Takes back ownership of a Box handle (NULL gives `None`). The pointer is dead afterwards.
-pub(crate) fn box_from_ptr<C: Castable<Ownership = OwnershipBox>>(
+/// Takes a Box handle over (a consuming call): it is dead afterwards. Fails on NULL, on a handle
+/// that is not a live one of this type, and while another call is inside it.
+pub(crate) fn take_box<C: Castable<Ownership = OwnershipBox>>(
     ptr: *mut C,
-) -> Option<Box<C::RustType>> {
+    what: &str,
+) -> Result<Box<C::RustType>, Failure> {
     if ptr.is_null() {
-        return None;
+        return Err(Failure::null(what));
     }
-    // SAFETY: non-NULL handles of this type are only made by `box_into_ptr` with the same
-    // `RustType`; the header makes the caller promise it is live and not used after this call.
-    Some(unsafe { Box::from_raw(ptr.cast::<C::RustType>()) })
+    match registry::kill(ptr as usize, C::KIND, true) {
+        // SAFETY: Box handles' values come from `Box::into_raw` of a `C::RustType`; `kill`
+        // with `take` hands the value out once, with no call inside.
+        Ok(Some(v)) => Ok(unsafe { Box::from_raw(v.cast::<C::RustType>()) }),
+        Ok(None) => Err(refused::<C>(what, ptr as usize, Refusal::Busy)),
+        Err(why) => Err(refused::<C>(what, ptr as usize, why)),
+    }
 }
 
-/// Exclusive access to the value behind a Box handle (NULL gives `None`).
-pub(crate) fn mut_from_ptr<'a, C: Castable<Ownership = OwnershipBox>>(
-    ptr: *mut C,
-) -> Option<&'a mut C::RustType> {
-    // SAFETY: as in `box_from_ptr`; a non-const handle means the caller grants exclusive use for
-    // the duration of the call.
-    unsafe { ptr.cast::<C::RustType>().as_mut() }
+/// Frees a handle of any owning kind; NULL is a no-op, and so is a handle that is not live (a
+/// double free is logged, never undefined behaviour). A call still inside it (another thread)
+/// keeps the value until it returns.
+fn free_handle<C: Castable>(handle: usize) {
+    if handle == 0 {
+        return;
+    }
+    match registry::kill(handle, C::KIND, false) {
+        // SAFETY: the slot's value is dropped once, by whoever released its last reference.
+        Ok(Some(v)) => unsafe { C::Ownership::drop_value::<C::RustType>(v) },
+        Ok(None) => {}
+        Err(why) => log::warn!(
+            "libsbx: {}",
+            refused::<C>(&format!("{}_free: the argument", C::NAME), handle, why).message_str()
+        ),
+    }
 }
 
 /// Frees a Box handle; NULL is a no-op.
 pub(crate) fn free_box<C: Castable<Ownership = OwnershipBox>>(ptr: *mut C) {
-    drop(box_from_ptr(ptr));
+    free_handle::<C>(ptr as usize);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -98,51 +215,146 @@ pub(crate) fn free_box<C: Castable<Ownership = OwnershipBox>>(ptr: *mut C) {
 pub(crate) fn arc_into_ptr<C: Castable<Ownership = OwnershipArc>>(
     value: Arc<C::RustType>,
 ) -> *const C {
-    Arc::into_raw(value).cast::<C>()
+    register::<C>(Arc::into_raw(value).cast_mut().cast()) as *const C
 }
 
 /// Drops the reference a shared handle holds; NULL is a no-op.
 pub(crate) fn free_arc<C: Castable<Ownership = OwnershipArc>>(ptr: *const C) {
-    if ptr.is_null() {
-        return;
+    free_handle::<C>(ptr as usize);
+}
+
+/// A new handle to the value behind a shared handle (NULL for NULL or a handle that is not live).
+pub(crate) fn arc_clone<C: Castable<Ownership = OwnershipArc>>(ptr: *const C) -> *const C {
+    let Some(g) = ref_from_ptr(ptr) else {
+        return std::ptr::null();
+    };
+    // SAFETY: Arc handles' values come from `Arc::into_raw`; the guard holds a reference to the
+    // slot, so the value is alive while its count is raised.
+    let clone = unsafe {
+        let raw: *const C::RustType = &*g;
+        Arc::increment_strong_count(raw);
+        Arc::from_raw(raw)
+    };
+    drop(g);
+    arc_into_ptr::<C>(clone)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views.
+
+/// Runs `f` with a temporary `C` handle to `value` (a view valid only during `f`, such as the
+/// syscall a notify callback is shown); the handle is dead once `f` returns.
+pub(crate) fn with_view<C: Castable<Ownership = OwnershipRef>, R>(
+    value: &C::RustType,
+    f: impl FnOnce(*const C) -> R,
+) -> R {
+    let ptr = (value as *const C::RustType).cast_mut().cast::<()>();
+    let h = registry::register(kind::SYSCALL_VIEW, ptr).unwrap_or(0);
+    let r = f(registry::rekind(h, C::KIND) as *const C);
+    if h != 0 {
+        let _ = registry::kill(h, kind::SYSCALL_VIEW, false);
     }
-    // SAFETY: non-NULL handles of this type come from `arc_into_ptr` with the same `RustType`;
-    // the caller gives up the reference it holds and does not use the pointer again.
-    drop(unsafe { Arc::from_raw(ptr.cast::<C::RustType>()) });
+    r
+}
+
+/// The handle of the view of type `C` into the value behind `parent` (a live handle).
+pub(crate) fn view_of<P: Castable, C: Castable<Ownership = OwnershipRef>>(parent: *const P) -> *const C {
+    registry::rekind(parent as usize, C::KIND) as *const C
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ref handles.
+// Borrowing for the duration of a call.
 
-/// Returns a borrowed view as a C handle; it lives as long as the value it points into.
-pub(crate) fn ref_into_ptr<C: Castable<Ownership = OwnershipRef>>(value: &C::RustType) -> *const C {
-    (value as *const C::RustType).cast::<C>()
+/// Shared access to the value behind a live handle for the duration of a call; the handle's
+/// value cannot be dropped while this exists (a concurrent free waits for its release).
+pub(crate) struct Guard<C: Castable> {
+    found: registry::Found,
+    value: *const C::RustType,
+    exclusive: bool,
 }
 
-// ---------------------------------------------------------------------------------------------
-// Shared access, for every ownership kind.
-
-/// Shared access to the value behind any handle (NULL gives `None`).
-pub(crate) fn ref_from_ptr<'a, C: Castable>(ptr: *const C) -> Option<&'a C::RustType> {
-    // SAFETY: every handle of type `C` points to a live `C::RustType` (Box: `box_into_ptr`,
-    // Arc: `arc_into_ptr`, Ref: `ref_into_ptr`); shared use is what `const` handles allow.
-    unsafe { ptr.cast::<C::RustType>().as_ref() }
+impl<C: Castable> std::ops::Deref for Guard<C> {
+    type Target = C::RustType;
+    fn deref(&self) -> &C::RustType {
+        // SAFETY: the guard holds a reference to the slot, so the value is alive; shared access
+        // is what every guard allows.
+        unsafe { &*self.value }
+    }
 }
 
-/// Like [`ref_from_ptr`], failing with `SBX_STATUS_NULL_PARAMETER` that names `what`.
-pub(crate) fn try_ref<'a, C: Castable>(
-    ptr: *const C,
-    what: &str,
-) -> Result<&'a C::RustType, Failure> {
-    ref_from_ptr(ptr).ok_or_else(|| Failure::null(what))
+impl<C: Castable> std::ops::DerefMut for Guard<C> {
+    fn deref_mut(&mut self) -> &mut C::RustType {
+        assert!(self.exclusive, "mutable access through a shared guard");
+        // SAFETY: an exclusive guard: no other call is inside this handle (the registry refuses
+        // them while it exists), and Box handles' values are owned by their slot.
+        unsafe { &mut *self.value.cast_mut() }
+    }
 }
 
-/// Like [`mut_from_ptr`], failing with `SBX_STATUS_NULL_PARAMETER` that names `what`.
-pub(crate) fn try_mut<'a, C: Castable<Ownership = OwnershipBox>>(
+impl<C: Castable> Drop for Guard<C> {
+    fn drop(&mut self) {
+        if let Some(v) = registry::release(&self.found, self.exclusive) {
+            // SAFETY: the last reference of a freed handle: its value is dropped once, here.
+            unsafe { <<C as Castable>::Ownership as Ownership>::drop_value::<C::RustType>(v) };
+        }
+    }
+}
+
+fn borrow<C: Castable>(handle: usize, exclusive: bool) -> Result<Guard<C>, Refusal> {
+    let (found, slot_kind, value) = registry::acquire(handle, C::KIND, C::SLOT_KINDS, exclusive)?;
+    match C::resolve(slot_kind, value) {
+        Some(value) if !value.is_null() => Ok(Guard {
+            found,
+            value,
+            exclusive,
+        }),
+        _ => {
+            if let Some(v) = registry::release(&found, exclusive) {
+                // Cannot happen for a view of a live parent; dropped the parent's way.
+                log::error!("libsbx: a {} view outlived its parent", C::NAME);
+                let _ = v;
+            }
+            Err(Refusal::Dead)
+        }
+    }
+}
+
+/// Shared access to the value behind a handle (`None` for NULL and for a handle that is not a
+/// live one of this type): for accessors that answer a default.
+pub(crate) fn ref_from_ptr<C: Castable>(ptr: *const C) -> Option<Guard<C>> {
+    if ptr.is_null() {
+        return None;
+    }
+    borrow(ptr as usize, false).ok()
+}
+
+/// Shared access, failing with `SBX_STATUS_NULL_PARAMETER` or `SBX_STATUS_INVALID_HANDLE` that
+/// names `what`.
+pub(crate) fn try_ref<C: Castable>(ptr: *const C, what: &str) -> Result<Guard<C>, Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null(what));
+    }
+    borrow(ptr as usize, false).map_err(|why| refused::<C>(what, ptr as usize, why))
+}
+
+/// Exclusive access to the value behind a Box handle (`None` for NULL and for a handle that is
+/// not a live, unused one of this type).
+pub(crate) fn mut_from_ptr<C: Castable<Ownership = OwnershipBox>>(ptr: *mut C) -> Option<Guard<C>> {
+    if ptr.is_null() {
+        return None;
+    }
+    borrow(ptr as usize, true).ok()
+}
+
+/// Exclusive access, failing like [`try_ref`] (and while another call is inside the handle).
+pub(crate) fn try_mut<C: Castable<Ownership = OwnershipBox>>(
     ptr: *mut C,
     what: &str,
-) -> Result<&'a mut C::RustType, Failure> {
-    mut_from_ptr(ptr).ok_or_else(|| Failure::null(what))
+) -> Result<Guard<C>, Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null(what));
+    }
+    borrow(ptr as usize, true).map_err(|why| refused::<C>(what, ptr as usize, why))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,17 +502,6 @@ pub(crate) fn dup_fd(fd: RawFd, what: &str) -> Result<OwnedFd, Failure> {
             e.raw_os_error().unwrap_or(libc::EBADF),
         ))
     })
-}
-
-/// A new reference to the value behind a shared handle (NULL gives NULL).
-pub(crate) fn arc_clone<C: Castable<Ownership = OwnershipArc>>(ptr: *const C) -> *const C {
-    if ptr.is_null() {
-        return ptr;
-    }
-    // SAFETY: non-NULL handles of this type come from `arc_into_ptr` with the same `RustType` and
-    // still hold the caller's reference, so the count is at least one.
-    unsafe { Arc::increment_strong_count(ptr.cast::<C::RustType>()) };
-    ptr
 }
 
 /// Copies a caller's plain struct (such as `sbx_notify_callbacks`); NULL fails with

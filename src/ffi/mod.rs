@@ -12,6 +12,7 @@
 
 pub(crate) mod handle;
 pub(crate) mod panic;
+mod registry;
 
 pub mod client;
 pub mod comms;

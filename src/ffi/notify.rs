@@ -1,7 +1,7 @@
 //! `sbx_notify_callbacks`: C callbacks from the monitor while a sandbox runs (sandbox2's Notify).
 
 use super::handle::free_arc;
-use super::handle::{ref_into_ptr, UserData};
+use super::handle::{with_view, UserData};
 use super::panic::{boundary, PanicDefault};
 use super::result::{sbx_result, sbx_syscall, ResultHandle, ViolationHandle};
 use crate::{Notify, RunResult, Syscall, TraceAction};
@@ -142,11 +142,8 @@ impl Notify for CNotify {
             };
             let view = ViolationHandle::new(call.clone());
             let mut errno_value: i32 = 0;
-            let action = f(
-                self.ud(),
-                ref_into_ptr::<sbx_syscall>(&view),
-                &mut errno_value,
-            );
+            let ud = self.ud();
+            let action = with_view::<sbx_syscall, _>(&view, |v| f(ud, v, &mut errno_value));
             trace_action_from_c(action, errno_value)
         })
     }
@@ -155,7 +152,8 @@ impl Notify for CNotify {
         boundary(|| {
             if let Some(f) = self.violation {
                 let view = ViolationHandle::new(call.clone());
-                f(self.ud(), ref_into_ptr::<sbx_syscall>(&view));
+                let ud = self.ud();
+                with_view::<sbx_syscall, _>(&view, |v| f(ud, v));
             }
         })
     }

@@ -59,10 +59,11 @@ pub struct sbx_policy {
     _private: [u8; 0],
 }
 
-castable!(sbx_policy => PolicyHandle, OwnershipArc);
+castable!(sbx_policy => PolicyHandle, OwnershipArc, super::handle::kind::POLICY);
 
 impl sbx_policy {
-    /// Returns a new reference to `policy` (NULL for NULL); release it with `sbx_policy_free`.
+    /// Returns a new handle to the same policy (NULL for NULL or a handle that is not a live
+    /// policy); release each handle with `sbx_policy_free`.
     #[no_mangle]
     pub extern "C" fn sbx_policy_clone(policy: *const sbx_policy) -> *const sbx_policy {
         boundary(|| arc_clone(policy))

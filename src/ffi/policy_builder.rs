@@ -2,7 +2,7 @@
 
 use super::error::{sbx_error, Failure};
 use super::handle::{
-    box_from_ptr, box_into_ptr, castable, check_out, free_box, try_mut, try_path, try_path_array,
+    box_into_ptr, take_box, castable, check_out, free_box, try_mut, try_path, try_path_array,
     try_slice, try_str, try_str_array, write_out,
 };
 use super::panic::{boundary, boundary_status};
@@ -232,7 +232,7 @@ pub struct sbx_policy_builder {
     _private: [u8; 0],
 }
 
-castable!(sbx_policy_builder => PolicyBuilder, OwnershipBox);
+castable!(sbx_policy_builder => PolicyBuilder, OwnershipBox, super::handle::kind::POLICY_BUILDER);
 
 fn action_from_c(action: u32, errno_value: i32) -> Result<Action, Failure> {
     Ok(match action {
@@ -454,8 +454,8 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
-            sbx_group::from_c(group)?.apply(b);
+            let mut b = try_mut(builder, "builder")?;
+            sbx_group::from_c(group)?.apply(&mut b);
             Ok(())
         })
     }
@@ -490,7 +490,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             b.allow(try_str(name, "name")?);
             Ok(())
         })
@@ -509,7 +509,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             b.allow_many(try_str_array(names, count, "names")?);
             Ok(())
         })
@@ -544,7 +544,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             let name = try_str(name, "name")?;
             b.errno(name, errno_from_c(errno_value)?);
             Ok(())
@@ -562,7 +562,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             b.trace(try_str(name, "name")?);
             Ok(())
         })
@@ -580,7 +580,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             b.violation(try_str(name, "name")?);
             Ok(())
         })
@@ -606,7 +606,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             let name = try_str(name, "name")?;
             let args = args_from_c(args, nargs)?;
             let action = action_from_c(action, errno_value)?;
@@ -629,7 +629,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             let args = args_from_c(args, nargs)?;
             let action = action_from_c(action, errno_value)?;
             b.rule(Sys::Nr(nr), &args, action);
@@ -651,7 +651,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             let action = match action_from_c(action, errno_value)? {
                 Action::Allow => DefaultAction::AllowAll,
                 Action::Errno(e) => DefaultAction::Errno(e),
@@ -753,7 +753,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             b.hostname(try_str(name, "name")?);
             Ok(())
         })
@@ -772,7 +772,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             b.add_file(try_path(path, "path")?);
             Ok(())
         })
@@ -791,7 +791,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             let (outside, inside) = (try_path(outside, "outside")?, try_path(inside, "inside")?);
             b.add_file_at(outside, inside, writable);
             Ok(())
@@ -809,7 +809,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             b.add_directory(try_path(path, "path")?);
             Ok(())
         })
@@ -828,7 +828,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             let (outside, inside) = (try_path(outside, "outside")?, try_path(inside, "inside")?);
             b.add_directory_at(outside, inside, writable);
             Ok(())
@@ -846,7 +846,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             b.add_directory_if_exists(try_path(path, "path")?);
             Ok(())
         })
@@ -864,7 +864,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             b.add_tmpfs(
                 try_path(inside, "inside")?,
                 (size_bytes != 0).then_some(size_bytes),
@@ -902,7 +902,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             b.hide(try_path(inside, "inside")?, is_dir);
             Ok(())
         })
@@ -935,7 +935,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            presets::tty_rules(try_mut(builder, "builder")?);
+            presets::tty_rules(&mut *try_mut(builder, "builder")?);
             Ok(())
         })
     }
@@ -985,7 +985,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = try_mut(builder, "builder")?;
+            let mut b = try_mut(builder, "builder")?;
             let binary = try_path(binary, "binary")?;
             let extra = try_path_array(extra_dirs, count, "extra_dirs")?;
             b.add_libraries_for_binary_with(binary, &extra);
@@ -1010,7 +1010,7 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let b = box_from_ptr(builder).ok_or_else(|| Failure::null("builder"))?;
+            let b = take_box(builder, "builder")?;
             check_out(policy_out, "policy_out")?;
             let policy = b.build()?;
             write_out(policy_out, PolicyHandle::into_ptr(policy));

@@ -2,7 +2,7 @@
 //! also the `sbx_syscall` view that notify callbacks receive).
 
 use super::handle::{
-    arc_into_ptr, castable, cstr_ptr, free_arc, ref_from_ptr, ref_into_ptr, write_array6, write_out,
+    arc_into_ptr, castable, cstr_ptr, free_arc, ref_from_ptr, view_of, write_array6, write_out,
 };
 use super::panic::{boundary, PanicDefault};
 use crate::{RunResult, Status, Violation};
@@ -144,7 +144,7 @@ pub struct sbx_result {
     _private: [u8; 0],
 }
 
-castable!(sbx_result => ResultHandle, OwnershipArc);
+castable!(sbx_result => ResultHandle, OwnershipArc, super::handle::kind::RESULT);
 
 /// The syscall that broke the policy, as the kernel presented it to seccomp. A view into an
 /// `sbx_result`: never freed on its own, valid until that result is freed.
@@ -152,7 +152,27 @@ pub struct sbx_violation {
     _private: [u8; 0],
 }
 
-castable!(sbx_violation => ViolationHandle, OwnershipRef);
+/// A violation handle stands on its result's slot (the result's violation) or, for a callback,
+/// on a slot of its own that lives for the callback.
+impl super::handle::Castable for sbx_violation {
+    type Ownership = super::handle::OwnershipRef;
+    type RustType = ViolationHandle;
+    const KIND: u8 = super::handle::kind::VIOLATION;
+    const NAME: &'static str = "sbx_violation";
+    const SLOT_KINDS: &'static [u8] = &[super::handle::kind::RESULT, super::handle::kind::SYSCALL_VIEW];
+    fn resolve(slot_kind: u8, value: *mut ()) -> Option<*const ViolationHandle> {
+        match slot_kind {
+            super::handle::kind::SYSCALL_VIEW => Some(value.cast_const().cast()),
+            super::handle::kind::RESULT => {
+                // SAFETY: a result slot's value is the ResultHandle of an `Arc`, alive while the
+                // caller's guard holds the slot.
+                let r = unsafe { &*value.cast_const().cast::<ResultHandle>() };
+                r.violation.as_ref().map(|v| v as *const ViolationHandle)
+            }
+            _ => None,
+        }
+    }
+}
 
 /// A syscall as the kernel presented it to seccomp, passed to the `trace` and `violation`
 /// callbacks of `sbx_notify_callbacks`. The same type as `sbx_violation`: read it with the
@@ -187,9 +207,7 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_reason_name(result: *const sbx_result) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result)
-                .and_then(|h| h.reason_name.as_deref())
-                .map_or(std::ptr::null(), cstr_ptr)
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.reason_name.as_deref().map_or(std::ptr::null(), cstr_ptr))
         })
     }
 
@@ -238,9 +256,12 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_violation(result: *const sbx_result) -> *const sbx_violation {
         boundary(|| {
-            ref_from_ptr(result)
-                .and_then(|h| h.violation.as_ref())
-                .map_or(std::ptr::null(), ref_into_ptr::<sbx_violation>)
+            // A view handle standing on the result's own slot: it lives as long as the result.
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| {
+                h.violation
+                    .as_ref()
+                    .map_or(std::ptr::null(), |_| view_of::<sbx_result, sbx_violation>(result))
+            })
         })
     }
 
@@ -249,9 +270,7 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_message(result: *const sbx_result) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result)
-                .and_then(|h| h.message.as_deref())
-                .map_or(std::ptr::null(), cstr_ptr)
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.message.as_deref().map_or(std::ptr::null(), cstr_ptr))
         })
     }
 
@@ -321,12 +340,15 @@ impl sbx_result {
         took_ns_out: *mut u64,
     ) -> bool {
         boundary(
-            || match ref_from_ptr(result).and_then(|h| h.setup_steps.get(index)) {
-                Some((name, took)) => {
-                    write_out(name_out, cstr_ptr(name));
-                    write_out(took_ns_out, *took);
-                    true
-                }
+            || match ref_from_ptr(result) {
+                Some(h) => match h.setup_steps.get(index) {
+                    Some((name, took)) => {
+                        write_out(name_out, cstr_ptr(name));
+                        write_out(took_ns_out, *took);
+                        true
+                    }
+                    None => false,
+                },
                 None => false,
             },
         )
@@ -339,9 +361,7 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_failed_step(result: *const sbx_result) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result)
-                .and_then(|h| h.failed_step.as_deref())
-                .map_or(std::ptr::null(), cstr_ptr)
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.failed_step.as_deref().map_or(std::ptr::null(), cstr_ptr))
         })
     }
 
@@ -351,9 +371,7 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_setup_hint(result: *const sbx_result) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result)
-                .and_then(|h| h.setup_hint.as_deref())
-                .map_or(std::ptr::null(), cstr_ptr)
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.setup_hint.as_deref().map_or(std::ptr::null(), cstr_ptr))
         })
     }
 
@@ -371,9 +389,7 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_fence(result: *const sbx_result, index: usize) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result)
-                .and_then(|h| h.fences.get(index))
-                .map_or(std::ptr::null(), |c| cstr_ptr(c))
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.fences.get(index).map_or(std::ptr::null(), |c| cstr_ptr(c)))
         })
     }
 
@@ -394,9 +410,7 @@ impl sbx_result {
         index: usize,
     ) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result)
-                .and_then(|h| h.degraded.get(index))
-                .map_or(std::ptr::null(), |c| cstr_ptr(c))
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.degraded.get(index).map_or(std::ptr::null(), |c| cstr_ptr(c)))
         })
     }
 

@@ -4,7 +4,7 @@ use super::comms::sbx_comms;
 use super::error::{sbx_error, Failure};
 use super::executor::sbx_executor;
 use super::handle::{
-    box_from_ptr, box_into_ptr, castable, check_out, free_box, ref_from_ptr, try_copy, try_ref,
+    box_into_ptr, take_box, castable, check_out, free_box, ref_from_ptr, try_copy, try_ref,
     write_out,
 };
 use super::notify::{sbx_notify_callbacks, CNotify};
@@ -26,7 +26,7 @@ pub struct sbx_sandbox {
     _private: [u8; 0],
 }
 
-castable!(sbx_sandbox => Sandbox, OwnershipBox);
+castable!(sbx_sandbox => Sandbox, OwnershipBox, super::handle::kind::SANDBOX);
 
 /// Writes a run's result to `*result_out` as a new shared handle.
 fn store(result_out: *mut *const sbx_result, r: crate::Result<RunResult>) -> Result<(), Failure> {
@@ -52,7 +52,7 @@ impl sbx_sandbox {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let executor = box_from_ptr(executor).ok_or_else(|| Failure::null("executor"))?;
+            let executor = take_box(executor, "executor")?;
             let policy = try_ref(policy, "policy")?;
             check_out(sandbox_out, "sandbox_out")?;
             let sandbox = Sandbox::new(*executor, policy.policy.clone());
@@ -77,7 +77,7 @@ impl sbx_sandbox {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let executor = box_from_ptr(executor).ok_or_else(|| Failure::null("executor"))?;
+            let executor = take_box(executor, "executor")?;
             let policy = try_ref(policy, "policy")?;
             let callbacks = try_copy(callbacks, "callbacks")?;
             check_out(sandbox_out, "sandbox_out")?;
@@ -216,13 +216,13 @@ impl sbx_sandbox {
     /// (also for NULL). Safe to call from any thread.
     #[no_mangle]
     pub extern "C" fn sbx_sandbox_pid(sandbox: *const sbx_sandbox) -> i32 {
-        boundary(|| ref_from_ptr(sandbox).and_then(Sandbox::pid).unwrap_or(0))
+        boundary(|| ref_from_ptr(sandbox).and_then(|s| s.pid()).unwrap_or(0))
     }
 
     /// Returns whether the run has ended (false for NULL). Safe to call from any thread.
     #[no_mangle]
     pub extern "C" fn sbx_sandbox_is_finished(sandbox: *const sbx_sandbox) -> bool {
-        boundary(|| ref_from_ptr(sandbox).is_some_and(Sandbox::is_finished))
+        boundary(|| ref_from_ptr(sandbox).is_some_and(|s| s.is_finished()))
     }
 
     /// Writes to `*fd_out` a file descriptor that becomes readable (`POLLIN`, level-triggered)
@@ -249,9 +249,20 @@ impl sbx_sandbox {
     }
 
     /// Frees a sandbox. A running sandboxee is killed first and waited for, so this may block
-    /// briefly. NULL is a no-op. No other thread may use `sandbox` during or after this call.
+    /// briefly. NULL is a no-op, and so is a handle that is not a live sandbox (a double free is
+    /// detected, never undefined behaviour). If another thread is inside a call on `sandbox`
+    /// (`sbx_sandbox_wait`), the sandboxee is killed, that call returns its result, and the
+    /// sandbox is released when it does; the handle is dead for every later call.
     #[no_mangle]
     pub extern "C" fn sbx_sandbox_free(sandbox: *mut sbx_sandbox) {
-        boundary(|| free_box(sandbox))
+        boundary(|| {
+            if let Some(s) = ref_from_ptr(sandbox) {
+                // A waiter on another thread keeps the sandbox alive: end the run for it.
+                if s.pid().is_some() && !s.is_finished() {
+                    s.kill();
+                }
+            }
+            free_box(sandbox);
+        })
     }
 }

@@ -27,6 +27,11 @@ pub enum sbx_status {
     /// The call is not valid in the object's current state (for example starting a sandbox twice,
     /// or waiting for one that was never started).
     InvalidState = 4,
+    /// A handle argument is not a live handle of the expected type: freed already, consumed by
+    /// an earlier call (an executor after `sbx_sandbox_new`, a builder after
+    /// `sbx_policy_builder_build`), of another type, in use by another call right now, or
+    /// never given out by libsbx. Detected, never undefined behaviour.
+    InvalidHandle = 5,
 
     // 100-199: policies.
     /// A syscall name that the native architecture's table does not know.
@@ -60,6 +65,7 @@ impl sbx_status {
             2 => "invalid argument\0",
             3 => "libsbx panicked (a bug in libsbx)\0",
             4 => "operation not valid in the object's current state\0",
+            5 => "not a live handle of the expected type\0",
             100 => "unknown syscall name\0",
             101 => "invalid policy\0",
             200 => "timed out waiting for the sandbox\0",
