@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test suite of libsbx, in one command (CI runs this through .ci/run):
 #   Rust (library, integration tests, doc tests), a CLI smoke test of sbx-run, the same sandbox
-#   tests as an unprivileged user, C (CTest), Go, and the sandbox inside a real container runtime
+#   tests as an unprivileged user, bounded fuzzing (scripts/fuzz.sh), C (CTest), Go, and the
+#   sandbox inside a real container runtime
 #   (scripts/test-podman.sh; skipped with the reason when podman cannot run here).
 # Installs missing system packages when run as root. Runs every suite even after a failure,
 # prints each runner's own output, then a summary; exits non-zero when anything failed.
@@ -131,6 +132,9 @@ if [[ -f tests/run-unprivileged.sh ]]; then
 else
     skip "Rust, unprivileged" "tests/run-unprivileged.sh not present"
 fi
+
+# --- Fuzzing (bounded; scripts/fuzz.sh SECONDS runs longer) ---
+run "Fuzz (scripts/fuzz.sh 20: comms, client policy, ELF, BPF differential)" bash scripts/fuzz.sh 20
 
 # --- C (CTest) ---
 if [[ -f scripts/test-c.sh ]]; then

@@ -4,6 +4,13 @@
 //! NULL, 0 or false) or [`boundary_status`] (fallible functions: a panic gives
 //! `SBX_STATUS_PANIC`, plus an `sbx_error` saying so when the caller asked for one). The library
 //! is built with `panic = "unwind"`; with an aborting profile these catches could not work.
+//!
+//! The library prints nothing, panics included: Rust's default hook would write the message
+//! (and a backtrace) to stderr. On the first call through the C ABI a hook is chained in front
+//! of the existing one: a panic inside a boundary goes to `log` (and into the `sbx_error`), any
+//! other panic to the previous hook unchanged. A C or Go host never sees it (the hook belongs to
+//! libsbx's own copy of the Rust runtime); a Rust program that only uses the Rust API never makes
+//! a C ABI call, so its hook stays as it set it.
 
 use super::error::{sbx_error, Failure};
 use super::handle::{box_into_ptr, write_out};
@@ -51,7 +58,31 @@ zero_default!(bool, u32, i32, u64, usize, ());
 /// `AssertUnwindSafe`: after a panic the C caller is told (NULL, 0, `SBX_STATUS_PANIC`) and the
 /// header says the objects involved may then only be freed.
 pub(crate) fn boundary<R: PanicDefault>(f: impl FnOnce() -> R) -> R {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| R::panic_default())
+    quiet(|| catch_unwind(AssertUnwindSafe(f))).unwrap_or_else(|_| R::panic_default())
+}
+
+thread_local! {
+    /// Depth of C ABI boundaries on this thread (a callback may call back in).
+    static INSIDE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f` with panics kept off stderr (see the module docs).
+fn quiet<R>(f: impl FnOnce() -> R) -> R {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if INSIDE.with(std::cell::Cell::get) > 0 {
+                log::error!("libsbx: panic caught at the C ABI boundary: {info}");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    INSIDE.with(|d| d.set(d.get() + 1));
+    let r = f();
+    INSIDE.with(|d| d.set(d.get().saturating_sub(1)));
+    r
 }
 
 /// Runs a fallible body: `Ok` gives `SBX_STATUS_OK`; a [`Failure`] gives its code and, when
@@ -61,7 +92,7 @@ pub(crate) fn boundary_status(
     err_out: *mut *mut sbx_error,
     f: impl FnOnce() -> Result<(), Failure>,
 ) -> sbx_status {
-    let failure = match catch_unwind(AssertUnwindSafe(f)) {
+    let failure = match quiet(|| catch_unwind(AssertUnwindSafe(f))) {
         Ok(Ok(())) => return sbx_status::Ok,
         Ok(Err(failure)) => failure,
         Err(payload) => Failure::new(
@@ -94,6 +125,34 @@ mod tests {
     use super::*;
     use crate::ffi::error::sbx_error;
     use std::ffi::CStr;
+
+    /// Runs in a child started by `a_caught_panic_prints_nothing`: panics inside boundaries.
+    #[test]
+    #[ignore = "helper process of a_caught_panic_prints_nothing"]
+    fn panic_helper() {
+        if std::env::var_os("SBX_PANIC_HELPER").is_none() {
+            return;
+        }
+        assert_eq!(boundary_status(std::ptr::null_mut(), || panic!("boom-status")), sbx_status::Panic);
+        assert!(boundary(|| -> *const u8 { panic!("boom-plain") }).is_null());
+        eprintln!("helper done");
+    }
+
+    /// The library prints nothing: a panic caught at the boundary leaves stderr alone (Rust's
+    /// default hook would print it and a backtrace).
+    #[test]
+    fn a_caught_panic_prints_nothing() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "ffi::panic::tests::panic_helper", "--ignored", "--nocapture", "--test-threads=1"])
+            .env("SBX_PANIC_HELPER", "1")
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains("helper done"), "{err}");
+        assert!(!err.contains("boom"), "a caught panic was printed: {err}");
+    }
 
     #[test]
     fn a_panic_becomes_a_status_and_an_error() {

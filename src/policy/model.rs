@@ -67,6 +67,13 @@ impl Policy {
         &self.0.program
     }
 
+    /// The program as the user-notify monitor installs it: every TRACE verdict is
+    /// `SECCOMP_RET_USER_NOTIF`, behind one rule that allows `sendmsg` on `reserved_fd` (the
+    /// listener's hand-off, at or above the sandboxee's RLIMIT_NOFILE; see `spawn/handoff.rs`).
+    pub fn program_for_user_notify(&self, reserved_fd: u32) -> Vec<SockFilter> {
+        unotify_program(&self.0.program, reserved_fd)
+    }
+
     /// The filter as text, one `NNN: instruction` line each, with the native syscall name noted
     /// where an instruction compares the syscall number.
     pub fn disassemble(&self) -> String {
