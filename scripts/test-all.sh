@@ -134,7 +134,11 @@ else
 fi
 
 # --- Fuzzing (bounded; scripts/fuzz.sh SECONDS runs longer) ---
-run "Fuzz (scripts/fuzz.sh 20: comms, client policy, ELF, BPF differential)" bash scripts/fuzz.sh 20
+if cargo +nightly --version >/dev/null 2>&1; then
+    run "Fuzz (scripts/fuzz.sh 20: comms, client policy, ELF, BPF differential)" bash scripts/fuzz.sh 20
+else
+    skip "Fuzz" "no nightly Rust toolchain (cargo-fuzz needs it: rustup toolchain install nightly)"
+fi
 
 # --- C (CTest) ---
 if [[ -f scripts/test-c.sh ]]; then
