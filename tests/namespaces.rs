@@ -632,3 +632,40 @@ fn tool_default_tmp_is_private_writable_and_noexec() {
     assert!(!Path::new("/tmp").join(&name).exists(), "the sandbox's /tmp is the host's");
     assert!(!Path::new("/usr").join(&name).exists());
 }
+
+/// Two sandboxes running at once share no /tmp and no /dev/shm (a cross-sandbox channel, and
+/// a leak of one job's files to the next): one writes a mark into both and stays alive, the
+/// other, started meanwhile, finds neither.
+#[test]
+fn concurrent_sandboxes_share_no_tmp_or_shm() {
+    let policy = build(&sbx::policy::presets::tool_default());
+    let shell = |script: &str| {
+        let mut ex = Executor::new("/bin/sh");
+        ex.argv(["sh", "-c", script]).env("PATH", "/usr/bin:/bin");
+        ex
+    };
+    let (rd, wr) = pipe();
+    let mut writer = shell("echo a > /tmp/mark && echo a > /dev/shm/mark && echo written && sleep 5");
+    writer.stdin(Stdio::Null).stdout(Stdio::Fd(wr));
+    let writer = Sandbox::new(writer, policy.clone());
+    writer.start().unwrap();
+    // Wait until the marks exist before looking from the second sandbox.
+    let mut first = String::new();
+    let mut rd = std::fs::File::from(rd);
+    let mut byte = [0u8; 1];
+    while !first.ends_with('\n') {
+        match rd.read(&mut byte) {
+            Ok(1) => first.push(byte[0] as char),
+            _ => break,
+        }
+    }
+    assert_eq!(first, "written\n", "the first sandbox did not write its marks");
+    let run = run_capture(
+        shell("ls -A /tmp /dev/shm; test ! -e /tmp/mark && test ! -e /dev/shm/mark && echo clean"),
+        policy,
+    );
+    writer.kill();
+    let _ = writer.wait();
+    assert!(run.r.success(), "{}", run.ctx());
+    assert!(run.out.trim_end().ends_with("clean"), "{}", run.ctx());
+}
