@@ -340,3 +340,66 @@ fn callbacks_do_not_get_raised_capabilities() {
         "effective capabilities inside Notify::started"
     );
 }
+
+/// Runs in a child started by `root_callers_in_two_processes_get_different_ids`: prints this
+/// process's root caller id, then holds it until its stdin closes.
+#[test]
+#[ignore = "helper process of root_callers_in_two_processes_get_different_ids"]
+fn root_id_helper() {
+    if std::env::var_os("SBX_ROOT_ID_HELPER").is_none() {
+        return;
+    }
+    // On a line of its own: libtest writes "test root_id_helper ... " before it.
+    println!("\nSBX_ROOT_ID={}", sbx::namespaces::root_caller_host_id());
+    // Until stdin closes, at most 20 s (so a parent that never reads cannot hang the run).
+    let mut p = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one live pollfd.
+    unsafe { libc::poll(&mut p, 1, 20_000) };
+}
+
+/// Two live root hosts never share the host id their sandboxees run as (each holds a lock on
+/// its id while it lives), and both ids lie in the documented range. As another user the id is
+/// not used at all, so there is nothing to check.
+#[test]
+fn root_callers_in_two_processes_get_different_ids() {
+    if !is_root() {
+        eprintln!("not root: root caller ids are not used");
+        return;
+    }
+    let spawn = || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "root_id_helper", "--ignored", "--nocapture", "--test-threads=1"])
+            .env("SBX_ROOT_ID_HELPER", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let read_id = |child: &mut std::process::Child| -> u32 {
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if std::io::BufRead::read_line(&mut out, &mut line).unwrap() == 0 {
+                panic!("the helper printed no id");
+            }
+            if let Some(id) = line.trim().strip_prefix("SBX_ROOT_ID=") {
+                return id.parse().unwrap();
+            }
+        }
+    };
+    let mut a = spawn();
+    let id_a = read_id(&mut a);
+    let mut b = spawn();
+    let id_b = read_id(&mut b);
+    let (first, count) = sbx::namespaces::root_caller_id_range();
+    for id in [id_a, id_b] {
+        assert!(id >= first && id - first < count, "{id} outside {first}+{count}");
+    }
+    assert_ne!(id_a, id_b, "two live hosts got the same sandbox id");
+    drop(a.stdin.take());
+    drop(b.stdin.take());
+    a.wait().unwrap();
+    b.wait().unwrap();
+}

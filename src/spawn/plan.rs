@@ -415,7 +415,12 @@ impl Plan {
             temp_base: max_fd + 1,
             keep,
             rlimits,
-            caps: cap_drop_needed(crate::namespaces::root_caller_host_id()),
+            // Only a root caller switches to the id of its own (taking one needs /run).
+            caps: cap_drop_needed(if switches_ids {
+                crate::namespaces::root_caller_host_id()
+            } else {
+                0
+            }),
             _program: program,
             fprog,
             report: ChildReport {
