@@ -123,6 +123,10 @@ check "pkg-config --modversion sbx is $version" bash -c "[[ \$(pkg-config --modv
 check "pkg-config --static --libs sbx carries the system libraries" \
     bash -c "pkg-config --static --libs sbx | grep -q -- '-lpthread' && pkg-config --static --libs sbx | grep -q -- '-ldl'"
 check "sbx-static.pc links libsbx.a" bash -c "pkg-config --libs sbx-static | grep -q 'libsbx.a'"
+# Straight from the build tree: -L target/release -lsbx with an rpath finds the soname there.
+printf '#include "sbx.h"\nint main(void){ return sbx_version() == 0; }\n' >"$scratch/tree.c"
+check "a program linked from target/release runs (libsbx.so.$major beside libsbx.so)" \
+    bash -c "gcc -I include '$scratch/tree.c' -L target/release -lsbx -Wl,-rpath,'$PWD/target/release' -o '$scratch/tree' && '$scratch/tree'"
 
 # --- 4. CTest --------------------------------------------------------------------------------
 echo "=== ctest: tests/c ==="
