@@ -103,6 +103,7 @@ type Notify struct {
 
 	// Signal is called when task pid of the sandbox is about to receive signal sig, which is
 	// then delivered unchanged. Nil: nothing.
+	// Only the ptrace monitor (MonitorPtrace, or MonitorAuto without namespaces) sees signals.
 	Signal func(pid int, sig syscall.Signal)
 
 	// Finished is called once when the run is over, with the Result Wait will return. Nil:

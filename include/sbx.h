@@ -1060,6 +1060,7 @@ typedef struct sbx_notify_callbacks {
     void (*violation)(void *user_data, const sbx_syscall *call);
     /**
      * Task `pid` of the sandbox is about to receive signal `sig` (it is delivered unchanged).
+     * Called under the ptrace monitor only (`SBX_MONITOR_PTRACE`, or auto without namespaces).
      * NULL: nothing.
      */
     void (*signal)(void *user_data, int32_t pid, int32_t sig);

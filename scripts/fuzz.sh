@@ -3,7 +3,7 @@
 # untrusted bytes: the comms decoder, the sandboxee's policy message decoder, the ELF reader,
 # and the BPF compiler against the policy model (differential). Each target runs for SECONDS
 # (default 30) on its corpus in fuzz/corpus/<target> (kept in the repository; new inputs found
-# are added there). A crash or a disagreement fails the script and leaves the input in
+# go to a scratch directory, or into the kept corpus with SBX_FUZZ_KEEP=1). A crash or a disagreement fails the script and leaves the input in
 # fuzz/artifacts/<target>/.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
@@ -37,7 +37,14 @@ failed=0
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
     log=$(mktemp)
-    if cargo +nightly fuzz run -O "$t" "fuzz/corpus/$t" -- \
+    # New inputs go to the first directory: a scratch one, unless SBX_FUZZ_KEEP=1 asks to grow
+    # the corpus kept in the repository.
+    if [[ ${SBX_FUZZ_KEEP:-0} == 1 ]]; then
+        corpora=("fuzz/corpus/$t")
+    else
+        corpora=("$(mktemp -d)" "fuzz/corpus/$t")
+    fi
+    if cargo +nightly fuzz run -O "$t" "${corpora[@]}" -- \
         -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
         -artifact_prefix="fuzz/artifacts/$t/" >"$log" 2>&1; then
         line=$(grep -E '^#[0-9]+\s+DONE' "$log" | tail -n 1)
@@ -48,5 +55,6 @@ for t in "${targets[@]}"; do
         failed=1
     fi
     rm -f "$log"
+    ((${#corpora[@]} == 2)) && rm -rf "${corpora[0]}"
 done
 exit "$failed"

@@ -412,9 +412,9 @@ fn user_notify_child() -> i32 {
         jf: 0,
         k: libc::SECCOMP_RET_ALLOW,
     }];
-    let prog = crate::spawn::plan::SockFprog {
+    let prog = crate::sys::seccomp::SockFprog {
         len: 1,
-        filter: ALLOW.as_ptr(),
+        filter: ALLOW.as_ptr().cast(),
     };
     // SAFETY: raw syscalls in our own child with pointers to live locals and a static.
     unsafe {
@@ -423,7 +423,7 @@ fn user_notify_child() -> i32 {
         }
         let mut bits = UNOTIFY_LISTENER | UNOTIFY_KILLABLE;
         let flags = uapi::FILTER_FLAG_NEW_LISTENER | uapi::FILTER_FLAG_WAIT_KILLABLE_RECV;
-        let p = &prog as *const crate::spawn::plan::SockFprog;
+        let p = &prog as *const crate::sys::seccomp::SockFprog;
         let mut fd = libc::syscall(libc::SYS_seccomp, uapi::SET_MODE_FILTER, flags, p);
         if fd < 0 {
             bits = UNOTIFY_LISTENER;

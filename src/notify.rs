@@ -40,6 +40,8 @@ pub trait Notify: Send {
     }
 
     /// Task `pid` of the sandbox is about to receive signal `signal` (it is delivered unchanged).
+    /// Called by the ptrace monitor only (`Monitor::Ptrace`, or `Auto` without namespaces): the
+    /// user-notify monitor does not see signals.
     fn signal(&mut self, pid: i32, signal: i32) {
         let _ = (pid, signal);
     }

@@ -53,6 +53,7 @@ pub struct sbx_notify_callbacks {
     /// `call` broke the policy; the sandbox is about to be killed. NULL: nothing.
     pub violation: Option<extern "C" fn(user_data: *mut c_void, call: *const sbx_syscall)>,
     /// Task `pid` of the sandbox is about to receive signal `sig` (it is delivered unchanged).
+    /// Called under the ptrace monitor only (`SBX_MONITOR_PTRACE`, or auto without namespaces).
     /// NULL: nothing.
     pub signal: Option<extern "C" fn(user_data: *mut c_void, pid: i32, sig: i32)>,
     /// The run is over; called once, with the result `sbx_sandbox_wait` will return. NULL:

@@ -31,9 +31,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::Mutex;
 
-use super::ns_child::{MountAttr, AT_RECURSIVE, OPEN_TREE_CLONE};
-
-const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+use crate::sys::mount::{MountAttr, AT_RECURSIVE, MOUNT_ATTR_IDMAP, OPEN_TREE_CLONE};
 
 /// User namespaces by (owner uid, owner gid), each mapping the owner onto the sandboxee's id.
 static USERNS: Mutex<Option<HashMap<(u32, u32), OwnedFd>>> = Mutex::new(None);

@@ -15,33 +15,11 @@ use super::plan::{Plan, Step};
 use super::raw::{syscall, syscall6};
 use std::sync::atomic::Ordering;
 
-pub(super) const OPEN_TREE_CLONE: u64 = 1;
-pub(super) const AT_RECURSIVE: u64 = 0x8000;
-const MOVE_MOUNT_F_EMPTY_PATH: u64 = 0x4;
-const MOVE_MOUNT_T_EMPTY_PATH: u64 = 0x40;
-const FSOPEN_CLOEXEC: u64 = 1;
-const FSCONFIG_SET_STRING: u64 = 1;
-const FSCONFIG_CMD_CREATE: u64 = 6;
-const FSMOUNT_CLOEXEC: u64 = 1;
-const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-const RESOLVE_BENEATH: u64 = 0x08;
-
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
-/// `struct mount_attr` of mount_setattr(2).
-#[repr(C)]
-pub(super) struct MountAttr {
-    pub attr_set: u64,
-    pub attr_clr: u64,
-    pub propagation: u64,
-    pub userns_fd: u64,
-}
+use crate::sys::mount::{
+    MountAttr, OpenHow, AT_RECURSIVE, FSCONFIG_CMD_CREATE, FSCONFIG_SET_STRING, FSMOUNT_CLOEXEC,
+    FSOPEN_CLOEXEC, MOVE_MOUNT_F_EMPTY_PATH, MOVE_MOUNT_T_EMPTY_PATH, OPEN_TREE_CLONE,
+    RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS,
+};
 
 #[repr(C)]
 struct Ifreq {
@@ -172,7 +150,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         // 6. Read-only root unless asked otherwise (only the root tmpfs itself; mounts keep theirs).
         if !ns.root_writable {
             let attr = MountAttr {
-                attr_set: super::ns_plan::MOUNT_ATTR_RDONLY,
+                attr_set: crate::sys::mount::MOUNT_ATTR_RDONLY,
                 attr_clr: 0,
                 propagation: 0,
                 userns_fd: 0,

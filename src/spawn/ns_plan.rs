@@ -11,11 +11,7 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::AtomicI32;
 
-// Mount attributes from <linux/mount.h> (mount_setattr(2), fsmount(2)).
-pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
-pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
-pub const MOUNT_ATTR_NODEV: u64 = 0x4;
-pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+use crate::sys::mount::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
 
 /// Device nodes of the minimal `/dev`, bound from the host.
 pub const DEV_NODES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
@@ -87,7 +83,7 @@ pub struct NsPlan {
     /// Filter init installs on itself before exec'ing its image: wait4 and exit only.
     /// Owns the instructions `init_fprog` points to.
     _init_filter: Vec<SockFilter>,
-    pub init_fprog: super::plan::SockFprog,
+    pub init_fprog: crate::sys::seccomp::SockFprog,
     pub init_memfd: i32,
     pub init_argv: [*const libc::c_char; 2],
     /// Owns the string `init_argv[0]` points to.
@@ -263,9 +259,9 @@ impl NsPlan {
                 )
             })?;
         let init_filter = init_filter(false);
-        let init_fprog = super::plan::SockFprog {
+        let init_fprog = crate::sys::seccomp::SockFprog {
             len: init_filter.len() as u16,
-            filter: init_filter.as_ptr(),
+            filter: init_filter.as_ptr().cast(),
         };
         let init_name = cs("sbx-init".into())?;
         Ok(NsPlan {
@@ -307,9 +303,9 @@ impl NsPlan {
     /// fd `handoff::INIT_STATUS_FD` and may write to that fd only.
     pub fn use_unotify_init(&mut self, status_fd: i32) -> Result<()> {
         let f = init_filter(true);
-        self.init_fprog = super::plan::SockFprog {
+        self.init_fprog = crate::sys::seccomp::SockFprog {
             len: f.len() as u16,
-            filter: f.as_ptr(),
+            filter: f.as_ptr().cast(),
         };
         self._init_filter = f;
         self.init_memfd = super::init_image::unotify_memfd()?;

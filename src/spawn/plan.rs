@@ -163,12 +163,7 @@ pub struct FdMove {
     pub cloexec: bool,
 }
 
-/// The `struct sock_fprog` the child passes to seccomp(2).
-#[repr(C)]
-pub struct SockFprog {
-    pub len: u16,
-    pub filter: *const SockFilter,
-}
+pub use crate::sys::seccomp::SockFprog;
 
 pub struct Plan {
     pub path: CString,
@@ -383,7 +378,7 @@ impl Plan {
         }
         let fprog = SockFprog {
             len: program.len() as u16,
-            filter: program.as_ptr(),
+            filter: program.as_ptr().cast(),
         };
 
         let landlock = landlock_attr();
@@ -553,16 +548,7 @@ fn clamp_to_hard_limits(settings: Vec<RlimitSetting>) -> Vec<RlimitSetting> {
         .collect()
 }
 
-/// `struct landlock_ruleset_attr` (ABI 6 layout).
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct LandlockAttr {
-    pub handled_access_fs: u64,
-    pub handled_access_net: u64,
-    pub scoped: u64,
-    /// Bytes of the struct the running kernel understands (16 before ABI 6).
-    pub size: usize,
-}
+pub use crate::sys::landlock::LandlockAttr;
 
 /// The Landlock domain every sandboxee enters, whatever its namespaces: a process in a Landlock
 /// domain cannot ptrace (nor open `/proc/<pid>/mem` of) any process outside it (Linux 5.13), and

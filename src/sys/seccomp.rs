@@ -12,6 +12,15 @@ pub(crate) const FILTER_FLAG_NEW_LISTENER: u64 = 1 << 3;
 /// signals no longer restart it over and over).
 pub(crate) const FILTER_FLAG_WAIT_KILLABLE_RECV: u64 = 1 << 5;
 
+/// `struct sock_fprog`: the program seccomp(2) installs.
+#[repr(C)]
+pub struct SockFprog {
+    /// Number of instructions.
+    pub len: u16,
+    /// The instructions (`struct sock_filter`, 8 bytes each: `policy::SockFilter`).
+    pub filter: *const core::ffi::c_void,
+}
+
 /// `SECCOMP_RET_USER_NOTIF`.
 pub(crate) const RET_USER_NOTIF: u32 = 0x7fc0_0000;
 /// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`: let the syscall run as the sandboxee asked.

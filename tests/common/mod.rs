@@ -43,15 +43,25 @@ fn manifest_dir() -> PathBuf {
 }
 
 /// A temp dir unique to this test process (removed dirs of dead test processes on first use).
+/// Named by the pid namespace too: test runs in different pid namespaces (`contain`) share
+/// `/tmp` and reuse small pids, and must not clean up each other's directories.
 pub fn work_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let base = std::env::temp_dir();
+        let ns = std::fs::read_link("/proc/self/ns/pid")
+            .ok()
+            .and_then(|l| {
+                let l = l.to_string_lossy().into_owned();
+                l.strip_prefix("pid:[")?.strip_suffix(']').map(str::to_string)
+            })
+            .unwrap_or_else(|| "0".into());
+        let prefix = format!("sbx-tests-{ns}-");
         if let Ok(rd) = std::fs::read_dir(&base) {
             for e in rd.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if let Some(pid) = name
-                    .strip_prefix("sbx-tests-")
+                    .strip_prefix(&prefix)
                     .and_then(|p| p.parse::<u32>().ok())
                 {
                     if !Path::new(&format!("/proc/{pid}")).exists() {
@@ -60,7 +70,7 @@ pub fn work_dir() -> &'static Path {
                 }
             }
         }
-        let dir = base.join(format!("sbx-tests-{}", std::process::id()));
+        let dir = base.join(format!("{prefix}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));

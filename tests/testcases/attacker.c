@@ -35,6 +35,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -724,6 +725,30 @@ static void walk(char *path, size_t len, size_t cap) {
     close(dfd);
 }
 
+/* The user-notify monitor's reserved fd number is the sandboxee's RLIMIT_NOFILE hard limit or
+ * above, and its filter lets sendmsg through on exactly that number: the sandboxee must not be
+ * able to get a socket there, nor raise the limit. Prints the limit, then one line per attempt. */
+static int mode_reservedfd(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) { out("GETRLIMIT failed\n"); return 12; }
+    long h = (long)rl.rlim_max;
+    out_num("HARD=", h);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) { out("SOCKETPAIR failed\n"); return 12; }
+    report("DUP2 hard", syscall(SYS_dup2, sv[0], h));
+    report("DUP3 hard", syscall(SYS_dup3, sv[0], h, 0));
+    report("F_DUPFD hard", syscall(SYS_fcntl, sv[0], F_DUPFD, h));
+    struct rlimit up = {rl.rlim_max + 1, rl.rlim_max + 1};
+    report("RAISE hard", syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &up, NULL));
+    char byte = 'x';
+    struct iovec iov = {&byte, 1};
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    report("SENDMSG hard", syscall(SYS_sendmsg, h, &m, 0));
+    return 0;
+}
+
 /* Attempts on the sandbox's own executables and the init: each line names the attempt. */
 static int mode_selfexe(void) {
     report("OPENW /proc/self/exe", syscall(SYS_openat, AT_FDCWD, "/proc/self/exe", O_WRONLY | O_CLOEXEC));
@@ -955,6 +980,7 @@ int main(int argc, char **argv, char **envp) {
         return 0;
     }
     if (!strcmp(mode, "selfexe")) return mode_selfexe();
+    if (!strcmp(mode, "reservedfd")) return mode_reservedfd();
     out_fd(2, "BAD USAGE: unknown mode\n");
     return 98;
 }
