@@ -212,7 +212,9 @@ impl Running {
             Source::Handoff => self.on_handoff(epoll, shared, notify),
             Source::Listener => self.on_listener(epoll, shared, notify),
             Source::InitPipe => {
-                self.read_pipe(epoll);
+                if self.read_pipe(epoll) {
+                    self.mark_running(shared);
+                }
                 self.maybe_started(shared);
             }
         }
@@ -267,9 +269,9 @@ impl Running {
         self.maybe_started(shared);
     }
 
-    /// The sandboxee has exec'd when its start exec was let through and, since, either its copy
-    /// of the socket closed or it asked about another syscall, and no failure was reported.
-    /// Marks it running (the exec stamp, the fences, `Phase::Running`) once.
+    /// Marks the sandboxee running (the exec stamp, the fences, `Phase::Running`) once: when its
+    /// start exec is let through, and no failure was reported. If that exec fails after all, the
+    /// child's report still turns the result into the SETUP_ERROR it names.
     fn mark_running(&mut self, shared: &Shared) -> bool {
         if self.running {
             return true;
@@ -294,15 +296,24 @@ impl Running {
     /// Once the sandboxee has exec'd and the init image runs, no child is left on our memory:
     /// the plan can go (closing our copies of the mapped fds).
     fn maybe_started(&mut self, shared: &Shared) {
-        if self.handoff_closed && self.init_ran && self.mark_running(shared) {
+        // A child that failed (its exec included) keeps the plan: the report is read at the end.
+        if self.handoff_closed && self.init_ran && !self.setup_failed() && self.mark_running(shared) {
             self.child.free();
         }
     }
 
+    /// The children reported a failed setup step (false once the plan is freed: they had not).
+    fn setup_failed(&self) -> bool {
+        self.child.plan().is_some_and(|p| {
+            p.report.step.load(std::sync::atomic::Ordering::Acquire) != Step::None as u32
+        })
+    }
+
     /// Reads what the init wrote: 'E' when its image runs, then the sandboxee's wait status.
-    fn read_pipe(&mut self, epoll: &Epoll) {
+    /// True when that released the held start exec.
+    fn read_pipe(&mut self, epoll: &Epoll) -> bool {
         let Some(pipe) = self.init_pipe.as_ref() else {
-            return;
+            return false;
         };
         let mut buf = [0u8; 8];
         loop {
@@ -325,8 +336,10 @@ impl Running {
             self.init_ran = true;
             if let Some(id) = self.held_exec.take() {
                 self.respond(id, 0, uapi::USER_NOTIF_FLAG_CONTINUE);
+                return true;
             }
         }
+        false
     }
 
     /// The sandboxee's wait status, when the init reported one.
@@ -365,11 +378,17 @@ impl Running {
                 // ENOENT: the task was killed meanwhile; anything else: try at the next wake.
                 continue;
             }
-            self.on_notification(&n, shared, notify);
+            self.on_notification(&n, epoll, shared, notify);
         }
     }
 
-    fn on_notification(&mut self, n: &uapi::Notif, shared: &Shared, notify: &mut dyn Notify) {
+    fn on_notification(
+        &mut self,
+        n: &uapi::Notif,
+        epoll: &Epoll,
+        shared: &Shared,
+        notify: &mut dyn Notify,
+    ) {
         let pid = libc::pid_t::try_from(n.pid).unwrap_or(0);
         let input = SeccompData {
             nr: n.data.nr,
@@ -397,8 +416,15 @@ impl Running {
                 self.end_all(shared);
                 return;
             }
+            // The init's "running" byte may be waiting unread: look before holding the exec.
+            if !self.init_ran {
+                self.read_pipe(epoll);
+            }
             if self.init_ran {
                 self.respond(n.id, 0, uapi::USER_NOTIF_FLAG_CONTINUE);
+                // Running from here: `start` returns without waiting for another wake-up (a
+                // failing exec still ends as the SETUP_ERROR its report says).
+                self.mark_running(shared);
             } else {
                 self.held_exec = Some(n.id);
             }
@@ -483,10 +509,14 @@ impl Running {
         // failed), the init's.
         let main_status = self.sandboxee_status().unwrap_or(init_status);
         let main = self.main.or(Some(self.init));
-        let exec_seen = self.exec_allowed
-            && self.child.plan().map_or(true, |p| {
-                p.report.step.load(std::sync::atomic::Ordering::Acquire) == Step::None as u32
-            });
+        let exec_seen = self.exec_allowed && !self.setup_failed();
+        if !exec_seen {
+            // Marked running when its exec was let through, but the exec failed: the target
+            // never started, so no fence was in force and no latency is reported.
+            self.fences.clear();
+            self.degraded.clear();
+            self.setup_latency.clear();
+        }
         if !exec_seen && libc::WIFEXITED(main_status) && self.violation.is_none() {
             if let Some(p) = self.child.plan() {
                 if let Some(e) = setup_failure(p, libc::WEXITSTATUS(main_status)) {
