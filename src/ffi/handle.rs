@@ -114,7 +114,7 @@ pub(crate) mod kind {
 }
 
 /// The failure for a handle the registry refused.
-fn refused<C: Castable>(what: &str, handle: usize, why: Refusal) -> Failure {
+fn refused<C: Castable>(what: &str, why: Refusal) -> Failure {
     let detail = match why {
         Refusal::Unknown => "is not a handle libsbx gave out".to_string(),
         Refusal::WrongType(k) => format!(
@@ -129,7 +129,6 @@ fn refused<C: Castable>(what: &str, handle: usize, why: Refusal) -> Failure {
         Refusal::Busy => format!("is a {} in use by another call right now", C::NAME),
         Refusal::Full => "cannot be registered: too many live handles".to_string(),
     };
-    let _ = registry::claimed_kind(handle);
     Failure::new(sbx_status::InvalidHandle, format!("{what} {detail}"))
 }
 
@@ -180,8 +179,8 @@ pub(crate) fn take_box<C: Castable<Ownership = OwnershipBox>>(
         // SAFETY: Box handles' values come from `Box::into_raw` of a `C::RustType`; `kill`
         // with `take` hands the value out once, with no call inside.
         Ok(Some(v)) => Ok(unsafe { Box::from_raw(v.cast::<C::RustType>()) }),
-        Ok(None) => Err(refused::<C>(what, ptr as usize, Refusal::Busy)),
-        Err(why) => Err(refused::<C>(what, ptr as usize, why)),
+        Ok(None) => Err(refused::<C>(what, Refusal::Busy)),
+        Err(why) => Err(refused::<C>(what, why)),
     }
 }
 
@@ -198,7 +197,7 @@ fn free_handle<C: Castable>(handle: usize) {
         Ok(None) => {}
         Err(why) => log::warn!(
             "libsbx: {}",
-            refused::<C>(&format!("{}_free: the argument", C::NAME), handle, why).message_str()
+            refused::<C>(&format!("{}_free: the argument", C::NAME), why).message_str()
         ),
     }
 }
@@ -334,7 +333,7 @@ pub(crate) fn try_ref<C: Castable>(ptr: *const C, what: &str) -> Result<Guard<C>
     if ptr.is_null() {
         return Err(Failure::null(what));
     }
-    borrow(ptr as usize, false).map_err(|why| refused::<C>(what, ptr as usize, why))
+    borrow(ptr as usize, false).map_err(|why| refused::<C>(what, why))
 }
 
 /// Exclusive access to the value behind a Box handle (`None` for NULL and for a handle that is
@@ -354,7 +353,7 @@ pub(crate) fn try_mut<C: Castable<Ownership = OwnershipBox>>(
     if ptr.is_null() {
         return Err(Failure::null(what));
     }
-    borrow(ptr as usize, true).map_err(|why| refused::<C>(what, ptr as usize, why))
+    borrow(ptr as usize, true).map_err(|why| refused::<C>(what, why))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -254,11 +254,6 @@ pub(crate) fn kill(handle: usize, kind: u8, take: bool) -> Result<Option<*mut ()
     }
 }
 
-/// The kind a handle value claims (for messages), if it decodes at all.
-pub(crate) fn claimed_kind(handle: usize) -> Option<u8> {
-    decode(handle).map(|(k, _, _)| k)
-}
-
 /// The same slot as `handle` under another handle kind (a view of it).
 pub(crate) fn rekind(handle: usize, kind: u8) -> usize {
     let h = handle as u64 & ((1 << 32) - 1);

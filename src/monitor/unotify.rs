@@ -245,7 +245,7 @@ impl Running {
                         libc::ioctl(l.as_raw_fd(), uapi::IOCTL_NOTIF_SET_FLAGS as _, flags)
                     };
                     if epoll
-                        .add(l.as_raw_fd(), self.token(), Source::Listener)
+                        .add(l.as_raw_fd(), self.job, Source::Listener)
                         .is_err()
                     {
                         // Unwatched notifications would block the sandboxee forever.
@@ -279,11 +279,11 @@ impl Running {
         let (Some(main), true) = (self.main, self.exec_allowed) else {
             return false;
         };
+        if self.setup_failed() {
+            // The report is read when the run ends: keep the plan until then.
+            return false;
+        }
         if let Some(p) = self.child.plan() {
-            if p.report.step.load(std::sync::atomic::Ordering::Acquire) != Step::None as u32 {
-                // The report is read when the run ends: keep the plan until then.
-                return false;
-            }
             p.stamps.mark(Mark::Exec);
             self.setup_latency = p.stamps.breakdown();
             (self.fences, self.degraded) = fences(p);
@@ -346,10 +346,6 @@ impl Running {
     fn sandboxee_status(&self) -> Option<i32> {
         let b = self.pipe_bytes.get(1..5)?;
         Some(i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn token(&self) -> u64 {
-        self.job
     }
 
     /// Notifications: up to [`BATCH`], each received only when poll says one is there (the

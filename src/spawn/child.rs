@@ -155,19 +155,12 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         //    destination never overwrites a source still to be moved; then place them; then close
         //    everything that is not a destination.
         //    The temporaries and the user-notify hand-off's reserved number may lie above the
-        //    host's soft RLIMIT_NOFILE: raise it to the hard limit first (step 7 sets the
-        //    sandboxee's own limit).
-        let mut nofile = [0u64; 2];
-        if syscall(
-            libc::SYS_prlimit64,
-            &[0, libc::RLIMIT_NOFILE as u64, 0, nofile.as_mut_ptr() as u64],
-        ) == 0
-            && nofile[0] < nofile[1]
-        {
-            nofile[0] = nofile[1];
+        //    host's soft RLIMIT_NOFILE: the plan then says to raise it to the hard limit first
+        //    (step 7 sets the sandboxee's own limit).
+        if let Some(limit) = plan.nofile_raise.as_ref() {
             syscall(
                 libc::SYS_prlimit64,
-                &[0, libc::RLIMIT_NOFILE as u64, nofile.as_ptr() as u64, 0],
+                &[0, libc::RLIMIT_NOFILE as u64, limit.as_ptr() as u64, 0],
             );
         }
         let mut i = 0usize;

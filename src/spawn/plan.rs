@@ -176,6 +176,9 @@ pub struct Plan {
     pub moves: Vec<FdMove>,
     /// First fd number free for temporaries during the shuffle.
     pub temp_base: RawFd,
+    /// `[soft, hard]` RLIMIT_NOFILE the child sets before the fd shuffle, when the highest fd
+    /// it needs is at or above the host's soft limit (decided here, not between clone and exec).
+    pub nofile_raise: Option<[u64; 2]>,
     /// Sorted destination fds: everything else is closed.
     pub keep: Vec<RawFd>,
     pub rlimits: Vec<RlimitSetting>,
@@ -351,6 +354,7 @@ impl Plan {
             },
         };
         let max_fd = moves.iter().map(|m| m.src.max(m.dst)).max().unwrap_or(2);
+        let moves_len = moves.len();
         let mut keep: Vec<RawFd> = moves.iter().map(|m| m.dst).collect();
         keep.sort_unstable();
 
@@ -408,6 +412,7 @@ impl Plan {
             cwd,
             moves,
             temp_base: max_fd + 1,
+            nofile_raise: nofile_raise(max_fd + 1 + moves_len as RawFd),
             keep,
             rlimits,
             // Only a root caller switches to the id of its own (taking one needs /run).
@@ -486,6 +491,17 @@ fn unotify_handoff(
         rlimits.push(RlimitSetting { resource: libc::RLIMIT_NPROC, value: max_tasks });
     }
     Ok(h)
+}
+
+/// The hard limit as the soft one, when fd `highest` would not fit under the host's soft
+/// RLIMIT_NOFILE (the child inherits the host's limits).
+fn nofile_raise(highest: RawFd) -> Option<[u64; 2]> {
+    let mut cur = libc::rlimit64 { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit64 writes into the struct we pass.
+    #[allow(unsafe_code)]
+    let ok = unsafe { libc::getrlimit64(libc::RLIMIT_NOFILE, &mut cur) } == 0;
+    let need = u64::try_from(highest).unwrap_or(u64::MAX);
+    (ok && need >= cur.rlim_cur && cur.rlim_cur < cur.rlim_max).then_some([cur.rlim_max, cur.rlim_max])
 }
 
 #[allow(unsafe_code)]
