@@ -80,3 +80,63 @@ fn auto_picks_the_monitor_that_fits() {
     assert_eq!(run.r.status, Status::Ok, "{}", run.ctx());
     assert!(run.r.fences.contains(&"ptrace_monitor"), "{}", run.ctx());
 }
+
+fn sleeper(monitor: Monitor, secs: &str, walltime: Option<std::time::Duration>) -> Sandbox {
+    let mut ex = sbx::Executor::new("/bin/sleep");
+    ex.args([secs]);
+    if let Some(w) = walltime {
+        ex.walltime(w);
+    }
+    let mut pb = sbx::policy::presets::tool_default();
+    pb.monitor(monitor);
+    Sandbox::new(ex, pb.build().unwrap_or_else(|e| panic!("policy: {e}")))
+}
+
+/// The supervisor sleeps in `epoll_wait` while only user-notify sandboxes run and in `wait4`
+/// while a ptrace one does. Sandboxes of both kinds, overlapping in every order, must each end
+/// as they should and on time: a user-notify end seen while in `wait4`, a deadline and a kill
+/// served while in `epoll_wait`, the switch in both directions mid-run.
+#[test]
+fn both_monitors_share_one_supervisor() {
+    use std::time::{Duration, Instant};
+    let t0 = Instant::now();
+    let secs = |d: Duration| format!("{:.1}", d.as_secs_f64());
+    // A user-notify sandbox that outlives everything below, ended by its wall-time limit.
+    let long = sleeper(Monitor::Unotify, "30", Some(Duration::from_millis(2500)));
+    long.start().unwrap();
+    // A ptrace sandbox starts (wait4 from here) while a user-notify one ends in it.
+    let p = sleeper(Monitor::Ptrace, "0.6", None);
+    let u = sleeper(Monitor::Unotify, "0.2", None);
+    p.start().unwrap();
+    u.start().unwrap();
+    let r = u.wait().unwrap();
+    assert_eq!(r.status, Status::Ok, "{}", r.describe());
+    let r = p.wait().unwrap();
+    assert_eq!(r.status, Status::Ok, "{}", r.describe());
+    // Alternating short runs: every one switches the supervisor's sleep.
+    for i in 0..10 {
+        let m = if i % 2 == 0 { Monitor::Ptrace } else { Monitor::Unotify };
+        let r = sleeper(m, "0", None).run().unwrap();
+        assert_eq!(r.status, Status::Ok, "{} run {i}: {}", m.name(), r.describe());
+        let fence = if m == Monitor::Ptrace { "ptrace_monitor" } else { "unotify_monitor" };
+        assert!(r.fences.contains(&fence), "run {i}: {:?}", r.fences);
+    }
+    // Only user-notify now: a deadline and a kill are served from epoll_wait.
+    let timed = sleeper(Monitor::Unotify, "30", Some(Duration::from_millis(300)));
+    let started = Instant::now();
+    let r = timed.run().unwrap();
+    assert_eq!(r.status, Status::Timeout, "{}", r.describe());
+    assert!(started.elapsed() < Duration::from_secs(2), "0.3 s limit took {}", secs(started.elapsed()));
+    let killed = sleeper(Monitor::Unotify, "30", None);
+    killed.start().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let k0 = Instant::now();
+    killed.kill();
+    let r = killed.wait().unwrap();
+    assert_eq!(r.status, Status::ExternalKill, "{}", r.describe());
+    assert!(k0.elapsed() < Duration::from_millis(500), "kill took {:?}", k0.elapsed());
+    // The long one ends by its own limit, whatever the supervisor slept in meanwhile.
+    let r = long.wait().unwrap();
+    assert_eq!(r.status, Status::Timeout, "{}", r.describe());
+    assert!(t0.elapsed() < Duration::from_secs(6), "the whole test took {}", secs(t0.elapsed()));
+}

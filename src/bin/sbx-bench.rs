@@ -23,10 +23,11 @@ use std::time::{Duration, Instant};
 const USAGE: &str = "\
 sbx-bench: libsbx benchmark (figures side by side, measured in one run)
 
-USAGE: sbx-bench [--runs N] [--quick] [--monitor auto|ptrace|unotify]
-    --runs N     repetitions of every timed spawn (default 200)
-    --quick      fewer repetitions (30) and a shorter getpid loop: a smoke run in a few seconds
-    --monitor M  the monitor of every namespaced sandbox (default auto)
+USAGE: sbx-bench [--runs N] [--quick] [--monitor auto|ptrace|unotify] [--sections LETTERS]
+    --runs N         repetitions of every timed spawn (default 200)
+    --quick          fewer repetitions (30) and a shorter getpid loop: a smoke run in a few seconds
+    --monitor M      the monitor of every namespaced sandbox (default auto)
+    --sections LIST  only these sections, e.g. `e` or `ade` (default abcdefg, all)
 ";
 
 /// Source of the small static helper used by (d) and (e).
@@ -346,6 +347,14 @@ struct Config {
     getpid_reps: usize,
     big_bytes: usize,
     monitor: sbx::Monitor,
+    /// Letters of the sections to run.
+    sections: String,
+}
+
+impl Config {
+    fn wants(&self, section: char) -> bool {
+        self.sections.contains(section)
+    }
 }
 
 fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
@@ -630,15 +639,7 @@ fn section_e(t: &mut Table, cfg: &Config, policy: Option<&Policy>, helper: &Resu
         }
     };
     let exit = repeat(cfg.runs, || time_sandboxed(policy, &[h.path(), "exit"]));
-    let violate = repeat(cfg.runs, || {
-        let t0 = Instant::now();
-        let r = sandboxed(policy, &[h.path(), "violate"], None).map_err(|e| e.to_string())?;
-        let d = t0.elapsed();
-        match r.status {
-            Status::Violation => Ok(d),
-            _ => Err(format!("expected VIOLATION, got {}", r.describe())),
-        }
-    });
+    let violate = repeat(cfg.runs, || time_violation(policy, h));
     match (exit, violate) {
         (Ok(x), Ok(v)) => {
             t.timed("static helper exits at once (OK)", &x, Some(&x));
@@ -649,6 +650,56 @@ fn section_e(t: &mut Table, cfg: &Config, policy: Option<&Policy>, helper: &Resu
             );
         }
         (Err(e), _) | (_, Err(e)) => t.note(&format!("failed: {e}")),
+    }
+    monitors_compared(t, cfg, h);
+}
+
+/// Start -> VIOLATION result of the helper's forbidden call.
+fn time_violation(policy: &Policy, h: &Helper) -> Result<Duration, String> {
+    let t0 = Instant::now();
+    let r = sandboxed(policy, &[h.path(), "violate"], None).map_err(|e| e.to_string())?;
+    let d = t0.elapsed();
+    match r.status {
+        Status::Violation => Ok(d),
+        _ => Err(format!("expected VIOLATION, got {}", r.describe())),
+    }
+}
+
+/// The violation round trip under each monitor, the runs alternating so that the machine's
+/// drift affects both alike (issue 10: user-notify's must not exceed ptrace's).
+fn monitors_compared(t: &mut Table, cfg: &Config, h: &Helper) {
+    let build = |m: sbx::Monitor| {
+        let mut b = sbx::policy::presets::tool_default();
+        b.add_file(&h.path).monitor(m);
+        b.build().map_err(|e| format!("{}: {e}", m.name()))
+    };
+    let (ptrace, unotify) = match (build(sbx::Monitor::Ptrace), build(sbx::Monitor::Unotify)) {
+        (Ok(p), Ok(u)) => (p, u),
+        (Err(e), _) | (_, Err(e)) => {
+            t.note(&format!("monitors not compared: {e}"));
+            return;
+        }
+    };
+    // Blocks of BLOCK runs each, alternating: a host changes monitor rarely, and the switch
+    // (the supervisor leaves or enters its epoll-only sleep) should not be in every sample.
+    const BLOCK: usize = 25;
+    let mut by = [Samples::default(), Samples::default()];
+    let blocks = cfg.runs.div_ceil(BLOCK);
+    let measured = (0..blocks).try_for_each(|_| -> Result<(), String> {
+        for (policy, samples) in [(&ptrace, 0), (&unotify, 1)] {
+            time_violation(policy, h)?; // the switch, not counted
+            for _ in 0..BLOCK {
+                by[samples].push(time_violation(policy, h)?);
+            }
+        }
+        Ok(())
+    });
+    match measured {
+        Ok(()) => {
+            t.timed("VIOLATION under ptrace (alternating blocks)", &by[0], Some(&by[0]));
+            t.timed("VIOLATION under user-notify (alternating blocks)", &by[1], Some(&by[0]));
+        }
+        Err(e) => t.note(&format!("monitors compared: failed: {e}")),
     }
 }
 
@@ -736,6 +787,7 @@ fn parse_args() -> Result<Config, String> {
         getpid_reps: 5,
         big_bytes: 2 << 30,
         monitor: sbx::Monitor::Auto,
+        sections: "abcdefg".into(),
     };
     let mut runs = None;
     let mut args = std::env::args().skip(1);
@@ -753,6 +805,13 @@ fn parse_args() -> Result<Config, String> {
             "--monitor" => {
                 let v = args.next().ok_or("--monitor needs auto, ptrace or unotify")?;
                 cfg.monitor = sbx::Monitor::from_name(&v).ok_or(format!("--monitor {v:?}: expected auto, ptrace or unotify"))?;
+            }
+            "--sections" => {
+                let v = args.next().ok_or("--sections needs letters among abcdefg")?;
+                if v.is_empty() || !v.chars().all(|c| "abcdefg".contains(c)) {
+                    return Err(format!("--sections {v:?}: expected letters among abcdefg"));
+                }
+                cfg.sections = v;
             }
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -803,17 +862,29 @@ fn main() {
         uid
     ));
 
-    let small_sbx = section_a(&mut t, &cfg, &pol);
-    section_b(&mut t, &cfg, &pol.tool);
+    let small_sbx = if cfg.wants('a') { section_a(&mut t, &cfg, &pol) } else { None };
+    if cfg.wants('b') {
+        section_b(&mut t, &cfg, &pol.tool);
+    }
     // (d) and (e) run before (c) so that they see the small host.
     let mut td = Table::default();
-    section_d(&mut td, &cfg, pol.helper.as_ref(), &helper);
+    if cfg.wants('d') {
+        section_d(&mut td, &cfg, pol.helper.as_ref(), &helper);
+    }
     let mut te = Table::default();
-    section_e(&mut te, &cfg, pol.helper.as_ref(), &helper);
+    if cfg.wants('e') {
+        section_e(&mut te, &cfg, pol.helper.as_ref(), &helper);
+    }
     let mut tf = Table::default();
-    section_f(&mut tf, &pol.tool);
-    section_g(&mut tf);
-    section_c(&mut t, &cfg, &pol.tool, small_sbx.as_ref());
+    if cfg.wants('f') {
+        section_f(&mut tf, &pol.tool);
+    }
+    if cfg.wants('g') {
+        section_g(&mut tf);
+    }
+    if cfg.wants('c') {
+        section_c(&mut t, &cfg, &pol.tool, small_sbx.as_ref());
+    }
     t.0.extend(td.0);
     t.0.extend(te.0);
     t.0.extend(tf.0);

@@ -1,7 +1,9 @@
 //! The supervisor's epoll set: every fd a user-notify sandbox needs watched (its listener, its
-//! hand-off socket, its init's pipe). The doorbell (`spawn/doorbell.rs`) polls the epoll fd and
-//! stops when any of them is ready, so the supervisor, asleep in `wait4`, learns of it.
-//! Level-triggered: what is not handled at one wake-up wakes the doorbell again.
+//! hand-off socket, its init's pipe and pidfd), and the bell's eventfd and timerfd.
+//! While a ptrace sandbox runs, the supervisor sleeps in `wait4` and the doorbell
+//! (`spawn/doorbell.rs`) polls the epoll fd, stopping when any of them is ready; while none
+//! does, the supervisor sleeps here itself, in `epoll_wait` (one wake-up per event, not two).
+//! Level-triggered: what is not handled at one wake-up wakes the supervisor again.
 
 #![allow(unsafe_code)]
 
@@ -16,6 +18,10 @@ pub(crate) enum Source {
     Listener = 2,
     /// The init's pipe: "running", then the sandboxee's wait status.
     InitPipe = 3,
+    /// The init's pidfd: it ended (reaped with `wait4` on its pid when no `wait4(-1)` runs).
+    Exit = 4,
+    /// The bell's eventfd or the deadline timerfd (job 0): requests or an expired deadline.
+    Bell = 5,
 }
 
 /// An epoll instance (close-on-exec).
@@ -62,10 +68,16 @@ impl Epoll {
 
     /// The ready fds' tokens as `(job, source)`, without waiting.
     pub(crate) fn ready(&self) -> Vec<(u64, Source)> {
+        self.wait(0)
+    }
+
+    /// The ready fds' tokens as `(job, source)`, waiting up to `timeout_ms` (-1: until one is
+    /// ready); empty on timeout or EINTR.
+    pub(crate) fn wait(&self, timeout_ms: i32) -> Vec<(u64, Source)> {
         // SAFETY: epoll_event is plain data.
         let mut evs: [libc::epoll_event; 64] = unsafe { std::mem::zeroed() };
         // SAFETY: the kernel writes at most 64 events into `evs`.
-        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), evs.as_mut_ptr(), 64, 0) };
+        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), evs.as_mut_ptr(), 64, timeout_ms) };
         let n = usize::try_from(n).unwrap_or(0);
         evs[..n]
             .iter()
@@ -75,6 +87,8 @@ impl Epoll {
                     1 => Source::Handoff,
                     2 => Source::Listener,
                     3 => Source::InitPipe,
+                    4 => Source::Exit,
+                    5 => Source::Bell,
                     _ => return None,
                 };
                 Some((token >> 8, source))

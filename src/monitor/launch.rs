@@ -47,12 +47,18 @@ impl Child {
 /// Hands a pidfd of `main` to `shared`, so that other threads can kill the sandboxee without
 /// racing pid reuse.
 pub(crate) fn publish_pidfd(main: libc::pid_t, shared: &Shared) {
-    // SAFETY: pidfd_open takes a pid and flags; the result is a new fd or -1.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, main, 0) };
-    if pidfd >= 0 {
-        // SAFETY: fresh fd owned by nobody else.
-        shared.set_pidfd(unsafe { OwnedFd::from_raw_fd(pidfd as i32) });
+    if let Some(fd) = open_pidfd(main) {
+        shared.set_pidfd(fd);
     }
+}
+
+/// A pidfd of our unreaped child `pid` (so its pid cannot have been reused), or `None`.
+pub(crate) fn open_pidfd(pid: libc::pid_t) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags; the result is a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: a fresh fd owned by nobody else.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// A root caller's sandbox maps onto an unprivileged host id; only we (CAP_SETUID outside) may

@@ -8,7 +8,12 @@
 //!   never the host's own children (sibling threads' children are not ours to reap).
 //! - Ptrace stops have no fd to poll, and a library may not install signal handlers, so the
 //!   thread sleeps in `wait4` and is woken by its doorbell child (`spawn/doorbell.rs`), which
-//!   stops itself when a request is queued or the next deadline's timerfd fires.
+//!   stops itself when a request is queued, the next deadline's timerfd fires or a user-notify
+//!   fd is ready.
+//! - While no sandbox needs `wait4` (every running one is user-notify, its init watched through
+//!   a pidfd), the doorbell is left stopped and the thread sleeps in `epoll_wait` on the same
+//!   fds: a notification then costs one wake-up, not the doorbell's two. The first ptrace
+//!   sandbox continues the doorbell and the thread goes back to `wait4`.
 //! - Every event available at a wake is collected before any is handled (`WNOHANG` until none is
 //!   left): a stopped task reports nothing new until resumed, so a sandbox whose tasks storm
 //!   signals cannot starve the others, which `wait4`'s fixed scan order would otherwise allow.
@@ -118,7 +123,9 @@ fn launch() -> std::result::Result<Handle, i32> {
             match Doorbell::new(bell_fd, epoll.raw_fd()) {
                 Ok(door) => {
                     let _ = tx.send(Ok(()));
-                    Supervisor::new(door, epoll).run();
+                    let mut s = Supervisor::new(door, epoll);
+                    s.watch_bell(true);
+                    s.run();
                 }
                 Err(e) => {
                     let _ = tx.send(Err(errno_of(&e)));
@@ -150,6 +157,14 @@ impl Run {
             Run::Unotify(r) => r.is_done(),
         }
     }
+
+    /// Its events come only through `wait4(-1)`: ptrace stops, or an init without a pidfd.
+    fn needs_wait4(&self) -> bool {
+        match self {
+            Run::Ptrace(_) => true,
+            Run::Unotify(r) => !r.watches_exit(),
+        }
+    }
 }
 
 /// One running sandbox.
@@ -160,6 +175,8 @@ struct Entry {
     started_at: Instant,
     deadline: Option<Instant>,
     effective: Option<[u32; 2]>,
+    /// Counted in [`Supervisor::wait4_runs`].
+    needs_wait4: bool,
 }
 
 struct Event {
@@ -178,6 +195,12 @@ struct Supervisor {
     /// First events of tasks whose parent's fork event has not been seen yet.
     parked: HashMap<libc::pid_t, (Instant, Event)>,
     next_id: u64,
+    /// The doorbell is stopped and left so: the thread sleeps in `epoll_wait`.
+    door_parked: bool,
+    /// The bell's eventfd and the doorbell's timerfd are in the epoll set.
+    bell_watched: bool,
+    /// Running sandboxes whose events need `wait4(-1)`.
+    wait4_runs: usize,
 }
 
 impl Supervisor {
@@ -189,14 +212,47 @@ impl Supervisor {
             owner: HashMap::new(),
             parked: HashMap::new(),
             next_id: 0,
+            door_parked: false,
+            bell_watched: false,
+            wait4_runs: 0,
         }
+    }
+
+    /// Adds the bell's fds to the epoll set (`eventfd_too`: the first doorbell; a remade one
+    /// brings only a new timerfd). Without them the thread never sleeps in `epoll_wait`.
+    fn watch_bell(&mut self, eventfd_too: bool) {
+        let mut fds = vec![self.door.timer_fd()];
+        if eventfd_too {
+            fds.push(self.door.bell_fd());
+        }
+        let ok = fds
+            .into_iter()
+            .all(|fd| self.epoll.add(fd, 0, Source::Bell).is_ok());
+        self.bell_watched = ok && (eventfd_too || self.bell_watched);
+        if !ok {
+            log::error!("libsbx: the supervisor's bell is not in its epoll set: it stays in wait4");
+        }
+    }
+
+    /// Sleeps in `epoll_wait` (doorbell stopped) only while no run needs `wait4(-1)`.
+    fn may_sleep_in_epoll(&self) -> bool {
+        self.bell_watched && self.wait4_runs == 0
     }
 
     fn run(mut self) {
         let mut batch = Vec::new();
         loop {
+            if self.door_parked {
+                if self.may_sleep_in_epoll() {
+                    self.epoll_wake();
+                    continue;
+                }
+                // A ptrace sandbox started: wake-ups come through the doorbell again.
+                self.door.resume();
+                self.door_parked = false;
+            }
             // Block for one event, then take every other one already there.
-            let first = match wait(0) {
+            let first = match wait_any(0) {
                 Ok(Some(e)) => e,
                 Ok(None) => continue,
                 Err(()) => {
@@ -207,7 +263,7 @@ impl Supervisor {
                 }
             };
             batch.push(first);
-            while let Ok(Some(e)) = wait(libc::WNOHANG) {
+            while let Ok(Some(e)) = wait_any(libc::WNOHANG) {
                 batch.push(e);
             }
             for e in batch.drain(..) {
@@ -226,6 +282,39 @@ impl Supervisor {
             self.remake_doorbell();
             return;
         }
+        self.serve_requests();
+        for (id, source) in self.epoll.ready() {
+            self.on_ready(id, source);
+        }
+        self.expire_deadlines();
+        self.forget_stale_parked();
+        if self.may_sleep_in_epoll() {
+            // Stay stopped: the next sleep is in `epoll_wait` (see the module comment).
+            self.door_parked = true;
+        } else {
+            self.door.resume();
+        }
+    }
+
+    /// One `epoll_wait` while the doorbell is parked: requests, alarms, user-notify fds and
+    /// inits' ends, all from the one wake-up.
+    fn epoll_wake(&mut self) {
+        let ready = self.epoll.wait(-1);
+        let mut bell = false;
+        for (id, source) in ready {
+            match source {
+                Source::Bell => bell = true,
+                s => self.on_ready(id, s),
+            }
+        }
+        if bell {
+            self.serve_requests();
+        }
+        self.expire_deadlines();
+    }
+
+    /// Empties the bell's fds, then starts and kills what the other threads asked for.
+    fn serve_requests(&mut self) {
         self.door.drain();
         let requests = std::mem::take(&mut *lock(&QUEUE));
         for r in requests {
@@ -238,16 +327,14 @@ impl Supervisor {
                 }
             }
         }
-        for (id, source) in self.epoll.ready() {
-            self.on_ready(id, source);
-        }
-        self.expire_deadlines();
-        self.forget_stale_parked();
-        self.door.resume();
     }
 
     /// A user-notify sandbox's fd is ready.
     fn on_ready(&mut self, id: u64, source: Source) {
+        if source == Source::Exit {
+            self.reap_init(id);
+            return;
+        }
         let Some(entry) = self.jobs.get_mut(&id) else {
             return;
         };
@@ -264,7 +351,18 @@ impl Supervisor {
         if handled.is_err() {
             log::error!("libsbx: a Notify callback panicked; ending its sandbox");
             entry.shared.kill_reason_or(KillReason::External);
-            run.end_all(&entry.shared);
+            run.end_all(&entry.shared, epoll);
+        }
+    }
+
+    /// A user-notify sandbox's init ended (its pidfd is readable): reap it by pid, here, since
+    /// no `wait4(-1)` may be running to do it.
+    fn reap_init(&mut self, id: u64) {
+        let Some(pid) = self.jobs.get(&id).map(|e| e.run.first_pid()) else {
+            return;
+        };
+        if let Some(e) = wait(pid, libc::WNOHANG) {
+            self.dispatch(e);
         }
     }
 
@@ -272,8 +370,10 @@ impl Supervisor {
         log::error!("libsbx: the supervisor's doorbell ended; making a new one");
         match Doorbell::new(self.door.bell_fd(), self.epoll.raw_fd()) {
             Ok(d) => {
-                // The old one is gone: dropping it reaps nothing and frees its stack.
+                // The old one is gone: dropping it reaps nothing and frees its stack (and
+                // closes its timerfd, which leaves the epoll set with it).
                 self.door = d;
+                self.watch_bell(false);
                 self.expire_deadlines();
             }
             Err(err) => log::error!("libsbx: no new doorbell: {err}"),
@@ -303,6 +403,8 @@ impl Supervisor {
         match started {
             Ok(run) => {
                 self.owner.insert(run.first_pid(), id);
+                let needs_wait4 = run.needs_wait4();
+                self.wait4_runs += usize::from(needs_wait4);
                 self.jobs.insert(
                     id,
                     Entry {
@@ -312,6 +414,7 @@ impl Supervisor {
                         started_at,
                         deadline,
                         effective,
+                        needs_wait4,
                     },
                 );
             }
@@ -440,6 +543,7 @@ impl Supervisor {
         let Some(e) = self.jobs.remove(&id) else {
             return;
         };
+        self.wait4_runs -= usize::from(e.needs_wait4);
         self.owner.retain(|_, owner| *owner != id);
         let result = match e.run {
             Run::Ptrace(r) => r.collect(&e.shared, e.started_at),
@@ -472,7 +576,7 @@ fn finished(notify: &mut dyn Notify, effective: Option<[u32; 2]>, result: &crate
 
 /// One `wait4(-1, __WALL | __WNOTHREAD | WUNTRACED | flags)`: `Ok(None)` for nothing yet (WNOHANG) or
 /// EINTR, `Err` when this thread has no child at all (ECHILD).
-fn wait(flags: libc::c_int) -> std::result::Result<Option<Event>, ()> {
+fn wait_any(flags: libc::c_int) -> std::result::Result<Option<Event>, ()> {
     let mut status = 0;
     // SAFETY: rusage is plain old data; all-zero is a valid value.
     let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -494,4 +598,18 @@ fn wait(flags: libc::c_int) -> std::result::Result<Option<Event>, ()> {
         status,
         rusage,
     }))
+}
+
+/// The end of our child `pid` (`flags`: `WNOHANG`), if it has ended; its stops are not asked for.
+fn wait(pid: libc::pid_t, flags: libc::c_int) -> Option<Event> {
+    let mut status = 0;
+    // SAFETY: rusage is plain old data; all-zero is a valid value.
+    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 writes status and rusage into our locals.
+    let r = unsafe { libc::wait4(pid, &mut status, libc::__WALL | flags, &mut rusage) };
+    (r == pid).then_some(Event {
+        pid,
+        status,
+        rusage,
+    })
 }

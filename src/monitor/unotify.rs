@@ -22,7 +22,9 @@
 #![allow(unsafe_code)]
 
 use super::epoll::{Epoll, Source};
-use super::launch::{kill_and_reap, killed_result, publish_pidfd, write_id_maps, Child};
+use super::launch::{
+    kill_and_reap, killed_result, open_pidfd, publish_pidfd, write_id_maps, Child,
+};
 use super::state::Shared;
 use super::sysinfo::violation;
 use super::{clone_failure, fences, record_violation, setup_failure, Outcome};
@@ -92,6 +94,9 @@ pub(crate) fn start(
         spawned: Some(spawned),
     };
     publish_pidfd(init, shared);
+    // The init's end, watched through a pidfd of our own (the shared one is the callers' to
+    // kill through): without it, only the supervisor's `wait4(-1)` learns of the end.
+    let exit_fd = open_pidfd(init);
     let registered = [
         (host_end.as_ref(), Source::Handoff),
         (init_read.as_ref(), Source::InitPipe),
@@ -100,6 +105,10 @@ pub(crate) fn start(
     .try_for_each(|(fd, source)| match fd {
         Some(fd) => epoll.add(fd.as_raw_fd(), job, source),
         None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
+    })
+    .and_then(|()| match exit_fd.as_ref() {
+        Some(fd) => epoll.add(fd.as_raw_fd(), job, Source::Exit),
+        None => Ok(()),
     })
     .map_err(|e| {
         Box::new(RunResult::setup_error(
@@ -115,7 +124,7 @@ pub(crate) fn start(
         .and_then(|()| write_id_maps(&child, init))
         .and_then(|()| child.release());
     if let Err(r) = ready {
-        for fd in [host_end.as_ref(), init_read.as_ref()]
+        for fd in [host_end.as_ref(), init_read.as_ref(), exit_fd.as_ref()]
             .into_iter()
             .flatten()
         {
@@ -134,6 +143,7 @@ pub(crate) fn start(
         host_end,
         listener: None,
         init_pipe: init_read,
+        exit_fd,
         pipe_bytes: Vec::with_capacity(5),
         init_ran: false,
         handoff_closed: false,
@@ -161,6 +171,8 @@ pub(crate) struct Running {
     host_end: Option<OwnedFd>,
     listener: Option<OwnedFd>,
     init_pipe: Option<OwnedFd>,
+    /// A pidfd of the init, readable once it has ended.
+    exit_fd: Option<OwnedFd>,
     /// What the init wrote so far: 'E', then 4 bytes of wait status.
     pipe_bytes: Vec<u8>,
     /// The init image runs: no init code is left on the host's memory.
@@ -200,6 +212,11 @@ impl Running {
         self.init_end.is_some()
     }
 
+    /// The init's end is in the epoll set (as [`Source::Exit`]).
+    pub(crate) fn watches_exit(&self) -> bool {
+        self.exit_fd.is_some()
+    }
+
     /// One of this sandbox's fds is ready.
     pub(crate) fn on_ready(
         &mut self,
@@ -217,16 +234,26 @@ impl Running {
                 }
                 self.maybe_started(shared);
             }
+            // The supervisor's own: the init's end is reaped there, the bell served there.
+            Source::Exit | Source::Bell => {}
         }
     }
 
     /// Kills the sandbox (its init, and with it the pid namespace).
-    pub(crate) fn end_all(&mut self, shared: &Shared) {
+    pub(crate) fn end_all(&mut self, shared: &Shared, epoll: &Epoll) {
         if !with_raised_capabilities(|| shared.signal_main_here()) && self.init_end.is_none() {
             // No pidfd (pidfd_open failed): the init is our unreaped child, so its pid is
             // still its own.
             // SAFETY: signalling our own unreaped child.
             with_raised_capabilities(|| unsafe { libc::kill(self.init, libc::SIGKILL) });
+        }
+        // The outcome is decided: only the init's end matters now. Its pipe stays open for the
+        // last read; these fds stop waking the supervisor while the kernel tears down.
+        for fd in [&self.host_end, &self.listener, &self.init_pipe]
+            .into_iter()
+            .flatten()
+        {
+            epoll.remove(fd.as_raw_fd());
         }
     }
 
@@ -249,7 +276,7 @@ impl Running {
                         .is_err()
                     {
                         // Unwatched notifications would block the sandboxee forever.
-                        self.end_all(shared);
+                        self.end_all(shared, epoll);
                     }
                     self.listener = Some(l);
                     // The start exec usually waits already: answer it now, not a wake-up later.
@@ -409,7 +436,7 @@ impl Running {
                     Reason::FailedNotify,
                     "Notify::started vetoed the run".into(),
                 ));
-                self.end_all(shared);
+                self.end_all(shared, epoll);
                 return;
             }
             // The init's "running" byte may be waiting unread: look before holding the exec.
@@ -453,7 +480,7 @@ impl Running {
         }
         record_violation(&mut self.violation, data, call, notify);
         // The waiting task never resumes: the whole sandbox dies with its init.
-        self.end_all(shared);
+        self.end_all(shared, epoll);
     }
 
     /// Answers notification `id`: `error` 0 with CONTINUE lets the call run, a negative errno
@@ -484,6 +511,7 @@ impl Running {
             self.host_end.take(),
             self.listener.take(),
             self.init_pipe.take(),
+            self.exit_fd.take(),
         ]
         .into_iter()
         .flatten()

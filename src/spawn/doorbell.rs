@@ -8,7 +8,8 @@
 //! and a timerfd (the next wall-time deadline); when either becomes readable it stops itself with
 //! SIGSTOP. The stop is an event for the supervisor's `wait4` (called with `WUNTRACED`), which
 //! drains both fds, does its work and continues the doorbell with SIGCONT. Measured on this
-//! machine: ~40 us from ring to wake, under load.
+//! machine: ~40 us from ring to wake, under load. While no ptrace sandbox runs, the supervisor
+//! leaves the doorbell stopped and sleeps in `epoll_wait` on the same fds instead.
 //!
 //! The doorbell is not traced: a host that made itself non-dumpable could not seize it (it
 //! shares the host's memory), and a plain group-stop wakes the parent's wait just as well. It is
@@ -178,6 +179,11 @@ impl Doorbell {
     /// The bell's eventfd this doorbell polls.
     pub(crate) fn bell_fd(&self) -> i32 {
         self.eventfd_raw
+    }
+
+    /// The deadline timerfd this doorbell polls (the supervisor's epoll set watches it too).
+    pub(crate) fn timer_fd(&self) -> i32 {
+        self.timerfd.as_raw_fd()
     }
 
     /// The doorbell's pid: its stops are wake-ups, not sandbox events.
