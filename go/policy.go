@@ -441,6 +441,16 @@ func (b *PolicyBuilder) SetMonitor(m Monitor) *PolicyBuilder {
 	})
 }
 
+// SetAudit turns audit mode ("permit all and log") on or off: every call the policy refuses as a
+// violation runs and is listed in Result.Audited (once per syscall, with a count and the first
+// call's arguments). Errno and trace rules act as usual; the mandatory rules still end the run
+// as violations. For developing a policy, not for running hostile code. Off by default.
+func (b *PolicyBuilder) SetAudit(on bool) *PolicyBuilder {
+	return b.call("sbx_policy_builder_set_audit", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_set_audit(p, C.bool(on), cerr)
+	})
+}
+
 // DisableNamespaces turns namespaces off: the sandboxee sees the host's files, processes and
 // network, runs as the caller's uid (a root caller's capabilities are still dropped) and is
 // confined only by seccomp, rlimits and the monitor. Mounts added to such a policy make Build

@@ -149,6 +149,19 @@ type Result struct {
 	// SetupSteps is the setup latency breakdown, in the order the steps happened (empty when
 	// the run never got far enough to record one).
 	SetupSteps []SetupStep
+	// Audit is true for an audit run (PolicyBuilder.SetAudit).
+	Audit bool
+	// Audited lists, for an audit run, every syscall the policy refuses that the run made,
+	// once each, in the order of first use; nil for any other run.
+	Audited []AuditedCall
+}
+
+// AuditedCall is a call an audit run let through although its policy refuses it.
+type AuditedCall struct {
+	// First is the first such call: its arguments, thread and instruction pointer (SP is 0).
+	First Syscall
+	// Count is how many times the run made this syscall, the first call included.
+	Count uint64
 }
 
 // SetupStep is one step of a sandbox's setup, such as "clone", "mounts" or "seccomp filter".
@@ -208,6 +221,28 @@ func newResult(r *C.sbx_result) *Result {
 			if C.sbx_result_setup_step(r, C.size_t(i), &name, &took) {
 				res.SetupSteps = append(res.SetupSteps, SetupStep{Name: goStringOrEmpty(name), Took: time.Duration(took)})
 			}
+		}
+	}
+	if C.sbx_result_is_audit(r) {
+		res.Audit = true
+		n := int(C.sbx_result_audited_count(r))
+		res.Audited = make([]AuditedCall, 0, n)
+		for i := 0; i < n; i++ {
+			var c C.sbx_audited_call
+			if !C.sbx_result_audited_call(r, C.size_t(i), &c) {
+				continue
+			}
+			call := Syscall{
+				Arch: goStringOrEmpty(c.arch),
+				Name: goStringOrEmpty(c.name),
+				Nr:   uint64(c.nr),
+				Pid:  int(c.pid),
+				IP:   uint64(c.ip),
+			}
+			for j := range call.Args {
+				call.Args[j] = uint64(c.args[j])
+			}
+			res.Audited = append(res.Audited, AuditedCall{First: call, Count: uint64(c.count)})
 		}
 	}
 	if v := C.sbx_result_violation(r); v != nil {

@@ -1017,6 +1017,41 @@ typedef struct sbx_usage {
 } sbx_usage;
 
 /**
+ * One call an audit run let through although its policy refuses it
+ * (`sbx_result_audited_call`). The strings belong to the result.
+ */
+typedef struct sbx_audited_call {
+    /**
+     * The kernel's name of the syscall (`"UNKNOWN"` when not in the table).
+     */
+    const char *name;
+    /**
+     * The ABI label, as `sbx_violation_arch` gives it.
+     */
+    const char *arch;
+    /**
+     * The syscall number in that ABI's numbering.
+     */
+    uint64_t nr;
+    /**
+     * The first call's six argument registers.
+     */
+    uint64_t args[6];
+    /**
+     * Host pid of the thread that made the first call.
+     */
+    int32_t pid;
+    /**
+     * Instruction pointer at the first call.
+     */
+    uint64_t ip;
+    /**
+     * How many times the run made this syscall, the first call included.
+     */
+    uint64_t count;
+} sbx_audited_call;
+
+/**
  * A syscall as the kernel presented it to seccomp, passed to the `trace` and `violation`
  * callbacks of `sbx_notify_callbacks`. The same type as `sbx_violation`: read it with the
  * `sbx_violation_*` accessors. A view valid only during the callback; never freed.
@@ -1978,6 +2013,19 @@ sbx_status sbx_policy_builder_set_monitor(struct sbx_policy_builder *builder,
                                           struct sbx_error **err_out);
 
 /**
+ * Audit mode ("permit all and log") when `on`: every call the policy refuses as a
+ * violation is recorded (`sbx_result_audited_count`, `sbx_result_audited_call`: once per
+ * syscall, with a count and the first call's arguments) and then runs. Errno and trace
+ * rules act as usual; the mandatory rules still end the run as violations. For developing
+ * a policy, not for running hostile code. Off by default.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+ */
+sbx_status sbx_policy_builder_set_audit(struct sbx_policy_builder *builder,
+                                        bool on,
+                                        struct sbx_error **err_out);
+
+/**
  * Turns namespaces off: the sandboxee sees the host's files, processes and network, runs as
  * the caller's uid (a root caller's capabilities are still dropped) and is confined only by
  * seccomp, rlimits and the monitor. Mounts added to such a policy make
@@ -2328,6 +2376,27 @@ const char *sbx_result_degraded(const struct sbx_result *result, size_t index);
  * Returns true when the sandboxee exited with code 0 (false for NULL).
  */
 bool sbx_result_success(const struct sbx_result *result);
+
+/**
+ * Returns whether the run was an audit run (`sbx_policy_builder_set_audit`); false for
+ * NULL.
+ */
+bool sbx_result_is_audit(const struct sbx_result *result);
+
+/**
+ * Returns how many distinct syscalls an audit run made that its policy refuses (0 for any
+ * other run and for NULL).
+ */
+size_t sbx_result_audited_count(const struct sbx_result *result);
+
+/**
+ * Reads audited call `index` (0-based, in the order of first use) into `*call_out`, whose
+ * strings belong to `result`. Returns false, writing nothing, when an argument is NULL or
+ * `index` is out of range.
+ */
+bool sbx_result_audited_call(const struct sbx_result *result,
+                             size_t index,
+                             struct sbx_audited_call *call_out);
 
 /**
  * Frees a result, and with it its strings and violation view. NULL is a no-op.

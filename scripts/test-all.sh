@@ -110,6 +110,15 @@ cli_smoke() {
         echo "FAIL --json: last stderr line is: $last"
         fails=$((fails + 1))
     fi
+    check 159 "ionice's ioprio_set (not in the default policy) -> 159" "${sbxrun[@]}" -- ionice -c 3 true
+    check 0 "the same with --audit runs" "${sbxrun[@]}" --audit -- ionice -c 3 true
+    last=$("$@" "$bin" --audit --json -- ionice -c 3 true 2>&1 >/dev/null </dev/null | tail -n 1)
+    if [[ $last == '{"status":"OK",'*'"audit":[{"arch":'*'"syscall":"ioprio_set"'*'"count":1}'* ]]; then
+        echo "ok   --audit --json: the result lists ioprio_set"
+    else
+        echo "FAIL --audit --json: last stderr line is: $last"
+        fails=$((fails + 1))
+    fi
     echo "CLI smoke: $fails failed"
     ((fails == 0))
 }

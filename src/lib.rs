@@ -61,7 +61,7 @@ pub use executor::{Executor, Stdio};
 pub use limits::Limits;
 pub use notify::{Notify, TraceAction};
 pub use policy::{Action, Arg, Cmp, DefaultAction, Monitor, Policy, PolicyBuilder, Sys, Width};
-pub use result::{Reason, RunResult, Status, Syscall, Usage, Violation};
+pub use result::{AuditedCall, Reason, RunResult, Status, Syscall, Usage, Violation};
 pub use sandbox::Sandbox;
 pub use spawn::latency::SetupStep;
 

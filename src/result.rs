@@ -158,6 +158,16 @@ impl Syscall {
     }
 }
 
+/// A call an audit run let through although its policy refuses it (see
+/// [`PolicyBuilder::audit`](crate::PolicyBuilder::audit)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditedCall {
+    /// The first such call: its arguments, thread and instruction pointer.
+    pub first: Syscall,
+    /// How many times the run made this syscall (through this ABI), the first one included.
+    pub count: u64,
+}
+
 /// Resource usage of the sandboxee (from `wait4`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -217,6 +227,10 @@ pub struct RunResult {
     /// How long each setup step took, from `Sandbox::start` to the exec of the target (empty
     /// when the target never started).
     pub setup_latency: Vec<crate::spawn::latency::SetupStep>,
+    /// For an audit run ([`PolicyBuilder::audit`](crate::PolicyBuilder::audit)): every syscall
+    /// the policy refuses that the run made, once each, in the order of first use (empty when
+    /// it made none). `None` for any other run.
+    pub audit: Option<Vec<AuditedCall>>,
 }
 
 impl RunResult {
@@ -237,6 +251,7 @@ impl RunResult {
             wall_time: Duration::ZERO,
             usage: Usage::default(),
             setup_latency: Vec::new(),
+            audit: None,
         }
     }
 

@@ -26,7 +26,7 @@ const PASSED_VARS: [&str; 2] = ["TERM", "LANG"];
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 const HELP: &str = "\
-sbx-run: run a program in a libsbx sandbox (seccomp-bpf policy + ptrace monitor)
+sbx-run: run a program in a libsbx sandbox (seccomp-bpf policy + a user-notify or ptrace monitor)
 
 USAGE:
     sbx-run [OPTIONS] -- PROGRAM [ARGS...]
@@ -45,6 +45,11 @@ POLICY:
     --allow-all                    Allow every syscall not otherwise ruled. libsbx's mandatory
                                    rules still apply (foreign ABIs, ptrace, bpf, namespaces,
                                    io_uring, keyctl, ...).
+    --audit                        Permit all and log: every syscall the policy refuses runs
+                                   and is listed at the end (once each, with a count and the
+                                   first call's arguments; also in --json). The mandatory
+                                   rules still end the run. For writing a policy, not for
+                                   running hostile code.
     --dump-policy                  Print the default policy's groups (what each allows and
                                    why) and the compiled BPF program, disassembled; exit 0.
 
@@ -138,6 +143,8 @@ JSON (--json), one line, keys always present:
      \"usage\":{\"user_ms\":F,\"system_ms\":F,\"max_rss_kib\":N,\"peak_tasks\":N},
      \"violation\":{\"arch\":\"X86-64\",\"syscall\":\"NAME\",\"nr\":N,\"args\":[6 numbers],
                   \"pid\":N,\"ip\":N,\"sp\":N}|null,
+     \"audit\":[{\"arch\":\"X86-64\",\"syscall\":\"NAME\",\"nr\":N,\"args\":[6 numbers],
+               \"pid\":N,\"ip\":N,\"count\":N}, ...]|null (null unless --audit),
      \"description\":\"one-line summary\"}
 
 EXAMPLES:
@@ -160,6 +167,7 @@ struct Options {
     allow: Vec<String>,
     errno: Vec<(String, u16)>,
     allow_all: bool,
+    audit: bool,
     walltime: Option<Duration>,
     rlimit_as: Option<Option<u64>>,
     rlimit_cpu: Option<Option<u64>>,
@@ -251,6 +259,10 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             "--allow-all" => {
                 no_value(&flag)?;
                 o.allow_all = true
+            }
+            "--audit" => {
+                no_value(&flag)?;
+                o.audit = true
             }
             "--keep-env" => {
                 no_value(&flag)?;
@@ -452,6 +464,7 @@ fn add_user_rules(pb: &mut PolicyBuilder, o: &Options) {
     if o.allow_all {
         pb.default_action(DefaultAction::AllowAll);
     }
+    pb.audit(o.audit);
 }
 
 /// Adds the user's mounts and namespace settings, and the program itself when the default view
@@ -710,20 +723,23 @@ fn result_json(r: &RunResult) -> String {
     o.push_str(",\"violation\":");
     match &r.violation {
         Some(v) => {
-            o.push_str("{\"arch\":");
-            json_str(&mut o, &v.arch.label());
-            o.push_str(",\"syscall\":");
-            json_str(&mut o, &v.name);
-            let args: Vec<String> = v.args.iter().map(u64::to_string).collect();
-            let _ = write!(
-                o,
-                ",\"nr\":{},\"args\":[{}],\"pid\":{},\"ip\":{},\"sp\":{}}}",
-                v.nr,
-                args.join(","),
-                v.pid,
-                v.ip,
-                v.sp
-            );
+            call_json(&mut o, v);
+            let _ = write!(o, ",\"sp\":{}}}", v.sp);
+        }
+        None => o.push_str("null"),
+    }
+    o.push_str(",\"audit\":");
+    match &r.audit {
+        Some(calls) => {
+            o.push('[');
+            for (i, c) in calls.iter().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                call_json(&mut o, &c.first);
+                let _ = write!(o, ",\"count\":{}}}", c.count);
+            }
+            o.push(']');
         }
         None => o.push_str("null"),
     }
@@ -731,6 +747,36 @@ fn result_json(r: &RunResult) -> String {
     json_str(&mut o, &r.describe());
     o.push('}');
     o
+}
+
+/// `{"arch":..,"syscall":..,"nr":N,"args":[..],"pid":N,"ip":N` of a call, left open for the
+/// caller's last keys.
+fn call_json(o: &mut String, v: &sbx::Syscall) {
+    o.push_str("{\"arch\":");
+    json_str(o, &v.arch.label());
+    o.push_str(",\"syscall\":");
+    json_str(o, &v.name);
+    let args: Vec<String> = v.args.iter().map(u64::to_string).collect();
+    let _ = write!(o, ",\"nr\":{},\"args\":[{}],\"pid\":{},\"ip\":{}", v.nr, args.join(","), v.pid, v.ip);
+}
+
+/// An audit run's list, to stderr: what to allow (or rule otherwise) for the run to pass.
+fn print_audit(r: &RunResult) {
+    let Some(calls) = &r.audit else {
+        return;
+    };
+    if calls.is_empty() {
+        eprintln!("sbx-run: audit: the run made no call the policy refuses");
+        return;
+    }
+    eprintln!("sbx-run: audit: {} syscalls the policy refuses ran (first call shown):", calls.len());
+    for c in calls {
+        let times = if c.count == 1 { "once".to_string() } else { format!("{} times", c.count) };
+        eprintln!("  {} {times}, pid {}", c.first.describe(), c.first.pid);
+    }
+    let names: Vec<&str> =
+        calls.iter().map(|c| c.first.name.as_str()).filter(|n| *n != "UNKNOWN").collect();
+    eprintln!("sbx-run: audit: to allow them: --allow {}", names.join(","));
 }
 
 /// Exit status for a result (see the EXIT STATUS section of the help).
@@ -854,6 +900,9 @@ fn main() -> ExitCode {
             "sbx-run: note: left out of the sandbox (refused by the kernel): {}",
             r.degraded.join(", ")
         );
+    }
+    if !opts.quiet {
+        print_audit(&r);
     }
     if opts.json {
         eprintln!("{}", result_json(&r));

@@ -691,6 +691,25 @@ impl sbx_policy_builder {
         })
     }
 
+    /// Audit mode ("permit all and log") when `on`: every call the policy refuses as a
+    /// violation is recorded (`sbx_result_audited_count`, `sbx_result_audited_call`: once per
+    /// syscall, with a count and the first call's arguments) and then runs. Errno and trace
+    /// rules act as usual; the mandatory rules still end the run as violations. For developing
+    /// a policy, not for running hostile code. Off by default.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_set_audit(
+        builder: *mut sbx_policy_builder,
+        on: bool,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            try_mut(builder, "builder")?.audit(on);
+            Ok(())
+        })
+    }
+
     /// Turns namespaces off: the sandboxee sees the host's files, processes and network, runs as
     /// the caller's uid (a root caller's capabilities are still dropped) and is confined only by
     /// seccomp, rlimits and the monitor. Mounts added to such a policy make

@@ -68,6 +68,27 @@ pub struct sbx_usage {
     pub peak_tasks: u32,
 }
 
+/// One call an audit run let through although its policy refuses it
+/// (`sbx_result_audited_call`). The strings belong to the result.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sbx_audited_call {
+    /// The kernel's name of the syscall (`"UNKNOWN"` when not in the table).
+    pub name: *const c_char,
+    /// The ABI label, as `sbx_violation_arch` gives it.
+    pub arch: *const c_char,
+    /// The syscall number in that ABI's numbering.
+    pub nr: u64,
+    /// The first call's six argument registers.
+    pub args: [u64; 6],
+    /// Host pid of the thread that made the first call.
+    pub pid: i32,
+    /// Instruction pointer at the first call.
+    pub ip: u64,
+    /// How many times the run made this syscall, the first call included.
+    pub count: u64,
+}
+
 fn cstring(s: &str) -> CString {
     let mut bytes = s.as_bytes().to_vec();
     bytes.retain(|&b| b != 0);
@@ -109,6 +130,8 @@ pub(crate) struct ResultHandle {
     setup_hint: Option<CString>,
     fences: Vec<CString>,
     degraded: Vec<CString>,
+    /// An audit run's calls with their name and ABI label as C strings.
+    audited: Vec<(crate::AuditedCall, CString, CString)>,
 }
 
 impl ResultHandle {
@@ -130,6 +153,12 @@ impl ResultHandle {
             setup_hint: r.setup_hint.as_deref().map(cstring),
             fences: r.fences.iter().map(|f| cstring(f)).collect(),
             degraded: r.degraded.iter().map(|f| cstring(f)).collect(),
+            audited: r
+                .audit
+                .iter()
+                .flatten()
+                .map(|c| (c.clone(), cstring(&c.first.name), cstring(&c.first.arch.label())))
+                .collect(),
             r,
         };
         arc_into_ptr::<sbx_result>(Arc::new(handle))
@@ -418,6 +447,55 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_success(result: *const sbx_result) -> bool {
         boundary(|| ref_from_ptr(result).is_some_and(|h| h.r.success()))
+    }
+
+    /// Returns whether the run was an audit run (`sbx_policy_builder_set_audit`); false for
+    /// NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_is_audit(result: *const sbx_result) -> bool {
+        boundary(|| ref_from_ptr(result).is_some_and(|h| h.r.audit.is_some()))
+    }
+
+    /// Returns how many distinct syscalls an audit run made that its policy refuses (0 for any
+    /// other run and for NULL).
+    #[no_mangle]
+    pub extern "C" fn sbx_result_audited_count(result: *const sbx_result) -> usize {
+        boundary(|| ref_from_ptr(result).map_or(0, |h| h.audited.len()))
+    }
+
+    /// Reads audited call `index` (0-based, in the order of first use) into `*call_out`, whose
+    /// strings belong to `result`. Returns false, writing nothing, when an argument is NULL or
+    /// `index` is out of range.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_audited_call(
+        result: *const sbx_result,
+        index: usize,
+        call_out: *mut sbx_audited_call,
+    ) -> bool {
+        boundary(|| {
+            let Some(h) = ref_from_ptr(result) else {
+                return false;
+            };
+            let Some((c, name, arch)) = h.audited.get(index) else {
+                return false;
+            };
+            if call_out.is_null() {
+                return false;
+            }
+            write_out(
+                call_out,
+                sbx_audited_call {
+                    name: cstr_ptr(name),
+                    arch: cstr_ptr(arch),
+                    nr: c.first.nr,
+                    args: c.first.args,
+                    pid: c.first.pid,
+                    ip: c.first.ip,
+                    count: c.count,
+                },
+            );
+            true
+        })
     }
 
     /// Frees a result, and with it its strings and violation view. NULL is a no-op.

@@ -1,8 +1,8 @@
-//! The monitors. Today one kind: the ptrace monitor (`ptrace.rs`), one thread per running
-//! sandbox. This module holds what any monitor needs: the run state shared with the caller's
-//! threads (`state.rs`), assembling the [`RunResult`] from what a monitor saw ([`Outcome`]),
-//! decoding the clone children's failure reports into SETUP_ERRORs, and the list of fences in
-//! force.
+//! The monitors: ptrace (`ptrace.rs`) and user-notify (`unotify.rs`), both served by the one
+//! supervisor thread (`supervisor.rs`). This module holds what any monitor needs: the run state
+//! shared with the caller's threads (`state.rs`), assembling the [`RunResult`] from what a
+//! monitor saw ([`Outcome`]), an audit run's record ([`AuditLog`]), decoding the clone
+//! children's failure reports into SETUP_ERRORs, and the list of fences in force.
 //!
 //! Layering: the monitor sits below `sandbox` and never imports it; `sandbox` and its deadline
 //! thread reach the run through `state`.
@@ -17,7 +17,7 @@ mod unotify;
 pub(crate) use unotify::supported as unotify_supported;
 mod sysinfo;
 
-use crate::result::{Reason, RunResult, Status, Usage, Violation};
+use crate::result::{AuditedCall, Reason, RunResult, Status, Usage, Violation};
 use crate::spawn::latency::SetupStep;
 use crate::spawn::ns_plan::OpKind;
 use crate::spawn::{plan::Step, Plan, SETUP_FAILED_EXIT};
@@ -40,6 +40,8 @@ struct Outcome {
     setup_latency: Vec<SetupStep>,
     fences: Vec<&'static str>,
     degraded: Vec<&'static str>,
+    /// An audit run's record (`None` for any other run).
+    audit: Option<AuditLog>,
 }
 
 impl Outcome {
@@ -56,6 +58,7 @@ impl Outcome {
         result.fences = self.fences;
         result.degraded = self.degraded;
         result.wall_time = started_at.elapsed();
+        result.audit = self.audit.map(AuditLog::into_calls);
         result
     }
 
@@ -105,6 +108,37 @@ impl Outcome {
         r.pid = self.main.unwrap_or(0);
         r.usage = usage;
         r
+    }
+}
+
+/// Most distinct syscalls an audit run records (a bound for the host's memory; the syscall
+/// tables hold fewer than this per ABI, and audited calls come only through the native one).
+const AUDIT_DISTINCT_MAX: usize = 4096;
+
+/// The calls an audit run let through although the policy refuses them: each syscall once,
+/// with the first call's details and a count, in the order of first use.
+#[derive(Debug, Default)]
+pub(crate) struct AuditLog {
+    calls: Vec<AuditedCall>,
+    /// (audit arch, syscall number) -> index in `calls`.
+    index: std::collections::HashMap<(u32, u64), usize>,
+}
+
+impl AuditLog {
+    /// Counts one call of `nr` through `arch`; `call` describes it when it is the first.
+    fn record(&mut self, arch: u32, nr: u64, call: impl FnOnce() -> Violation) {
+        if let Some(&i) = self.index.get(&(arch, nr)) {
+            self.calls[i].count = self.calls[i].count.saturating_add(1);
+        } else if self.calls.len() < AUDIT_DISTINCT_MAX {
+            let first = call();
+            log::info!("sandbox audit: the policy refuses {}", first.describe());
+            self.index.insert((arch, nr), self.calls.len());
+            self.calls.push(AuditedCall { first, count: 1 });
+        }
+    }
+
+    fn into_calls(self) -> Vec<AuditedCall> {
+        self.calls
     }
 }
 

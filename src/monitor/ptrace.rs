@@ -18,7 +18,7 @@ use super::launch::{
 };
 use super::state::Shared;
 use super::sysinfo;
-use super::{clone_failure, fences, record_violation, setup_failure, Outcome};
+use super::{clone_failure, fences, record_violation, setup_failure, AuditLog, Outcome};
 use crate::caps::with_raised_capabilities;
 use crate::notify::{Notify, TraceAction};
 use crate::policy::trace_data;
@@ -159,6 +159,7 @@ fn collect(m: Monitor, mut child: Child, shared: &Shared, started_at: Instant) -
         setup_latency: m.setup_latency,
         fences: m.fences,
         degraded: m.degraded,
+        audit: m.audit,
     }
     .into_result(shared.kill_reason(), started_at)
 }
@@ -188,6 +189,8 @@ struct Monitor {
     degraded: Vec<&'static str>,
     /// Tasks added since the supervisor last asked.
     new_tasks: Vec<libc::pid_t>,
+    /// An audit run's record.
+    audit: Option<AuditLog>,
 }
 
 impl Monitor {
@@ -195,6 +198,7 @@ impl Monitor {
         let max_tasks = plan.and_then(|p| p.max_tasks);
         let namespaced = plan.map(|p| p.ns.is_some()).unwrap_or(false);
         Monitor {
+            audit: policy.is_audit().then(AuditLog::default),
             policy,
             // With namespaces the clone child is the sandbox's init; the sandboxee is its first
             // child.
@@ -363,7 +367,7 @@ impl Monitor {
         // filters the kernel reports the data of the newest one, and a sandboxee allowed to call
         // seccomp() could install one that returns "trace" or "exec" for anything. Those two are
         // honoured only when our own policy gives exactly that verdict for this call.
-        if data == trace_data::USER_TRACE || data == trace_data::EXEC {
+        if data == trace_data::USER_TRACE || data == trace_data::EXEC || data == trace_data::AUDIT {
             let input = crate::policy::SeccompData {
                 nr: stop.nr as i32,
                 arch: stop.audit_arch,
@@ -402,6 +406,14 @@ impl Monitor {
                 }
                 return;
             }
+        }
+        if data == trace_data::AUDIT {
+            if let Some(log) = self.audit.as_mut() {
+                log.record(stop.audit_arch, stop.nr, || stop.violation(pid));
+                cont(pid, 0);
+                return;
+            }
+            data = trace_data::VIOLATION;
         }
         if data == trace_data::USER_TRACE {
             let call = stop.violation(pid);

@@ -27,7 +27,7 @@ use super::launch::{
 };
 use super::state::Shared;
 use super::sysinfo::violation;
-use super::{clone_failure, fences, record_violation, setup_failure, Outcome};
+use super::{clone_failure, fences, record_violation, setup_failure, AuditLog, Outcome};
 use crate::caps::with_raised_capabilities;
 use crate::notify::{Notify, TraceAction};
 use crate::policy::bpf::SECCOMP_RET_TRACE;
@@ -136,6 +136,7 @@ pub(crate) fn start(
         return Err(killed_result(shared).unwrap_or(r));
     }
     Ok(Running {
+        audit: policy.is_audit().then(AuditLog::default),
         policy,
         job,
         init,
@@ -189,6 +190,8 @@ pub(crate) struct Running {
     /// How the init ended, and the usage of everything it reaped.
     init_end: Option<(i32, libc::rusage)>,
     violation: Option<(Reason, Violation)>,
+    /// An audit run's record.
+    audit: Option<AuditLog>,
     setup_error: Option<RunResult>,
     setup_latency: Vec<SetupStep>,
     fences: Vec<&'static str>,
@@ -465,6 +468,14 @@ impl Running {
                 pid,
             )
         };
+        if data == trace_data::AUDIT {
+            if let Some(log) = self.audit.as_mut() {
+                // Decided on the syscall number alone: CONTINUE is safe (seccomp_unotify(2)).
+                log.record(input.arch, u64::from(input.nr as u32), call);
+                self.respond(n.id, 0, uapi::USER_NOTIF_FLAG_CONTINUE);
+                return;
+            }
+        }
         if data == trace_data::USER_TRACE {
             match notify.trace(&call()) {
                 TraceAction::Allow => {
@@ -567,6 +578,7 @@ impl Running {
             setup_latency: std::mem::take(&mut self.setup_latency),
             fences: std::mem::take(&mut self.fences),
             degraded: std::mem::take(&mut self.degraded),
+            audit: self.audit.take(),
         }
         .into_result(shared.kill_reason(), started_at)
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::ir::{Cond, Rule, Table};
-use super::model::Policy;
+use super::model::{Policy, Settings};
 use super::rule::{check_errno, Action, Arg, DefaultAction, Sys};
 use super::{compile, mandatory, syscalls};
 use crate::arch::X32_SYSCALL_BIT;
@@ -48,6 +48,8 @@ pub struct PolicyBuilder {
     fallbacks: BTreeMap<u32, Action>,
     /// The monitor asked for (see [`Monitor`](super::Monitor)).
     monitor: super::Monitor,
+    /// Audit run: refused calls are recorded and let through (see [`audit`](Self::audit)).
+    audit: bool,
 }
 
 impl PolicyBuilder {
@@ -110,6 +112,25 @@ impl PolicyBuilder {
         self
     }
 
+    /// Audit mode ("permit all and log"), for developing a policy: every call this policy would
+    /// refuse as a violation (no rule allows it, or a `violation` rule) is recorded in the
+    /// result's [`audit`](crate::RunResult::audit) list, once per syscall with a count and its
+    /// first arguments, and then runs. Errno and trace rules act as usual, and the mandatory
+    /// rules (foreign ABIs, ptrace, bpf, namespaces, io_uring, keyctl, ...) still end the run as
+    /// violations. Off by default; off, the filter is the same as without this call.
+    ///
+    /// An audit run is not a sandbox for hostile code: the program can make every call the
+    /// kernel and the mandatory rules let it make (namespaces, mounts and limits still apply).
+    pub fn audit(&mut self, on: bool) -> &mut Self {
+        self.audit = on;
+        self
+    }
+
+    /// Whether [`audit`](Self::audit) mode is on.
+    pub fn is_audit(&self) -> bool {
+        self.audit
+    }
+
     /// Compiles the policy. Returns the first error any earlier call recorded, or
     /// [`Error::InvalidPolicy`] if the filter would exceed the kernel's 4096 instructions.
     pub fn build(&self) -> Result<Policy> {
@@ -140,9 +161,12 @@ impl PolicyBuilder {
             table,
             self.default,
             allows_exec,
-            self.namespaces.clone(),
-            self.mounts.clone(),
-            self.monitor,
+            Settings {
+                namespaces: self.namespaces.clone(),
+                mounts: self.mounts.clone(),
+                monitor: self.monitor,
+                audit: self.audit,
+            },
         ))
     }
 
@@ -262,7 +286,7 @@ impl PolicyBuilder {
             let leaf = leaves.entry(nr).or_default();
             leaf.extend(rules.iter().map(|r| Rule {
                 conds: r.args.iter().copied().map(Cond::new).collect(),
-                ret: r.action.ret(),
+                ret: self.user_ret(r.action),
             }));
         }
         if self.default == DefaultAction::Violation {
@@ -272,13 +296,28 @@ impl PolicyBuilder {
                 }
                 let leaf = leaves.entry(nr).or_default();
                 if leaf.iter().all(|r| !r.conds.is_empty()) {
-                    leaf.push(Rule::unconditional(action.ret()));
+                    leaf.push(Rule::unconditional(self.user_ret(*action)));
                 }
             }
         }
+        let default_ret = match self.default {
+            DefaultAction::Violation => self.user_ret(Action::Violation),
+            other => other.ret(),
+        };
         Table {
             leaves,
-            default_ret: self.default.ret(),
+            default_ret,
+        }
+    }
+
+    /// The filter's verdict for a user rule: a violation becomes an audit record in audit mode
+    /// (the mandatory rules' verdicts never pass through here).
+    fn user_ret(&self, action: Action) -> u32 {
+        match action {
+            Action::Violation if self.audit => {
+                super::bpf::SECCOMP_RET_TRACE | u32::from(super::trace_data::AUDIT)
+            }
+            a => a.ret(),
         }
     }
 }

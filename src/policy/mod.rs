@@ -64,6 +64,9 @@ pub mod trace_data {
     /// A user `trace` rule or `DefaultAction::TraceAll`: handed to Notify (a violation until a
     /// Notify handler exists).
     pub const USER_TRACE: u16 = 6;
+    /// A call the policy refuses (default deny or a violation rule) in an audit run: the monitor
+    /// records it and lets it run. Mandatory rules stay [`VIOLATION`].
+    pub const AUDIT: u16 = 7;
 }
 
 /// Which kernel mechanism watches the sandboxee and decides the calls the policy hands over

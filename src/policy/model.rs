@@ -21,9 +21,16 @@ struct Inner {
     table: Table,
     default_action: DefaultAction,
     allows_exec: bool,
-    namespaces: crate::namespaces::Namespaces,
-    mounts: crate::mounts::MountTree,
-    monitor: super::Monitor,
+    settings: Settings,
+}
+
+/// What a policy holds beside its filter: how the sandbox is built and watched.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub namespaces: crate::namespaces::Namespaces,
+    pub mounts: crate::mounts::MountTree,
+    pub monitor: super::Monitor,
+    pub audit: bool,
 }
 
 impl Policy {
@@ -32,34 +39,35 @@ impl Policy {
         table: Table,
         default_action: DefaultAction,
         allows_exec: bool,
-        namespaces: crate::namespaces::Namespaces,
-        mounts: crate::mounts::MountTree,
-        monitor: super::Monitor,
+        settings: Settings,
     ) -> Policy {
         Policy(Arc::new(Inner {
             program,
             table,
             default_action,
             allows_exec,
-            namespaces,
-            mounts,
-            monitor,
+            settings,
         }))
+    }
+
+    /// An audit run's policy (see [`PolicyBuilder::audit`](super::PolicyBuilder::audit)).
+    pub fn is_audit(&self) -> bool {
+        self.0.settings.audit
     }
 
     /// Namespace settings.
     pub fn namespaces(&self) -> &crate::namespaces::Namespaces {
-        &self.0.namespaces
+        &self.0.settings.namespaces
     }
 
     /// The monitor asked for.
     pub fn monitor(&self) -> super::Monitor {
-        self.0.monitor
+        self.0.settings.monitor
     }
 
     /// The filesystem view (meaningful only with namespaces).
     pub fn mounts(&self) -> &crate::mounts::MountTree {
-        &self.0.mounts
+        &self.0.settings.mounts
     }
 
     /// The complete filter to install, mandatory prologue first. At most 4096 instructions.

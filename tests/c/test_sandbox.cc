@@ -40,22 +40,30 @@ TEST(Sandbox, RunReportsExitCode) {
     EXPECT_EQ(Str(sbx_result_description(r.get())), "OK - exit code 42");
 }
 
-TEST(Sandbox, ArgumentConditionOnWrite) {
-    // write is allowed to fd 1 only (arg 0 compared on 32 bits, as the kernel reads an int).
+// The testee's policy with write allowed to fd 1 only (arg 0 compared on 32 bits, as the kernel
+// reads an int), in audit mode when `audit`.
+Policy WriteToStdoutOnly(bool audit) {
     Builder b(sbx_policy_builder_new());
     for (uint32_t g : {SBX_GROUP_STATIC_STARTUP, SBX_GROUP_EXIT, SBX_GROUP_READ, SBX_GROUP_GET_RANDOM})
-        ASSERT_EQ(sbx_policy_builder_allow_group(b.get(), g, nullptr), SBX_STATUS_OK);
-    ASSERT_EQ(sbx_policy_builder_errno_syscall(b.get(), "readlink", ENOENT, nullptr), SBX_STATUS_OK);
-    ASSERT_EQ(sbx_policy_builder_add_file(b.get(), SBX_TESTEE, nullptr), SBX_STATUS_OK);
+        EXPECT_EQ(sbx_policy_builder_allow_group(b.get(), g, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_errno_syscall(b.get(), "readlink", ENOENT, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_add_file(b.get(), SBX_TESTEE, nullptr), SBX_STATUS_OK);
     sbx_arg fd1{};
     fd1.index = 0;
     fd1.width = SBX_WIDTH_W32;
     fd1.cmp = SBX_CMP_EQ;
     fd1.value = 1;
-    ASSERT_EQ(sbx_policy_builder_add_rule(b.get(), "write", &fd1, 1, SBX_ACTION_ALLOW, 0, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_add_rule(b.get(), "write", &fd1, 1, SBX_ACTION_ALLOW, 0, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_set_audit(b.get(), audit, nullptr), SBX_STATUS_OK);
     sbx_status st;
     Policy p = Build(std::move(b), &st);
-    ASSERT_EQ(st, SBX_STATUS_OK);
+    EXPECT_EQ(st, SBX_STATUS_OK);
+    return p;
+}
+
+TEST(Sandbox, ArgumentConditionOnWrite) {
+    Policy p = WriteToStdoutOnly(false);
+    ASSERT_NE(p, nullptr);
 
     int out[2];
     ASSERT_EQ(pipe(out), 0);
@@ -78,6 +86,55 @@ TEST(Sandbox, ArgumentConditionOnWrite) {
     ASSERT_TRUE(sbx_violation_args(v, args));
     EXPECT_EQ(args[0], 2u);
     EXPECT_EQ(args[2], 11u);  // strlen("not allowed")
+}
+
+TEST(Sandbox, AuditRunListsRefusedCalls) {
+    // The policy above in audit mode: a write to fd 2 runs and is listed once with its count;
+    // an out-of-range index or a NULL output is refused.
+    EXPECT_EQ(sbx_policy_builder_set_audit(nullptr, true, nullptr), SBX_STATUS_NULL_PARAMETER);
+    Policy p = WriteToStdoutOnly(true);
+    ASSERT_NE(p, nullptr);
+
+    int err[2];
+    ASSERT_EQ(pipe(err), 0);
+    Executor ex = TestExecutor({"write", "2", "audited"});
+    ASSERT_EQ(sbx_executor_set_stdio(ex.get(), 2, SBX_STDIO_FD, err[1], nullptr), SBX_STATUS_OK);
+    close(err[1]);
+    Result r = RunToEnd(std::move(ex), p.get());
+    ASSERT_NE(r, nullptr);
+    EXPECT_TRUE(sbx_result_success(r.get())) << sbx_result_description(r.get());
+    EXPECT_EQ(ReadAll(err[0]), "audited");
+    close(err[0]);
+    EXPECT_TRUE(sbx_result_is_audit(r.get()));
+    size_t n = sbx_result_audited_count(r.get());
+    ASSERT_GE(n, 1u);
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+        sbx_audited_call c{};
+        ASSERT_TRUE(sbx_result_audited_call(r.get(), i, &c));
+        ASSERT_NE(c.name, nullptr);
+        ASSERT_NE(c.arch, nullptr);
+        if (Str(c.name) == "write") {
+            found = true;
+            EXPECT_EQ(c.args[0], 2u);
+            EXPECT_EQ(c.args[2], 7u);  // strlen("audited")
+            EXPECT_EQ(c.count, 1u);
+            EXPECT_GT(c.pid, 0);
+        }
+    }
+    EXPECT_TRUE(found);
+    sbx_audited_call c{};
+    EXPECT_FALSE(sbx_result_audited_call(r.get(), n, &c));
+    EXPECT_FALSE(sbx_result_audited_call(r.get(), 0, nullptr));
+    EXPECT_FALSE(sbx_result_audited_call(nullptr, 0, &c));
+    EXPECT_FALSE(sbx_result_is_audit(nullptr));
+    EXPECT_EQ(sbx_result_audited_count(nullptr), 0u);
+
+    Policy plain = TestPolicy();
+    Result r2 = RunToEnd(TestExecutor({"exit", "0"}), plain.get());
+    ASSERT_NE(r2, nullptr);
+    EXPECT_FALSE(sbx_result_is_audit(r2.get()));
+    EXPECT_EQ(sbx_result_audited_count(r2.get()), 0u);
 }
 
 TEST(Sandbox, KillFromAnotherThreadDuringWait) {

@@ -774,7 +774,14 @@ int main(int argc, char **argv, char **envp) {
     if (!strcmp(mode, "sleep")) { NEED(1); sleep_ms((long)parse_u(a[0]) * 1000); return 0; }
     if (!strcmp(mode, "segv")) { *(volatile int *)8 = 1; return 0; }
     if (!strcmp(mode, "abort")) { abort(); }
-    if (!strcmp(mode, "sys")) { NEED(1); return verdict(a[0], do_sys(a[0])); }
+    if (!strcmp(mode, "sys")) {
+        /* sys NAME [TIMES]: the call TIMES times (default once); the last one's verdict. */
+        NEED(1);
+        unsigned long times = na > 1 ? parse_u(a[1]) : 1;
+        long r = -1;
+        for (unsigned long i = 0; i < times; i++) r = do_sys(a[0]);
+        return verdict(a[0], r);
+    }
     if (!strcmp(mode, "ptrace")) return mode_ptrace();
     if (!strcmp(mode, "clone")) { NEED(1); return mode_clone((unsigned long)parse_u(a[0])); }
     if (!strcmp(mode, "unshare")) { NEED(1); return verdict("unshare", syscall(SYS_unshare, (unsigned long)parse_u(a[0]))); }
@@ -936,12 +943,14 @@ int main(int argc, char **argv, char **envp) {
     }
     if (!strcmp(mode, "forge_trace")) {
         /* Installs a filter of its own that answers SECCOMP_RET_TRACE with libsbx's "user trace"
-         * data (6) for unshare, hoping the monitor hands the call to a permissive Notify instead
-         * of treating it as the mandatory violation it is; then tries unshare(CLONE_NEWUSER). */
+         * data (6, or the DATA argument: 7 is "audit") for unshare, hoping the monitor lets the
+         * call through instead of treating it as the mandatory violation it is; then tries
+         * unshare(CLONE_NEWUSER). */
+        unsigned long data = na > 0 ? parse_u(a[0]) : 6;
         struct sock_filter f[] = {
             BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
             BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 0, 1),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 6),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | (data & 0xffff)),
             BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         };
         struct sock_fprog prog = {sizeof f / sizeof f[0], f};

@@ -1,0 +1,42 @@
+package sbx
+
+import (
+	"context"
+	"testing"
+)
+
+// Audit mode: ionice's ioprio_set is not in the tool policy. Without audit it is a violation;
+// audited, the run succeeds and Result.Audited names the call with its count.
+func TestAuditListsRefusedCalls(t *testing.T) {
+	for _, audit := range []bool{false, true} {
+		p, err := withTestMonitor(NewToolPolicyBuilder()).SetAudit(audit).Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		c := Command("ionice", "-c", "3", "true")
+		c.Policy = p
+		res, err := c.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !audit {
+			if res.Status != StatusViolation || res.Violation.Syscall != "ioprio_set" || res.Audit || res.Audited != nil {
+				t.Fatalf("without audit: %+v", res)
+			}
+			continue
+		}
+		if res.Status != StatusOK || res.ExitCode != 0 || !res.Audit {
+			t.Fatalf("audited: %+v", res)
+		}
+		found := false
+		for _, c := range res.Audited {
+			if c.First.Name == "ioprio_set" {
+				found = c.Count >= 1 && c.First.Pid > 0 && c.First.Arch != ""
+			}
+		}
+		if !found {
+			t.Fatalf("ioprio_set not in Audited: %+v", res.Audited)
+		}
+	}
+}
