@@ -77,7 +77,7 @@ run "Rust, ptrace monitor (SBX_TEST_MONITOR=ptrace)" env SBX_TEST_MONITOR=ptrace
 # --- CLI smoke (sbx-run's exit-status contract) ---
 # cli_smoke [RUNNER...]: every exit-status case of sbx-run, run through RUNNER (e.g. setpriv).
 cli_smoke() {
-    local bin=target/debug/sbx-run rc fails=0
+    local bin=${CLI_BIN:-target/debug/sbx-run} rc fails=0
     check() { # check EXPECTED_STATUS DESCRIPTION ARGS...
         local want=$1 what=$2
         shift 2
@@ -110,6 +110,29 @@ cli_smoke() {
         echo "FAIL --json: last stderr line is: $last"
         fails=$((fails + 1))
     fi
+    # SIGTERM to sbx-run kills the sandbox and ends sbx-run with 128+15, at once.
+    local pid i
+    "$@" "$bin" -q -- sleep 30 </dev/null >/dev/null 2>&1 &
+    pid=$!
+    sleep 0.5
+    kill -TERM "$pid"
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid"
+        echo "FAIL SIGTERM to sbx-run: still running 5 s later"
+        fails=$((fails + 1))
+    fi
+    rc=0
+    wait "$pid" || rc=$?
+    if [[ $rc == 143 ]]; then
+        echo "ok   SIGTERM to sbx-run kills the sandbox (exit 143)"
+    else
+        echo "FAIL SIGTERM to sbx-run: exit $rc, expected 143"
+        fails=$((fails + 1))
+    fi
     check 159 "ionice's ioprio_set (not in the default policy) -> 159" "${sbxrun[@]}" -- ionice -c 3 true
     check 0 "the same with --audit runs" "${sbxrun[@]}" --audit -- ionice -c 3 true
     last=$("$@" "$bin" --audit --json -- ionice -c 3 true 2>&1 >/dev/null </dev/null | tail -n 1)
@@ -133,6 +156,11 @@ if [[ -x target/debug/sbx-run ]]; then
 else
     skip "CLI smoke (sbx-run)" "target/debug/sbx-run not built"
 fi
+# The static-pie sbx-run (scripts/build-cli.sh), through the same smoke test.
+cli_static() {
+    bash scripts/build-cli.sh && CLI_BIN=target/release/sbx-run cli_smoke
+}
+run "CLI static-pie (scripts/build-cli.sh + smoke)" cli_static
 
 # --- Unprivileged pass ---
 if [[ -f tests/run-unprivileged.sh ]]; then

@@ -440,8 +440,18 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
     let sbx_run = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("sbx-run")));
     let mut whole: Vec<(String, Vec<String>)> = Vec::new();
     if let Some(p) = sbx_run.filter(|p| p.exists()) {
+        // A static-pie sbx-run (scripts/build-cli.sh) has no program interpreter to load.
+        let linked = match std::fs::read(&p) {
+            Ok(bytes) if bytes.windows(15).any(|w| w == b"/lib64/ld-linux") => "dynamic",
+            Ok(_) => "static-pie",
+            Err(_) => "unreadable",
+        };
         whole.push((
-            "whole cmd: sbx-run -q -- /bin/true".into(),
+            format!("whole cmd: sbx-run --version ({linked})"),
+            vec![p.display().to_string(), "--version".into()],
+        ));
+        whole.push((
+            format!("whole cmd: sbx-run -q -- /bin/true ({linked})"),
             vec![p.display().to_string(), "-q".into(), "--".into(), "/bin/true".into()],
         ));
     } else {

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 /// Exit status when the sandboxee broke the policy.
@@ -583,55 +583,88 @@ fn build_executor(o: &Options) -> Executor {
 
 // ----------------------------------------------------------------------------------------------
 // Signals: SIGINT, SIGTERM and SIGHUP to sbx-run kill the sandbox
+//
+// Until the sandbox is about to start they keep their default action (nothing to clean up yet;
+// a `--check` canary dies with the process). Then they are blocked and read from a signalfd by
+// the main thread, which waits on it and on the sandbox's completion fd at once: no thread.
 
 const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
 /// The signal sbx-run received (0: none).
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 
-/// The running sandbox, for the signal thread to kill.
-type Slot = Arc<Mutex<Option<Arc<Sandbox>>>>;
+/// The forwarded signals, blocked and readable from a signalfd.
+struct Signals {
+    fd: OwnedFd,
+}
 
-fn forwarded_set() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data; sigemptyset/sigaddset initialise it.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for s in FORWARDED {
-            libc::sigaddset(&mut set, s);
+impl Signals {
+    /// Blocks the forwarded signals in this (the main) thread, before any other thread starts
+    /// (the library's supervisor inherits the mask), and opens a signalfd for them.
+    fn block() -> Result<Signals, String> {
+        // SAFETY: sigset_t is plain data; sigemptyset/sigaddset initialise it; pthread_sigmask
+        // and signalfd read it, and signalfd's result is checked.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for s in FORWARDED {
+                libc::sigaddset(&mut set, s);
+            }
+            let r = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            if r != 0 {
+                return Err(format!("pthread_sigmask: {}", std::io::Error::from_raw_os_error(r)));
+            }
+            let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+            if fd < 0 {
+                return Err(format!("signalfd: {}", std::io::Error::last_os_error()));
+            }
+            Ok(Signals { fd: OwnedFd::from_raw_fd(fd) })
         }
-        set
+    }
+
+    /// A pending forwarded signal, recorded in [`RECEIVED`] (the first one wins).
+    fn take(&self) -> Option<i32> {
+        // SAFETY: signalfd_siginfo is plain data; read writes at most its size.
+        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        // SAFETY: reading into `info`, `size` bytes.
+        let n = unsafe { libc::read(self.fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+        if usize::try_from(n).ok() != Some(size) {
+            return None;
+        }
+        let sig = i32::try_from(info.ssi_signo).ok()?;
+        let _ = RECEIVED.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+        Some(sig)
     }
 }
 
-/// Blocks the forwarded signals in this (the main) thread, so every thread started later has them
-/// blocked too, and starts the one thread that receives them with `sigwait`.
-fn start_signal_thread(slot: Slot) -> Result<(), String> {
-    let set = forwarded_set();
-    // SAFETY: valid sigset; the old mask is not needed.
-    let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
-    if r != 0 {
-        return Err(format!("pthread_sigmask: {}", std::io::Error::from_raw_os_error(r)));
+/// Starts `sb` and waits for its result, killing it when a forwarded signal arrives. A signal
+/// that came before the start ends sbx-run with 128+signal, starting nothing.
+fn run_until_done(sb: &Sandbox, signals: &Signals) -> sbx::Result<RunResult> {
+    if let Some(sig) = signals.take() {
+        std::process::exit(128 + sig);
     }
-    std::thread::Builder::new()
-        .name("sbx-run-signals".into())
-        .stack_size(64 * 1024)
-        .spawn(move || loop {
-            let mut sig: libc::c_int = 0;
-            // SAFETY: valid sigset and out-pointer.
-            if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
-                continue;
-            }
-            let _ = RECEIVED.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
-            let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-            match guard.as_ref() {
-                // The main thread sees the EXTERNAL_KILL result and exits with 128+sig.
-                Some(sb) => sb.kill(),
-                None => std::process::exit(128 + sig),
-            }
-        })
-        .map(|_| ())
-        .map_err(|e| format!("cannot start the signal thread: {e}"))
+    sb.start()?;
+    let done = sb.completion_fd()?.as_raw_fd();
+    loop {
+        let mut fds = [
+            libc::pollfd { fd: done, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: signals.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: two live pollfds.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            // Cannot wait for signals: wait for the result alone.
+            break;
+        }
+        if fds[1].revents != 0 && signals.take().is_some() {
+            sb.kill();
+        }
+        if fds[0].revents != 0 {
+            break;
+        }
+    }
+    sb.wait()
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -840,10 +873,6 @@ fn fail(msg: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let slot: Slot = Arc::new(Mutex::new(None));
-    if let Err(e) = start_signal_thread(Arc::clone(&slot)) {
-        return fail(&e);
-    }
     let args: Result<Vec<String>, String> = std::env::args_os()
         .skip(1)
         .enumerate()
@@ -882,10 +911,12 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    let sb = Arc::new(Sandbox::new(build_executor(&opts), policy));
-    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&sb));
-    // The sandbox stays in the slot: a signal after the end makes kill() a no-op.
-    let result = sb.run();
+    let signals = match Signals::block() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let sb = Sandbox::new(build_executor(&opts), policy);
+    let result = run_until_done(&sb, &signals);
     // An Err means libsbx refused the request before starting anything (bad input); it is
     // reported like any other setup failure, in the same shapes.
     let r = result.unwrap_or_else(|e| RunResult::setup_error(Reason::FailedConfig, e.to_string()));
