@@ -142,6 +142,17 @@ cli_smoke() {
         echo "FAIL --audit --json: last stderr line is: $last"
         fails=$((fails + 1))
     fi
+    # Learn mode: the learned file runs the same workload and refuses more; a bad file is 125.
+    local learned
+    learned=$(mktemp -d)
+    chmod 777 "$learned"
+    check 0 "--learn writes a policy file" "${sbxrun[@]}" --learn "$learned/p.toml" -- sh -c 'echo hi | wc -c'
+    check 0 "--policy runs the learned workload" "${sbxrun[@]}" --policy "$learned/p.toml" -- sh -c 'echo hi | wc -c'
+    check 159 "--policy refuses what was not learned" "${sbxrun[@]}" --policy "$learned/p.toml" -- ionice -c 3 true
+    echo 'version = 1' >"$learned/bad.toml"
+    echo 'allow = ["no_such_call"]' >>"$learned/bad.toml"
+    check 125 "--policy with an unknown syscall -> 125" "${sbxrun[@]}" --policy "$learned/bad.toml" -- true
+    rm -rf "$learned"
     echo "CLI smoke: $fails failed"
     ((fails == 0))
 }

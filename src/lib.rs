@@ -40,6 +40,7 @@ pub mod diagnose;
 pub mod error;
 pub mod executor;
 pub mod features;
+pub mod learn;
 // The C ABI: every export is `#[no_mangle] extern "C"` (which the unsafe_code lint counts);
 // raw pointers are converted only in `ffi/handle.rs`.
 #[allow(unsafe_code)]
@@ -61,7 +62,7 @@ pub use executor::{Executor, Stdio};
 pub use limits::Limits;
 pub use notify::{Notify, TraceAction};
 pub use policy::{Action, Arg, Cmp, DefaultAction, Monitor, Policy, PolicyBuilder, Sys, Width};
-pub use result::{AuditedCall, Reason, RunResult, Status, Syscall, Usage, Violation};
+pub use result::{AuditedCall, Reason, RunResult, SeenArg, Status, Syscall, Usage, Violation};
 pub use sandbox::Sandbox;
 pub use spawn::latency::SetupStep;
 

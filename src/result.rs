@@ -166,6 +166,28 @@ pub struct AuditedCall {
     pub first: Syscall,
     /// How many times the run made this syscall (through this ABI), the first one included.
     pub count: u64,
+    /// For the calls a learned policy conditions on an argument (socket's domain, ioctl's
+    /// request, prctl's option, fcntl's command, clone's flags, mmap's and mprotect's
+    /// protection): the values that argument took.
+    pub seen: Option<SeenArg>,
+}
+
+/// The values one argument of an audited syscall took during the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenArg {
+    /// The argument's position, 0..=5.
+    pub index: u8,
+    /// Compared on 32 bits (an `int` argument) or 64.
+    pub width: crate::policy::Width,
+    /// The distinct values, in the order first seen (at most [`SeenArg::MAX_VALUES`]).
+    pub values: Vec<u64>,
+    /// More distinct values came than are kept: a learned policy allows any value.
+    pub more: bool,
+}
+
+impl SeenArg {
+    /// Most distinct values kept per argument.
+    pub const MAX_VALUES: usize = 16;
 }
 
 /// Resource usage of the sandboxee (from `wait4`).

@@ -50,6 +50,17 @@ POLICY:
                                    first call's arguments; also in --json). The mandatory
                                    rules still end the run. For writing a policy, not for
                                    running hostile code.
+    --learn FILE                   Learn mode: run PROGRAM with no syscall rules (only the
+                                   mandatory ones), letting every call through and recording
+                                   it, then write the minimal policy that allows what ran to
+                                   FILE (socket domains, ioctl requests, prctl options, fcntl
+                                   commands, clone flags and mmap/mprotect protections only
+                                   as seen). Replay with --policy FILE.
+    --learn-format FORMAT          toml (the policy file, default), rust, c, go (builder
+                                   code) or oci (a Docker/OCI seccomp profile).
+    --policy FILE                  Use FILE's syscall rules (TOML, as --learn writes them)
+                                   instead of the default policy's; the filesystem view and
+                                   the mandatory rules stay.
     --dump-policy                  Print the default policy's groups (what each allows and
                                    why) and the compiled BPF program, disassembled; exit 0.
 
@@ -168,6 +179,9 @@ struct Options {
     errno: Vec<(String, u16)>,
     allow_all: bool,
     audit: bool,
+    learn: Option<PathBuf>,
+    learn_format: Option<String>,
+    policy_file: Option<PathBuf>,
     walltime: Option<Duration>,
     rlimit_as: Option<Option<u64>>,
     rlimit_cpu: Option<Option<u64>>,
@@ -264,6 +278,15 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                 no_value(&flag)?;
                 o.audit = true
             }
+            "--learn" => o.learn = Some(PathBuf::from(value(&flag)?)),
+            "--learn-format" => {
+                let v = value(&flag)?;
+                if !LEARN_FORMATS.contains(&v.as_str()) {
+                    return Err(format!("--learn-format {v:?}: expected one of {}", LEARN_FORMATS.join(", ")));
+                }
+                o.learn_format = Some(v);
+            }
+            "--policy" => o.policy_file = Some(PathBuf::from(value(&flag)?)),
             "--keep-env" => {
                 no_value(&flag)?;
                 o.keep_env = true
@@ -376,6 +399,12 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
     }
     if o.program.is_empty() && !o.check && !o.dump_policy {
         return Err("no program given: sbx-run [OPTIONS] -- PROGRAM [ARGS...]".into());
+    }
+    if o.learn.is_some() && (o.policy_file.is_some() || !o.allow.is_empty() || !o.errno.is_empty() || o.allow_all) {
+        return Err("--learn starts from no rules: it cannot be combined with --policy, --allow, --errno or --allow-all".into());
+    }
+    if o.learn_format.is_some() && o.learn.is_none() {
+        return Err("--learn-format needs --learn FILE".into());
     }
     Ok(Parsed::Run(Box::new(o)))
 }
@@ -521,7 +550,16 @@ fn build_policy(o: &Options) -> Result<Policy, String> {
     if o.tty {
         sbx::policy::presets::tty_rules(&mut pb);
     }
-    sbx::policy::presets::tool_rules(&mut pb);
+    match &o.policy_file {
+        // The file's rules instead of the default policy's.
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("--policy {}: {e}", path.display()))?;
+            pb.load_rules(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
+        }
+        None => {
+            sbx::policy::presets::tool_rules(&mut pb);
+        }
+    }
     if o.no_namespaces {
         if !o.binds.is_empty() || !o.tmpfs.is_empty() || o.share_net || o.hostname.is_some() || o.write_exec || o.shm.is_some() || o.tty || o.no_private_proc {
             return Err("--no-namespaces cannot be combined with --bind, --bind-rw, --tmpfs, --net, --hostname, --allow-write-exec, --shm, --tty or --no-private-proc".into());
@@ -532,6 +570,9 @@ fn build_policy(o: &Options) -> Result<Policy, String> {
         add_view(&mut pb, o);
     }
     pb.monitor(o.monitor);
+    if o.learn.is_some() {
+        pb = sbx::learn::learning(&pb);
+    }
     pb.build().map_err(|e| format!("policy: {e}"))
 }
 
@@ -793,6 +834,30 @@ fn call_json(o: &mut String, v: &sbx::Syscall) {
     let _ = write!(o, ",\"nr\":{},\"args\":[{}],\"pid\":{},\"ip\":{}", v.nr, args.join(","), v.pid, v.ip);
 }
 
+/// What `--learn-format` accepts.
+const LEARN_FORMATS: [&str; 5] = ["toml", "rust", "c", "go", "oci"];
+
+/// Writes what a learning run made to `path` in `format`.
+fn write_learned(path: &std::path::Path, format: &str, r: &RunResult, quiet: bool) -> Result<(), String> {
+    let learned = sbx::learn::Learned::from_results([r]);
+    let text = match format {
+        "rust" => learned.to_rust(),
+        "c" => learned.to_c(),
+        "go" => learned.to_go(),
+        "oci" => learned.to_oci_json(),
+        _ => learned.to_toml(),
+    };
+    std::fs::write(path, text).map_err(|e| format!("--learn {}: {e}", path.display()))?;
+    if !quiet {
+        eprintln!(
+            "sbx-run: learned {} syscalls into {} ({format}); run under them with --policy (toml)",
+            learned.calls.len(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// An audit run's list, to stderr: what to allow (or rule otherwise) for the run to pass.
 fn print_audit(r: &RunResult) {
     let Some(calls) = &r.audit else {
@@ -932,7 +997,12 @@ fn main() -> ExitCode {
             r.degraded.join(", ")
         );
     }
-    if !opts.quiet {
+    if let Some(path) = &opts.learn {
+        if let Err(e) = write_learned(path, opts.learn_format.as_deref().unwrap_or("toml"), &r, opts.quiet) {
+            eprintln!("sbx-run: error: {e}");
+            return ExitCode::from(EXIT_SETUP);
+        }
+    } else if !opts.quiet {
         print_audit(&r);
     }
     if opts.json {

@@ -17,7 +17,7 @@ mod unotify;
 pub(crate) use unotify::supported as unotify_supported;
 mod sysinfo;
 
-use crate::result::{AuditedCall, Reason, RunResult, Status, Usage, Violation};
+use crate::result::{AuditedCall, Reason, RunResult, SeenArg, Status, Usage, Violation};
 use crate::spawn::latency::SetupStep;
 use crate::spawn::ns_plan::OpKind;
 use crate::spawn::{plan::Step, Plan, SETUP_FAILED_EXIT};
@@ -125,15 +125,51 @@ pub(crate) struct AuditLog {
 }
 
 impl AuditLog {
-    /// Counts one call of `nr` through `arch`; `call` describes it when it is the first.
-    fn record(&mut self, arch: u32, nr: u64, call: impl FnOnce() -> Violation) {
-        if let Some(&i) = self.index.get(&(arch, nr)) {
-            self.calls[i].count = self.calls[i].count.saturating_add(1);
-        } else if self.calls.len() < AUDIT_DISTINCT_MAX {
-            let first = call();
-            log::info!("sandbox audit: the policy refuses {}", first.describe());
-            self.index.insert((arch, nr), self.calls.len());
-            self.calls.push(AuditedCall { first, count: 1 });
+    /// Counts one call of `nr` through `arch` with `args`; `call` describes it when it is the
+    /// first. For the calls a learned policy conditions on an argument, the values it takes are
+    /// kept too.
+    fn record(&mut self, arch: u32, nr: u64, args: &[u64; 6], call: impl FnOnce() -> Violation) {
+        let i = match self.index.get(&(arch, nr)) {
+            Some(&i) => {
+                self.calls[i].count = self.calls[i].count.saturating_add(1);
+                i
+            }
+            None if self.calls.len() < AUDIT_DISTINCT_MAX => {
+                let first = call();
+                log::info!("sandbox audit: the policy refuses {}", first.describe());
+                let seen = u32::try_from(nr)
+                    .ok()
+                    .filter(|_| arch == crate::arch::NATIVE_AUDIT_ARCH)
+                    .and_then(crate::policy::learn_arg)
+                    .map(|(index, width)| SeenArg {
+                        index,
+                        width,
+                        values: Vec::new(),
+                        more: false,
+                    });
+                self.index.insert((arch, nr), self.calls.len());
+                self.calls.push(AuditedCall {
+                    first,
+                    count: 1,
+                    seen,
+                });
+                self.calls.len() - 1
+            }
+            None => return,
+        };
+        if let Some(seen) = self.calls[i].seen.as_mut() {
+            let raw = args[usize::from(seen.index)];
+            let v = match seen.width {
+                crate::policy::Width::W32 => raw & 0xffff_ffff,
+                crate::policy::Width::W64 => raw,
+            };
+            if !seen.values.contains(&v) {
+                if seen.values.len() < SeenArg::MAX_VALUES {
+                    seen.values.push(v);
+                } else {
+                    seen.more = true;
+                }
+            }
         }
     }
 

@@ -409,7 +409,7 @@ impl Monitor {
         }
         if data == trace_data::AUDIT {
             if let Some(log) = self.audit.as_mut() {
-                log.record(stop.audit_arch, stop.nr, || stop.violation(pid));
+                log.record(stop.audit_arch, stop.nr, &stop.args, || stop.violation(pid));
                 cont(pid, 0);
                 return;
             }

@@ -471,7 +471,7 @@ impl Running {
         if data == trace_data::AUDIT {
             if let Some(log) = self.audit.as_mut() {
                 // Decided on the syscall number alone: CONTINUE is safe (seccomp_unotify(2)).
-                log.record(input.arch, u64::from(input.nr as u32), call);
+                log.record(input.arch, u64::from(input.nr as u32), &input.args, call);
                 self.respond(n.id, 0, uapi::USER_NOTIF_FLAG_CONTINUE);
                 return;
             }

@@ -126,6 +126,17 @@ impl PolicyBuilder {
         self
     }
 
+    /// A copy with the same filesystem view, namespaces, monitor and audit setting but no
+    /// syscall rules of its own (only the mandatory ones) and the default action (violation):
+    /// the base of a learning run ([`crate::learn::learning`]) or of a policy file's rules.
+    pub fn without_rules(&self) -> PolicyBuilder {
+        let mut b = self.clone();
+        b.rules.clear();
+        b.fallbacks.clear();
+        b.default = DefaultAction::Violation;
+        b
+    }
+
     /// Whether [`audit`](Self::audit) mode is on.
     pub fn is_audit(&self) -> bool {
         self.audit

@@ -30,6 +30,7 @@ mod builder;
 mod compile;
 #[cfg(test)]
 mod differential;
+pub mod file;
 pub mod disasm;
 mod groups;
 mod ir;
@@ -46,6 +47,26 @@ pub use builder::PolicyBuilder;
 pub use model::Policy;
 pub(crate) use model::unotify_program;
 pub use rule::{Action, Arg, Cmp, DefaultAction, Sys, Width, MAX_ERRNO};
+
+/// The argument a learned policy conditions native syscall `nr` on, and its width: socket's
+/// domain, ioctl's request, prctl's option, fcntl's command, clone's flags, mmap's and
+/// mprotect's protection (the calls whose arguments decide what they can do).
+pub fn learn_arg(nr: u32) -> Option<(u8, Width)> {
+    const SUSPECTS: [(&str, u8, Width); 8] = [
+        ("socket", 0, Width::W32),
+        ("socketpair", 0, Width::W32),
+        ("ioctl", 1, Width::W32),
+        ("prctl", 0, Width::W32),
+        ("fcntl", 1, Width::W32),
+        ("clone", 0, Width::W64),
+        ("mmap", 2, Width::W32),
+        ("mprotect", 2, Width::W32),
+    ];
+    SUSPECTS
+        .iter()
+        .find(|(name, ..)| syscalls::number(name) == Some(nr))
+        .map(|&(_, index, width)| (index, width))
+}
 
 pub mod trace_data {
     //! `SECCOMP_RET_TRACE` data values the compiled program returns; the monitor dispatches on

@@ -1,0 +1,169 @@
+//! Learn mode and policy files (issue 13): a learning run records what the program did; the
+//! learned policy, applied or written as a file and loaded back, runs the same workload and
+//! refuses one that needs more; a bad file is refused naming file:line:column and changes
+//! nothing. Runs under the monitor SBX_TEST_MONITOR names.
+
+mod common;
+
+use common::*;
+use sbx::learn::{learning, Learned};
+use sbx::{PolicyBuilder, Status};
+
+/// The attacker's view (base_policy's namespaces and files) without its rules.
+fn view() -> PolicyBuilder {
+    base_policy().without_rules()
+}
+
+fn learning_run(mode: &str, args: &[&str]) -> sbx::RunResult {
+    let run = run_capture(attack(mode, args), build(&learning(&view())));
+    assert!(run.r.audit.is_some(), "not an audit run\n{}", run.ctx());
+    run.r
+}
+
+fn learn(mode: &str, args: &[&str]) -> Learned {
+    Learned::from_results([&learning_run(mode, args)])
+}
+
+/// The learned rules written as a file and loaded back give the filter `apply` gives; returns
+/// the file.
+fn assert_round_trip(learned: &Learned) -> String {
+    let text = learned.to_toml();
+    let mut applied = view();
+    learned.apply(&mut applied);
+    let mut loaded = view();
+    loaded
+        .load_rules(&text, "learned.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        build(&applied).program(),
+        build(&loaded).program(),
+        "the file gives another filter:\n{text}"
+    );
+    text
+}
+
+#[test]
+fn a_learned_policy_runs_the_workload_and_refuses_more() {
+    let learned = learn("sys", &["getuid"]);
+    assert!(learned.calls.iter().any(|c| c.name == "getuid"), "{learned:?}");
+    assert!(learned.calls.iter().all(|c| c.name != "getppid"), "{learned:?}");
+
+    let mut pb = view();
+    learned.apply(&mut pb);
+    let run = run_capture(attack("sys", &["getuid"]), build(&pb));
+    assert_eq!(run.r.status, Status::Ok, "{}", run.ctx());
+    assert!(run.out.contains("RETURNED getuid ok"), "{}", run.ctx());
+
+    let run = run_capture(attack("sys", &["getppid"]), build(&pb));
+    assert_violation(&run, "getppid");
+}
+
+#[test]
+fn the_file_round_trips_to_the_same_filter() {
+    let learned = learn("sys", &["getuid"]);
+    let text = assert_round_trip(&learned);
+    // Calls with a deciding argument are rules on the values seen, not plain allows.
+    for c in learned.calls.iter().filter(|c| c.only.is_some()) {
+        assert!(text.contains(&format!("syscall = \"{}\"", c.name)), "{}: {text}", c.name);
+    }
+}
+
+#[test]
+fn two_runs_merge() {
+    let a = learning_run("sys", &["getuid"]);
+    let b = learning_run("sys", &["getppid"]);
+    let both = Learned::from_results([&a, &b]);
+    for name in ["getuid", "getppid"] {
+        assert!(both.calls.iter().any(|c| c.name == name), "{name} missing: {both:?}");
+    }
+    // A call both runs made is listed once, with both counts and the union of the values seen.
+    let one = Learned::from_results([&a]);
+    for c in &one.calls {
+        let merged = both.calls.iter().find(|m| m.nr == c.nr).expect("kept");
+        assert!(merged.count >= c.count, "{}", c.name);
+        if let (Some(m), Some(o)) = (&merged.only, &c.only) {
+            assert!(o.values.iter().all(|v| m.values.contains(v)), "{}: {m:?} lacks {o:?}", c.name);
+        }
+    }
+    let mut pb = view();
+    both.apply(&mut pb);
+    for call in ["getuid", "getppid"] {
+        let run = run_capture(attack("sys", &[call]), build(&pb));
+        assert_eq!(run.r.status, Status::Ok, "{}", run.ctx());
+    }
+}
+
+#[test]
+fn bad_files_name_the_place_and_change_nothing() {
+    let cases: [(&str, &str, &str); 7] = [
+        ("version = 1\nallow = [\"read\", \"no_such_call\"]\n", "f.toml:2:18", "no_such_call"),
+        ("version = 1\nalow = [\"read\"]\n", "f.toml:2:1", "alow"),
+        ("version = 2\n", "f.toml:1:11", "version 2"),
+        (
+            "version = 1\n[[rule]]\nsyscall = \"read\"\naction = \"permit\"\n",
+            "f.toml:4:10",
+            "permit",
+        ),
+        (
+            "version = 1\n[[rule]]\nsyscall = \"socket\"\naction = \"allow\"\nargs = [{ index = 9, cmp = \"eq\", value = 1 }]\n",
+            "f.toml:5:9",
+            "index",
+        ),
+        ("version = 1\nallow = [\"ptrace\"]\n", "f.toml:2:10", "ptrace"),
+        ("version = 1\ndefault = \"errno:ENOPE\"\n", "f.toml:2:11", "ENOPE"),
+    ];
+    for (text, place, word) in cases {
+        let mut pb = view();
+        pb.allow("getuid");
+        let before = build(&pb).program().to_vec();
+        let err = match pb.load_rules(text, "f.toml") {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains(place), "{err:?} does not name {place}\n{text}");
+        assert!(err.contains(word), "{err:?} does not name {word:?}\n{text}");
+        assert_eq!(build(&pb).program(), &before[..], "half applied:\n{text}");
+    }
+}
+
+#[test]
+fn large_values_and_every_comparison_load() {
+    let text = "version = 1\ndefault = \"errno:EPERM\"\n\
+        [[rule]]\nsyscall = \"ioctl\"\naction = \"allow\"\nargs = [{ index = 1, cmp = \"eq\", value = 21505 }]\n\
+        [[rule]]\nsyscall = \"mmap\"\naction = \"errno:13\"\nargs = [{ index = 3, width = 64, cmp = \"masked_eq\", mask = \"0xffffffffffffffff\", value = 1 }]\n\
+        [[rule]]\nsyscall = \"lseek\"\naction = \"trace\"\nargs = [{ index = 2, cmp = \"ge\", value = 3 }, { index = 0, width = 64, cmp = \"ne\", value = \"0x8000000000000000\" }]\n";
+    let mut pb = view();
+    pb.load_rules(text, "ok.toml").unwrap_or_else(|e| panic!("{e}"));
+    build(&pb);
+}
+
+#[test]
+fn conditional_rules_round_trip_too() {
+    let seen = |index, width, values: Vec<u64>| {
+        Some(sbx::SeenArg {
+            index,
+            width,
+            values,
+            more: false,
+        })
+    };
+    let nr = |name: &str| u64::from(sbx::policy::syscalls::number(name).unwrap());
+    let call = |name: &str, only| sbx::learn::LearnedCall {
+        name: name.into(),
+        nr: nr(name),
+        count: 1,
+        only,
+    };
+    let learned = Learned {
+        calls: vec![
+            call("read", None),
+            call("mmap", seen(2, sbx::Width::W32, vec![1, 3, 5])),
+            call("clone", seen(0, sbx::Width::W64, vec![0x1200011, u64::MAX - 1])),
+            call("ioctl", seen(1, sbx::Width::W32, vec![0x5401])),
+        ],
+    };
+    assert_round_trip(&learned);
+    for form in [learned.to_rust(), learned.to_c(), learned.to_go(), learned.to_oci_json()] {
+        assert!(form.contains("mmap") && form.contains("ioctl"), "{form}");
+    }
+}
