@@ -2,6 +2,8 @@ package sbx
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -38,5 +40,26 @@ func TestAuditListsRefusedCalls(t *testing.T) {
 		if !found {
 			t.Fatalf("ioprio_set not in Audited: %+v", res.Audited)
 		}
+	}
+}
+
+// Policy files: rules loaded from TOML take effect; a bad file is ErrInvalidPolicy naming the
+// place, and adds nothing.
+func TestLoadRules(t *testing.T) {
+	file := "version = 1\nallow = [\"ioprio_set\"]\n"
+	p, err := withTestMonitor(NewToolPolicyBuilder()).LoadRules(file, "extra.toml").Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	c := Command("ionice", "-c", "3", "true")
+	c.Policy = p
+	res, err := c.Run(context.Background())
+	if err != nil || res.Status != StatusOK {
+		t.Fatalf("ionice under the loaded rule: %+v, %v", res, err)
+	}
+	_, err = NewToolPolicyBuilder().LoadRules("version = 1\nallow = [\"no_such_call\"]\n", "bad.toml").Build()
+	if !errors.Is(err, ErrInvalidPolicy) || !strings.Contains(err.Error(), "bad.toml:2:") || !strings.Contains(err.Error(), "no_such_call") {
+		t.Fatalf("bad file: %v", err)
 	}
 }

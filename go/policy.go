@@ -441,6 +441,17 @@ func (b *PolicyBuilder) SetMonitor(m Monitor) *PolicyBuilder {
 	})
 }
 
+// LoadRules adds the syscall rules of a policy file, after the builder's own: TOML as
+// `sbx-run --learn` writes it (version = 1, default, allow = [...], [[rule]] with syscall,
+// action and args; see the README). origin names the file in errors. A bad file adds nothing
+// and makes Build fail with ErrInvalidPolicy, naming origin:line:column and the problem.
+func (b *PolicyBuilder) LoadRules(text, origin string) *PolicyBuilder {
+	return b.withStrings("sbx_policy_builder_load_rules", "text", text, "origin", origin,
+		func(p *C.sbx_policy_builder, ct, co *C.char, cerr **C.sbx_error) C.sbx_status {
+			return C.sbx_policy_builder_load_rules(p, ct, co, cerr)
+		})
+}
+
 // SetAudit turns audit mode ("permit all and log") on or off: every call the policy refuses as a
 // violation runs and is listed in Result.Audited (once per syscall, with a count and the first
 // call's arguments). Errno and trace rules act as usual; the mandatory rules still end the run

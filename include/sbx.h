@@ -1901,6 +1901,22 @@ sbx_status sbx_policy_builder_allow_syscall(struct sbx_policy_builder *builder,
                                             struct sbx_error **err_out);
 
 /**
+ * Adds the syscall rules of a policy file, after the builder's own: TOML as `sbx-run
+ * --learn` writes it (`version = 1`, `default`, `allow = [...]`, `[[rule]]` with
+ * `syscall`, `action` and `args`; see the README). `origin` names the file in errors (NULL:
+ * `"policy"`). A bad file changes nothing and is `SBX_STATUS_INVALID_POLICY` with a message
+ * naming `origin:line:column` and the problem (unknown key or syscall, bad action, errno or
+ * condition, a syscall the mandatory rules deny).
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`, `text`), `SBX_STATUS_INVALID_ARGUMENT`
+ * (`text` or `origin` not UTF-8), `SBX_STATUS_INVALID_POLICY` (the file).
+ */
+sbx_status sbx_policy_builder_load_rules(struct sbx_policy_builder *builder,
+                                         const char *text,
+                                         const char *origin,
+                                         struct sbx_error **err_out);
+
+/**
  * Allows each of the `count` syscalls named in `names` (NULL is fine when `count` is 0).
  * All names are checked for NULL and UTF-8 before any is added.
  *

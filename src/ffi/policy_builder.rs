@@ -496,6 +496,31 @@ impl sbx_policy_builder {
         })
     }
 
+    /// Adds the syscall rules of a policy file, after the builder's own: TOML as `sbx-run
+    /// --learn` writes it (`version = 1`, `default`, `allow = [...]`, `[[rule]]` with
+    /// `syscall`, `action` and `args`; see the README). `origin` names the file in errors (NULL:
+    /// `"policy"`). A bad file changes nothing and is `SBX_STATUS_INVALID_POLICY` with a message
+    /// naming `origin:line:column` and the problem (unknown key or syscall, bad action, errno or
+    /// condition, a syscall the mandatory rules deny).
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`, `text`), `SBX_STATUS_INVALID_ARGUMENT`
+    /// (`text` or `origin` not UTF-8), `SBX_STATUS_INVALID_POLICY` (the file).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_load_rules(
+        builder: *mut sbx_policy_builder,
+        text: *const c_char,
+        origin: *const c_char,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let mut b = try_mut(builder, "builder")?;
+            let text = try_str(text, "text")?;
+            let origin = if origin.is_null() { "policy" } else { try_str(origin, "origin")? };
+            b.load_rules(text, origin)?;
+            Ok(())
+        })
+    }
+
     /// Allows each of the `count` syscalls named in `names` (NULL is fine when `count` is 0).
     /// All names are checked for NULL and UTF-8 before any is added.
     ///

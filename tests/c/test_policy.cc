@@ -77,6 +77,32 @@ TEST(PolicyBuilder, UnknownGroupLeavesBuilderUsable) {
     EXPECT_EQ(st, SBX_STATUS_OK);
 }
 
+TEST(PolicyBuilder, LoadRulesFromAPolicyFile) {
+    Builder b(sbx_policy_builder_new());
+    const char *file =
+        "version = 1\n"
+        "allow = [\"read\"]\n"
+        "[[rule]]\n"
+        "syscall = \"ioctl\"\n"
+        "action = \"errno:EPERM\"\n"
+        "args = [{ index = 1, cmp = \"eq\", value = 21505 }]\n";
+    ASSERT_EQ(sbx_policy_builder_load_rules(b.get(), file, "ok.toml", nullptr), SBX_STATUS_OK);
+    // A bad file is refused where it is wrong and adds nothing (write stays a violation).
+    sbx_error *err = nullptr;
+    EXPECT_EQ(sbx_policy_builder_load_rules(b.get(), "version = 1\nallow = [\"write\", \"nope\"]\n", "bad.toml", &err),
+              SBX_STATUS_INVALID_POLICY);
+    Error owned(err);
+    EXPECT_NE(Str(sbx_error_message(err)).find("bad.toml:2:19"), std::string::npos) << sbx_error_message(err);
+    EXPECT_EQ(sbx_policy_builder_load_rules(b.get(), nullptr, nullptr, nullptr), SBX_STATUS_NULL_PARAMETER);
+    EXPECT_EQ(sbx_policy_builder_load_rules(nullptr, file, nullptr, nullptr), SBX_STATUS_NULL_PARAMETER);
+    sbx_status st;
+    Policy p = Build(std::move(b), &st);
+    ASSERT_EQ(st, SBX_STATUS_OK);
+    EXPECT_EQ(Decide(p.get(), kRead), kRetAllow);
+    EXPECT_EQ(Decide(p.get(), kIoctl, {0, 21505}), kRetErrno | EPERM);
+    EXPECT_EQ(Decide(p.get(), kWrite) & 0xffff0000u, kRetTrace);
+}
+
 TEST(PolicyBuilder, EveryComparison) {
     struct Case {
         uint32_t cmp;
