@@ -7,6 +7,20 @@ import (
 	"testing"
 )
 
+// runIonice runs `ionice -c 3 true` (its ioprio_set is not in the tool policy) under p, which
+// it closes at the end of the test.
+func runIonice(t *testing.T, p *Policy) *Result {
+	t.Helper()
+	t.Cleanup(p.Close)
+	c := Command("ionice", "-c", "3", "true")
+	c.Policy = p
+	res, err := c.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // Audit mode: ionice's ioprio_set is not in the tool policy. Without audit it is a violation;
 // audited, the run succeeds and Result.Audited names the call with its count.
 func TestAuditListsRefusedCalls(t *testing.T) {
@@ -15,13 +29,7 @@ func TestAuditListsRefusedCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(p.Close)
-		c := Command("ionice", "-c", "3", "true")
-		c.Policy = p
-		res, err := c.Run(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := runIonice(t, p)
 		if !audit {
 			if res.Status != StatusViolation || res.Violation.Syscall != "ioprio_set" || res.Audit || res.Audited != nil {
 				t.Fatalf("without audit: %+v", res)
@@ -51,12 +59,8 @@ func TestLoadRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(p.Close)
-	c := Command("ionice", "-c", "3", "true")
-	c.Policy = p
-	res, err := c.Run(context.Background())
-	if err != nil || res.Status != StatusOK {
-		t.Fatalf("ionice under the loaded rule: %+v, %v", res, err)
+	if res := runIonice(t, p); res.Status != StatusOK {
+		t.Fatalf("ionice under the loaded rule: %+v", res)
 	}
 	_, err = NewToolPolicyBuilder().LoadRules("version = 1\nallow = [\"no_such_call\"]\n", "bad.toml").Build()
 	if !errors.Is(err, ErrInvalidPolicy) || !strings.Contains(err.Error(), "bad.toml:2:") || !strings.Contains(err.Error(), "no_such_call") {

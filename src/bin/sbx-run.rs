@@ -55,7 +55,8 @@ POLICY:
                                    it, then write the minimal policy that allows what ran to
                                    FILE (socket domains, ioctl requests, prctl options, fcntl
                                    commands, clone flags and mmap/mprotect protections only
-                                   as seen). Replay with --policy FILE.
+                                   as seen). Replay with --policy FILE. Like --audit, the
+                                   learning run is not a sandbox for hostile code.
     --learn-format FORMAT          toml (the policy file, default), rust, c, go (builder
                                    code) or oci (a Docker/OCI seccomp profile).
     --policy FILE                  Use FILE's syscall rules (TOML, as --learn writes them)
