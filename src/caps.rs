@@ -144,7 +144,7 @@ pub(crate) fn has_sys_admin() -> bool {
 /// i.e. its uid 0 is host root. Root inside a user namespace (rootless containers, `unshare -r`)
 /// is an ordinary host user and keeps the plain mapping onto its own ids.
 pub fn caller_is_host_root() -> bool {
-    static VALUE: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| {
+    static VALUE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
         if !nix::unistd::geteuid().is_root() {
             return false;
         }
@@ -177,7 +177,7 @@ fn capbset_knows(cap: u32) -> bool {
 /// sandboxee gets (`namespaces::root_caller_host_id`).
 pub(crate) fn cap_drop_needed(host_id: u32) -> CapDrop {
     // A kernel constant: read once per process, not on every spawn.
-    static LAST_CAP: once_cell::sync::Lazy<u32> = once_cell::sync::Lazy::new(|| {
+    static LAST_CAP: std::sync::LazyLock<u32> = std::sync::LazyLock::new(|| {
         std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
             .ok()
             .and_then(|s| s.trim().parse().ok())

@@ -33,7 +33,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use once_cell::sync::OnceCell;
+use std::sync::OnceLock;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 #[cfg(target_arch = "x86_64")]
@@ -114,19 +114,27 @@ pub(crate) fn unotify_image() -> Vec<u8> {
     Vec::new()
 }
 
-static MEMFD: OnceCell<OwnedFd> = OnceCell::new();
-static UNOTIFY_MEMFD: OnceCell<OwnedFd> = OnceCell::new();
+static MEMFD: OnceLock<OwnedFd> = OnceLock::new();
+static UNOTIFY_MEMFD: OnceLock<OwnedFd> = OnceLock::new();
 
 /// The sealed memfd holding [`image`], created once per host process.
 pub(crate) fn memfd() -> Result<RawFd> {
-    MEMFD.get_or_try_init(|| create(&image())).map(|fd| fd.as_raw_fd())
+    once_fd(&MEMFD, image)
 }
 
 /// The sealed memfd holding [`unotify_image`], created once per host process.
 pub(crate) fn unotify_memfd() -> Result<RawFd> {
-    UNOTIFY_MEMFD
-        .get_or_try_init(|| create(&unotify_image()))
-        .map(|fd| fd.as_raw_fd())
+    once_fd(&UNOTIFY_MEMFD, unotify_image)
+}
+
+/// `cell`'s memfd, created from `bytes()` on first use. A failure is not kept (the next call
+/// tries again); two threads racing here may both create one, and the loser's is closed.
+fn once_fd(cell: &'static OnceLock<OwnedFd>, bytes: fn() -> Vec<u8>) -> Result<RawFd> {
+    if let Some(fd) = cell.get() {
+        return Ok(fd.as_raw_fd());
+    }
+    let fd = create(&bytes())?;
+    Ok(cell.get_or_init(|| fd).as_raw_fd())
 }
 
 #[allow(unsafe_code)]

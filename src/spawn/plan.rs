@@ -572,7 +572,7 @@ pub use crate::sys::landlock::LandlockAttr;
 /// a same-uid sandboxee away from the host even without a pid or network namespace. The only file
 /// right handled is creating block devices, which no sandboxee can do anyway.
 fn landlock_attr() -> Option<LandlockAttr> {
-    static ABI: once_cell::sync::Lazy<i64> = once_cell::sync::Lazy::new(|| {
+    static ABI: std::sync::LazyLock<i64> = std::sync::LazyLock::new(|| {
         const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
         // SAFETY: a version query takes no pointers.
         #[allow(unsafe_code)]
@@ -609,13 +609,15 @@ fn landlock_attr() -> Option<LandlockAttr> {
 /// The mandatory rules alone (everything else allowed): the filter a target started without
 /// sandboxing before exec runs under until it applies its policy.
 fn mandatory_only() -> Result<&'static Policy> {
-    static POLICY: once_cell::sync::OnceCell<Policy> = once_cell::sync::OnceCell::new();
-    POLICY.get_or_try_init(|| {
-        let mut b = crate::policy::PolicyBuilder::new();
-        b.default_action(crate::policy::DefaultAction::AllowAll)
-            .disable_namespaces();
-        b.build()
-    })
+    static POLICY: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+    if let Some(p) = POLICY.get() {
+        return Ok(p);
+    }
+    let mut b = crate::policy::PolicyBuilder::new();
+    b.default_action(crate::policy::DefaultAction::AllowAll)
+        .disable_namespaces();
+    let built = b.build()?;
+    Ok(POLICY.get_or_init(|| built))
 }
 
 /// A connected unix stream pair with SO_PASSCRED on both ends (credentials messages need it).
