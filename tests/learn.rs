@@ -167,3 +167,19 @@ fn conditional_rules_round_trip_too() {
         assert!(form.contains("mmap") && form.contains("ioctl"), "{form}");
     }
 }
+
+#[test]
+fn groups_load_by_name() {
+    let mut by_file = view();
+    by_file
+        .load_rules("version = 1\ngroups = [\"static_startup\", \"exit\"]\n", "g.toml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut by_code = view();
+    by_code.allow_static_startup().allow_exit();
+    assert_eq!(build(&by_file).program(), build(&by_code).program());
+    let err = match view().load_rules("version = 1\ngroups = [\"nope\"]\n", "g.toml") {
+        Ok(_) => panic!("an unknown group was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("g.toml:2:11") && err.contains("nope"), "{err}");
+}

@@ -6,6 +6,7 @@
 //! version = 1
 //! default = "violation"          # what no rule decides: "violation" (the default), "allow",
 //!                                # "trace" or "errno:EPERM" (a name or a number)
+//! groups = ["static_startup"]   # libsbx's groups, by their method's name without `allow_`
 //! allow = ["read", "write"]      # unconditional allows
 //!
 //! [[rule]]                       # a rule with argument conditions, in order
@@ -33,6 +34,8 @@ struct File {
     version: Spanned<u32>,
     #[serde(default)]
     default: Option<Spanned<String>>,
+    #[serde(default)]
+    groups: Vec<Spanned<String>>,
     #[serde(default)]
     allow: Vec<Spanned<String>>,
     #[serde(default)]
@@ -128,6 +131,16 @@ impl PolicyBuilder {
             let action = parse_default(d.get_ref()).map_err(|e| at.error(d.span().start, e))?;
             trial.default_action(action);
             take_error(&mut trial).map_err(|e| at.error(d.span().start, e))?;
+        }
+        for g in &file.groups {
+            let Some(&(_, add)) = super::groups::BY_NAME.iter().find(|(n, _)| n == g.get_ref()) else {
+                return Err(at.error(
+                    g.span().start,
+                    format!("unknown group {:?} (the names are libsbx's allow_* group methods without allow_, such as \"static_startup\")", g.get_ref()),
+                ));
+            };
+            add(&mut trial);
+            take_error(&mut trial).map_err(|e| at.error(g.span().start, e))?;
         }
         for name in &file.allow {
             trial.allow(name.get_ref().as_str());
