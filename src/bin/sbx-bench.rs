@@ -332,13 +332,16 @@ impl Policies {
         let mut b = PolicyBuilder::new();
         b.allow_dynamic_startup().allow_exit().disable_namespaces();
         let bare = b.build().ok();
-        let helper = helper.as_ref().ok().and_then(|h| {
-            let mut b = sbx::policy::presets::tool_default();
-            b.add_file(&h.path).monitor(monitor);
-            b.build().ok()
-        });
+        let helper = helper.as_ref().ok().and_then(|h| helper_policy(h, monitor).ok());
         Ok(Policies { tool, tool_shared_net, bare, helper })
     }
+}
+
+/// `tool_default()` plus the static helper's file (it lives outside the tool view), under `monitor`.
+fn helper_policy(h: &Helper, monitor: sbx::Monitor) -> sbx::Result<Policy> {
+    let mut b = sbx::policy::presets::tool_default();
+    b.add_file(&h.path).monitor(monitor);
+    b.build()
 }
 
 struct Config {
@@ -678,11 +681,7 @@ fn time_violation(policy: &Policy, h: &Helper) -> Result<Duration, String> {
 /// The violation round trip under each monitor, the runs alternating so that the machine's
 /// drift affects both alike (issue 10: user-notify's must not exceed ptrace's).
 fn monitors_compared(t: &mut Table, cfg: &Config, h: &Helper) {
-    let build = |m: sbx::Monitor| {
-        let mut b = sbx::policy::presets::tool_default();
-        b.add_file(&h.path).monitor(m);
-        b.build().map_err(|e| format!("{}: {e}", m.name()))
-    };
+    let build = |m: sbx::Monitor| helper_policy(h, m).map_err(|e| format!("{}: {e}", m.name()));
     let (ptrace, unotify) = match (build(sbx::Monitor::Ptrace), build(sbx::Monitor::Unotify)) {
         (Ok(p), Ok(u)) => (p, u),
         (Err(e), _) | (_, Err(e)) => {

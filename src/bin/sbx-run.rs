@@ -466,17 +466,7 @@ fn parse_errno(s: &str) -> Result<u16, String> {
     if let Ok(n) = s.parse::<u16>() {
         return if n <= 4095 { Ok(n) } else { Err("errno numbers go up to 4095".into()) };
     }
-    let upper = s.to_ascii_uppercase();
-    // Aliases that nix spells by their primary name.
-    let wanted = match upper.as_str() {
-        "EWOULDBLOCK" => "EAGAIN",
-        "ENOTSUP" => "EOPNOTSUPP",
-        "EDEADLOCK" => "EDEADLK",
-        other => other,
-    };
-    (1..4096)
-        .find(|&n| format!("{:?}", nix::errno::Errno::from_raw(n)) == wanted)
-        .map(|n| n as u16)
+    sbx::policy::errno_from_name(s)
         .ok_or_else(|| format!("unknown errno name {s:?} (use a number or a name such as EPERM, EACCES, ENOSYS)"))
 }
 

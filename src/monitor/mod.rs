@@ -158,11 +158,7 @@ impl AuditLog {
             None => return,
         };
         if let Some(seen) = self.calls[i].seen.as_mut() {
-            let raw = args[usize::from(seen.index)];
-            let v = match seen.width {
-                crate::policy::Width::W32 => raw & 0xffff_ffff,
-                crate::policy::Width::W64 => raw,
-            };
+            let v = args[usize::from(seen.index)] & seen.width.mask();
             if !seen.values.contains(&v) {
                 if seen.values.len() < SeenArg::MAX_VALUES {
                     seen.values.push(v);

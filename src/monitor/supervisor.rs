@@ -302,15 +302,15 @@ impl Supervisor {
         let ready = self.epoll.wait(-1);
         let mut bell = false;
         for (id, source) in ready {
-            match source {
-                Source::Bell => bell = true,
-                s => self.on_ready(id, s),
-            }
+            bell |= source == Source::Bell;
+            self.on_ready(id, source);
         }
+        // Deadlines change only with a request (a new sandbox) or the alarm, both on the bell;
+        // a notification alone needs no rescan or re-arm.
         if bell {
             self.serve_requests();
+            self.expire_deadlines();
         }
-        self.expire_deadlines();
     }
 
     /// Empties the bell's fds, then starts and kills what the other threads asked for.
@@ -331,9 +331,11 @@ impl Supervisor {
 
     /// A user-notify sandbox's fd is ready.
     fn on_ready(&mut self, id: u64, source: Source) {
-        if source == Source::Exit {
-            self.reap_init(id);
-            return;
+        match source {
+            Source::Exit => return self.reap_init(id),
+            // The bell's fds carry job 0, a real job's id too: they are the caller's to serve.
+            Source::Bell => return,
+            _ => {}
         }
         let Some(entry) = self.jobs.get_mut(&id) else {
             return;
@@ -577,39 +579,32 @@ fn finished(notify: &mut dyn Notify, effective: Option<[u32; 2]>, result: &crate
 /// One `wait4(-1, __WALL | __WNOTHREAD | WUNTRACED | flags)`: `Ok(None)` for nothing yet (WNOHANG) or
 /// EINTR, `Err` when this thread has no child at all (ECHILD).
 fn wait_any(flags: libc::c_int) -> std::result::Result<Option<Event>, ()> {
-    let mut status = 0;
-    // SAFETY: rusage is plain old data; all-zero is a valid value.
-    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 writes status and rusage into our locals.
-    let pid = unsafe {
-        libc::wait4(
-            -1,
-            &mut status,
-            // WUNTRACED: the doorbell's (untraced) group-stop; tracees report their stops anyway.
-            libc::__WALL | libc::__WNOTHREAD | libc::WUNTRACED | flags,
-            &mut rusage,
-        )
-    };
-    if pid < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) {
-        return Err(());
+    // WUNTRACED: the doorbell's (untraced) group-stop; tracees report their stops anyway.
+    match wait4(-1, libc::__WNOTHREAD | libc::WUNTRACED | flags) {
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Err(()),
+        r => Ok(r.ok().flatten()),
     }
-    Ok((pid > 0).then_some(Event {
-        pid,
-        status,
-        rusage,
-    }))
 }
 
 /// The end of our child `pid` (`flags`: `WNOHANG`), if it has ended; its stops are not asked for.
 fn wait(pid: libc::pid_t, flags: libc::c_int) -> Option<Event> {
+    wait4(pid, flags).ok().flatten()
+}
+
+/// `wait4(pid, __WALL | flags)` with the status and usage of what it reaped: `Ok(None)` when
+/// nothing was (WNOHANG), the errno otherwise.
+fn wait4(pid: libc::pid_t, flags: libc::c_int) -> std::io::Result<Option<Event>> {
     let mut status = 0;
     // SAFETY: rusage is plain old data; all-zero is a valid value.
     let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: wait4 writes status and rusage into our locals.
     let r = unsafe { libc::wait4(pid, &mut status, libc::__WALL | flags, &mut rusage) };
-    (r == pid).then_some(Event {
-        pid,
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((r > 0).then_some(Event {
+        pid: r,
         status,
         rusage,
-    })
+    }))
 }

@@ -171,17 +171,13 @@ fn take_error(b: &mut PolicyBuilder) -> std::result::Result<(), String> {
 }
 
 fn parse_default(s: &str) -> std::result::Result<DefaultAction, String> {
-    match s {
-        "violation" => Ok(DefaultAction::Violation),
-        "allow" => Ok(DefaultAction::AllowAll),
-        "trace" => Ok(DefaultAction::TraceAll),
-        _ => match s.strip_prefix("errno:") {
-            Some(e) => Ok(DefaultAction::Errno(parse_errno(e)?)),
-            None => Err(format!(
-                "default {s:?}: expected \"violation\", \"allow\", \"trace\" or \"errno:NAME\""
-            )),
-        },
-    }
+    // The same words as an action's, for what no rule decides.
+    Ok(match parse_action(s)? {
+        Action::Violation => DefaultAction::Violation,
+        Action::Allow => DefaultAction::AllowAll,
+        Action::Trace => DefaultAction::TraceAll,
+        Action::Errno(e) => DefaultAction::Errno(e),
+    })
 }
 
 fn parse_action(s: &str) -> std::result::Result<Action, String> {
@@ -192,23 +188,18 @@ fn parse_action(s: &str) -> std::result::Result<Action, String> {
         _ => match s.strip_prefix("errno:") {
             Some(e) => Ok(Action::Errno(parse_errno(e)?)),
             None => Err(format!(
-                "action {s:?}: expected \"allow\", \"trace\", \"violation\" or \"errno:NAME\""
+                "{s:?}: expected \"allow\", \"trace\", \"violation\" or \"errno:NAME\""
             )),
         },
     }
 }
 
 /// `EPERM`, `eperm` or a number in 1..=4095.
-pub(crate) fn parse_errno(s: &str) -> std::result::Result<u16, String> {
+fn parse_errno(s: &str) -> std::result::Result<u16, String> {
     let n = match s.parse::<u16>() {
         Ok(n) => n,
-        Err(_) => {
-            let wanted = s.to_ascii_uppercase();
-            (1..4096)
-                .find(|&n| format!("{:?}", nix::errno::Errno::from_raw(n)) == wanted)
-                .and_then(|n| u16::try_from(n).ok())
-                .ok_or_else(|| format!("unknown errno {s:?} (a number or a name such as EPERM)"))?
-        }
+        Err(_) => super::errno_from_name(s)
+            .ok_or_else(|| format!("unknown errno {s:?} (a number or a name such as EPERM)"))?,
     };
     check_errno(n).map_err(|e| e.to_string())?;
     Ok(n)

@@ -46,7 +46,7 @@ mod view;
 pub use builder::PolicyBuilder;
 pub use model::Policy;
 pub(crate) use model::unotify_program;
-pub use rule::{Action, Arg, Cmp, DefaultAction, Sys, Width, MAX_ERRNO};
+pub use rule::{errno_from_name, Action, Arg, Cmp, DefaultAction, Sys, Width, MAX_ERRNO};
 
 /// The argument a learned policy conditions native syscall `nr` on, and its width: socket's
 /// domain, ioctl's request, prctl's option, fcntl's command, clone's flags, mmap's and

@@ -42,6 +42,22 @@ impl Action {
     }
 }
 
+/// The number of the errno called `name` (`EPERM`, `eperm`; the aliases `EWOULDBLOCK`,
+/// `ENOTSUP` and `EDEADLOCK` too), or `None`.
+pub fn errno_from_name(name: &str) -> Option<u16> {
+    let upper = name.trim().to_ascii_uppercase();
+    // Aliases that nix spells by their primary name.
+    let wanted = match upper.as_str() {
+        "EWOULDBLOCK" => "EAGAIN",
+        "ENOTSUP" => "EOPNOTSUPP",
+        "EDEADLOCK" => "EDEADLK",
+        other => other,
+    };
+    (1..=i32::from(MAX_ERRNO))
+        .find(|&n| format!("{:?}", nix::errno::Errno::from_raw(n)) == wanted)
+        .and_then(|n| u16::try_from(n).ok())
+}
+
 pub(crate) fn check_errno(e: u16) -> Result<()> {
     if (1..=MAX_ERRNO).contains(&e) {
         Ok(())
@@ -68,6 +84,16 @@ pub enum Width {
     W32,
     /// Compare all 64 bits.
     W64,
+}
+
+impl Width {
+    /// The bits of the register this width compares.
+    pub fn mask(self) -> u64 {
+        match self {
+            Width::W32 => u64::from(u32::MAX),
+            Width::W64 => u64::MAX,
+        }
+    }
 }
 
 /// An unsigned comparison of an argument `x` with a rule's value `v`.
@@ -159,10 +185,7 @@ impl Arg {
         let Some(&raw) = args.get(usize::from(self.index)) else {
             return false;
         };
-        let x = match self.width {
-            Width::W32 => raw & u64::from(u32::MAX),
-            Width::W64 => raw,
-        };
+        let x = raw & self.width.mask();
         let v = self.value;
         match self.cmp {
             Cmp::Eq => x == v,
@@ -183,10 +206,7 @@ impl Arg {
                 self.index
             )));
         }
-        let max = match self.width {
-            Width::W32 => u64::from(u32::MAX),
-            Width::W64 => u64::MAX,
-        };
+        let max = self.width.mask();
         // A 32-bit comparison never sees bits 32..63, so such a value or mask would silently make
         // the rule always or never match.
         if self.value > max {
