@@ -462,6 +462,33 @@ func (b *PolicyBuilder) SetAudit(on bool) *PolicyBuilder {
 	})
 }
 
+// AllowConnect lets the sandboxee's connect reach spec on the host: "10.0.0.0/8:443",
+// "127.0.0.1:8080", "[::1]:80" (port 0 or *: any; TCP), "unix:/run/x.sock" (a host path,
+// symlinks never followed), "abstract:NAME", or "HOST:PORT" (resolved now, once). The sandbox
+// keeps its own empty network; the supervisor connects allowed endpoints for it and hands it
+// the socket. Other TCP connects are a VIOLATION_NETWORK (see RefuseConnect); other unix paths
+// are looked up in the sandbox's own view. Needs the user-notify monitor and the sandbox's own
+// network namespace: Build fails with ErrInvalidPolicy naming the conflict otherwise, and with
+// ErrInvalidArgument naming a bad spec.
+func (b *PolicyBuilder) AllowConnect(spec string) *PolicyBuilder {
+	return b.withString("sbx_policy_builder_allow_connect", "spec", spec,
+		func(p *C.sbx_policy_builder, cs *C.char, cerr **C.sbx_error) C.sbx_status {
+			return C.sbx_policy_builder_allow_connect(p, cs, cerr)
+		})
+}
+
+// RefuseConnect makes a connect the allow-list does not allow fail with errno (e.g.
+// syscall.ECONNREFUSED) and be listed in Result.DeniedConnects, instead of ending the run; 0
+// restores the default (a VIOLATION_NETWORK). Turns the proxy on like AllowConnect.
+func (b *PolicyBuilder) RefuseConnect(errno syscall.Errno) *PolicyBuilder {
+	if errno < 0 || errno > 4095 {
+		return b.fail(fmt.Errorf("%w: RefuseConnect: errno %d is not in 0..=4095", ErrInvalidArgument, int(errno)))
+	}
+	return b.call("sbx_policy_builder_refuse_connect", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_refuse_connect(p, C.uint16_t(errno), cerr)
+	})
+}
+
 // DisableNamespaces turns namespaces off: the sandboxee sees the host's files, processes and
 // network, runs as the caller's uid (a root caller's capabilities are still dropped) and is
 // confined only by seccomp, rlimits and the monitor. Mounts added to such a policy make Build

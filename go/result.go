@@ -154,6 +154,21 @@ type Result struct {
 	// Audited lists, for an audit run, every syscall the policy refuses that the run made,
 	// once each, in the order of first use; nil for any other run.
 	Audited []AuditedCall
+	// DeniedConnects lists the connects a network allow-list refused (PolicyBuilder.AllowConnect):
+	// the one that ended a VIOLATION_NETWORK run, or each one failed with RefuseConnect's errno.
+	DeniedConnects []DeniedConnect
+}
+
+// DeniedConnect is a connect the network allow-list refused.
+type DeniedConnect struct {
+	// Pid is the host pid of the thread that called connect.
+	Pid int
+	// Family is "inet", "inet6", "unix", "abstract", ...
+	Family string
+	// Address is the address as an allow-list spec writes it: "10.0.0.5:443", "[::1]:80".
+	Address string
+	// Why says why it was refused, e.g. "not in the allow-list".
+	Why string
 }
 
 // AuditedCall is a call an audit run let through although its policy refuses it.
@@ -243,6 +258,17 @@ func newResult(r *C.sbx_result) *Result {
 				call.Args[j] = uint64(c.args[j])
 			}
 			res.Audited = append(res.Audited, AuditedCall{First: call, Count: uint64(c.count)})
+		}
+	}
+	for i := 0; i < int(C.sbx_result_denied_connect_count(r)); i++ {
+		var d C.sbx_denied_connect
+		if C.sbx_result_denied_connect(r, C.size_t(i), &d) {
+			res.DeniedConnects = append(res.DeniedConnects, DeniedConnect{
+				Pid:     int(d.pid),
+				Family:  goStringOrEmpty(d.family),
+				Address: goStringOrEmpty(d.address),
+				Why:     goStringOrEmpty(d.why),
+			})
 		}
 	}
 	if v := C.sbx_result_violation(r); v != nil {

@@ -1052,6 +1052,29 @@ typedef struct sbx_audited_call {
 } sbx_audited_call;
 
 /**
+ * A connect the network allow-list refused (`sbx_result_denied_connect`). The strings belong
+ * to the result.
+ */
+typedef struct sbx_denied_connect {
+    /**
+     * Host pid of the thread that called `connect`.
+     */
+    int32_t pid;
+    /**
+     * `"inet"`, `"inet6"`, `"unix"`, `"abstract"`, ...
+     */
+    const char *family;
+    /**
+     * The address as an allow-list spec writes it: `"10.0.0.5:443"`, `"[::1]:80"`, `"unix:/x"`.
+     */
+    const char *address;
+    /**
+     * Why it was refused, e.g. `"not in the allow-list"`.
+     */
+    const char *why;
+} sbx_denied_connect;
+
+/**
  * A syscall as the kernel presented it to seccomp, passed to the `trace` and `violation`
  * callbacks of `sbx_notify_callbacks`. The same type as `sbx_violation`: read it with the
  * `sbx_violation_*` accessors. A view valid only during the callback; never freed.
@@ -2042,6 +2065,37 @@ sbx_status sbx_policy_builder_set_audit(struct sbx_policy_builder *builder,
                                         struct sbx_error **err_out);
 
 /**
+ * Lets the sandboxee's `connect` reach `spec` on the host: `"10.0.0.0/8:443"`,
+ * `"127.0.0.1:8080"`, `"[::1]:80"` (port 0 or `*`: any; TCP), `"unix:/run/x.sock"` (a host
+ * path, symlinks never followed), `"abstract:NAME"`, or `"HOST:PORT"` (resolved now, once).
+ * The sandbox keeps its own empty network; the supervisor connects allowed endpoints for it.
+ * Other TCP connects are a `VIOLATION_NETWORK` (see `sbx_policy_builder_refuse_connect`);
+ * other unix paths are looked up in the sandbox's own view. Needs the user-notify monitor
+ * and the sandbox's own network namespace: `sbx_policy_builder_build` fails with
+ * `SBX_STATUS_INVALID_POLICY` naming the conflict otherwise. A bad spec makes the build fail
+ * with `SBX_STATUS_INVALID_ARGUMENT` naming it.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`, `spec`), `SBX_STATUS_INVALID_ARGUMENT`
+ * (`spec` not UTF-8).
+ */
+sbx_status sbx_policy_builder_allow_connect(struct sbx_policy_builder *builder,
+                                            const char *spec,
+                                            struct sbx_error **err_out);
+
+/**
+ * Under an allow-list: a connect the list does not allow fails with `errnum` (1..=4095, e.g.
+ * `ECONNREFUSED`) and is listed in the result (`sbx_result_denied_connect`) instead of
+ * ending the run; 0 restores the default (a `VIOLATION_NETWORK`). Turns the proxy on like
+ * `sbx_policy_builder_allow_connect`.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`); an errno above 4095 makes the build fail
+ * with `SBX_STATUS_INVALID_ARGUMENT`.
+ */
+sbx_status sbx_policy_builder_refuse_connect(struct sbx_policy_builder *builder,
+                                             uint16_t errnum,
+                                             struct sbx_error **err_out);
+
+/**
  * Turns namespaces off: the sandboxee sees the host's files, processes and network, runs as
  * the caller's uid (a root caller's capabilities are still dropped) and is confined only by
  * seccomp, rlimits and the monitor. Mounts added to such a policy make
@@ -2413,6 +2467,21 @@ size_t sbx_result_audited_count(const struct sbx_result *result);
 bool sbx_result_audited_call(const struct sbx_result *result,
                              size_t index,
                              struct sbx_audited_call *call_out);
+
+/**
+ * Returns how many connects the network allow-list refused (the one that ended a
+ * `VIOLATION_NETWORK` run included; 0 for NULL).
+ */
+size_t sbx_result_denied_connect_count(const struct sbx_result *result);
+
+/**
+ * Reads refused connect `index` (0-based, in order) into `*out`, whose strings belong to
+ * `result`. Returns false, writing nothing, when an argument is NULL or `index` is out of
+ * range.
+ */
+bool sbx_result_denied_connect(const struct sbx_result *result,
+                               size_t index,
+                               struct sbx_denied_connect *out);
 
 /**
  * Frees a result, and with it its strings and violation view. NULL is a no-op.

@@ -153,6 +153,24 @@ cli_smoke() {
     echo 'allow = ["no_such_call"]' >>"$learned/bad.toml"
     check 125 "--policy with an unknown syscall -> 125" "${sbxrun[@]}" --policy "$learned/bad.toml" -- true
     rm -rf "$learned"
+    # Network allow-list: a host HTTP server on a free port; curl reaches it, not another port.
+    local web port
+    web=$(mktemp -d)
+    (cd "$web" && echo page >index.html && exec timeout 120 python3 -c 'import http.server, sys
+s = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+open(sys.argv[1] + ".tmp", "w").write(str(s.server_port))
+__import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()' "$web/port" >/dev/null 2>&1) &
+    local server=$!
+    for i in $(seq 100); do [[ -s $web/port ]] && break; sleep 0.05; done
+    port=$(cat "$web/port" 2>/dev/null || echo 1)
+    check 0 "--allow-connect: curl gets a page from an allowed host server" "${sbxrun[@]}" --allow-connect "127.0.0.1:$port" -- curl -sfS --max-time 10 "http://127.0.0.1:$port/"
+    check 159 "--allow-connect: another port is a NETWORK VIOLATION -> 159" "${sbxrun[@]}" --allow-connect "127.0.0.1:$port" -- curl -sS --max-time 10 "http://127.0.0.1:$((port ^ 1))/"
+    check 7 "--refuse-connect ECONNREFUSED: curl cannot connect (7)" "${sbxrun[@]}" --allow-connect "127.0.0.1:$port" --refuse-connect ECONNREFUSED -- curl -sS --max-time 10 "http://127.0.0.1:$((port ^ 1))/"
+    check 125 "--allow-connect with a bad spec -> 125" "${sbxrun[@]}" --allow-connect 10.0.0.0/33:1 -- true
+    kill "$server" 2>/dev/null
+    wait "$server" 2>/dev/null
+    rm -rf "$web"
     echo "CLI smoke: $fails failed"
     ((fails == 0))
 }

@@ -62,7 +62,9 @@ pub use executor::{Executor, Stdio};
 pub use limits::Limits;
 pub use notify::{Notify, TraceAction};
 pub use policy::{Action, Arg, Cmp, DefaultAction, Monitor, Policy, PolicyBuilder, Sys, Width};
-pub use result::{AuditedCall, Reason, RunResult, SeenArg, Status, Syscall, Usage, Violation};
+pub use result::{
+    AuditedCall, DeniedConnect, Reason, RunResult, SeenArg, Status, Syscall, Usage, Violation,
+};
 pub use sandbox::Sandbox;
 pub use spawn::latency::SetupStep;
 

@@ -253,6 +253,37 @@ pub struct RunResult {
     /// the policy refuses that the run made, once each, in the order of first use (empty when
     /// it made none). `None` for any other run.
     pub audit: Option<Vec<AuditedCall>>,
+    /// Connects a network allow-list refused (see
+    /// [`PolicyBuilder::allow_connect`](crate::PolicyBuilder::allow_connect)): the one that ended
+    /// a `VIOLATION_NETWORK` run, or each one failed with an errno (at most
+    /// [`DeniedConnect::MAX_KEPT`], in order).
+    pub denied_connects: Vec<DeniedConnect>,
+}
+
+/// A `connect` the network allow-list refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeniedConnect {
+    /// Host pid of the thread that called it.
+    pub pid: i32,
+    /// `inet`, `inet6`, `unix`, `abstract`, ...
+    pub family: String,
+    /// The address as an allow-list spec writes it: `10.0.0.5:443`, `[::1]:80`, `unix:/x.sock`.
+    pub address: String,
+    /// Why: `not in the allow-list`, `a symlink on the host path`, ...
+    pub why: String,
+}
+
+impl DeniedConnect {
+    /// Most denied connects a result keeps.
+    pub const MAX_KEPT: usize = 64;
+
+    /// `connect to 10.0.0.5:444 (inet): not in the allow-list`
+    pub fn describe(&self) -> String {
+        format!(
+            "connect to {} ({}): {}",
+            self.address, self.family, self.why
+        )
+    }
 }
 
 impl RunResult {
@@ -274,6 +305,7 @@ impl RunResult {
             usage: Usage::default(),
             setup_latency: Vec::new(),
             audit: None,
+            denied_connects: Vec::new(),
         }
     }
 
@@ -318,9 +350,13 @@ impl RunResult {
                     Some(Reason::ViolationNetwork) => "NETWORK VIOLATION",
                     _ => "SYSCALL VIOLATION",
                 };
+                let network = match (self.reason(), self.denied_connects.last()) {
+                    (Some(Reason::ViolationNetwork), Some(d)) => format!(" - {}", d.describe()),
+                    _ => String::new(),
+                };
                 match &self.violation {
-                    Some(v) => format!("{what} - {} pid {}", v.describe(), v.pid),
-                    None => what.to_string(),
+                    Some(v) => format!("{what}{network} - {} pid {}", v.describe(), v.pid),
+                    None => format!("{what}{network}"),
                 }
             }
             Status::Signaled => {

@@ -18,9 +18,13 @@ use std::time::{Duration, Instant};
 /// Records why the run is being ended (the first reason wins) and kills the main process.
 /// The monitor then kills every other task when it sees the main process die.
 /// The monitor to ask the plan for: user-notify needs kernel support (asked once); Auto without
-/// it is ptrace.
-fn monitor_for(asked: Monitor) -> Result<Monitor> {
+/// it is ptrace. A network allow-list needs user-notify (its proxy answers the connects).
+fn monitor_for(policy: &Policy) -> Result<Monitor> {
     let supported = crate::monitor::unotify_supported();
+    let asked = match policy.monitor() {
+        Monitor::Auto if policy.network().is_some() => Monitor::Unotify,
+        m => m,
+    };
     match asked {
         Monitor::Unotify if !supported => Err(Error::Unsupported {
             feature: "user-notify monitor",
@@ -101,7 +105,7 @@ impl Sandbox {
             &self.policy,
             self.policy.namespaces(),
             self.policy.mounts(),
-            monitor_for(self.policy.monitor())?,
+            monitor_for(&self.policy)?,
         )?);
         let mut comms = plan.comms_host.take().map(Comms::from_fd);
         *lock(&self.shared.phase) = Phase::Starting;

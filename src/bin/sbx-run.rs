@@ -7,10 +7,10 @@
 
 use sbx::{DefaultAction, Executor, Policy, PolicyBuilder, Reason, RunResult, Sandbox, Status};
 use std::fmt::Write as _;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 /// Exit status when the sandboxee broke the policy.
@@ -99,6 +99,18 @@ FILESYSTEM AND NAMESPACES:
                                    TIOCSTI stays refused.
     --tmpfs DST[:SIZE]             A fresh writable tmpfs at DST (SIZE as BYTES below).
     --net                          Share the host's network instead of an empty one.
+    --allow-connect SPEC           Let connect() reach SPEC on the host (repeatable), the
+                                   network staying empty otherwise: 10.0.0.0/8:443,
+                                   127.0.0.1:8080, [::1]:80 (port 0 or *: any; TCP),
+                                   unix:/run/x.sock (a host path, symlinks never followed),
+                                   abstract:NAME, or HOST:PORT (resolved once, now). The
+                                   supervisor connects for the sandboxee and hands it the
+                                   socket. Any other TCP connect is a NETWORK VIOLATION;
+                                   other unix paths are looked up in the sandbox's own view;
+                                   UDP stays inside. Needs the user-notify monitor.
+    --refuse-connect ERRNO         With --allow-connect: a connect the list does not allow
+                                   fails with ERRNO (e.g. ECONNREFUSED) and is reported,
+                                   instead of ending the run.
     --hostname NAME                Hostname inside (default 'sandbox').
     --no-namespaces                No namespaces at all: the sandboxee sees the host's files,
                                    processes and network and runs as your uid (capabilities of a
@@ -178,6 +190,8 @@ struct Options {
     dump_policy: bool,
     allow: Vec<String>,
     errno: Vec<(String, u16)>,
+    allow_connect: Vec<String>,
+    refuse_connect: Option<u16>,
     allow_all: bool,
     audit: bool,
     learn: Option<PathBuf>,
@@ -283,7 +297,10 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             "--learn-format" => {
                 let v = value(&flag)?;
                 if !LEARN_FORMATS.contains(&v.as_str()) {
-                    return Err(format!("--learn-format {v:?}: expected one of {}", LEARN_FORMATS.join(", ")));
+                    return Err(format!(
+                        "--learn-format {v:?}: expected one of {}",
+                        LEARN_FORMATS.join(", ")
+                    ));
                 }
                 o.learn_format = Some(v);
             }
@@ -301,11 +318,23 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                     o.allow.push(name.to_string());
                 }
             }
+            "--allow-connect" => {
+                let v = value(&flag)?;
+                // Checked here for a message naming the option (the builder checks again).
+                sbx::policy::net::Endpoint::parse(&v)
+                    .map_err(|e| format!("--allow-connect: {e}"))?;
+                o.allow_connect.push(v);
+            }
+            "--refuse-connect" => {
+                let v = value(&flag)?;
+                o.refuse_connect =
+                    Some(parse_errno(&v).map_err(|m| format!("--refuse-connect {v:?}: {m}"))?);
+            }
             "--errno" => {
                 let v = value(&flag)?;
-                let (name, e) = v
-                    .split_once('=')
-                    .ok_or_else(|| format!("--errno {v:?}: expected SYSCALL=ERRNO, e.g. socket=EACCES"))?;
+                let (name, e) = v.split_once('=').ok_or_else(|| {
+                    format!("--errno {v:?}: expected SYSCALL=ERRNO, e.g. socket=EACCES")
+                })?;
                 let e = parse_errno(e).map_err(|m| format!("--errno {v:?}: {m}"))?;
                 if name.trim().is_empty() {
                     return Err(format!("--errno {v:?}: empty syscall name"));
@@ -318,10 +347,18 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             }
             "--rlimit-as" => o.rlimit_as = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?),
             "--rlimit-cpu" => o.rlimit_cpu = Some(limit_flag(&flag, &value(&flag)?, parse_count)?),
-            "--rlimit-fsize" => o.rlimit_fsize = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?),
-            "--rlimit-nofile" => o.rlimit_nofile = Some(limit_flag(&flag, &value(&flag)?, parse_count)?),
-            "--rlimit-nproc" => o.rlimit_nproc = Some(limit_flag(&flag, &value(&flag)?, parse_count)?),
-            "--rlimit-core" => o.rlimit_core = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?),
+            "--rlimit-fsize" => {
+                o.rlimit_fsize = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?)
+            }
+            "--rlimit-nofile" => {
+                o.rlimit_nofile = Some(limit_flag(&flag, &value(&flag)?, parse_count)?)
+            }
+            "--rlimit-nproc" => {
+                o.rlimit_nproc = Some(limit_flag(&flag, &value(&flag)?, parse_count)?)
+            }
+            "--rlimit-core" => {
+                o.rlimit_core = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?)
+            }
             "--env" => {
                 let v = value(&flag)?;
                 match v.split_once('=') {
@@ -351,21 +388,32 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                 let outside = absolute(outside).map_err(|m| format!("{flag} {v:?}: {m}"))?;
                 let inside = match inside {
                     Some(i) if !i.starts_with('/') => {
-                        return Err(format!("{flag} {v:?}: the path inside the sandbox must be absolute"))
+                        return Err(format!(
+                            "{flag} {v:?}: the path inside the sandbox must be absolute"
+                        ))
                     }
                     Some(i) => PathBuf::from(i),
                     None => outside.clone(),
                 };
-                o.binds.push(Bind { outside, inside, writable: flag == "--rw" || flag == "--bind-rw" });
+                o.binds.push(Bind {
+                    outside,
+                    inside,
+                    writable: flag == "--rw" || flag == "--bind-rw",
+                });
             }
             "--tmpfs" => {
                 let v = value(&flag)?;
                 let (dir, size) = match v.split_once(':') {
-                    Some((d, sz)) => (d, Some(parse_bytes(sz).map_err(|m| format!("--tmpfs {v:?}: {m}"))?)),
+                    Some((d, sz)) => (
+                        d,
+                        Some(parse_bytes(sz).map_err(|m| format!("--tmpfs {v:?}: {m}"))?),
+                    ),
                     None => (v.as_str(), None),
                 };
                 if !dir.starts_with('/') {
-                    return Err(format!("--tmpfs {v:?}: the directory must be an absolute path"));
+                    return Err(format!(
+                        "--tmpfs {v:?}: the directory must be an absolute path"
+                    ));
                 }
                 o.tmpfs.push((PathBuf::from(dir), size));
             }
@@ -391,7 +439,9 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                 let v = value(&flag)?;
                 let p = PathBuf::from(&v);
                 if !p.is_absolute() {
-                    return Err(format!("--cwd {v:?}: the directory must be an absolute path"));
+                    return Err(format!(
+                        "--cwd {v:?}: the directory must be an absolute path"
+                    ));
                 }
                 o.cwd = Some(p);
             }
@@ -401,7 +451,9 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
     if o.program.is_empty() && !o.check && !o.dump_policy {
         return Err("no program given: sbx-run [OPTIONS] -- PROGRAM [ARGS...]".into());
     }
-    if o.learn.is_some() && (o.policy_file.is_some() || !o.allow.is_empty() || !o.errno.is_empty() || o.allow_all) {
+    if o.learn.is_some()
+        && (o.policy_file.is_some() || !o.allow.is_empty() || !o.errno.is_empty() || o.allow_all)
+    {
         return Err("--learn starts from no rules: it cannot be combined with --policy, --allow, --errno or --allow-all".into());
     }
     if o.learn_format.is_some() && o.learn.is_none() {
@@ -416,7 +468,10 @@ fn limit_flag(
     parse: fn(&str) -> Result<u64, String>,
 ) -> Result<Option<u64>, String> {
     let t = v.trim();
-    if t.eq_ignore_ascii_case("inf") || t.eq_ignore_ascii_case("unlimited") || t.eq_ignore_ascii_case("infinity") {
+    if t.eq_ignore_ascii_case("inf")
+        || t.eq_ignore_ascii_case("unlimited")
+        || t.eq_ignore_ascii_case("infinity")
+    {
         return Ok(None);
     }
     parse(t).map(Some).map_err(|m| format!("{flag} {v:?}: {m}"))
@@ -424,14 +479,17 @@ fn limit_flag(
 
 /// A non-negative integer.
 fn parse_count(s: &str) -> Result<u64, String> {
-    s.parse::<u64>().map_err(|_| "expected a non-negative integer or 'inf'".to_string())
+    s.parse::<u64>()
+        .map_err(|_| "expected a non-negative integer or 'inf'".to_string())
 }
 
 /// Bytes with an optional K/M/G/T suffix (powers of 1024; `KiB`, `KB`, `k` are accepted too).
 fn parse_bytes(s: &str) -> Result<u64, String> {
     let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, suffix) = s.split_at(digits);
-    let n: u64 = num.parse().map_err(|_| "expected a byte count such as 4096, 64K, 512M, 2G or 'inf'".to_string())?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| "expected a byte count such as 4096, 64K, 512M, 2G or 'inf'".to_string())?;
     let shift = match suffix.to_ascii_lowercase().as_str() {
         "" | "b" => 0,
         "k" | "kb" | "kib" => 10,
@@ -440,12 +498,16 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
         "t" | "tb" | "tib" => 40,
         _ => return Err(format!("unknown size suffix {suffix:?} (use K, M, G or T)")),
     };
-    n.checked_mul(1u64 << shift).ok_or_else(|| "value too large".to_string())
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| "value too large".to_string())
 }
 
 /// Seconds, fractions allowed.
 fn parse_seconds(s: &str) -> Result<Duration, String> {
-    let f: f64 = s.trim().parse().map_err(|_| "expected a number of seconds".to_string())?;
+    let f: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| "expected a number of seconds".to_string())?;
     if !f.is_finite() || f < 0.0 {
         return Err("expected a non-negative number of seconds".into());
     }
@@ -464,10 +526,15 @@ fn absolute(p: &str) -> Result<PathBuf, String> {
 fn parse_errno(s: &str) -> Result<u16, String> {
     let s = s.trim();
     if let Ok(n) = s.parse::<u16>() {
-        return if n <= 4095 { Ok(n) } else { Err("errno numbers go up to 4095".into()) };
+        return if n <= 4095 {
+            Ok(n)
+        } else {
+            Err("errno numbers go up to 4095".into())
+        };
     }
-    sbx::policy::errno_from_name(s)
-        .ok_or_else(|| format!("unknown errno name {s:?} (use a number or a name such as EPERM, EACCES, ENOSYS)"))
+    sbx::policy::errno_from_name(s).ok_or_else(|| {
+        format!("unknown errno name {s:?} (use a number or a name such as EPERM, EACCES, ENOSYS)")
+    })
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -485,6 +552,12 @@ fn add_user_rules(pb: &mut PolicyBuilder, o: &Options) {
         pb.default_action(DefaultAction::AllowAll);
     }
     pb.audit(o.audit);
+    for spec in &o.allow_connect {
+        pb.allow_connect(spec);
+    }
+    if let Some(e) = o.refuse_connect {
+        pb.on_denied_connect(sbx::policy::net::OnDenied::Errno(e));
+    }
 }
 
 /// Adds the user's mounts and namespace settings, and the program itself when the default view
@@ -521,7 +594,9 @@ fn add_view(pb: &mut PolicyBuilder, o: &Options) {
     }
     if let Some(program) = o.program.first().filter(|p| p.contains('/')) {
         if let Ok(path) = std::path::absolute(program) {
-            let visible = sbx::policy::presets::SYSTEM_DIRECTORIES.iter().any(|d| path.starts_with(d))
+            let visible = sbx::policy::presets::SYSTEM_DIRECTORIES
+                .iter()
+                .any(|d| path.starts_with(d))
                 || o.binds.iter().any(|b| path.starts_with(&b.outside));
             if !visible && path.is_file() {
                 pb.add_file(&path);
@@ -544,15 +619,25 @@ fn build_policy(o: &Options) -> Result<Policy, String> {
     match &o.policy_file {
         // The file's rules instead of the default policy's.
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("--policy {}: {e}", path.display()))?;
-            pb.load_rules(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--policy {}: {e}", path.display()))?;
+            pb.load_rules(&text, &path.display().to_string())
+                .map_err(|e| e.to_string())?;
         }
         None => {
             sbx::policy::presets::tool_rules(&mut pb);
         }
     }
     if o.no_namespaces {
-        if !o.binds.is_empty() || !o.tmpfs.is_empty() || o.share_net || o.hostname.is_some() || o.write_exec || o.shm.is_some() || o.tty || o.no_private_proc {
+        if !o.binds.is_empty()
+            || !o.tmpfs.is_empty()
+            || o.share_net
+            || o.hostname.is_some()
+            || o.write_exec
+            || o.shm.is_some()
+            || o.tty
+            || o.no_private_proc
+        {
             return Err("--no-namespaces cannot be combined with --bind, --bind-rw, --tmpfs, --net, --hostname, --allow-write-exec, --shm, --tty or --no-private-proc".into());
         }
         pb.disable_namespaces();
@@ -644,13 +729,18 @@ impl Signals {
             }
             let r = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
             if r != 0 {
-                return Err(format!("pthread_sigmask: {}", std::io::Error::from_raw_os_error(r)));
+                return Err(format!(
+                    "pthread_sigmask: {}",
+                    std::io::Error::from_raw_os_error(r)
+                ));
             }
             let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
             if fd < 0 {
                 return Err(format!("signalfd: {}", std::io::Error::last_os_error()));
             }
-            Ok(Signals { fd: OwnedFd::from_raw_fd(fd) })
+            Ok(Signals {
+                fd: OwnedFd::from_raw_fd(fd),
+            })
         }
     }
 
@@ -660,7 +750,13 @@ impl Signals {
         let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
         // SAFETY: reading into `info`, `size` bytes.
-        let n = unsafe { libc::read(self.fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+        let n = unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                (&mut info as *mut libc::signalfd_siginfo).cast(),
+                size,
+            )
+        };
         if usize::try_from(n).ok() != Some(size) {
             return None;
         }
@@ -680,8 +776,16 @@ fn run_until_done(sb: &Sandbox, signals: &Signals) -> sbx::Result<RunResult> {
     let done = sb.completion_fd()?.as_raw_fd();
     loop {
         let mut fds = [
-            libc::pollfd { fd: done, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: signals.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: done,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: signals.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: two live pollfds.
         let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
@@ -754,12 +858,20 @@ fn result_json(r: &RunResult) -> String {
     json_opt_num(&mut o, r.exit_code);
     o.push_str(",\"signal\":");
     json_opt_num(&mut o, r.signal);
-    let _ = write!(o, ",\"wall_time_ms\":{},\"pid\":{},\"message\":", ms(r.wall_time), r.pid);
+    let _ = write!(
+        o,
+        ",\"wall_time_ms\":{},\"pid\":{},\"message\":",
+        ms(r.wall_time),
+        r.pid
+    );
     json_opt_str(&mut o, r.message.as_deref());
     o.push_str(",\"setup_step\":");
     json_opt_str(&mut o, r.failed_step);
     o.push_str(",\"setup_errno\":");
-    json_opt_str(&mut o, r.setup_errno.map(sbx::diagnose::errno_name).as_deref());
+    json_opt_str(
+        &mut o,
+        r.setup_errno.map(sbx::diagnose::errno_name).as_deref(),
+    );
     o.push_str(",\"setup_hint\":");
     json_opt_str(&mut o, r.setup_hint.as_deref());
     let list = |o: &mut String, items: &[&str]| {
@@ -808,6 +920,20 @@ fn result_json(r: &RunResult) -> String {
         }
         None => o.push_str("null"),
     }
+    o.push_str(",\"denied_connects\":[");
+    for (i, d) in r.denied_connects.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        let _ = write!(o, "{{\"pid\":{},\"family\":", d.pid);
+        json_str(&mut o, &d.family);
+        o.push_str(",\"address\":");
+        json_str(&mut o, &d.address);
+        o.push_str(",\"why\":");
+        json_str(&mut o, &d.why);
+        o.push('}');
+    }
+    o.push(']');
     o.push_str(",\"description\":");
     json_str(&mut o, &r.describe());
     o.push('}');
@@ -822,14 +948,26 @@ fn call_json(o: &mut String, v: &sbx::Syscall) {
     o.push_str(",\"syscall\":");
     json_str(o, &v.name);
     let args: Vec<String> = v.args.iter().map(u64::to_string).collect();
-    let _ = write!(o, ",\"nr\":{},\"args\":[{}],\"pid\":{},\"ip\":{}", v.nr, args.join(","), v.pid, v.ip);
+    let _ = write!(
+        o,
+        ",\"nr\":{},\"args\":[{}],\"pid\":{},\"ip\":{}",
+        v.nr,
+        args.join(","),
+        v.pid,
+        v.ip
+    );
 }
 
 /// What `--learn-format` accepts.
 const LEARN_FORMATS: [&str; 5] = ["toml", "rust", "c", "go", "oci"];
 
 /// Writes what a learning run made to `path` in `format`.
-fn write_learned(path: &std::path::Path, format: &str, r: &RunResult, quiet: bool) -> Result<(), String> {
+fn write_learned(
+    path: &std::path::Path,
+    format: &str,
+    r: &RunResult,
+    quiet: bool,
+) -> Result<(), String> {
     let learned = sbx::learn::Learned::from_results([r]);
     let text = match format {
         "rust" => learned.to_rust(),
@@ -858,13 +996,23 @@ fn print_audit(r: &RunResult) {
         eprintln!("sbx-run: audit: the run made no call the policy refuses");
         return;
     }
-    eprintln!("sbx-run: audit: {} syscalls the policy refuses ran (first call shown):", calls.len());
+    eprintln!(
+        "sbx-run: audit: {} syscalls the policy refuses ran (first call shown):",
+        calls.len()
+    );
     for c in calls {
-        let times = if c.count == 1 { "once".to_string() } else { format!("{} times", c.count) };
+        let times = if c.count == 1 {
+            "once".to_string()
+        } else {
+            format!("{} times", c.count)
+        };
         eprintln!("  {} {times}, pid {}", c.first.describe(), c.first.pid);
     }
-    let names: Vec<&str> =
-        calls.iter().map(|c| c.first.name.as_str()).filter(|n| *n != "UNKNOWN").collect();
+    let names: Vec<&str> = calls
+        .iter()
+        .map(|c| c.first.name.as_str())
+        .filter(|n| *n != "UNKNOWN")
+        .collect();
     eprintln!("sbx-run: audit: to allow them: --allow {}", names.join(","));
 }
 
@@ -932,7 +1080,10 @@ fn main() -> ExitCode {
     let args: Result<Vec<String>, String> = std::env::args_os()
         .skip(1)
         .enumerate()
-        .map(|(i, a)| a.into_string().map_err(|a| format!("argument {} ({a:?}) is not valid UTF-8", i + 1)))
+        .map(|(i, a)| {
+            a.into_string()
+                .map_err(|a| format!("argument {} ({a:?}) is not valid UTF-8", i + 1))
+        })
         .collect();
     let opts = match args.and_then(parse_args) {
         Ok(Parsed::Run(o)) => o,
@@ -941,7 +1092,11 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Parsed::Version) => {
-            println!("sbx-run {} (libsbx {})", env!("CARGO_PKG_VERSION"), sbx::VERSION);
+            println!(
+                "sbx-run {} (libsbx {})",
+                env!("CARGO_PKG_VERSION"),
+                sbx::VERSION
+            );
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -959,7 +1114,11 @@ fn main() -> ExitCode {
     };
     if opts.dump_policy {
         let user_rules = !opts.allow.is_empty() || !opts.errno.is_empty() || opts.allow_all;
-        let after = if user_rules { " and your --allow/--errno/--allow-all" } else { "" };
+        let after = if user_rules {
+            " and your --allow/--errno/--allow-all"
+        } else {
+            ""
+        };
         println!("# The embedded default policy's groups (after the mandatory rules{after}):");
         print!("{}", sbx::policy::presets::describe_tool_groups());
         println!("# The compiled filter:");
@@ -979,7 +1138,11 @@ fn main() -> ExitCode {
     if !opts.quiet && r.status != Status::Ok {
         match RECEIVED.load(Ordering::SeqCst) {
             0 => eprintln!("sbx-run: {}", r.describe()),
-            sig => eprintln!("sbx-run: got {}, killed the sandbox: {}", sbx::result::signal_name(sig), r.describe()),
+            sig => eprintln!(
+                "sbx-run: got {}, killed the sandbox: {}",
+                sbx::result::signal_name(sig),
+                r.describe()
+            ),
         }
     }
     if !opts.quiet && !r.degraded.is_empty() {
@@ -989,12 +1152,25 @@ fn main() -> ExitCode {
         );
     }
     if let Some(path) = &opts.learn {
-        if let Err(e) = write_learned(path, opts.learn_format.as_deref().unwrap_or("toml"), &r, opts.quiet) {
+        if let Err(e) = write_learned(
+            path,
+            opts.learn_format.as_deref().unwrap_or("toml"),
+            &r,
+            opts.quiet,
+        ) {
             eprintln!("sbx-run: error: {e}");
             return ExitCode::from(EXIT_SETUP);
         }
     } else if !opts.quiet {
         print_audit(&r);
+    }
+    if !opts.quiet {
+        // The one that ended a NETWORK VIOLATION is in its description already.
+        let fatal = usize::from(r.reason() == Some(sbx::Reason::ViolationNetwork));
+        for d in &r.denied_connects[..r.denied_connects.len() - fatal.min(r.denied_connects.len())]
+        {
+            eprintln!("sbx-run: network: refused {} (pid {})", d.describe(), d.pid);
+        }
     }
     if opts.json {
         eprintln!("{}", result_json(&r));

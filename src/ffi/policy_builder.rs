@@ -2,7 +2,7 @@
 
 use super::error::{sbx_error, Failure};
 use super::handle::{
-    box_into_ptr, take_box, castable, check_out, free_box, try_mut, try_path, try_path_array,
+    box_into_ptr, castable, check_out, free_box, take_box, try_mut, try_path, try_path_array,
     try_slice, try_str, try_str_array, write_out,
 };
 use super::panic::{boundary, boundary_status};
@@ -515,7 +515,11 @@ impl sbx_policy_builder {
         boundary_status(err_out, || {
             let mut b = try_mut(builder, "builder")?;
             let text = try_str(text, "text")?;
-            let origin = if origin.is_null() { "policy" } else { try_str(origin, "origin")? };
+            let origin = if origin.is_null() {
+                "policy"
+            } else {
+                try_str(origin, "origin")?
+            };
             b.load_rules(text, origin)?;
             Ok(())
         })
@@ -731,6 +735,55 @@ impl sbx_policy_builder {
     ) -> sbx_status {
         boundary_status(err_out, || {
             try_mut(builder, "builder")?.audit(on);
+            Ok(())
+        })
+    }
+
+    /// Lets the sandboxee's `connect` reach `spec` on the host: `"10.0.0.0/8:443"`,
+    /// `"127.0.0.1:8080"`, `"[::1]:80"` (port 0 or `*`: any; TCP), `"unix:/run/x.sock"` (a host
+    /// path, symlinks never followed), `"abstract:NAME"`, or `"HOST:PORT"` (resolved now, once).
+    /// The sandbox keeps its own empty network; the supervisor connects allowed endpoints for it.
+    /// Other TCP connects are a `VIOLATION_NETWORK` (see `sbx_policy_builder_refuse_connect`);
+    /// other unix paths are looked up in the sandbox's own view. Needs the user-notify monitor
+    /// and the sandbox's own network namespace: `sbx_policy_builder_build` fails with
+    /// `SBX_STATUS_INVALID_POLICY` naming the conflict otherwise. A bad spec makes the build fail
+    /// with `SBX_STATUS_INVALID_ARGUMENT` naming it.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`, `spec`), `SBX_STATUS_INVALID_ARGUMENT`
+    /// (`spec` not UTF-8).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_allow_connect(
+        builder: *mut sbx_policy_builder,
+        spec: *const c_char,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let mut b = try_mut(builder, "builder")?;
+            b.allow_connect(try_str(spec, "spec")?);
+            Ok(())
+        })
+    }
+
+    /// Under an allow-list: a connect the list does not allow fails with `errnum` (1..=4095, e.g.
+    /// `ECONNREFUSED`) and is listed in the result (`sbx_result_denied_connect`) instead of
+    /// ending the run; 0 restores the default (a `VIOLATION_NETWORK`). Turns the proxy on like
+    /// `sbx_policy_builder_allow_connect`.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`); an errno above 4095 makes the build fail
+    /// with `SBX_STATUS_INVALID_ARGUMENT`.
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_refuse_connect(
+        builder: *mut sbx_policy_builder,
+        errnum: u16,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            let action = if errnum == 0 {
+                crate::policy::net::OnDenied::Violation
+            } else {
+                crate::policy::net::OnDenied::Errno(errnum)
+            };
+            try_mut(builder, "builder")?.on_denied_connect(action);
             Ok(())
         })
     }

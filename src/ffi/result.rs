@@ -89,6 +89,21 @@ pub struct sbx_audited_call {
     pub count: u64,
 }
 
+/// A connect the network allow-list refused (`sbx_result_denied_connect`). The strings belong
+/// to the result.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sbx_denied_connect {
+    /// Host pid of the thread that called `connect`.
+    pub pid: i32,
+    /// `"inet"`, `"inet6"`, `"unix"`, `"abstract"`, ...
+    pub family: *const c_char,
+    /// The address as an allow-list spec writes it: `"10.0.0.5:443"`, `"[::1]:80"`, `"unix:/x"`.
+    pub address: *const c_char,
+    /// Why it was refused, e.g. `"not in the allow-list"`.
+    pub why: *const c_char,
+}
+
 fn cstring(s: &str) -> CString {
     let mut bytes = s.as_bytes().to_vec();
     bytes.retain(|&b| b != 0);
@@ -132,6 +147,8 @@ pub(crate) struct ResultHandle {
     degraded: Vec<CString>,
     /// An audit run's calls with their name and ABI label as C strings.
     audited: Vec<(crate::AuditedCall, CString, CString)>,
+    /// Refused connects: pid, family, address, why.
+    denied: Vec<(i32, [CString; 3])>,
 }
 
 impl ResultHandle {
@@ -157,7 +174,23 @@ impl ResultHandle {
                 .audit
                 .iter()
                 .flatten()
-                .map(|c| (c.clone(), cstring(&c.first.name), cstring(&c.first.arch.label())))
+                .map(|c| {
+                    (
+                        c.clone(),
+                        cstring(&c.first.name),
+                        cstring(&c.first.arch.label()),
+                    )
+                })
+                .collect(),
+            denied: r
+                .denied_connects
+                .iter()
+                .map(|d| {
+                    (
+                        d.pid,
+                        [cstring(&d.family), cstring(&d.address), cstring(&d.why)],
+                    )
+                })
                 .collect(),
             r,
         };
@@ -188,7 +221,10 @@ impl super::handle::Castable for sbx_violation {
     type RustType = ViolationHandle;
     const KIND: u8 = super::handle::kind::VIOLATION;
     const NAME: &'static str = "sbx_violation";
-    const SLOT_KINDS: &'static [u8] = &[super::handle::kind::RESULT, super::handle::kind::SYSCALL_VIEW];
+    const SLOT_KINDS: &'static [u8] = &[
+        super::handle::kind::RESULT,
+        super::handle::kind::SYSCALL_VIEW,
+    ];
     fn resolve(slot_kind: u8, value: *mut ()) -> Option<*const ViolationHandle> {
         match slot_kind {
             super::handle::kind::SYSCALL_VIEW => Some(value.cast_const().cast()),
@@ -236,7 +272,9 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_reason_name(result: *const sbx_result) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.reason_name.as_deref().map_or(std::ptr::null(), cstr_ptr))
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| {
+                h.reason_name.as_deref().map_or(std::ptr::null(), cstr_ptr)
+            })
         })
     }
 
@@ -257,14 +295,19 @@ impl sbx_result {
     /// stores that errno in `*errno_out` (when not NULL) and returns true (a missing program is
     /// `ENOENT`); otherwise returns false and leaves `*errno_out` alone.
     #[no_mangle]
-    pub extern "C" fn sbx_result_setup_errno(result: *const sbx_result, errno_out: *mut i32) -> bool {
-        boundary(|| match ref_from_ptr(result).and_then(|h| h.r.setup_errno) {
-            Some(e) => {
-                write_out(errno_out, e);
-                true
-            }
-            None => false,
-        })
+    pub extern "C" fn sbx_result_setup_errno(
+        result: *const sbx_result,
+        errno_out: *mut i32,
+    ) -> bool {
+        boundary(
+            || match ref_from_ptr(result).and_then(|h| h.r.setup_errno) {
+                Some(e) => {
+                    write_out(errno_out, e);
+                    true
+                }
+                None => false,
+            },
+        )
     }
 
     /// If a signal ended the sandboxee (also `SIGKILL` after a timeout or kill), stores it in
@@ -287,9 +330,9 @@ impl sbx_result {
         boundary(|| {
             // A view handle standing on the result's own slot: it lives as long as the result.
             ref_from_ptr(result).map_or(std::ptr::null(), |h| {
-                h.violation
-                    .as_ref()
-                    .map_or(std::ptr::null(), |_| view_of::<sbx_result, sbx_violation>(result))
+                h.violation.as_ref().map_or(std::ptr::null(), |_| {
+                    view_of::<sbx_result, sbx_violation>(result)
+                })
             })
         })
     }
@@ -299,7 +342,9 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_message(result: *const sbx_result) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.message.as_deref().map_or(std::ptr::null(), cstr_ptr))
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| {
+                h.message.as_deref().map_or(std::ptr::null(), cstr_ptr)
+            })
         })
     }
 
@@ -368,19 +413,17 @@ impl sbx_result {
         name_out: *mut *const c_char,
         took_ns_out: *mut u64,
     ) -> bool {
-        boundary(
-            || match ref_from_ptr(result) {
-                Some(h) => match h.setup_steps.get(index) {
-                    Some((name, took)) => {
-                        write_out(name_out, cstr_ptr(name));
-                        write_out(took_ns_out, *took);
-                        true
-                    }
-                    None => false,
-                },
+        boundary(|| match ref_from_ptr(result) {
+            Some(h) => match h.setup_steps.get(index) {
+                Some((name, took)) => {
+                    write_out(name_out, cstr_ptr(name));
+                    write_out(took_ns_out, *took);
+                    true
+                }
                 None => false,
             },
-        )
+            None => false,
+        })
     }
 
     /// For a SETUP_ERROR: returns the setup step that failed, by a stable name (`"clone"`,
@@ -390,7 +433,9 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_failed_step(result: *const sbx_result) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.failed_step.as_deref().map_or(std::ptr::null(), cstr_ptr))
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| {
+                h.failed_step.as_deref().map_or(std::ptr::null(), cstr_ptr)
+            })
         })
     }
 
@@ -400,7 +445,9 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_setup_hint(result: *const sbx_result) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.setup_hint.as_deref().map_or(std::ptr::null(), cstr_ptr))
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| {
+                h.setup_hint.as_deref().map_or(std::ptr::null(), cstr_ptr)
+            })
         })
     }
 
@@ -418,7 +465,11 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_fence(result: *const sbx_result, index: usize) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.fences.get(index).map_or(std::ptr::null(), |c| cstr_ptr(c)))
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| {
+                h.fences
+                    .get(index)
+                    .map_or(std::ptr::null(), |c| cstr_ptr(c))
+            })
         })
     }
 
@@ -439,7 +490,11 @@ impl sbx_result {
         index: usize,
     ) -> *const c_char {
         boundary(|| {
-            ref_from_ptr(result).map_or(std::ptr::null(), |h| h.degraded.get(index).map_or(std::ptr::null(), |c| cstr_ptr(c)))
+            ref_from_ptr(result).map_or(std::ptr::null(), |h| {
+                h.degraded
+                    .get(index)
+                    .map_or(std::ptr::null(), |c| cstr_ptr(c))
+            })
         })
     }
 
@@ -492,6 +547,45 @@ impl sbx_result {
                     pid: c.first.pid,
                     ip: c.first.ip,
                     count: c.count,
+                },
+            );
+            true
+        })
+    }
+
+    /// Returns how many connects the network allow-list refused (the one that ended a
+    /// `VIOLATION_NETWORK` run included; 0 for NULL).
+    #[no_mangle]
+    pub extern "C" fn sbx_result_denied_connect_count(result: *const sbx_result) -> usize {
+        boundary(|| ref_from_ptr(result).map_or(0, |h| h.denied.len()))
+    }
+
+    /// Reads refused connect `index` (0-based, in order) into `*out`, whose strings belong to
+    /// `result`. Returns false, writing nothing, when an argument is NULL or `index` is out of
+    /// range.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_denied_connect(
+        result: *const sbx_result,
+        index: usize,
+        out: *mut sbx_denied_connect,
+    ) -> bool {
+        boundary(|| {
+            let Some(h) = ref_from_ptr(result) else {
+                return false;
+            };
+            let Some((pid, [family, address, why])) = h.denied.get(index) else {
+                return false;
+            };
+            if out.is_null() {
+                return false;
+            }
+            write_out(
+                out,
+                sbx_denied_connect {
+                    pid: *pid,
+                    family: cstr_ptr(family),
+                    address: cstr_ptr(address),
+                    why: cstr_ptr(why),
                 },
             );
             true

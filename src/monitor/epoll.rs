@@ -22,6 +22,8 @@ pub(crate) enum Source {
     Exit = 4,
     /// The bell's eventfd or the deadline timerfd (job 0): requests or an expired deadline.
     Bell = 5,
+    /// A host socket the network proxy is connecting for a waiting sandboxee (writable: done).
+    Connect = 6,
 }
 
 /// An epoll instance (close-on-exec).
@@ -48,8 +50,27 @@ impl Epoll {
 
     /// Watches `fd` for input and hang-up; events carry `(job << 8) | source`.
     pub(crate) fn add(&self, fd: RawFd, job: u64, source: Source) -> std::io::Result<()> {
+        self.ctl_add(
+            fd,
+            (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR) as u32,
+            job,
+            source,
+        )
+    }
+
+    /// Watches `fd` for output (a connect finishing), hang-up and errors.
+    pub(crate) fn add_out(&self, fd: RawFd, job: u64, source: Source) -> std::io::Result<()> {
+        self.ctl_add(
+            fd,
+            (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32,
+            job,
+            source,
+        )
+    }
+
+    fn ctl_add(&self, fd: RawFd, events: u32, job: u64, source: Source) -> std::io::Result<()> {
         let mut ev = libc::epoll_event {
-            events: (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR) as u32,
+            events,
             u64: (job << 8) | source as u64,
         };
         // SAFETY: `ev` is live for the call.
@@ -89,6 +110,7 @@ impl Epoll {
                     3 => Source::InitPipe,
                     4 => Source::Exit,
                     5 => Source::Bell,
+                    6 => Source::Connect,
                     _ => return None,
                 };
                 Some((token >> 8, source))

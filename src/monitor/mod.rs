@@ -9,6 +9,7 @@
 
 mod epoll;
 mod launch;
+mod netproxy;
 pub(crate) mod ptrace;
 pub(crate) mod state;
 pub(crate) mod supervisor;
@@ -42,6 +43,8 @@ struct Outcome {
     degraded: Vec<&'static str>,
     /// An audit run's record (`None` for any other run).
     audit: Option<AuditLog>,
+    /// Connects the network allow-list refused (user-notify only).
+    denied_connects: Vec<crate::result::DeniedConnect>,
 }
 
 impl Outcome {
@@ -59,6 +62,7 @@ impl Outcome {
         result.degraded = self.degraded;
         result.wall_time = started_at.elapsed();
         result.audit = self.audit.map(AuditLog::into_calls);
+        result.denied_connects = self.denied_connects;
         result
     }
 

@@ -13,9 +13,7 @@
 
 #![allow(unsafe_code)]
 
-use super::launch::{
-    kill_and_reap, killed_result, publish_pidfd, write_id_maps, Child, Prepared,
-};
+use super::launch::{kill_and_reap, killed_result, publish_pidfd, write_id_maps, Child, Prepared};
 use super::state::Shared;
 use super::sysinfo;
 use super::{clone_failure, fences, record_violation, setup_failure, AuditLog, Outcome};
@@ -160,6 +158,7 @@ fn collect(m: Monitor, mut child: Child, shared: &Shared, started_at: Instant) -
         fences: m.fences,
         degraded: m.degraded,
         audit: m.audit,
+        denied_connects: Vec::new(),
     }
     .into_result(shared.kill_reason(), started_at)
 }

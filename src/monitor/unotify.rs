@@ -25,14 +25,16 @@ use super::epoll::{Epoll, Source};
 use super::launch::{
     kill_and_reap, killed_result, open_pidfd, publish_pidfd, write_id_maps, Child,
 };
+use super::netproxy::{self, Answer, Proxy};
 use super::state::Shared;
 use super::sysinfo::violation;
 use super::{clone_failure, fences, record_violation, setup_failure, AuditLog, Outcome};
 use crate::caps::with_raised_capabilities;
 use crate::notify::{Notify, TraceAction};
 use crate::policy::bpf::SECCOMP_RET_TRACE;
+use crate::policy::net::OnDenied;
 use crate::policy::{trace_data, Policy, SeccompData};
-use crate::result::{Reason, RunResult, Violation};
+use crate::result::{DeniedConnect, Reason, RunResult, Violation};
 use crate::spawn::handoff::recv_listener;
 use crate::spawn::latency::{Mark, SetupStep};
 use crate::spawn::{self, plan::Step, Plan};
@@ -137,6 +139,8 @@ pub(crate) fn start(
     }
     Ok(Running {
         audit: policy.is_audit().then(AuditLog::default),
+        proxy: policy.network().map(|n| Proxy::new(n.clone(), job)),
+        denied_connects: Vec::new(),
         policy,
         job,
         init,
@@ -192,6 +196,10 @@ pub(crate) struct Running {
     violation: Option<(Reason, Violation)>,
     /// An audit run's record.
     audit: Option<AuditLog>,
+    /// The network proxy, under an allow-list.
+    proxy: Option<Proxy>,
+    /// Connects the allow-list refused.
+    denied_connects: Vec<DeniedConnect>,
     setup_error: Option<RunResult>,
     setup_latency: Vec<SetupStep>,
     fences: Vec<&'static str>,
@@ -237,6 +245,11 @@ impl Running {
                 }
                 self.maybe_started(shared);
             }
+            Source::Connect => {
+                if let (Some(p), Some(l)) = (self.proxy.as_mut(), self.listener.as_ref()) {
+                    p.on_writable(l.as_raw_fd(), epoll);
+                }
+            }
             // The supervisor's own: the init's end is reaped there, the bell served there.
             Source::Exit | Source::Bell => {}
         }
@@ -257,6 +270,9 @@ impl Running {
             .flatten()
         {
             epoll.remove(fd.as_raw_fd());
+        }
+        if let Some(p) = self.proxy.as_mut() {
+            p.close(epoll);
         }
     }
 
@@ -317,6 +333,9 @@ impl Running {
             p.stamps.mark(Mark::Exec);
             self.setup_latency = p.stamps.breakdown();
             (self.fences, self.degraded) = fences(p);
+            if self.proxy.is_some() {
+                self.fences.push("network_allow_list");
+            }
         }
         shared.set_running(main);
         self.running = true;
@@ -327,7 +346,8 @@ impl Running {
     /// the plan can go (closing our copies of the mapped fds).
     fn maybe_started(&mut self, shared: &Shared) {
         // A child that failed (its exec included) keeps the plan: the report is read at the end.
-        if self.handoff_closed && self.init_ran && !self.setup_failed() && self.mark_running(shared) {
+        if self.handoff_closed && self.init_ran && !self.setup_failed() && self.mark_running(shared)
+        {
             self.child.free();
         }
     }
@@ -468,6 +488,9 @@ impl Running {
                 pid,
             )
         };
+        if data == trace_data::CONNECT {
+            return self.on_connect(n, call, epoll, shared, notify);
+        }
         if data == trace_data::AUDIT {
             if let Some(log) = self.audit.as_mut() {
                 // Decided on the syscall number alone: CONTINUE is safe (seccomp_unotify(2)).
@@ -492,6 +515,51 @@ impl Running {
         record_violation(&mut self.violation, data, call, notify);
         // The waiting task never resumes: the whole sandbox dies with its init.
         self.end_all(shared, epoll);
+    }
+
+    /// A `connect` under the network allow-list: the proxy answers it, or it is denied as the
+    /// policy says (an audit run records it and fails it with ECONNREFUSED).
+    fn on_connect(
+        &mut self,
+        n: &uapi::Notif,
+        call: impl FnOnce() -> Violation,
+        epoll: &Epoll,
+        shared: &Shared,
+        notify: &mut dyn Notify,
+    ) {
+        let (Some(proxy), Some(l)) = (self.proxy.as_mut(), self.listener.as_ref()) else {
+            // Without a proxy the policy has no CONNECT verdict: nothing else sends one.
+            self.respond(n.id, -libc::EACCES, 0);
+            return;
+        };
+        let listener = l.as_raw_fd();
+        let denied = match proxy.on_connect(listener, n, epoll) {
+            Answer::Reply(errno) => return netproxy::respond(listener, n.id, errno),
+            Answer::Done | Answer::Pending => return,
+            Answer::Denied(d) => d,
+        };
+        log::info!("sandbox network denial: {}", denied.describe());
+        let action = if self.audit.is_some() {
+            OnDenied::Errno(libc::ECONNREFUSED as u16)
+        } else {
+            self.policy
+                .network()
+                .map_or(OnDenied::Violation, |p| p.on_denied)
+        };
+        if self.denied_connects.len() < DeniedConnect::MAX_KEPT {
+            self.denied_connects.push(denied);
+        }
+        match action {
+            OnDenied::Errno(e) => netproxy::respond(listener, n.id, i32::from(e)),
+            OnDenied::Violation => {
+                if self.violation.is_none() {
+                    let v = call();
+                    notify.violation(&v);
+                    self.violation = Some((Reason::ViolationNetwork, v));
+                }
+                self.end_all(shared, epoll);
+            }
+        }
     }
 
     /// Answers notification `id`: `error` 0 with CONTINUE lets the call run, a negative errno
@@ -564,6 +632,9 @@ impl Running {
                 p.stamps.mark(Mark::Exec);
                 self.setup_latency = p.stamps.breakdown();
                 (self.fences, self.degraded) = fences(p);
+                if self.proxy.is_some() {
+                    self.fences.push("network_allow_list");
+                }
             }
         }
         self.child.free();
@@ -579,6 +650,7 @@ impl Running {
             fences: std::mem::take(&mut self.fences),
             degraded: std::mem::take(&mut self.degraded),
             audit: self.audit.take(),
+            denied_connects: std::mem::take(&mut self.denied_connects),
         }
         .into_result(shared.kill_reason(), started_at)
     }

@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 
 use super::ir::{Cond, Rule, Table};
 use super::model::{Policy, Settings};
+use super::net::{Endpoint, NetPolicy, OnDenied};
 use super::rule::{check_errno, Action, Arg, DefaultAction, Sys};
 use super::{compile, mandatory, syscalls};
 use crate::arch::X32_SYSCALL_BIT;
 use crate::error::{Error, Result};
+
+/// `IPPROTO_MPTCP` (Linux 5.6).
+const IPPROTO_MPTCP: u64 = 262;
 
 /// A rule as the user wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +54,8 @@ pub struct PolicyBuilder {
     monitor: super::Monitor,
     /// Audit run: refused calls are recorded and let through (see [`audit`](Self::audit)).
     audit: bool,
+    /// The network allow-list, when [`allow_connect`](Self::allow_connect) was called.
+    network: Option<NetPolicy>,
 }
 
 impl PolicyBuilder {
@@ -126,6 +132,52 @@ impl PolicyBuilder {
         self
     }
 
+    /// Lets the sandboxee's `connect` reach `spec` on the host (see [`super::net`] for the
+    /// syntax: `10.0.0.0/8:443`, `[::1]:80`, `unix:/run/x.sock`, `abstract:name`, a host name
+    /// resolved now). The sandbox keeps its own empty network namespace; each `connect` goes to
+    /// the supervisor, which connects a socket of its own on the host for an allowed stream
+    /// endpoint and puts it in place of the sandboxee's. Other stream connects are refused
+    /// ([`on_denied_connect`](Self::on_denied_connect)); datagram sockets are not proxied and
+    /// stay in the sandbox's own namespace. Needs the user-notify monitor and a private network
+    /// namespace ([`build`](Self::build) says so otherwise). Under an allow-list `socket` is
+    /// allowed for AF_UNIX, AF_INET and AF_INET6 (created in the sandbox's empty namespace), and
+    /// `socket(..., IPPROTO_MPTCP)` fails with EPROTONOSUPPORT (programs fall back to TCP).
+    pub fn allow_connect(&mut self, spec: &str) -> &mut Self {
+        match Endpoint::parse(spec) {
+            Ok(endpoints) => {
+                let net = self.network.get_or_insert_with(NetPolicy::default);
+                for e in endpoints {
+                    if !net.allowed.contains(&e) {
+                        net.allowed.push(e);
+                    }
+                }
+                self
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// What a stream `connect` the allow-list does not name gets: a `VIOLATION_NETWORK` that ends
+    /// the run (default), or an errno, recorded in the result's `denied_connects`. Turns the
+    /// network proxy on like [`allow_connect`](Self::allow_connect) (an empty list refuses every
+    /// stream connect).
+    pub fn on_denied_connect(&mut self, action: OnDenied) -> &mut Self {
+        if let OnDenied::Errno(e) = action {
+            if let Err(err) = check_errno(e) {
+                return self.fail(err);
+            }
+        }
+        self.network
+            .get_or_insert_with(NetPolicy::default)
+            .on_denied = action;
+        self
+    }
+
+    /// The network allow-list, if one was set.
+    pub fn network(&self) -> Option<&NetPolicy> {
+        self.network.as_ref()
+    }
+
     /// A copy with the same filesystem view, namespaces, monitor and audit setting but no
     /// syscall rules of its own (only the mandatory ones) and the default action (violation):
     /// the base of a learning run ([`crate::learn::learning`]) or of a policy file's rules.
@@ -157,6 +209,7 @@ impl PolicyBuilder {
                     .into(),
             ));
         }
+        self.check_network()?;
         let table = self.table();
         let program = compile::compile(&table)?;
         let allows_exec = ["execve", "execveat"].iter().any(|name| {
@@ -177,8 +230,30 @@ impl PolicyBuilder {
                 mounts: self.mounts.clone(),
                 monitor: self.monitor,
                 audit: self.audit,
+                network: self.network.clone(),
             },
         ))
+    }
+
+    /// The network proxy needs what it is built on: a private network namespace (else the
+    /// sandboxee's own sockets reach the host directly) and the user-notify monitor.
+    fn check_network(&self) -> Result<()> {
+        if self.network.is_none() {
+            return Ok(());
+        }
+        let why = if !self.namespaces.enabled {
+            "namespaces are disabled"
+        } else if self.namespaces.share_network {
+            "the host's network is shared (share_network)"
+        } else if self.monitor == super::Monitor::Ptrace {
+            "the ptrace monitor does not proxy connects; use monitor unotify or auto"
+        } else {
+            return Ok(());
+        };
+        Err(Error::InvalidPolicy(format!(
+            "a network allow-list (allow_connect) needs the sandbox's own network namespace and \
+             the user-notify monitor: {why}"
+        )))
     }
 
     /// Applies `f` to `self` for each name of `names` that exists on the native architecture.
@@ -311,6 +386,9 @@ impl PolicyBuilder {
                 }
             }
         }
+        if self.network.is_some() {
+            self.network_rules(&mut leaves);
+        }
         let default_ret = match self.default {
             DefaultAction::Violation => self.user_ret(Action::Violation),
             other => other.ret(),
@@ -318,6 +396,29 @@ impl PolicyBuilder {
         Table {
             leaves,
             default_ret,
+        }
+    }
+
+    /// Under an allow-list every `connect` goes to the proxy, whatever the user's rules say, and
+    /// MPTCP sockets fail (a connect proxied as TCP would not be MPTCP; Go falls back to TCP).
+    fn network_rules(&self, leaves: &mut BTreeMap<u32, Vec<Rule>>) {
+        let to_proxy = super::bpf::SECCOMP_RET_TRACE | u32::from(super::trace_data::CONNECT);
+        if let Some(nr) = syscalls::number("connect") {
+            leaves.insert(nr, vec![Rule::unconditional(to_proxy)]);
+        }
+        if let Some(nr) = syscalls::number("socket") {
+            let mptcp = Rule {
+                conds: vec![Cond::new(Arg::eq32(2, IPPROTO_MPTCP))],
+                ret: Action::Errno(libc::EPROTONOSUPPORT as u16).ret(),
+            };
+            // The sockets an allow-list is about, created in the sandbox's empty namespace: the
+            // list means nothing if the policy cannot make one.
+            let families = [libc::AF_UNIX, libc::AF_INET, libc::AF_INET6].map(|f| Rule {
+                conds: vec![Cond::new(Arg::eq32(0, f as u64))],
+                ret: Action::Allow.ret(),
+            });
+            let leaf = leaves.entry(nr).or_default();
+            leaf.splice(0..0, std::iter::once(mptcp).chain(families));
         }
     }
 

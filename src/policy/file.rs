@@ -8,6 +8,9 @@
 //!                                # "trace" or "errno:EPERM" (a name or a number)
 //! groups = ["static_startup"]   # libsbx's groups, by their method's name without `allow_`
 //! allow = ["read", "write"]      # unconditional allows
+//! connect = ["127.0.0.1:8080", "unix:/run/x.sock"]  # a network allow-list (`allow_connect`)
+//! refuse_connect = "ECONNREFUSED"  # other connects fail with this errno ("violation": end the
+//!                                  # run, the default)
 //!
 //! [[rule]]                       # a rule with argument conditions, in order
 //! syscall = "socket"
@@ -40,6 +43,10 @@ struct File {
     allow: Vec<Spanned<String>>,
     #[serde(default)]
     rule: Vec<FileRule>,
+    #[serde(default)]
+    connect: Vec<Spanned<String>>,
+    #[serde(default)]
+    refuse_connect: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -122,7 +129,10 @@ impl PolicyBuilder {
         if *file.version.get_ref() != VERSION {
             return Err(at.error(
                 file.version.span().start,
-                format!("version {} is not supported (this library reads version {VERSION})", file.version.get_ref()),
+                format!(
+                    "version {} is not supported (this library reads version {VERSION})",
+                    file.version.get_ref()
+                ),
             ));
         }
         // Applied to a copy, kept only if every rule is accepted.
@@ -133,7 +143,10 @@ impl PolicyBuilder {
             take_error(&mut trial).map_err(|e| at.error(d.span().start, e))?;
         }
         for g in &file.groups {
-            let Some(&(_, add)) = super::groups::BY_NAME.iter().find(|(n, _)| n == g.get_ref()) else {
+            let Some(&(_, add)) = super::groups::BY_NAME
+                .iter()
+                .find(|(n, _)| n == g.get_ref())
+            else {
                 return Err(at.error(
                     g.span().start,
                     format!("unknown group {:?} (the names are libsbx's allow_* group methods without allow_, such as \"static_startup\")", g.get_ref()),
@@ -155,6 +168,20 @@ impl PolicyBuilder {
             }
             trial.rule(r.syscall.get_ref().as_str(), &args, action);
             take_error(&mut trial).map_err(|e| at.error(r.syscall.span().start, e))?;
+        }
+        for spec in &file.connect {
+            trial.allow_connect(spec.get_ref());
+            take_error(&mut trial).map_err(|e| at.error(spec.span().start, e))?;
+        }
+        if let Some(r) = &file.refuse_connect {
+            let action = match r.get_ref().as_str() {
+                "violation" => super::net::OnDenied::Violation,
+                e => super::net::OnDenied::Errno(
+                    parse_errno(e).map_err(|e| at.error(r.span().start, e))?,
+                ),
+            };
+            trial.on_denied_connect(action);
+            take_error(&mut trial).map_err(|e| at.error(r.span().start, e))?;
         }
         *self = trial;
         Ok(self)
@@ -215,7 +242,12 @@ fn parse_arg(a: &FileArg) -> std::result::Result<Arg, String> {
     let cmp = match (a.cmp.as_str(), mask) {
         ("masked_eq", Some(m)) => Cmp::MaskedEq(m),
         ("masked_eq", None) => return Err("cmp \"masked_eq\" needs a mask".into()),
-        (_, Some(_)) => return Err(format!("mask is only for cmp \"masked_eq\", not {:?}", a.cmp)),
+        (_, Some(_)) => {
+            return Err(format!(
+                "mask is only for cmp \"masked_eq\", not {:?}",
+                a.cmp
+            ))
+        }
         ("eq", None) => Cmp::Eq,
         ("ne", None) => Cmp::Ne,
         ("lt", None) => Cmp::Lt,
@@ -242,7 +274,10 @@ pub(crate) fn rule_toml(syscall: &str, args: &[Arg], action: Action) -> String {
         Action::Violation => "violation".to_string(),
         Action::Errno(e) => format!("errno:{e}"),
     };
-    let mut out = format!("\n[[rule]]\nsyscall = {}\naction = \"{action}\"\n", toml_str(syscall));
+    let mut out = format!(
+        "\n[[rule]]\nsyscall = {}\naction = \"{action}\"\n",
+        toml_str(syscall)
+    );
     if !args.is_empty() {
         out.push_str("args = [");
         for (i, a) in args.iter().enumerate() {

@@ -30,12 +30,13 @@ mod builder;
 mod compile;
 #[cfg(test)]
 mod differential;
-pub mod file;
 pub mod disasm;
+pub mod file;
 mod groups;
 mod ir;
 mod mandatory;
 mod model;
+pub mod net;
 pub mod presets;
 mod rule;
 pub mod syscalls;
@@ -44,8 +45,8 @@ mod tests;
 mod view;
 
 pub use builder::PolicyBuilder;
-pub use model::Policy;
 pub(crate) use model::unotify_program;
+pub use model::Policy;
 pub use rule::{errno_from_name, Action, Arg, Cmp, DefaultAction, Sys, Width, MAX_ERRNO};
 
 /// The argument a learned policy conditions native syscall `nr` on, and its width: socket's
@@ -88,6 +89,8 @@ pub mod trace_data {
     /// A call the policy refuses (default deny or a violation rule) in an audit run: the monitor
     /// records it and lets it run. Mandatory rules stay [`VIOLATION`].
     pub const AUDIT: u16 = 7;
+    /// A `connect` under a network allow-list: the user-notify monitor's proxy decides it.
+    pub const CONNECT: u16 = 8;
 }
 
 /// Which kernel mechanism watches the sandboxee and decides the calls the policy hands over

@@ -31,6 +31,7 @@ pub(crate) struct Settings {
     pub mounts: crate::mounts::MountTree,
     pub monitor: super::Monitor,
     pub audit: bool,
+    pub network: Option<super::net::NetPolicy>,
 }
 
 impl Policy {
@@ -53,6 +54,11 @@ impl Policy {
     /// An audit run's policy (see [`PolicyBuilder::audit`](super::PolicyBuilder::audit)).
     pub fn is_audit(&self) -> bool {
         self.0.settings.audit
+    }
+
+    /// The network allow-list, when the policy has one (its `connect` calls go to the proxy).
+    pub fn network(&self) -> Option<&super::net::NetPolicy> {
+        self.0.settings.network.as_ref()
     }
 
     /// Namespace settings.
@@ -136,9 +142,19 @@ impl Policy {
 pub(crate) fn unotify_program(program: &[SockFilter], reserved_fd: u32) -> Vec<SockFilter> {
     use super::bpf::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, SECCOMP_RET_ALLOW};
     const ACTION_FULL: u32 = 0xffff_0000;
-    let ld = |off: u32| SockFilter { code: BPF_LD | BPF_W | BPF_ABS, jt: 0, jf: 0, k: off };
+    let ld = |off: u32| SockFilter {
+        code: BPF_LD | BPF_W | BPF_ABS,
+        jt: 0,
+        jf: 0,
+        k: off,
+    };
     // A false comparison jumps past the rest of the prefix, to the original program.
-    let jne = |k: u32, skip: u8| SockFilter { code: BPF_JMP | BPF_JEQ | BPF_K, jt: 0, jf: skip, k };
+    let jne = |k: u32, skip: u8| SockFilter {
+        code: BPF_JMP | BPF_JEQ | BPF_K,
+        jt: 0,
+        jf: skip,
+        k,
+    };
     let nr = u32::try_from(libc::SYS_sendmsg).unwrap_or(u32::MAX);
     // seccomp_data: nr at 0, arch at 4, args[0] at 16 (low half) and 20 (high half, little endian).
     let mut out = vec![
@@ -150,11 +166,19 @@ pub(crate) fn unotify_program(program: &[SockFilter], reserved_fd: u32) -> Vec<S
         jne(reserved_fd, 3),
         ld(20),
         jne(0, 1),
-        SockFilter { code: BPF_RET | BPF_K, jt: 0, jf: 0, k: SECCOMP_RET_ALLOW },
+        SockFilter {
+            code: BPF_RET | BPF_K,
+            jt: 0,
+            jf: 0,
+            k: SECCOMP_RET_ALLOW,
+        },
     ];
     out.extend(program.iter().map(|i| {
         if i.code == BPF_RET | BPF_K && i.k & ACTION_FULL == SECCOMP_RET_TRACE {
-            SockFilter { k: crate::sys::seccomp::RET_USER_NOTIF, ..*i }
+            SockFilter {
+                k: crate::sys::seccomp::RET_USER_NOTIF,
+                ..*i
+            }
         } else {
             *i
         }

@@ -83,6 +83,25 @@ pub(crate) const IOCTL_NOTIF_SEND: u64 = iowr(1, std::mem::size_of::<NotifResp>(
 /// `SECCOMP_IOCTL_NOTIF_SET_FLAGS` (6.6).
 pub(crate) const IOCTL_NOTIF_SET_FLAGS: u64 = iow(4, std::mem::size_of::<u64>());
 
+/// `SECCOMP_IOCTL_NOTIF_ID_VALID`: the notification's task still waits in it.
+pub(crate) const IOCTL_NOTIF_ID_VALID: u64 = iow(2, std::mem::size_of::<u64>());
+
+/// `struct seccomp_notif_addfd` (5.9).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NotifAddfd {
+    pub id: u64,
+    pub flags: u32,
+    pub srcfd: u32,
+    pub newfd: u32,
+    pub newfd_flags: u32,
+}
+
+/// `SECCOMP_IOCTL_NOTIF_ADDFD` (5.9).
+pub(crate) const IOCTL_NOTIF_ADDFD: u64 = iow(3, std::mem::size_of::<NotifAddfd>());
+/// `SECCOMP_ADDFD_FLAG_SETFD`: install at `newfd`, replacing what is there (as `dup2`).
+pub(crate) const ADDFD_FLAG_SETFD: u32 = 1;
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -91,5 +110,7 @@ mod tests {
         assert_eq!(super::IOCTL_NOTIF_RECV, 0xc050_2100);
         assert_eq!(super::IOCTL_NOTIF_SEND, 0xc018_2101);
         assert_eq!(super::IOCTL_NOTIF_SET_FLAGS, 0x4008_2104);
+        assert_eq!(super::IOCTL_NOTIF_ID_VALID, 0x4008_2102);
+        assert_eq!(super::IOCTL_NOTIF_ADDFD, 0x4018_2103);
     }
 }

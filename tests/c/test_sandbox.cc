@@ -3,13 +3,18 @@
 // bad input.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <cerrno>
 #include <string>
 #include <thread>
@@ -86,6 +91,116 @@ TEST(Sandbox, ArgumentConditionOnWrite) {
     ASSERT_TRUE(sbx_violation_args(v, args));
     EXPECT_EQ(args[0], 2u);
     EXPECT_EQ(args[2], 11u);  // strlen("not allowed")
+}
+
+// A host listener on 127.0.0.1 answering one connection with `reply`; the port in *port.
+std::thread Listener(const char *reply, uint16_t *port, int *listen_fd) {
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(l, reinterpret_cast<sockaddr *>(&sa), sizeof sa), 0);
+    EXPECT_EQ(listen(l, 4), 0);
+    socklen_t len = sizeof sa;
+    getsockname(l, reinterpret_cast<sockaddr *>(&sa), &len);
+    *port = ntohs(sa.sin_port);
+    *listen_fd = l;
+    return std::thread([l, reply] {
+        pollfd p{l, POLLIN, 0};
+        if (poll(&p, 1, 20000) != 1) return;
+        int c = accept(l, nullptr, nullptr);
+        if (c < 0) return;
+        if (write(c, reply, strlen(reply)) < 0) {
+        }
+        close(c);
+    });
+}
+
+// The testee's policy (read, write) with `allow_connect` to `spec`.
+Policy ConnectPolicy(const std::string &spec, uint16_t refuse_errno, std::string *message) {
+    Builder b(sbx_policy_builder_new());
+    for (uint32_t g : {SBX_GROUP_STATIC_STARTUP, SBX_GROUP_EXIT, SBX_GROUP_READ, SBX_GROUP_WRITE,
+                       SBX_GROUP_GET_RANDOM})
+        EXPECT_EQ(sbx_policy_builder_allow_group(b.get(), g, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_errno_syscall(b.get(), "readlink", ENOENT, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_add_file(b.get(), SBX_TESTEE, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_allow_connect(b.get(), spec.c_str(), nullptr), SBX_STATUS_OK);
+    if (refuse_errno != 0) {
+        EXPECT_EQ(sbx_policy_builder_refuse_connect(b.get(), refuse_errno, nullptr), SBX_STATUS_OK);
+    }
+    sbx_status st;
+    return Build(std::move(b), &st, message);
+}
+
+TEST(Sandbox, AllowConnectReachesTheHostAndRefusesOthers) {
+    EXPECT_EQ(sbx_policy_builder_allow_connect(nullptr, "127.0.0.1:1", nullptr), SBX_STATUS_NULL_PARAMETER);
+    uint16_t port = 0, other = 0;
+    int lfd = -1, ofd = -1;
+    std::thread server = Listener("C-OK\n", &port, &lfd);
+    std::thread leak = Listener("LEAKED\n", &other, &ofd);
+    std::string message;
+    Policy p = ConnectPolicy("127.0.0.1:" + std::to_string(port), 0, &message);
+    const char *m = getenv("SBX_TEST_MONITOR");
+    if (m != nullptr && std::string(m) == "ptrace") {
+        // The proxy lives in the user-notify monitor: the build says so.
+        EXPECT_EQ(p, nullptr);
+        EXPECT_NE(message.find("ptrace monitor does not proxy"), std::string::npos) << message;
+    } else {
+        ASSERT_NE(p, nullptr) << message;
+        int out[2];
+        ASSERT_EQ(pipe(out), 0);
+        std::string port_s = std::to_string(port), other_s = std::to_string(other);
+        Executor ok = TestExecutor({"connect4", port_s.c_str()});
+        ASSERT_EQ(sbx_executor_set_stdio(ok.get(), 1, SBX_STDIO_FD, out[1], nullptr), SBX_STATUS_OK);
+        close(out[1]);
+        Result r = RunToEnd(std::move(ok), p.get());
+        ASSERT_NE(r, nullptr);
+        EXPECT_TRUE(sbx_result_success(r.get())) << sbx_result_description(r.get());
+        EXPECT_EQ(ReadAll(out[0]), "C-OK\n");
+        close(out[0]);
+        EXPECT_EQ(sbx_result_denied_connect_count(r.get()), 0u);
+
+        // Another port: a network violation naming the address.
+        r = RunToEnd(TestExecutor({"connect4", other_s.c_str()}), p.get());
+        ASSERT_NE(r, nullptr);
+        ASSERT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_VIOLATION) << sbx_result_description(r.get());
+        EXPECT_EQ(Str(sbx_result_reason_name(r.get())), "VIOLATION_NETWORK");
+        ASSERT_EQ(sbx_result_denied_connect_count(r.get()), 1u);
+        sbx_denied_connect d{};
+        ASSERT_TRUE(sbx_result_denied_connect(r.get(), 0, &d));
+        EXPECT_EQ(Str(d.address), "127.0.0.1:" + other_s);
+        EXPECT_EQ(Str(d.family), "inet");
+        EXPECT_EQ(Str(d.why), "not in the allow-list");
+        EXPECT_GT(d.pid, 0);
+        EXPECT_FALSE(sbx_result_denied_connect(r.get(), 1, &d));
+        EXPECT_FALSE(sbx_result_denied_connect(r.get(), 0, nullptr));
+        EXPECT_FALSE(sbx_result_denied_connect(nullptr, 0, &d));
+        EXPECT_EQ(sbx_result_denied_connect_count(nullptr), 0u);
+
+        // With refuse_connect the call fails with the errno and the run goes on.
+        Policy q = ConnectPolicy("127.0.0.1:" + port_s, ECONNREFUSED, &message);
+        ASSERT_NE(q, nullptr) << message;
+        ASSERT_EQ(pipe(out), 0);
+        Executor refused = TestExecutor({"connect4", other_s.c_str()});
+        ASSERT_EQ(sbx_executor_set_stdio(refused.get(), 1, SBX_STDIO_FD, out[1], nullptr), SBX_STATUS_OK);
+        close(out[1]);
+        r = RunToEnd(std::move(refused), q.get());
+        ASSERT_NE(r, nullptr);
+        EXPECT_TRUE(sbx_result_success(r.get())) << sbx_result_description(r.get());
+        EXPECT_EQ(ReadAll(out[0]), "connect failed: errno " + std::to_string(ECONNREFUSED));
+        close(out[0]);
+        EXPECT_EQ(sbx_result_denied_connect_count(r.get()), 1u);
+    }
+    // A bad spec is named by the build.
+    Policy bad = ConnectPolicy("10.0.0.0/33:1", 0, &message);
+    EXPECT_EQ(bad, nullptr);
+    EXPECT_NE(message.find("10.0.0.0/33:1"), std::string::npos) << message;
+    shutdown(lfd, SHUT_RDWR);
+    shutdown(ofd, SHUT_RDWR);
+    server.join();
+    leak.join();
+    close(lfd);
+    close(ofd);
 }
 
 TEST(Sandbox, AuditRunListsRefusedCalls) {

@@ -16,9 +16,15 @@
  *                    "personality failed: errno N" (traced by the notify tests)
  *   sleep MS         sleep MS milliseconds, then exit 0
  *   spin             sleep forever
+ *   connect4 PORT    connect to 127.0.0.1:PORT and copy what the peer sends first to stdout, or
+ *                    print "connect failed: errno N"
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +60,28 @@ int main(int argc, char **argv) {
             if (write(1, buf, (size_t)n) != n) return 71;
         }
         return n < 0 ? 72 : 0;
+    }
+    if (!strcmp(mode, "connect4") && argc > 2) {
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) return 73;
+        struct sockaddr_in sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons((unsigned short)atoi(argv[2]));
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "connect failed: errno %d", errno);
+            put(1, msg);
+            return 0;
+        }
+        char buf[64];
+        ssize_t n = read(s, buf, sizeof buf - 1);
+        if (n > 0) {
+            buf[n] = 0;
+            put(1, buf);
+        }
+        return 0;
     }
     if (!strcmp(mode, "write") && argc > 3) {
         put(atoi(argv[2]), argv[3]);

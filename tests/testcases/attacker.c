@@ -23,7 +23,9 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -524,6 +526,128 @@ static int mode_abstract(const char *name) {
     return code;
 }
 
+/* ---- network allow-list modes (the targets are the test's own listeners) ---- */
+
+/* Fills `ss` for FAMILY "4", "6" (numeric ADDRESS and PORT) or "unix" (ADDRESS a path; "@name"
+ * is abstract). Returns the length, or 0 on bad usage. */
+static socklen_t fill_addr(struct sockaddr_storage *ss, const char *family, const char *addr,
+                           const char *port) {
+    memset(ss, 0, sizeof *ss);
+    if (!strcmp(family, "4")) {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)parse_u(port));
+        if (inet_pton(AF_INET, addr, &a->sin_addr) != 1) return 0;
+        return sizeof *a;
+    }
+    if (!strcmp(family, "6")) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)parse_u(port));
+        if (inet_pton(AF_INET6, addr, &a->sin6_addr) != 1) return 0;
+        return sizeof *a;
+    }
+    struct sockaddr_un *a = (struct sockaddr_un *)ss;
+    a->sun_family = AF_UNIX;
+    size_t n = strlen(addr);
+    if (n + 1 > sizeof a->sun_path) return 0;
+    memcpy(a->sun_path, addr, n);
+    if (addr[0] == '@') a->sun_path[0] = 0;
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (addr[0] == '@' ? 0 : 1));
+}
+
+/* Reads what the peer sends first (up to 63 bytes) and prints "GOT <it>". */
+static void print_reply(int s) {
+    char buf[64];
+    ssize_t n = read(s, buf, sizeof buf - 1);
+    if (n < 0) { out_num("READ errno ", errno); return; }
+    buf[n] = 0;
+    out("GOT "); out(buf); if (n == 0 || buf[n - 1] != '\n') out("\n");
+}
+
+/* connect FAMILY ADDRESS PORT [nb]: one stream connect (nb: non-blocking, then poll for the
+ * result); prints the verdict and, connected, the peer's first line. */
+static int mode_connect(const char *family, const char *addr, const char *port, int nb) {
+    struct sockaddr_storage ss;
+    socklen_t len = fill_addr(&ss, family, addr, port);
+    if (!len) { out_fd(2, "BAD USAGE: address\n"); _exit(98); }
+    int s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | (nb ? SOCK_NONBLOCK : 0), 0);
+    if (s < 0) return verdict("socket", -1);
+    long r = connect(s, (struct sockaddr *)&ss, len);
+    if (r < 0 && nb && errno == EINPROGRESS) {
+        struct pollfd p = { .fd = s, .events = POLLOUT };
+        if (poll(&p, 1, 5000) != 1) { out("RETURNED connect timeout\n"); return 52; }
+        int err = 0; socklen_t el = sizeof err;
+        getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err) { errno = err; r = -1; } else r = 0;
+        int fl = fcntl(s, F_GETFL);
+        fcntl(s, F_SETFL, fl & ~O_NONBLOCK);
+    } else if (r == 0 && nb) {
+        int fl = fcntl(s, F_GETFL);
+        fcntl(s, F_SETFL, fl & ~O_NONBLOCK);
+    }
+    int code = verdict("connect", r);
+    if (r == 0) print_reply(s);
+    close(s);
+    return code;
+}
+
+/* unixloop PATH N: N connects to a unix path, counting the peers' first words: "COUNTS
+ * allowed=A secret=S failed=F". */
+static int mode_unixloop(const char *path, const char *count) {
+    long n = (long)parse_u(count), allowed = 0, secret = 0, failed = 0;
+    struct sockaddr_storage ss;
+    socklen_t len = fill_addr(&ss, "unix", path, "0");
+    for (long i = 0; i < n; i++) {
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) return verdict("socket", -1);
+        if (connect(s, (struct sockaddr *)&ss, len) != 0) { failed++; close(s); continue; }
+        char buf[16] = {0};
+        ssize_t r = read(s, buf, sizeof buf - 1);
+        if (r > 0 && !strncmp(buf, "ALLOWED", 7)) allowed++;
+        else if (r > 0 && !strncmp(buf, "SECRET", 6)) secret++;
+        else failed++;
+        close(s);
+    }
+    out_num("COUNTS allowed=", allowed); out_num("secret=", secret); out_num("failed=", failed);
+    return 0;
+}
+
+/* A thread flips the port in the one sockaddr the main thread keeps connecting with. */
+static struct sockaddr_in race_addr;
+static volatile int race_stop;
+static uint16_t race_ports[2];
+static void *race_flipper(void *arg) {
+    (void)arg;
+    volatile uint16_t *port = &race_addr.sin_port;
+    for (unsigned i = 0; !race_stop; i++) *port = htons(race_ports[i & 1]);
+    return 0;
+}
+
+/* connect_race ALLOWED_PORT DENIED_PORT N: N connects to 127.0.0.1 while a thread rewrites
+ * the port between the two; prints "RACE connected=C refused=R". */
+static int mode_connect_race(const char *good, const char *bad, const char *count) {
+    long n = (long)parse_u(count), connected = 0, refused = 0;
+    race_ports[0] = (uint16_t)parse_u(good);
+    race_ports[1] = (uint16_t)parse_u(bad);
+    race_addr.sin_family = AF_INET;
+    race_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    race_addr.sin_port = htons(race_ports[0]);
+    pthread_t t;
+    if (pthread_create(&t, 0, race_flipper, 0) != 0) return verdict("pthread_create", -1);
+    for (long i = 0; i < n; i++) {
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) break;
+        if (connect(s, (struct sockaddr *)&race_addr, sizeof race_addr) == 0) connected++;
+        else refused++;
+        close(s);
+    }
+    race_stop = 1;
+    pthread_join(t, 0);
+    out_num("RACE connected=", connected); out_num("refused=", refused);
+    return 0;
+}
+
 /* Interfaces seen in /proc/net/dev ("DEV name flags=0x.. up|down") and through SIOCGIFCONF
  * ("IFCONF name"): no `ip`, no /sys needed. */
 static int mode_netdevs(void) {
@@ -972,6 +1096,9 @@ int main(int argc, char **argv, char **envp) {
     }
     if (!strcmp(mode, "tcp")) { NEED(1); return mode_tcp(a[0]); }
     if (!strcmp(mode, "abstract")) { NEED(1); return mode_abstract(a[0]); }
+    if (!strcmp(mode, "connect")) { NEED(3); return mode_connect(a[0], a[1], a[2], na > 3 && !strcmp(a[3], "nb")); }
+    if (!strcmp(mode, "unixloop")) { NEED(2); return mode_unixloop(a[0], a[1]); }
+    if (!strcmp(mode, "connect_race")) { NEED(3); return mode_connect_race(a[0], a[1], a[2]); }
     if (!strcmp(mode, "netdevs")) return mode_netdevs();
     if (!strcmp(mode, "ps")) return mode_ps();
     if (!strcmp(mode, "kill")) {
