@@ -170,9 +170,13 @@ fn allowed_tcp_endpoints_on_the_host_answer() {
         "{}",
         run.ctx()
     );
-    // Non-blocking: the call returns once the host connect is done.
-    let run = run_net(&["connect", "4", "127.0.0.1", &p4s, "nb"], &pb).unwrap();
+    // The socket put in place keeps the fd's flags: close-on-exec, blocking.
+    assert!(run.out.contains("FDFLAGS cloexec=1\nnonblock=0\n"), "{}", run.ctx());
+    // Non-blocking: the call returns once the host connect is done; the socket stays
+    // non-blocking; an fd made without SOCK_CLOEXEC stays inheritable.
+    let run = run_net(&["connect", "4", "127.0.0.1", &p4s, "nb", "inherit"], &pb).unwrap();
     assert!(run.out.contains("GOT HELLO4"), "{}", run.ctx());
+    assert!(run.out.contains("FDFLAGS cloexec=0\nnonblock=1\n"), "{}", run.ctx());
     assert_eq!(s4.accepted(), 2);
     match &six {
         Some((s6, p6)) => {

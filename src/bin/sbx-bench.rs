@@ -27,7 +27,7 @@ USAGE: sbx-bench [--runs N] [--quick] [--monitor auto|ptrace|unotify] [--section
     --runs N         repetitions of every timed spawn (default 200)
     --quick          fewer repetitions (30) and a shorter getpid loop: a smoke run in a few seconds
     --monitor M      the monitor of every namespaced sandbox (default auto)
-    --sections LIST  only these sections, e.g. `e` or `ade` (default abcdefg, all)
+    --sections LIST  only these sections, e.g. `e` or `ade` (default abcdefgh, all)
 ";
 
 /// Source of the small static helper used by (d) and (e).
@@ -38,7 +38,10 @@ const HELPER_C: &str = r#"
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -49,6 +52,36 @@ static long now_ns(void) {
     return t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
+static int cmp_long(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* connect PORT N: N blocking connects to 127.0.0.1:PORT, each closed at once; prints the p50
+ * and p99 connect latency and the whole loop's time, in ns. */
+static int connect_loop(int port, long n) {
+    static long lat[100000];
+    if (n < 1 || n > 100000) return 2;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    long t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) return 5;
+        long a = now_ns();
+        if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) return 6;
+        lat[i] = now_ns() - a;
+        close(s);
+    }
+    long total = now_ns() - t0;
+    qsort(lat, (size_t)n, sizeof lat[0], cmp_long);
+    printf("%ld %ld %ld\n", lat[n / 2], lat[(n * 99) / 100], total);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     if (!strcmp(argv[1], "exit")) return 0;
@@ -56,6 +89,7 @@ int main(int argc, char **argv) {
         syscall(SYS_ptrace, 0L, 0L, 0L, 0L); /* PTRACE_TRACEME: never allowed */
         return 3;
     }
+    if (!strcmp(argv[1], "connect") && argc >= 4) return connect_loop(atoi(argv[2]), atol(argv[3]));
     if (!strcmp(argv[1], "getpid") && argc >= 3) {
         long n = atol(argv[2]);
         if (argc >= 4 && !strcmp(argv[3], "allow1")) {
@@ -715,6 +749,133 @@ fn monitors_compared(t: &mut Table, cfg: &Config, h: &Helper) {
 /// Threads of this process while N sandboxes run at once (design §3 item 14): one supervisor
 /// thread per process traces every sandbox; it already exists when earlier sections ran
 /// sandboxes, so 'before' counts it.
+/// A host listener on 127.0.0.1 that accepts and closes every connection, until dropped.
+struct Acceptor {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Acceptor {
+    fn start() -> Result<Acceptor, String> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("listen: {e}"))?;
+        let port = l.local_addr().map_err(|e| e.to_string())?.port();
+        l.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let s = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((c, _)) => drop(c),
+                    Err(_) => std::thread::sleep(Duration::from_micros(50)),
+                }
+            }
+        });
+        Ok(Acceptor { port, stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `p50 p99 total` (ns) from the helper's connect loop.
+fn connect_figures(printed: &str) -> Result<[f64; 3], String> {
+    let v: Vec<f64> = printed.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    match v[..] {
+        [a, b, c] => Ok([a, b, c]),
+        _ => Err(format!("helper printed {printed:?}")),
+    }
+}
+
+/// Each figure's median over the runs that succeeded (the first error if none did).
+fn medians(runs: Vec<Result<[f64; 3], String>>) -> Result<[f64; 3], String> {
+    let ok: Vec<[f64; 3]> = runs.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+    if ok.is_empty() {
+        return Err(runs.into_iter().find_map(Result::err).unwrap_or_default());
+    }
+    Ok([0, 1, 2].map(|i| median(ok.iter().map(|f| f[i]).collect())))
+}
+
+/// (h) Connect latency through the network proxy vs a direct connect on the host, and the
+/// rate of a loop of short connections.
+fn section_h(t: &mut Table, cfg: &Config, helper: &Result<Helper, String>) {
+    const N: u64 = 1000;
+    const REPS: usize = 5;
+    progress("(h) network proxy");
+    t.section(
+        &format!("(h) {N} connects to a host listener on 127.0.0.1 per run, medians of {REPS} runs"),
+        "   p50 us   p99 us   conn/s   p50 +us",
+    );
+    let h = match helper {
+        Ok(h) => h,
+        Err(e) => return t.note(&format!("no static helper ({e}): section skipped")),
+    };
+    if cfg.monitor == sbx::Monitor::Ptrace {
+        return t.note("the network proxy needs the user-notify monitor: section skipped");
+    }
+    let acceptor = match Acceptor::start() {
+        Ok(a) => a,
+        Err(e) => return t.note(&e),
+    };
+    let port = acceptor.port.to_string();
+    let n = N.to_string();
+    let direct_run = || {
+        Command::new(h.path())
+            .args(["connect", &port, &n])
+            .output()
+            .map_err(|e| e.to_string())
+            .and_then(|o| connect_figures(&String::from_utf8_lossy(&o.stdout)))
+    };
+    let policy = {
+        let mut b = sbx::policy::presets::tool_default();
+        b.add_file(&h.path).monitor(cfg.monitor).allow_connect(&format!("127.0.0.1:{port}"));
+        b.build().map_err(|e| e.to_string())
+    };
+    let proxied_run = || {
+        let p = policy.as_ref().map_err(Clone::clone)?;
+        let (r, w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
+        let res = sandboxed(p, &[h.path(), "connect", &port, &n], Some(w)).map_err(|e| e.to_string())?;
+        if res.status != Status::Ok || res.exit_code != Some(0) {
+            return Err(res.describe());
+        }
+        let mut text = String::new();
+        std::fs::File::from(r).read_to_string(&mut text).map_err(|e| e.to_string())?;
+        connect_figures(&text)
+    };
+    // Alternating runs; each column's median over them.
+    let (mut direct, mut proxied) = (Vec::new(), Vec::new());
+    for _ in 0..REPS {
+        direct.push(direct_run());
+        proxied.push(proxied_run());
+    }
+    let direct = medians(direct);
+    let proxied = medians(proxied);
+    let base = direct.as_ref().map(|d| d[0]).unwrap_or(f64::NAN);
+    for (label, figures) in [("direct connect on the host", &direct), ("through the proxy (allow_connect)", &proxied)] {
+        match figures {
+            Ok([p50, p99, total]) => t.row(
+                label,
+                &format!(
+                    "{:>9.1}{:>9.1}{:>9.0}{:>10.1}",
+                    p50 / 1e3,
+                    p99 / 1e3,
+                    N as f64 / (total / 1e9),
+                    (p50 - base) / 1e3
+                ),
+            ),
+            Err(e) => t.note(&format!("{label}: {e}")),
+        }
+    }
+    drop(acceptor);
+}
+
 fn section_f(t: &mut Table, policy: &Policy) {
     progress("(f) host threads");
     t.section("(f) host threads while N sandboxes run at once", "  threads  per sandbox");
@@ -796,7 +957,7 @@ fn parse_args() -> Result<Config, String> {
         getpid_reps: 5,
         big_bytes: 2 << 30,
         monitor: sbx::Monitor::Auto,
-        sections: "abcdefg".into(),
+        sections: "abcdefgh".into(),
     };
     let mut runs = None;
     let mut args = std::env::args().skip(1);
@@ -816,9 +977,9 @@ fn parse_args() -> Result<Config, String> {
                 cfg.monitor = sbx::Monitor::from_name(&v).ok_or(format!("--monitor {v:?}: expected auto, ptrace or unotify"))?;
             }
             "--sections" => {
-                let v = args.next().ok_or("--sections needs letters among abcdefg")?;
-                if v.is_empty() || !v.chars().all(|c| "abcdefg".contains(c)) {
-                    return Err(format!("--sections {v:?}: expected letters among abcdefg"));
+                let v = args.next().ok_or("--sections needs letters among abcdefgh")?;
+                if v.is_empty() || !v.chars().all(|c| "abcdefgh".contains(c)) {
+                    return Err(format!("--sections {v:?}: expected letters among abcdefgh"));
                 }
                 cfg.sections = v;
             }
@@ -890,6 +1051,9 @@ fn main() {
     }
     if cfg.wants('g') {
         section_g(&mut tf);
+    }
+    if cfg.wants('h') {
+        section_h(&mut tf, &cfg, &helper);
     }
     if cfg.wants('c') {
         section_c(&mut t, &cfg, &pol.tool, small_sbx.as_ref());

@@ -67,7 +67,14 @@ pub(crate) struct Proxy {
     policy: NetPolicy,
     job: u64,
     pending: Vec<Pending>,
+    /// `/proc/TID/fdinfo` of the tasks that connected last (a few; newest last): an open
+    /// directory stays the task's own (it fails once the task is gone, never follows a reused
+    /// pid), and saves the path walk on every connect.
+    fdinfo_dirs: Vec<(libc::pid_t, OwnedFd)>,
 }
+
+/// How many `/proc/TID/fdinfo` directories a sandbox's proxy keeps open.
+const FDINFO_DIRS: usize = 4;
 
 /// The notification's call: `connect(fd, addr, len)`.
 struct Call {
@@ -84,6 +91,7 @@ impl Proxy {
             policy,
             job,
             pending: Vec::new(),
+            fdinfo_dirs: Vec::new(),
         }
     }
 
@@ -100,16 +108,21 @@ impl Proxy {
         if call.len > SOCKADDR_MAX {
             return Answer::Reply(libc::EINVAL);
         }
-        // Step 1: the address, once.
-        let Ok(bytes) = read_memory(call.pid, call.addr, call.len) else {
-            return Answer::Reply(libc::EFAULT);
+        // Step 1: the task and the address, once. The pidfd and the copy are the waiting
+        // task's if the notification is still valid after both.
+        let Some(pidfd) = super::launch::open_pidfd(call.pid) else {
+            return Answer::Done;
         };
+        let read = read_memory(call.pid, call.addr, call.len);
         if !id_valid(listener, call.id) {
             return Answer::Done;
         }
+        let Ok(bytes) = read else {
+            return Answer::Reply(libc::EFAULT);
+        };
         let target = Target::from_sockaddr(&bytes);
         // Step 2: the socket.
-        let sock = match fetch_socket(listener, &call) {
+        let sock = match fetch_socket(&pidfd, call.fd) {
             Ok(s) => s,
             Err(Fetch::Gone) => return Answer::Done,
             Err(Fetch::Errno(e)) => return Answer::Reply(e),
@@ -135,7 +148,7 @@ impl Proxy {
             }
             return Answer::Reply(connect_errno(sock.as_raw_fd(), &bytes));
         }
-        if info.connected {
+        if has_peer(info.fd) {
             return Answer::Reply(libc::EISCONN);
         }
         if !family_fits(info.domain, &target) {
@@ -162,7 +175,7 @@ impl Proxy {
             Err(HostFail::Denied(why)) => return denied(why),
             Err(HostFail::Errno(e)) => return Answer::Reply(e),
         };
-        let (newfd_flags, nonblock) = fd_flags(call.pid, call.fd, &sock);
+        let (newfd_flags, nonblock) = self.fd_flags(call.pid, call.fd, &sock);
         let p = Pending {
             id: call.id,
             fd: call.fd as u32,
@@ -201,6 +214,48 @@ impl Proxy {
                 i += 1;
             }
         }
+    }
+
+    /// The sandboxee fd's close-on-exec (as ADDFD's `newfd_flags`) and non-blocking flags, from
+    /// its fdinfo (file status flags from our copy when that cannot be read: close-on-exec then
+    /// stays off).
+    fn fd_flags(&mut self, tid: libc::pid_t, fd: i32, ours: &OwnedFd) -> (u32, bool) {
+        let flags = self.fdinfo_dir(tid).and_then(|dir| read_fdinfo_flags(dir, fd));
+        match flags {
+            Some(f) => {
+                let cloexec = f & i64::from(libc::O_CLOEXEC) != 0;
+                let nonblock = f & i64::from(libc::O_NONBLOCK) != 0;
+                (if cloexec { libc::O_CLOEXEC as u32 } else { 0 }, nonblock)
+            }
+            None => {
+                // SAFETY: F_GETFL on our own fd.
+                let fl = unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_GETFL) };
+                (0, fl >= 0 && fl & libc::O_NONBLOCK != 0)
+            }
+        }
+    }
+
+    /// The open `/proc/TID/fdinfo` of `tid`, opened now if it is not among the kept ones.
+    fn fdinfo_dir(&mut self, tid: libc::pid_t) -> Option<RawFd> {
+        if let Some(i) = self.fdinfo_dirs.iter().position(|(t, _)| *t == tid) {
+            let kept = self.fdinfo_dirs.remove(i);
+            self.fdinfo_dirs.push(kept);
+        } else {
+            let path = std::ffi::CString::new(format!("/proc/{tid}/fdinfo")).ok()?;
+            // SAFETY: a NUL-terminated path; the result is checked.
+            let fd = unsafe {
+                libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+            };
+            if fd < 0 {
+                return None;
+            }
+            if self.fdinfo_dirs.len() == FDINFO_DIRS {
+                self.fdinfo_dirs.remove(0);
+            }
+            // SAFETY: a fresh fd owned by nobody else.
+            self.fdinfo_dirs.push((tid, unsafe { OwnedFd::from_raw_fd(fd) }));
+        }
+        self.fdinfo_dirs.last().map(|(_, d)| d.as_raw_fd())
     }
 
     /// Drops every pending connect (the sandbox is ending).
@@ -303,15 +358,10 @@ enum Fetch {
     Errno(i32),
 }
 
-/// Our copy of the calling task's fd (a pidfd checked against the notification first, so the
-/// pid cannot name another task).
-fn fetch_socket(listener: RawFd, call: &Call) -> Result<OwnedFd, Fetch> {
-    let pidfd = super::launch::open_pidfd(call.pid).ok_or(Fetch::Gone)?;
-    if !id_valid(listener, call.id) {
-        return Err(Fetch::Gone);
-    }
+/// Our copy of fd `fd` of the task behind `pidfd` (checked against the notification already).
+fn fetch_socket(pidfd: &OwnedFd, fd: i32) -> Result<OwnedFd, Fetch> {
     // SAFETY: pidfd_getfd(pidfd, fd, 0) returns a new close-on-exec fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), call.fd, 0) };
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
     match i32::try_from(fd) {
         // SAFETY: a fresh fd owned by nobody else.
         Ok(fd) if fd >= 0 => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
@@ -330,9 +380,7 @@ struct SocketInfo {
     domain: i32,
     ty: i32,
     protocol: i32,
-    connected: bool,
-    /// The socket's network namespace cookie (None: the kernel cannot say, before 5.14).
-    netns: Option<u64>,
+    fd: RawFd,
 }
 
 impl SocketInfo {
@@ -341,13 +389,7 @@ impl SocketInfo {
         let domain = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)?;
         let ty = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TYPE)?;
         let protocol = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL)?;
-        Some(SocketInfo {
-            domain,
-            ty,
-            protocol,
-            connected: has_peer(fd),
-            netns: netns_cookie(fd),
-        })
+        Some(SocketInfo { domain, ty, protocol, fd })
     }
 
     /// Stream sockets the proxy connects on the host: TCP, and unix stream and seqpacket.
@@ -365,7 +407,7 @@ impl SocketInfo {
     /// In the sandbox's own network namespace (not the host's, whose cookie the supervisor's own
     /// sockets carry). Unknown counts as not local.
     fn is_local(&self) -> bool {
-        match (self.netns, host_netns_cookie()) {
+        match (netns_cookie(self.fd), host_netns_cookie()) {
             (Some(s), Some(h)) => s != h,
             _ => false,
         }
@@ -612,37 +654,34 @@ fn carry_options(domain: i32, from: RawFd, to: RawFd) {
     for (level, opt) in opts {
         let mut buf = [0u8; 32];
         let mut len = buf.len() as libc::socklen_t;
-        // SAFETY: the kernel writes at most `len` bytes into `buf`, then reads `len` of them.
-        unsafe {
-            if libc::getsockopt(from, level, opt, buf.as_mut_ptr().cast(), &mut len) == 0 {
-                libc::setsockopt(to, level, opt, buf.as_ptr().cast(), len);
-            }
+        // SAFETY: the kernel writes at most `len` bytes into `buf`.
+        let got = unsafe { libc::getsockopt(from, level, opt, buf.as_mut_ptr().cast(), &mut len) };
+        // All-zero is each option's default on a fresh socket: nothing to carry.
+        let n = usize::try_from(len).unwrap_or(0).min(buf.len());
+        if got == 0 && buf[..n].iter().any(|&b| b != 0) {
+            // SAFETY: the kernel reads `len` bytes of `buf`.
+            unsafe { libc::setsockopt(to, level, opt, buf.as_ptr().cast(), len) };
         }
     }
 }
 
-/// The sandboxee fd's close-on-exec (as ADDFD's `newfd_flags`) and non-blocking flags, from
-/// /proc/PID/fdinfo/FD (file status flags from our copy when that cannot be read).
-fn fd_flags(pid: libc::pid_t, fd: i32, ours: &OwnedFd) -> (u32, bool) {
-    let octal = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("flags:"))
-                .and_then(|v| i64::from_str_radix(v.trim(), 8).ok())
-        });
-    match octal {
-        Some(f) => {
-            let cloexec = f & i64::from(libc::O_CLOEXEC) != 0;
-            let nonblock = f & i64::from(libc::O_NONBLOCK) != 0;
-            (if cloexec { libc::O_CLOEXEC as u32 } else { 0 }, nonblock)
-        }
-        None => {
-            // SAFETY: F_GETFL on our own fd.
-            let fl = unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_GETFL) };
-            (0, fl >= 0 && fl & libc::O_NONBLOCK != 0)
-        }
+/// The `flags:` field (octal) of `fd`'s entry in an open fdinfo directory.
+fn read_fdinfo_flags(dir: RawFd, fd: i32) -> Option<i64> {
+    let name = std::ffi::CString::new(fd.to_string()).ok()?;
+    // SAFETY: a NUL-terminated name relative to our open directory; the result is checked.
+    let f = unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if f < 0 {
+        return None;
     }
+    // SAFETY: a fresh fd owned by nobody else.
+    let f = unsafe { OwnedFd::from_raw_fd(f) };
+    let mut buf = [0u8; 256];
+    // SAFETY: reading into our live buffer.
+    let n = unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    let text = std::str::from_utf8(&buf[..usize::try_from(n).ok()?]).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|v| i64::from_str_radix(v.trim(), 8).ok())
 }
 
 fn set_nonblock(fd: RawFd, on: bool) {

@@ -565,15 +565,20 @@ static void print_reply(int s) {
     out("GOT "); out(buf); if (n == 0 || buf[n - 1] != '\n') out("\n");
 }
 
-/* connect FAMILY ADDRESS PORT [nb]: one stream connect (nb: non-blocking, then poll for the
- * result); prints the verdict and, connected, the peer's first line. */
-static int mode_connect(const char *family, const char *addr, const char *port, int nb) {
+/* connect FAMILY ADDRESS PORT [nb] [inherit]: one stream connect (nb: non-blocking, then poll
+ * for the result; inherit: without SOCK_CLOEXEC); prints the verdict, the fd's flags right after
+ * the call ("FDFLAGS cloexec=C nonblock=N") and, connected, the peer's first line. */
+static int mode_connect(const char *family, const char *addr, const char *port, int nb, int inherit) {
     struct sockaddr_storage ss;
     socklen_t len = fill_addr(&ss, family, addr, port);
     if (!len) { out_fd(2, "BAD USAGE: address\n"); _exit(98); }
-    int s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | (nb ? SOCK_NONBLOCK : 0), 0);
+    int s = socket(ss.ss_family, SOCK_STREAM | (inherit ? 0 : SOCK_CLOEXEC) | (nb ? SOCK_NONBLOCK : 0), 0);
     if (s < 0) return verdict("socket", -1);
     long r = connect(s, (struct sockaddr *)&ss, len);
+    int saved = errno;
+    out_num("FDFLAGS cloexec=", (fcntl(s, F_GETFD) & FD_CLOEXEC) != 0);
+    out_num("nonblock=", (fcntl(s, F_GETFL) & O_NONBLOCK) != 0);
+    errno = saved;
     if (r < 0 && nb && errno == EINPROGRESS) {
         struct pollfd p = { .fd = s, .events = POLLOUT };
         if (poll(&p, 1, 5000) != 1) { out("RETURNED connect timeout\n"); return 52; }
@@ -1096,7 +1101,12 @@ int main(int argc, char **argv, char **envp) {
     }
     if (!strcmp(mode, "tcp")) { NEED(1); return mode_tcp(a[0]); }
     if (!strcmp(mode, "abstract")) { NEED(1); return mode_abstract(a[0]); }
-    if (!strcmp(mode, "connect")) { NEED(3); return mode_connect(a[0], a[1], a[2], na > 3 && !strcmp(a[3], "nb")); }
+    if (!strcmp(mode, "connect")) {
+        NEED(3);
+        int nb = 0, inherit = 0;
+        for (int i = 3; i < na; i++) { nb |= !strcmp(a[i], "nb"); inherit |= !strcmp(a[i], "inherit"); }
+        return mode_connect(a[0], a[1], a[2], nb, inherit);
+    }
     if (!strcmp(mode, "unixloop")) { NEED(2); return mode_unixloop(a[0], a[1]); }
     if (!strcmp(mode, "connect_race")) { NEED(3); return mode_connect_race(a[0], a[1], a[2]); }
     if (!strcmp(mode, "netdevs")) return mode_netdevs();
