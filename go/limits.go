@@ -59,6 +59,17 @@ type Limits struct {
 	Processes Limit
 	// Core is RLIMIT_CORE in bytes (default 0: no core dumps).
 	Core Limit
+	// Memory caps the memory of the whole sandbox in bytes, swap included, as a cgroup of its
+	// own (default none; at least 1 MiB). Beyond it the kernel's OOM killer ends a process and
+	// Result.LimitReached says "memory". The cgroup limits need root or a delegated cgroup;
+	// without one Start fails with ErrNotSupported naming what to delegate.
+	Memory Limit
+	// Pids caps the processes and threads alive in the whole sandbox at once, as a cgroup
+	// (default none); forks beyond fail with EAGAIN.
+	Pids Limit
+	// CPUMillicores caps the CPU share of the whole sandbox in thousandths of a CPU (500: half
+	// of one; 10 to 4096000), as a cgroup CFS quota (default none).
+	CPUMillicores Limit
 	// WallTime is the wall-time limit, enforced by the monitor; the run then ends with
 	// StatusTimeout. Zero keeps the default (120 s); NoWallTime (any negative value) disables
 	// it. A context deadline passed to Start or Run lowers it to the time left.
@@ -80,6 +91,9 @@ func (l *Limits) rlimits() []struct {
 		{C.SBX_LIMIT_OPEN_FILES, l.OpenFiles},
 		{C.SBX_LIMIT_PROCESSES, l.Processes},
 		{C.SBX_LIMIT_CORE, l.Core},
+		{C.SBX_LIMIT_CGROUP_MEMORY, l.Memory},
+		{C.SBX_LIMIT_CGROUP_PIDS, l.Pids},
+		{C.SBX_LIMIT_CGROUP_CPU_MILLICORES, l.CPUMillicores},
 	}
 }
 

@@ -157,6 +157,23 @@ type Result struct {
 	// DeniedConnects lists the connects a network allow-list refused (PolicyBuilder.AllowConnect):
 	// the one that ended a VIOLATION_NETWORK run, or each one failed with RefuseConnect's errno.
 	DeniedConnects []DeniedConnect
+	// Cgroup is what the sandbox's cgroup recorded, for a run with cgroup limits
+	// (Limits.Memory, Pids, CPUMillicores); nil otherwise.
+	Cgroup *CgroupUsage
+	// LimitReached names the cgroup limit the run ran into: "memory" (the OOM killer ended a
+	// process) or "pids" (a fork was refused); empty for none.
+	LimitReached string
+}
+
+// CgroupUsage is what a sandbox's cgroup recorded.
+type CgroupUsage struct {
+	// MemoryPeak is the most memory the sandbox's processes used together, in bytes (0 when
+	// unknown).
+	MemoryPeak uint64
+	// OOMKills counts the processes the kernel's OOM killer ended for the memory limit.
+	OOMKills uint64
+	// PidsRefused counts the forks the process limit refused.
+	PidsRefused uint64
 }
 
 // DeniedConnect is a connect the network allow-list refused.
@@ -259,6 +276,11 @@ func newResult(r *C.sbx_result) *Result {
 			}
 			res.Audited = append(res.Audited, AuditedCall{First: call, Count: uint64(c.count)})
 		}
+	}
+	var cu C.sbx_cgroup_usage
+	if C.sbx_result_cgroup_usage(r, &cu) {
+		res.Cgroup = &CgroupUsage{MemoryPeak: uint64(cu.memory_peak), OOMKills: uint64(cu.oom_kills), PidsRefused: uint64(cu.pids_refused)}
+		res.LimitReached = goStringOrEmpty(C.sbx_result_limit_reached(r))
 	}
 	for i := 0; i < int(C.sbx_result_denied_connect_count(r)); i++ {
 		var d C.sbx_denied_connect

@@ -785,6 +785,23 @@ enum sbx_limit
      * "unlimited" disables it.
      */
     SBX_LIMIT_WALL_TIME_MS = 7,
+    /**
+     * Memory of the whole sandbox in bytes, swap included, as a cgroup of its own (default none;
+     * at least 1 MiB). Beyond it the kernel's OOM killer ends a process
+     * (`sbx_result_limit_reached` says `"memory"`). Needs root or a delegated cgroup: otherwise
+     * the start fails with `SBX_STATUS_UNSUPPORTED` naming what to delegate.
+     */
+    SBX_LIMIT_CGROUP_MEMORY = 8,
+    /**
+     * Processes and threads alive in the whole sandbox at once, as a cgroup (default none;
+     * forks beyond fail with EAGAIN). Needs a cgroup as `SBX_LIMIT_CGROUP_MEMORY` does.
+     */
+    SBX_LIMIT_CGROUP_PIDS = 9,
+    /**
+     * CPU share of the whole sandbox in thousandths of a CPU (500: half of one; 10 to
+     * 4096000), as a cgroup CFS quota (default none). Needs a cgroup as above.
+     */
+    SBX_LIMIT_CGROUP_CPU_MILLICORES = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1050,6 +1067,28 @@ typedef struct sbx_audited_call {
      */
     uint64_t count;
 } sbx_audited_call;
+
+/**
+ * What a sandbox's cgroup recorded (`sbx_result_cgroup_usage`).
+ */
+typedef struct sbx_cgroup_usage {
+    /**
+     * Whether `memory_peak` is known (a memory limit was set and the kernel reports it).
+     */
+    bool has_memory_peak;
+    /**
+     * The most memory the sandbox's processes used together, in bytes.
+     */
+    uint64_t memory_peak;
+    /**
+     * Processes the kernel's OOM killer ended for the memory limit.
+     */
+    uint64_t oom_kills;
+    /**
+     * Forks the process limit refused.
+     */
+    uint64_t pids_refused;
+} sbx_cgroup_usage;
 
 /**
  * A connect the network allow-list refused (`sbx_result_denied_connect`). The strings belong
@@ -2467,6 +2506,18 @@ size_t sbx_result_audited_count(const struct sbx_result *result);
 bool sbx_result_audited_call(const struct sbx_result *result,
                              size_t index,
                              struct sbx_audited_call *call_out);
+
+/**
+ * Reads what the sandbox's cgroup recorded into `*usage_out`. Returns false, writing
+ * nothing, for NULL arguments and for a run without cgroup limits.
+ */
+bool sbx_result_cgroup_usage(const struct sbx_result *result, struct sbx_cgroup_usage *usage_out);
+
+/**
+ * Returns the cgroup limit the run ran into, `"memory"` (the OOM killer ended a process)
+ * or `"pids"` (a fork was refused), as a static string; NULL for none and for NULL.
+ */
+const char *sbx_result_limit_reached(const struct sbx_result *result);
 
 /**
  * Returns how many connects the network allow-list refused (the one that ended a

@@ -171,6 +171,12 @@ s.serve_forever()' "$web/port" >/dev/null 2>&1) &
     kill "$server" 2>/dev/null
     wait "$server" 2>/dev/null
     rm -rf "$web"
+    # cgroup limits: as root the memory limit ends a balloon (137); without a cgroup to make a
+    # group in (uid 65534 here) the run is refused (125), never run unlimited.
+    local mem_want=137
+    [[ $("$@" id -u) == 0 ]] || mem_want=125
+    check "$mem_want" "--memory 64M: a 256 MiB balloon -> $mem_want" "${sbxrun[@]}" --memory 64M -- python3 -c 'b = bytearray(256 << 20); b[::4096] = b"x" * len(b[::4096])'
+    check "$((mem_want == 137 ? 0 : 125))" "--memory 64M --pids 64 --cpus 0.5: a small job" "${sbxrun[@]}" --memory 64M --pids 64 --cpus 0.5 -- sh -c 'echo hi | wc -c'
     echo "CLI smoke: $fails failed"
     ((fails == 0))
 }

@@ -66,10 +66,31 @@ pub fn probe() -> Vec<Feature> {
     out.push(probe_landlock());
     out.push(probe_i386());
     out.push(probe_x32());
+    out.extend(probe_cgroups());
     // Last: the real thing, through every setup step the default sandbox uses.
     out.push(probe_canary(true));
     out.push(probe_canary(false));
     out
+}
+
+/// The cgroup controllers libsbx's cgroup limits use, each with where a sandbox's group would be
+/// made and whether one can be (made and removed again).
+fn probe_cgroups() -> Vec<Feature> {
+    crate::cgroups::describe_controllers()
+        .into_iter()
+        .map(|(name, ok, detail)| Feature {
+            name: match name.as_str() {
+                "memory" => "cgroup memory",
+                "pids" => "cgroup pids",
+                _ => "cgroup cpu",
+            },
+            required: false,
+            available: ok,
+            detail,
+            fix: "for --memory/--pids/--cpus: run as root, or delegate a cgroup to this user \
+                  (cgroup v2: Delegate=yes, e.g. systemd-run --user --scope -p Delegate=yes)",
+        })
+        .collect()
 }
 
 // ----------------------------------------------------------------------------------------------

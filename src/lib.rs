@@ -34,6 +34,7 @@
 
 pub mod arch;
 mod caps;
+pub mod cgroups;
 pub mod client;
 pub mod comms;
 pub mod diagnose;

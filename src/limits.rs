@@ -34,6 +34,10 @@ pub struct Limits {
     pub core: Option<u64>,
     /// Wall-time limit (default 120 s). `None` disables it.
     pub wall_time: Option<Duration>,
+    /// Limits on the whole sandbox, as a cgroup of its own: memory, processes, CPU share (default
+    /// none). A limit no usable cgroup can hold fails the start with
+    /// [`Error::Unsupported`](crate::Error::Unsupported) naming what to delegate.
+    pub cgroup: crate::cgroups::CgroupLimits,
 }
 
 impl Default for Limits {
@@ -46,6 +50,7 @@ impl Default for Limits {
             processes: None,
             core: Some(0),
             wall_time: Some(Duration::from_secs(120)),
+            cgroup: crate::cgroups::CgroupLimits::default(),
         }
     }
 }

@@ -258,6 +258,9 @@ pub struct RunResult {
     /// a `VIOLATION_NETWORK` run, or each one failed with an errno (at most
     /// [`DeniedConnect::MAX_KEPT`], in order).
     pub denied_connects: Vec<DeniedConnect>,
+    /// What the sandbox's cgroup recorded, when the run had cgroup limits
+    /// ([`Limits::cgroup`](crate::Limits::cgroup)).
+    pub cgroup: Option<crate::cgroups::CgroupUsage>,
 }
 
 /// A `connect` the network allow-list refused.
@@ -306,6 +309,7 @@ impl RunResult {
             setup_latency: Vec::new(),
             audit: None,
             denied_connects: Vec::new(),
+            cgroup: None,
         }
     }
 
@@ -335,6 +339,20 @@ impl RunResult {
         }
     }
 
+    /// The cgroup limit the run ran into: `"memory"` when the kernel's OOM killer ended one of
+    /// its processes for the memory limit, `"pids"` when the process limit refused a fork;
+    /// `None` otherwise (or without cgroup limits).
+    pub fn limit_reached(&self) -> Option<&'static str> {
+        let u = self.cgroup.as_ref()?;
+        if u.oom_kills > 0 {
+            Some("memory")
+        } else if u.pids_refused > 0 {
+            Some("pids")
+        } else {
+            None
+        }
+    }
+
     /// True when the sandboxee exited with code 0.
     pub fn success(&self) -> bool {
         self.status == Status::Ok && self.reason_code == 0
@@ -360,11 +378,19 @@ impl RunResult {
                 }
             }
             Status::Signaled => {
-                format!(
+                let mut d = format!(
                     "SIGNALED - signal {} ({})",
                     self.reason_code,
                     signal_name(self.reason_code as i32)
-                )
+                );
+                if let Some(u) = self.cgroup.as_ref().filter(|u| u.oom_kills > 0) {
+                    d.push_str(" - the memory limit was reached (cgroup OOM kill");
+                    if let Some(p) = u.memory_peak {
+                        d.push_str(&format!(", peak {:.1} MiB", p as f64 / f64::from(1 << 20)));
+                    }
+                    d.push(')');
+                }
+                d
             }
             Status::Timeout => format!(
                 "TIMEOUT - wall time limit reached after {:.3}s",

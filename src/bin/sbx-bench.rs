@@ -27,7 +27,7 @@ USAGE: sbx-bench [--runs N] [--quick] [--monitor auto|ptrace|unotify] [--section
     --runs N         repetitions of every timed spawn (default 200)
     --quick          fewer repetitions (30) and a shorter getpid loop: a smoke run in a few seconds
     --monitor M      the monitor of every namespaced sandbox (default auto)
-    --sections LIST  only these sections, e.g. `e` or `ade` (default abcdefgh, all)
+    --sections LIST  only these sections, e.g. `e` or `ade` (default abcdefghi, all)
 ";
 
 /// Source of the small static helper used by (d) and (e).
@@ -88,6 +88,12 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "violate")) {
         syscall(SYS_ptrace, 0L, 0L, 0L, 0L); /* PTRACE_TRACEME: never allowed */
         return 3;
+    }
+    if (!strcmp(argv[1], "spin") && argc >= 3) {
+        long end = now_ns() + atol(argv[2]) * 1000000L;
+        volatile unsigned long x = 0;
+        while (now_ns() < end) x++;
+        return 0;
     }
     if (!strcmp(argv[1], "connect") && argc >= 4) return connect_loop(atoi(argv[2]), atol(argv[3]));
     if (!strcmp(argv[1], "getpid") && argc >= 3) {
@@ -876,6 +882,64 @@ fn section_h(t: &mut Table, cfg: &Config, helper: &Result<Helper, String>) {
     drop(acceptor);
 }
 
+/// One sandboxed run of `argv` under `limits`' cgroup settings: its wall time and result.
+fn limited_run(policy: &Policy, argv: &[&str], cg: sbx::cgroups::CgroupLimits) -> Result<(Duration, RunResult), String> {
+    let mut ex = Executor::new(argv[0]);
+    ex.argv(argv.iter().copied()).stdout(Stdio::Null);
+    ex.limits_mut().cgroup = cg;
+    let t = Instant::now();
+    let r = Sandbox::new(ex, policy.clone()).run().map_err(|e| e.to_string())?;
+    let d = t.elapsed();
+    if r.status != Status::Ok {
+        return Err(r.describe());
+    }
+    Ok((d, r))
+}
+
+/// (i) cgroup limits: what a sandbox's cgroup costs on the spawn path, and a CPU quota's effect
+/// on a busy loop.
+fn section_i(t: &mut Table, cfg: &Config, pol: &Policies, helper: &Result<Helper, String>) {
+    use sbx::cgroups::CgroupLimits;
+    progress("(i) cgroup limits");
+    t.section("(i) cgroup limits: spawn -> exit of /bin/true (ms)", "     mean   median  x without (mean / median)");
+    let limited = CgroupLimits { memory: Some(256 << 20), pids: Some(256), cpu_millicores: None };
+    if let Err(e) = limited_run(&pol.tool, &["/bin/true"], limited) {
+        return t.note(&format!("no cgroup here ({e}): section skipped"));
+    }
+    let (mut without, mut with) = (Samples::default(), Samples::default());
+    for _ in 0..cfg.runs {
+        if let (Ok((a, _)), Ok((b, _))) = (
+            limited_run(&pol.tool, &["/bin/true"], CgroupLimits::default()),
+            limited_run(&pol.tool, &["/bin/true"], limited),
+        ) {
+            without.push(a);
+            with.push(b);
+        }
+    }
+    t.timed("full sandbox, no cgroup", &without, Some(&without));
+    t.timed("with a memory + pids cgroup (made, joined, read, removed)", &with, Some(&without));
+    t.row(
+        "cgroup cost on the spawn path (median difference)",
+        &format!("{:>18.3}", with.median_ms() - without.median_ms()),
+    );
+    let (Ok(h), Some(hp)) = (helper, pol.helper.as_ref()) else {
+        return t.note("no static helper: CPU quota row skipped");
+    };
+    // CPU time a 1 s busy loop gets, without and with half a CPU.
+    let spin = |cpu: Option<u64>| {
+        let cg = CgroupLimits { cpu_millicores: cpu, ..CgroupLimits::default() };
+        limited_run(hp, &[h.path(), "spin", "1000"], cg)
+            .map(|(_, r)| (r.usage.user_time + r.usage.system_time).as_secs_f64())
+    };
+    match (spin(None), spin(Some(500))) {
+        (Ok(full), Ok(half)) => t.row(
+            "CPU seconds of a 1 s busy loop: no quota / --cpus 0.5 / ratio",
+            &format!("{full:>9.3}{half:>9.3}{:>8.2}x", half / full),
+        ),
+        (Err(e), _) | (_, Err(e)) => t.note(&format!("busy loop: {e}")),
+    }
+}
+
 fn section_f(t: &mut Table, policy: &Policy) {
     progress("(f) host threads");
     t.section("(f) host threads while N sandboxes run at once", "  threads  per sandbox");
@@ -957,7 +1021,7 @@ fn parse_args() -> Result<Config, String> {
         getpid_reps: 5,
         big_bytes: 2 << 30,
         monitor: sbx::Monitor::Auto,
-        sections: "abcdefgh".into(),
+        sections: "abcdefghi".into(),
     };
     let mut runs = None;
     let mut args = std::env::args().skip(1);
@@ -977,9 +1041,9 @@ fn parse_args() -> Result<Config, String> {
                 cfg.monitor = sbx::Monitor::from_name(&v).ok_or(format!("--monitor {v:?}: expected auto, ptrace or unotify"))?;
             }
             "--sections" => {
-                let v = args.next().ok_or("--sections needs letters among abcdefgh")?;
-                if v.is_empty() || !v.chars().all(|c| "abcdefgh".contains(c)) {
-                    return Err(format!("--sections {v:?}: expected letters among abcdefgh"));
+                let v = args.next().ok_or("--sections needs letters among abcdefghi")?;
+                if v.is_empty() || !v.chars().all(|c| "abcdefghi".contains(c)) {
+                    return Err(format!("--sections {v:?}: expected letters among abcdefghi"));
                 }
                 cfg.sections = v;
             }
@@ -1054,6 +1118,9 @@ fn main() {
     }
     if cfg.wants('h') {
         section_h(&mut tf, &cfg, &helper);
+    }
+    if cfg.wants('i') {
+        section_i(&mut tf, &cfg, &pol, &helper);
     }
     if cfg.wants('c') {
         section_c(&mut t, &cfg, &pol.tool, small_sbx.as_ref());

@@ -75,6 +75,16 @@ LIMITS:
                                    enforced by the monitor). Default: no rlimit, and a
                                    monitor cap of 4096 tasks.
     --rlimit-core BYTES            RLIMIT_CORE. Default 0.
+    --memory BYTES                 Memory of the whole sandbox, swap included, as a cgroup of
+                                   its own; beyond it the kernel's OOM killer ends a process
+                                   (exit 137, 'memory limit' in the description).
+    --pids N                       Processes and threads alive in the whole sandbox at once (a
+                                   cgroup); forks beyond fail with EAGAIN.
+    --cpus CPUS                    CPU share of the whole sandbox (0.5: half of one CPU).
+                                   The cgroup limits need root or a delegated cgroup (cgroup v2
+                                   Delegate=yes, or v1 directories you own); --check shows
+                                   which controllers are usable. Without one, a run asking for
+                                   them fails with exit 125 rather than running unlimited.
                                    BYTES take a K, M, G or T suffix (powers of 1024); every
                                    rlimit accepts 'inf' for unlimited. A limit above the host's
                                    own hard limit is lowered to it.
@@ -203,6 +213,7 @@ struct Options {
     rlimit_fsize: Option<Option<u64>>,
     rlimit_nofile: Option<Option<u64>>,
     rlimit_nproc: Option<Option<u64>>,
+    cgroup: sbx::cgroups::CgroupLimits,
     rlimit_core: Option<Option<u64>>,
     env: Vec<(String, String)>,
     keep_env: bool,
@@ -355,6 +366,23 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             }
             "--rlimit-nproc" => {
                 o.rlimit_nproc = Some(limit_flag(&flag, &value(&flag)?, parse_count)?)
+            }
+            "--memory" => {
+                let v = value(&flag)?;
+                o.cgroup.memory = Some(parse_bytes(&v).map_err(|m| format!("--memory {v:?}: {m}"))?);
+            }
+            "--pids" => {
+                let v = value(&flag)?;
+                o.cgroup.pids = Some(parse_count(&v).map_err(|m| format!("--pids {v:?}: {m}"))?);
+            }
+            "--cpus" => {
+                let v = value(&flag)?;
+                let cores: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|c: &f64| c.is_finite() && *c > 0.0)
+                    .ok_or_else(|| format!("--cpus {v:?}: a positive number of CPUs, e.g. 0.5"))?;
+                o.cgroup.cpu_millicores = Some((cores * 1000.0).round() as u64);
             }
             "--rlimit-core" => {
                 o.rlimit_core = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?)
@@ -695,6 +723,7 @@ fn build_executor(o: &Options) -> Executor {
     set(&mut l.open_files, o.rlimit_nofile);
     set(&mut l.processes, o.rlimit_nproc);
     set(&mut l.core, o.rlimit_core);
+    l.cgroup = o.cgroup;
     ex
 }
 
@@ -834,7 +863,7 @@ fn json_opt_str(out: &mut String, s: Option<&str>) {
     }
 }
 
-fn json_opt_num(out: &mut String, n: Option<i32>) {
+fn json_opt_num<T: std::fmt::Display>(out: &mut String, n: Option<T>) {
     match n {
         Some(n) => {
             let _ = write!(out, "{n}");
@@ -920,6 +949,17 @@ fn result_json(r: &RunResult) -> String {
         }
         None => o.push_str("null"),
     }
+    o.push_str(",\"cgroup\":");
+    match &r.cgroup {
+        Some(u) => {
+            o.push_str("{\"memory_peak\":");
+            json_opt_num(&mut o, u.memory_peak);
+            let _ = write!(o, ",\"oom_kills\":{},\"pids_refused\":{}}}", u.oom_kills, u.pids_refused);
+        }
+        None => o.push_str("null"),
+    }
+    o.push_str(",\"limit_reached\":");
+    json_opt_str(&mut o, r.limit_reached());
     o.push_str(",\"denied_connects\":[");
     for (i, d) in r.denied_connects.iter().enumerate() {
         if i > 0 {

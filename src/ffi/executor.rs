@@ -42,6 +42,17 @@ pub enum sbx_limit {
     /// Wall-time limit in milliseconds, enforced by the monitor (default 120000). 0 or
     /// "unlimited" disables it.
     WallTimeMs = 7,
+    /// Memory of the whole sandbox in bytes, swap included, as a cgroup of its own (default none;
+    /// at least 1 MiB). Beyond it the kernel's OOM killer ends a process
+    /// (`sbx_result_limit_reached` says `"memory"`). Needs root or a delegated cgroup: otherwise
+    /// the start fails with `SBX_STATUS_UNSUPPORTED` naming what to delegate.
+    CgroupMemory = 8,
+    /// Processes and threads alive in the whole sandbox at once, as a cgroup (default none;
+    /// forks beyond fail with EAGAIN). Needs a cgroup as `SBX_LIMIT_CGROUP_MEMORY` does.
+    CgroupPids = 9,
+    /// CPU share of the whole sandbox in thousandths of a CPU (500: half of one; 10 to
+    /// 4096000), as a cgroup CFS quota (default none). Needs a cgroup as above.
+    CgroupCpuMillicores = 10,
 }
 
 impl sbx_limit {
@@ -55,6 +66,9 @@ impl sbx_limit {
             Processes,
             Core,
             WallTimeMs,
+            CgroupMemory,
+            CgroupPids,
+            CgroupCpuMillicores,
         ]
         .into_iter()
         .find(|l| *l as u32 == which)
@@ -65,7 +79,8 @@ impl sbx_limit {
         })
     }
 
-    /// The rlimit field this names; `None` for the wall time.
+    /// The limit field this names (an rlimit or a cgroup limit; `None`: no limit); `None` for
+    /// the wall time.
     fn rlimit(self, l: &mut Limits) -> Option<&mut Option<u64>> {
         match self {
             sbx_limit::AddressSpace => Some(&mut l.address_space),
@@ -75,6 +90,9 @@ impl sbx_limit {
             sbx_limit::Processes => Some(&mut l.processes),
             sbx_limit::Core => Some(&mut l.core),
             sbx_limit::WallTimeMs => None,
+            sbx_limit::CgroupMemory => Some(&mut l.cgroup.memory),
+            sbx_limit::CgroupPids => Some(&mut l.cgroup.pids),
+            sbx_limit::CgroupCpuMillicores => Some(&mut l.cgroup.cpu_millicores),
         }
     }
 }

@@ -104,6 +104,20 @@ pub struct sbx_denied_connect {
     pub why: *const c_char,
 }
 
+/// What a sandbox's cgroup recorded (`sbx_result_cgroup_usage`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct sbx_cgroup_usage {
+    /// Whether `memory_peak` is known (a memory limit was set and the kernel reports it).
+    pub has_memory_peak: bool,
+    /// The most memory the sandbox's processes used together, in bytes.
+    pub memory_peak: u64,
+    /// Processes the kernel's OOM killer ended for the memory limit.
+    pub oom_kills: u64,
+    /// Forks the process limit refused.
+    pub pids_refused: u64,
+}
+
 fn cstring(s: &str) -> CString {
     let mut bytes = s.as_bytes().to_vec();
     bytes.retain(|&b| b != 0);
@@ -550,6 +564,44 @@ impl sbx_result {
                 },
             );
             true
+        })
+    }
+
+    /// Reads what the sandbox's cgroup recorded into `*usage_out`. Returns false, writing
+    /// nothing, for NULL arguments and for a run without cgroup limits.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_cgroup_usage(
+        result: *const sbx_result,
+        usage_out: *mut sbx_cgroup_usage,
+    ) -> bool {
+        boundary(|| {
+            let Some(u) = ref_from_ptr(result).and_then(|h| h.r.cgroup) else {
+                return false;
+            };
+            if usage_out.is_null() {
+                return false;
+            }
+            write_out(
+                usage_out,
+                sbx_cgroup_usage {
+                    has_memory_peak: u.memory_peak.is_some(),
+                    memory_peak: u.memory_peak.unwrap_or(0),
+                    oom_kills: u.oom_kills,
+                    pids_refused: u.pids_refused,
+                },
+            );
+            true
+        })
+    }
+
+    /// Returns the cgroup limit the run ran into, `"memory"` (the OOM killer ended a process)
+    /// or `"pids"` (a fork was refused), as a static string; NULL for none and for NULL.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_limit_reached(result: *const sbx_result) -> *const c_char {
+        boundary(|| match ref_from_ptr(result).and_then(|h| h.r.limit_reached()) {
+            Some("memory") => c"memory".as_ptr(),
+            Some(_) => c"pids".as_ptr(),
+            None => std::ptr::null(),
         })
     }
 

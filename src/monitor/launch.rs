@@ -7,6 +7,7 @@
 use super::state::{KillReason, Shared};
 use super::step_error;
 use crate::caps::with_raised_capabilities;
+use crate::cgroups::{CgroupUsage, SandboxCgroup};
 use crate::result::{Reason, RunResult, Status};
 use crate::spawn::{plan::Step, Plan, Spawned};
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -19,9 +20,43 @@ pub(crate) type Prepared = Result<(), Box<RunResult>>;
 pub(crate) struct Child {
     pub plan: Option<Box<Plan>>,
     pub spawned: Option<Spawned>,
+    /// The sandbox's cgroup, kept past the plan until the run's end (removed when dropped).
+    pub cgroup: Option<SandboxCgroup>,
 }
 
 impl Child {
+    /// The children of `plan`, just spawned; the plan's cgroup moves here.
+    pub(crate) fn new(mut plan: Box<Plan>, spawned: Spawned) -> Child {
+        let cgroup = plan.cgroup.take();
+        Child {
+            plan: Some(plan),
+            spawned: Some(spawned),
+            cgroup,
+        }
+    }
+
+    /// Puts `pid`, the sandbox's first process (not released yet), into the sandbox's cgroup:
+    /// everything it starts is born there.
+    pub(crate) fn join_cgroup(&self, pid: libc::pid_t) -> Prepared {
+        let Some(cg) = &self.cgroup else {
+            return Ok(());
+        };
+        with_raised_capabilities(|| cg.add(pid)).map_err(|e| {
+            Box::new(step_error(
+                Reason::FailedLimits,
+                "cgroup",
+                e.raw_os_error(),
+                format!("moving the sandbox into its cgroup: {e}"),
+                false,
+            ))
+        })
+    }
+
+    /// What the sandbox's cgroup recorded (read before it is removed).
+    pub(crate) fn cgroup_usage(&self) -> Option<CgroupUsage> {
+        self.cgroup.as_ref().map(SandboxCgroup::usage)
+    }
+
     pub(crate) fn plan(&self) -> Option<&Plan> {
         self.plan.as_deref()
     }

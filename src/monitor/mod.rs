@@ -45,6 +45,8 @@ struct Outcome {
     audit: Option<AuditLog>,
     /// Connects the network allow-list refused (user-notify only).
     denied_connects: Vec<crate::result::DeniedConnect>,
+    /// What the sandbox's cgroup recorded, when it had one.
+    cgroup: Option<crate::cgroups::CgroupUsage>,
 }
 
 impl Outcome {
@@ -63,6 +65,7 @@ impl Outcome {
         result.wall_time = started_at.elapsed();
         result.audit = self.audit.map(AuditLog::into_calls);
         result.denied_connects = self.denied_connects;
+        result.cgroup = self.cgroup;
         result
     }
 

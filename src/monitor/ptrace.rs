@@ -50,13 +50,11 @@ pub(crate) fn start(
     // through this pidfd ends the whole pid namespace.
     let main = spawned.pid;
     plan.stamps.mark(Mark::Cloned);
-    let mut child = Child {
-        plan: Some(plan),
-        spawned: Some(spawned),
-    };
+    let mut child = Child::new(plan, spawned);
     publish_pidfd(main, shared);
     let ready = attach(main, shared)
         .and_then(|()| write_id_maps(&child, main))
+        .and_then(|()| child.join_cgroup(main))
         .and_then(|()| child.release());
     if let Err(r) = ready {
         kill_and_reap(main);
@@ -146,6 +144,7 @@ fn attach(main: libc::pid_t, shared: &Shared) -> Prepared {
 /// Frees the child's memory and the pidfd, and turns what the monitor saw into the result.
 fn collect(m: Monitor, mut child: Child, shared: &Shared, started_at: Instant) -> RunResult {
     child.free();
+    let cgroup = child.cgroup_usage();
     shared.clear_pidfd();
     Outcome {
         main: m.main,
@@ -159,6 +158,7 @@ fn collect(m: Monitor, mut child: Child, shared: &Shared, started_at: Instant) -
         degraded: m.degraded,
         audit: m.audit,
         denied_connects: Vec::new(),
+        cgroup,
     }
     .into_result(shared.kill_reason(), started_at)
 }

@@ -91,10 +91,7 @@ pub(crate) fn start(
         }
         None => (None, None),
     };
-    let mut child = Child {
-        plan: Some(plan),
-        spawned: Some(spawned),
-    };
+    let mut child = Child::new(plan, spawned);
     publish_pidfd(init, shared);
     // The init's end, watched through a pidfd of our own (the shared one is the callers' to
     // kill through): without it, only the supervisor's `wait4(-1)` learns of the end.
@@ -124,6 +121,7 @@ pub(crate) fn start(
     }
     let ready = registered
         .and_then(|()| write_id_maps(&child, init))
+        .and_then(|()| child.join_cgroup(init))
         .and_then(|()| child.release());
     if let Err(r) = ready {
         for fd in [host_end.as_ref(), init_read.as_ref(), exit_fd.as_ref()]
@@ -651,6 +649,7 @@ impl Running {
             degraded: std::mem::take(&mut self.degraded),
             audit: self.audit.take(),
             denied_connects: std::mem::take(&mut self.denied_connects),
+            cgroup: self.child.cgroup_usage(),
         }
         .into_result(shared.kill_reason(), started_at)
     }

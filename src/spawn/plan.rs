@@ -193,6 +193,8 @@ pub struct Plan {
     pub max_tasks: Option<u64>,
     /// The Landlock ruleset the child restricts itself with (`None`: Landlock unavailable).
     pub landlock: Option<LandlockAttr>,
+    /// The sandbox's cgroup, made with the plan (the supervisor moves it to the monitor).
+    pub cgroup: Option<crate::cgroups::SandboxCgroup>,
     /// Namespaces and the new root; `None` for a sandbox without namespaces.
     pub ns: Option<NsPlan>,
     /// The host end of the comms channel, taken by the Sandbox.
@@ -395,6 +397,8 @@ impl Plan {
                 fix: "use namespaces (the default), or enable Landlock (CONFIG_SECURITY_LANDLOCK=y and landlock in the lsm= boot parameter)",
             });
         }
+        // The sandbox's cgroup (removed again if anything below fails: it is dropped).
+        let cgroup = crate::cgroups::SandboxCgroup::create(&limits.cgroup)?;
         // Last, after every fallible step: the window is left when the plan is dropped.
         let switches_ids = crate::caps::caller_is_host_root();
         let host_dumpable = if switches_ids {
@@ -437,6 +441,7 @@ impl Plan {
             max_tasks: Some(max_tasks),
             ns,
             landlock,
+            cgroup,
             comms_host,
             stamps,
             sandboxee_stack_top: AtomicUsize::new(0),

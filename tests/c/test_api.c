@@ -380,7 +380,7 @@ static void test_executor(void) {
 
     CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_set_limit(e, SBX_LIMIT_FILE_SIZE, -1, ERR));
     CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_set_limit(e, 0, 1, ERR));
-    CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_set_limit(e, SBX_LIMIT_WALL_TIME_MS + 1, 1, ERR));
+    CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_set_limit(e, SBX_LIMIT_CGROUP_CPU_MILLICORES + 1, 1, ERR));
     CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_set_limit_unlimited(e, 99, ERR));
     CHECK_STATUS(SBX_STATUS_INVALID_ARGUMENT, sbx_executor_get_limit(e, 99, &limited, &value, ERR));
     CHECK_STATUS(SBX_STATUS_NULL_PARAMETER, sbx_executor_get_limit(e, SBX_LIMIT_CORE, NULL, &value, ERR));
@@ -392,6 +392,15 @@ static void test_executor(void) {
     CHECK(!limited && value == 0);
     CHECK_STATUS(SBX_STATUS_OK, sbx_executor_get_limit(e, SBX_LIMIT_WALL_TIME_MS, &limited, &value, ERR));
     CHECK(limited && value == 120000);
+    /* The cgroup limits: none by default; set, read back, removed. */
+    CHECK_STATUS(SBX_STATUS_OK, sbx_executor_get_limit(e, SBX_LIMIT_CGROUP_PIDS, &limited, &value, ERR));
+    CHECK(!limited && value == 0);
+    CHECK_STATUS(SBX_STATUS_OK, sbx_executor_set_limit(e, SBX_LIMIT_CGROUP_PIDS, 32, ERR));
+    CHECK_STATUS(SBX_STATUS_OK, sbx_executor_get_limit(e, SBX_LIMIT_CGROUP_PIDS, &limited, &value, ERR));
+    CHECK(limited && value == 32);
+    CHECK_STATUS(SBX_STATUS_OK, sbx_executor_set_limit_unlimited(e, SBX_LIMIT_CGROUP_PIDS, ERR));
+    CHECK_STATUS(SBX_STATUS_OK, sbx_executor_get_limit(e, SBX_LIMIT_CGROUP_PIDS, &limited, &value, ERR));
+    CHECK(!limited);
     CHECK_STATUS(SBX_STATUS_OK, sbx_executor_set_limit(e, SBX_LIMIT_ADDRESS_SPACE, 1 << 30, ERR));
     CHECK_STATUS(SBX_STATUS_OK, sbx_executor_get_limit(e, SBX_LIMIT_ADDRESS_SPACE, &limited, &value, ERR));
     CHECK(limited && value == (1u << 30));

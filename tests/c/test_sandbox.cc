@@ -203,6 +203,53 @@ TEST(Sandbox, AllowConnectReachesTheHostAndRefusesOthers) {
     close(ofd);
 }
 
+TEST(Sandbox, CgroupMemoryLimitEndsABalloon) {
+    // The testee's policy plus what malloc needs; 256 MiB touched under a 64 MiB cgroup limit.
+    Builder b(sbx_policy_builder_new());
+    for (uint32_t g : {SBX_GROUP_STATIC_STARTUP, SBX_GROUP_EXIT, SBX_GROUP_READ, SBX_GROUP_WRITE,
+                       SBX_GROUP_GET_RANDOM, SBX_GROUP_MMAP_WITHOUT_EXEC})
+        EXPECT_EQ(sbx_policy_builder_allow_group(b.get(), g, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_allow_syscall(b.get(), "brk", nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_errno_syscall(b.get(), "readlink", ENOENT, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_add_file(b.get(), SBX_TESTEE, nullptr), SBX_STATUS_OK);
+    sbx_status st;
+    std::string message;
+    Policy p = Build(std::move(b), &st, &message);
+    ASSERT_NE(p, nullptr) << message;
+
+    Executor ex = TestExecutor({"hog", "256"});
+    EXPECT_EQ(sbx_executor_set_limit(ex.get(), SBX_LIMIT_CGROUP_MEMORY, 64 << 20, nullptr), SBX_STATUS_OK);
+    bool limited = false;
+    uint64_t v = 0;
+    ASSERT_EQ(sbx_executor_get_limit(ex.get(), SBX_LIMIT_CGROUP_MEMORY, &limited, &v, nullptr), SBX_STATUS_OK);
+    EXPECT_TRUE(limited);
+    EXPECT_EQ(v, 64u << 20);
+    Sandbox s = NewSandbox(std::move(ex), p.get());
+    ASSERT_TRUE(s);
+    const sbx_result *raw = nullptr;
+    sbx_error *err = nullptr;
+    sbx_status run = sbx_sandbox_run(s.get(), &raw, &err);
+    Error owned(err);
+    if (run == SBX_STATUS_UNSUPPORTED) {
+        // No cgroup for this user: refused, naming what to delegate (never run unlimited).
+        EXPECT_NE(getuid(), 0u) << sbx_error_message(err);
+        EXPECT_NE(std::string(sbx_error_message(err)).find("Delegate=yes"), std::string::npos);
+        return;
+    }
+    ASSERT_EQ(run, SBX_STATUS_OK) << (err != nullptr ? sbx_error_message(err) : "");
+    Result r(raw);
+    EXPECT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_SIGNALED) << sbx_result_description(r.get());
+    EXPECT_EQ(Str(sbx_result_limit_reached(r.get())), "memory");
+    sbx_cgroup_usage u{};
+    ASSERT_TRUE(sbx_result_cgroup_usage(r.get(), &u));
+    EXPECT_GE(u.oom_kills, 1u);
+    EXPECT_TRUE(u.has_memory_peak);
+    EXPECT_LE(u.memory_peak, 64u << 20);
+    EXPECT_FALSE(sbx_result_cgroup_usage(r.get(), nullptr));
+    EXPECT_FALSE(sbx_result_cgroup_usage(nullptr, &u));
+    EXPECT_EQ(sbx_result_limit_reached(nullptr), nullptr);
+}
+
 TEST(Sandbox, AuditRunListsRefusedCalls) {
     // The policy above in audit mode: a write to fd 2 runs and is listed once with its count;
     // an out-of-range index or a NULL output is refused.

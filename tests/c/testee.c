@@ -16,6 +16,7 @@
  *                    "personality failed: errno N" (traced by the notify tests)
  *   sleep MS         sleep MS milliseconds, then exit 0
  *   spin             sleep forever
+ *   hog MIB          allocate and touch MIB MiB in 1 MiB chunks, then exit 0
  *   connect4 PORT    connect to 127.0.0.1:PORT and copy what the peer sends first to stdout, or
  *                    print "connect failed: errno N"
  */
@@ -60,6 +61,15 @@ int main(int argc, char **argv) {
             if (write(1, buf, (size_t)n) != n) return 71;
         }
         return n < 0 ? 72 : 0;
+    }
+    if (!strcmp(mode, "hog") && argc > 2) {
+        long mib = atol(argv[2]);
+        for (long i = 0; i < mib; i++) {
+            char *p = malloc(1 << 20);
+            if (p == NULL) return 74;
+            memset(p, 0x5a, 1 << 20);
+        }
+        return 0;
     }
     if (!strcmp(mode, "connect4") && argc > 2) {
         int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -1,0 +1,551 @@
+//! cgroups (one home): a sandbox's memory, process and CPU limits as a cgroup of its own, on
+//! whichever hierarchy holds each controller (cgroup v2, or a v1 hierarchy per controller, as on
+//! hosts that still mount memory or pids as v1).
+//!
+//! Life of a sandbox's cgroup: made on the caller's thread with the plan (a directory per
+//! hierarchy under the caller's own cgroup there, limits written), joined by the sandbox's
+//! first process before it is released (the supervisor writes its pid to `cgroup.procs`;
+//! everything it starts inherits the group), read when the run ends (peak memory, OOM kills,
+//! refused forks) and removed once the last task is gone.
+//!
+//! Off the spawn path: empty groups are made ahead by a janitor thread (a small pool per parent
+//! directory, refilled after each take) and removed by it after the run (a v1 memory group's
+//! removal and creation cost ~50 and ~100 us). Joining stays on the path: on cgroup v1 a write
+//! to `cgroup.procs` usually takes ~40 us, but now and then waits for an RCU grace period
+//! (milliseconds). Pool directories of processes that died without removing them are swept at
+//! the first use in a later process (their names carry the pid namespace and pid).
+//!
+//! No usable cgroup for a limit asked for is an [`Error::Unsupported`] naming what to delegate:
+//! a limit is never silently dropped.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Mutex, OnceLock};
+
+/// The cgroup limits of one sandbox (all `None`: no cgroup is made).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CgroupLimits {
+    /// Most memory (bytes) the sandbox's processes may use together, swap included; beyond it
+    /// the kernel's OOM killer ends one of them.
+    pub memory: Option<u64>,
+    /// Most processes and threads alive in the sandbox at once (forks beyond fail with EAGAIN).
+    pub pids: Option<u64>,
+    /// CPU share in thousandths of a core (500: half of one CPU; 10 to 4 096 000), as a CFS quota
+    /// over a 100 ms period.
+    pub cpu_millicores: Option<u64>,
+}
+
+impl CgroupLimits {
+    /// Whether any limit is set.
+    pub fn any(&self) -> bool {
+        self.memory.is_some() || self.pids.is_some() || self.cpu_millicores.is_some()
+    }
+
+    /// Checks the values (done when the run is prepared).
+    pub fn validate(&self) -> Result<()> {
+        if self.memory.is_some_and(|m| m < (1 << 20)) {
+            return Err(Error::invalid("cgroup memory limit: at least 1 MiB"));
+        }
+        if self.pids == Some(0) {
+            return Err(Error::invalid("cgroup process limit: at least 1"));
+        }
+        if let Some(c) = self.cpu_millicores {
+            if !(10..=4_096_000).contains(&c) {
+                return Err(Error::invalid(format!(
+                    "cgroup CPU limit {c} millicores: from 10 (1% of a CPU) to 4096000"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A controller libsbx uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Controller {
+    Memory,
+    Pids,
+    Cpu,
+}
+
+impl Controller {
+    fn name(self) -> &'static str {
+        match self {
+            Controller::Memory => "memory",
+            Controller::Pids => "pids",
+            Controller::Cpu => "cpu",
+        }
+    }
+}
+
+/// Where a controller lives for this process: its own cgroup directory on that hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Place {
+    /// This process's cgroup directory on the hierarchy (the parent of sandboxes' groups).
+    pub dir: PathBuf,
+    /// cgroup v2 (else a v1 hierarchy).
+    pub v2: bool,
+}
+
+/// Parses `/proc/self/mountinfo` and `/proc/self/cgroup` into each controller's place; a v1
+/// hierarchy mounting the controller wins over a v2 one that does not enable it.
+pub(crate) fn places_from(
+    mountinfo: &str,
+    self_cgroup: &str,
+    v2_controllers: impl Fn(&Path) -> Vec<String>,
+) -> Vec<(Controller, Place)> {
+    // Our path per hierarchy: v1 lines "N:ctrl,ctrl:/path", v2 "0::/path".
+    let mut v1_paths: Vec<(Vec<String>, String)> = Vec::new();
+    let mut v2_path: Option<String> = None;
+    for line in self_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctrls, path) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), Some(c)) => (a, b, c),
+            _ => continue,
+        };
+        if ctrls.is_empty() {
+            v2_path = Some(path.to_string());
+        } else {
+            v1_paths.push((ctrls.split(',').map(str::to_string).collect(), path.to_string()));
+        }
+    }
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        // "... mount_point options - fstype source super_options"
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let fields: Vec<&str> = left.split(' ').collect();
+        let rfields: Vec<&str> = right.split(' ').collect();
+        let (Some(root), Some(mount_point), Some(fstype)) =
+            (fields.get(3), fields.get(4), rfields.first())
+        else {
+            continue;
+        };
+        let super_opts: Vec<&str> = rfields.get(2).map_or(Vec::new(), |o| o.split(',').collect());
+        let within = |path: &str| -> Option<PathBuf> {
+            // The mount shows the hierarchy from `root`: our path must lie under it.
+            let rel = path.strip_prefix(root.trim_end_matches('/')).unwrap_or(path);
+            Some(Path::new(mount_point).join(rel.trim_start_matches('/')))
+        };
+        match *fstype {
+            "cgroup2" => {
+                let Some(dir) = v2_path.as_deref().and_then(within) else {
+                    continue;
+                };
+                let enabled = v2_controllers(&dir);
+                for c in [Controller::Memory, Controller::Pids, Controller::Cpu] {
+                    if enabled.iter().any(|e| e == c.name()) && !out.iter().any(|(k, _)| *k == c) {
+                        out.push((c, Place { dir: dir.clone(), v2: true }));
+                    }
+                }
+            }
+            "cgroup" => {
+                for c in [Controller::Memory, Controller::Pids, Controller::Cpu] {
+                    if !super_opts.contains(&c.name()) {
+                        continue;
+                    }
+                    let Some((_, path)) = v1_paths.iter().find(|(cs, _)| cs.iter().any(|x| x == c.name()))
+                    else {
+                        continue;
+                    };
+                    let Some(dir) = within(path) else { continue };
+                    // v1 holds the controller: it cannot be on v2 as well.
+                    out.retain(|(k, _)| *k != c);
+                    out.push((c, Place { dir, v2: false }));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Each controller's place for this process, found once.
+fn places() -> &'static [(Controller, Place)] {
+    static PLACES: OnceLock<Vec<(Controller, Place)>> = OnceLock::new();
+    PLACES.get_or_init(|| {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        places_from(&mountinfo, &cgroup, |dir| {
+            std::fs::read_to_string(dir.join("cgroup.controllers"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()
+        })
+    })
+}
+
+/// What `--check` says about cgroups: each controller's place and whether a group can be made
+/// there (tried: a directory made and removed).
+pub fn describe_controllers() -> Vec<(String, bool, String)> {
+    [Controller::Memory, Controller::Pids, Controller::Cpu]
+        .into_iter()
+        .map(|c| match places().iter().find(|(k, _)| *k == c) {
+            None => (c.name().to_string(), false, "no hierarchy holds it".to_string()),
+            Some((_, p)) => {
+                let probe = p.dir.join(format!("libsbx-probe-{}", std::process::id()));
+                let ok = std::fs::create_dir(&probe).and_then(|()| std::fs::remove_dir(&probe));
+                let v = if p.v2 { "v2" } else { "v1" };
+                match ok {
+                    Ok(()) => (c.name().to_string(), true, format!("{v} {}", p.dir.display())),
+                    Err(e) => (c.name().to_string(), false, format!("{v} {}: {e}", p.dir.display())),
+                }
+            }
+        })
+        .collect()
+}
+
+/// Usage read from a sandbox's cgroup when its run ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CgroupUsage {
+    /// The most memory the sandbox's processes used together (bytes), when a memory limit was set.
+    pub memory_peak: Option<u64>,
+    /// Processes the kernel's OOM killer ended for the memory limit.
+    pub oom_kills: u64,
+    /// Forks the process limit refused.
+    pub pids_refused: u64,
+}
+
+/// One sandbox's cgroup: a directory per hierarchy, removed on drop.
+#[derive(Debug)]
+pub(crate) struct SandboxCgroup {
+    dirs: Vec<(Controller, PathBuf, bool)>,
+}
+
+impl SandboxCgroup {
+    /// Makes the group and writes `limits`; `Ok(None)` when no limit is set. Nothing is left
+    /// behind on an error.
+    pub(crate) fn create(limits: &CgroupLimits) -> Result<Option<SandboxCgroup>> {
+        if !limits.any() {
+            return Ok(None);
+        }
+        limits.validate()?;
+        let mut cg = SandboxCgroup { dirs: Vec::new() };
+        let wanted = [
+            (Controller::Memory, limits.memory.is_some()),
+            (Controller::Pids, limits.pids.is_some()),
+            (Controller::Cpu, limits.cpu_millicores.is_some()),
+        ];
+        for (c, want) in wanted {
+            if !want {
+                continue;
+            }
+            let place = places().iter().find(|(k, _)| *k == c).map(|(_, p)| p).ok_or_else(|| {
+                unsupported(c, "no cgroup hierarchy of this host holds that controller".into())
+            })?;
+            // v2 keeps every controller in one directory.
+            let dir = match cg.dirs.iter().find(|(_, d, _)| d.parent() == Some(place.dir.as_path())) {
+                Some((_, d, _)) => d.clone(),
+                None => pool::take(&place.dir)
+                    .map_err(|e| unsupported(c, format!("cannot make a group under {}: {e}", place.dir.display())))?,
+            };
+            cg.dirs.push((c, dir.clone(), place.v2));
+            cg.write_limit(c, &dir, place.v2, limits)
+                .map_err(|e| unsupported(c, format!("in {}: {e}", dir.display())))?;
+        }
+        Ok(Some(cg))
+    }
+
+    fn write_limit(&self, c: Controller, dir: &Path, v2: bool, l: &CgroupLimits) -> std::io::Result<()> {
+        let w = |file: &str, v: String| std::fs::write(dir.join(file), v);
+        match (c, v2) {
+            (Controller::Memory, true) => {
+                let m = l.memory.unwrap_or(u64::MAX);
+                w("memory.max", m.to_string())?;
+                // No swap beyond the limit (absent without swap accounting).
+                let _ = w("memory.swap.max", "0".into());
+                Ok(())
+            }
+            (Controller::Memory, false) => {
+                let m = l.memory.unwrap_or(u64::MAX);
+                w("memory.limit_in_bytes", m.to_string())?;
+                // Memory plus swap at the same value: no swap beyond the limit (the file exists
+                // only with swap accounting).
+                let _ = w("memory.memsw.limit_in_bytes", m.to_string());
+                Ok(())
+            }
+            (Controller::Pids, _) => w("pids.max", l.pids.unwrap_or(u64::MAX).to_string()),
+            (Controller::Cpu, v2) => {
+                const PERIOD_US: u64 = 100_000;
+                // Millicores of a 100 ms period: 100 us each.
+                let quota = l.cpu_millicores.unwrap_or(1000) * (PERIOD_US / 1000);
+                if v2 {
+                    w("cpu.max", format!("{quota} {PERIOD_US}"))
+                } else {
+                    w("cpu.cfs_period_us", PERIOD_US.to_string())?;
+                    w("cpu.cfs_quota_us", quota.to_string())
+                }
+            }
+        }
+    }
+
+    /// Moves process `pid` (the sandbox's first, not yet released) into the group.
+    pub(crate) fn add(&self, pid: libc::pid_t) -> std::io::Result<()> {
+        let mut done: Vec<&Path> = Vec::new();
+        for (_, dir, _) in &self.dirs {
+            if done.contains(&dir.as_path()) {
+                continue;
+            }
+            std::fs::write(dir.join("cgroup.procs"), pid.to_string())?;
+            done.push(dir);
+        }
+        Ok(())
+    }
+
+    /// What the group recorded.
+    pub(crate) fn usage(&self) -> CgroupUsage {
+        let mut u = CgroupUsage::default();
+        for (c, dir, v2) in &self.dirs {
+            let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+            match (c, v2) {
+                (Controller::Memory, true) => {
+                    u.memory_peak = read("memory.peak").trim().parse().ok();
+                    u.oom_kills = keyed(&read("memory.events"), "oom_kill");
+                }
+                (Controller::Memory, false) => {
+                    u.memory_peak = read("memory.max_usage_in_bytes").trim().parse().ok();
+                    u.oom_kills = keyed(&read("memory.oom_control"), "oom_kill");
+                }
+                (Controller::Pids, _) => u.pids_refused = keyed(&read("pids.events"), "max"),
+                (Controller::Cpu, _) => {}
+            }
+        }
+        u
+    }
+}
+
+impl Drop for SandboxCgroup {
+    fn drop(&mut self) {
+        // Every task has exited by now (the pid namespace died with its init).
+        let mut dirs: Vec<PathBuf> = self.dirs.drain(..).map(|(_, d, _)| d).collect();
+        dirs.dedup();
+        pool::remove(dirs);
+    }
+}
+
+/// The pool of empty groups and the janitor thread that fills it and removes used groups.
+mod pool {
+    use super::{mpsc, AtomicU64, Mutex, OnceLock, Ordering, Path, PathBuf};
+
+    /// Empty groups kept ready per parent directory.
+    const READY: usize = 2;
+
+    enum Chore {
+        /// Keep `READY` empty groups under this parent.
+        Refill(PathBuf),
+        /// Remove these used groups.
+        Remove(Vec<PathBuf>),
+    }
+
+    static POOL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+    fn lock() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+        POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `libsbx-<pid namespace>-<pid>-`: this process's groups.
+    fn prefix() -> &'static str {
+        static P: OnceLock<String> = OnceLock::new();
+        P.get_or_init(|| format!("libsbx-{}-{}-", pid_ns(), std::process::id()))
+    }
+
+    fn pid_ns() -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self/ns/pid").map_or(0, |m| m.ino())
+    }
+
+    /// Makes a new empty group under `parent`.
+    fn make(parent: &Path) -> std::io::Result<PathBuf> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = parent.join(format!("{}{}", prefix(), NEXT.fetch_add(1, Ordering::Relaxed)));
+        std::fs::create_dir(&dir)?;
+        Ok(dir)
+    }
+
+    /// An empty group under `parent`: a ready one, else made now. The janitor refills.
+    pub(super) fn take(parent: &Path) -> std::io::Result<PathBuf> {
+        let ready = {
+            let mut pool = lock();
+            pool.iter().position(|d| d.parent() == Some(parent)).map(|i| pool.swap_remove(i))
+        };
+        let dir = match ready {
+            Some(d) => d,
+            None => {
+                sweep(parent);
+                make(parent)?
+            }
+        };
+        send(Chore::Refill(parent.to_path_buf()));
+        Ok(dir)
+    }
+
+    /// Hands used groups to the janitor (removed at once if it cannot run).
+    pub(super) fn remove(dirs: Vec<PathBuf>) {
+        send(Chore::Remove(dirs));
+    }
+
+    fn send(chore: Chore) {
+        static JANITOR: OnceLock<Option<Mutex<mpsc::Sender<Chore>>>> = OnceLock::new();
+        let tx = JANITOR.get_or_init(|| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("sbx-cgroups".into())
+                .spawn(move || janitor(&rx))
+                .ok()
+                .map(|_| Mutex::new(tx))
+        });
+        let left = match tx {
+            Some(tx) => tx
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .send(chore)
+                .err()
+                .map(|e| e.0),
+            None => Some(chore),
+        };
+        if let Some(chore) = left {
+            do_chore(chore);
+        }
+    }
+
+    fn janitor(rx: &mpsc::Receiver<Chore>) {
+        while let Ok(chore) = rx.recv() {
+            do_chore(chore);
+        }
+    }
+
+    fn do_chore(chore: Chore) {
+        match chore {
+            Chore::Remove(dirs) => {
+                for d in dirs {
+                    if let Err(e) = std::fs::remove_dir(&d) {
+                        if e.kind() != std::io::ErrorKind::NotFound {
+                            log::warn!("libsbx: cannot remove cgroup {}: {e}", d.display());
+                        }
+                    }
+                }
+            }
+            Chore::Refill(parent) => loop {
+                if lock().iter().filter(|d| d.parent() == Some(parent.as_path())).count() >= READY {
+                    break;
+                }
+                match make(&parent) {
+                    Ok(d) => lock().push(d),
+                    Err(_) => break,
+                }
+            },
+        }
+    }
+
+    /// Removes the empty groups that processes of this pid namespace left under `parent` when
+    /// they ended (their pool); a group in use cannot be removed.
+    fn sweep(parent: &Path) {
+        static SWEPT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+        {
+            let mut swept = SWEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if swept.iter().any(|p| p == parent) {
+                return;
+            }
+            swept.push(parent.to_path_buf());
+        }
+        let ns = format!("libsbx-{}-", pid_ns());
+        let Ok(rd) = std::fs::read_dir(parent) else { return };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name.strip_prefix(&ns).and_then(|r| r.split('-').next()) else {
+                continue;
+            };
+            if pid.parse::<u32>().is_ok_and(|p| p != std::process::id())
+                && !Path::new(&format!("/proc/{pid}")).exists()
+            {
+                let _ = std::fs::remove_dir(e.path());
+            }
+        }
+    }
+}
+
+/// The number after `key` in a flat-keyed cgroup file (`key value` per line).
+fn keyed(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|v| v.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn unsupported(c: Controller, detail: String) -> Error {
+    Error::Unsupported {
+        feature: match c {
+            Controller::Memory => "cgroup memory limit",
+            Controller::Pids => "cgroup process limit",
+            Controller::Cpu => "cgroup CPU limit",
+        },
+        detail,
+        fix: "run as root, or give this user a cgroup of its own to make groups in (cgroup v2: \
+              systemd's Delegate=yes, e.g. `systemd-run --user --scope -p Delegate=yes ...`; \
+              v1: a directory under each controller's hierarchy owned by the user, holding the \
+              calling process); `sbx-run --check` shows each controller",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+    const HYBRID_SELF: &str = "8:pids:/\n4:memory:/jobs/a\n1:cpu:/\n0::/\n";
+
+    #[test]
+    fn a_hybrid_host_uses_its_v1_hierarchies() {
+        let p = places_from(HYBRID, HYBRID_SELF, |_| Vec::new());
+        let find = |c| p.iter().find(|(k, _)| *k == c).map(|(_, p)| p.clone()).unwrap();
+        assert_eq!(find(Controller::Memory), Place { dir: "/sys/fs/cgroup/memory/jobs/a".into(), v2: false });
+        assert_eq!(find(Controller::Pids), Place { dir: "/sys/fs/cgroup/pids/".into(), v2: false });
+        assert!(!find(Controller::Cpu).v2);
+    }
+
+    #[test]
+    fn a_unified_host_uses_v2_where_enabled() {
+        let mi = "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
+        let own = "0::/user.slice/user-1000.slice/session-1.scope\n";
+        let p = places_from(mi, own, |dir| {
+            assert_eq!(dir, Path::new("/sys/fs/cgroup/user.slice/user-1000.slice/session-1.scope"));
+            vec!["memory".into(), "pids".into()]
+        });
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p.iter().all(|(_, pl)| pl.v2));
+        assert!(!p.iter().any(|(c, _)| *c == Controller::Cpu));
+    }
+
+    #[test]
+    fn a_container_mount_root_is_stripped() {
+        // Inside a container the hierarchy is mounted from our own cgroup: its root is our path.
+        let mi = "40 30 0:30 /docker/abc /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n";
+        let p = places_from(mi, "5:memory:/docker/abc\n", |_| Vec::new());
+        assert_eq!(p[0].1.dir, PathBuf::from("/sys/fs/cgroup/memory/"));
+    }
+
+    #[test]
+    fn flat_keyed_files() {
+        assert_eq!(keyed("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n", "oom_kill"), 3);
+        assert_eq!(keyed("max 12\n", "max"), 12);
+        assert_eq!(keyed("", "max"), 0);
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        assert!(CgroupLimits { memory: Some(1000), ..Default::default() }.validate().is_err());
+        assert!(CgroupLimits { pids: Some(0), ..Default::default() }.validate().is_err());
+        assert!(CgroupLimits { cpu_millicores: Some(5), ..Default::default() }.validate().is_err());
+        let ok = CgroupLimits { cpu_millicores: Some(500), memory: Some(64 << 20), pids: Some(32) };
+        assert!(ok.validate().is_ok());
+    }
+}

@@ -1,0 +1,150 @@
+//! cgroup limits (issue 15): a sandbox's memory and process limits as a cgroup of its own.
+//! As root the groups are made under this process's own cgroups (v1 memory and pids on the
+//! development host); without a cgroup to make them in (uid 65534 here) the start fails naming
+//! what to delegate, and no run goes ahead unlimited.
+//!
+//! One test at a time: the fork bomb must not take the process budget of the others.
+
+mod common;
+
+use common::*;
+use sbx::{Sandbox, Status, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Starts `ex` under the allow-all policy; `None` after checking the refusal when this user
+/// has no cgroup to make a group in.
+fn run_limited(ex: sbx::Executor) -> Option<Run> {
+    let policy = build(&allow_all());
+    let (rd, wr) = pipe();
+    let mut ex = ex;
+    ex.stdin(Stdio::Null).stdout(Stdio::Fd(wr));
+    let h = reader(rd);
+    match Sandbox::new(ex, policy).run() {
+        Ok(r) => Some(Run { r, out: h.join().unwrap() }),
+        Err(e) => {
+            drop(h.join());
+            let msg = e.to_string();
+            let usable = sbx::cgroups::describe_controllers();
+            assert!(
+                usable.iter().any(|(_, ok, _)| !ok),
+                "a start failed although every controller is usable: {msg}\n{usable:?}"
+            );
+            assert!(
+                matches!(e, sbx::Error::Unsupported { .. }) && msg.contains("Delegate=yes"),
+                "the refusal does not say what to delegate: {msg}"
+            );
+            eprintln!("no cgroup for this user (checked the refusal): {msg}");
+            None
+        }
+    }
+}
+
+/// The groups of finished runs are removed (by libsbx's janitor thread, soon after the run):
+/// what stays of this process under each hierarchy is its pool of at most two empty groups.
+fn assert_groups_removed() {
+    use std::os::unix::fs::MetadataExt;
+    let ns = std::fs::metadata("/proc/self/ns/pid").unwrap().ino();
+    let prefix = format!("libsbx-{ns}-{}-", std::process::id());
+    for (_, ok, where_) in sbx::cgroups::describe_controllers() {
+        let Some(dir) = where_.split_whitespace().nth(1).filter(|_| ok) else { continue };
+        let ours = || -> Vec<std::path::PathBuf> {
+            std::fs::read_dir(dir)
+                .map(|rd| {
+                    rd.flatten()
+                        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                        .map(|e| e.path())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while ours().len() > 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let left = ours();
+        assert!(left.len() <= 2, "groups left behind under {dir}: {left:?}");
+        for d in left {
+            let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+            assert!(procs.trim().is_empty(), "{} still holds {procs}", d.display());
+        }
+    }
+}
+
+#[test]
+fn a_memory_hog_is_oom_killed_at_its_cgroup_limit() {
+    let _g = serial();
+    let mut ex = attack("memhog", &["1024"]);
+    ex.walltime(Duration::from_secs(20));
+    ex.limits_mut().cgroup.memory = Some(64 << 20);
+    let Some(run) = run_limited(ex) else { return };
+    let usage = run.r.cgroup.unwrap_or_else(|| panic!("no cgroup usage\n{}", run.ctx()));
+    assert_eq!(run.r.status, Status::Signaled, "{}", run.ctx());
+    assert_eq!(run.r.signal, Some(libc::SIGKILL), "{}", run.ctx());
+    assert!(usage.oom_kills >= 1, "{usage:?}\n{}", run.ctx());
+    assert_eq!(run.r.limit_reached(), Some("memory"), "{}", run.ctx());
+    let peak = usage.memory_peak.expect("peak memory");
+    assert!(
+        ((60 << 20)..=(64 << 20)).contains(&peak),
+        "peak {peak} is not about 64 MiB\n{}",
+        run.ctx()
+    );
+    assert!(run.r.describe().contains("memory limit"), "{}", run.r.describe());
+    assert!(!run.out.contains("ALLOCATED MiB 1024"), "{}", run.ctx());
+    assert_groups_removed();
+}
+
+#[test]
+fn within_the_memory_limit_a_run_is_untouched() {
+    let _g = serial();
+    let mut ex = attack("memhog", &["16"]);
+    ex.limits_mut().cgroup.memory = Some(64 << 20);
+    let Some(run) = run_limited(ex) else { return };
+    assert_eq!(run.r.status, Status::Ok, "{}", run.ctx());
+    let usage = run.r.cgroup.expect("cgroup usage");
+    assert_eq!(usage.oom_kills, 0);
+    assert!(usage.memory_peak.unwrap_or(0) >= 16 << 20, "{usage:?}");
+    assert_eq!(run.r.limit_reached(), None);
+    assert_groups_removed();
+}
+
+#[test]
+fn a_fork_bomb_is_held_by_the_cgroup_process_limit() {
+    let _g = serial();
+    const CAP: u64 = 32;
+    let (pid_rd, pid_wr) = pipe();
+    let mut ex = attack("forkbomb", &["1500"]);
+    ex.map_fd(pid_wr, 3).walltime(Duration::from_secs(15));
+    ex.limits_mut().cgroup.pids = Some(CAP);
+    let pids_h = reader(pid_rd);
+    let run = run_limited(ex);
+    let pids = parse_pids(&pids_h.join().unwrap());
+    let Some(run) = run else { return };
+    // The main process stops after 1.5 s and exits 0; every fork beyond the cap failed.
+    assert_eq!(run.r.status, Status::Ok, "{}", run.ctx());
+    let usage = run.r.cgroup.expect("cgroup usage");
+    assert!(usage.pids_refused > 0, "no fork was refused: {usage:?}\n{}", run.ctx());
+    assert_eq!(run.r.limit_reached(), Some("pids"), "{}", run.ctx());
+    // The init (with namespaces) and the main process count too.
+    assert!(pids.len() as u64 <= CAP, "{} children under a cap of {CAP}", pids.len());
+    assert!(!pids.is_empty(), "no child ever ran");
+    assert_groups_removed();
+}
+
+#[test]
+fn bad_cgroup_limits_are_named_before_anything_starts() {
+    let mut ex = attack("exit", &["0"]);
+    ex.limits_mut().cgroup.memory = Some(1000);
+    let e = Sandbox::new(ex, build(&allow_all())).run().unwrap_err().to_string();
+    assert!(e.contains("at least 1 MiB"), "{e}");
+    let mut ex = attack("exit", &["0"]);
+    ex.limits_mut().cgroup.cpu_millicores = Some(1);
+    let e = Sandbox::new(ex, build(&allow_all())).run().unwrap_err().to_string();
+    assert!(e.contains("millicores"), "{e}");
+}
