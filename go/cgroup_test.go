@@ -25,3 +25,24 @@ func TestCgroupMemoryLimit(t *testing.T) {
 		t.Fatalf("balloon: %+v %+v", res, res.Cgroup)
 	}
 }
+
+// The shared empty network namespace: a run as root; anyone else is refused.
+func TestSharedNetworkNamespace(t *testing.T) {
+	p, err := withTestMonitor(NewToolPolicyBuilder()).SetNetworkNamespace(NetNsShared).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c := Command("true")
+	c.Policy = p
+	res, err := c.Run(context.Background())
+	if os.Geteuid() != 0 {
+		if !errors.Is(err, ErrNotSupported) {
+			t.Fatalf("not root: %v %+v", err, res)
+		}
+		return
+	}
+	if err != nil || res.Status != StatusOK {
+		t.Fatalf("root: %v %+v", err, res)
+	}
+}

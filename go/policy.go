@@ -518,6 +518,27 @@ func (b *PolicyBuilder) ShareNetwork() *PolicyBuilder {
 	})
 }
 
+// NetNs chooses the network namespace a sandbox runs in.
+type NetNs uint32
+
+const (
+	// NetNsPerSandbox is a fresh namespace per sandbox holding only lo (the default).
+	NetNsPerSandbox NetNs = C.SBX_NETNS_PER_SANDBOX
+	// NetNsShared is one empty namespace (only lo) shared by the process's sandboxes that ask
+	// for it: ~0.5 ms less per sandbox, but they can reach each other's listeners on lo. Root
+	// callers only (Start fails with ErrNotSupported otherwise).
+	NetNsShared NetNs = C.SBX_NETNS_SHARED
+	// NetNsHost is the host's network namespace (as ShareNetwork).
+	NetNsHost NetNs = C.SBX_NETNS_HOST
+)
+
+// SetNetworkNamespace chooses the sandbox's network namespace.
+func (b *PolicyBuilder) SetNetworkNamespace(n NetNs) *PolicyBuilder {
+	return b.call("sbx_policy_builder_set_network_namespace", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_set_network_namespace(p, C.uint32_t(n), cerr)
+	})
+}
+
 // SetHostname sets the hostname inside the sandbox (default "sandbox"); 1 to 64 printable
 // ASCII characters without '/'.
 func (b *PolicyBuilder) SetHostname(name string) *PolicyBuilder {

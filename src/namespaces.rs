@@ -116,6 +116,9 @@ pub struct Namespaces {
     /// True: the sandboxee shares the host's network namespace (full network access).
     /// False (default): a fresh network namespace holding only `lo`, up.
     pub share_network: bool,
+    /// True: instead of a fresh network namespace, the one empty network namespace (only `lo`,
+    /// up) this process shares among every sandbox asking for it (see [`NetNs::Shared`]).
+    pub shared_empty_network: bool,
     /// UTS hostname inside the sandbox. When sethostname is refused with EPERM (a container's
     /// seccomp profile) the inherited name stays and the result lists `"hostname"` in
     /// [`crate::RunResult::degraded`].
@@ -133,6 +136,7 @@ impl Default for Namespaces {
         Namespaces {
             enabled: true,
             share_network: false,
+            shared_empty_network: false,
             hostname: DEFAULT_HOSTNAME.to_string(),
             allow_no_proc: false,
         }
@@ -143,6 +147,12 @@ impl Namespaces {
     /// Checks the hostname (what sethostname(2) accepts: 1 to 64 bytes, no NUL) and its `/`-free
     /// printable form.
     pub fn validate(&self) -> Result<()> {
+        if self.share_network && self.shared_empty_network {
+            return Err(Error::invalid(
+                "the host's network (share_network) and the shared empty network namespace are \
+                 two different choices: pick one NetNs",
+            ));
+        }
         let h = self.hostname.as_bytes();
         if h.is_empty()
             || h.len() > 64
@@ -168,11 +178,36 @@ impl Namespaces {
             | libc::CLONE_NEWIPC
             | libc::CLONE_NEWUTS
             | libc::CLONE_NEWCGROUP;
-        if !self.share_network {
+        if !self.share_network && !self.shared_empty_network {
             f |= libc::CLONE_NEWNET;
         }
         f
     }
+
+    /// The network namespace choice these settings make.
+    pub fn net(&self) -> NetNs {
+        match (self.share_network, self.shared_empty_network) {
+            (true, _) => NetNs::Host,
+            (false, true) => NetNs::Shared,
+            (false, false) => NetNs::PerSandbox,
+        }
+    }
+}
+
+/// Which network namespace a sandbox runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum NetNs {
+    /// A fresh one per sandbox, holding only `lo` (default): nothing to reach, not even another
+    /// sandbox.
+    #[default]
+    PerSandbox,
+    /// One empty namespace (only `lo`) shared by every sandbox of this process that asks for it:
+    /// no network namespace is made or torn down per sandbox (~0.5 ms of setup saved, and the
+    /// kernel's asynchronous teardown), but those sandboxes can reach each other's listeners on
+    /// `lo`. Root callers only (the supervisor enters it around each clone).
+    Shared,
+    /// The host's network namespace (full network access).
+    Host,
 }
 
 /// Turns a failed clone(2) with namespace flags into an error naming the cause and the fix

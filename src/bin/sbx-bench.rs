@@ -352,6 +352,8 @@ struct Policies {
     tool: Policy,
     /// The same sharing the host's network namespace: the difference is the new netns's share.
     tool_shared_net: Option<Policy>,
+    /// The same in the process's shared empty network namespace (`NetNs::Shared`, root only).
+    tool_shared_empty: Option<Policy>,
     /// The dynamic-startup group and exit, no namespaces: seccomp + monitor only.
     bare: Option<Policy>,
     /// `tool_default()` plus the static helper's file (it lives outside the tool view).
@@ -369,11 +371,16 @@ impl Policies {
             b.share_network().monitor(monitor);
             b.build().ok()
         };
+        let tool_shared_empty = {
+            let mut b = sbx::policy::presets::tool_default();
+            b.network_namespace(sbx::namespaces::NetNs::Shared).monitor(monitor);
+            b.build().ok()
+        };
         let mut b = PolicyBuilder::new();
         b.allow_dynamic_startup().allow_exit().disable_namespaces();
         let bare = b.build().ok();
         let helper = helper.as_ref().ok().and_then(|h| helper_policy(h, monitor).ok());
-        Ok(Policies { tool, tool_shared_net, bare, helper })
+        Ok(Policies { tool, tool_shared_net, tool_shared_empty, bare, helper })
     }
 }
 
@@ -409,6 +416,12 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
     let mut sbx = Samples::default();
     let mut bare = pol.bare.as_ref().map(|_| Samples::default());
     let mut shared_net = pol.tool_shared_net.as_ref().map(|_| Samples::default());
+    // The shared empty namespace needs a root caller: the row is left out otherwise.
+    let mut shared_empty = pol
+        .tool_shared_empty
+        .as_ref()
+        .filter(|p| time_sandboxed(p, &["/bin/true"]).is_ok())
+        .map(|_| Samples::default());
     // Per-step setup latency of the full sandbox, summed over the runs (RunResult::setup_latency).
     let mut steps: Vec<(&'static str, Duration)> = Vec::new();
     let warm = time_command(&["/bin/true"]).and_then(|_| time_sandboxed(policy, &["/bin/true"]));
@@ -447,6 +460,11 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
                 samples.push(d);
             }
         }
+        if let (Some(samples), Some(p)) = (shared_empty.as_mut(), pol.tool_shared_empty.as_ref()) {
+            if let Ok(d) = time_sandboxed(p, &["/bin/true"]) {
+                samples.push(d);
+            }
+        }
         if let (Some(samples), Some(p)) = (bare.as_mut(), pol.bare.as_ref()) {
             match time_sandboxed(p, &["/bin/true"]) {
                 Ok(d) => samples.push(d),
@@ -469,6 +487,9 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
             sbx.median_ms() - sn.median_ms(),
             sbx.median_ms()
         ));
+    }
+    if let Some(se) = &shared_empty {
+        t.timed("libsbx, tool_default in the shared empty netns (NetNs::Shared)", se, Some(&plain));
     }
     if !steps.is_empty() {
         let n = cfg.runs.max(1) as f64;

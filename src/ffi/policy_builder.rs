@@ -161,6 +161,21 @@ pub enum sbx_monitor {
     Unotify = 2,
 }
 
+/// Which network namespace a sandbox runs in (`sbx_policy_builder_set_network_namespace`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sbx_netns {
+    /// A fresh one per sandbox holding only `lo` (the default).
+    PerSandbox = 0,
+    /// One empty namespace (only `lo`) shared by the process's sandboxes that ask for it: no
+    /// namespace made or torn down per sandbox (~0.5 ms saved), but they can reach each other's
+    /// listeners on `lo`. Root callers only (a start by anyone else fails with
+    /// `SBX_STATUS_UNSUPPORTED`).
+    Shared = 1,
+    /// The host's network namespace (as `sbx_policy_builder_share_network`).
+    Host = 2,
+}
+
 /// How many bits of an argument register a condition compares (`sbx_arg.width`). Use the width
 /// of the C type the kernel reads: `int` arguments (`ioctl`'s cmd, `socket`'s domain, `fcntl`'s
 /// cmd, file descriptors) are 32-bit; pointers, sizes and `unsigned long` are 64-bit.
@@ -834,6 +849,33 @@ impl sbx_policy_builder {
     ) -> sbx_status {
         boundary_status(err_out, || {
             try_mut(builder, "builder")?.share_network();
+            Ok(())
+        })
+    }
+
+    /// Chooses the sandbox's network namespace: one of the `SBX_NETNS_*` values.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`), `SBX_STATUS_INVALID_ARGUMENT` (not an
+    /// `SBX_NETNS_*` value).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_set_network_namespace(
+        builder: *mut sbx_policy_builder,
+        netns: u32,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            use crate::namespaces::NetNs;
+            let n = match netns {
+                x if x == sbx_netns::PerSandbox as u32 => NetNs::PerSandbox,
+                x if x == sbx_netns::Shared as u32 => NetNs::Shared,
+                x if x == sbx_netns::Host as u32 => NetNs::Host,
+                other => {
+                    return Err(Failure::invalid(format!(
+                        "network namespace {other} is not one of the SBX_NETNS_* values"
+                    )))
+                }
+            };
+            try_mut(builder, "builder")?.network_namespace(n);
             Ok(())
         })
     }

@@ -31,6 +31,16 @@ impl PolicyBuilder {
         self
     }
 
+    /// Chooses the sandbox's network namespace (see [`NetNs`](crate::namespaces::NetNs)):
+    /// a fresh one per sandbox (default), one empty namespace shared by the process's sandboxes
+    /// that ask for it (root callers), or the host's ([`share_network`](Self::share_network)).
+    pub fn network_namespace(&mut self, net: crate::namespaces::NetNs) -> &mut Self {
+        use crate::namespaces::NetNs;
+        self.namespaces.share_network = net == NetNs::Host;
+        self.namespaces.shared_empty_network = net == NetNs::Shared;
+        self
+    }
+
     /// Lets the sandbox run without a private `/proc` when the kernel refuses to mount one
     /// (a container runtime that masks parts of its `/proc`, see `docs/containers.md`): the
     /// sandbox's `/proc` is then a clone of the `/proc` the caller sees (the container's, its

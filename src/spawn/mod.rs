@@ -20,6 +20,7 @@ mod ns_child;
 pub(crate) mod ns_plan;
 pub(crate) mod plan;
 mod raw;
+pub(crate) mod shared_net;
 
 use crate::error::{Error, Result};
 use child::ChildArgs;
@@ -169,6 +170,18 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         None => (child::child_main, libc::CLONE_VM),
         Some(ns) => (ns_child::init_main, libc::CLONE_VM | ns.clone_flags),
     };
+    // A sandbox of the shared network namespace is cloned from inside it (left right after).
+    let in_shared_net = match plan.ns.as_ref().filter(|ns| ns.shared_netns) {
+        Some(_) => match shared_net::enter() {
+            Ok(e) => Some(e),
+            Err(e) => {
+                // SAFETY: no child uses the stack.
+                unsafe { libc::munmap(stack, stack_len) };
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     // SAFETY: the stack grows down from the end of the mapping (16-byte aligned); the child runs
     // only `entry`, which uses raw syscalls and memory that outlives its pre-exec phase.
     let pid = unsafe {
@@ -180,8 +193,10 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
             &*args as *const ChildArgs as *mut libc::c_void,
         )
     };
+    let clone_error = std::io::Error::last_os_error();
+    drop(in_shared_net);
     if pid < 0 {
-        let e = std::io::Error::last_os_error();
+        let e = clone_error;
         plan.report.errno.store(
             e.raw_os_error().unwrap_or(0),
             std::sync::atomic::Ordering::Relaxed,

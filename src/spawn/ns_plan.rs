@@ -74,6 +74,9 @@ pub struct NsPlan {
     /// The procfs mount may fail (EPERM): go on without a private /proc.
     pub proc_optional: bool,
     pub lo_up: bool,
+    /// Joins the process's shared empty network namespace (the supervisor enters it around the
+    /// clone, `spawn/shared_net.rs`) instead of making one.
+    pub shared_netns: bool,
     /// Existing host directory the new root's tmpfs is mounted on (in the private mount ns).
     pub staging: CString,
     pub root_writable: bool,
@@ -284,7 +287,8 @@ impl NsPlan {
             inner_gid_map: cs(format!("{SANDBOX_ID} {SANDBOX_ID} 1\n"))?,
             hostname: cs(ns.hostname.clone())?,
             proc_optional: ns.allow_no_proc,
-            lo_up: !ns.share_network,
+            lo_up: ns.net() == crate::namespaces::NetNs::PerSandbox,
+            shared_netns: ns.net() == crate::namespaces::NetNs::Shared,
             staging: cs(staging.into())?,
             root_writable: tree.root_writable(),
             idmap_degraded,

@@ -233,6 +233,9 @@ impl Plan {
         let stamps = super::latency::Stamps::new();
         exec.validate()?;
         let mut ns = if namespaces.enabled {
+            if namespaces.net() == crate::namespaces::NetNs::Shared {
+                super::shared_net::check_usable()?;
+            }
             Some(NsPlan::new(namespaces, tree)?)
         } else {
             None

@@ -250,6 +250,35 @@ TEST(Sandbox, CgroupMemoryLimitEndsABalloon) {
     EXPECT_EQ(sbx_result_limit_reached(nullptr), nullptr);
 }
 
+TEST(Sandbox, SharedNetworkNamespaceRunsForRootOnly) {
+    EXPECT_EQ(sbx_policy_builder_set_network_namespace(nullptr, SBX_NETNS_SHARED, nullptr), SBX_STATUS_NULL_PARAMETER);
+    Builder bad(sbx_policy_builder_new());
+    EXPECT_EQ(sbx_policy_builder_set_network_namespace(bad.get(), 7, nullptr), SBX_STATUS_INVALID_ARGUMENT);
+    Builder b(sbx_policy_builder_new());
+    for (uint32_t g : {SBX_GROUP_STATIC_STARTUP, SBX_GROUP_EXIT, SBX_GROUP_READ, SBX_GROUP_GET_RANDOM})
+        EXPECT_EQ(sbx_policy_builder_allow_group(b.get(), g, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_errno_syscall(b.get(), "readlink", ENOENT, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_add_file(b.get(), SBX_TESTEE, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(sbx_policy_builder_set_network_namespace(b.get(), SBX_NETNS_SHARED, nullptr), SBX_STATUS_OK);
+    sbx_status st;
+    std::string message;
+    Policy p = Build(std::move(b), &st, &message);
+    ASSERT_NE(p, nullptr) << message;
+    Sandbox s = NewSandbox(TestExecutor({"exit", "7"}), p.get());
+    ASSERT_TRUE(s);
+    const sbx_result *raw = nullptr;
+    sbx_status run = sbx_sandbox_run(s.get(), &raw, nullptr);
+    if (getuid() != 0) {
+        EXPECT_EQ(run, SBX_STATUS_UNSUPPORTED);
+        return;
+    }
+    ASSERT_EQ(run, SBX_STATUS_OK);
+    Result r(raw);
+    int32_t code = 0;
+    EXPECT_TRUE(sbx_result_exit_code(r.get(), &code)) << sbx_result_description(r.get());
+    EXPECT_EQ(code, 7);
+}
+
 TEST(Sandbox, AuditRunListsRefusedCalls) {
     // The policy above in audit mode: a write to fd 2 runs and is listed once with its count;
     // an out-of-range index or a NULL output is refused.
