@@ -198,6 +198,14 @@ pub fn describe_controllers() -> Vec<(String, bool, String)> {
         .collect()
 }
 
+/// Removes this process's ready (unused) groups and waits, up to two seconds, until the groups
+/// of finished runs are removed too. For a process about to exit (`sbx-run`): a long-lived one
+/// keeps its pool, and a later process of the same pid namespace sweeps what an exited one
+/// left.
+pub fn release() {
+    pool::release(std::time::Duration::from_secs(2));
+}
+
 /// Usage read from a sandbox's cgroup when its run ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CgroupUsage {
@@ -338,7 +346,22 @@ mod pool {
         Refill(PathBuf),
         /// Remove these used groups.
         Remove(Vec<PathBuf>),
+        /// Say when every earlier chore is done.
+        Done(mpsc::Sender<()>),
     }
+
+    /// No more refills; the ready groups and every used one removed (waiting up to `limit`).
+    pub(super) fn release(limit: std::time::Duration) {
+        RELEASED.store(true, Ordering::Relaxed);
+        let ready = std::mem::take(&mut *lock());
+        send(Chore::Remove(ready));
+        let (tx, rx) = mpsc::channel();
+        send(Chore::Done(tx));
+        let _ = rx.recv_timeout(limit);
+    }
+
+    /// Set by `release`: the pool is not refilled any more.
+    static RELEASED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
     static POOL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
@@ -428,6 +451,10 @@ mod pool {
                     }
                 }
             }
+            Chore::Done(tx) => {
+                let _ = tx.send(());
+            }
+            Chore::Refill(_) if RELEASED.load(Ordering::Relaxed) => {}
             Chore::Refill(parent) => loop {
                 if lock().iter().filter(|d| d.parent() == Some(parent.as_path())).count() >= READY {
                     break;

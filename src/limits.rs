@@ -5,9 +5,18 @@ use crate::error::{Error, Result};
 use std::time::Duration;
 
 /// Tasks (processes and threads) a sandbox may hold at once when [`Limits::processes`] is not
-/// set. A cap that only the monitor enforces (no RLIMIT_NPROC, which would count the caller's
-/// other processes too): it keeps a fork bomb from exhausting the host's pids.
-pub const DEFAULT_MAX_TASKS: u64 = 4096;
+/// set: 256, 1/128 of the classic pid space of 32768 (`kernel.pid_max`), so a fork bomb in one
+/// sandbox holds under 1% of the host's pids and 64 sandboxes bombing at once leave half of
+/// them. A fixed number rather than one read from `pid_max`: since Linux 6.14 `pid_max` is per
+/// pid namespace, and a caller in a namespace of its own reads its own (often 4194304), not the
+/// host's. The ptrace monitor counts and kills beyond it; under user-notify it is the sandbox's
+/// RLIMIT_NPROC (counted in its own user namespace). Set [`Limits::processes`] for more.
+pub const DEFAULT_MAX_TASKS: u64 = 256;
+
+/// [`DEFAULT_MAX_TASKS`].
+pub fn default_max_tasks() -> u64 {
+    DEFAULT_MAX_TASKS
+}
 
 /// `RLIM_INFINITY` spelled as an `Option::None` in the setters.
 pub const UNLIMITED: Option<u64> = None;
@@ -23,8 +32,8 @@ pub struct Limits {
     pub file_size: Option<u64>,
     /// RLIMIT_NOFILE (default 1024).
     pub open_files: Option<u64>,
-    /// RLIMIT_NPROC and the monitor's cap on live tasks in the sandbox (default: no RLIMIT_NPROC,
-    /// and a monitor cap of [`DEFAULT_MAX_TASKS`]).
+    /// RLIMIT_NPROC and the monitor's cap on live tasks in the sandbox (default: a cap of
+    /// [`DEFAULT_MAX_TASKS`], 256).
     ///
     /// The kernel ignores RLIMIT_NPROC for root, and it counts every process of the real uid
     /// host-wide, so the monitor also enforces the number itself: a task created beyond it is

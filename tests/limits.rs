@@ -186,3 +186,24 @@ fn wall_time_fires_during_a_fork_bomb() {
     assert_pid_ns_empty(&ns, Duration::from_secs(3), &ctx);
     eprintln!("fork bomb under a 512 cap: {elapsed:?}, {ctx}");
 }
+
+/// Without a process limit the default cap holds (256, 1/128 of the classic pid space), so a
+/// fork bomb cannot take a large share of the host's pids.
+#[test]
+fn the_default_task_cap_is_a_small_share_of_the_hosts_pids() {
+    let _g = serial();
+    let cap = sbx::limits::default_max_tasks();
+    assert!(cap <= 32_768 / 64, "cap {cap}");
+    let (pid_rd, pid_wr) = pipe();
+    let mut ex = attack("forkbomb", &["1500"]);
+    ex.map_fd(pid_wr, 3).walltime(Duration::from_secs(15));
+    let pids_h = reader(pid_rd);
+    let run = run_capture(ex, build(&allow_all()));
+    let pids = parse_pids(&pids_h.join().unwrap());
+    assert_eq!(run.r.status, Status::Ok, "{}", run.ctx());
+    assert!(pids.len() as u64 <= cap, "{} children ran under the default cap {cap}", pids.len());
+    if ptraced(&run.r) {
+        assert!(u64::from(run.r.usage.peak_tasks) <= cap + 1, "peak {} over {cap}", run.r.usage.peak_tasks);
+    }
+    eprintln!("default cap {cap}: {} children ran", pids.len());
+}

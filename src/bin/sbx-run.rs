@@ -72,14 +72,19 @@ LIMITS:
     --rlimit-fsize BYTES           RLIMIT_FSIZE (largest file written). Default 8G.
     --rlimit-nofile N              RLIMIT_NOFILE. Default 1024.
     --rlimit-nproc N               Most processes and threads at once (RLIMIT_NPROC, also
-                                   enforced by the monitor). Default: no rlimit, and a
-                                   monitor cap of 4096 tasks.
+                                   enforced by the monitor). Default 256: 1/128 of the
+                                   classic pid space (pid_max 32768), so a fork bomb holds
+                                   under 1% of the host's pids.
     --rlimit-core BYTES            RLIMIT_CORE. Default 0.
     --memory BYTES                 Memory of the whole sandbox, swap included, as a cgroup of
                                    its own; beyond it the kernel's OOM killer ends a process
-                                   (exit 137, 'memory limit' in the description).
+                                   (exit 137, 'memory limit' in the description). Default:
+                                   none (a cgroup costs an sbx-run ~2 ms on this kind of
+                                   host: made, joined by a fresh process, removed before
+                                   exit); 0 or inf: none.
     --pids N                       Processes and threads alive in the whole sandbox at once (a
-                                   cgroup); forks beyond fail with EAGAIN.
+                                   cgroup); forks beyond fail with EAGAIN. Without it, the
+                                   task cap (--rlimit-nproc) still holds.
     --cpus CPUS                    CPU share of the whole sandbox (0.5: half of one CPU).
                                    The cgroup limits need root or a delegated cgroup (cgroup v2
                                    Delegate=yes, or v1 directories you own); --check shows
@@ -214,6 +219,8 @@ struct Options {
     rlimit_nofile: Option<Option<u64>>,
     rlimit_nproc: Option<Option<u64>>,
     cgroup: sbx::cgroups::CgroupLimits,
+    /// `--memory`: `Some(None)` no limit; `None`: the default.
+    memory: Option<Option<u64>>,
     rlimit_core: Option<Option<u64>>,
     env: Vec<(String, String)>,
     keep_env: bool,
@@ -368,8 +375,9 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                 o.rlimit_nproc = Some(limit_flag(&flag, &value(&flag)?, parse_count)?)
             }
             "--memory" => {
-                let v = value(&flag)?;
-                o.cgroup.memory = Some(parse_bytes(&v).map_err(|m| format!("--memory {v:?}: {m}"))?);
+                // 0 or inf: no memory limit (not even the default).
+                let v = limit_flag(&flag, &value(&flag)?, parse_bytes)?;
+                o.memory = Some(v.filter(|&b| b != 0));
             }
             "--pids" => {
                 let v = value(&flag)?;
@@ -568,6 +576,8 @@ fn parse_errno(s: &str) -> Result<u16, String> {
 // ----------------------------------------------------------------------------------------------
 // Policy and executor
 
+
+
 /// Adds the user's `--allow`, `--errno` and `--allow-all` to a builder.
 fn add_user_rules(pb: &mut PolicyBuilder, o: &Options) {
     for name in &o.allow {
@@ -724,6 +734,7 @@ fn build_executor(o: &Options) -> Executor {
     set(&mut l.processes, o.rlimit_nproc);
     set(&mut l.core, o.rlimit_core);
     l.cgroup = o.cgroup;
+    l.cgroup.memory = o.memory.flatten();
     ex
 }
 
@@ -1214,6 +1225,10 @@ fn main() -> ExitCode {
     }
     if opts.json {
         eprintln!("{}", result_json(&r));
+    }
+    if r.cgroup.is_some() {
+        // Leave no empty groups behind: this process ends now.
+        sbx::cgroups::release();
     }
     ExitCode::from(exit_status(&r))
 }

@@ -336,7 +336,7 @@ impl Plan {
             None
         };
         let mut rlimits = clamp_to_hard_limits(limits.rlimit_settings()?);
-        let max_tasks = limits.processes.unwrap_or(crate::limits::DEFAULT_MAX_TASKS);
+        let max_tasks = limits.processes.unwrap_or_else(crate::limits::default_max_tasks);
         // Auto takes user-notify when it fits: namespaces, a sandboxee that does not sandbox
         // itself, a spare fd number (the caller has checked the kernel).
         let strict = monitor == crate::policy::Monitor::Unotify;
