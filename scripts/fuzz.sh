@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (cargo-fuzz + libFuzzer, nightly Rust) of every parser that reads
 # untrusted bytes: the comms decoder, the sandboxee's policy message decoder, the ELF reader,
-# and the BPF compiler against the policy model (differential). Each target runs for SECONDS
+# the BPF compiler against the policy model (differential), and policy files, network specs and
+# the sockaddr bytes the network proxy copies (policy_text). Each target runs for SECONDS
 # (default 30) on its corpus in fuzz/corpus/<target> (kept in the repository; new inputs found
 # go to a scratch directory, or into the kept corpus with SBX_FUZZ_KEEP=1). A crash or a disagreement fails the script and leaves the input in
 # fuzz/artifacts/<target>/.
@@ -17,7 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(comms_decode client_policy elf_parse bpf_differential)
+((${#targets[@]})) || targets=(comms_decode client_policy elf_parse bpf_differential policy_text)
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
     echo "fuzz: no nightly toolchain (rustup toolchain install nightly)" >&2

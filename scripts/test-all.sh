@@ -207,7 +207,7 @@ fi
 
 # --- Fuzzing (bounded; scripts/fuzz.sh SECONDS runs longer) ---
 if cargo +nightly --version >/dev/null 2>&1; then
-    run "Fuzz (scripts/fuzz.sh 20: comms, client policy, ELF, BPF differential)" bash scripts/fuzz.sh 20
+    run "Fuzz (scripts/fuzz.sh 20: comms, client policy, ELF, BPF differential, policy text)" bash scripts/fuzz.sh 20
 else
     skip "Fuzz" "no nightly Rust toolchain (cargo-fuzz needs it: rustup toolchain install nightly)"
 fi
