@@ -27,7 +27,7 @@ USAGE: sbx-bench [--runs N] [--quick] [--monitor auto|ptrace|unotify] [--section
     --runs N         repetitions of every timed spawn (default 200)
     --quick          fewer repetitions (30) and a shorter getpid loop: a smoke run in a few seconds
     --monitor M      the monitor of every namespaced sandbox (default auto)
-    --sections LIST  only these sections, e.g. `e` or `ade` (default abcdefghi, all)
+    --sections LIST  only these sections, e.g. `e` or `ade` (default abcdefghij, all)
 ";
 
 /// Source of the small static helper used by (d) and (e).
@@ -593,6 +593,91 @@ fn section_b(t: &mut Table, cfg: &Config, policy: &Policy) {
     t.row("2 threads", &format!("{par:>9.0}{:>8.2}x", par / seq));
 }
 
+/// Live network namespaces of the whole host, those the kernel still tears down included (the
+/// `net_namespace` slab's active objects; root only), or `None`.
+fn netns_objects() -> Option<u64> {
+    let slab = std::fs::read_to_string("/proc/slabinfo").ok()?;
+    slab.lines()
+        .find(|l| l.starts_with("net_namespace "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// This process's resident memory in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// (j) A sustained rate: sandboxes of `/bin/true` back to back from two threads for `secs`
+/// seconds; the rate, p50/p99 of spawn -> result, and what is left behind (network namespaces
+/// still being torn down, host memory).
+fn section_j(t: &mut Table, pol: &Policies, secs: u64) {
+    progress("(j) sustained rate");
+    t.section(
+        &format!("(j) sustained: /bin/true from 2 threads for {secs} s"),
+        "  per sec   p50 ms   p99 ms  netns +end/+2s  RSS +KiB",
+    );
+    let mut rows: Vec<(&str, &Policy)> = vec![("per-sandbox network namespace (default)", &pol.tool)];
+    if let Some(p) = pol.tool_shared_empty.as_ref().filter(|p| time_sandboxed(p, &["/bin/true"]).is_ok()) {
+        rows.push(("shared empty network namespace (NetNs::Shared)", p));
+    }
+    for (label, policy) in rows {
+        let (ns0, rss0) = (netns_objects(), rss_kib());
+        let until = Instant::now() + Duration::from_secs(secs);
+        let lat: Vec<Result<Vec<Duration>, String>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut v = Vec::new();
+                        while Instant::now() < until {
+                            v.push(time_sandboxed(policy, &["/bin/true"])?);
+                        }
+                        Ok(v)
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into()))).collect()
+        });
+        let mut all = Vec::new();
+        for r in lat {
+            match r {
+                Ok(v) => all.extend(v),
+                Err(e) => return t.note(&format!("{label}: {e}")),
+            }
+        }
+        let ns_end = netns_objects();
+        std::thread::sleep(Duration::from_secs(2));
+        let ns_later = netns_objects();
+        let mut ms: Vec<f64> = all.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+        ms.sort_by(f64::total_cmp);
+        let p = |q: f64| ms.get(((ms.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(f64::NAN);
+        let delta = |x: Option<u64>| match (ns0, x) {
+            (Some(a), Some(b)) => format!("{:+}", b as i64 - a as i64),
+            _ => "?".into(),
+        };
+        t.row(
+            label,
+            &format!(
+                "{:>9.0}{:>9.3}{:>9.3}{:>9}/{:<6}{:>+9}",
+                ms.len() as f64 / secs as f64,
+                p(0.5),
+                p(0.99),
+                delta(ns_end),
+                delta(ns_later),
+                rss_kib() as i64 - rss0 as i64
+            ),
+        );
+    }
+    t.note("netns: the host's network namespace objects (slabinfo, root) after the run / 2 s later, against before");
+}
+
 fn section_c(t: &mut Table, cfg: &Config, policy: &Policy, small_sbx: Option<&Samples>) {
     progress("(c) host size effect (small host)");
     let gib = cfg.big_bytes as f64 / (1u64 << 30) as f64;
@@ -1042,7 +1127,7 @@ fn parse_args() -> Result<Config, String> {
         getpid_reps: 5,
         big_bytes: 2 << 30,
         monitor: sbx::Monitor::Auto,
-        sections: "abcdefghi".into(),
+        sections: "abcdefghij".into(),
     };
     let mut runs = None;
     let mut args = std::env::args().skip(1);
@@ -1062,9 +1147,9 @@ fn parse_args() -> Result<Config, String> {
                 cfg.monitor = sbx::Monitor::from_name(&v).ok_or(format!("--monitor {v:?}: expected auto, ptrace or unotify"))?;
             }
             "--sections" => {
-                let v = args.next().ok_or("--sections needs letters among abcdefghi")?;
-                if v.is_empty() || !v.chars().all(|c| "abcdefghi".contains(c)) {
-                    return Err(format!("--sections {v:?}: expected letters among abcdefghi"));
+                let v = args.next().ok_or("--sections needs letters among abcdefghij")?;
+                if v.is_empty() || !v.chars().all(|c| "abcdefghij".contains(c)) {
+                    return Err(format!("--sections {v:?}: expected letters among abcdefghij"));
                 }
                 cfg.sections = v;
             }
@@ -1142,6 +1227,9 @@ fn main() {
     }
     if cfg.wants('i') {
         section_i(&mut tf, &cfg, &pol, &helper);
+    }
+    if cfg.wants('j') {
+        section_j(&mut tf, &pol, if cfg.runs < 100 { 3 } else { 10 });
     }
     if cfg.wants('c') {
         section_c(&mut t, &cfg, &pol.tool, small_sbx.as_ref());
