@@ -3,7 +3,9 @@ package sbx
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -66,4 +68,40 @@ func TestLoadRules(t *testing.T) {
 	if !errors.Is(err, ErrInvalidPolicy) || !strings.Contains(err.Error(), "bad.toml:2:") || !strings.Contains(err.Error(), "no_such_call") {
 		t.Fatalf("bad file: %v", err)
 	}
+}
+
+// Audited calls keep the values a learned policy conditions on: dash under a policy with no
+// rules, audited (a learning run), has its mmap calls listed with their protections in
+// Seen.Values (the loader maps its libraries PROT_READ and PROT_READ|PROT_EXEC).
+func TestAuditKeepsSeenValues(t *testing.T) {
+	const dash = "/usr/bin/dash"
+	if _, err := os.Stat(dash); err != nil {
+		t.Skip("no dash here")
+	}
+	p, err := withTestMonitor(NewPolicyBuilder()).SetAudit(true).AddFile(dash).AddLibrariesForBinary(dash).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	c := Command(dash, "-c", "exit 0")
+	c.Policy = p
+	res, err := c.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range res.Audited {
+		if a.First.Name != "mmap" {
+			continue
+		}
+		if a.Seen == nil || a.Seen.Index != 2 || len(a.Seen.Values) == 0 {
+			t.Fatalf("mmap without its protection values: %+v", a)
+		}
+		for _, v := range a.Seen.Values {
+			if v == syscall.PROT_READ|syscall.PROT_EXEC {
+				return
+			}
+		}
+		t.Fatalf("PROT_READ|PROT_EXEC not among %v", a.Seen.Values)
+	}
+	t.Fatalf("no audited mmap: %+v", res)
 }

@@ -194,6 +194,21 @@ type AuditedCall struct {
 	First Syscall
 	// Count is how many times the run made this syscall, the first call included.
 	Count uint64
+	// Seen, for the calls a learned policy conditions on an argument (socket's domain, ioctl's
+	// request, prctl's option, fcntl's command, clone's flags, mmap's and mprotect's
+	// protection), lists the values that argument took; nil for other calls.
+	Seen *SeenArg
+}
+
+// SeenArg is the values one argument of an audited syscall took.
+type SeenArg struct {
+	// Index is the argument's position, 0 to 5.
+	Index int
+	// Values are the distinct values in the order first seen (at most 16).
+	Values []uint64
+	// More is true when more distinct values came than are kept (a learned policy then allows
+	// any value).
+	More bool
 }
 
 // SetupStep is one step of a sandbox's setup, such as "clone", "mounts" or "seccomp filter".
@@ -202,6 +217,27 @@ type SetupStep struct {
 	Name string
 	// Took is the time since the previous step (for the first step: since the start).
 	Took time.Duration
+}
+
+// seenArg reads audited call i's seen values, or nil.
+func seenArg(r *C.sbx_result, i int) *SeenArg {
+	var idx C.uint8_t
+	var n C.size_t
+	var more C.bool
+	if !C.sbx_result_audited_seen(r, C.size_t(i), &idx, nil, 0, &n, &more) {
+		return nil
+	}
+	s := &SeenArg{Index: int(idx), More: bool(more), Values: make([]uint64, int(n))}
+	if n > 0 {
+		vals := make([]C.uint64_t, int(n))
+		if !C.sbx_result_audited_seen(r, C.size_t(i), &idx, &vals[0], n, &n, &more) {
+			return nil
+		}
+		for j := range s.Values {
+			s.Values[j] = uint64(vals[j])
+		}
+	}
+	return s
 }
 
 // newResult copies a C result into Go memory. It does not free r.
@@ -274,7 +310,7 @@ func newResult(r *C.sbx_result) *Result {
 			for j := range call.Args {
 				call.Args[j] = uint64(c.args[j])
 			}
-			res.Audited = append(res.Audited, AuditedCall{First: call, Count: uint64(c.count)})
+			res.Audited = append(res.Audited, AuditedCall{First: call, Count: uint64(c.count), Seen: seenArg(r, i)})
 		}
 	}
 	var cu C.sbx_cgroup_usage

@@ -2577,6 +2577,24 @@ bool sbx_result_denied_connect(const struct sbx_result *result,
                                struct sbx_denied_connect *out);
 
 /**
+ * For audited call `index`, the values the argument a learned policy conditions on took
+ * (socket's domain, ioctl's request, prctl's option, fcntl's command, clone's flags, mmap's
+ * and mprotect's protection): writes the argument's position to `*arg_index_out`, up to
+ * `capacity` distinct values (in the order first seen) to `values_out`, their number to
+ * `*count_out` (the whole number, which may exceed `capacity`: call again with more room)
+ * and to `*more_out` whether more distinct values came than libsbx keeps (16: a learned
+ * policy then allows any). Returns false, writing nothing, for NULL outputs, an index out of
+ * range or a call without such an argument. `values_out` may be NULL when `capacity` is 0.
+ */
+bool sbx_result_audited_seen(const struct sbx_result *result,
+                             size_t index,
+                             uint8_t *arg_index_out,
+                             uint64_t *values_out,
+                             size_t capacity,
+                             size_t *count_out,
+                             bool *more_out);
+
+/**
  * Frees a result, and with it its strings and violation view. NULL is a no-op.
  */
 void sbx_result_free(const struct sbx_result *result);

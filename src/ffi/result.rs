@@ -3,6 +3,7 @@
 
 use super::handle::{
     arc_into_ptr, castable, cstr_ptr, free_arc, ref_from_ptr, view_of, write_array6, write_out,
+    write_slice,
 };
 use super::panic::{boundary, PanicDefault};
 use crate::{RunResult, Status, Violation};
@@ -641,6 +642,46 @@ impl sbx_result {
                 },
             );
             true
+        })
+    }
+
+    /// For audited call `index`, the values the argument a learned policy conditions on took
+    /// (socket's domain, ioctl's request, prctl's option, fcntl's command, clone's flags, mmap's
+    /// and mprotect's protection): writes the argument's position to `*arg_index_out`, up to
+    /// `capacity` distinct values (in the order first seen) to `values_out`, their number to
+    /// `*count_out` (the whole number, which may exceed `capacity`: call again with more room)
+    /// and to `*more_out` whether more distinct values came than libsbx keeps (16: a learned
+    /// policy then allows any). Returns false, writing nothing, for NULL outputs, an index out of
+    /// range or a call without such an argument. `values_out` may be NULL when `capacity` is 0.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_audited_seen(
+        result: *const sbx_result,
+        index: usize,
+        arg_index_out: *mut u8,
+        values_out: *mut u64,
+        capacity: usize,
+        count_out: *mut usize,
+        more_out: *mut bool,
+    ) -> bool {
+        boundary(|| {
+            let Some(h) = ref_from_ptr(result) else {
+                return false;
+            };
+            let Some(seen) = h.audited.get(index).and_then(|(c, _, _)| c.seen.as_ref()) else {
+                return false;
+            };
+            if arg_index_out.is_null()
+                || count_out.is_null()
+                || more_out.is_null()
+                || (values_out.is_null() && capacity > 0)
+            {
+                return false;
+            }
+            write_out(arg_index_out, seen.index);
+            write_out(count_out, seen.values.len());
+            write_out(more_out, seen.more);
+            let kept = &seen.values[..seen.values.len().min(capacity)];
+            kept.is_empty() || write_slice(values_out, kept, "values_out").is_ok()
         })
     }
 

@@ -279,6 +279,45 @@ TEST(Sandbox, SharedNetworkNamespaceRunsForRootOnly) {
     EXPECT_EQ(code, 7);
 }
 
+TEST(Sandbox, AuditRunRecordsTheValuesALearnedPolicyNeeds) {
+    // prctl is not in the policy: audited, its option values (3, 16) are kept for learning.
+    Policy p = WriteToStdoutOnly(true);
+    ASSERT_NE(p, nullptr);
+    Result r = RunToEnd(TestExecutor({"prctl"}), p.get());
+    ASSERT_NE(r, nullptr);
+    EXPECT_TRUE(sbx_result_success(r.get())) << sbx_result_description(r.get());
+    size_t n = sbx_result_audited_count(r.get());
+    size_t prctl = n;
+    for (size_t i = 0; i < n; i++) {
+        sbx_audited_call c{};
+        ASSERT_TRUE(sbx_result_audited_call(r.get(), i, &c));
+        if (Str(c.name) == "prctl") prctl = i;
+    }
+    ASSERT_LT(prctl, n);
+    uint8_t arg = 9;
+    uint64_t values[4] = {0, 0, 0, 0};
+    size_t count = 0;
+    bool more = true;
+    ASSERT_TRUE(sbx_result_audited_seen(r.get(), prctl, &arg, values, 4, &count, &more));
+    EXPECT_EQ(arg, 0);
+    EXPECT_EQ(count, 2u);
+    EXPECT_FALSE(more);
+    EXPECT_EQ(values[0], 3u);
+    EXPECT_EQ(values[1], 16u);
+    // Too little room: the whole count, the first value only.
+    uint64_t one[1] = {0};
+    ASSERT_TRUE(sbx_result_audited_seen(r.get(), prctl, &arg, one, 1, &count, &more));
+    EXPECT_EQ(count, 2u);
+    EXPECT_EQ(one[0], 3u);
+    // Asking for the count alone.
+    ASSERT_TRUE(sbx_result_audited_seen(r.get(), prctl, &arg, nullptr, 0, &count, &more));
+    EXPECT_EQ(count, 2u);
+    EXPECT_FALSE(sbx_result_audited_seen(r.get(), prctl, nullptr, values, 4, &count, &more));
+    EXPECT_FALSE(sbx_result_audited_seen(r.get(), prctl, &arg, nullptr, 4, &count, &more));
+    EXPECT_FALSE(sbx_result_audited_seen(r.get(), n, &arg, values, 4, &count, &more));
+    EXPECT_FALSE(sbx_result_audited_seen(nullptr, 0, &arg, values, 4, &count, &more));
+}
+
 TEST(Sandbox, AuditRunListsRefusedCalls) {
     // The policy above in audit mode: a write to fd 2 runs and is listed once with its count;
     // an out-of-range index or a NULL output is refused.

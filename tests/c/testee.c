@@ -16,6 +16,7 @@
  *                    "personality failed: errno N" (traced by the notify tests)
  *   sleep MS         sleep MS milliseconds, then exit 0
  *   spin             sleep forever
+ *   prctl            call prctl(PR_GET_DUMPABLE) and prctl(PR_GET_NAME) (raw syscalls), exit 0
  *   hog MIB          allocate and touch MIB MiB in 1 MiB chunks, then exit 0
  *   connect4 PORT    connect to 127.0.0.1:PORT and copy what the peer sends first to stdout, or
  *                    print "connect failed: errno N"
@@ -61,6 +62,13 @@ int main(int argc, char **argv) {
             if (write(1, buf, (size_t)n) != n) return 71;
         }
         return n < 0 ? 72 : 0;
+    }
+    if (!strcmp(mode, "prctl")) {
+        char name[16];
+        syscall(SYS_prctl, 3L /* PR_GET_DUMPABLE */, 0L, 0L, 0L, 0L);
+        syscall(SYS_prctl, 16L /* PR_GET_NAME */, name, 0L, 0L, 0L);
+        syscall(SYS_prctl, 3L, 0L, 0L, 0L, 0L);
+        return 0;
     }
     if (!strcmp(mode, "hog") && argc > 2) {
         long mib = atol(argv[2]);
