@@ -208,6 +208,9 @@ fi
 # --- Fuzzing (bounded; scripts/fuzz.sh SECONDS runs longer) ---
 if cargo +nightly --version >/dev/null 2>&1; then
     run "Fuzz (scripts/fuzz.sh 20: comms, client policy, ELF, BPF differential, policy text)" bash scripts/fuzz.sh 20
+    # The library's unit tests (parsers, the policy compiler, comms, cgroup and netns logic)
+    # under AddressSanitizer; a separate target dir keeps the instrumented build apart.
+    run "Rust unit tests under ASan (nightly)" env RUSTFLAGS=-Zsanitizer=address RUSTDOCFLAGS=-Zsanitizer=address CARGO_TARGET_DIR=target/asan cargo +nightly test -q --lib --target x86_64-unknown-linux-gnu
 else
     skip "Fuzz" "no nightly Rust toolchain (cargo-fuzz needs it: rustup toolchain install nightly)"
 fi
