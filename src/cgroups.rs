@@ -251,56 +251,29 @@ impl SandboxCgroup {
                     .map_err(|e| unsupported(c, format!("cannot make a group under {}: {e}", place.dir.display())))?,
             };
             cg.dirs.push((c, dir.clone(), place.v2));
-            cg.write_limit(c, &dir, place.v2, limits)
+            write_limit(c, &dir, place.v2, limits)
                 .map_err(|e| unsupported(c, format!("in {}: {e}", dir.display())))?;
         }
         Ok(Some(cg))
     }
 
-    fn write_limit(&self, c: Controller, dir: &Path, v2: bool, l: &CgroupLimits) -> std::io::Result<()> {
-        let w = |file: &str, v: String| std::fs::write(dir.join(file), v);
-        match (c, v2) {
-            (Controller::Memory, true) => {
-                let m = l.memory.unwrap_or(u64::MAX);
-                w("memory.max", m.to_string())?;
-                // No swap beyond the limit (absent without swap accounting).
-                let _ = w("memory.swap.max", "0".into());
-                Ok(())
-            }
-            (Controller::Memory, false) => {
-                let m = l.memory.unwrap_or(u64::MAX);
-                w("memory.limit_in_bytes", m.to_string())?;
-                // Memory plus swap at the same value: no swap beyond the limit (the file exists
-                // only with swap accounting).
-                let _ = w("memory.memsw.limit_in_bytes", m.to_string());
-                Ok(())
-            }
-            (Controller::Pids, _) => w("pids.max", l.pids.unwrap_or(u64::MAX).to_string()),
-            (Controller::Cpu, v2) => {
-                const PERIOD_US: u64 = 100_000;
-                // Millicores of a 100 ms period: 100 us each.
-                let quota = l.cpu_millicores.unwrap_or(1000) * (PERIOD_US / 1000);
-                if v2 {
-                    w("cpu.max", format!("{quota} {PERIOD_US}"))
-                } else {
-                    w("cpu.cfs_period_us", PERIOD_US.to_string())?;
-                    w("cpu.cfs_quota_us", quota.to_string())
-                }
+    /// The group's directories, each once (on v2 one directory holds every controller).
+    fn groups(&self) -> Vec<&Path> {
+        let mut out: Vec<&Path> = Vec::new();
+        for (_, dir, _) in &self.dirs {
+            if !out.contains(&dir.as_path()) {
+                out.push(dir);
             }
         }
+        out
     }
 
     /// Moves process `pid` (the sandbox's first, not yet released) into the group.
     pub(crate) fn add(&self, pid: libc::pid_t) -> std::io::Result<()> {
-        let mut done: Vec<&Path> = Vec::new();
-        for (_, dir, _) in &self.dirs {
-            if done.contains(&dir.as_path()) {
-                continue;
-            }
-            std::fs::write(dir.join("cgroup.procs"), pid.to_string())?;
-            done.push(dir);
-        }
-        Ok(())
+        let pid = pid.to_string();
+        self.groups()
+            .into_iter()
+            .try_for_each(|dir| std::fs::write(dir.join("cgroup.procs"), &pid))
     }
 
     /// What the group recorded.
@@ -328,9 +301,7 @@ impl SandboxCgroup {
 impl Drop for SandboxCgroup {
     fn drop(&mut self) {
         // Every task has exited by now (the pid namespace died with its init).
-        let mut dirs: Vec<PathBuf> = self.dirs.drain(..).map(|(_, d, _)| d).collect();
-        dirs.dedup();
-        pool::remove(dirs);
+        pool::remove(self.groups().into_iter().map(Path::to_path_buf).collect());
     }
 }
 
@@ -489,6 +460,40 @@ mod pool {
                 && !Path::new(&format!("/proc/{pid}")).exists()
             {
                 let _ = std::fs::remove_dir(e.path());
+            }
+        }
+    }
+}
+
+/// Writes `l`'s limit for controller `c` into group `dir`.
+fn write_limit(c: Controller, dir: &Path, v2: bool, l: &CgroupLimits) -> std::io::Result<()> {
+    let w = |file: &str, v: String| std::fs::write(dir.join(file), v);
+    match (c, v2) {
+        (Controller::Memory, true) => {
+            let m = l.memory.unwrap_or(u64::MAX);
+            w("memory.max", m.to_string())?;
+            // No swap beyond the limit (absent without swap accounting).
+            let _ = w("memory.swap.max", "0".into());
+            Ok(())
+        }
+        (Controller::Memory, false) => {
+            let m = l.memory.unwrap_or(u64::MAX);
+            w("memory.limit_in_bytes", m.to_string())?;
+            // Memory plus swap at the same value: no swap beyond the limit (the file exists
+            // only with swap accounting).
+            let _ = w("memory.memsw.limit_in_bytes", m.to_string());
+            Ok(())
+        }
+        (Controller::Pids, _) => w("pids.max", l.pids.unwrap_or(u64::MAX).to_string()),
+        (Controller::Cpu, v2) => {
+            const PERIOD_US: u64 = 100_000;
+            // Millicores of a 100 ms period: 100 us each.
+            let quota = l.cpu_millicores.unwrap_or(1000) * (PERIOD_US / 1000);
+            if v2 {
+                w("cpu.max", format!("{quota} {PERIOD_US}"))
+            } else {
+                w("cpu.cfs_period_us", PERIOD_US.to_string())?;
+                w("cpu.cfs_quota_us", quota.to_string())
             }
         }
     }

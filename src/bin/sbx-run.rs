@@ -336,13 +336,8 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                     o.allow.push(name.to_string());
                 }
             }
-            "--allow-connect" => {
-                let v = value(&flag)?;
-                // Checked here for a message naming the option (the builder checks again).
-                sbx::policy::net::Endpoint::parse(&v)
-                    .map_err(|e| format!("--allow-connect: {e}"))?;
-                o.allow_connect.push(v);
-            }
+            // Parsed (a host name resolved) once, by the builder, whose error names the spec.
+            "--allow-connect" => o.allow_connect.push(value(&flag)?),
             "--refuse-connect" => {
                 let v = value(&flag)?;
                 o.refuse_connect =

@@ -2,8 +2,8 @@
 //! also the `sbx_syscall` view that notify callbacks receive).
 
 use super::handle::{
-    arc_into_ptr, castable, cstr_ptr, free_arc, ref_from_ptr, view_of, write_array6, write_out,
-    write_slice,
+    arc_into_ptr, castable, cstr_ptr, free_arc, ref_from_ptr, static_cstr, view_of, write_array6,
+    write_out, write_slice,
 };
 use super::panic::{boundary, PanicDefault};
 use crate::{RunResult, Status, Violation};
@@ -600,8 +600,8 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_result_limit_reached(result: *const sbx_result) -> *const c_char {
         boundary(|| match ref_from_ptr(result).and_then(|h| h.r.limit_reached()) {
-            Some("memory") => c"memory".as_ptr(),
-            Some(_) => c"pids".as_ptr(),
+            Some("memory") => static_cstr("memory\0"),
+            Some(_) => static_cstr("pids\0"),
             None => std::ptr::null(),
         })
     }

@@ -302,11 +302,18 @@ fn finish(listener: RawFd, p: Pending) {
 
 /// Answers notification `id` with `errno` (0: success, the call returns 0).
 pub(crate) fn respond(listener: RawFd, id: u64, errno: i32) {
+    send_response(listener, id, -errno, 0);
+}
+
+/// `SECCOMP_IOCTL_NOTIF_SEND`: `error` 0 with `USER_NOTIF_FLAG_CONTINUE` lets the call run, a
+/// negative errno fails it, 0 alone makes it return 0. A notification whose task died meanwhile
+/// is refused with ENOENT: nothing to do.
+pub(crate) fn send_response(listener: RawFd, id: u64, error: i32, flags: u32) {
     let resp = uapi::NotifResp {
         id,
         val: 0,
-        error: -errno,
-        flags: 0,
+        error,
+        flags,
     };
     // SAFETY: the kernel reads one struct seccomp_notif_resp.
     unsafe {

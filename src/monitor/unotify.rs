@@ -327,6 +327,14 @@ impl Running {
             // The report is read when the run ends: keep the plan until then.
             return false;
         }
+        self.note_exec();
+        shared.set_running(main);
+        self.running = true;
+        true
+    }
+
+    /// The sandboxee's exec is done: its stamp, the setup latency and the fences in force.
+    fn note_exec(&mut self) {
         if let Some(p) = self.child.plan() {
             p.stamps.mark(Mark::Exec);
             self.setup_latency = p.stamps.breakdown();
@@ -335,9 +343,6 @@ impl Running {
                 self.fences.push("network_allow_list");
             }
         }
-        shared.set_running(main);
-        self.running = true;
-        true
     }
 
     /// Once the sandboxee has exec'd and the init image runs, no child is left on our memory:
@@ -563,23 +568,9 @@ impl Running {
     /// Answers notification `id`: `error` 0 with CONTINUE lets the call run, a negative errno
     /// fails it. A notification whose task died meanwhile is refused with ENOENT: nothing to do.
     fn respond(&self, id: u64, error: i32, flags: u32) {
-        let Some(l) = self.listener.as_ref() else {
-            return;
-        };
-        let resp = uapi::NotifResp {
-            id,
-            val: 0,
-            error,
-            flags,
-        };
-        // SAFETY: the kernel reads one struct seccomp_notif_resp.
-        unsafe {
-            libc::ioctl(
-                l.as_raw_fd(),
-                uapi::IOCTL_NOTIF_SEND as _,
-                &resp as *const uapi::NotifResp,
-            )
-        };
+        if let Some(l) = self.listener.as_ref() {
+            netproxy::send_response(l.as_raw_fd(), id, error, flags);
+        }
     }
 
     /// Stops watching and closes every fd of this sandbox.
@@ -626,14 +617,7 @@ impl Running {
             }
         }
         if exec_seen && !self.running {
-            if let Some(p) = self.child.plan() {
-                p.stamps.mark(Mark::Exec);
-                self.setup_latency = p.stamps.breakdown();
-                (self.fences, self.degraded) = fences(p);
-                if self.proxy.is_some() {
-                    self.fences.push("network_allow_list");
-                }
-            }
+            self.note_exec();
         }
         self.child.free();
         shared.clear_pidfd();
