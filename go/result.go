@@ -163,6 +163,34 @@ type Result struct {
 	// LimitReached names the cgroup limit the run ran into: "memory" (the OOM killer ended a
 	// process) or "pids" (a fork was refused); empty for none.
 	LimitReached string
+	// Landlock is what the sandboxee's Landlock domain enforced; nil when it never started or
+	// the kernel has no Landlock.
+	Landlock *Landlock
+}
+
+// Landlock is what a sandboxee's Landlock domain enforced.
+type Landlock struct {
+	// ABI is the kernel's Landlock ABI version.
+	ABI int
+	// FSRights names the filesystem rights the domain handles, denied unless the sandbox's view
+	// grants them ("execute", "write_file", "make_reg", ...; with namespaces everything but
+	// reading and device ioctls).
+	FSRights []string
+	// Scopes names the scopes in force ("abstract_unix_socket", "signal"; ABI 6).
+	Scopes []string
+}
+
+// bitNames names each set bit of v with name (a C function returning a static string or NULL).
+func bitNames(v uint64, name func(C.uint64_t) *C.char) []string {
+	var names []string
+	for i := 0; i < 64; i++ {
+		if v&(1<<i) != 0 {
+			if n := name(C.uint64_t(1) << i); n != nil {
+				names = append(names, C.GoString(n))
+			}
+		}
+	}
+	return names
 }
 
 // CgroupUsage is what a sandbox's cgroup recorded.
@@ -317,6 +345,18 @@ func newResult(r *C.sbx_result) *Result {
 	if C.sbx_result_cgroup_usage(r, &cu) {
 		res.Cgroup = &CgroupUsage{MemoryPeak: uint64(cu.memory_peak), OOMKills: uint64(cu.oom_kills), PidsRefused: uint64(cu.pids_refused)}
 		res.LimitReached = goStringOrEmpty(C.sbx_result_limit_reached(r))
+	}
+	var ll C.sbx_landlock
+	if C.sbx_result_landlock(r, &ll) {
+		res.Landlock = &Landlock{
+			ABI: int(ll.abi),
+			FSRights: bitNames(uint64(ll.fs_rights), func(b C.uint64_t) *C.char {
+				return C.sbx_landlock_right_name(b)
+			}),
+			Scopes: bitNames(uint64(ll.scopes), func(b C.uint64_t) *C.char {
+				return C.sbx_landlock_scope_name(b)
+			}),
+		}
 	}
 	for i := 0; i < int(C.sbx_result_denied_connect_count(r)); i++ {
 		var d C.sbx_denied_connect

@@ -1123,6 +1123,25 @@ typedef struct sbx_cgroup_usage {
 } sbx_cgroup_usage;
 
 /**
+ * What the sandboxee's Landlock domain enforced (`sbx_result_landlock`).
+ */
+typedef struct sbx_landlock {
+    /**
+     * The kernel's Landlock ABI version.
+     */
+    uint32_t abi;
+    /**
+     * `LANDLOCK_ACCESS_FS_*` bits the domain handles: denied unless the sandbox's view grants
+     * them (`sbx_landlock_right_name` names each bit).
+     */
+    uint64_t fs_rights;
+    /**
+     * `LANDLOCK_SCOPE_*` bits in force (`sbx_landlock_scope_name`).
+     */
+    uint64_t scopes;
+} sbx_landlock;
+
+/**
  * A connect the network allow-list refused (`sbx_result_denied_connect`). The strings belong
  * to the result.
  */
@@ -2554,6 +2573,25 @@ bool sbx_result_audited_call(const struct sbx_result *result,
  * nothing, for NULL arguments and for a run without cgroup limits.
  */
 bool sbx_result_cgroup_usage(const struct sbx_result *result, struct sbx_cgroup_usage *usage_out);
+
+/**
+ * Reads what the sandboxee's Landlock domain enforced into `*landlock_out`. Returns false,
+ * writing nothing, for NULL arguments, for a run whose sandboxee never started and on a
+ * kernel without Landlock.
+ */
+bool sbx_result_landlock(const struct sbx_result *result, struct sbx_landlock *landlock_out);
+
+/**
+ * Returns the name of one `LANDLOCK_ACCESS_FS_*` bit (`"execute"`, `"write_file"`,
+ * `"make_reg"`, ...) as a static string; NULL for a value that is not exactly one known bit.
+ */
+const char *sbx_landlock_right_name(uint64_t bit);
+
+/**
+ * Returns the name of one `LANDLOCK_SCOPE_*` bit (`"abstract_unix_socket"`, `"signal"`)
+ * as a static string; NULL for a value that is not exactly one known bit.
+ */
+const char *sbx_landlock_scope_name(uint64_t bit);
 
 /**
  * Returns the cgroup limit the run ran into, `"memory"` (the OOM killer ended a process)

@@ -783,17 +783,29 @@ fn probe_user_namespaces() -> Feature {
 // Optional extras and notes
 
 fn probe_landlock() -> Feature {
-    const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
-    // SAFETY: with a NULL attr, size 0 and the VERSION flag the call only returns the ABI version.
-    let r = unsafe {
-        libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, LANDLOCK_CREATE_RULESET_VERSION)
-    };
-    let (available, detail) = match r {
-        // Every sandboxee enters a Landlock domain when one is available (see spawn::plan).
-        6.. => (true, format!("Landlock ABI {r}: sandboxees cannot ptrace, signal or reach abstract sockets of the host")),
-        1.. => (true, format!("Landlock ABI {r}: sandboxees cannot ptrace the host; signal scoping needs ABI 6 (Linux 6.12)")),
-        _ => {
-            let e = errno();
+    let (available, detail) = match crate::landlock::abi() {
+        Ok(abi) => {
+            // The rights a namespaced sandboxee's domain handles on this kernel.
+            let handled = crate::landlock::Enforced {
+                abi,
+                fs: crate::landlock::handled_with_view(abi),
+                scoped: crate::landlock::scopes_for(abi),
+            };
+            let scopes = if abi >= 6 {
+                "cannot ptrace, signal or reach abstract sockets of the host"
+            } else {
+                "cannot ptrace the host; signal scoping needs ABI 6 (Linux 6.12)"
+            };
+            (
+                true,
+                format!(
+                    "Landlock ABI {abi}: sandboxees {scopes}; with namespaces the view's write \
+                     and execute intent is enforced again ({})",
+                    handled.fs_rights().join(", ")
+                ),
+            )
+        }
+        Err(e) => {
             let why = match e {
                 libc::EOPNOTSUPP => "built in but disabled at boot".to_string(),
                 _ => errno_text(e),

@@ -233,13 +233,19 @@ pub struct RunResult {
     /// The fences that were in force around the sandboxee once it started (empty when it never
     /// did), in this order: `"namespaces"` (user, pid, mount, ipc, uts, cgroup),
     /// `"network_namespace"`, `"filesystem_view"` (a new root holding only what was bound),
-    /// `"private_proc"`, `"seccomp"`, `"landlock"`, `"no_new_privs"`, `"rlimits"`,
+    /// `"private_proc"`, `"seccomp"`, `"landlock"`, `"landlock_filesystem"` (the view's write and
+    /// execute intent as Landlock rules), `"no_new_privs"`, `"rlimits"`,
     /// `"ptrace_monitor"` or `"unotify_monitor"` (the monitor that watched the run).
     pub fences: Vec<&'static str>,
     /// Cosmetic parts of the sandbox left out because the kernel refused them: `"hostname"`
     /// (the inherited hostname stayed) and `"proc"` (no private /proc; only when the caller
     /// allowed it with `allow_no_private_proc`).
     pub degraded: Vec<&'static str>,
+    /// What the sandboxee's Landlock domain enforced (`None` when it never started or the
+    /// kernel has no Landlock): the ABI, the filesystem rights it handles (denied unless the
+    /// view grants them: with namespaces everything but reading and device ioctls) and the
+    /// scopes (ABI 6: signals, abstract unix sockets).
+    pub landlock: Option<crate::landlock::Enforced>,
     /// Host pid of the sandboxee (0 when it never started).
     pub pid: i32,
     /// From start of setup to the end of the last process.
@@ -303,6 +309,7 @@ impl RunResult {
             setup_hint: None,
             fences: Vec::new(),
             degraded: Vec::new(),
+            landlock: None,
             pid: 0,
             wall_time: Duration::ZERO,
             usage: Usage::default(),

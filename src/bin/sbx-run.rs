@@ -179,6 +179,8 @@ JSON (--json), one line, keys always present:
      \"wall_time_ms\":F, \"pid\":N, \"message\":\"...\"|null,
      \"setup_step\":\"NAME\"|null, \"setup_errno\":\"EPERM\"|null, \"setup_hint\":\"...\"|null,
      \"fences\":[\"namespaces\",\"seccomp\",...], \"degraded\":[\"hostname\"|\"proc\"],
+     \"landlock\":{\"abi\":N,\"fs_rights\":[\"execute\",\"write_file\",...],
+                 \"scopes\":[\"abstract_unix_socket\",\"signal\"]}|null,
      \"usage\":{\"user_ms\":F,\"system_ms\":F,\"max_rss_kib\":N,\"peak_tasks\":N},
      \"violation\":{\"arch\":\"X86-64\",\"syscall\":\"NAME\",\"nr\":N,\"args\":[6 numbers],
                   \"pid\":N,\"ip\":N,\"sp\":N}|null,
@@ -923,6 +925,16 @@ fn result_json(r: &RunResult) -> String {
     list(&mut o, &r.fences);
     o.push_str(",\"degraded\":");
     list(&mut o, &r.degraded);
+    match r.landlock {
+        Some(l) => {
+            let _ = write!(o, ",\"landlock\":{{\"abi\":{},\"fs_rights\":", l.abi);
+            list(&mut o, &l.fs_rights());
+            o.push_str(",\"scopes\":");
+            list(&mut o, &l.scopes());
+            o.push('}');
+        }
+        None => o.push_str(",\"landlock\":null"),
+    }
     let u = &r.usage;
     let _ = write!(
         o,

@@ -119,6 +119,19 @@ pub struct sbx_cgroup_usage {
     pub pids_refused: u64,
 }
 
+/// What the sandboxee's Landlock domain enforced (`sbx_result_landlock`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct sbx_landlock {
+    /// The kernel's Landlock ABI version.
+    pub abi: u32,
+    /// `LANDLOCK_ACCESS_FS_*` bits the domain handles: denied unless the sandbox's view grants
+    /// them (`sbx_landlock_right_name` names each bit).
+    pub fs_rights: u64,
+    /// `LANDLOCK_SCOPE_*` bits in force (`sbx_landlock_scope_name`).
+    pub scopes: u64,
+}
+
 fn cstring(s: &str) -> CString {
     let mut bytes = s.as_bytes().to_vec();
     bytes.retain(|&b| b != 0);
@@ -593,6 +606,47 @@ impl sbx_result {
             );
             true
         })
+    }
+
+    /// Reads what the sandboxee's Landlock domain enforced into `*landlock_out`. Returns false,
+    /// writing nothing, for NULL arguments, for a run whose sandboxee never started and on a
+    /// kernel without Landlock.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_landlock(
+        result: *const sbx_result,
+        landlock_out: *mut sbx_landlock,
+    ) -> bool {
+        boundary(|| {
+            let Some(l) = ref_from_ptr(result).and_then(|h| h.r.landlock) else {
+                return false;
+            };
+            if landlock_out.is_null() {
+                return false;
+            }
+            write_out(
+                landlock_out,
+                sbx_landlock {
+                    abi: l.abi,
+                    fs_rights: l.fs,
+                    scopes: l.scoped,
+                },
+            );
+            true
+        })
+    }
+
+    /// Returns the name of one `LANDLOCK_ACCESS_FS_*` bit (`"execute"`, `"write_file"`,
+    /// `"make_reg"`, ...) as a static string; NULL for a value that is not exactly one known bit.
+    #[no_mangle]
+    pub extern "C" fn sbx_landlock_right_name(bit: u64) -> *const c_char {
+        boundary(|| crate::landlock::fs_right_name(bit).map_or(std::ptr::null(), std::ffi::CStr::as_ptr))
+    }
+
+    /// Returns the name of one `LANDLOCK_SCOPE_*` bit (`"abstract_unix_socket"`, `"signal"`)
+    /// as a static string; NULL for a value that is not exactly one known bit.
+    #[no_mangle]
+    pub extern "C" fn sbx_landlock_scope_name(bit: u64) -> *const c_char {
+        boundary(|| crate::landlock::scope_name(bit).map_or(std::ptr::null(), std::ffi::CStr::as_ptr))
     }
 
     /// Returns the cgroup limit the run ran into, `"memory"` (the OOM killer ended a process)

@@ -39,8 +39,7 @@ struct Outcome {
     /// A failed setup step or a vetoed start; a violation takes precedence.
     setup_error: Option<RunResult>,
     setup_latency: Vec<SetupStep>,
-    fences: Vec<&'static str>,
-    degraded: Vec<&'static str>,
+    fences: Fences,
     /// An audit run's record (`None` for any other run).
     audit: Option<AuditLog>,
     /// Connects the network allow-list refused (user-notify only).
@@ -60,8 +59,9 @@ impl Outcome {
         };
         result.pid = self.main.unwrap_or(0);
         result.setup_latency = self.setup_latency;
-        result.fences = self.fences;
-        result.degraded = self.degraded;
+        result.fences = self.fences.on;
+        result.degraded = self.fences.off;
+        result.landlock = self.fences.landlock;
         result.wall_time = started_at.elapsed();
         result.audit = self.audit.map(AuditLog::into_calls);
         result.denied_connects = self.denied_connects;
@@ -226,8 +226,19 @@ fn clone_failure(plan: &Plan, e: &crate::Error) -> RunResult {
     step_error(reason, Step::Clone.name(), errno, what, namespaced)
 }
 
+/// The fences in force around a sandboxee that started, and the cosmetic parts left out.
+#[derive(Debug, Default)]
+pub(super) struct Fences {
+    /// In force (`RunResult::fences`).
+    pub on: Vec<&'static str>,
+    /// Left out (`RunResult::degraded`).
+    pub off: Vec<&'static str>,
+    /// What the Landlock domain enforced.
+    pub landlock: Option<crate::landlock::Enforced>,
+}
+
 /// The fences in force and the cosmetic parts left out, read when the sandboxee has started.
-fn fences(plan: &Plan) -> (Vec<&'static str>, Vec<&'static str>) {
+fn fences(plan: &Plan) -> Fences {
     use crate::spawn::plan::degraded;
     let bits = plan
         .report
@@ -245,8 +256,11 @@ fn fences(plan: &Plan) -> (Vec<&'static str>, Vec<&'static str>) {
         }
     }
     on.push("seccomp");
-    if plan.landlock.is_some() {
+    if let Some(domain) = plan.landlock.as_ref() {
         on.push("landlock");
+        if !domain.paths.is_empty() {
+            on.push("landlock_filesystem");
+        }
     }
     on.extend([
         "no_new_privs",
@@ -267,7 +281,11 @@ fn fences(plan: &Plan) -> (Vec<&'static str>, Vec<&'static str>) {
     if bits & degraded::IDMAP != 0 {
         off.push("idmapped_binds");
     }
-    (on, off)
+    Fences {
+        on,
+        off,
+        landlock: plan.landlock.as_ref().map(crate::landlock::Domain::enforced),
+    }
 }
 
 /// Reads the child's failure report when it exited before exec; `None` if it did exec.
@@ -324,6 +342,25 @@ fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
         }
         Step::Seccomp | Step::NoNewPrivs => {
             (Reason::FailedPolicy, format!("{}: {err}", step.describe()))
+        }
+        Step::Landlock => {
+            use crate::spawn::plan::landlock_item;
+            let domain = plan.landlock.as_ref();
+            let paths = domain.map_or(0, |d| d.paths.len());
+            let what = match item {
+                landlock_item::CREATE => "landlock_create_ruleset".to_string(),
+                landlock_item::RESTRICT => "landlock_restrict_self".to_string(),
+                i if i < paths => domain.map_or(String::new(), |d| {
+                    format!("the rule for {}", d.paths[i].path.to_string_lossy())
+                }),
+                i => domain
+                    .and_then(|d| d.fds.get(i - paths))
+                    .map_or(String::new(), |r| format!("the rule for fd {}", r.fd)),
+            };
+            (
+                Reason::FailedSubprocess,
+                format!("{} ({what}): {err}", step.describe()),
+            )
         }
         Step::Fds => {
             let dst = plan.moves.get(item).map(|m| m.dst).unwrap_or(-1);

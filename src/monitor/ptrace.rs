@@ -16,7 +16,7 @@
 use super::launch::{kill_and_reap, killed_result, publish_pidfd, write_id_maps, Child, Prepared};
 use super::state::Shared;
 use super::sysinfo;
-use super::{clone_failure, fences, record_violation, setup_failure, AuditLog, Outcome};
+use super::{clone_failure, fences, record_violation, Fences, setup_failure, AuditLog, Outcome};
 use crate::caps::with_raised_capabilities;
 use crate::notify::{Notify, TraceAction};
 use crate::policy::trace_data;
@@ -155,7 +155,6 @@ fn collect(m: Monitor, mut child: Child, shared: &Shared, started_at: Instant) -
         setup_error: m.setup_error,
         setup_latency: m.setup_latency,
         fences: m.fences,
-        degraded: m.degraded,
         audit: m.audit,
         denied_connects: Vec::new(),
         cgroup,
@@ -184,8 +183,7 @@ struct Monitor {
     main_status: Option<(i32, libc::rusage)>,
     setup_error: Option<RunResult>,
     setup_latency: Vec<SetupStep>,
-    fences: Vec<&'static str>,
-    degraded: Vec<&'static str>,
+    fences: Fences,
     /// Tasks added since the supervisor last asked.
     new_tasks: Vec<libc::pid_t>,
     /// An audit run's record.
@@ -216,8 +214,7 @@ impl Monitor {
             main_status: None,
             setup_error: None,
             setup_latency: Vec::new(),
-            fences: Vec::new(),
-            degraded: Vec::new(),
+            fences: Fences::default(),
             new_tasks: Vec::new(),
         }
     }
@@ -318,7 +315,7 @@ impl Monitor {
             if let Some(p) = child.plan() {
                 p.stamps.mark(Mark::Exec);
                 self.setup_latency = p.stamps.breakdown();
-                (self.fences, self.degraded) = fences(p);
+                self.fences = fences(p);
             }
             // The child has its own memory now: its stack and plan can go, and the host's
             // copies of mapped fds are closed (a pipe's reader sees EOF when the sandboxee

@@ -21,6 +21,7 @@
 
 #![allow(unsafe_code)]
 
+use super::Fences;
 use super::epoll::{Epoll, Source};
 use super::launch::{
     kill_and_reap, killed_result, open_pidfd, publish_pidfd, write_id_maps, Child,
@@ -158,8 +159,7 @@ pub(crate) fn start(
         violation: None,
         setup_error: None,
         setup_latency: Vec::new(),
-        fences: Vec::new(),
-        degraded: Vec::new(),
+        fences: Fences::default(),
     })
 }
 
@@ -200,8 +200,7 @@ pub(crate) struct Running {
     denied_connects: Vec<DeniedConnect>,
     setup_error: Option<RunResult>,
     setup_latency: Vec<SetupStep>,
-    fences: Vec<&'static str>,
-    degraded: Vec<&'static str>,
+    fences: Fences,
 }
 
 impl Running {
@@ -338,9 +337,9 @@ impl Running {
         if let Some(p) = self.child.plan() {
             p.stamps.mark(Mark::Exec);
             self.setup_latency = p.stamps.breakdown();
-            (self.fences, self.degraded) = fences(p);
+            self.fences = fences(p);
             if self.proxy.is_some() {
-                self.fences.push("network_allow_list");
+                self.fences.on.push("network_allow_list");
             }
         }
     }
@@ -605,8 +604,7 @@ impl Running {
         if !exec_seen {
             // Marked running when its exec was let through, but the exec failed: the target
             // never started, so no fence was in force and no latency is reported.
-            self.fences.clear();
-            self.degraded.clear();
+            self.fences = Fences::default();
             self.setup_latency.clear();
         }
         if !exec_seen && libc::WIFEXITED(main_status) && self.violation.is_none() {
@@ -630,7 +628,6 @@ impl Running {
             setup_error: self.setup_error.take(),
             setup_latency: std::mem::take(&mut self.setup_latency),
             fences: std::mem::take(&mut self.fences),
-            degraded: std::mem::take(&mut self.degraded),
             audit: self.audit.take(),
             denied_connects: std::mem::take(&mut self.denied_connects),
             cgroup: self.child.cgroup_usage(),

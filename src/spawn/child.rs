@@ -50,6 +50,71 @@ pub(crate) fn check(plan: &Plan, step: Step, ret: i64, item: usize) -> i64 {
     ret
 }
 
+/// Creates the plan's Landlock ruleset, adds its rules (paths of the view, opened `O_PATH` now
+/// that the root is the sandbox's; then the mapped fds) and restricts the calling thread's
+/// process with it. A path that does not exist (an optional `/proc` that could not be mounted)
+/// grants nothing; an fd Landlock does not govern (a pipe or socket: EBADFD) is skipped.
+fn enter_landlock(plan: &Plan, domain: &crate::landlock::Domain) {
+    use super::plan::landlock_item;
+    use crate::landlock::{PathBeneathAttr, RULE_PATH_BENEATH};
+    let attr = &domain.attr;
+    // Every call through `sys` passes pointers to the plan's ruleset attribute, its rule paths
+    // (NUL-terminated CStrings) and a rule on this stack frame, all alive for the call; the fds
+    // are ours (the ruleset, the O_PATH fd just opened) or the sandboxee's moved fds, and a bad
+    // one is an error the call returns.
+    // SAFETY: see above; none of these calls changes memory the caller relies on.
+    let sys = |nr: i64, args: &[u64]| unsafe { syscall(nr, args) };
+    let ruleset = check(
+        plan,
+        Step::Landlock,
+        sys(
+            libc::SYS_landlock_create_ruleset,
+            &[attr as *const _ as u64, attr.size as u64, 0],
+        ),
+        landlock_item::CREATE,
+    );
+    let add = |fd: i64, access: u64| {
+        let rule = PathBeneathAttr {
+            allowed_access: access,
+            parent_fd: fd as i32,
+        };
+        sys(
+            libc::SYS_landlock_add_rule,
+            &[ruleset as u64, RULE_PATH_BENEATH, &rule as *const _ as u64, 0],
+        )
+    };
+    for (i, rule) in domain.paths.iter().enumerate() {
+        let fd = sys(
+            libc::SYS_openat,
+            &[
+                libc::AT_FDCWD as u64,
+                rule.path.as_ptr() as u64,
+                (libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW) as u64,
+            ],
+        );
+        if fd == -(libc::ENOENT as i64) {
+            continue;
+        }
+        check(plan, Step::Landlock, fd, i);
+        let r = add(fd, rule.access);
+        sys(libc::SYS_close, &[fd as u64]);
+        check(plan, Step::Landlock, r, i);
+    }
+    for (i, rule) in domain.fds.iter().enumerate() {
+        let r = add(rule.fd as i64, rule.access);
+        if r != -(libc::EBADFD as i64) {
+            check(plan, Step::Landlock, r, domain.paths.len() + i);
+        }
+    }
+    check(
+        plan,
+        Step::Landlock,
+        sys(libc::SYS_landlock_restrict_self, &[ruleset as u64, 0]),
+        landlock_item::RESTRICT,
+    );
+    sys(libc::SYS_close, &[ruleset as u64]);
+}
+
 /// Entry point given to clone(2) when the sandbox has no namespaces. Never returns.
 ///
 /// # Safety
@@ -328,25 +393,10 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             0,
         );
 
-        // 9b. The Landlock domain (see `plan::landlock_attr`): needs no_new_privs, and must come
+        // 9b. The Landlock domain (see `landlock.rs`): needs no_new_privs, and must come
         //     before the filter, which does not allow the Landlock calls.
-        if let Some(ll) = plan.landlock.as_ref() {
-            let fd = check(
-                plan,
-                Step::Landlock,
-                syscall(
-                    libc::SYS_landlock_create_ruleset,
-                    &[ll as *const _ as u64, ll.size as u64, 0],
-                ),
-                0,
-            );
-            check(
-                plan,
-                Step::Landlock,
-                syscall(libc::SYS_landlock_restrict_self, &[fd as u64, 0]),
-                1,
-            );
-            syscall(libc::SYS_close, &[fd as u64]);
+        if let Some(domain) = plan.landlock.as_ref() {
+            enter_landlock(plan, domain);
             plan.stamps.mark(super::latency::Mark::Landlock);
         }
 

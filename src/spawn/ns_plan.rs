@@ -3,6 +3,7 @@
 
 use crate::arch::NATIVE_AUDIT_ARCH;
 use crate::error::{Error, Result};
+use crate::landlock::{Grant, ViewEntry};
 use crate::mounts::{MountKind, MountTree};
 use crate::namespaces::{root_caller_host_id, Namespaces, SANDBOX_ID};
 use crate::policy::SockFilter;
@@ -57,6 +58,8 @@ pub struct MountOp {
     pub host_tree: Option<std::os::fd::OwnedFd>,
     /// For error messages.
     pub label: String,
+    /// What the mount grants in the sandboxee's Landlock domain (`landlock.rs`).
+    pub grant: Grant,
 }
 
 /// Everything the init process needs.
@@ -138,6 +141,7 @@ impl NsPlan {
                     let source = CString::new(source.into_os_string().into_encoded_bytes())
                         .map_err(|_| Error::invalid("mount source contains NUL"))?;
                     ops.push(MountOp {
+                        grant: grant_of(attrs),
                         kind: OpKind::Bind {
                             source,
                             recursive: is_dir,
@@ -156,6 +160,7 @@ impl NsPlan {
                         attrs |= MOUNT_ATTR_NOEXEC;
                     }
                     ops.push(MountOp {
+                        grant: grant_of(attrs),
                         kind: OpKind::Tmpfs {
                             size: size.map(|s| cs(s.to_string())).transpose()?,
                             mode: c"1777",
@@ -172,6 +177,7 @@ impl NsPlan {
             }
         }
         ops.push(MountOp {
+            grant: Grant::Nothing,
             kind: OpKind::Proc,
             components: vec![cs("proc".into())?],
             is_dir: true,
@@ -182,6 +188,7 @@ impl NsPlan {
         });
         for node in DEV_NODES {
             ops.push(MountOp {
+                grant: Grant::Device,
                 kind: OpKind::Bind {
                     source: cs(format!("/dev/{node}"))?,
                     recursive: false,
@@ -198,6 +205,7 @@ impl NsPlan {
         }
         for (name, target) in DEV_LINKS {
             ops.push(MountOp {
+                grant: Grant::Nothing,
                 kind: OpKind::Symlink {
                     target: cs(target.into())?,
                 },
@@ -211,6 +219,7 @@ impl NsPlan {
         }
         if tree.dev_pts() {
             ops.push(MountOp {
+                grant: Grant::Device,
                 kind: OpKind::Devpts,
                 components: vec![cs("dev".into())?, cs("pts".into())?],
                 is_dir: true,
@@ -220,6 +229,7 @@ impl NsPlan {
                 label: "/dev/pts (devpts)".into(),
             });
             ops.push(MountOp {
+                grant: Grant::Nothing,
                 kind: OpKind::Symlink {
                     target: cs("pts/ptmx".into())?,
                 },
@@ -237,6 +247,7 @@ impl NsPlan {
                 attrs |= MOUNT_ATTR_NOEXEC;
             }
             ops.push(MountOp {
+                grant: grant_of(attrs),
                 kind: OpKind::Tmpfs {
                     size: Some(cs(size.to_string())?),
                     mode: c"1777",
@@ -303,6 +314,35 @@ impl NsPlan {
         })
     }
 
+    /// The view as the sandboxee's Landlock domain sees it: every mount's path and grant (and
+    /// the root, when it is writable).
+    pub fn landlock_view(&self) -> Vec<ViewEntry> {
+        let mut view = Vec::with_capacity(self.ops.len() + 1);
+        if self.root_writable {
+            view.push(ViewEntry {
+                path: c"/".to_owned(),
+                grant: Grant::Write { exec: false },
+                is_dir: true,
+            });
+        }
+        for op in &self.ops {
+            let mut path = Vec::new();
+            for c in &op.components {
+                path.push(b'/');
+                path.extend_from_slice(c.as_bytes());
+            }
+            // Components hold no NUL (they came from CStrings).
+            if let Ok(path) = CString::new(path) {
+                view.push(ViewEntry {
+                    path,
+                    grant: op.grant,
+                    is_dir: op.is_dir,
+                });
+            }
+        }
+        view
+    }
+
     /// For the user-notify monitor: the init execs the reporting image, keeps `status_fd` as
     /// fd `handoff::INIT_STATUS_FD` and may write to that fd only.
     pub fn use_unotify_init(&mut self, status_fd: i32) -> Result<()> {
@@ -334,6 +374,7 @@ fn hidden_op(components: Vec<CString>, is_dir: bool, label: String) -> Result<Mo
         }
     };
     Ok(MountOp {
+        grant: Grant::Nothing,
         kind,
         components,
         is_dir,
@@ -342,6 +383,17 @@ fn hidden_op(components: Vec<CString>, is_dir: bool, label: String) -> Result<Mo
         host_tree: None,
         label: format!("{label} (hidden)"),
     })
+}
+
+/// What a bind or tmpfs with these MOUNT_ATTR_* flags grants: the Landlock rules say what the
+/// flags say, a second time.
+fn grant_of(attrs: u64) -> Grant {
+    let exec = attrs & MOUNT_ATTR_NOEXEC == 0;
+    match (attrs & MOUNT_ATTR_RDONLY != 0, exec) {
+        (true, true) => Grant::Execute,
+        (true, false) => Grant::Nothing,
+        (false, exec) => Grant::Write { exec },
+    }
 }
 
 /// A root caller's writable bind: a tree cloned here, idmapped so that the source's owner is the

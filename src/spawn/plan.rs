@@ -155,6 +155,14 @@ pub struct ChildReport {
 }
 
 /// One `dup` move: `src` (a host fd, owned by the plan or inherited) becomes `dst` in the child.
+/// `ChildReport::item` values of the Landlock step that are not a rule's index.
+pub mod landlock_item {
+    /// landlock_create_ruleset failed.
+    pub const CREATE: usize = 1 << 30;
+    /// landlock_restrict_self failed.
+    pub const RESTRICT: usize = (1 << 30) + 1;
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct FdMove {
     pub src: RawFd,
@@ -191,8 +199,8 @@ pub struct Plan {
     pub _owned: Vec<OwnedFd>,
     /// Processes cap enforced by the monitor.
     pub max_tasks: Option<u64>,
-    /// The Landlock ruleset the child restricts itself with (`None`: Landlock unavailable).
-    pub landlock: Option<LandlockAttr>,
+    /// The Landlock domain the child enters (`None`: Landlock unavailable).
+    pub landlock: Option<crate::landlock::Domain>,
     /// The sandbox's cgroup, made with the plan (the supervisor moves it to the monitor).
     pub cgroup: Option<crate::cgroups::SandboxCgroup>,
     /// Namespaces and the new root; `None` for a sandbox without namespaces.
@@ -390,7 +398,13 @@ impl Plan {
             filter: program.as_ptr().cast(),
         };
 
-        let landlock = landlock_attr();
+        let view = ns.as_ref().map(NsPlan::landlock_view);
+        let fd_kinds: Vec<_> = moves
+            .iter()
+            .filter(|m| !m.cloexec)
+            .map(|m| (m.dst, crate::landlock::FdKind::of(m.src)))
+            .collect();
+        let landlock = crate::landlock::Domain::new(view.as_deref(), &fd_kinds);
         if ns.is_none() && landlock.is_none() {
             // Without a pid namespace nothing else keeps a same-uid sandboxee away from the
             // host's processes (ptrace access to /proc/<pid>/mem, signals).
@@ -570,48 +584,6 @@ fn clamp_to_hard_limits(settings: Vec<RlimitSetting>) -> Vec<RlimitSetting> {
             s
         })
         .collect()
-}
-
-pub use crate::sys::landlock::LandlockAttr;
-
-/// The Landlock domain every sandboxee enters, whatever its namespaces: a process in a Landlock
-/// domain cannot ptrace (nor open `/proc/<pid>/mem` of) any process outside it (Linux 5.13), and
-/// from ABI 6 (Linux 6.12) it cannot signal one or connect to its abstract unix sockets. That keeps
-/// a same-uid sandboxee away from the host even without a pid or network namespace. The only file
-/// right handled is creating block devices, which no sandboxee can do anyway.
-fn landlock_attr() -> Option<LandlockAttr> {
-    static ABI: std::sync::LazyLock<i64> = std::sync::LazyLock::new(|| {
-        const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
-        // SAFETY: a version query takes no pointers.
-        #[allow(unsafe_code)]
-        let v = unsafe {
-            libc::syscall(
-                libc::SYS_landlock_create_ruleset,
-                0usize,
-                0usize,
-                LANDLOCK_CREATE_RULESET_VERSION,
-            )
-        };
-        v
-    });
-    const LANDLOCK_ACCESS_FS_MAKE_BLOCK: u64 = 1 << 11;
-    const LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1 << 0;
-    const LANDLOCK_SCOPE_SIGNAL: u64 = 1 << 1;
-    match *ABI {
-        abi if abi >= 6 => Some(LandlockAttr {
-            handled_access_fs: LANDLOCK_ACCESS_FS_MAKE_BLOCK,
-            handled_access_net: 0,
-            scoped: LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL,
-            size: 24,
-        }),
-        abi if abi >= 1 => Some(LandlockAttr {
-            handled_access_fs: LANDLOCK_ACCESS_FS_MAKE_BLOCK,
-            handled_access_net: 0,
-            scoped: 0,
-            size: 8,
-        }),
-        _ => None,
-    }
 }
 
 /// The mandatory rules alone (everything else allowed): the filter a target started without

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -248,6 +249,40 @@ TEST(Sandbox, CgroupMemoryLimitEndsABalloon) {
     EXPECT_FALSE(sbx_result_cgroup_usage(r.get(), nullptr));
     EXPECT_FALSE(sbx_result_cgroup_usage(nullptr, &u));
     EXPECT_EQ(sbx_result_limit_reached(nullptr), nullptr);
+}
+
+TEST(Sandbox, ResultReportsTheLandlockDomain) {
+    Policy p = TestPolicy();
+    Result r = RunToEnd(TestExecutor({"exit", "0"}), p.get());
+    ASSERT_TRUE(r);
+    ASSERT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_OK) << sbx_result_description(r.get());
+    bool fence = false, fs_fence = false;
+    for (size_t i = 0; i < sbx_result_fence_count(r.get()); i++) {
+        fence = fence || Str(sbx_result_fence(r.get(), i)) == "landlock";
+        fs_fence = fs_fence || Str(sbx_result_fence(r.get(), i)) == "landlock_filesystem";
+    }
+    sbx_landlock l{};
+    if (!fence) {
+        EXPECT_FALSE(sbx_result_landlock(r.get(), &l)) << "a Landlock report without the fence";
+        GTEST_SKIP() << "no Landlock in this kernel";
+    }
+    ASSERT_TRUE(sbx_result_landlock(r.get(), &l));
+    EXPECT_TRUE(fs_fence);
+    EXPECT_GE(l.abi, 1u);
+    std::vector<std::string> rights;
+    for (int i = 0; i < 64; i++)
+        if (l.fs_rights & (1ull << i)) rights.push_back(Str(sbx_landlock_right_name(1ull << i)));
+    for (const char *want : {"execute", "write_file", "make_reg", "make_block"})
+        EXPECT_NE(std::find(rights.begin(), rights.end(), want), rights.end()) << want;
+    EXPECT_EQ(std::find(rights.begin(), rights.end(), "read_file"), rights.end());
+    if (l.abi >= 6) {
+        EXPECT_EQ(l.scopes, 3u);
+        EXPECT_EQ(Str(sbx_landlock_scope_name(2)), "signal");
+    }
+    EXPECT_EQ(sbx_landlock_right_name(3), nullptr);
+    EXPECT_EQ(sbx_landlock_scope_name(0), nullptr);
+    EXPECT_FALSE(sbx_result_landlock(r.get(), nullptr));
+    EXPECT_FALSE(sbx_result_landlock(nullptr, &l));
 }
 
 TEST(Sandbox, SharedNetworkNamespaceRunsForRootOnly) {

@@ -41,6 +41,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -878,6 +879,64 @@ static int mode_reservedfd(void) {
     return 0;
 }
 
+/* Landlock's filesystem fence (tests/landlock.rs): its own memory through /proc/self/mem.
+ * Reading is fine; writing would ignore page protections (FOLL_FORCE) and patch its own code
+ * under a W^X policy. The byte written is the one already there, so even a success changes
+ * nothing. */
+static int mode_selfmem(void) {
+    long r = syscall(SYS_openat, AT_FDCWD, "/proc/self/mem", O_RDONLY | O_CLOEXEC);
+    report("OPENR /proc/self/mem", r);
+    if (r >= 0) close((int)r);
+    long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/mem", O_RDWR | O_CLOEXEC);
+    if (!report("OPENW /proc/self/mem", fd)) return 0;
+    volatile unsigned char *text = (volatile unsigned char *)(uintptr_t)&mode_selfmem;
+    unsigned char b = *text;
+    report("WRITE own text", pwrite((int)fd, &b, 1, (off_t)(uintptr_t)text));
+    close((int)fd);
+    return 0;
+}
+
+/* Landlock's filesystem fence: every kind of change beneath DIR, one line each. */
+static int mode_fsops(const char *dir) {
+    char p[4][512];
+    const char *names[4] = {"/f", "/d", "/p", "/s"};
+    for (int i = 0; i < 4; i++) {
+        size_t l = strlen(dir);
+        if (l + 3 > sizeof p[i]) return 98;
+        memcpy(p[i], dir, l);
+        strcpy(p[i] + l, names[i]);
+    }
+    long fd = syscall(SYS_openat, AT_FDCWD, p[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    report("CREATE file", fd);
+    if (fd >= 0) { report("WRITE file", write((int)fd, "x", 1)); close((int)fd); }
+    report("TRUNCATE file", syscall(SYS_truncate, p[0], 0));
+    report("MKDIR", syscall(SYS_mkdirat, AT_FDCWD, p[1], 0755));
+    report("MKFIFO", syscall(SYS_mknodat, AT_FDCWD, p[2], S_IFIFO | 0644, 0));
+    report("SYMLINK", syscall(SYS_symlinkat, "f", AT_FDCWD, p[3]));
+    char moved[600];
+    strcpy(moved, p[1]);
+    strcat(moved, "/f");
+    report("RENAME into dir", syscall(SYS_renameat, AT_FDCWD, p[0], AT_FDCWD, moved));
+    report("UNLINK", syscall(SYS_unlinkat, AT_FDCWD, moved, 0));
+    report("RMDIR", syscall(SYS_unlinkat, AT_FDCWD, p[1], AT_REMOVEDIR));
+    report("MKNOD char", syscall(SYS_mknodat, AT_FDCWD, p[0], S_IFCHR | 0600, makedev(1, 3)));
+    return 0;
+}
+
+/* Reopens an inherited fd through /proc/self/fd/N: for reading, then for writing. */
+static int mode_reopen(const char *n) {
+    char path[64] = "/proc/self/fd/";
+    if (strlen(n) > 20) return 98;
+    strcat(path, n);
+    long r = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    report("REOPEN read", r);
+    if (r >= 0) close((int)r);
+    r = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    report("REOPEN write", r);
+    if (r >= 0) close((int)r);
+    return 0;
+}
+
 /* Attempts on the sandbox's own executables and the init: each line names the attempt. */
 static int mode_selfexe(void) {
     report("OPENW /proc/self/exe", syscall(SYS_openat, AT_FDCWD, "/proc/self/exe", O_WRONLY | O_CLOEXEC));
@@ -1053,6 +1112,9 @@ int main(int argc, char **argv, char **envp) {
         if (fd >= 0) close((int)fd);
         return code;
     }
+    if (!strcmp(mode, "selfmem")) return mode_selfmem();
+    if (!strcmp(mode, "fsops")) { NEED(1); return mode_fsops(a[0]); }
+    if (!strcmp(mode, "reopen")) { NEED(1); return mode_reopen(a[0]); }
     if (!strcmp(mode, "status")) return mode_status();
     if (!strcmp(mode, "cat")) {
         NEED(1);

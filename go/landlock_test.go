@@ -1,0 +1,38 @@
+package sbx
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"testing"
+)
+
+// Landlock's filesystem rules: procfs is mounted read-write, yet the sandboxee cannot write its
+// own /proc/self/comm; a tmpfs of the view stays writable. The result names the ABI and rights.
+func TestLandlockFilesystemRules(t *testing.T) {
+	c := Command("sh", "-c", "echo x > /proc/self/comm; echo comm=$?; echo y > /tmp/f && cat /tmp/f")
+	var out bytes.Buffer
+	c.Stdout = &out
+	c.Policy = mustBuild(t, withTestMonitor(NewToolPolicyBuilder()))
+	res, err := c.Run(context.Background())
+	if err != nil || res.Status != StatusOK {
+		t.Fatalf("run: %v %+v", err, res)
+	}
+	if !slices.Contains(res.Fences, "landlock") {
+		if res.Landlock != nil {
+			t.Fatalf("a Landlock report without the fence: %+v", res.Landlock)
+		}
+		t.Skip("no Landlock in this kernel")
+	}
+	l := res.Landlock
+	if l == nil || l.ABI < 1 || !slices.Contains(l.FSRights, "write_file") || !slices.Contains(l.FSRights, "execute") ||
+		slices.Contains(l.FSRights, "read_file") || !slices.Contains(res.Fences, "landlock_filesystem") {
+		t.Fatalf("landlock report: %+v fences %v", l, res.Fences)
+	}
+	if l.ABI >= 6 && !slices.Equal(l.Scopes, []string{"abstract_unix_socket", "signal"}) {
+		t.Fatalf("scopes: %v", l.Scopes)
+	}
+	if got := out.String(); got != "comm=2\ny\n" {
+		t.Fatalf("output %q: /proc/self/comm must be refused (dash exits 2), /tmp writable", got)
+	}
+}
