@@ -365,12 +365,11 @@ mod pool {
             let mut pool = lock();
             pool.iter().position(|d| d.parent() == Some(parent)).map(|i| pool.swap_remove(i))
         };
-        let dir = match ready {
-            Some(d) => d,
-            None => {
-                sweep(parent);
-                make(parent)?
-            }
+        let dir = if let Some(d) = ready {
+            d
+        } else {
+            sweep(parent);
+            make(parent)?
         };
         send(Chore::Refill(parent.to_path_buf()));
         Ok(dir)

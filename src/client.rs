@@ -29,7 +29,9 @@ static MAPPINGS: Mutex<Option<HashMap<String, RawFd>>> = Mutex::new(None);
 /// The fd the host mapped under `name` (see `Executor::map_fd_named`). Each name can be taken
 /// once: the caller owns the fd.
 pub fn mapped_fd(name: &str) -> Option<OwnedFd> {
-    let mut m = MAPPINGS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut m = MAPPINGS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let map = m
         .get_or_insert_with(|| parse_mappings(&std::env::var(FD_MAPPINGS_ENV).unwrap_or_default()));
     let fd = map.remove(name)?;
@@ -115,7 +117,7 @@ pub fn try_sandbox_me_here(comms: &mut Comms) -> Result<()> {
             libc::SYS_seccomp,
             SECCOMP_SET_MODE_FILTER,
             SECCOMP_FILTER_FLAG_TSYNC,
-            &prog as *const Fprog,
+            std::ptr::addr_of!(prog),
         )
     };
     match r {

@@ -164,15 +164,12 @@ fn probe_canary(namespaces: bool) -> Feature {
     let detail = match (r.failed_step, r.setup_errno) {
         (Some(step), Some(e)) => {
             let mut d = format!("step {step} failed with {}", errno_text(e));
-            match &r.setup_hint {
-                Some(h) => {
-                    d.push_str("; cause: ");
-                    d.push_str(h);
-                }
-                None => {
-                    d.push_str(": ");
-                    d.push_str(r.message.as_deref().unwrap_or(""));
-                }
+            if let Some(h) = &r.setup_hint {
+                d.push_str("; cause: ");
+                d.push_str(h);
+            } else {
+                d.push_str(": ");
+                d.push_str(r.message.as_deref().unwrap_or(""));
             }
             d
         }
@@ -276,7 +273,7 @@ fn raw_fork(flags: libc::c_long) -> Result<libc::pid_t, i32> {
     let pid = unsafe {
         libc::syscall(
             libc::SYS_clone,
-            flags | libc::SIGCHLD as libc::c_long,
+            flags | libc::c_long::from(libc::SIGCHLD),
             0usize,
             0usize,
             0usize,
@@ -341,7 +338,7 @@ fn probe_seccomp_filter() -> Feature {
             libc::SYS_seccomp,
             SECCOMP_GET_ACTION_AVAIL,
             0,
-            &allow as *const u32,
+            std::ptr::addr_of!(allow),
         )
     };
     let serr = errno();
@@ -392,7 +389,7 @@ fn probe_seccomp_action(
             libc::SYS_seccomp,
             SECCOMP_GET_ACTION_AVAIL,
             0,
-            &action as *const u32,
+            std::ptr::addr_of!(action),
         )
     };
     let (available, detail) = if r == 0 {
@@ -444,7 +441,7 @@ fn user_notify_child() -> i32 {
         }
         let mut bits = UNOTIFY_LISTENER | UNOTIFY_KILLABLE;
         let flags = uapi::FILTER_FLAG_NEW_LISTENER | uapi::FILTER_FLAG_WAIT_KILLABLE_RECV;
-        let p = &prog as *const crate::sys::seccomp::SockFprog;
+        let p = std::ptr::addr_of!(prog);
         let mut fd = libc::syscall(libc::SYS_seccomp, uapi::SET_MODE_FILTER, flags, p);
         if fd < 0 {
             bits = UNOTIFY_LISTENER;
@@ -741,7 +738,7 @@ fn probe_user_namespaces() -> Feature {
         seen.push(format!("kernel.apparmor_restrict_unprivileged_userns={v}"));
     }
     // The real test: can this process create a child in a new user namespace?
-    let created = in_child(libc::CLONE_NEWUSER as libc::c_long, || 0);
+    let created = in_child(libc::c_long::from(libc::CLONE_NEWUSER), || 0);
     let sysctls = if seen.is_empty() {
         String::new()
     } else {
@@ -844,11 +841,7 @@ fn probe_x32() -> Feature {
     let r = in_child(0, || {
         // SAFETY: getpid through the x32 numbering; harmless when served, ENOSYS when not.
         let r = unsafe { libc::syscall(0x4000_0000 | libc::SYS_getpid) };
-        if r > 0 {
-            0
-        } else {
-            1
-        }
+        i32::from(r <= 0)
     });
     let available = r == Ok(0);
     Feature {

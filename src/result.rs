@@ -83,7 +83,14 @@ pub enum Reason {
 impl Reason {
     /// sandbox2's spelling, e.g. `FAILED_PTRACE`.
     pub fn name(self) -> &'static str {
-        use Reason::*;
+        use Reason::{
+            FailedChild, FailedCommsUpgrade, FailedConfig, FailedConnection, FailedCwd,
+            FailedFetch, FailedGetEvent, FailedInspect, FailedInterrupt, FailedIpc, FailedKill,
+            FailedLimits, FailedMonitor, FailedNamespaces, FailedNotify, FailedPolicy,
+            FailedPtrace, FailedSignals, FailedStore, FailedSubprocess, FailedTimers,
+            FailedVersionCheck, FailedWait, UnsupportedArch, ViolationArch, ViolationNetwork,
+            ViolationSyscall,
+        };
         match self {
             UnsupportedArch => "UNSUPPORTED_ARCH",
             FailedTimers => "FAILED_TIMERS",
@@ -398,7 +405,7 @@ impl RunResult {
             ),
             Status::ExternalKill => "EXTERNAL_KILL - killed by the host".to_string(),
             Status::SetupError | Status::InternalError | Status::Unset => {
-                let code = self.reason().map(|r| r.name()).unwrap_or("UNKNOWN");
+                let code = self.reason().map_or("UNKNOWN", Reason::name);
                 match &self.message {
                     Some(m) => format!("{} - {}: {}", self.status.name(), code, m),
                     None => format!("{} - {}", self.status.name(), code),
@@ -416,7 +423,13 @@ impl fmt::Display for RunResult {
 
 /// Maps a numeric reason code back to [`Reason`].
 pub fn reason_from_code(code: u32) -> Option<Reason> {
-    use Reason::*;
+    use Reason::{
+        FailedChild, FailedCommsUpgrade, FailedConfig, FailedConnection, FailedCwd, FailedFetch,
+        FailedGetEvent, FailedInspect, FailedInterrupt, FailedIpc, FailedKill, FailedLimits,
+        FailedMonitor, FailedNamespaces, FailedNotify, FailedPolicy, FailedPtrace, FailedSignals,
+        FailedStore, FailedSubprocess, FailedTimers, FailedVersionCheck, FailedWait,
+        UnsupportedArch, ViolationArch, ViolationNetwork, ViolationSyscall,
+    };
     const ALL: [Reason; 27] = [
         UnsupportedArch,
         FailedTimers,

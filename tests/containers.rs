@@ -271,7 +271,7 @@ fn refuse_sethostname() {
     ];
     let prog = libc::sock_fprog {
         len: filter.len() as u16,
-        filter: filter.as_ptr() as *mut _,
+        filter: filter.as_ptr().cast_mut(),
     };
     // SAFETY: prctl with a valid sock_fprog that outlives the call.
     unsafe {
@@ -280,7 +280,7 @@ fn refuse_sethostname() {
             libc::prctl(
                 libc::PR_SET_SECCOMP,
                 libc::SECCOMP_MODE_FILTER,
-                &prog as *const _
+                std::ptr::addr_of!(prog)
             ),
             0
         );

@@ -381,9 +381,10 @@ fn root_callers_in_two_processes_get_different_ids() {
         let mut line = String::new();
         loop {
             line.clear();
-            if std::io::BufRead::read_line(&mut out, &mut line).unwrap() == 0 {
-                panic!("the helper printed no id");
-            }
+            assert!(
+                std::io::BufRead::read_line(&mut out, &mut line).unwrap() != 0,
+                "the helper printed no id"
+            );
             if let Some(id) = line.trim().strip_prefix("SBX_ROOT_ID=") {
                 return id.parse().unwrap();
             }

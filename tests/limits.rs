@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[test]
@@ -56,7 +58,12 @@ fn fork_bomb_is_capped_by_processes_limit() {
     // The ptrace monitor counts tasks (and kills those over the cap); under user-notify the
     // cap is the sandbox's own RLIMIT_NPROC and the reported pids are the evidence.
     if ptraced(&r) {
-        assert!(r.usage.peak_tasks as u64 <= CAP + 1, "peak_tasks {} > {}\n{ctx}", r.usage.peak_tasks, CAP + 1);
+        assert!(
+            u64::from(r.usage.peak_tasks) <= CAP + 1,
+            "peak_tasks {} > {}\n{ctx}",
+            r.usage.peak_tasks,
+            CAP + 1
+        );
         assert!(r.usage.peak_tasks >= 2, "the bomb never forked?\n{ctx}");
     }
     assert!(pids.len() as u64 <= CAP, "{} children ran under a cap of {CAP}\n{ctx}", pids.len());

@@ -529,10 +529,14 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
         let p = Path::new(d);
         if p.is_symlink() {
             if let Ok(to) = std::fs::read_link(p) {
-                bwrap.extend(["--symlink".into(), to.display().to_string(), d.to_string()]);
+                bwrap.extend([
+                    "--symlink".into(),
+                    to.display().to_string(),
+                    (*d).to_string(),
+                ]);
             }
         } else if p.is_dir() {
-            bwrap.extend(["--ro-bind".into(), d.to_string(), d.to_string()]);
+            bwrap.extend(["--ro-bind".into(), (*d).to_string(), (*d).to_string()]);
         }
     }
     // The withheld /etc entries are covered like tool_view covers them (files by /dev/null).
@@ -969,7 +973,7 @@ fn section_h(t: &mut Table, cfg: &Config, helper: &Result<Helper, String>) {
     }
     let direct = medians(direct);
     let proxied = medians(proxied);
-    let base = direct.as_ref().map(|d| d[0]).unwrap_or(f64::NAN);
+    let base = direct.as_ref().map_or(f64::NAN, |d| d[0]);
     for (label, figures) in [("direct connect on the host", &direct), ("through the proxy (allow_connect)", &proxied)] {
         match figures {
             Ok([p50, p99, total]) => t.row(
@@ -1049,7 +1053,7 @@ fn section_i(t: &mut Table, cfg: &Config, pol: &Policies, helper: &Result<Helper
 fn section_f(t: &mut Table, policy: &Policy) {
     progress("(f) host threads");
     t.section("(f) host threads while N sandboxes run at once", "  threads  per sandbox");
-    let threads = || std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0);
+    let threads = || std::fs::read_dir("/proc/self/task").map_or(0, Iterator::count);
     let before = threads();
     let mut worst = 0usize;
     for n in [1usize, 8, 32, 256] {
@@ -1189,7 +1193,7 @@ fn main() {
         }
     };
     let mut t = Table::default();
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let uid = nix::unistd::geteuid();
     t.0.push(format!(

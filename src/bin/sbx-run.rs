@@ -289,27 +289,27 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             "-V" | "--version" => return Ok(Parsed::Version),
             "-q" | "--quiet" => {
                 no_value(&flag)?;
-                o.quiet = true
+                o.quiet = true;
             }
             "--json" => {
                 no_value(&flag)?;
-                o.json = true
+                o.json = true;
             }
             "--check" => {
                 no_value(&flag)?;
-                o.check = true
+                o.check = true;
             }
             "--dump-policy" => {
                 no_value(&flag)?;
-                o.dump_policy = true
+                o.dump_policy = true;
             }
             "--allow-all" => {
                 no_value(&flag)?;
-                o.allow_all = true
+                o.allow_all = true;
             }
             "--audit" => {
                 no_value(&flag)?;
-                o.audit = true
+                o.audit = true;
             }
             "--learn" => o.learn = Some(PathBuf::from(value(&flag)?)),
             "--learn-format" => {
@@ -325,7 +325,7 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             "--policy" => o.policy_file = Some(PathBuf::from(value(&flag)?)),
             "--keep-env" => {
                 no_value(&flag)?;
-                o.keep_env = true
+                o.keep_env = true;
             }
             "--allow" => {
                 let v = value(&flag)?;
@@ -361,13 +361,13 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             "--rlimit-as" => o.rlimit_as = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?),
             "--rlimit-cpu" => o.rlimit_cpu = Some(limit_flag(&flag, &value(&flag)?, parse_count)?),
             "--rlimit-fsize" => {
-                o.rlimit_fsize = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?)
+                o.rlimit_fsize = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?);
             }
             "--rlimit-nofile" => {
-                o.rlimit_nofile = Some(limit_flag(&flag, &value(&flag)?, parse_count)?)
+                o.rlimit_nofile = Some(limit_flag(&flag, &value(&flag)?, parse_count)?);
             }
             "--rlimit-nproc" => {
-                o.rlimit_nproc = Some(limit_flag(&flag, &value(&flag)?, parse_count)?)
+                o.rlimit_nproc = Some(limit_flag(&flag, &value(&flag)?, parse_count)?);
             }
             "--memory" => {
                 // 0 or inf: no memory limit (not even the default).
@@ -388,7 +388,7 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                 o.cgroup.cpu_millicores = Some((cores * 1000.0).round() as u64);
             }
             "--rlimit-core" => {
-                o.rlimit_core = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?)
+                o.rlimit_core = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?);
             }
             "--env" => {
                 let v = value(&flag)?;
@@ -399,11 +399,11 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             }
             "--no-namespaces" => {
                 no_value(&flag)?;
-                o.no_namespaces = true
+                o.no_namespaces = true;
             }
             "--no-private-proc" => {
                 no_value(&flag)?;
-                o.no_private_proc = true
+                o.no_private_proc = true;
             }
             "--monitor" => {
                 let v = value(&flag)?;
@@ -450,15 +450,15 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             }
             "--net" => {
                 no_value(&flag)?;
-                o.share_net = true
+                o.share_net = true;
             }
             "--tty" => {
                 no_value(&flag)?;
-                o.tty = true
+                o.tty = true;
             }
             "--allow-write-exec" => {
                 no_value(&flag)?;
-                o.write_exec = true
+                o.write_exec = true;
             }
             "--shm" => {
                 let v = value(&flag)?;
@@ -788,7 +788,7 @@ impl Signals {
         let n = unsafe {
             libc::read(
                 self.fd.as_raw_fd(),
-                (&mut info as *mut libc::signalfd_siginfo).cast(),
+                std::ptr::addr_of_mut!(info).cast(),
                 size,
             )
         };
@@ -888,7 +888,7 @@ fn result_json(r: &RunResult) -> String {
     o.push_str("{\"status\":");
     json_str(&mut o, r.status.name());
     let _ = write!(o, ",\"reason_code\":{},\"reason\":", r.reason_code);
-    json_opt_str(&mut o, r.reason().map(|x| x.name()));
+    json_opt_str(&mut o, r.reason().map(sbx::Reason::name));
     o.push_str(",\"exit_code\":");
     json_opt_num(&mut o, r.exit_code);
     o.push_str(",\"signal\":");
@@ -1256,7 +1256,7 @@ mod tests {
 
     #[test]
     fn args() {
-        let p = |v: &[&str]| parse_args(v.iter().map(|s| s.to_string()).collect());
+        let p = |v: &[&str]| parse_args(v.iter().map(|s| (*s).to_string()).collect());
         match p(&["--walltime=2.5", "--allow", "a,b", "--", "ls", "-l"]) {
             Ok(Parsed::Run(o)) => {
                 assert_eq!(o.walltime, Some(Duration::from_millis(2500)));

@@ -328,7 +328,7 @@ fn setsockopt<T>(
             fd.as_raw_fd(),
             level,
             name,
-            (val as *const T).cast(),
+            std::ptr::from_ref::<T>(val).cast(),
             size_of::<T>() as libc::socklen_t,
         )
     };
@@ -354,7 +354,7 @@ fn getsockopt<T: Copy>(
             fd.as_raw_fd(),
             level,
             name,
-            (&mut val as *mut T).cast(),
+            std::ptr::addr_of_mut!(val).cast(),
             &mut len,
         )
     };
@@ -415,7 +415,7 @@ pub(crate) fn set_timeouts(fd: BorrowedFd<'_>, t: Option<Duration>) -> Result<()
     let t = t.unwrap_or(Duration::ZERO);
     let mut tv = libc::timeval {
         tv_sec: t.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
-        tv_usec: t.subsec_micros() as libc::suseconds_t,
+        tv_usec: libc::suseconds_t::from(t.subsec_micros()),
     };
     if tv.tv_sec == 0 && tv.tv_usec == 0 && !t.is_zero() {
         // A sub-microsecond timeout would read as "forever"; round it up instead.

@@ -218,7 +218,7 @@ fn make_input(rng: &mut Rng) -> Vec<u8> {
         return rng.bytes(n);
     }
     let mut data = Vec::new();
-    for _ in 0..1 + rng.below(5) {
+    for _ in 0..=rng.below(5) {
         data.extend(seed_message(rng));
     }
     if rng.chance(85) {
@@ -521,7 +521,7 @@ fn open_socket_inodes(of: &HashSet<u64>) -> usize {
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
         return 0;
     };
-    dir.filter_map(|e| e.ok())
+    dir.filter_map(std::result::Result::ok)
         .filter_map(|e| std::fs::read_link(e.path()).ok())
         .filter_map(|t| {
             let t = t.to_string_lossy().into_owned();
@@ -625,7 +625,7 @@ fn one_input(
     let mut idx = 0;
     let mut ended = false;
     // One receive per expected item, plus one more that must find the channel closed.
-    for step in 0..items.len() + 1 {
+    for step in 0..=items.len() {
         let op = match items.get(idx) {
             Some(item) if rng.chance(60) => matching_op(item),
             _ => pick_op(rng),
@@ -686,7 +686,7 @@ fn fuzz_decoder_through_a_real_socketpair() {
         for i in 0..per_seed {
             let before = rng.0;
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                one_input(&mut rng, &pool, &pool_name, &mut inodes, &mut stats)
+                one_input(&mut rng, &pool, &pool_name, &mut inodes, &mut stats);
             }));
             if let Err(p) = r {
                 eprintln!(
@@ -747,7 +747,7 @@ fn fuzz_control_parser() {
         // Start from one to three valid control messages, then corrupt.
         let mut buf = vec![0u8; 512];
         let mut len = 0;
-        for _ in 0..1 + rng.below(3) {
+        for _ in 0..=rng.below(3) {
             let (ty, data) = match rng.below(3) {
                 0 => (libc::SCM_RIGHTS, {
                     let k = 4 * rng.below(6) as usize;

@@ -238,7 +238,7 @@ impl Comms {
 
     /// The socket's descriptor number, or -1 once terminated. Ownership stays with `self`.
     pub fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_ref().map_or(-1, |f| f.as_raw_fd())
+        self.fd.as_ref().map_or(-1, AsRawFd::as_raw_fd)
     }
 
     /// Gives up the socket (for example to move it into a child); `None` if terminated.

@@ -57,7 +57,10 @@ pub enum sbx_limit {
 
 impl sbx_limit {
     fn from_c(which: u32) -> Result<sbx_limit, Failure> {
-        use sbx_limit::*;
+        use sbx_limit::{
+            AddressSpace, CgroupCpuMillicores, CgroupMemory, CgroupPids, Core, CpuSeconds,
+            FileSize, OpenFiles, Processes, WallTimeMs,
+        };
         [
             AddressSpace,
             CpuSeconds,
@@ -471,6 +474,6 @@ impl sbx_executor {
     /// it holds. NULL is a no-op.
     #[no_mangle]
     pub extern "C" fn sbx_executor_free(executor: *mut sbx_executor) {
-        boundary(|| free_box(executor))
+        boundary(|| free_box(executor));
     }
 }

@@ -1160,7 +1160,7 @@ impl sbx_policy_builder {
     /// Frees a builder that was not built. NULL is a no-op.
     #[no_mangle]
     pub extern "C" fn sbx_policy_builder_free(builder: *mut sbx_policy_builder) {
-        boundary(|| free_box(builder))
+        boundary(|| free_box(builder));
     }
 }
 

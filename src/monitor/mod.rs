@@ -298,8 +298,7 @@ fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
                 .ns
                 .as_ref()
                 .and_then(|n| n.ops.get(item))
-                .map(|o| o.label.as_str())
-                .unwrap_or("the new root");
+                .map_or("the new root", |o| o.label.as_str());
             (Reason::FailedNamespaces, format!("mounting {what}: {err}"))
         }
         Step::Namespaces
@@ -316,7 +315,7 @@ fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
             format!("chdir {}: {err}", plan.cwd.to_string_lossy()),
         ),
         Step::Rlimit => {
-            let res = plan.rlimits.get(item).map(|r| r.resource).unwrap_or(0);
+            let res = plan.rlimits.get(item).map_or(0, |r| r.resource);
             (
                 Reason::FailedLimits,
                 format!("setrlimit(resource {res}): {err}"),
@@ -326,7 +325,7 @@ fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
             (Reason::FailedPolicy, format!("{}: {err}", step.describe()))
         }
         Step::Fds => {
-            let dst = plan.moves.get(item).map(|m| m.dst).unwrap_or(-1);
+            let dst = plan.moves.get(item).map_or(-1, |m| m.dst);
             (
                 Reason::FailedIpc,
                 format!("{} (fd {dst}): {err}", step.describe()),

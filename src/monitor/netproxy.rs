@@ -221,17 +221,14 @@ impl Proxy {
     /// stays off).
     fn fd_flags(&mut self, tid: libc::pid_t, fd: i32, ours: &OwnedFd) -> (u32, bool) {
         let flags = self.fdinfo_dir(tid).and_then(|dir| read_fdinfo_flags(dir, fd));
-        match flags {
-            Some(f) => {
-                let cloexec = f & i64::from(libc::O_CLOEXEC) != 0;
-                let nonblock = f & i64::from(libc::O_NONBLOCK) != 0;
-                (if cloexec { libc::O_CLOEXEC as u32 } else { 0 }, nonblock)
-            }
-            None => {
-                // SAFETY: F_GETFL on our own fd.
-                let fl = unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_GETFL) };
-                (0, fl >= 0 && fl & libc::O_NONBLOCK != 0)
-            }
+        if let Some(f) = flags {
+            let cloexec = f & i64::from(libc::O_CLOEXEC) != 0;
+            let nonblock = f & i64::from(libc::O_NONBLOCK) != 0;
+            (if cloexec { libc::O_CLOEXEC as u32 } else { 0 }, nonblock)
+        } else {
+            // SAFETY: F_GETFL on our own fd.
+            let fl = unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_GETFL) };
+            (0, fl >= 0 && fl & libc::O_NONBLOCK != 0)
         }
     }
 
@@ -289,7 +286,7 @@ fn finish(listener: RawFd, p: Pending) {
         libc::ioctl(
             listener,
             uapi::IOCTL_NOTIF_ADDFD as _,
-            &add as *const uapi::NotifAddfd,
+            std::ptr::addr_of!(add),
         )
     };
     if r < 0 {
@@ -320,14 +317,20 @@ pub(crate) fn send_response(listener: RawFd, id: u64, error: i32, flags: u32) {
         libc::ioctl(
             listener,
             uapi::IOCTL_NOTIF_SEND as _,
-            &resp as *const uapi::NotifResp,
+            std::ptr::addr_of!(resp),
         )
     };
 }
 
 fn id_valid(listener: RawFd, id: u64) -> bool {
     // SAFETY: the kernel reads one u64.
-    unsafe { libc::ioctl(listener, uapi::IOCTL_NOTIF_ID_VALID as _, &id as *const u64) == 0 }
+    unsafe {
+        libc::ioctl(
+            listener,
+            uapi::IOCTL_NOTIF_ID_VALID as _,
+            std::ptr::addr_of!(id),
+        ) == 0
+    }
 }
 
 fn last_errno() -> i32 {
@@ -434,15 +437,7 @@ fn getsockopt_int(fd: RawFd, level: i32, opt: i32) -> Option<i32> {
     let mut v: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: the kernel writes at most `len` bytes into `v`.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            level,
-            opt,
-            (&mut v as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
+    let r = unsafe { libc::getsockopt(fd, level, opt, std::ptr::addr_of_mut!(v).cast(), &mut len) };
     (r == 0).then_some(v)
 }
 
@@ -451,13 +446,7 @@ fn has_peer(fd: RawFd) -> bool {
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: as above.
-    unsafe {
-        libc::getpeername(
-            fd,
-            (&mut ss as *mut libc::sockaddr_storage).cast(),
-            &mut len,
-        ) == 0
-    }
+    unsafe { libc::getpeername(fd, std::ptr::addr_of_mut!(ss).cast(), &mut len) == 0 }
 }
 
 fn netns_cookie(fd: RawFd) -> Option<u64> {
@@ -469,7 +458,7 @@ fn netns_cookie(fd: RawFd) -> Option<u64> {
             fd,
             libc::SOL_SOCKET,
             SO_NETNS_COOKIE,
-            (&mut v as *mut u64).cast(),
+            std::ptr::addr_of_mut!(v).cast(),
             &mut len,
         )
     };
@@ -552,7 +541,7 @@ fn open_path(dir: RawFd, path: &[u8], resolve: u64) -> Result<OwnedFd, i32> {
             libc::SYS_openat2,
             dir,
             c.as_ptr(),
-            &how as *const libc::open_how,
+            std::ptr::addr_of!(how),
             std::mem::size_of::<libc::open_how>(),
         )
     };

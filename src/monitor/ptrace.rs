@@ -195,7 +195,7 @@ struct Monitor {
 impl Monitor {
     fn new(policy: crate::policy::Policy, main: libc::pid_t, plan: Option<&Plan>) -> Monitor {
         let max_tasks = plan.and_then(|p| p.max_tasks);
-        let namespaced = plan.map(|p| p.ns.is_some()).unwrap_or(false);
+        let namespaced = plan.is_some_and(|p| p.ns.is_some());
         Monitor {
             audit: policy.is_audit().then(AuditLog::default),
             policy,
@@ -273,7 +273,7 @@ impl Monitor {
         match event {
             libc::PTRACE_EVENT_SECCOMP => self.on_seccomp(pid, notify),
             libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
-                self.on_fork(pid)
+                self.on_fork(pid);
             }
             libc::PTRACE_EVENT_EXEC => self.on_exec(pid, child, shared),
             libc::PTRACE_EVENT_STOP => on_event_stop(pid, sig),
@@ -331,7 +331,9 @@ impl Monitor {
 
     fn on_new_task(&mut self, pid: libc::pid_t) {
         self.new_tasks.push(pid);
-        let init_alive = self.init.map_or(0, |i| self.tasks.contains(&i) as usize);
+        let init_alive = self
+            .init
+            .map_or(0, |i| usize::from(self.tasks.contains(&i)));
         let alive = self
             .tasks
             .len()
@@ -483,7 +485,14 @@ fn seize(pid: libc::pid_t, shared: &Shared) -> libc::c_long {
     let mut r = -1;
     for _ in 0..100 {
         // SAFETY: PTRACE_SEIZE with an options word; no pointers.
-        r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0, PTRACE_OPTIONS as libc::c_long) };
+        r = unsafe {
+            libc::ptrace(
+                libc::PTRACE_SEIZE,
+                pid,
+                0,
+                libc::c_long::from(PTRACE_OPTIONS),
+            )
+        };
         if r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
             break;
         }
@@ -498,7 +507,7 @@ fn seize(pid: libc::pid_t, shared: &Shared) -> libc::c_long {
 
 fn cont(pid: libc::pid_t, sig: i32) {
     // SAFETY: plain request; failure (ESRCH: the task died) needs no handling here.
-    unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, sig as libc::c_long) };
+    unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, libc::c_long::from(sig)) };
 }
 
 fn kill(pid: libc::pid_t) {
@@ -514,7 +523,7 @@ fn event_msg(pid: libc::pid_t) -> Option<u64> {
             libc::PTRACE_GETEVENTMSG,
             pid,
             0,
-            &mut msg as *mut libc::c_ulong,
+            std::ptr::addr_of_mut!(msg),
         )
     };
     (r == 0).then_some(msg as u64)
@@ -537,23 +546,12 @@ fn skip_with_errno(pid: libc::pid_t, errno: u16) -> bool {
     // SAFETY: user_regs_struct is plain data; PTRACE_GETREGS/SETREGS read and write exactly it.
     unsafe {
         let mut regs: libc::user_regs_struct = std::mem::zeroed();
-        if libc::ptrace(
-            libc::PTRACE_GETREGS,
-            pid,
-            0,
-            &mut regs as *mut libc::user_regs_struct,
-        ) != 0
-        {
+        if libc::ptrace(libc::PTRACE_GETREGS, pid, 0, std::ptr::addr_of_mut!(regs)) != 0 {
             return false;
         }
         regs.orig_rax = u64::MAX;
-        regs.rax = (-(errno as i64)) as u64;
-        libc::ptrace(
-            libc::PTRACE_SETREGS,
-            pid,
-            0,
-            &regs as *const libc::user_regs_struct,
-        ) == 0
+        regs.rax = (-i64::from(errno)) as u64;
+        libc::ptrace(libc::PTRACE_SETREGS, pid, 0, std::ptr::addr_of!(regs)) == 0
     }
 }
 

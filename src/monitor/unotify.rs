@@ -59,7 +59,7 @@ pub(crate) fn supported() -> bool {
                 libc::SYS_seccomp,
                 uapi::GET_NOTIF_SIZES,
                 0,
-                &mut sizes as *mut uapi::NotifSizes,
+                std::ptr::addr_of_mut!(sizes),
             )
         };
         r == 0
@@ -422,7 +422,7 @@ impl Running {
             let mut n = uapi::Notif::default();
             // SAFETY: the kernel writes one struct seccomp_notif into `n`.
             let r =
-                unsafe { libc::ioctl(fd, uapi::IOCTL_NOTIF_RECV as _, &mut n as *mut uapi::Notif) };
+                unsafe { libc::ioctl(fd, uapi::IOCTL_NOTIF_RECV as _, std::ptr::addr_of_mut!(n)) };
             if r != 0 {
                 // ENOENT: the task was killed meanwhile; anything else: try at the next wake.
                 continue;

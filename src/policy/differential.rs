@@ -61,7 +61,7 @@ fn agrees_with_seccompiler() {
         let mut theirs: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
         let mut used: Vec<Arg> = Vec::new();
         let mut nrs = Vec::new();
-        for _ in 0..1 + rng.below(12) {
+        for _ in 0..=rng.below(12) {
             let nr = *rng.pick(&pool);
             if theirs.contains_key(&i64::from(nr)) {
                 continue;
@@ -73,10 +73,8 @@ fn agrees_with_seccompiler() {
                 continue;
             }
             let mut rules = Vec::new();
-            for _ in 0..1 + rng.below(4) {
-                let conds: Vec<Arg> = (0..1 + rng.below(3))
-                    .map(|_| random_arg(&mut rng))
-                    .collect();
+            for _ in 0..=rng.below(4) {
+                let conds: Vec<Arg> = (0..=rng.below(3)).map(|_| random_arg(&mut rng)).collect();
                 ours.rule(nr, &conds, Action::Allow);
                 used.extend(&conds);
                 rules.push(SeccompRule::new(conds.iter().map(their_condition).collect()).unwrap());

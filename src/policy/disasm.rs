@@ -168,7 +168,7 @@ pub fn disassemble_with_names(
         match class {
             BPF_RET => {}
             BPF_JMP if insn.code == BPF_JMP | BPF_JA => {
-                flow(pc.saturating_add(1).saturating_add(insn.k as usize))
+                flow(pc.saturating_add(1).saturating_add(insn.k as usize));
             }
             BPF_JMP => {
                 flow(pc + 1 + usize::from(insn.jt));

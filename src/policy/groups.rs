@@ -446,7 +446,7 @@ impl PolicyBuilder {
         )
         .rule_names(
             &["getrandom"],
-            &[Arg::eq32(2, libc::GRND_NONBLOCK as u64)],
+            &[Arg::eq32(2, u64::from(libc::GRND_NONBLOCK))],
             Action::Allow,
         );
         self.rule_names(&["arch_prctl"], &[Arg::eq32(0, ARCH_SET_FS)], Action::Allow)

@@ -589,7 +589,7 @@ fn mandatory_denials_cannot_be_allowed() {
                     assert!(
                         m.contains(name) && m.contains("mandatory-denied"),
                         "{what}: {m}"
-                    )
+                    );
                 }
                 other => panic!("{what} {name}: expected InvalidPolicy, got {other:?}"),
             }
@@ -611,7 +611,7 @@ fn foreign_abis_are_reported() {
             d.arch = crate::arch::AUDIT_ARCH_I386;
             assert_eq!(
                 run(&p, &d),
-                SECCOMP_RET_TRACE | trace_data::ARCH_X86_32 as u32
+                SECCOMP_RET_TRACE | u32::from(trace_data::ARCH_X86_32)
             );
             d.arch = NATIVE_AUDIT_ARCH;
             for x32 in [
@@ -623,7 +623,7 @@ fn foreign_abis_are_reported() {
                 d.nr = x32 as i32;
                 assert_eq!(
                     run(&p, &d),
-                    SECCOMP_RET_TRACE | trace_data::X32 as u32,
+                    SECCOMP_RET_TRACE | u32::from(trace_data::X32),
                     "{x32:#x}"
                 );
             }
@@ -632,7 +632,7 @@ fn foreign_abis_are_reported() {
         d.nr = nr("read") as i32;
         assert_eq!(
             run(&p, &d),
-            SECCOMP_RET_TRACE | trace_data::ARCH_UNKNOWN as u32
+            SECCOMP_RET_TRACE | u32::from(trace_data::ARCH_UNKNOWN)
         );
     }
 }
@@ -640,7 +640,7 @@ fn foreign_abis_are_reported() {
 #[test]
 fn own_exec_is_recognised_by_its_magic() {
     let p = PolicyBuilder::new().build().unwrap();
-    let exec = SECCOMP_RET_TRACE | trace_data::EXEC as u32;
+    let exec = SECCOMP_RET_TRACE | u32::from(trace_data::EXEC);
     assert_eq!(
         run_nr(&p, "execveat", [3, 0, 0, 0, 0x1000, EXEC_MAGIC]),
         exec
@@ -921,7 +921,7 @@ fn programs_are_valid_for_the_kernel() {
         match insn.code {
             c if c == BPF_JMP | BPF_JA => assert!(pc + 1 + (insn.k as usize) < prog.len()),
             c if c & 0x07 == BPF_JMP => {
-                assert!(pc + 1 + usize::from(insn.jt.max(insn.jf)) < prog.len())
+                assert!(pc + 1 + usize::from(insn.jt.max(insn.jf)) < prog.len());
             }
             c if c == BPF_LD | BPF_W | BPF_ABS => assert!(insn.k % 4 == 0 && insn.k < 64),
             c if c == BPF_RET | BPF_K || c == BPF_ALU | BPF_AND | BPF_K => {}
@@ -1032,7 +1032,7 @@ fn random_policy(rng: &mut Rng) -> (Policy, Vec<u32>, Vec<Arg>) {
         if rng.chance(25) {
             b.rule(n, &[], random_action(rng));
         } else {
-            let conds: Vec<Arg> = (0..1 + rng.below(3)).map(|_| random_arg(rng)).collect();
+            let conds: Vec<Arg> = (0..=rng.below(3)).map(|_| random_arg(rng)).collect();
             args_used.extend(conds.iter().copied());
             b.rule(n, &conds, random_action(rng));
         }
@@ -1248,7 +1248,7 @@ fn tool_default_runs_tools_but_not_escapes() {
         assert_eq!(run_nr(&p, name, [0; 6]), ALLOW, "{name}");
     }
     // prlimit64: its own limits only; reading another's is fine.
-    let rl = libc::RLIMIT_NOFILE as u64;
+    let rl = u64::from(libc::RLIMIT_NOFILE);
     assert_eq!(run_nr(&p, "prlimit64", [0, rl, 0x1000, 0, 0, 0]), ALLOW);
     assert_eq!(run_nr(&p, "prlimit64", [77, rl, 0, 0x1000, 0, 0]), ALLOW);
     assert_eq!(

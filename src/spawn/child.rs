@@ -87,13 +87,17 @@ pub(crate) unsafe fn wait_for_monitor(plan: &Plan, args: &ChildArgs) {
         let mut byte = 0u8;
         let r = syscall(
             libc::SYS_read,
-            &[args.sync_read as u64, &mut byte as *mut u8 as u64, 1],
+            &[
+                args.sync_read as u64,
+                std::ptr::addr_of_mut!(byte) as u64,
+                1,
+            ],
         );
         if r != 1 {
             fail_step(
                 plan,
                 Step::Sync,
-                if r < 0 { r } else { -(libc::EPIPE as i64) },
+                if r < 0 { r } else { -i64::from(libc::EPIPE) },
                 0,
             );
         }
@@ -119,7 +123,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                 // Errors (e.g. EINVAL for numbers reserved by the C library) are harmless.
                 syscall(
                     libc::SYS_rt_sigaction,
-                    &[sig, &dfl as *const _ as u64, 0, 8],
+                    &[sig, std::ptr::addr_of!(dfl) as u64, 0, 8],
                 );
             }
             sig += 1;
@@ -130,7 +134,12 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             Step::Signals,
             syscall(
                 libc::SYS_rt_sigprocmask,
-                &[libc::SIG_SETMASK as u64, &empty as *const u64 as u64, 0, 8],
+                &[
+                    libc::SIG_SETMASK as u64,
+                    std::ptr::addr_of!(empty) as u64,
+                    0,
+                    8,
+                ],
             ),
             0,
         );
@@ -160,11 +169,11 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         if let Some(limit) = plan.nofile_raise.as_ref() {
             syscall(
                 libc::SYS_prlimit64,
-                &[0, libc::RLIMIT_NOFILE as u64, limit.as_ptr() as u64, 0],
+                &[0, u64::from(libc::RLIMIT_NOFILE), limit.as_ptr() as u64, 0],
             );
         }
         let mut i = 0usize;
-        for m in plan.moves.iter() {
+        for m in &plan.moves {
             let r = syscall(
                 libc::SYS_dup3,
                 &[m.src as u64, (plan.temp_base + i as i32) as u64, 0],
@@ -173,7 +182,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             i += 1;
         }
         i = 0;
-        for m in plan.moves.iter() {
+        for m in &plan.moves {
             let flags = if m.cloexec { libc::O_CLOEXEC as u64 } else { 0 };
             let r = syscall(
                 libc::SYS_dup3,
@@ -183,7 +192,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             i += 1;
         }
         let mut next: u64 = 0;
-        for &k in plan.keep.iter() {
+        for &k in &plan.keep {
             let k = k as u64;
             if k > next {
                 check(
@@ -198,7 +207,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         check(
             plan,
             Step::Fds,
-            syscall(libc::SYS_close_range, &[next, u32::MAX as u64, 0]),
+            syscall(libc::SYS_close_range, &[next, u64::from(u32::MAX), 0]),
             0,
         );
 
@@ -212,14 +221,14 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
 
         // 7. rlimits, before capabilities go (raising a limit needs CAP_SYS_RESOURCE).
         i = 0;
-        for r in plan.rlimits.iter() {
+        for r in &plan.rlimits {
             let lim = [r.value, r.value];
             check(
                 plan,
                 Step::Rlimit,
                 syscall(
                     libc::SYS_prlimit64,
-                    &[0, r.resource as u64, lim.as_ptr() as u64, 0],
+                    &[0, u64::from(r.resource), lim.as_ptr() as u64, 0],
                 ),
                 i,
             );
@@ -237,7 +246,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                     // then we leave in-namespace root for 1000 (the unprivileged host id). The uid
                     // change clears the shared address space's dumpable flag: put it back.
                     wait_for_nested_maps(plan);
-                    let id = crate::namespaces::SANDBOX_ID as u64;
+                    let id = u64::from(crate::namespaces::SANDBOX_ID);
                     check(
                         plan,
                         Step::NestedUserNs,
@@ -272,7 +281,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                         Step::NestedUserNs,
                         syscall(
                             libc::SYS_capset,
-                            &[&hdr as *const _ as u64, none.as_ptr() as u64],
+                            &[std::ptr::addr_of!(hdr) as u64, none.as_ptr() as u64],
                         ),
                         7,
                     );
@@ -336,7 +345,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                 Step::Landlock,
                 syscall(
                     libc::SYS_landlock_create_ruleset,
-                    &[ll as *const _ as u64, ll.size as u64, 0],
+                    &[std::ptr::from_ref(ll) as u64, ll.size as u64, 0],
                 ),
                 0,
             );
@@ -362,7 +371,11 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                     Step::Seccomp,
                     syscall(
                         libc::SYS_seccomp,
-                        &[SECCOMP_SET_MODE_FILTER, 0, &plan.fprog as *const _ as u64],
+                        &[
+                            SECCOMP_SET_MODE_FILTER,
+                            0,
+                            std::ptr::addr_of!(plan.fprog) as u64,
+                        ],
                     ),
                     0,
                 );
@@ -395,7 +408,7 @@ unsafe fn install_with_listener(plan: &Plan, h: &super::handoff::Handoff) {
     use crate::sys::seccomp::{FILTER_FLAG_NEW_LISTENER, FILTER_FLAG_WAIT_KILLABLE_RECV};
     // SAFETY: per the contract; the pointers point into the plan and the boxed hand-off.
     unsafe {
-        let prog = &plan.fprog as *const _ as u64;
+        let prog = std::ptr::addr_of!(plan.fprog) as u64;
         let mut fd = syscall(
             libc::SYS_seccomp,
             &[
@@ -404,7 +417,7 @@ unsafe fn install_with_listener(plan: &Plan, h: &super::handoff::Handoff) {
                 prog,
             ],
         );
-        if fd == -(libc::EINVAL as i64) {
+        if fd == -i64::from(libc::EINVAL) {
             // Before Linux 5.19: no killable waits.
             fd = syscall(
                 libc::SYS_seccomp,
@@ -463,7 +476,7 @@ pub(crate) unsafe fn write_file(
             fail_step(
                 plan,
                 step,
-                if n < 0 { n } else { -(libc::EIO as i64) },
+                if n < 0 { n } else { -i64::from(libc::EIO) },
                 item,
             );
         }
@@ -484,7 +497,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             Step::Capabilities,
             syscall(
                 libc::SYS_capget,
-                &[&hdr as *const _ as u64, data.as_mut_ptr() as u64],
+                &[std::ptr::addr_of!(hdr) as u64, data.as_mut_ptr() as u64],
             ),
             0,
         );
@@ -492,13 +505,13 @@ unsafe fn drop_host_privileges(plan: &Plan) {
         syscall(
             libc::SYS_getresuid,
             &[
-                &mut r as *mut u32 as u64,
-                &mut e as *mut u32 as u64,
-                &mut su as *mut u32 as u64,
+                std::ptr::addr_of_mut!(r) as u64,
+                std::ptr::addr_of_mut!(e) as u64,
+                std::ptr::addr_of_mut!(su) as u64,
             ],
         );
         let root = r == 0 || e == 0 || su == 0;
-        let permitted = data[0].permitted as u64 | (data[1].permitted as u64) << 32;
+        let permitted = u64::from(data[0].permitted) | u64::from(data[1].permitted) << 32;
         let any_caps = data
             .iter()
             .any(|d| d.permitted | d.effective | d.inheritable != 0);
@@ -506,7 +519,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             return;
         }
         // Use what we hold for the steps below.
-        for d in data.iter_mut() {
+        for d in &mut data {
             d.effective = d.permitted;
         }
         check(
@@ -514,7 +527,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             Step::Capabilities,
             syscall(
                 libc::SYS_capset,
-                &[&hdr as *const _ as u64, data.as_ptr() as u64],
+                &[std::ptr::addr_of!(hdr) as u64, data.as_ptr() as u64],
             ),
             1,
         );
@@ -533,7 +546,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
                 2,
             );
             let mut cap = 0u64;
-            while cap <= plan.caps.last_cap as u64 {
+            while cap <= u64::from(plan.caps.last_cap) {
                 check(
                     plan,
                     Step::Capabilities,
@@ -559,7 +572,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
         if root && plan.caps.switch_ids {
             // A uid change marks our memory (shared with the host until exec) non-dumpable;
             // put the host's setting back afterwards.
-            let id = plan.caps.host_id as u64;
+            let id = u64::from(plan.caps.host_id);
             check(
                 plan,
                 Step::Capabilities,
@@ -597,7 +610,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             Step::Capabilities,
             syscall(
                 libc::SYS_capset,
-                &[&hdr as *const _ as u64, none.as_ptr() as u64],
+                &[std::ptr::addr_of!(hdr) as u64, none.as_ptr() as u64],
             ),
             7,
         );
@@ -617,8 +630,8 @@ unsafe fn wait_for_nested_maps(plan: &Plan) {
                 &[word, libc::FUTEX_WAIT as u64, 0, timeout.as_ptr() as u64],
             );
             rounds += 1;
-            if r == -(libc::ETIMEDOUT as i64) || rounds > 1000 {
-                fail_step(plan, Step::NestedUserNs, -(libc::ETIMEDOUT as i64), 6);
+            if r == -i64::from(libc::ETIMEDOUT) || rounds > 1000 {
+                fail_step(plan, Step::NestedUserNs, -i64::from(libc::ETIMEDOUT), 6);
             }
         }
     }

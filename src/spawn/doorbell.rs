@@ -54,7 +54,7 @@ impl Bell {
     pub(crate) fn ring(&self) {
         let one = 1u64;
         // SAFETY: an 8-byte write from a live u64 to our eventfd.
-        unsafe { libc::write(self.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        unsafe { libc::write(self.eventfd.as_raw_fd(), std::ptr::addr_of!(one).cast(), 8) };
     }
 }
 
@@ -99,7 +99,7 @@ extern "C" fn doorbell_main(arg: *mut libc::c_void) -> libc::c_int {
         // SAFETY: `fds` points to three pollfds the supervisor keeps alive while we live;
         // revents written by the kernel are ignored.
         let r = unsafe { syscall(libc::SYS_ppoll, &[fds as u64, 3, 0, 0, 8]) };
-        if r < 0 && r != -(libc::EINTR as i64) {
+        if r < 0 && r != -i64::from(libc::EINTR) {
             exit_group(1);
         }
         // SAFETY: no pointers.
@@ -220,8 +220,12 @@ impl Doorbell {
         let mut buf = 0u64;
         // SAFETY: 8-byte reads into a live u64 from our non-blocking fds; EAGAIN is fine.
         unsafe {
-            libc::read(self.eventfd_raw, (&mut buf as *mut u64).cast(), 8);
-            libc::read(self.timerfd.as_raw_fd(), (&mut buf as *mut u64).cast(), 8);
+            libc::read(self.eventfd_raw, std::ptr::addr_of_mut!(buf).cast(), 8);
+            libc::read(
+                self.timerfd.as_raw_fd(),
+                std::ptr::addr_of_mut!(buf).cast(),
+                8,
+            );
         }
     }
 

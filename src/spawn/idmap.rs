@@ -112,7 +112,7 @@ pub(crate) fn idmapped_tree(
                 tree.as_raw_fd() as u64,
                 c"".as_ptr() as u64,
                 at,
-                &attr as *const MountAttr as u64,
+                std::ptr::addr_of!(attr) as u64,
                 std::mem::size_of::<MountAttr>() as u64,
             ],
         )
@@ -165,7 +165,7 @@ extern "C" fn holder(arg: *mut libc::c_void) -> libc::c_int {
         syscall(libc::SYS_close, &[write_fd as u64]);
         syscall(
             libc::SYS_read,
-            &[read_fd as u64, &mut byte as *mut u8 as u64, 1],
+            &[read_fd as u64, std::ptr::addr_of_mut!(byte) as u64, 1],
         );
     }
     exit_group(0)

@@ -145,7 +145,7 @@ impl NsPlan {
                         components,
                         is_dir,
                         attrs,
-                        tree_fd: AtomicI32::new(host_tree.as_ref().map_or(-1, |f| f.as_raw_fd())),
+                        tree_fd: AtomicI32::new(host_tree.as_ref().map_or(-1, AsRawFd::as_raw_fd)),
                         host_tree,
                         label: format!("{label} (bind)"),
                     });
@@ -251,11 +251,7 @@ impl NsPlan {
         }
         let staging = ["/tmp", "/var/tmp", "/mnt", "/run"]
             .into_iter()
-            .find(|d| {
-                std::fs::symlink_metadata(d)
-                    .map(|m| m.is_dir())
-                    .unwrap_or(false)
-            })
+            .find(|d| std::fs::symlink_metadata(d).is_ok_and(|m| m.is_dir()))
             .ok_or_else(|| {
                 Error::invalid(
                     "no directory to stage the sandbox root on (/tmp, /var/tmp, /mnt, /run)",

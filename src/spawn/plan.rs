@@ -47,7 +47,11 @@ pub enum Step {
 
 impl Step {
     pub fn from_u32(v: u32) -> Step {
-        use Step::*;
+        use Step::{
+            Capabilities, Clone, Cwd, DeathSignal, Exec, Fds, Hostname, Landlock, Mounts,
+            Namespaces, NestedUserNs, Network, NoNewPrivs, None, Pivot, Rlimit, Seccomp, Session,
+            Signals, Sync, UserNs,
+        };
         [
             None,
             Sync,
@@ -652,7 +656,9 @@ fn comms_socketpair() -> Result<(OwnedFd, OwnedFd)> {
 static DUMPABLE: std::sync::Mutex<(usize, i32)> = std::sync::Mutex::new((0, 1));
 
 fn enter_dumpable_window() -> i32 {
-    let mut g = DUMPABLE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut g = DUMPABLE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if g.0 == 0 {
         // SAFETY: PR_GET_DUMPABLE takes no pointers.
         #[allow(unsafe_code)]
@@ -664,7 +670,9 @@ fn enter_dumpable_window() -> i32 {
 }
 
 fn leave_dumpable_window() {
-    let mut g = DUMPABLE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut g = DUMPABLE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     g.0 = g.0.saturating_sub(1);
     if g.0 == 0 {
         // SAFETY: PR_SET_DUMPABLE with 0 or 1.

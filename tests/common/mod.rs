@@ -104,16 +104,15 @@ fn compile(src: &str, out: &str, flags: &[&str]) -> PathBuf {
         .args(flags)
         .output()
         .unwrap_or_else(|e| panic!("cannot run gcc to build {src}: {e} (install gcc)"));
-    if !res.status.success() {
-        panic!(
-            "gcc {} {} failed ({}):\n{}{}",
-            flags.join(" "),
-            src,
-            res.status,
-            String::from_utf8_lossy(&res.stdout),
-            String::from_utf8_lossy(&res.stderr)
-        );
-    }
+    assert!(
+        res.status.success(),
+        "gcc {} {} failed ({}):\n{}{}",
+        flags.join(" "),
+        src,
+        res.status,
+        String::from_utf8_lossy(&res.stdout),
+        String::from_utf8_lossy(&res.stderr)
+    );
     std::fs::rename(&tmp, &out_path).unwrap();
     out_path
 }
@@ -129,9 +128,7 @@ pub fn attacker32() -> &'static Path {
     static P: OnceLock<PathBuf> = OnceLock::new();
     P.get_or_init(|| {
         let probe = Command::new("gcc").args(["-m32", "-print-libgcc-file-name"]).output();
-        if !matches!(&probe, Ok(o) if o.status.success()) {
-            panic!("gcc -m32 is unusable: the 32-bit tests need gcc-multilib (apt-get install gcc-multilib)");
-        }
+        assert!(matches!(&probe, Ok(o) if o.status.success()), "gcc -m32 is unusable: the 32-bit tests need gcc-multilib (apt-get install gcc-multilib)");
         compile("attacker32.c", "attacker32", &["-m32", "-static"])
     })
 }
@@ -454,9 +451,10 @@ pub fn assert_all_dead(pids: &[i32], grace: Duration, ctx: &str) {
         if alive.is_empty() {
             return;
         }
-        if Instant::now() >= deadline {
-            panic!("sandbox processes survived the run: {alive:?} (pid, (state, ppid, session))\n{ctx}");
-        }
+        assert!(
+            Instant::now() < deadline,
+            "sandbox processes survived the run: {alive:?} (pid, (state, ppid, session))\n{ctx}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -781,8 +779,7 @@ impl HostSleeper {
                 let prm = st
                     .lines()
                     .find_map(|l| l.strip_prefix("CapPrm:"))
-                    .map(str::trim)
-                    .unwrap_or("");
+                    .map_or("", str::trim);
                 assert_eq!(prm, "0000000000000000", "the host sleep holds capabilities");
                 return self;
             }

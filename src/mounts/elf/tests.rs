@@ -58,7 +58,7 @@ fn build(s: &Spec) -> (Vec<u8>, Layout) {
         b.push(0);
         b
     });
-    off += interp_bytes.as_ref().map_or(0, |b| b.len());
+    off += interp_bytes.as_ref().map_or(0, Vec::len);
     let strtab_off = off;
     let mut strtab = vec![0u8];
     let add = |st: &mut Vec<u8>, x: &str| {
@@ -328,7 +328,7 @@ fn fuzzed_headers_never_panic() {
         } else {
             v.len().min(512)
         };
-        for _ in 0..1 + rng.below(8) {
+        for _ in 0..=rng.below(8) {
             let i = rng.below(span);
             v[i] = match rng.below(4) {
                 0 => 0xff,
@@ -423,7 +423,7 @@ fn build_cache(old: bool, entries: &[(i32, &str, &str, u64)]) -> Vec<u8> {
     put(&mut v, 0, 8);
     assert_eq!(v.len() - base, LdCache::NEW_HEADER);
     for ((f, _, _, hw), (ko, vo)) in entries.iter().zip(offs) {
-        put(&mut v, *f as u32 as u64, 4);
+        put(&mut v, u64::from(*f as u32), 4);
         put(&mut v, ko as u64, 4);
         put(&mut v, vo as u64, 4);
         put(&mut v, 0, 4);
@@ -470,7 +470,7 @@ fn ld_so_cache_formats() {
     let mut rng = Rng(42);
     for _ in 0..3000 {
         let mut v = good.clone();
-        for _ in 0..1 + rng.below(6) {
+        for _ in 0..=rng.below(6) {
             let i = rng.below(v.len());
             v[i] = rng.next() as u8;
         }
@@ -515,7 +515,7 @@ impl Drop for TempDir {
 
 fn lib(needed: &[&str]) -> Spec {
     Spec {
-        needed: needed.iter().map(|s| s.to_string()).collect(),
+        needed: needed.iter().map(|s| (*s).to_string()).collect(),
         ..Spec::default()
     }
 }
