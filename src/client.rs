@@ -94,15 +94,18 @@ pub fn decode_policy(tag: u32, bytes: &[u8]) -> Result<Vec<crate::policy::SockFi
 /// Receives the policy over `comms` and applies it to every thread of this process
 /// (`SECCOMP_FILTER_FLAG_TSYNC`). On any error nothing was applied.
 pub fn try_sandbox_me_here(comms: &mut Comms) -> Result<()> {
-    let (tag, bytes) = comms.recv_tlv()?;
-    let insns = decode_policy(tag, &bytes)?;
     #[repr(C)]
     struct Fprog {
         len: u16,
         filter: *const crate::policy::SockFilter,
     }
+    let (tag, bytes) = comms.recv_tlv()?;
+    let insns = decode_policy(tag, &bytes)?;
+    // decode_policy checked 1 to 4096 instructions.
+    let len = u16::try_from(insns.len())
+        .map_err(|_| Error::InvalidPolicy(format!("{} instructions", insns.len())))?;
     let prog = Fprog {
-        len: insns.len() as u16,
+        len,
         filter: insns.as_ptr(),
     };
     // SAFETY: prctl with integer arguments.
@@ -146,6 +149,12 @@ pub fn sandbox_me_here(comms: &mut Comms) {
 }
 
 #[cfg(test)]
+// Tests: their casts are of constants and of values the tests make themselves.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 mod tests {
     use super::*;
 

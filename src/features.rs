@@ -213,7 +213,7 @@ fn uname_release() -> String {
         .release
         .iter()
         .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
+        .map(|&c| u8::from_ne_bytes(c.to_ne_bytes()))
         .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
@@ -268,6 +268,7 @@ fn proc_status_field(key: &str) -> Option<String> {
 ///
 /// The child runs in a copy of a possibly multithreaded process: it may only make raw system
 /// calls (no allocation, no locks) and must end with `_exit`.
+#[allow(clippy::cast_possible_truncation)] // the pid in clone's c_long return
 fn raw_fork(flags: libc::c_long) -> Result<libc::pid_t, i32> {
     // SAFETY: see the contract above; every caller's child path only makes raw syscalls.
     let pid = unsafe {
@@ -422,6 +423,7 @@ const UNOTIFY_SYNC_WAKE: i32 = 4;
 
 /// In a child: installs an allow-all filter with a new listener (with killable waits, else
 /// without), then sets SYNC_WAKE_UP on the listener; reports what worked as bits.
+#[allow(clippy::cast_possible_truncation)] // the fd in seccomp(2)'s c_long return
 fn user_notify_child() -> i32 {
     use crate::sys::seccomp as uapi;
     static ALLOW: [crate::policy::SockFilter; 1] = [crate::policy::SockFilter {
@@ -644,6 +646,7 @@ fn probe_ptrace() -> (Feature, Feature) {
 // ----------------------------------------------------------------------------------------------
 // Plain syscalls
 
+#[allow(clippy::cast_possible_truncation)] // the fd in syscall(2)'s c_long return
 fn probe_pidfd_open() -> Feature {
     // SAFETY: pidfd_open of ourselves returns a new fd we own, or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };

@@ -5,6 +5,7 @@
 
 use crate::arch::Arch;
 use std::fmt;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 /// How a run ended. Numbering is sandbox2's `StatusEnum`.
@@ -388,12 +389,14 @@ impl RunResult {
                 let mut d = format!(
                     "SIGNALED - signal {} ({})",
                     self.reason_code,
-                    signal_name(self.reason_code as i32)
+                    signal_name(i32::from_ne_bytes(self.reason_code.to_ne_bytes()))
                 );
                 if let Some(u) = self.cgroup.as_ref().filter(|u| u.oom_kills > 0) {
                     d.push_str(" - the memory limit was reached (cgroup OOM kill");
                     if let Some(p) = u.memory_peak {
-                        d.push_str(&format!(", peak {:.1} MiB", p as f64 / f64::from(1 << 20)));
+                        #[allow(clippy::cast_precision_loss)] // shown to a tenth of a MiB
+                        let mib = p as f64 / f64::from(1 << 20);
+                        let _ = write!(d, ", peak {mib:.1} MiB");
                     }
                     d.push(')');
                 }

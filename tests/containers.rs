@@ -10,6 +10,12 @@
 //!
 //! `scripts/test-podman.sh` runs the same cases in a real podman container.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 // Test harness: raw syscalls, fds and capabilities of the test process itself.
 #![allow(unsafe_code)]
 
@@ -228,14 +234,14 @@ fn check_passes_where_sandboxes_work() {
 
 /// Runs only inside the namespace prepared by the tests above.
 #[test]
-#[ignore]
+#[ignore = "runs only inside the namespace prepared by the tests above"]
 fn child_default() {
     print(&run_true(false));
 }
 
 /// Runs only inside the namespace prepared by the tests above.
 #[test]
-#[ignore]
+#[ignore = "runs only inside the namespace prepared by the tests above"]
 fn child_opt_in() {
     print(&run_true(true));
 }

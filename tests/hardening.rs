@@ -229,7 +229,7 @@ fn root_inside_a_user_namespace_can_run_sandboxes() {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a child of another test (SBX_HARDENING_CHILD=1)"]
 fn child_runs_as_userns_root() {
     if std::env::var("SBX_HARDENING_CHILD").as_deref() != Ok("1") {
         return;
@@ -273,7 +273,7 @@ fn a_host_that_made_itself_non_dumpable_stays_so() {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a child of another test (SBX_HARDENING_CHILD=1)"]
 fn child_non_dumpable_host() {
     if std::env::var("SBX_HARDENING_CHILD").as_deref() != Ok("1") {
         return;

@@ -4,6 +4,13 @@
 //! host's processes running the attacker binary before and after, which concurrent sandboxes of
 //! this test binary would disturb.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 mod common;
 
 use common::*;
@@ -21,8 +28,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 #[test]
 fn fork_bomb_is_capped_by_processes_limit() {
-    let _g = serial();
     const CAP: u64 = 16;
+    let _g = serial();
     let before = running_with_exe(attacker());
     assert!(before.is_empty(), "attacker processes already running: {before:?}");
 
@@ -86,8 +93,8 @@ fn fork_bomb_is_capped_by_processes_limit() {
 
 #[test]
 fn memory_bomb_is_stopped_by_address_space_limit() {
-    let _g = serial();
     const LIMIT_MIB: u64 = 64;
+    let _g = serial();
     let mut ex = attack("memhog", &["1024"]);
     ex.limits_mut().address_space = Some(LIMIT_MIB << 20);
     let run = run_capture(ex, build(&allow_all()));

@@ -2,6 +2,13 @@
 //! user policy, foreign ABIs, argument widths, and the single exec. Each test runs a real attacker
 //! program (tests/testcases/attacker.c) in a real sandbox and checks how the run ended.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 mod common;
 
 use common::*;

@@ -197,6 +197,8 @@ EXAMPLES:
 // Options
 
 /// Everything the command line says.
+// A limit is `None` (not given: the default), `Some(None)` ("unlimited") or `Some(Some(n))`.
+#[allow(clippy::option_option)]
 #[derive(Debug, Default)]
 struct Options {
     json: bool,
@@ -253,6 +255,7 @@ enum Parsed {
     Version,
 }
 
+#[allow(clippy::too_many_lines)] // one arm per command-line flag
 fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
     let mut o = Options::default();
     let mut it = args.into_iter();
@@ -385,7 +388,10 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                     .ok()
                     .filter(|c: &f64| c.is_finite() && *c > 0.0)
                     .ok_or_else(|| format!("--cpus {v:?}: a positive number of CPUs, e.g. 0.5"))?;
-                o.cgroup.cpu_millicores = Some((cores * 1000.0).round() as u64);
+                // Positive and finite (checked above); a float-to-int `as` saturates.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let millicores = (cores * 1000.0).round() as u64;
+                o.cgroup.cpu_millicores = Some(millicores);
             }
             "--rlimit-core" => {
                 o.rlimit_core = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?);
@@ -1063,6 +1069,12 @@ fn print_audit(r: &RunResult) {
 }
 
 /// Exit status for a result (see the EXIT STATUS section of the help).
+// An exit status is the low 8 bits of the code, as wait(2) and the shell take it.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 fn exit_status(r: &RunResult) -> u8 {
     match r.status {
         Status::Ok => r.exit_code.unwrap_or(r.reason_code as i32) as u8,
@@ -1078,7 +1090,7 @@ fn exit_status(r: &RunResult) -> u8 {
 }
 
 fn signal_status(sig: i32) -> u8 {
-    (128 + sig.clamp(0, 127)) as u8
+    u8::try_from(128 + sig.clamp(0, 127)).unwrap_or(u8::MAX) // 128..=255: always fits
 }
 
 fn print_check() -> u8 {
@@ -1229,6 +1241,12 @@ fn main() -> ExitCode {
 }
 
 #[cfg(test)]
+// Tests: their casts are of constants and of values the tests make themselves.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 mod tests {
     use super::*;
 

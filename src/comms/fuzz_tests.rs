@@ -14,6 +14,12 @@
 //!
 //! A second, cheaper loop feeds random control buffers straight to the cmsg parser.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 // Audited unsafe: raw fds in the fuzz driver.
 #![allow(unsafe_code)]
 
@@ -574,18 +580,23 @@ fn one_input(
     };
     // Where whole messages start (descriptors play no part in framing): cuts land there often,
     // so that fd messages get their descriptor on their own header as a real sender does.
-    let starts = message_starts(&data, max);
+    let msg_starts = message_starts(&data, max);
     let mut cuts: Vec<usize> = (0..rng.below(4))
         .map(|_| rng.below(data.len() as u64 + 1) as usize)
         .collect();
-    cuts.extend(starts.iter().filter(|_| rng.chance(50)).map(|&(at, _)| at));
+    cuts.extend(
+        msg_starts
+            .iter()
+            .filter(|_| rng.chance(50))
+            .map(|&(at, _)| at),
+    );
     cuts.extend([0, data.len()]);
     cuts.sort_unstable();
     cuts.dedup();
     let chunks: Vec<Chunk> = cuts
         .windows(2)
         .map(|w| {
-            let fd_header = starts
+            let fd_header = msg_starts
                 .iter()
                 .any(|&(at, tag)| at == w[0] && tag == tags::FD);
             let fds = match rng.below(20) {

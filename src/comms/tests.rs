@@ -4,6 +4,12 @@
 //! concurrently. Instead every descriptor smuggled to a receiver is a memfd with a name unique to
 //! the test, and the check counts the entries of `/proc/self/fd` that link to that name.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 // Audited unsafe: raw fds and socketpairs in tests.
 #![allow(unsafe_code)]
 
@@ -379,6 +385,7 @@ fn barrier_round_trip() {
 // ----- descriptors --------------------------------------------------------------------------
 
 #[test]
+#[allow(clippy::many_single_char_names)] // a, b: the channel's two ends; r, w: a pipe's
 fn fd_round_trip_and_received_fd_works() {
     let (mut a, mut b) = pair();
     let (r, w) = nix::unistd::pipe().unwrap();

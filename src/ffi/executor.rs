@@ -151,6 +151,7 @@ impl sbx_executor {
     /// Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`, `argv` with `argc` > 0, an element),
     /// `SBX_STATUS_INVALID_ARGUMENT` (an element not UTF-8, `argc` 0).
     #[no_mangle]
+    #[allow(clippy::similar_names)] // argv and argc: C's own names
     pub extern "C" fn sbx_executor_set_argv(
         executor: *mut sbx_executor,
         argv: *const *const std::ffi::c_char,

@@ -1165,6 +1165,12 @@ impl sbx_policy_builder {
 }
 
 #[cfg(test)]
+// Tests: their casts are of constants and of values the tests make themselves.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 mod tests {
     use super::*;
 

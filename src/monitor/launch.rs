@@ -46,7 +46,7 @@ impl Child {
                 Reason::FailedLimits,
                 "cgroup",
                 e.raw_os_error(),
-                format!("moving the sandbox into its cgroup: {e}"),
+                &format!("moving the sandbox into its cgroup: {e}"),
                 false,
             ))
         })
@@ -127,7 +127,7 @@ pub(crate) fn write_id_maps(child: &Child, main: libc::pid_t) -> Prepared {
             Reason::FailedNamespaces,
             Step::UserNs.name(),
             errno,
-            e,
+            &e,
             true,
         ))
     })

@@ -70,19 +70,16 @@ impl Outcome {
     }
 
     fn exit_result(&self, kill_reason: Option<KillReason>) -> RunResult {
-        let (status, ru) = match self.main_status {
-            Some(s) => s,
-            None => {
-                return RunResult::internal_error(
-                    Reason::FailedWait,
-                    "the sandboxee vanished without an exit status".into(),
-                )
-            }
+        let Some((status, ru)) = self.main_status else {
+            return RunResult::internal_error(
+                Reason::FailedWait,
+                "the sandboxee vanished without an exit status".into(),
+            );
         };
         let usage = Usage {
             user_time: tv(ru.ru_utime),
             system_time: tv(ru.ru_stime),
-            max_rss_kib: ru.ru_maxrss.max(0) as u64,
+            max_rss_kib: u64::try_from(ru.ru_maxrss).unwrap_or(0),
             peak_tasks: self.peak_tasks,
         };
         let mut r;
@@ -101,7 +98,7 @@ impl Outcome {
                 ),
                 None => {
                     let mut r = RunResult::new(Status::Signaled);
-                    r.reason_code = sig as u32;
+                    r.reason_code = u32::try_from(sig).unwrap_or(0);
                     r
                 }
             };
@@ -109,7 +106,7 @@ impl Outcome {
         } else {
             let code = libc::WEXITSTATUS(status);
             r = RunResult::new(Status::Ok);
-            r.reason_code = code as u32;
+            r.reason_code = u32::try_from(code).unwrap_or(0);
             r.exit_code = Some(code);
         }
         r.pid = self.main.unwrap_or(0);
@@ -223,7 +220,7 @@ fn clone_failure(plan: &Plan, e: &crate::Error) -> RunResult {
         ),
         _ => e.to_string(),
     };
-    step_error(reason, Step::Clone.name(), errno, what, namespaced)
+    step_error(reason, Step::Clone.name(), errno, &what, namespaced)
 }
 
 /// The fences in force and the cosmetic parts left out, read when the sandboxee has started.
@@ -356,7 +353,7 @@ fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
         reason,
         name,
         Some(errno),
-        what,
+        &what,
         plan.ns.is_some(),
     ))
 }
@@ -367,7 +364,7 @@ fn step_error(
     reason: Reason,
     name: &'static str,
     errno: Option<i32>,
-    what: String,
+    what: &str,
     namespaced: bool,
 ) -> RunResult {
     let hint = match (errno, name) {
@@ -395,5 +392,6 @@ fn step_error(
 }
 
 fn tv(t: libc::timeval) -> Duration {
-    Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
+    Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+        + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
 }

@@ -286,8 +286,7 @@ impl Monitor {
 
     /// A fork, vfork or clone event: the new task is tracked (and capped).
     fn on_fork(&mut self, pid: libc::pid_t) {
-        if let Some(child) = event_msg(pid) {
-            let child = child as libc::pid_t;
+        if let Some(child) = event_msg(pid).and_then(|c| libc::pid_t::try_from(c).ok()) {
             if self.main.is_none() && Some(pid) == self.init {
                 self.main = Some(child);
             }
@@ -301,8 +300,7 @@ impl Monitor {
     /// An exec event: the init's exec releases a held start exec; the sandboxee's start exec
     /// means it is running, and the clone children's memory can go.
     fn on_exec(&mut self, pid: libc::pid_t, child: &mut Child, shared: &Shared) {
-        if let Some(former) = event_msg(pid) {
-            let former = former as libc::pid_t;
+        if let Some(former) = event_msg(pid).and_then(|f| libc::pid_t::try_from(f).ok()) {
             if former != pid {
                 self.tasks.remove(&former);
             }
@@ -350,7 +348,7 @@ impl Monitor {
                 return;
             }
         }
-        self.peak = self.peak.max(alive as u32);
+        self.peak = self.peak.max(u32::try_from(alive).unwrap_or(u32::MAX));
     }
 
     fn on_seccomp(&mut self, pid: libc::pid_t, notify: &mut dyn Notify) {
@@ -370,7 +368,7 @@ impl Monitor {
         // honoured only when our own policy gives exactly that verdict for this call.
         if data == trace_data::USER_TRACE || data == trace_data::EXEC || data == trace_data::AUDIT {
             let input = crate::policy::SeccompData {
-                nr: stop.nr as i32,
+                nr: crate::sys::low_i32(stop.nr),
                 arch: stop.audit_arch,
                 instruction_pointer: stop.ip,
                 args: stop.args,
@@ -550,7 +548,7 @@ fn skip_with_errno(pid: libc::pid_t, errno: u16) -> bool {
             return false;
         }
         regs.orig_rax = u64::MAX;
-        regs.rax = (-i64::from(errno)) as u64;
+        regs.rax = 0u64.wrapping_sub(u64::from(errno)); // -errno, as the kernel returns it
         libc::ptrace(libc::PTRACE_SETREGS, pid, 0, std::ptr::addr_of!(regs)) == 0
     }
 }

@@ -3,6 +3,13 @@
 //! one match action and no mandatory rules, so the policies here allow on match, return an errno
 //! otherwise, and avoid the syscalls libsbx's mandatory rules own.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 use std::collections::BTreeMap;
 
 use seccompiler::{

@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+#[allow(clippy::wildcard_imports)]
+// the opcode and return-value table: nearly every name of bpf.rs
 use super::bpf::*;
 use super::SockFilter;
 
@@ -220,6 +222,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::decimal_bitwise_operands)] // the errno in a return is a decimal number
     fn jumps_and_returns() {
         assert_eq!(
             decode(&jump(BPF_JMP | BPF_JEQ | BPF_K, 1, 1, 3), 1),

@@ -9,6 +9,15 @@
 //! the plan's [`ChildReport`] (shared memory) and calls exit_group(2).
 
 #![allow(unsafe_code)]
+// The raw syscall ABI: arguments are u64 registers and results c_long, so fds, flags and
+// constants cross it by the ABI's own conversions (an fd `as u64`, a returned fd `as i32`). No
+// value converted here comes from the sandboxee, and a cast cannot fail, allocate or panic,
+// which code between clone and exec must not do.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use super::plan::{Plan, Step};
 use super::raw::{exit_group, syscall, syscall6};
@@ -33,6 +42,7 @@ pub struct ChildArgs {
 use crate::sys::seccomp::SET_MODE_FILTER as SECCOMP_SET_MODE_FILTER;
 
 /// Records a failed step in the shared report and ends the child.
+#[allow(clippy::inline_always)] // called in the clone children, on their small stacks
 #[inline(always)]
 pub(crate) fn fail_step(plan: &Plan, step: Step, ret: i64, item: usize) -> ! {
     plan.report.item.store(item as u32, Ordering::Relaxed);
@@ -42,6 +52,7 @@ pub(crate) fn fail_step(plan: &Plan, step: Step, ret: i64, item: usize) -> ! {
 }
 
 /// Fails the child with `step` when a raw syscall returned `-errno`; passes the value on.
+#[allow(clippy::inline_always)] // called in the clone children, on their small stacks
 #[inline(always)]
 pub(crate) fn check(plan: &Plan, step: Step, ret: i64, item: usize) -> i64 {
     if ret < 0 {
@@ -105,6 +116,7 @@ pub(crate) unsafe fn wait_for_monitor(plan: &Plan, args: &ChildArgs) {
     }
 }
 
+#[allow(clippy::too_many_lines)] // the numbered steps from clone to exec, in order
 unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
     // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
@@ -487,6 +499,7 @@ pub(crate) unsafe fn write_file(
 /// 0 from regaining capabilities (when we may set them), empty bounding and ambient sets, the
 /// unprivileged host id for a root caller (see `namespaces::root_caller_host_id`), then empty
 /// capability sets. Decided from this thread's own credentials (capabilities are per thread).
+#[allow(clippy::too_many_lines)] // the id and capability steps, in the order the kernel needs
 unsafe fn drop_host_privileges(plan: &Plan) {
     // SAFETY: the caller vouches for the plan; the structs passed to capget/capset are ours.
     unsafe {

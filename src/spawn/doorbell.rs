@@ -17,6 +17,15 @@
 //! host's memory and TLS), and has `PR_SET_PDEATHSIG`, so it dies with the supervisor thread.
 
 #![allow(unsafe_code)]
+// The raw syscall ABI: arguments are u64 registers and results c_long, so fds, flags and
+// constants cross it by the ABI's own conversions (an fd `as u64`, a returned fd `as i32`). No
+// value converted here comes from the sandboxee, and a cast cannot fail, allocate or panic,
+// which code between clone and exec must not do.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use super::raw::{exit_group, syscall};
 use super::HelperStack;
@@ -206,7 +215,7 @@ impl Doorbell {
         if let Some(at) = at {
             // Relative, at least 1 ns (0 would disarm).
             let d = at.saturating_duration_since(Instant::now());
-            spec.it_value.tv_sec = d.as_secs() as libc::time_t;
+            spec.it_value.tv_sec = libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX);
             spec.it_value.tv_nsec = libc::c_long::from(d.subsec_nanos().max(1));
         }
         // SAFETY: `spec` is live for the call.

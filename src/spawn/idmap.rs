@@ -21,6 +21,15 @@
 //! host writes; its `/proc/<pid>/ns/user` fd is kept for the life of the process.
 
 #![allow(unsafe_code)]
+// The raw syscall ABI: arguments are u64 registers and results c_long, so fds, flags and
+// constants cross it by the ABI's own conversions (an fd `as u64`, a returned fd `as i32`). No
+// value converted here comes from the sandboxee, and a cast cannot fail, allocate or panic,
+// which the clone child's code must not do.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use super::raw::{exit_group, syscall};
 use super::HelperStack;

@@ -7,6 +7,15 @@
 //! plan, failures recorded in the shared report followed by exit_group(2).
 
 #![allow(unsafe_code)]
+// The raw syscall ABI: arguments are u64 registers and results c_long, so fds, flags and
+// constants cross it by the ABI's own conversions (an fd `as u64`, a returned fd `as i32`). No
+// value converted here comes from the sandboxee, and a cast cannot fail, allocate or panic,
+// which code between clone and exec must not do.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use super::child::{check, fail_step, sandboxee_main, write_file, ChildArgs};
 use super::latency::Mark;
@@ -41,7 +50,9 @@ pub extern "C" fn init_main(arg: *mut libc::c_void) -> libc::c_int {
     unsafe { run(plan, ns, args) }
 }
 
+#[allow(clippy::too_many_lines)] // the init's numbered steps from clone to exec, in order
 unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
+    const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
     // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
         super::child::wait_for_monitor(plan, args);
@@ -332,7 +343,6 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         // 10. Leave the host's memory: no host fd may survive into the init image (all of ours
         //     become close-on-exec; the sandboxee has its own table already), confine
         //     ourselves, then exec the init image.
-        const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
         check(
             plan,
             Step::Namespaces,
@@ -406,6 +416,7 @@ unsafe fn open_beneath(dir: i64, name: &core::ffi::CStr, flags: u64) -> i64 {
     }
 }
 
+#[allow(clippy::too_many_lines)] // one arm per kind of mount operation
 unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
     // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {

@@ -9,6 +9,12 @@
 //! Namespaces are the default: the base policies below mount the per-process directory holding
 //! the compiled attackers ([`work_dir`]) read-only at the same path, so the sandboxee finds them.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 // Test harness: raw syscalls, fds and capabilities of the test process itself.
 #![allow(unsafe_code)]
 
@@ -80,13 +86,13 @@ pub fn work_dir() -> &'static Path {
 
 /// A fresh, empty directory inside [`work_dir`].
 pub fn fresh_dir(tag: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let d = work_dir().join(format!("{tag}-{n}"));
     std::fs::create_dir_all(&d).unwrap();
     // World-writable: a root host's sandboxee runs as an unprivileged host uid of its own, so the
     // tests grant it access the way a user would, and what they exercise is the mount flags.
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
     d
 }

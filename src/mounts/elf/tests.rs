@@ -1,5 +1,13 @@
 //! The ELF reader and the library search against synthetic and real files.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
+use super::reader::le;
 use super::*;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,6 +49,7 @@ fn set(v: &mut [u8], off: usize, x: u64, n: usize) {
 
 /// A minimal image: ELF header, program headers (PT_LOAD over the whole file, PT_INTERP,
 /// PT_DYNAMIC), interpreter string, string table, dynamic array last.
+#[allow(clippy::too_many_lines)] // the synthetic file, field by field
 fn build(s: &Spec) -> (Vec<u8>, Layout) {
     let w = if s.class32 { 4 } else { 8 };
     let ehsize = if s.class32 { 52 } else { 64 };
