@@ -43,7 +43,7 @@ impl Arch {
     /// Classifies a `seccomp_data` (arch, nr) pair.
     pub fn from_audit(audit_arch: u32, nr: u64) -> Arch {
         match audit_arch {
-            AUDIT_ARCH_X86_64 if nr as u32 & X32_SYSCALL_BIT != 0 => Arch::X32,
+            AUDIT_ARCH_X86_64 if crate::sys::low_u32(nr) & X32_SYSCALL_BIT != 0 => Arch::X32,
             AUDIT_ARCH_X86_64 => Arch::X86_64,
             AUDIT_ARCH_I386 => Arch::X86_32,
             AUDIT_ARCH_AARCH64 => Arch::Aarch64,

@@ -68,7 +68,7 @@ pub(crate) fn capget_self() -> Option<CapSets> {
     let mut d: CapSets = [CapData::EMPTY; 2];
     // SAFETY: capget reads the header and writes exactly two {effective, permitted,
     // inheritable} triples into `d`.
-    let r = unsafe { libc::syscall(libc::SYS_capget, &hdr as *const CapHeader, d.as_mut_ptr()) };
+    let r = unsafe { libc::syscall(libc::SYS_capget, std::ptr::addr_of!(hdr), d.as_mut_ptr()) };
     (r == 0).then_some(d)
 }
 
@@ -76,7 +76,7 @@ pub(crate) fn capget_self() -> Option<CapSets> {
 pub(crate) fn capset_self(d: &CapSets) {
     let hdr = CapHeader::SELF;
     // SAFETY: capset reads the header and exactly two triples; it only affects this thread.
-    unsafe { libc::syscall(libc::SYS_capset, &hdr as *const CapHeader, d.as_ptr()) };
+    unsafe { libc::syscall(libc::SYS_capset, std::ptr::addr_of!(hdr), d.as_ptr()) };
 }
 
 /// Raises the effective sets in `sets` (this thread's, as read) to the permitted ones; returns
@@ -84,7 +84,7 @@ pub(crate) fn capset_self(d: &CapSets) {
 fn raise_from(sets: Option<CapSets>) -> bool {
     match sets {
         Some(mut d) if d.iter().any(|w| w.effective != w.permitted) => {
-            for w in d.iter_mut() {
+            for w in &mut d {
                 w.effective = w.permitted;
             }
             capset_self(&d);
@@ -169,7 +169,7 @@ pub struct CapDrop {
 /// True when the kernel knows capability `cap` (PR_CAPBSET_READ fails with EINVAL past the last).
 fn capbset_knows(cap: u32) -> bool {
     // SAFETY: PR_CAPBSET_READ takes a number and reads no memory.
-    let r = unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong) };
+    let r = unsafe { libc::prctl(libc::PR_CAPBSET_READ, libc::c_ulong::from(cap)) };
     r >= 0
 }
 

@@ -100,9 +100,8 @@ pub(crate) fn places_from(
     let mut v2_path: Option<String> = None;
     for line in self_cgroup.lines() {
         let mut parts = line.splitn(3, ':');
-        let (_, ctrls, path) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(a), Some(b), Some(c)) => (a, b, c),
-            _ => continue,
+        let (Some(_), Some(ctrls), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
         };
         if ctrls.is_empty() {
             v2_path = Some(path.to_string());
@@ -365,12 +364,11 @@ mod pool {
             let mut pool = lock();
             pool.iter().position(|d| d.parent() == Some(parent)).map(|i| pool.swap_remove(i))
         };
-        let dir = match ready {
-            Some(d) => d,
-            None => {
-                sweep(parent);
-                make(parent)?
-            }
+        let dir = if let Some(d) = ready {
+            d
+        } else {
+            sweep(parent);
+            make(parent)?
         };
         send(Chore::Refill(parent.to_path_buf()));
         Ok(dir)

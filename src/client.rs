@@ -29,7 +29,9 @@ static MAPPINGS: Mutex<Option<HashMap<String, RawFd>>> = Mutex::new(None);
 /// The fd the host mapped under `name` (see `Executor::map_fd_named`). Each name can be taken
 /// once: the caller owns the fd.
 pub fn mapped_fd(name: &str) -> Option<OwnedFd> {
-    let mut m = MAPPINGS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut m = MAPPINGS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let map = m
         .get_or_insert_with(|| parse_mappings(&std::env::var(FD_MAPPINGS_ENV).unwrap_or_default()));
     let fd = map.remove(name)?;
@@ -92,15 +94,18 @@ pub fn decode_policy(tag: u32, bytes: &[u8]) -> Result<Vec<crate::policy::SockFi
 /// Receives the policy over `comms` and applies it to every thread of this process
 /// (`SECCOMP_FILTER_FLAG_TSYNC`). On any error nothing was applied.
 pub fn try_sandbox_me_here(comms: &mut Comms) -> Result<()> {
-    let (tag, bytes) = comms.recv_tlv()?;
-    let insns = decode_policy(tag, &bytes)?;
     #[repr(C)]
     struct Fprog {
         len: u16,
         filter: *const crate::policy::SockFilter,
     }
+    let (tag, bytes) = comms.recv_tlv()?;
+    let insns = decode_policy(tag, &bytes)?;
+    // decode_policy checked 1 to 4096 instructions.
+    let len = u16::try_from(insns.len())
+        .map_err(|_| Error::InvalidPolicy(format!("{} instructions", insns.len())))?;
     let prog = Fprog {
-        len: insns.len() as u16,
+        len,
         filter: insns.as_ptr(),
     };
     // SAFETY: prctl with integer arguments.
@@ -115,7 +120,7 @@ pub fn try_sandbox_me_here(comms: &mut Comms) -> Result<()> {
             libc::SYS_seccomp,
             SECCOMP_SET_MODE_FILTER,
             SECCOMP_FILTER_FLAG_TSYNC,
-            &prog as *const Fprog,
+            std::ptr::addr_of!(prog),
         )
     };
     match r {
@@ -144,6 +149,12 @@ pub fn sandbox_me_here(comms: &mut Comms) {
 }
 
 #[cfg(test)]
+// Tests: their casts are of constants and of values the tests make themselves.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 mod tests {
     use super::*;
 

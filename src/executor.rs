@@ -245,7 +245,7 @@ impl Executor {
                 return Err(Error::invalid(format!("fd {} is mapped twice", m.child)));
             }
             if let Some(n) = self.limits.open_files {
-                if m.child as u64 >= n {
+                if !u64::try_from(m.child).is_ok_and(|c| c < n) {
                     return Err(Error::invalid(format!(
                         "fd mapping to {} is not below the open_files limit {}",
                         m.child, n

@@ -164,15 +164,12 @@ fn probe_canary(namespaces: bool) -> Feature {
     let detail = match (r.failed_step, r.setup_errno) {
         (Some(step), Some(e)) => {
             let mut d = format!("step {step} failed with {}", errno_text(e));
-            match &r.setup_hint {
-                Some(h) => {
-                    d.push_str("; cause: ");
-                    d.push_str(h);
-                }
-                None => {
-                    d.push_str(": ");
-                    d.push_str(r.message.as_deref().unwrap_or(""));
-                }
+            if let Some(h) = &r.setup_hint {
+                d.push_str("; cause: ");
+                d.push_str(h);
+            } else {
+                d.push_str(": ");
+                d.push_str(r.message.as_deref().unwrap_or(""));
             }
             d
         }
@@ -216,7 +213,7 @@ fn uname_release() -> String {
         .release
         .iter()
         .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
+        .map(|&c| u8::from_ne_bytes(c.to_ne_bytes()))
         .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
@@ -271,12 +268,13 @@ fn proc_status_field(key: &str) -> Option<String> {
 ///
 /// The child runs in a copy of a possibly multithreaded process: it may only make raw system
 /// calls (no allocation, no locks) and must end with `_exit`.
+#[allow(clippy::cast_possible_truncation)] // the pid in clone's c_long return
 fn raw_fork(flags: libc::c_long) -> Result<libc::pid_t, i32> {
     // SAFETY: see the contract above; every caller's child path only makes raw syscalls.
     let pid = unsafe {
         libc::syscall(
             libc::SYS_clone,
-            flags | libc::SIGCHLD as libc::c_long,
+            flags | libc::c_long::from(libc::SIGCHLD),
             0usize,
             0usize,
             0usize,
@@ -341,7 +339,7 @@ fn probe_seccomp_filter() -> Feature {
             libc::SYS_seccomp,
             SECCOMP_GET_ACTION_AVAIL,
             0,
-            &allow as *const u32,
+            std::ptr::addr_of!(allow),
         )
     };
     let serr = errno();
@@ -392,7 +390,7 @@ fn probe_seccomp_action(
             libc::SYS_seccomp,
             SECCOMP_GET_ACTION_AVAIL,
             0,
-            &action as *const u32,
+            std::ptr::addr_of!(action),
         )
     };
     let (available, detail) = if r == 0 {
@@ -425,6 +423,7 @@ const UNOTIFY_SYNC_WAKE: i32 = 4;
 
 /// In a child: installs an allow-all filter with a new listener (with killable waits, else
 /// without), then sets SYNC_WAKE_UP on the listener; reports what worked as bits.
+#[allow(clippy::cast_possible_truncation)] // the fd in seccomp(2)'s c_long return
 fn user_notify_child() -> i32 {
     use crate::sys::seccomp as uapi;
     static ALLOW: [crate::policy::SockFilter; 1] = [crate::policy::SockFilter {
@@ -444,7 +443,7 @@ fn user_notify_child() -> i32 {
         }
         let mut bits = UNOTIFY_LISTENER | UNOTIFY_KILLABLE;
         let flags = uapi::FILTER_FLAG_NEW_LISTENER | uapi::FILTER_FLAG_WAIT_KILLABLE_RECV;
-        let p = &prog as *const crate::sys::seccomp::SockFprog;
+        let p = std::ptr::addr_of!(prog);
         let mut fd = libc::syscall(libc::SYS_seccomp, uapi::SET_MODE_FILTER, flags, p);
         if fd < 0 {
             bits = UNOTIFY_LISTENER;
@@ -647,6 +646,7 @@ fn probe_ptrace() -> (Feature, Feature) {
 // ----------------------------------------------------------------------------------------------
 // Plain syscalls
 
+#[allow(clippy::cast_possible_truncation)] // the fd in syscall(2)'s c_long return
 fn probe_pidfd_open() -> Feature {
     // SAFETY: pidfd_open of ourselves returns a new fd we own, or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
@@ -741,7 +741,7 @@ fn probe_user_namespaces() -> Feature {
         seen.push(format!("kernel.apparmor_restrict_unprivileged_userns={v}"));
     }
     // The real test: can this process create a child in a new user namespace?
-    let created = in_child(libc::CLONE_NEWUSER as libc::c_long, || 0);
+    let created = in_child(libc::c_long::from(libc::CLONE_NEWUSER), || 0);
     let sysctls = if seen.is_empty() {
         String::new()
     } else {
@@ -856,11 +856,7 @@ fn probe_x32() -> Feature {
     let r = in_child(0, || {
         // SAFETY: getpid through the x32 numbering; harmless when served, ENOSYS when not.
         let r = unsafe { libc::syscall(0x4000_0000 | libc::SYS_getpid) };
-        if r > 0 {
-            0
-        } else {
-            1
-        }
+        i32::from(r <= 0)
     });
     let available = r == Ok(0);
     Feature {

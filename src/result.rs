@@ -5,6 +5,7 @@
 
 use crate::arch::Arch;
 use std::fmt;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 /// How a run ended. Numbering is sandbox2's `StatusEnum`.
@@ -83,7 +84,14 @@ pub enum Reason {
 impl Reason {
     /// sandbox2's spelling, e.g. `FAILED_PTRACE`.
     pub fn name(self) -> &'static str {
-        use Reason::*;
+        use Reason::{
+            FailedChild, FailedCommsUpgrade, FailedConfig, FailedConnection, FailedCwd,
+            FailedFetch, FailedGetEvent, FailedInspect, FailedInterrupt, FailedIpc, FailedKill,
+            FailedLimits, FailedMonitor, FailedNamespaces, FailedNotify, FailedPolicy,
+            FailedPtrace, FailedSignals, FailedStore, FailedSubprocess, FailedTimers,
+            FailedVersionCheck, FailedWait, UnsupportedArch, ViolationArch, ViolationNetwork,
+            ViolationSyscall,
+        };
         match self {
             UnsupportedArch => "UNSUPPORTED_ARCH",
             FailedTimers => "FAILED_TIMERS",
@@ -388,12 +396,14 @@ impl RunResult {
                 let mut d = format!(
                     "SIGNALED - signal {} ({})",
                     self.reason_code,
-                    signal_name(self.reason_code as i32)
+                    signal_name(i32::from_ne_bytes(self.reason_code.to_ne_bytes()))
                 );
                 if let Some(u) = self.cgroup.as_ref().filter(|u| u.oom_kills > 0) {
                     d.push_str(" - the memory limit was reached (cgroup OOM kill");
                     if let Some(p) = u.memory_peak {
-                        d.push_str(&format!(", peak {:.1} MiB", p as f64 / f64::from(1 << 20)));
+                        #[allow(clippy::cast_precision_loss)] // shown to a tenth of a MiB
+                        let mib = p as f64 / f64::from(1 << 20);
+                        let _ = write!(d, ", peak {mib:.1} MiB");
                     }
                     d.push(')');
                 }
@@ -405,7 +415,7 @@ impl RunResult {
             ),
             Status::ExternalKill => "EXTERNAL_KILL - killed by the host".to_string(),
             Status::SetupError | Status::InternalError | Status::Unset => {
-                let code = self.reason().map(|r| r.name()).unwrap_or("UNKNOWN");
+                let code = self.reason().map_or("UNKNOWN", Reason::name);
                 match &self.message {
                     Some(m) => format!("{} - {}: {}", self.status.name(), code, m),
                     None => format!("{} - {}", self.status.name(), code),
@@ -423,7 +433,13 @@ impl fmt::Display for RunResult {
 
 /// Maps a numeric reason code back to [`Reason`].
 pub fn reason_from_code(code: u32) -> Option<Reason> {
-    use Reason::*;
+    use Reason::{
+        FailedChild, FailedCommsUpgrade, FailedConfig, FailedConnection, FailedCwd, FailedFetch,
+        FailedGetEvent, FailedInspect, FailedInterrupt, FailedIpc, FailedKill, FailedLimits,
+        FailedMonitor, FailedNamespaces, FailedNotify, FailedPolicy, FailedPtrace, FailedSignals,
+        FailedStore, FailedSubprocess, FailedTimers, FailedVersionCheck, FailedWait,
+        UnsupportedArch, ViolationArch, ViolationNetwork, ViolationSyscall,
+    };
     const ALL: [Reason; 27] = [
         UnsupportedArch,
         FailedTimers,

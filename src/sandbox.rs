@@ -132,7 +132,7 @@ impl Sandbox {
                     .shared
                     .changed
                     .wait(p)
-                    .unwrap_or_else(|e| e.into_inner());
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
             matches!(*p, Phase::Running { .. })
         };
@@ -193,7 +193,7 @@ impl Sandbox {
                     .shared
                     .changed
                     .wait(p)
-                    .unwrap_or_else(|e| e.into_inner()),
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
                 Some(t) => {
                     let now = Instant::now();
                     if now >= t {
@@ -202,7 +202,7 @@ impl Sandbox {
                     self.shared
                         .changed
                         .wait_timeout(p, t - now)
-                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .0
                 }
             };

@@ -4,6 +4,13 @@
 //! the same as without audit. Runs under the monitor SBX_TEST_MONITOR names (the suites run
 //! twice).
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 mod common;
 
 use common::*;

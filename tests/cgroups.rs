@@ -15,7 +15,9 @@ use std::time::Duration;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Starts `ex` under the allow-all policy; `None` after checking the refusal when this user
@@ -116,8 +118,8 @@ fn within_the_memory_limit_a_run_is_untouched() {
 
 #[test]
 fn a_fork_bomb_is_held_by_the_cgroup_process_limit() {
-    let _g = serial();
     const CAP: u64 = 32;
+    let _g = serial();
     let (pid_rd, pid_wr) = pipe();
     let mut ex = attack("forkbomb", &["1500"]);
     ex.map_fd(pid_wr, 3).walltime(Duration::from_secs(15));

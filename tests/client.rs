@@ -62,7 +62,7 @@ fn earlier_thread_is_caught_after_sandbox_me_here() {
 /// Child: start a thread, sandbox the process, then let the earlier thread make a call the
 /// policy forbids (`personality` is not in tool_default). Without TSYNC it would succeed.
 #[test]
-#[ignore]
+#[ignore = "the sandboxee of another test, which runs it in a sandbox"]
 fn child_thread_then_sandbox() {
     if !is_child() {
         return;
@@ -104,7 +104,7 @@ fn named_fds_comms_and_an_fd_from_the_sandboxee() {
 }
 
 #[test]
-#[ignore]
+#[ignore = "the sandboxee of another test, which runs it in a sandbox"]
 fn child_uses_named_fd_and_comms() {
     if !is_child() {
         return;
@@ -137,7 +137,7 @@ fn sandbox_me_here_fails_closed_on_a_bad_policy_message() {
 }
 
 #[test]
-#[ignore]
+#[ignore = "the sandboxee of another test, which runs it in a sandbox"]
 fn child_sandboxes_twice() {
     if !is_child() {
         return;

@@ -10,6 +10,12 @@
 //!
 //! `scripts/test-podman.sh` runs the same cases in a real podman container.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 // Test harness: raw syscalls, fds and capabilities of the test process itself.
 #![allow(unsafe_code)]
 
@@ -228,14 +234,14 @@ fn check_passes_where_sandboxes_work() {
 
 /// Runs only inside the namespace prepared by the tests above.
 #[test]
-#[ignore]
+#[ignore = "runs only inside the namespace prepared by the tests above"]
 fn child_default() {
     print(&run_true(false));
 }
 
 /// Runs only inside the namespace prepared by the tests above.
 #[test]
-#[ignore]
+#[ignore = "runs only inside the namespace prepared by the tests above"]
 fn child_opt_in() {
     print(&run_true(true));
 }
@@ -271,7 +277,7 @@ fn refuse_sethostname() {
     ];
     let prog = libc::sock_fprog {
         len: filter.len() as u16,
-        filter: filter.as_ptr() as *mut _,
+        filter: filter.as_ptr().cast_mut(),
     };
     // SAFETY: prctl with a valid sock_fprog that outlives the call.
     unsafe {
@@ -280,7 +286,7 @@ fn refuse_sethostname() {
             libc::prctl(
                 libc::PR_SET_SECCOMP,
                 libc::SECCOMP_MODE_FILTER,
-                &prog as *const _
+                std::ptr::addr_of!(prog)
             ),
             0
         );

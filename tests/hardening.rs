@@ -229,7 +229,7 @@ fn root_inside_a_user_namespace_can_run_sandboxes() {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a child of another test (SBX_HARDENING_CHILD=1)"]
 fn child_runs_as_userns_root() {
     if std::env::var("SBX_HARDENING_CHILD").as_deref() != Ok("1") {
         return;
@@ -273,7 +273,7 @@ fn a_host_that_made_itself_non_dumpable_stays_so() {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a child of another test (SBX_HARDENING_CHILD=1)"]
 fn child_non_dumpable_host() {
     if std::env::var("SBX_HARDENING_CHILD").as_deref() != Ok("1") {
         return;
@@ -381,9 +381,10 @@ fn root_callers_in_two_processes_get_different_ids() {
         let mut line = String::new();
         loop {
             line.clear();
-            if std::io::BufRead::read_line(&mut out, &mut line).unwrap() == 0 {
-                panic!("the helper printed no id");
-            }
+            assert!(
+                std::io::BufRead::read_line(&mut out, &mut line).unwrap() != 0,
+                "the helper printed no id"
+            );
             if let Some(id) = line.trim().strip_prefix("SBX_ROOT_ID=") {
                 return id.parse().unwrap();
             }

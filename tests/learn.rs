@@ -158,7 +158,10 @@ fn conditional_rules_round_trip_too() {
         calls: vec![
             call("read", None),
             call("mmap", seen(2, sbx::Width::W32, vec![1, 3, 5])),
-            call("clone", seen(0, sbx::Width::W64, vec![0x1200011, u64::MAX - 1])),
+            call(
+                "clone",
+                seen(0, sbx::Width::W64, vec![0x0120_0011, u64::MAX - 1]),
+            ),
             call("ioctl", seen(1, sbx::Width::W32, vec![0x5401])),
         ],
     };

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use sbx::{Error, Executor, Reason, Sandbox, Status, Stdio};
+use std::fmt::Write as _;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -205,7 +206,10 @@ fn host_death_helper() {
         live.push((l, fd));
         pids.extend(p);
     }
-    let text: String = pids.iter().map(|p| format!("{p}\n")).collect();
+    let text: String = pids.iter().fold(String::new(), |mut t, p| {
+        let _ = writeln!(t, "{p}");
+        t
+    });
     let tmp = std::path::PathBuf::from(format!("{}.tmp", path.to_string_lossy()));
     std::fs::write(&tmp, text).unwrap();
     std::fs::rename(&tmp, &path).unwrap();

@@ -4,6 +4,13 @@
 //! host's processes running the attacker binary before and after, which concurrent sandboxes of
 //! this test binary would disturb.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 mod common;
 
 use common::*;
@@ -14,13 +21,15 @@ use std::time::{Duration, Instant};
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[test]
 fn fork_bomb_is_capped_by_processes_limit() {
-    let _g = serial();
     const CAP: u64 = 16;
+    let _g = serial();
     let before = running_with_exe(attacker());
     assert!(before.is_empty(), "attacker processes already running: {before:?}");
 
@@ -56,7 +65,12 @@ fn fork_bomb_is_capped_by_processes_limit() {
     // The ptrace monitor counts tasks (and kills those over the cap); under user-notify the
     // cap is the sandbox's own RLIMIT_NPROC and the reported pids are the evidence.
     if ptraced(&r) {
-        assert!(r.usage.peak_tasks as u64 <= CAP + 1, "peak_tasks {} > {}\n{ctx}", r.usage.peak_tasks, CAP + 1);
+        assert!(
+            u64::from(r.usage.peak_tasks) <= CAP + 1,
+            "peak_tasks {} > {}\n{ctx}",
+            r.usage.peak_tasks,
+            CAP + 1
+        );
         assert!(r.usage.peak_tasks >= 2, "the bomb never forked?\n{ctx}");
     }
     assert!(pids.len() as u64 <= CAP, "{} children ran under a cap of {CAP}\n{ctx}", pids.len());
@@ -79,8 +93,8 @@ fn fork_bomb_is_capped_by_processes_limit() {
 
 #[test]
 fn memory_bomb_is_stopped_by_address_space_limit() {
-    let _g = serial();
     const LIMIT_MIB: u64 = 64;
+    let _g = serial();
     let mut ex = attack("memhog", &["1024"]);
     ex.limits_mut().address_space = Some(LIMIT_MIB << 20);
     let run = run_capture(ex, build(&allow_all()));

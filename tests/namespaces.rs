@@ -7,6 +7,13 @@
 //! opened on 127.0.0.1 or to an abstract socket the test bound, or signals a `sleep` the test
 //! started. The attacker also refuses to run at all unless its namespaces differ from the host's.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 mod common;
 
 use common::*;
@@ -67,12 +74,12 @@ fn host_files_outside_the_view_do_not_exist() {
 
 #[test]
 fn read_only_bind_mounts_refuse_writes() {
+    use std::os::unix::fs::PermissionsExt;
     let dir = fresh_dir("robind");
     let data = dir.join("data");
     std::fs::write(&data, "original\n").unwrap();
     // World-writable, so only the read-only mount stands in the way (also for a root host,
     // whose sandboxee is an unprivileged host uid).
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o666)).unwrap();
     let mut pb = attacker_only();
     pb.add_directory(&dir);
@@ -201,6 +208,7 @@ fn abstract_listener(name: &str) -> std::os::unix::net::UnixListener {
 
 #[test]
 fn host_abstract_unix_socket_is_unreachable() {
+    use std::os::linux::net::SocketAddrExt;
     let name = format!("sbx-test-abstract-{}", std::process::id());
     let listener = abstract_listener(&name);
     // Default: abstract names live in the network namespace; the sandbox's has no such name.
@@ -216,7 +224,6 @@ fn host_abstract_unix_socket_is_unreachable() {
         other => panic!("the host's abstract socket got a connection from the sandbox: {other:?}"),
     }
     // Control: the same socket is reachable from the host.
-    use std::os::linux::net::SocketAddrExt;
     let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
     std::os::unix::net::UnixStream::connect_addr(&addr).expect("the test's own connection");
 }
@@ -345,12 +352,12 @@ fn a_passed_directory_fd_is_the_users_choice() {
 
 #[test]
 fn a_setuid_binary_gains_nothing() {
+    use std::os::unix::fs::PermissionsExt;
     // A copy of the attacker with the setuid and setgid bits, owned (as root) by another uid.
     // Bind mounts are nosuid and the sandboxee has no_new_privs: its ids stay 1000.
     let dir = fresh_dir("suid");
     let bin = dir.join("suid-attacker");
     std::fs::copy(attacker(), &bin).unwrap();
-    use std::os::unix::fs::PermissionsExt;
     if is_root() {
         std::os::unix::fs::chown(&bin, Some(12345), Some(12345)).unwrap();
     }

@@ -6,6 +6,13 @@
 //! The proxy runs in the user-notify monitor: under `SBX_TEST_MONITOR=ptrace` each test checks
 //! instead that the combination is refused at build time, naming the monitor.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 mod common;
 
 use common::*;

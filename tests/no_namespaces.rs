@@ -58,6 +58,7 @@ fn host_status_field(key: &str) -> String {
 
 #[test]
 fn capabilities_are_dropped_without_namespaces() {
+    use std::os::unix::fs::MetadataExt;
     let mut pb = base_policy_no_ns();
     pb.allow("prctl").allow("getpid").allow("getsid").allow("getpgid");
     let run = run_capture(attack_no_ns("status", &[]), build(&pb));
@@ -90,7 +91,6 @@ fn capabilities_are_dropped_without_namespaces() {
     let file = fresh_dir("chown-nons").join("f");
     let run = run_capture(attack_no_ns("chown", &[file.to_str().unwrap()]), build(&allow_all_no_ns()));
     assert_eq!(run.r.exit_code, Some(RETURNED_EPERM), "{}", run.ctx());
-    use std::os::unix::fs::MetadataExt;
     assert_ne!(std::fs::metadata(&file).unwrap().uid(), 12345);
     let run = run_capture(attack_no_ns("capset", &[]), build(&allow_all_no_ns()));
     assert_eq!(run.r.exit_code, Some(RETURNED_EPERM), "{}", run.ctx());

@@ -2,6 +2,13 @@
 //! finished, through real sandboxes. `personality` is the traced syscall, as in sandbox2's
 //! notify_test: `setarch` calls it and reports failures, and no default rule touches it.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 mod common;
 
 use sbx::{Executor, Notify, RunResult, Sandbox, Status, Stdio, Syscall, TraceAction};

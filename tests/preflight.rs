@@ -41,7 +41,7 @@ fn missing_user_namespaces_is_a_setup_error_naming_cause_and_fix() {
 
 /// Runs only inside the namespace prepared by the test above.
 #[test]
-#[ignore]
+#[ignore = "runs only inside the namespace prepared by the test above"]
 fn child_reports_result() {
     assert_eq!(
         std::env::var(CHILD_ENV).as_deref(),

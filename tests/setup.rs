@@ -170,8 +170,8 @@ fn non_executable_file_is_a_setup_error() {
 
 #[test]
 fn bad_input_is_refused_before_anything_starts() {
-    let marker_dir = fresh_dir("badinput");
     type Modify = Box<dyn Fn(&mut Executor)>;
+    let marker_dir = fresh_dir("badinput");
     let cases: Vec<(&str, Modify)> = vec![
         ("NUL in an argument", Box::new(|ex| {
             ex.arg("a\0b");
@@ -270,6 +270,7 @@ fn no_capabilities_no_new_privs_clean_signals_own_session() {
 
 #[test]
 fn capability_use_is_refused() {
+    use std::os::unix::fs::MetadataExt;
     // fchown to another uid needs CAP_CHOWN (and, in a user namespace, a mapped uid): refused as
     // root and as an unprivileged user alike.
     let dir = fresh_dir("chown");
@@ -283,8 +284,13 @@ fn capability_use_is_refused() {
         "fchown must fail with EPERM or EINVAL (uid not mapped)\n{}",
         run.ctx()
     );
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(&file).unwrap_or_else(|e| panic!("the sandboxee did not create {}: {e}\n{}", file.display(), run.ctx()));
+    let meta = std::fs::metadata(&file).unwrap_or_else(|e| {
+        panic!(
+            "the sandboxee did not create {}: {e}\n{}",
+            file.display(),
+            run.ctx()
+        )
+    });
     assert_ne!(meta.uid(), 12345);
     // The file the sandboxee (uid 1000 inside) created belongs to the caller on the host, or,
     // for a root caller, to the bound directory's owner (the writable bind is idmapped onto the

@@ -42,6 +42,7 @@ fn net_ns(run: &Run) -> String {
 }
 
 #[test]
+#[allow(clippy::many_single_char_names)] // a, b: the two sandboxes
 fn shared_sandboxes_share_one_namespace_that_is_not_the_hosts() {
     let host = std::fs::read_link("/proc/self/ns/net").unwrap().to_string_lossy().into_owned();
     let Some(a) = run(NetNs::Shared, sh("readlink /proc/self/ns/net")) else { return };
@@ -60,6 +61,7 @@ fn shared_sandboxes_share_one_namespace_that_is_not_the_hosts() {
 }
 
 #[test]
+#[allow(clippy::many_single_char_names)] // a, b: the two sandboxes
 fn lo_is_up_and_shared_sandboxes_reach_each_other_on_it() {
     let listen = "import socket, sys\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen()\n\
                   print(s.getsockname()[1], flush=True)\nc, _ = s.accept()\nc.sendall(b'FROM-A')\n";

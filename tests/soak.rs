@@ -11,7 +11,7 @@ use sbx::{Executor, Sandbox, Status};
 use std::time::Duration;
 
 fn count(dir: &str) -> usize {
-    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir(dir).map_or(0, Iterator::count)
 }
 
 /// Children of every thread of this process (unreaped ones included).
@@ -23,8 +23,7 @@ fn children() -> usize {
         .flatten()
         .map(|t| {
             std::fs::read_to_string(t.path().join("children"))
-                .map(|s| s.split_whitespace().count())
-                .unwrap_or(0)
+                .map_or(0, |s| s.split_whitespace().count())
         })
         .sum()
 }

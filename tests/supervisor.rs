@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn count(dir: &str) -> usize {
-    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir(dir).map_or(0, Iterator::count)
 }
 
 fn sleeper(secs: &str, walltime: Option<Duration>) -> Sandbox {

@@ -2,6 +2,13 @@
 //! user policy, foreign ABIs, argument widths, and the single exec. Each test runs a real attacker
 //! program (tests/testcases/attacker.c) in a real sandbox and checks how the run ended.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 mod common;
 
 use common::*;
@@ -86,7 +93,7 @@ fn mandatory(mode: &str, args: &[&str], name: &str) -> sbx::Violation {
     let mut pb = allow_all();
     pb.allow(name);
     match pb.build() {
-        Err(Error::InvalidPolicy(_)) | Err(Error::InvalidArgument(_)) => {}
+        Err(Error::InvalidPolicy(_) | Error::InvalidArgument(_)) => {}
         Err(e) => panic!("allow({name}) refused with an unexpected error: {e:?}"),
         Ok(policy) => {
             let run = run_capture(attack(mode, args), policy);
@@ -225,7 +232,7 @@ fn clone3_stays_enosys_when_the_user_allows_it() {
     let mut pb = allow_all();
     pb.allow("clone3");
     match pb.build() {
-        Err(Error::InvalidPolicy(_)) | Err(Error::InvalidArgument(_)) => {}
+        Err(Error::InvalidPolicy(_) | Error::InvalidArgument(_)) => {}
         Err(e) => panic!("unexpected error {e:?}"),
         Ok(p) => {
             let run = run_capture(attack("clone3", &[&format!("{:#x}", libc::CLONE_NEWUSER)]), p);

@@ -12,8 +12,12 @@
 //! This is a benchmark, not a test: it asserts nothing and the machine is noisy, so read the
 //! ratios, which are measured side by side in one run.
 
+// The figures are f64: counts and nanoseconds far below 2^52, where the conversion is exact.
+#![allow(clippy::cast_precision_loss)]
+
 use sbx::{Executor, Policy, PolicyBuilder, RunResult, Sandbox, Status, Stdio};
 use std::ffi::CString;
+use std::fmt::Write as _;
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -168,7 +172,12 @@ impl Table {
     fn timed(&mut self, label: &str, s: &Samples, base: Option<&Samples>) {
         let mut cells = format!("{:>9.3}{:>9.3}", s.mean_ms(), s.median_ms());
         if let Some(b) = base {
-            cells += &format!("{:>8.2}x{:>8.2}x", s.mean_ms() / b.mean_ms(), s.median_ms() / b.median_ms());
+            let _ = write!(
+                cells,
+                "{:>8.2}x{:>8.2}x",
+                s.mean_ms() / b.mean_ms(),
+                s.median_ms() / b.median_ms()
+            );
         }
         self.row(label, &cells);
     }
@@ -407,6 +416,7 @@ impl Config {
     }
 }
 
+#[allow(clippy::too_many_lines)] // one table section: its runs, then its rows
 fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
     let policy = &pol.tool;
     progress("(a) spawn of /bin/true");
@@ -529,10 +539,14 @@ fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<Samples> {
         let p = Path::new(d);
         if p.is_symlink() {
             if let Ok(to) = std::fs::read_link(p) {
-                bwrap.extend(["--symlink".into(), to.display().to_string(), d.to_string()]);
+                bwrap.extend([
+                    "--symlink".into(),
+                    to.display().to_string(),
+                    (*d).to_string(),
+                ]);
             }
         } else if p.is_dir() {
-            bwrap.extend(["--ro-bind".into(), d.to_string(), d.to_string()]);
+            bwrap.extend(["--ro-bind".into(), (*d).to_string(), (*d).to_string()]);
         }
     }
     // The withheld /etc entries are covered like tool_view covers them (files by /dev/null).
@@ -657,9 +671,10 @@ fn section_j(t: &mut Table, pol: &Policies, secs: u64) {
         let ns_later = netns_objects();
         let mut ms: Vec<f64> = all.iter().map(|d| d.as_secs_f64() * 1e3).collect();
         ms.sort_by(f64::total_cmp);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // an index, 0..len
         let p = |q: f64| ms.get(((ms.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(f64::NAN);
         let delta = |x: Option<u64>| match (ns0, x) {
-            (Some(a), Some(b)) => format!("{:+}", b as i64 - a as i64),
+            (Some(a), Some(b)) => format!("{:+}", i128::from(b) - i128::from(a)),
             _ => "?".into(),
         };
         t.row(
@@ -671,7 +686,7 @@ fn section_j(t: &mut Table, pol: &Policies, secs: u64) {
                 p(0.99),
                 delta(ns_end),
                 delta(ns_later),
-                rss_kib() as i64 - rss0 as i64
+                i128::from(rss_kib()) - i128::from(rss0)
             ),
         );
     }
@@ -827,6 +842,7 @@ fn time_violation(policy: &Policy, h: &Helper) -> Result<Duration, String> {
 /// The violation round trip under each monitor, the runs alternating so that the machine's
 /// drift affects both alike (issue 10: user-notify's must not exceed ptrace's).
 fn monitors_compared(t: &mut Table, cfg: &Config, h: &Helper) {
+    const BLOCK: usize = 25;
     let build = |m: sbx::Monitor| helper_policy(h, m).map_err(|e| format!("{}: {e}", m.name()));
     let (ptrace, unotify) = match (build(sbx::Monitor::Ptrace), build(sbx::Monitor::Unotify)) {
         (Ok(p), Ok(u)) => (p, u),
@@ -837,7 +853,6 @@ fn monitors_compared(t: &mut Table, cfg: &Config, h: &Helper) {
     };
     // Blocks of BLOCK runs each, alternating: a host changes monitor rarely, and the switch
     // (the supervisor leaves or enters its epoll-only sleep) should not be in every sample.
-    const BLOCK: usize = 25;
     let mut by = [Samples::default(), Samples::default()];
     let blocks = cfg.runs.div_ceil(BLOCK);
     let measured = (0..blocks).try_for_each(|_| -> Result<(), String> {
@@ -917,6 +932,7 @@ fn medians(runs: Vec<Result<[f64; 3], String>>) -> Result<[f64; 3], String> {
 
 /// (h) Connect latency through the network proxy vs a direct connect on the host, and the
 /// rate of a loop of short connections.
+#[allow(clippy::many_single_char_names)] // t: the table; the others: short-lived locals of the measuring loops
 fn section_h(t: &mut Table, cfg: &Config, helper: &Result<Helper, String>) {
     const N: u64 = 1000;
     const REPS: usize = 5;
@@ -969,7 +985,7 @@ fn section_h(t: &mut Table, cfg: &Config, helper: &Result<Helper, String>) {
     }
     let direct = medians(direct);
     let proxied = medians(proxied);
-    let base = direct.as_ref().map(|d| d[0]).unwrap_or(f64::NAN);
+    let base = direct.as_ref().map_or(f64::NAN, |d| d[0]);
     for (label, figures) in [("direct connect on the host", &direct), ("through the proxy (allow_connect)", &proxied)] {
         match figures {
             Ok([p50, p99, total]) => t.row(
@@ -1049,7 +1065,7 @@ fn section_i(t: &mut Table, cfg: &Config, pol: &Policies, helper: &Result<Helper
 fn section_f(t: &mut Table, policy: &Policy) {
     progress("(f) host threads");
     t.section("(f) host threads while N sandboxes run at once", "  threads  per sandbox");
-    let threads = || std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0);
+    let threads = || std::fs::read_dir("/proc/self/task").map_or(0, Iterator::count);
     let before = threads();
     let mut worst = 0usize;
     for n in [1usize, 8, 32, 256] {
@@ -1085,6 +1101,7 @@ fn section_f(t: &mut Table, policy: &Policy) {
 
 /// (g) A C ABI call that checks a handle (a registry lookup, a reference taken and given back)
 /// against one that takes no handle; both cross the same panic boundary.
+#[allow(clippy::many_single_char_names)] // t: the table; the others: short-lived locals of the measuring loops
 fn section_g(t: &mut Table) {
     use sbx::ffi::policy::sbx_policy;
     use sbx::ffi::policy_builder::sbx_policy_builder;
@@ -1189,7 +1206,7 @@ fn main() {
         }
     };
     let mut t = Table::default();
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let uid = nix::unistd::geteuid();
     t.0.push(format!(

@@ -199,6 +199,8 @@ EXAMPLES:
 // Options
 
 /// Everything the command line says.
+// A limit is `None` (not given: the default), `Some(None)` ("unlimited") or `Some(Some(n))`.
+#[allow(clippy::option_option)]
 #[derive(Debug, Default)]
 struct Options {
     json: bool,
@@ -255,6 +257,7 @@ enum Parsed {
     Version,
 }
 
+#[allow(clippy::too_many_lines)] // one arm per command-line flag
 fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
     let mut o = Options::default();
     let mut it = args.into_iter();
@@ -291,27 +294,27 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             "-V" | "--version" => return Ok(Parsed::Version),
             "-q" | "--quiet" => {
                 no_value(&flag)?;
-                o.quiet = true
+                o.quiet = true;
             }
             "--json" => {
                 no_value(&flag)?;
-                o.json = true
+                o.json = true;
             }
             "--check" => {
                 no_value(&flag)?;
-                o.check = true
+                o.check = true;
             }
             "--dump-policy" => {
                 no_value(&flag)?;
-                o.dump_policy = true
+                o.dump_policy = true;
             }
             "--allow-all" => {
                 no_value(&flag)?;
-                o.allow_all = true
+                o.allow_all = true;
             }
             "--audit" => {
                 no_value(&flag)?;
-                o.audit = true
+                o.audit = true;
             }
             "--learn" => o.learn = Some(PathBuf::from(value(&flag)?)),
             "--learn-format" => {
@@ -327,7 +330,7 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             "--policy" => o.policy_file = Some(PathBuf::from(value(&flag)?)),
             "--keep-env" => {
                 no_value(&flag)?;
-                o.keep_env = true
+                o.keep_env = true;
             }
             "--allow" => {
                 let v = value(&flag)?;
@@ -363,13 +366,13 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             "--rlimit-as" => o.rlimit_as = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?),
             "--rlimit-cpu" => o.rlimit_cpu = Some(limit_flag(&flag, &value(&flag)?, parse_count)?),
             "--rlimit-fsize" => {
-                o.rlimit_fsize = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?)
+                o.rlimit_fsize = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?);
             }
             "--rlimit-nofile" => {
-                o.rlimit_nofile = Some(limit_flag(&flag, &value(&flag)?, parse_count)?)
+                o.rlimit_nofile = Some(limit_flag(&flag, &value(&flag)?, parse_count)?);
             }
             "--rlimit-nproc" => {
-                o.rlimit_nproc = Some(limit_flag(&flag, &value(&flag)?, parse_count)?)
+                o.rlimit_nproc = Some(limit_flag(&flag, &value(&flag)?, parse_count)?);
             }
             "--memory" => {
                 // 0 or inf: no memory limit (not even the default).
@@ -387,10 +390,13 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                     .ok()
                     .filter(|c: &f64| c.is_finite() && *c > 0.0)
                     .ok_or_else(|| format!("--cpus {v:?}: a positive number of CPUs, e.g. 0.5"))?;
-                o.cgroup.cpu_millicores = Some((cores * 1000.0).round() as u64);
+                // Positive and finite (checked above); a float-to-int `as` saturates.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let millicores = (cores * 1000.0).round() as u64;
+                o.cgroup.cpu_millicores = Some(millicores);
             }
             "--rlimit-core" => {
-                o.rlimit_core = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?)
+                o.rlimit_core = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?);
             }
             "--env" => {
                 let v = value(&flag)?;
@@ -401,11 +407,11 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             }
             "--no-namespaces" => {
                 no_value(&flag)?;
-                o.no_namespaces = true
+                o.no_namespaces = true;
             }
             "--no-private-proc" => {
                 no_value(&flag)?;
-                o.no_private_proc = true
+                o.no_private_proc = true;
             }
             "--monitor" => {
                 let v = value(&flag)?;
@@ -452,15 +458,15 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             }
             "--net" => {
                 no_value(&flag)?;
-                o.share_net = true
+                o.share_net = true;
             }
             "--tty" => {
                 no_value(&flag)?;
-                o.tty = true
+                o.tty = true;
             }
             "--allow-write-exec" => {
                 no_value(&flag)?;
-                o.write_exec = true
+                o.write_exec = true;
             }
             "--shm" => {
                 let v = value(&flag)?;
@@ -790,7 +796,7 @@ impl Signals {
         let n = unsafe {
             libc::read(
                 self.fd.as_raw_fd(),
-                (&mut info as *mut libc::signalfd_siginfo).cast(),
+                std::ptr::addr_of_mut!(info).cast(),
                 size,
             )
         };
@@ -884,13 +890,38 @@ fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1000.0)
 }
 
+/// A JSON array of strings.
+fn json_list(o: &mut String, items: &[&str]) {
+    o.push('[');
+    for (i, f) in items.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        json_str(o, f);
+    }
+    o.push(']');
+}
+
+/// The Landlock report: `{"abi":N,"fs_rights":[...],"scopes":[...]}` or `null`.
+fn json_landlock(o: &mut String, l: Option<sbx::landlock::Enforced>) {
+    let Some(l) = l else {
+        o.push_str("null");
+        return;
+    };
+    let _ = write!(o, "{{\"abi\":{},\"fs_rights\":", l.abi);
+    json_list(o, &l.fs_rights());
+    o.push_str(",\"scopes\":");
+    json_list(o, &l.scopes());
+    o.push('}');
+}
+
 /// The result as one line of JSON (keys in a fixed order, always present).
 fn result_json(r: &RunResult) -> String {
     let mut o = String::with_capacity(512);
     o.push_str("{\"status\":");
     json_str(&mut o, r.status.name());
     let _ = write!(o, ",\"reason_code\":{},\"reason\":", r.reason_code);
-    json_opt_str(&mut o, r.reason().map(|x| x.name()));
+    json_opt_str(&mut o, r.reason().map(sbx::Reason::name));
     o.push_str(",\"exit_code\":");
     json_opt_num(&mut o, r.exit_code);
     o.push_str(",\"signal\":");
@@ -911,30 +942,12 @@ fn result_json(r: &RunResult) -> String {
     );
     o.push_str(",\"setup_hint\":");
     json_opt_str(&mut o, r.setup_hint.as_deref());
-    let list = |o: &mut String, items: &[&str]| {
-        o.push('[');
-        for (i, f) in items.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            json_str(o, f);
-        }
-        o.push(']');
-    };
     o.push_str(",\"fences\":");
-    list(&mut o, &r.fences);
+    json_list(&mut o, &r.fences);
     o.push_str(",\"degraded\":");
-    list(&mut o, &r.degraded);
-    match r.landlock {
-        Some(l) => {
-            let _ = write!(o, ",\"landlock\":{{\"abi\":{},\"fs_rights\":", l.abi);
-            list(&mut o, &l.fs_rights());
-            o.push_str(",\"scopes\":");
-            list(&mut o, &l.scopes());
-            o.push('}');
-        }
-        None => o.push_str(",\"landlock\":null"),
-    }
+    json_list(&mut o, &r.degraded);
+    o.push_str(",\"landlock\":");
+    json_landlock(&mut o, r.landlock);
     let u = &r.usage;
     let _ = write!(
         o,
@@ -1075,6 +1088,12 @@ fn print_audit(r: &RunResult) {
 }
 
 /// Exit status for a result (see the EXIT STATUS section of the help).
+// An exit status is the low 8 bits of the code, as wait(2) and the shell take it.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 fn exit_status(r: &RunResult) -> u8 {
     match r.status {
         Status::Ok => r.exit_code.unwrap_or(r.reason_code as i32) as u8,
@@ -1090,7 +1109,7 @@ fn exit_status(r: &RunResult) -> u8 {
 }
 
 fn signal_status(sig: i32) -> u8 {
-    (128 + sig.clamp(0, 127)) as u8
+    u8::try_from(128 + sig.clamp(0, 127)).unwrap_or(u8::MAX) // 128..=255: always fits
 }
 
 fn print_check() -> u8 {
@@ -1241,6 +1260,12 @@ fn main() -> ExitCode {
 }
 
 #[cfg(test)]
+// Tests: their casts are of constants and of values the tests make themselves.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 mod tests {
     use super::*;
 
@@ -1268,7 +1293,7 @@ mod tests {
 
     #[test]
     fn args() {
-        let p = |v: &[&str]| parse_args(v.iter().map(|s| s.to_string()).collect());
+        let p = |v: &[&str]| parse_args(v.iter().map(|s| (*s).to_string()).collect());
         match p(&["--walltime=2.5", "--allow", "a,b", "--", "ls", "-l"]) {
             Ok(Parsed::Run(o)) => {
                 assert_eq!(o.walltime, Some(Duration::from_millis(2500)));

@@ -179,7 +179,8 @@ pub(crate) fn recv_chunk(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<Chunk, i3
             }
         });
         return Ok(Chunk {
-            n: n as usize,
+            // Not negative: checked above.
+            n: n.unsigned_abs(),
             fds,
             control,
             ctrunc: msg.msg_flags & libc::MSG_CTRUNC != 0,
@@ -249,7 +250,7 @@ pub(crate) fn send_all(
             }
             return Err((e, sent));
         }
-        sent += n as usize;
+        sent += n.unsigned_abs(); // not negative: checked above
     }
     Ok(())
 }
@@ -328,8 +329,8 @@ fn setsockopt<T>(
             fd.as_raw_fd(),
             level,
             name,
-            (val as *const T).cast(),
-            size_of::<T>() as libc::socklen_t,
+            std::ptr::from_ref::<T>(val).cast(),
+            crate::sys::socklen_of::<T>(),
         )
     };
     if r != 0 {
@@ -346,7 +347,7 @@ fn getsockopt<T: Copy>(
     init: T,
 ) -> Result<T, i32> {
     let mut val = init;
-    let mut len = size_of::<T>() as libc::socklen_t;
+    let mut len = crate::sys::socklen_of::<T>();
     // SAFETY: `val` is a writable value of `len` bytes, of the C type this option returns (the
     // callers pair each option with its type); the kernel writes at most `len` bytes.
     let r = unsafe {
@@ -354,7 +355,7 @@ fn getsockopt<T: Copy>(
             fd.as_raw_fd(),
             level,
             name,
-            (&mut val as *mut T).cast(),
+            std::ptr::addr_of_mut!(val).cast(),
             &mut len,
         )
     };
@@ -414,8 +415,8 @@ pub(crate) fn check_unix_stream(fd: BorrowedFd<'_>) -> Result<(), &'static str> 
 pub(crate) fn set_timeouts(fd: BorrowedFd<'_>, t: Option<Duration>) -> Result<(), i32> {
     let t = t.unwrap_or(Duration::ZERO);
     let mut tv = libc::timeval {
-        tv_sec: t.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
-        tv_usec: t.subsec_micros() as libc::suseconds_t,
+        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_usec: libc::suseconds_t::from(t.subsec_micros()),
     };
     if tv.tv_sec == 0 && tv.tv_usec == 0 && !t.is_zero() {
         // A sub-microsecond timeout would read as "forever"; round it up instead.

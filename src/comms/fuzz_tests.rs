@@ -14,6 +14,12 @@
 //!
 //! A second, cheaper loop feeds random control buffers straight to the cmsg parser.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 // Audited unsafe: raw fds in the fuzz driver.
 #![allow(unsafe_code)]
 
@@ -218,7 +224,7 @@ fn make_input(rng: &mut Rng) -> Vec<u8> {
         return rng.bytes(n);
     }
     let mut data = Vec::new();
-    for _ in 0..1 + rng.below(5) {
+    for _ in 0..=rng.below(5) {
         data.extend(seed_message(rng));
     }
     if rng.chance(85) {
@@ -521,7 +527,7 @@ fn open_socket_inodes(of: &HashSet<u64>) -> usize {
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
         return 0;
     };
-    dir.filter_map(|e| e.ok())
+    dir.filter_map(std::result::Result::ok)
         .filter_map(|e| std::fs::read_link(e.path()).ok())
         .filter_map(|t| {
             let t = t.to_string_lossy().into_owned();
@@ -574,18 +580,23 @@ fn one_input(
     };
     // Where whole messages start (descriptors play no part in framing): cuts land there often,
     // so that fd messages get their descriptor on their own header as a real sender does.
-    let starts = message_starts(&data, max);
+    let msg_starts = message_starts(&data, max);
     let mut cuts: Vec<usize> = (0..rng.below(4))
         .map(|_| rng.below(data.len() as u64 + 1) as usize)
         .collect();
-    cuts.extend(starts.iter().filter(|_| rng.chance(50)).map(|&(at, _)| at));
+    cuts.extend(
+        msg_starts
+            .iter()
+            .filter(|_| rng.chance(50))
+            .map(|&(at, _)| at),
+    );
     cuts.extend([0, data.len()]);
     cuts.sort_unstable();
     cuts.dedup();
     let chunks: Vec<Chunk> = cuts
         .windows(2)
         .map(|w| {
-            let fd_header = starts
+            let fd_header = msg_starts
                 .iter()
                 .any(|&(at, tag)| at == w[0] && tag == tags::FD);
             let fds = match rng.below(20) {
@@ -625,7 +636,7 @@ fn one_input(
     let mut idx = 0;
     let mut ended = false;
     // One receive per expected item, plus one more that must find the channel closed.
-    for step in 0..items.len() + 1 {
+    for step in 0..=items.len() {
         let op = match items.get(idx) {
             Some(item) if rng.chance(60) => matching_op(item),
             _ => pick_op(rng),
@@ -686,7 +697,7 @@ fn fuzz_decoder_through_a_real_socketpair() {
         for i in 0..per_seed {
             let before = rng.0;
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                one_input(&mut rng, &pool, &pool_name, &mut inodes, &mut stats)
+                one_input(&mut rng, &pool, &pool_name, &mut inodes, &mut stats);
             }));
             if let Err(p) = r {
                 eprintln!(
@@ -747,7 +758,7 @@ fn fuzz_control_parser() {
         // Start from one to three valid control messages, then corrupt.
         let mut buf = vec![0u8; 512];
         let mut len = 0;
-        for _ in 0..1 + rng.below(3) {
+        for _ in 0..=rng.below(3) {
             let (ty, data) = match rng.below(3) {
                 0 => (libc::SCM_RIGHTS, {
                     let k = 4 * rng.below(6) as usize;

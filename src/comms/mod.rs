@@ -238,7 +238,7 @@ impl Comms {
 
     /// The socket's descriptor number, or -1 once terminated. Ownership stays with `self`.
     pub fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_ref().map_or(-1, |f| f.as_raw_fd())
+        self.fd.as_ref().map_or(-1, AsRawFd::as_raw_fd)
     }
 
     /// Gives up the socket (for example to move it into a child); `None` if terminated.
@@ -369,7 +369,7 @@ impl Comms {
         }
         if m.fds.len() != 1 {
             return Err(CommsError::FdCount {
-                got: m.fds.len() as u32,
+                got: u32::try_from(m.fds.len()).unwrap_or(u32::MAX),
             });
         }
         Ok(m.fds.remove(0))
@@ -566,15 +566,17 @@ fn read_message(fd: BorrowedFd<'_>, max: u64) -> Result<Incoming, Fail> {
         }
     }
     let header = Header::decode(&raw);
-    if header.len > max {
-        // Nothing of the payload is read or allocated; the stream cannot be resynchronised.
-        return Err(Fail::fatal(CommsError::TooLarge {
-            len: header.len,
-            max,
-        }));
-    }
-    // `max` is at most HARD_MAX_MESSAGE_SIZE (i32::MAX), so this fits in usize.
-    let len = header.len as usize;
+    // `max` is at most HARD_MAX_MESSAGE_SIZE (i32::MAX), so a length within it fits in usize.
+    let len = match usize::try_from(header.len) {
+        Ok(len) if header.len <= max => len,
+        _ => {
+            // Nothing of the payload is read or allocated; the stream cannot be resynchronised.
+            return Err(Fail::fatal(CommsError::TooLarge {
+                len: header.len,
+                max,
+            }));
+        }
+    };
     let expected = HEADER_LEN as u64 + header.len;
     let mut payload = Vec::new();
     let mut filled = 0usize;

@@ -4,6 +4,12 @@
 //! concurrently. Instead every descriptor smuggled to a receiver is a memfd with a name unique to
 //! the test, and the check counts the entries of `/proc/self/fd` that link to that name.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 // Audited unsafe: raw fds and socketpairs in tests.
 #![allow(unsafe_code)]
 
@@ -42,7 +48,7 @@ pub(super) mod util {
         let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
             return 0;
         };
-        dir.filter_map(|e| e.ok())
+        dir.filter_map(std::result::Result::ok)
             .filter_map(|e| std::fs::read_link(e.path()).ok())
             .filter(|t| t.to_string_lossy().contains(needle))
             .count()
@@ -379,6 +385,7 @@ fn barrier_round_trip() {
 // ----- descriptors --------------------------------------------------------------------------
 
 #[test]
+#[allow(clippy::many_single_char_names)] // a, b: the channel's two ends; r, w: a pipe's
 fn fd_round_trip_and_received_fd_works() {
     let (mut a, mut b) = pair();
     let (r, w) = nix::unistd::pipe().unwrap();
@@ -424,7 +431,7 @@ fn recv_fd_closes_extra_fds() {
     let (a, mut b) = pair();
     {
         let fds: Vec<OwnedFd> = (0..3).map(|_| memfd(&name)).collect();
-        let raws: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+        let raws: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
         raw_sendmsg(a.as_raw_fd(), &header(tags::FD, 0), &control(&raws, None)).unwrap();
     }
     assert_eq!(open_links(&name), 0, "only in flight now");
@@ -458,7 +465,7 @@ fn fds_on_non_fd_messages_are_closed() {
     let (mut a, mut b) = pair();
     {
         let fds: Vec<OwnedFd> = (0..3).map(|_| memfd(&name)).collect();
-        let raws: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+        let raws: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
         let mut data = header(tags::STRING, 2).to_vec();
         data.extend_from_slice(b"hi");
         raw_sendmsg(a.as_raw_fd(), &data, &control(&raws, None)).unwrap();
@@ -565,7 +572,7 @@ fn control_truncation_closes_everything() {
     let (a, mut b) = pair();
     {
         let fds: Vec<OwnedFd> = (0..40).map(|_| memfd(&name)).collect();
-        let raws: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+        let raws: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
         raw_sendmsg(a.as_raw_fd(), &header(tags::FD, 0), &control(&raws, None)).unwrap();
     }
     assert_eq!(b.recv_fd().unwrap_err(), CommsError::ControlTruncated);
@@ -700,7 +707,7 @@ fn recv_creds_fails_on_tag_mismatch_and_closes_fds() {
     );
     {
         let fds: Vec<OwnedFd> = (0..2).map(|_| memfd(&name)).collect();
-        let raws: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+        let raws: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
         raw_sendmsg(
             a.as_raw_fd(),
             &header(tags::CREDS, 0),

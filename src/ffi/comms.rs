@@ -824,7 +824,7 @@ impl sbx_comms {
     /// no-op.
     #[no_mangle]
     pub extern "C" fn sbx_comms_free(comms: *mut sbx_comms) {
-        boundary(|| free_box(comms))
+        boundary(|| free_box(comms));
     }
 }
 
@@ -832,13 +832,13 @@ impl sbx_comms {
 /// `sbx_comms_recv_tlv`. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn sbx_bytes_free(data: *mut u8) {
-    boundary(|| free_malloced(data))
+    boundary(|| free_malloced(data));
 }
 
 /// Frees a string returned by `sbx_comms_recv_string`. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn sbx_string_free(s: *mut c_char) {
-    boundary(|| free_malloced(s))
+    boundary(|| free_malloced(s));
 }
 
 #[cfg(test)]

@@ -138,6 +138,6 @@ impl sbx_error {
     /// Frees an error returned through `err_out`. NULL is a no-op.
     #[no_mangle]
     pub extern "C" fn sbx_error_free(err: *mut sbx_error) {
-        boundary(|| free_box(err))
+        boundary(|| free_box(err));
     }
 }

@@ -57,7 +57,10 @@ pub enum sbx_limit {
 
 impl sbx_limit {
     fn from_c(which: u32) -> Result<sbx_limit, Failure> {
-        use sbx_limit::*;
+        use sbx_limit::{
+            AddressSpace, CgroupCpuMillicores, CgroupMemory, CgroupPids, Core, CpuSeconds,
+            FileSize, OpenFiles, Processes, WallTimeMs,
+        };
         [
             AddressSpace,
             CpuSeconds,
@@ -148,6 +151,7 @@ impl sbx_executor {
     /// Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`, `argv` with `argc` > 0, an element),
     /// `SBX_STATUS_INVALID_ARGUMENT` (an element not UTF-8, `argc` 0).
     #[no_mangle]
+    #[allow(clippy::similar_names)] // argv and argc: C's own names
     pub extern "C" fn sbx_executor_set_argv(
         executor: *mut sbx_executor,
         argv: *const *const std::ffi::c_char,
@@ -471,6 +475,6 @@ impl sbx_executor {
     /// it holds. NULL is a no-op.
     #[no_mangle]
     pub extern "C" fn sbx_executor_free(executor: *mut sbx_executor) {
-        boundary(|| free_box(executor))
+        boundary(|| free_box(executor));
     }
 }

@@ -147,14 +147,13 @@ fn kind_name(k: u8) -> &'static str {
 }
 
 fn register<C: Castable>(value: *mut ()) -> usize {
-    match registry::register(C::KIND, value) {
-        Ok(h) => h,
-        Err(_) => {
-            log::error!("libsbx: too many live handles; {} not created", C::NAME);
-            // SAFETY: `value` came from the owner's `into_raw` and was not registered.
-            unsafe { C::Ownership::drop_value::<C::RustType>(value) };
-            0
-        }
+    if let Ok(h) = registry::register(C::KIND, value) {
+        h
+    } else {
+        log::error!("libsbx: too many live handles; {} not created", C::NAME);
+        // SAFETY: `value` came from the owner's `into_raw` and was not registered.
+        unsafe { C::Ownership::drop_value::<C::RustType>(value) };
+        0
     }
 }
 
@@ -247,7 +246,9 @@ pub(crate) fn with_view<C: Castable<Ownership = OwnershipRef>, R>(
     value: &C::RustType,
     f: impl FnOnce(*const C) -> R,
 ) -> R {
-    let ptr = (value as *const C::RustType).cast_mut().cast::<()>();
+    let ptr = std::ptr::from_ref::<C::RustType>(value)
+        .cast_mut()
+        .cast::<()>();
     let h = registry::register(kind::SYSCALL_VIEW, ptr).unwrap_or(0);
     let r = f(registry::rekind(h, C::KIND) as *const C);
     if h != 0 {

@@ -112,15 +112,16 @@ impl CNotify {
 fn trace_action_from_c(action: u32, errno_value: i32) -> TraceAction {
     match action {
         x if x == sbx_trace_action::Allow as u32 => TraceAction::Allow,
-        x if x == sbx_trace_action::Errno as u32 => match u16::try_from(errno_value) {
-            Ok(e @ 1..=4095) => TraceAction::Errno(e),
-            _ => {
+        x if x == sbx_trace_action::Errno as u32 => {
+            if let Ok(e @ 1..=4095) = u16::try_from(errno_value) {
+                TraceAction::Errno(e)
+            } else {
                 log::warn!(
                     "libsbx: trace callback gave errno {errno_value}, outside 1..4095: denied"
                 );
                 TraceAction::Deny
             }
-        },
+        }
         x if x == sbx_trace_action::Deny as u32 => TraceAction::Deny,
         other => {
             log::warn!(
@@ -156,7 +157,7 @@ impl Notify for CNotify {
                 let ud = self.ud();
                 with_view::<sbx_syscall, _>(&view, |v| f(ud, v));
             }
-        })
+        });
     }
 
     fn signal(&mut self, pid: i32, signal: i32) {
@@ -164,7 +165,7 @@ impl Notify for CNotify {
             if let Some(f) = self.signal {
                 f(self.ud(), pid, signal);
             }
-        })
+        });
     }
 
     fn finished(&mut self, result: &RunResult) {
@@ -174,7 +175,7 @@ impl Notify for CNotify {
                 f(self.ud(), view);
                 free_arc(view);
             }
-        })
+        });
     }
 }
 
@@ -184,7 +185,7 @@ impl Drop for CNotify {
             if let Some(f) = self.destroy {
                 f(self.ud());
             }
-        })
+        });
     }
 }
 

@@ -95,12 +95,11 @@ impl sbx_policy {
         policy: *const sbx_policy,
         len_out: *mut usize,
     ) -> *const sbx_sock_filter {
-        boundary(|| match ref_from_ptr(policy) {
-            Some(h) => {
+        boundary(|| {
+            if let Some(h) = ref_from_ptr(policy) {
                 write_out(len_out, h.program.len());
                 h.program.as_ptr()
-            }
-            None => {
+            } else {
                 write_out(len_out, 0);
                 std::ptr::null()
             }
@@ -146,6 +145,6 @@ impl sbx_policy {
     /// Releases one reference to `policy`; sandboxes using it keep their own. NULL is a no-op.
     #[no_mangle]
     pub extern "C" fn sbx_policy_free(policy: *const sbx_policy) {
-        boundary(|| free_arc(policy))
+        boundary(|| free_arc(policy));
     }
 }

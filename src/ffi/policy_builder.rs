@@ -1160,11 +1160,17 @@ impl sbx_policy_builder {
     /// Frees a builder that was not built. NULL is a no-op.
     #[no_mangle]
     pub extern "C" fn sbx_policy_builder_free(builder: *mut sbx_policy_builder) {
-        boundary(|| free_box(builder))
+        boundary(|| free_box(builder));
     }
 }
 
 #[cfg(test)]
+// Tests: their casts are of constants and of values the tests make themselves.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 mod tests {
     use super::*;
 

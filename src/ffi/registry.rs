@@ -97,20 +97,19 @@ pub(crate) fn register(kind: u8, value: *mut ()) -> Result<usize, Refusal> {
         let mut free = FREE
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match free.pop() {
-            Some(i) => i,
-            None => {
-                let i = NEXT.load(Ordering::Relaxed);
-                if u64::from(i) > INDEX_MASK {
-                    return Err(Refusal::Full);
-                }
-                let c = &TABLE[(i as usize) >> CHUNK_BITS];
-                if c.load(Ordering::Acquire).is_null() {
-                    c.store(new_chunk(), Ordering::Release);
-                }
-                NEXT.store(i + 1, Ordering::Relaxed);
-                i
+        if let Some(i) = free.pop() {
+            i
+        } else {
+            let i = NEXT.load(Ordering::Relaxed);
+            if u64::from(i) > INDEX_MASK {
+                return Err(Refusal::Full);
             }
+            let c = &TABLE[(i as usize) >> CHUNK_BITS];
+            if c.load(Ordering::Acquire).is_null() {
+                c.store(new_chunk(), Ordering::Release);
+            }
+            NEXT.store(i + 1, Ordering::Relaxed);
+            i
         }
     };
     let s = slot(index).ok_or(Refusal::Full)?;

@@ -260,7 +260,9 @@ impl super::handle::Castable for sbx_violation {
                 // SAFETY: a result slot's value is the ResultHandle of an `Arc`, alive while the
                 // caller's guard holds the slot.
                 let r = unsafe { &*value.cast_const().cast::<ResultHandle>() };
-                r.violation.as_ref().map(|v| v as *const ViolationHandle)
+                r.violation
+                    .as_ref()
+                    .map(std::ptr::from_ref::<ViolationHandle>)
             }
             _ => None,
         }
@@ -742,7 +744,7 @@ impl sbx_result {
     /// Frees a result, and with it its strings and violation view. NULL is a no-op.
     #[no_mangle]
     pub extern "C" fn sbx_result_free(result: *const sbx_result) {
-        boundary(|| free_arc(result))
+        boundary(|| free_arc(result));
     }
 }
 

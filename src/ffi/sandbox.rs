@@ -263,6 +263,6 @@ impl sbx_sandbox {
                 }
             }
             free_box(sandbox);
-        })
+        });
     }
 }

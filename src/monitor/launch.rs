@@ -46,7 +46,7 @@ impl Child {
                 Reason::FailedLimits,
                 "cgroup",
                 e.raw_os_error(),
-                format!("moving the sandbox into its cgroup: {e}"),
+                &format!("moving the sandbox into its cgroup: {e}"),
                 false,
             ))
         })
@@ -63,7 +63,11 @@ impl Child {
 
     /// Lets the child go on past the start pipe.
     pub(crate) fn release(&mut self) -> Prepared {
-        match self.spawned.as_mut().map(|s| s.release()).unwrap_or(Ok(())) {
+        match self
+            .spawned
+            .as_mut()
+            .map_or(Ok(()), crate::spawn::Spawned::release)
+        {
             Ok(()) => Ok(()),
             Err(e) => Err(Box::new(RunResult::setup_error(
                 Reason::FailedSubprocess,
@@ -116,14 +120,14 @@ pub(crate) fn write_id_maps(child: &Child, main: libc::pid_t) -> Prepared {
     };
     let written = with_raised_capabilities(|| {
         write("uid_map", ns.uid_map.as_bytes())
-            .and_then(|_| write("gid_map", ns.gid_map.as_bytes()))
+            .and_then(|()| write("gid_map", ns.gid_map.as_bytes()))
     });
     written.map_err(|(e, errno)| {
         Box::new(step_error(
             Reason::FailedNamespaces,
             Step::UserNs.name(),
             errno,
-            e,
+            &e,
             true,
         ))
     })

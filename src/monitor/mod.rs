@@ -70,19 +70,16 @@ impl Outcome {
     }
 
     fn exit_result(&self, kill_reason: Option<KillReason>) -> RunResult {
-        let (status, ru) = match self.main_status {
-            Some(s) => s,
-            None => {
-                return RunResult::internal_error(
-                    Reason::FailedWait,
-                    "the sandboxee vanished without an exit status".into(),
-                )
-            }
+        let Some((status, ru)) = self.main_status else {
+            return RunResult::internal_error(
+                Reason::FailedWait,
+                "the sandboxee vanished without an exit status".into(),
+            );
         };
         let usage = Usage {
             user_time: tv(ru.ru_utime),
             system_time: tv(ru.ru_stime),
-            max_rss_kib: ru.ru_maxrss.max(0) as u64,
+            max_rss_kib: u64::try_from(ru.ru_maxrss).unwrap_or(0),
             peak_tasks: self.peak_tasks,
         };
         let mut r;
@@ -101,7 +98,7 @@ impl Outcome {
                 ),
                 None => {
                     let mut r = RunResult::new(Status::Signaled);
-                    r.reason_code = sig as u32;
+                    r.reason_code = u32::try_from(sig).unwrap_or(0);
                     r
                 }
             };
@@ -109,7 +106,7 @@ impl Outcome {
         } else {
             let code = libc::WEXITSTATUS(status);
             r = RunResult::new(Status::Ok);
-            r.reason_code = code as u32;
+            r.reason_code = u32::try_from(code).unwrap_or(0);
             r.exit_code = Some(code);
         }
         r.pid = self.main.unwrap_or(0);
@@ -223,7 +220,7 @@ fn clone_failure(plan: &Plan, e: &crate::Error) -> RunResult {
         ),
         _ => e.to_string(),
     };
-    step_error(reason, Step::Clone.name(), errno, what, namespaced)
+    step_error(reason, Step::Clone.name(), errno, &what, namespaced)
 }
 
 /// The fences in force around a sandboxee that started, and the cosmetic parts left out.
@@ -288,6 +285,23 @@ fn fences(plan: &Plan) -> Fences {
     }
 }
 
+/// What the Landlock step was doing at `item` (see `spawn::plan::landlock_item`).
+fn landlock_failure(plan: &Plan, item: usize) -> String {
+    use crate::spawn::plan::landlock_item;
+    let domain = plan.landlock.as_ref();
+    let paths = domain.map_or(0, |d| d.paths.len());
+    match item {
+        landlock_item::CREATE => "landlock_create_ruleset".to_string(),
+        landlock_item::RESTRICT => "landlock_restrict_self".to_string(),
+        i if i < paths => domain.map_or(String::new(), |d| {
+            format!("the rule for {}", d.paths[i].path.to_string_lossy())
+        }),
+        i => domain
+            .and_then(|d| d.fds.get(i - paths))
+            .map_or(String::new(), |r| format!("the rule for fd {}", r.fd)),
+    }
+}
+
 /// Reads the child's failure report when it exited before exec; `None` if it did exec.
 fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
     use std::sync::atomic::Ordering;
@@ -316,8 +330,7 @@ fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
                 .ns
                 .as_ref()
                 .and_then(|n| n.ops.get(item))
-                .map(|o| o.label.as_str())
-                .unwrap_or("the new root");
+                .map_or("the new root", |o| o.label.as_str());
             (Reason::FailedNamespaces, format!("mounting {what}: {err}"))
         }
         Step::Namespaces
@@ -334,7 +347,7 @@ fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
             format!("chdir {}: {err}", plan.cwd.to_string_lossy()),
         ),
         Step::Rlimit => {
-            let res = plan.rlimits.get(item).map(|r| r.resource).unwrap_or(0);
+            let res = plan.rlimits.get(item).map_or(0, |r| r.resource);
             (
                 Reason::FailedLimits,
                 format!("setrlimit(resource {res}): {err}"),
@@ -343,27 +356,12 @@ fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
         Step::Seccomp | Step::NoNewPrivs => {
             (Reason::FailedPolicy, format!("{}: {err}", step.describe()))
         }
-        Step::Landlock => {
-            use crate::spawn::plan::landlock_item;
-            let domain = plan.landlock.as_ref();
-            let paths = domain.map_or(0, |d| d.paths.len());
-            let what = match item {
-                landlock_item::CREATE => "landlock_create_ruleset".to_string(),
-                landlock_item::RESTRICT => "landlock_restrict_self".to_string(),
-                i if i < paths => domain.map_or(String::new(), |d| {
-                    format!("the rule for {}", d.paths[i].path.to_string_lossy())
-                }),
-                i => domain
-                    .and_then(|d| d.fds.get(i - paths))
-                    .map_or(String::new(), |r| format!("the rule for fd {}", r.fd)),
-            };
-            (
-                Reason::FailedSubprocess,
-                format!("{} ({what}): {err}", step.describe()),
-            )
-        }
+        Step::Landlock => (
+            Reason::FailedSubprocess,
+            format!("{} ({}): {err}", step.describe(), landlock_failure(plan, item)),
+        ),
         Step::Fds => {
-            let dst = plan.moves.get(item).map(|m| m.dst).unwrap_or(-1);
+            let dst = plan.moves.get(item).map_or(-1, |m| m.dst);
             (
                 Reason::FailedIpc,
                 format!("{} (fd {dst}): {err}", step.describe()),
@@ -394,7 +392,7 @@ fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
         reason,
         name,
         Some(errno),
-        what,
+        &what,
         plan.ns.is_some(),
     ))
 }
@@ -405,7 +403,7 @@ fn step_error(
     reason: Reason,
     name: &'static str,
     errno: Option<i32>,
-    what: String,
+    what: &str,
     namespaced: bool,
 ) -> RunResult {
     let hint = match (errno, name) {
@@ -433,5 +431,6 @@ fn step_error(
 }
 
 fn tv(t: libc::timeval) -> Duration {
-    Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
+    Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+        + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
 }

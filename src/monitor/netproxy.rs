@@ -101,9 +101,10 @@ impl Proxy {
             id: n.id,
             pid: libc::pid_t::try_from(n.pid).unwrap_or(0),
             // The fd and length are C ints: their low 32 bits.
-            fd: n.data.args[0] as u32 as i32,
+            fd: crate::sys::low_i32(n.data.args[0]),
             addr: n.data.args[1],
-            len: n.data.args[2] as u32 as usize,
+            // Above SOCKADDR_MAX (EINVAL below) if it does not fit.
+            len: usize::try_from(crate::sys::low_u32(n.data.args[2])).unwrap_or(usize::MAX),
         };
         if call.len > SOCKADDR_MAX {
             return Answer::Reply(libc::EINVAL);
@@ -175,10 +176,14 @@ impl Proxy {
             Err(HostFail::Denied(why)) => return denied(why),
             Err(HostFail::Errno(e)) => return Answer::Reply(e),
         };
+        // Not negative: the task's socket was fetched by this number above.
+        let Ok(newfd) = u32::try_from(call.fd) else {
+            return Answer::Reply(libc::EBADF);
+        };
         let (newfd_flags, nonblock) = self.fd_flags(call.pid, call.fd, &sock);
         let p = Pending {
             id: call.id,
-            fd: call.fd as u32,
+            fd: newfd,
             sock: host.sock,
             newfd_flags,
             nonblock,
@@ -221,17 +226,14 @@ impl Proxy {
     /// stays off).
     fn fd_flags(&mut self, tid: libc::pid_t, fd: i32, ours: &OwnedFd) -> (u32, bool) {
         let flags = self.fdinfo_dir(tid).and_then(|dir| read_fdinfo_flags(dir, fd));
-        match flags {
-            Some(f) => {
-                let cloexec = f & i64::from(libc::O_CLOEXEC) != 0;
-                let nonblock = f & i64::from(libc::O_NONBLOCK) != 0;
-                (if cloexec { libc::O_CLOEXEC as u32 } else { 0 }, nonblock)
-            }
-            None => {
-                // SAFETY: F_GETFL on our own fd.
-                let fl = unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_GETFL) };
-                (0, fl >= 0 && fl & libc::O_NONBLOCK != 0)
-            }
+        if let Some(f) = flags {
+            let cloexec = f & i64::from(libc::O_CLOEXEC) != 0;
+            let nonblock = f & i64::from(libc::O_NONBLOCK) != 0;
+            (if cloexec { libc::O_CLOEXEC as u32 } else { 0 }, nonblock)
+        } else {
+            // SAFETY: F_GETFL on our own fd.
+            let fl = unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_GETFL) };
+            (0, fl >= 0 && fl & libc::O_NONBLOCK != 0)
         }
     }
 
@@ -268,6 +270,8 @@ impl Proxy {
 
 /// The host connect finished (or was done at once): install the socket and answer, or fail
 /// the call with the connect's error.
+// By value: the host socket closes here, once it is handed over.
+#[allow(clippy::needless_pass_by_value)]
 fn finish(listener: RawFd, p: Pending) {
     let err = so_error(p.sock.as_raw_fd());
     if err != 0 {
@@ -277,10 +281,15 @@ fn finish(listener: RawFd, p: Pending) {
     if !p.nonblock {
         set_nonblock(p.sock.as_raw_fd(), false);
     }
+    // An open descriptor's number is never negative.
+    let Ok(srcfd) = u32::try_from(p.sock.as_raw_fd()) else {
+        respond(listener, p.id, libc::EBADF);
+        return;
+    };
     let add = uapi::NotifAddfd {
         id: p.id,
         flags: uapi::ADDFD_FLAG_SETFD,
-        srcfd: p.sock.as_raw_fd() as u32,
+        srcfd,
         newfd: p.fd,
         newfd_flags: p.newfd_flags,
     };
@@ -289,7 +298,7 @@ fn finish(listener: RawFd, p: Pending) {
         libc::ioctl(
             listener,
             uapi::IOCTL_NOTIF_ADDFD as _,
-            &add as *const uapi::NotifAddfd,
+            std::ptr::addr_of!(add),
         )
     };
     if r < 0 {
@@ -320,14 +329,20 @@ pub(crate) fn send_response(listener: RawFd, id: u64, error: i32, flags: u32) {
         libc::ioctl(
             listener,
             uapi::IOCTL_NOTIF_SEND as _,
-            &resp as *const uapi::NotifResp,
+            std::ptr::addr_of!(resp),
         )
     };
 }
 
 fn id_valid(listener: RawFd, id: u64) -> bool {
     // SAFETY: the kernel reads one u64.
-    unsafe { libc::ioctl(listener, uapi::IOCTL_NOTIF_ID_VALID as _, &id as *const u64) == 0 }
+    unsafe {
+        libc::ioctl(
+            listener,
+            uapi::IOCTL_NOTIF_ID_VALID as _,
+            std::ptr::addr_of!(id),
+        ) == 0
+    }
 }
 
 fn last_errno() -> i32 {
@@ -432,44 +447,30 @@ fn family_fits(domain: i32, target: &Target) -> bool {
 
 fn getsockopt_int(fd: RawFd, level: i32, opt: i32) -> Option<i32> {
     let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    let mut len = crate::sys::socklen_of::<libc::c_int>();
     // SAFETY: the kernel writes at most `len` bytes into `v`.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            level,
-            opt,
-            (&mut v as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
+    let r = unsafe { libc::getsockopt(fd, level, opt, std::ptr::addr_of_mut!(v).cast(), &mut len) };
     (r == 0).then_some(v)
 }
 
 fn has_peer(fd: RawFd) -> bool {
     // SAFETY: sockaddr_storage is plain data; the kernel writes at most `len` bytes.
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let mut len = crate::sys::socklen_of::<libc::sockaddr_storage>();
     // SAFETY: as above.
-    unsafe {
-        libc::getpeername(
-            fd,
-            (&mut ss as *mut libc::sockaddr_storage).cast(),
-            &mut len,
-        ) == 0
-    }
+    unsafe { libc::getpeername(fd, std::ptr::addr_of_mut!(ss).cast(), &mut len) == 0 }
 }
 
 fn netns_cookie(fd: RawFd) -> Option<u64> {
     let mut v: u64 = 0;
-    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+    let mut len = crate::sys::socklen_of::<u64>();
     // SAFETY: the kernel writes at most `len` bytes into `v`.
     let r = unsafe {
         libc::getsockopt(
             fd,
             libc::SOL_SOCKET,
             SO_NETNS_COOKIE,
-            (&mut v as *mut u64).cast(),
+            std::ptr::addr_of_mut!(v).cast(),
             &mut len,
         )
     };
@@ -552,7 +553,7 @@ fn open_path(dir: RawFd, path: &[u8], resolve: u64) -> Result<OwnedFd, i32> {
             libc::SYS_openat2,
             dir,
             c.as_ptr(),
-            &how as *const libc::open_how,
+            std::ptr::addr_of!(how),
             std::mem::size_of::<libc::open_how>(),
         )
     };
@@ -574,8 +575,11 @@ fn is_socket(fd: &OwnedFd) -> bool {
 
 /// `connect(fd, bytes)`: 0 or the errno.
 fn connect_errno(fd: RawFd, bytes: &[u8]) -> i32 {
-    // SAFETY: the kernel reads `bytes.len()` bytes of our copy.
-    let r = unsafe { libc::connect(fd, bytes.as_ptr().cast(), bytes.len() as libc::socklen_t) };
+    let Ok(len) = libc::socklen_t::try_from(bytes.len()) else {
+        return libc::EINVAL;
+    };
+    // SAFETY: the kernel reads `len` bytes of our copy.
+    let r = unsafe { libc::connect(fd, bytes.as_ptr().cast(), len) };
     if r == 0 {
         0
     } else {
@@ -641,7 +645,7 @@ fn open_socket_path(path: &[u8]) -> Result<OwnedFd, HostFail> {
 }
 
 fn unix_sockaddr(path: &[u8]) -> Vec<u8> {
-    let mut b = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+    let mut b = crate::sys::family(libc::AF_UNIX).to_ne_bytes().to_vec();
     b.extend_from_slice(path);
     b.push(0);
     b
@@ -660,7 +664,7 @@ fn carry_options(domain: i32, from: RawFd, to: RawFd) {
     }
     for (level, opt) in opts {
         let mut buf = [0u8; 32];
-        let mut len = buf.len() as libc::socklen_t;
+        let mut len = crate::sys::socklen_of::<[u8; 32]>(); // buf's size
         // SAFETY: the kernel writes at most `len` bytes into `buf`.
         let got = unsafe { libc::getsockopt(from, level, opt, buf.as_mut_ptr().cast(), &mut len) };
         // All-zero is each option's default on a fresh socket: nothing to carry.

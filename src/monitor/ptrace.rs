@@ -193,7 +193,7 @@ struct Monitor {
 impl Monitor {
     fn new(policy: crate::policy::Policy, main: libc::pid_t, plan: Option<&Plan>) -> Monitor {
         let max_tasks = plan.and_then(|p| p.max_tasks);
-        let namespaced = plan.map(|p| p.ns.is_some()).unwrap_or(false);
+        let namespaced = plan.is_some_and(|p| p.ns.is_some());
         Monitor {
             audit: policy.is_audit().then(AuditLog::default),
             policy,
@@ -270,7 +270,7 @@ impl Monitor {
         match event {
             libc::PTRACE_EVENT_SECCOMP => self.on_seccomp(pid, notify),
             libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
-                self.on_fork(pid)
+                self.on_fork(pid);
             }
             libc::PTRACE_EVENT_EXEC => self.on_exec(pid, child, shared),
             libc::PTRACE_EVENT_STOP => on_event_stop(pid, sig),
@@ -283,8 +283,7 @@ impl Monitor {
 
     /// A fork, vfork or clone event: the new task is tracked (and capped).
     fn on_fork(&mut self, pid: libc::pid_t) {
-        if let Some(child) = event_msg(pid) {
-            let child = child as libc::pid_t;
+        if let Some(child) = event_msg(pid).and_then(|c| libc::pid_t::try_from(c).ok()) {
             if self.main.is_none() && Some(pid) == self.init {
                 self.main = Some(child);
             }
@@ -298,8 +297,7 @@ impl Monitor {
     /// An exec event: the init's exec releases a held start exec; the sandboxee's start exec
     /// means it is running, and the clone children's memory can go.
     fn on_exec(&mut self, pid: libc::pid_t, child: &mut Child, shared: &Shared) {
-        if let Some(former) = event_msg(pid) {
-            let former = former as libc::pid_t;
+        if let Some(former) = event_msg(pid).and_then(|f| libc::pid_t::try_from(f).ok()) {
             if former != pid {
                 self.tasks.remove(&former);
             }
@@ -328,7 +326,9 @@ impl Monitor {
 
     fn on_new_task(&mut self, pid: libc::pid_t) {
         self.new_tasks.push(pid);
-        let init_alive = self.init.map_or(0, |i| self.tasks.contains(&i) as usize);
+        let init_alive = self
+            .init
+            .map_or(0, |i| usize::from(self.tasks.contains(&i)));
         let alive = self
             .tasks
             .len()
@@ -345,7 +345,7 @@ impl Monitor {
                 return;
             }
         }
-        self.peak = self.peak.max(alive as u32);
+        self.peak = self.peak.max(u32::try_from(alive).unwrap_or(u32::MAX));
     }
 
     fn on_seccomp(&mut self, pid: libc::pid_t, notify: &mut dyn Notify) {
@@ -365,7 +365,7 @@ impl Monitor {
         // honoured only when our own policy gives exactly that verdict for this call.
         if data == trace_data::USER_TRACE || data == trace_data::EXEC || data == trace_data::AUDIT {
             let input = crate::policy::SeccompData {
-                nr: stop.nr as i32,
+                nr: crate::sys::low_i32(stop.nr),
                 arch: stop.audit_arch,
                 instruction_pointer: stop.ip,
                 args: stop.args,
@@ -480,7 +480,14 @@ fn seize(pid: libc::pid_t, shared: &Shared) -> libc::c_long {
     let mut r = -1;
     for _ in 0..100 {
         // SAFETY: PTRACE_SEIZE with an options word; no pointers.
-        r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0, PTRACE_OPTIONS as libc::c_long) };
+        r = unsafe {
+            libc::ptrace(
+                libc::PTRACE_SEIZE,
+                pid,
+                0,
+                libc::c_long::from(PTRACE_OPTIONS),
+            )
+        };
         if r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
             break;
         }
@@ -495,7 +502,7 @@ fn seize(pid: libc::pid_t, shared: &Shared) -> libc::c_long {
 
 fn cont(pid: libc::pid_t, sig: i32) {
     // SAFETY: plain request; failure (ESRCH: the task died) needs no handling here.
-    unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, sig as libc::c_long) };
+    unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, libc::c_long::from(sig)) };
 }
 
 fn kill(pid: libc::pid_t) {
@@ -511,7 +518,7 @@ fn event_msg(pid: libc::pid_t) -> Option<u64> {
             libc::PTRACE_GETEVENTMSG,
             pid,
             0,
-            &mut msg as *mut libc::c_ulong,
+            std::ptr::addr_of_mut!(msg),
         )
     };
     (r == 0).then_some(msg as u64)
@@ -534,23 +541,12 @@ fn skip_with_errno(pid: libc::pid_t, errno: u16) -> bool {
     // SAFETY: user_regs_struct is plain data; PTRACE_GETREGS/SETREGS read and write exactly it.
     unsafe {
         let mut regs: libc::user_regs_struct = std::mem::zeroed();
-        if libc::ptrace(
-            libc::PTRACE_GETREGS,
-            pid,
-            0,
-            &mut regs as *mut libc::user_regs_struct,
-        ) != 0
-        {
+        if libc::ptrace(libc::PTRACE_GETREGS, pid, 0, std::ptr::addr_of_mut!(regs)) != 0 {
             return false;
         }
         regs.orig_rax = u64::MAX;
-        regs.rax = (-(errno as i64)) as u64;
-        libc::ptrace(
-            libc::PTRACE_SETREGS,
-            pid,
-            0,
-            &regs as *const libc::user_regs_struct,
-        ) == 0
+        regs.rax = 0u64.wrapping_sub(u64::from(errno)); // -errno, as the kernel returns it
+        libc::ptrace(libc::PTRACE_SETREGS, pid, 0, std::ptr::addr_of!(regs)) == 0
     }
 }
 

@@ -45,14 +45,14 @@ pub(crate) struct Shared {
 fn signal_done(fd: &OwnedFd) {
     let one = 1u64;
     // SAFETY: an 8-byte write from a live u64 to our eventfd.
-    unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    unsafe { libc::write(fd.as_raw_fd(), std::ptr::addr_of!(one).cast(), 8) };
 }
 
 /// Locks `m`, poisoned or not.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the data half-written (every update
     // is a single assignment), so a poisoned lock is still usable.
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Shared {

@@ -465,19 +465,16 @@ impl Supervisor {
 
     /// Hands one event to the sandbox the task belongs to.
     fn dispatch(&mut self, e: Event) {
-        let id = match self
+        let Some(id) = self
             .owner
             .get(&e.pid)
             .copied()
             .or_else(|| self.owner_from_proc(e.pid))
-        {
-            Some(id) => id,
-            None => {
-                // A new task whose first event (its first stop, or even its end) came before
-                // its parent's fork event: kept until that event names it.
-                self.parked.insert(e.pid, (Instant::now(), e));
-                return;
-            }
+        else {
+            // A new task whose first event (its first stop, or even its end) came before
+            // its parent's fork event: kept until that event names it.
+            self.parked.insert(e.pid, (Instant::now(), e));
+            return;
         };
         self.owner.insert(e.pid, id);
         let Some(entry) = self.jobs.get_mut(&id) else {

@@ -47,7 +47,7 @@ pub(crate) fn read_seccomp_stop(pid: libc::pid_t) -> Result<SeccompStop, i32> {
             PTRACE_GET_SYSCALL_INFO,
             pid,
             std::mem::size_of::<PtraceSyscallInfo>(),
-            &mut info as *mut PtraceSyscallInfo,
+            std::ptr::addr_of_mut!(info),
         )
     };
     if r < 0 {
@@ -85,7 +85,7 @@ pub(crate) fn violation(
     let arch = Arch::from_audit(audit_arch, nr);
     let name = match arch {
         // The table is indexed without the x32 bit; the label already says X32.
-        Arch::X32 => syscalls::name(Arch::X86_64, nr & !(crate::arch::X32_SYSCALL_BIT as u64)),
+        Arch::X32 => syscalls::name(Arch::X86_64, nr & !u64::from(crate::arch::X32_SYSCALL_BIT)),
         a => syscalls::name(a, nr),
     }
     .unwrap_or("UNKNOWN")

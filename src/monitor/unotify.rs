@@ -60,7 +60,7 @@ pub(crate) fn supported() -> bool {
                 libc::SYS_seccomp,
                 uapi::GET_NOTIF_SIZES,
                 0,
-                &mut sizes as *mut uapi::NotifSizes,
+                std::ptr::addr_of_mut!(sizes),
             )
         };
         r == 0
@@ -154,7 +154,7 @@ pub(crate) fn start(
         main: None,
         held_exec: None,
         exec_allowed: false,
-        running: false,
+        exec_done: false,
         init_end: None,
         violation: None,
         setup_error: None,
@@ -188,7 +188,7 @@ pub(crate) struct Running {
     held_exec: Option<u64>,
     exec_allowed: bool,
     /// The sandboxee's exec was seen to complete (`Phase::Running` published).
-    running: bool,
+    exec_done: bool,
     /// How the init ended, and the usage of everything it reaped.
     init_end: Option<(i32, libc::rusage)>,
     violation: Option<(Reason, Violation)>,
@@ -316,7 +316,7 @@ impl Running {
     /// start exec is let through, and no failure was reported. If that exec fails after all, the
     /// child's report still turns the result into the SETUP_ERROR it names.
     fn mark_running(&mut self, shared: &Shared) -> bool {
-        if self.running {
+        if self.exec_done {
             return true;
         }
         let (Some(main), true) = (self.main, self.exec_allowed) else {
@@ -328,7 +328,7 @@ impl Running {
         }
         self.note_exec();
         shared.set_running(main);
-        self.running = true;
+        self.exec_done = true;
         true
     }
 
@@ -421,7 +421,7 @@ impl Running {
             let mut n = uapi::Notif::default();
             // SAFETY: the kernel writes one struct seccomp_notif into `n`.
             let r =
-                unsafe { libc::ioctl(fd, uapi::IOCTL_NOTIF_RECV as _, &mut n as *mut uapi::Notif) };
+                unsafe { libc::ioctl(fd, uapi::IOCTL_NOTIF_RECV as _, std::ptr::addr_of_mut!(n)) };
             if r != 0 {
                 // ENOENT: the task was killed meanwhile; anything else: try at the next wake.
                 continue;
@@ -483,7 +483,7 @@ impl Running {
         let call = || {
             violation(
                 input.arch,
-                u64::from(input.nr as u32),
+                u64::from(crate::sys::bits_u32(input.nr)),
                 input.args,
                 input.instruction_pointer,
                 0,
@@ -496,7 +496,12 @@ impl Running {
         if data == trace_data::AUDIT {
             if let Some(log) = self.audit.as_mut() {
                 // Decided on the syscall number alone: CONTINUE is safe (seccomp_unotify(2)).
-                log.record(input.arch, u64::from(input.nr as u32), &input.args, call);
+                log.record(
+                    input.arch,
+                    u64::from(crate::sys::bits_u32(input.nr)),
+                    &input.args,
+                    call,
+                );
                 self.respond(n.id, 0, uapi::USER_NOTIF_FLAG_CONTINUE);
                 return;
             }
@@ -542,7 +547,7 @@ impl Running {
         };
         log::info!("sandbox network denial: {}", denied.describe());
         let action = if self.audit.is_some() {
-            OnDenied::Errno(libc::ECONNREFUSED as u16)
+            OnDenied::Errno(crate::sys::errno16(libc::ECONNREFUSED))
         } else {
             self.policy
                 .network()
@@ -614,7 +619,7 @@ impl Running {
                 }
             }
         }
-        if exec_seen && !self.running {
+        if exec_seen && !self.exec_done {
             self.note_exec();
         }
         self.child.free();

@@ -259,6 +259,8 @@ fn data_bytes(data: &SeccompData) -> [u8; SECCOMP_DATA_SIZE as usize] {
 /// Semantics follow the kernel's classic BPF: 32-bit unsigned registers A and X, 16 scratch
 /// words, forward jumps only (offsets are unsigned). Loads from the input must be 32-bit,
 /// aligned and inside `seccomp_data`, as seccomp requires.
+#[allow(clippy::too_many_lines)] // the interpreter: one arm per instruction class
+#[allow(clippy::many_single_char_names)] // A, X, k, jt, jf: the BPF machine's own names
 pub fn evaluate(prog: &[SockFilter], data: &SeccompData) -> Result<u32, EvalError> {
     if prog.is_empty() {
         return Err(EvalError::EmptyProgram);

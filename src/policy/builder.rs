@@ -181,6 +181,7 @@ impl PolicyBuilder {
     /// A copy with the same filesystem view, namespaces, monitor and audit setting but no
     /// syscall rules of its own (only the mandatory ones) and the default action (violation):
     /// the base of a learning run ([`crate::learn::learning`]) or of a policy file's rules.
+    #[must_use]
     pub fn without_rules(&self) -> PolicyBuilder {
         let mut b = self.clone();
         b.rules.clear();
@@ -387,7 +388,7 @@ impl PolicyBuilder {
             }
         }
         if self.network.is_some() {
-            self.network_rules(&mut leaves);
+            Self::network_rules(&mut leaves);
         }
         let default_ret = match self.default {
             DefaultAction::Violation => self.user_ret(Action::Violation),
@@ -401,7 +402,7 @@ impl PolicyBuilder {
 
     /// Under an allow-list every `connect` goes to the proxy, whatever the user's rules say, and
     /// MPTCP sockets fail (a connect proxied as TCP would not be MPTCP; Go falls back to TCP).
-    fn network_rules(&self, leaves: &mut BTreeMap<u32, Vec<Rule>>) {
+    fn network_rules(leaves: &mut BTreeMap<u32, Vec<Rule>>) {
         let to_proxy = super::bpf::SECCOMP_RET_TRACE | u32::from(super::trace_data::CONNECT);
         if let Some(nr) = syscalls::number("connect") {
             leaves.insert(nr, vec![Rule::unconditional(to_proxy)]);
@@ -409,12 +410,12 @@ impl PolicyBuilder {
         if let Some(nr) = syscalls::number("socket") {
             let mptcp = Rule {
                 conds: vec![Cond::new(Arg::eq32(2, IPPROTO_MPTCP))],
-                ret: Action::Errno(libc::EPROTONOSUPPORT as u16).ret(),
+                ret: Action::Errno(crate::sys::errno16(libc::EPROTONOSUPPORT)).ret(),
             };
             // The sockets an allow-list is about, created in the sandbox's empty namespace: the
             // list means nothing if the policy cannot make one.
             let families = [libc::AF_UNIX, libc::AF_INET, libc::AF_INET6].map(|f| Rule {
-                conds: vec![Cond::new(Arg::eq32(0, f as u64))],
+                conds: vec![Cond::new(Arg::eq32(0, super::groups::c(f)))],
                 ret: Action::Allow.ret(),
             });
             let leaf = leaves.entry(nr).or_default();

@@ -20,7 +20,10 @@
 //! (the reach of the 8-bit `jt`/`jf`) gets a trampoline right after the jump: a copy of the target
 //! if it is a `RET`, otherwise a `JA` (32-bit offset).
 
-use super::bpf::{self, *};
+use super::bpf::{
+    self, arg_high, arg_low, ja, load, stmt, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
+    BPF_K, BPF_MAXINSNS, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, SECCOMP_RET_TRACE,
+};
 use super::ir::{Cond, Rule, Table};
 use super::rule::{Cmp, Width};
 use super::trace_data;
@@ -29,6 +32,7 @@ use crate::arch::NATIVE_AUDIT_ARCH;
 #[cfg(target_arch = "x86_64")]
 use crate::arch::{AUDIT_ARCH_I386, X32_SYSCALL_BIT};
 use crate::error::{Error, Result};
+use crate::sys::low_u32;
 use std::collections::HashMap;
 
 /// Compiles `table` into a complete filter, prologue included.
@@ -200,11 +204,12 @@ impl Emitter {
     }
 
     /// One argument condition: `t` if it holds, `f` otherwise.
+    #[allow(clippy::many_single_char_names)] // c: the condition; t and f: its true and false targets
     fn cond(&mut self, c: &Cond, t: Target, f: Target) -> Label {
         let (t, f) = if c.negate { (f, t) } else { (t, f) };
         let a = c.arg;
         let (lo, hi) = (arg_low(a.index), arg_high(a.index));
-        let (v_lo, v_hi) = (a.value as u32, (a.value >> 32) as u32);
+        let (v_lo, v_hi) = (low_u32(a.value), low_u32(a.value >> 32));
         let jeq = BPF_JMP | BPF_JEQ | BPF_K;
         let jgt = BPF_JMP | BPF_JGT | BPF_K;
         let jge = BPF_JMP | BPF_JGE | BPF_K;
@@ -217,7 +222,7 @@ impl Emitter {
                     Cmp::Le => self.jump(jgt, v_lo, f, t),
                     Cmp::Gt => self.jump(jgt, v_lo, t, f),
                     Cmp::Ge => self.jump(jge, v_lo, t, f),
-                    Cmp::MaskedEq(m) => self.masked(m as u32, v_lo, t, f),
+                    Cmp::MaskedEq(m) => self.masked(low_u32(m), v_lo, t, f),
                 };
                 self.stmt(load(lo), Target::At(test))
             }
@@ -229,7 +234,7 @@ impl Emitter {
                 Cmp::Lt => self.gt64(jge, lo, hi, v_lo, v_hi, f, t),
                 Cmp::Le => self.gt64(jgt, lo, hi, v_lo, v_hi, f, t),
                 Cmp::MaskedEq(m) => {
-                    let (m_lo, m_hi) = (m as u32, (m >> 32) as u32);
+                    let (m_lo, m_hi) = (low_u32(m), low_u32(m >> 32));
                     let low = self.masked(m_lo, v_lo, t, f);
                     let low = self.stmt(load(lo), Target::At(low));
                     if m_hi == 0 {

@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+#[allow(clippy::wildcard_imports)]
+// the opcode and return-value table: nearly every name of bpf.rs
 use super::bpf::*;
 use super::SockFilter;
 
@@ -168,7 +170,7 @@ pub fn disassemble_with_names(
         match class {
             BPF_RET => {}
             BPF_JMP if insn.code == BPF_JMP | BPF_JA => {
-                flow(pc.saturating_add(1).saturating_add(insn.k as usize))
+                flow(pc.saturating_add(1).saturating_add(insn.k as usize));
             }
             BPF_JMP => {
                 flow(pc + 1 + usize::from(insn.jt));
@@ -220,6 +222,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::decimal_bitwise_operands)] // the errno in a return is a decimal number
     fn jumps_and_returns() {
         assert_eq!(
             decode(&jump(BPF_JMP | BPF_JEQ | BPF_K, 1, 1, 3), 1),

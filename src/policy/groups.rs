@@ -27,15 +27,17 @@ const ARCH_SET_FS: u64 = 0x1002;
 /// (`setxid` broadcast) for itself, so its `SIGRTMIN` is 34.
 const KERNEL_SIGRTMIN: u64 = 32;
 /// `FUTEX_CMD_MASK`: the futex operation without the private and clock flags.
-const FUTEX_CMD_MASK: u64 = !(libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME) as u32 as u64;
+const FUTEX_CMD_MASK: u64 =
+    crate::sys::bits_u32(!(libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME)) as u64;
 
 /// An `int` constant from `libc` as a rule value.
 pub(crate) fn c(v: libc::c_int) -> u64 {
-    u64::from(v as u32)
+    u64::from(crate::sys::bits_u32(v))
 }
 
 /// An `ioctl` request from `libc` (`c_ulong` or `c_int` depending on the libc) as a rule value:
 /// the kernel reads the request as an `unsigned int`.
+#[allow(clippy::cast_possible_truncation)] // that reading: the kernel's own truncation
 pub(crate) fn ioctl_cmd(v: libc::Ioctl) -> u64 {
     u64::from(v as u32)
 }
@@ -325,7 +327,7 @@ impl PolicyBuilder {
 
     /// Allows `getrandom` with flags 0 or `GRND_NONBLOCK`.
     pub fn allow_get_random(&mut self) -> &mut Self {
-        for flags in [0, c(libc::GRND_NONBLOCK as libc::c_int)] {
+        for flags in [0, u64::from(libc::GRND_NONBLOCK)] {
             self.rule_names(&["getrandom"], &[Arg::eq32(2, flags)], Action::Allow);
         }
         self
@@ -442,11 +444,11 @@ impl PolicyBuilder {
         // answers too, as a fallback the user can override with allow_readlink().
         self.fallback_names(
             &["readlink", "readlinkat"],
-            Action::Errno(libc::ENOENT as u16),
+            Action::Errno(crate::sys::errno16(libc::ENOENT)),
         )
         .rule_names(
             &["getrandom"],
-            &[Arg::eq32(2, libc::GRND_NONBLOCK as u64)],
+            &[Arg::eq32(2, u64::from(libc::GRND_NONBLOCK))],
             Action::Allow,
         );
         self.rule_names(&["arch_prctl"], &[Arg::eq32(0, ARCH_SET_FS)], Action::Allow)
@@ -505,7 +507,7 @@ impl PolicyBuilder {
             .rule_names(&["mprotect"], &[Arg::eq32(2, PROT_RW)], Action::Allow)
             .rule_names(
                 &["getrandom"],
-                &[Arg::eq32(2, c(libc::GRND_NONBLOCK as libc::c_int))],
+                &[Arg::eq32(2, u64::from(libc::GRND_NONBLOCK))],
                 Action::Allow,
             )
     }

@@ -107,7 +107,7 @@ impl Policy {
             return SECCOMP_RET_TRACE | u32::from(trace_data::ARCH_UNKNOWN);
         }
         // The kernel hands `nr` over as an int; its bit pattern is what the filter compares.
-        let nr = data.nr as u32;
+        let nr = crate::sys::bits_u32(data.nr);
         #[cfg(target_arch = "x86_64")]
         if nr >= X32_SYSCALL_BIT {
             return SECCOMP_RET_TRACE | u32::from(trace_data::X32);

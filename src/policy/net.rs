@@ -255,7 +255,7 @@ impl NetPolicy {
 fn in_network(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
+        v4 @ IpAddr::V4(_) => v4,
     };
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(a)) => {
@@ -271,6 +271,12 @@ fn in_network(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
 }
 
 #[cfg(test)]
+// Tests: their casts are of constants and of values the tests make themselves.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 mod tests {
     use super::*;
 
@@ -282,7 +288,7 @@ mod tests {
 
     fn v4(a: [u8; 4], port: u16) -> Vec<u8> {
         let mut b = vec![0u8; 16];
-        b[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        b[..2].copy_from_slice(&crate::sys::family(libc::AF_INET).to_ne_bytes());
         b[2..4].copy_from_slice(&port.to_be_bytes());
         b[4..8].copy_from_slice(&a);
         b
@@ -290,14 +296,14 @@ mod tests {
 
     fn v6(a: Ipv6Addr, port: u16) -> Vec<u8> {
         let mut b = vec![0u8; 28];
-        b[..2].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
+        b[..2].copy_from_slice(&crate::sys::family(libc::AF_INET6).to_ne_bytes());
         b[2..4].copy_from_slice(&port.to_be_bytes());
         b[8..24].copy_from_slice(&a.octets());
         b
     }
 
     fn unix(path: &[u8]) -> Vec<u8> {
-        let mut b = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+        let mut b = crate::sys::family(libc::AF_UNIX).to_ne_bytes().to_vec();
         b.extend_from_slice(path);
         b
     }
@@ -393,7 +399,10 @@ mod tests {
         .unwrap();
         let net = pb.network().unwrap();
         assert_eq!(net.allowed.len(), 2);
-        assert_eq!(net.on_denied, OnDenied::Errno(libc::ECONNREFUSED as u16));
+        assert_eq!(
+            net.on_denied,
+            OnDenied::Errno(crate::sys::errno16(libc::ECONNREFUSED))
+        );
         let p = pb.build().unwrap();
         assert_eq!(p.network(), Some(net));
         // connect goes to the proxy; MPTCP sockets fail; inet sockets may be made.

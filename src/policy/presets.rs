@@ -3,6 +3,7 @@
 use super::builder::PolicyBuilder;
 use super::groups::{c, ioctl_cmd};
 use super::rule::{Action, Arg};
+use std::fmt::Write as _;
 
 /// The embedded default policy of `sbx-run`: enough for ordinary dynamically linked tools
 /// (coreutils, grep, sed, `sh -c`, `python3 -c`) to run, as an allow-list (anything else is a
@@ -72,6 +73,7 @@ pub fn tool_default() -> PolicyBuilder {
 ///
 /// Rules are first-match, so a caller that wants its own rules to win for some syscalls (an
 /// errno for `socket`, an unconditional `ioctl`) adds them to `b` *before* calling this.
+#[allow(clippy::too_many_lines)] // the preset's table of rules, a few lines per group
 pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
     // Unconditional allows first: a later conditional group rule on the same syscall is then a
     // no-op instead of a slower argument chain.
@@ -105,7 +107,7 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
     // Resource limits of the calling process only (pid 0): a process may lower the soft limits of
     // any other process of its uid, which without namespaces includes the caller's own processes.
     b.rule("prlimit64", &[Arg::eq32(0, 0)], Action::Allow)
-        .errno("prlimit64", libc::EPERM as u16);
+        .errno("prlimit64", crate::sys::errno16(libc::EPERM));
 
     // Files.
     b.allow_open()
@@ -135,7 +137,7 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
             &[Arg::masked_eq32(mode_arg, SET_ID_BITS, 0)],
             Action::Allow,
         )
-        .errno(name, libc::EPERM as u16);
+        .errno(name, crate::sys::errno16(libc::EPERM));
     }
     b.allow_chown()
         .allow_utime()
@@ -183,7 +185,7 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
             Action::Allow,
         );
     }
-    b.errno("fcntl", libc::EINVAL as u16);
+    b.errno("fcntl", crate::sys::errno16(libc::EINVAL));
 
     // Terminals: the read-only queries tools make, and nothing that changes or injects.
     for cmd in [
@@ -197,7 +199,7 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
     ] {
         b.rule_names(&["ioctl"], &[Arg::eq32(1, ioctl_cmd(cmd))], Action::Allow);
     }
-    b.errno("ioctl", libc::ENOTTY as u16);
+    b.errno("ioctl", crate::sys::errno16(libc::ENOTTY));
 
     // Signals and time.
     b.allow_handle_signals()
@@ -274,7 +276,8 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
     ] {
         b.rule_names(&["prctl"], &[Arg::eq32(0, c(option))], Action::Allow);
     }
-    b.allow_prctl_set_vma().errno("prctl", libc::EINVAL as u16);
+    b.allow_prctl_set_vma()
+        .errno("prctl", crate::sys::errno16(libc::EINVAL));
 
     // Sockets: local IPC only; network families get a polite refusal.
     let unix = c(libc::AF_UNIX);
@@ -284,10 +287,10 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
             b.rule(
                 name,
                 &[Arg::eq32(0, c(family))],
-                Action::Errno(libc::EACCES as u16),
+                Action::Errno(crate::sys::errno16(libc::EACCES)),
             );
         }
-        b.errno(name, libc::EAFNOSUPPORT as u16);
+        b.errno(name, crate::sys::errno16(libc::EAFNOSUPPORT));
     }
     b.allow_names(&[
         "connect",
@@ -568,12 +571,13 @@ pub const TOOL_GROUPS: &[RuleGroup] = &[
 pub fn describe_tool_groups() -> String {
     let mut out = String::new();
     for g in TOOL_GROUPS {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "# {}: {}\n#   {}\n",
             g.name,
             g.why,
             g.syscalls.join(" ")
-        ));
+        );
     }
     out
 }

@@ -2,6 +2,14 @@
 //! with the model ([`Policy::decide`]), stay cacheable by the kernel, dispatch in logarithmic time,
 //! survive long jumps, and always carry the mandatory rules.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_precision_loss
+)]
+
 use super::bpf::*;
 use super::*;
 use crate::arch::{Arch, NATIVE_AUDIT_ARCH};
@@ -83,12 +91,12 @@ fn first_matching_rule_wins() {
     let tcgets = ioctl_cmd(libc::TCGETS);
     let mut b = PolicyBuilder::new();
     b.rule("ioctl", &[Arg::eq32(1, tcgets)], Action::Allow)
-        .errno("ioctl", libc::ENOTTY as u16);
+        .errno("ioctl", crate::sys::errno16(libc::ENOTTY));
     let p = b.build().unwrap();
     assert_eq!(run_nr(&p, "ioctl", [1, tcgets, 0, 0, 0, 0]), ALLOW);
     assert_eq!(
         run_nr(&p, "ioctl", [1, ioctl_cmd(libc::TIOCSTI), 0, 0, 0, 0]),
-        errno(libc::ENOTTY as u16)
+        errno(crate::sys::errno16(libc::ENOTTY))
     );
 
     // The other way round, the unconditional errno decides alone; the later rule is dropped.
@@ -218,6 +226,7 @@ fn allows_exec_reflects_the_user_policy() {
 
 #[test]
 fn errors_are_sticky_and_first_one_wins() {
+    type Step<'a> = &'a dyn Fn(&mut PolicyBuilder);
     let mut b = PolicyBuilder::new();
     b.allow("no_such_syscall").errno("read", 0).allow("read");
     assert_eq!(
@@ -229,7 +238,6 @@ fn errors_are_sticky_and_first_one_wins() {
         Error::UnknownSyscall("no_such_syscall".into())
     );
 
-    type Step<'a> = &'a dyn Fn(&mut PolicyBuilder);
     let bad: [(Step, &str); 7] = [
         (
             &|b| {
@@ -456,7 +464,10 @@ fn allow_all_still_denies_the_mandatory_set() {
     for name in DENY_ONLY {
         assert_eq!(run_nr(&p, name, [0; 6]), VIOLATION, "{name}");
     }
-    assert_eq!(run_nr(&p, "clone3", [0; 6]), errno(libc::ENOSYS as u16));
+    assert_eq!(
+        run_nr(&p, "clone3", [0; 6]),
+        errno(crate::sys::errno16(libc::ENOSYS))
+    );
     assert_eq!(run_nr(&p, "read", [0; 6]), ALLOW);
     for flag in [
         libc::CLONE_NEWNS,
@@ -548,13 +559,19 @@ fn flagged_calls_fall_through_to_the_user_policy() {
 #[test]
 fn errno_replaces_a_mandatory_violation() {
     let mut b = PolicyBuilder::new();
-    b.errno("ptrace", libc::EPERM as u16)
-        .errno("bpf", libc::EPERM as u16)
+    b.errno("ptrace", crate::sys::errno16(libc::EPERM))
+        .errno("bpf", crate::sys::errno16(libc::EPERM))
         .errno("clone3", 95);
     b.default_action(DefaultAction::AllowAll);
     let p = b.build().unwrap();
-    assert_eq!(run_nr(&p, "ptrace", [0; 6]), errno(libc::EPERM as u16));
-    assert_eq!(run_nr(&p, "bpf", [0; 6]), errno(libc::EPERM as u16));
+    assert_eq!(
+        run_nr(&p, "ptrace", [0; 6]),
+        errno(crate::sys::errno16(libc::EPERM))
+    );
+    assert_eq!(
+        run_nr(&p, "bpf", [0; 6]),
+        errno(crate::sys::errno16(libc::EPERM))
+    );
     assert_eq!(run_nr(&p, "clone3", [0; 6]), errno(95));
     assert_eq!(run_nr(&p, "userfaultfd", [0; 6]), VIOLATION);
     // An explicit violation keeps the verdict.
@@ -589,7 +606,7 @@ fn mandatory_denials_cannot_be_allowed() {
                     assert!(
                         m.contains(name) && m.contains("mandatory-denied"),
                         "{what}: {m}"
-                    )
+                    );
                 }
                 other => panic!("{what} {name}: expected InvalidPolicy, got {other:?}"),
             }
@@ -611,7 +628,7 @@ fn foreign_abis_are_reported() {
             d.arch = crate::arch::AUDIT_ARCH_I386;
             assert_eq!(
                 run(&p, &d),
-                SECCOMP_RET_TRACE | trace_data::ARCH_X86_32 as u32
+                SECCOMP_RET_TRACE | u32::from(trace_data::ARCH_X86_32)
             );
             d.arch = NATIVE_AUDIT_ARCH;
             for x32 in [
@@ -623,7 +640,7 @@ fn foreign_abis_are_reported() {
                 d.nr = x32 as i32;
                 assert_eq!(
                     run(&p, &d),
-                    SECCOMP_RET_TRACE | trace_data::X32 as u32,
+                    SECCOMP_RET_TRACE | u32::from(trace_data::X32),
                     "{x32:#x}"
                 );
             }
@@ -632,7 +649,7 @@ fn foreign_abis_are_reported() {
         d.nr = nr("read") as i32;
         assert_eq!(
             run(&p, &d),
-            SECCOMP_RET_TRACE | trace_data::ARCH_UNKNOWN as u32
+            SECCOMP_RET_TRACE | u32::from(trace_data::ARCH_UNKNOWN)
         );
     }
 }
@@ -640,7 +657,7 @@ fn foreign_abis_are_reported() {
 #[test]
 fn own_exec_is_recognised_by_its_magic() {
     let p = PolicyBuilder::new().build().unwrap();
-    let exec = SECCOMP_RET_TRACE | trace_data::EXEC as u32;
+    let exec = SECCOMP_RET_TRACE | u32::from(trace_data::EXEC);
     assert_eq!(
         run_nr(&p, "execveat", [3, 0, 0, 0, 0x1000, EXEC_MAGIC]),
         exec
@@ -921,7 +938,7 @@ fn programs_are_valid_for_the_kernel() {
         match insn.code {
             c if c == BPF_JMP | BPF_JA => assert!(pc + 1 + (insn.k as usize) < prog.len()),
             c if c & 0x07 == BPF_JMP => {
-                assert!(pc + 1 + usize::from(insn.jt.max(insn.jf)) < prog.len())
+                assert!(pc + 1 + usize::from(insn.jt.max(insn.jf)) < prog.len());
             }
             c if c == BPF_LD | BPF_W | BPF_ABS => assert!(insn.k % 4 == 0 && insn.k < 64),
             c if c == BPF_RET | BPF_K || c == BPF_ALU | BPF_AND | BPF_K => {}
@@ -1032,7 +1049,7 @@ fn random_policy(rng: &mut Rng) -> (Policy, Vec<u32>, Vec<Arg>) {
         if rng.chance(25) {
             b.rule(n, &[], random_action(rng));
         } else {
-            let conds: Vec<Arg> = (0..1 + rng.below(3)).map(|_| random_arg(rng)).collect();
+            let conds: Vec<Arg> = (0..=rng.below(3)).map(|_| random_arg(rng)).collect();
             args_used.extend(conds.iter().copied());
             b.rule(n, &conds, random_action(rng));
         }
@@ -1173,8 +1190,14 @@ fn tty_rules_drive_ptys_but_never_inject() {
     for cmd in [libc::TIOCGPTN, libc::TIOCSPTLCK, libc::TCSETS, libc::TIOCSWINSZ] {
         assert_eq!(ioctl(ioctl_cmd(cmd)), ALLOW, "{cmd:#x}");
     }
-    assert_eq!(ioctl(ioctl_cmd(libc::TIOCSTI)), errno(libc::ENOTTY as u16));
-    assert_eq!(ioctl(ioctl_cmd(libc::TIOCLINUX)), errno(libc::ENOTTY as u16));
+    assert_eq!(
+        ioctl(ioctl_cmd(libc::TIOCSTI)),
+        errno(crate::sys::errno16(libc::ENOTTY))
+    );
+    assert_eq!(
+        ioctl(ioctl_cmd(libc::TIOCLINUX)),
+        errno(crate::sys::errno16(libc::ENOTTY))
+    );
 }
 
 #[test]
@@ -1202,28 +1225,31 @@ fn tool_default_runs_tools_but_not_escapes() {
     );
     assert_eq!(
         run_nr(&p, "socket", [libc::AF_INET as u64, 1, 0, 0, 0, 0]),
-        errno(libc::EACCES as u16)
+        errno(crate::sys::errno16(libc::EACCES))
     );
     assert_eq!(
         run_nr(&p, "socket", [libc::AF_INET6 as u64, 1, 0, 0, 0, 0]),
-        errno(libc::EACCES as u16)
+        errno(crate::sys::errno16(libc::EACCES))
     );
     let netlink = libc::AF_NETLINK as u64;
     assert_eq!(
         run_nr(&p, "socket", [netlink, 1, 0, 0, 0, 0]),
-        errno(libc::EAFNOSUPPORT as u16)
+        errno(crate::sys::errno16(libc::EAFNOSUPPORT))
     );
     let ioctl = |cmd: u64| run_nr(&p, "ioctl", [1, cmd, 0, 0, 0, 0]);
     assert_eq!(ioctl(ioctl_cmd(libc::TCGETS)), ALLOW);
     assert_eq!(ioctl(ioctl_cmd(libc::TIOCGWINSZ)), ALLOW);
-    assert_eq!(ioctl(ioctl_cmd(libc::TIOCSTI)), errno(libc::ENOTTY as u16));
+    assert_eq!(
+        ioctl(ioctl_cmd(libc::TIOCSTI)),
+        errno(crate::sys::errno16(libc::ENOTTY))
+    );
     assert_eq!(
         run_nr(&p, "prctl", [libc::PR_SET_NAME as u64, 0, 0, 0, 0, 0]),
         ALLOW
     );
     assert_eq!(
         run_nr(&p, "prctl", [libc::PR_SET_DUMPABLE as u64, 1, 0, 0, 0, 0]),
-        errno(libc::EINVAL as u16)
+        errno(crate::sys::errno16(libc::EINVAL))
     );
     for name in [
         "mount",
@@ -1248,32 +1274,35 @@ fn tool_default_runs_tools_but_not_escapes() {
         assert_eq!(run_nr(&p, name, [0; 6]), ALLOW, "{name}");
     }
     // prlimit64: its own limits only; reading another's is fine.
-    let rl = libc::RLIMIT_NOFILE as u64;
+    let rl = u64::from(libc::RLIMIT_NOFILE);
     assert_eq!(run_nr(&p, "prlimit64", [0, rl, 0x1000, 0, 0, 0]), ALLOW);
     assert_eq!(run_nr(&p, "prlimit64", [77, rl, 0, 0x1000, 0, 0]), ALLOW);
     assert_eq!(
         run_nr(&p, "prlimit64", [77, rl, 0x1000, 0, 0, 0]),
-        errno(libc::EPERM as u16)
+        errno(crate::sys::errno16(libc::EPERM))
     );
     // No set-id bits (a root caller's writable binds are idmapped onto the host owner).
     assert_eq!(run_nr(&p, "chmod", [0, 0o755, 0, 0, 0, 0]), ALLOW);
     assert_eq!(
         run_nr(&p, "chmod", [0, 0o4755, 0, 0, 0, 0]),
-        errno(libc::EPERM as u16)
+        errno(crate::sys::errno16(libc::EPERM))
     );
     assert_eq!(
         run_nr(&p, "fchmod", [3, 0o2755, 0, 0, 0, 0]),
-        errno(libc::EPERM as u16)
+        errno(crate::sys::errno16(libc::EPERM))
     );
     assert_eq!(
         run_nr(&p, "fchmodat", [3, 0, 0o6755, 0, 0, 0]),
-        errno(libc::EPERM as u16)
+        errno(crate::sys::errno16(libc::EPERM))
     );
     assert_eq!(
         run_nr(&p, "clone", [libc::CLONE_NEWUSER as u64, 0, 0, 0, 0, 0]),
         VIOLATION
     );
-    assert_eq!(run_nr(&p, "clone3", [0; 6]), errno(libc::ENOSYS as u16));
+    assert_eq!(
+        run_nr(&p, "clone3", [0; 6]),
+        errno(crate::sys::errno16(libc::ENOSYS))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,15 @@
 //! the plan's [`ChildReport`] (shared memory) and calls exit_group(2).
 
 #![allow(unsafe_code)]
+// The raw syscall ABI: arguments are u64 registers and results c_long, so fds, flags and
+// constants cross it by the ABI's own conversions (an fd `as u64`, a returned fd `as i32`). No
+// value converted here comes from the sandboxee, and a cast cannot fail, allocate or panic,
+// which code between clone and exec must not do.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use super::plan::{Plan, Step};
 use super::raw::{exit_group, syscall, syscall6};
@@ -33,6 +42,7 @@ pub struct ChildArgs {
 use crate::sys::seccomp::SET_MODE_FILTER as SECCOMP_SET_MODE_FILTER;
 
 /// Records a failed step in the shared report and ends the child.
+#[allow(clippy::inline_always)] // called in the clone children, on their small stacks
 #[inline(always)]
 pub(crate) fn fail_step(plan: &Plan, step: Step, ret: i64, item: usize) -> ! {
     plan.report.item.store(item as u32, Ordering::Relaxed);
@@ -42,6 +52,7 @@ pub(crate) fn fail_step(plan: &Plan, step: Step, ret: i64, item: usize) -> ! {
 }
 
 /// Fails the child with `step` when a raw syscall returned `-errno`; passes the value on.
+#[allow(clippy::inline_always)] // called in the clone children, on their small stacks
 #[inline(always)]
 pub(crate) fn check(plan: &Plan, step: Step, ret: i64, item: usize) -> i64 {
     if ret < 0 {
@@ -69,7 +80,7 @@ fn enter_landlock(plan: &Plan, domain: &crate::landlock::Domain) {
         Step::Landlock,
         sys(
             libc::SYS_landlock_create_ruleset,
-            &[attr as *const _ as u64, attr.size as u64, 0],
+            &[std::ptr::from_ref(attr) as u64, attr.size as u64, 0],
         ),
         landlock_item::CREATE,
     );
@@ -80,7 +91,7 @@ fn enter_landlock(plan: &Plan, domain: &crate::landlock::Domain) {
         };
         sys(
             libc::SYS_landlock_add_rule,
-            &[ruleset as u64, RULE_PATH_BENEATH, &rule as *const _ as u64, 0],
+            &[ruleset as u64, RULE_PATH_BENEATH, std::ptr::addr_of!(rule) as u64, 0],
         )
     };
     for (i, rule) in domain.paths.iter().enumerate() {
@@ -92,7 +103,7 @@ fn enter_landlock(plan: &Plan, domain: &crate::landlock::Domain) {
                 (libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW) as u64,
             ],
         );
-        if fd == -(libc::ENOENT as i64) {
+        if fd == -i64::from(libc::ENOENT) {
             continue;
         }
         check(plan, Step::Landlock, fd, i);
@@ -101,8 +112,8 @@ fn enter_landlock(plan: &Plan, domain: &crate::landlock::Domain) {
         check(plan, Step::Landlock, r, i);
     }
     for (i, rule) in domain.fds.iter().enumerate() {
-        let r = add(rule.fd as i64, rule.access);
-        if r != -(libc::EBADFD as i64) {
+        let r = add(i64::from(rule.fd), rule.access);
+        if r != -i64::from(libc::EBADFD) {
             check(plan, Step::Landlock, r, domain.paths.len() + i);
         }
     }
@@ -152,13 +163,17 @@ pub(crate) unsafe fn wait_for_monitor(plan: &Plan, args: &ChildArgs) {
         let mut byte = 0u8;
         let r = syscall(
             libc::SYS_read,
-            &[args.sync_read as u64, &mut byte as *mut u8 as u64, 1],
+            &[
+                args.sync_read as u64,
+                std::ptr::addr_of_mut!(byte) as u64,
+                1,
+            ],
         );
         if r != 1 {
             fail_step(
                 plan,
                 Step::Sync,
-                if r < 0 { r } else { -(libc::EPIPE as i64) },
+                if r < 0 { r } else { -i64::from(libc::EPIPE) },
                 0,
             );
         }
@@ -166,6 +181,7 @@ pub(crate) unsafe fn wait_for_monitor(plan: &Plan, args: &ChildArgs) {
     }
 }
 
+#[allow(clippy::too_many_lines)] // the numbered steps from clone to exec, in order
 unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
     // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
@@ -184,7 +200,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                 // Errors (e.g. EINVAL for numbers reserved by the C library) are harmless.
                 syscall(
                     libc::SYS_rt_sigaction,
-                    &[sig, &dfl as *const _ as u64, 0, 8],
+                    &[sig, std::ptr::addr_of!(dfl) as u64, 0, 8],
                 );
             }
             sig += 1;
@@ -195,7 +211,12 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             Step::Signals,
             syscall(
                 libc::SYS_rt_sigprocmask,
-                &[libc::SIG_SETMASK as u64, &empty as *const u64 as u64, 0, 8],
+                &[
+                    libc::SIG_SETMASK as u64,
+                    std::ptr::addr_of!(empty) as u64,
+                    0,
+                    8,
+                ],
             ),
             0,
         );
@@ -225,11 +246,11 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         if let Some(limit) = plan.nofile_raise.as_ref() {
             syscall(
                 libc::SYS_prlimit64,
-                &[0, libc::RLIMIT_NOFILE as u64, limit.as_ptr() as u64, 0],
+                &[0, u64::from(libc::RLIMIT_NOFILE), limit.as_ptr() as u64, 0],
             );
         }
         let mut i = 0usize;
-        for m in plan.moves.iter() {
+        for m in &plan.moves {
             let r = syscall(
                 libc::SYS_dup3,
                 &[m.src as u64, (plan.temp_base + i as i32) as u64, 0],
@@ -238,7 +259,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             i += 1;
         }
         i = 0;
-        for m in plan.moves.iter() {
+        for m in &plan.moves {
             let flags = if m.cloexec { libc::O_CLOEXEC as u64 } else { 0 };
             let r = syscall(
                 libc::SYS_dup3,
@@ -248,7 +269,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             i += 1;
         }
         let mut next: u64 = 0;
-        for &k in plan.keep.iter() {
+        for &k in &plan.keep {
             let k = k as u64;
             if k > next {
                 check(
@@ -263,7 +284,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         check(
             plan,
             Step::Fds,
-            syscall(libc::SYS_close_range, &[next, u32::MAX as u64, 0]),
+            syscall(libc::SYS_close_range, &[next, u64::from(u32::MAX), 0]),
             0,
         );
 
@@ -277,14 +298,14 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
 
         // 7. rlimits, before capabilities go (raising a limit needs CAP_SYS_RESOURCE).
         i = 0;
-        for r in plan.rlimits.iter() {
+        for r in &plan.rlimits {
             let lim = [r.value, r.value];
             check(
                 plan,
                 Step::Rlimit,
                 syscall(
                     libc::SYS_prlimit64,
-                    &[0, r.resource as u64, lim.as_ptr() as u64, 0],
+                    &[0, u64::from(r.resource), lim.as_ptr() as u64, 0],
                 ),
                 i,
             );
@@ -302,7 +323,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                     // then we leave in-namespace root for 1000 (the unprivileged host id). The uid
                     // change clears the shared address space's dumpable flag: put it back.
                     wait_for_nested_maps(plan);
-                    let id = crate::namespaces::SANDBOX_ID as u64;
+                    let id = u64::from(crate::namespaces::SANDBOX_ID);
                     check(
                         plan,
                         Step::NestedUserNs,
@@ -337,7 +358,7 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                         Step::NestedUserNs,
                         syscall(
                             libc::SYS_capset,
-                            &[&hdr as *const _ as u64, none.as_ptr() as u64],
+                            &[std::ptr::addr_of!(hdr) as u64, none.as_ptr() as u64],
                         ),
                         7,
                     );
@@ -412,7 +433,11 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
                     Step::Seccomp,
                     syscall(
                         libc::SYS_seccomp,
-                        &[SECCOMP_SET_MODE_FILTER, 0, &plan.fprog as *const _ as u64],
+                        &[
+                            SECCOMP_SET_MODE_FILTER,
+                            0,
+                            std::ptr::addr_of!(plan.fprog) as u64,
+                        ],
                     ),
                     0,
                 );
@@ -445,7 +470,7 @@ unsafe fn install_with_listener(plan: &Plan, h: &super::handoff::Handoff) {
     use crate::sys::seccomp::{FILTER_FLAG_NEW_LISTENER, FILTER_FLAG_WAIT_KILLABLE_RECV};
     // SAFETY: per the contract; the pointers point into the plan and the boxed hand-off.
     unsafe {
-        let prog = &plan.fprog as *const _ as u64;
+        let prog = std::ptr::addr_of!(plan.fprog) as u64;
         let mut fd = syscall(
             libc::SYS_seccomp,
             &[
@@ -454,7 +479,7 @@ unsafe fn install_with_listener(plan: &Plan, h: &super::handoff::Handoff) {
                 prog,
             ],
         );
-        if fd == -(libc::EINVAL as i64) {
+        if fd == -i64::from(libc::EINVAL) {
             // Before Linux 5.19: no killable waits.
             fd = syscall(
                 libc::SYS_seccomp,
@@ -513,7 +538,7 @@ pub(crate) unsafe fn write_file(
             fail_step(
                 plan,
                 step,
-                if n < 0 { n } else { -(libc::EIO as i64) },
+                if n < 0 { n } else { -i64::from(libc::EIO) },
                 item,
             );
         }
@@ -524,6 +549,7 @@ pub(crate) unsafe fn write_file(
 /// 0 from regaining capabilities (when we may set them), empty bounding and ambient sets, the
 /// unprivileged host id for a root caller (see `namespaces::root_caller_host_id`), then empty
 /// capability sets. Decided from this thread's own credentials (capabilities are per thread).
+#[allow(clippy::too_many_lines)] // the id and capability steps, in the order the kernel needs
 unsafe fn drop_host_privileges(plan: &Plan) {
     // SAFETY: the caller vouches for the plan; the structs passed to capget/capset are ours.
     unsafe {
@@ -534,7 +560,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             Step::Capabilities,
             syscall(
                 libc::SYS_capget,
-                &[&hdr as *const _ as u64, data.as_mut_ptr() as u64],
+                &[std::ptr::addr_of!(hdr) as u64, data.as_mut_ptr() as u64],
             ),
             0,
         );
@@ -542,13 +568,13 @@ unsafe fn drop_host_privileges(plan: &Plan) {
         syscall(
             libc::SYS_getresuid,
             &[
-                &mut r as *mut u32 as u64,
-                &mut e as *mut u32 as u64,
-                &mut su as *mut u32 as u64,
+                std::ptr::addr_of_mut!(r) as u64,
+                std::ptr::addr_of_mut!(e) as u64,
+                std::ptr::addr_of_mut!(su) as u64,
             ],
         );
         let root = r == 0 || e == 0 || su == 0;
-        let permitted = data[0].permitted as u64 | (data[1].permitted as u64) << 32;
+        let permitted = u64::from(data[0].permitted) | u64::from(data[1].permitted) << 32;
         let any_caps = data
             .iter()
             .any(|d| d.permitted | d.effective | d.inheritable != 0);
@@ -556,7 +582,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             return;
         }
         // Use what we hold for the steps below.
-        for d in data.iter_mut() {
+        for d in &mut data {
             d.effective = d.permitted;
         }
         check(
@@ -564,7 +590,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             Step::Capabilities,
             syscall(
                 libc::SYS_capset,
-                &[&hdr as *const _ as u64, data.as_ptr() as u64],
+                &[std::ptr::addr_of!(hdr) as u64, data.as_ptr() as u64],
             ),
             1,
         );
@@ -583,7 +609,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
                 2,
             );
             let mut cap = 0u64;
-            while cap <= plan.caps.last_cap as u64 {
+            while cap <= u64::from(plan.caps.last_cap) {
                 check(
                     plan,
                     Step::Capabilities,
@@ -609,7 +635,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
         if root && plan.caps.switch_ids {
             // A uid change marks our memory (shared with the host until exec) non-dumpable;
             // put the host's setting back afterwards.
-            let id = plan.caps.host_id as u64;
+            let id = u64::from(plan.caps.host_id);
             check(
                 plan,
                 Step::Capabilities,
@@ -647,7 +673,7 @@ unsafe fn drop_host_privileges(plan: &Plan) {
             Step::Capabilities,
             syscall(
                 libc::SYS_capset,
-                &[&hdr as *const _ as u64, none.as_ptr() as u64],
+                &[std::ptr::addr_of!(hdr) as u64, none.as_ptr() as u64],
             ),
             7,
         );
@@ -667,8 +693,8 @@ unsafe fn wait_for_nested_maps(plan: &Plan) {
                 &[word, libc::FUTEX_WAIT as u64, 0, timeout.as_ptr() as u64],
             );
             rounds += 1;
-            if r == -(libc::ETIMEDOUT as i64) || rounds > 1000 {
-                fail_step(plan, Step::NestedUserNs, -(libc::ETIMEDOUT as i64), 6);
+            if r == -i64::from(libc::ETIMEDOUT) || rounds > 1000 {
+                fail_step(plan, Step::NestedUserNs, -i64::from(libc::ETIMEDOUT), 6);
             }
         }
     }

@@ -17,6 +17,15 @@
 //! host's memory and TLS), and has `PR_SET_PDEATHSIG`, so it dies with the supervisor thread.
 
 #![allow(unsafe_code)]
+// The raw syscall ABI: arguments are u64 registers and results c_long, so fds, flags and
+// constants cross it by the ABI's own conversions (an fd `as u64`, a returned fd `as i32`). No
+// value converted here comes from the sandboxee, and a cast cannot fail, allocate or panic,
+// which code between clone and exec must not do.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use super::raw::{exit_group, syscall};
 use super::HelperStack;
@@ -54,7 +63,7 @@ impl Bell {
     pub(crate) fn ring(&self) {
         let one = 1u64;
         // SAFETY: an 8-byte write from a live u64 to our eventfd.
-        unsafe { libc::write(self.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        unsafe { libc::write(self.eventfd.as_raw_fd(), std::ptr::addr_of!(one).cast(), 8) };
     }
 }
 
@@ -99,7 +108,7 @@ extern "C" fn doorbell_main(arg: *mut libc::c_void) -> libc::c_int {
         // SAFETY: `fds` points to three pollfds the supervisor keeps alive while we live;
         // revents written by the kernel are ignored.
         let r = unsafe { syscall(libc::SYS_ppoll, &[fds as u64, 3, 0, 0, 8]) };
-        if r < 0 && r != -(libc::EINTR as i64) {
+        if r < 0 && r != -i64::from(libc::EINTR) {
             exit_group(1);
         }
         // SAFETY: no pointers.
@@ -206,7 +215,7 @@ impl Doorbell {
         if let Some(at) = at {
             // Relative, at least 1 ns (0 would disarm).
             let d = at.saturating_duration_since(Instant::now());
-            spec.it_value.tv_sec = d.as_secs() as libc::time_t;
+            spec.it_value.tv_sec = libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX);
             spec.it_value.tv_nsec = libc::c_long::from(d.subsec_nanos().max(1));
         }
         // SAFETY: `spec` is live for the call.
@@ -220,8 +229,12 @@ impl Doorbell {
         let mut buf = 0u64;
         // SAFETY: 8-byte reads into a live u64 from our non-blocking fds; EAGAIN is fine.
         unsafe {
-            libc::read(self.eventfd_raw, (&mut buf as *mut u64).cast(), 8);
-            libc::read(self.timerfd.as_raw_fd(), (&mut buf as *mut u64).cast(), 8);
+            libc::read(self.eventfd_raw, std::ptr::addr_of_mut!(buf).cast(), 8);
+            libc::read(
+                self.timerfd.as_raw_fd(),
+                std::ptr::addr_of_mut!(buf).cast(),
+                8,
+            );
         }
     }
 

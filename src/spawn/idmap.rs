@@ -21,6 +21,15 @@
 //! host writes; its `/proc/<pid>/ns/user` fd is kept for the life of the process.
 
 #![allow(unsafe_code)]
+// The raw syscall ABI: arguments are u64 registers and results c_long, so fds, flags and
+// constants cross it by the ABI's own conversions (an fd `as u64`, a returned fd `as i32`). No
+// value converted here comes from the sandboxee, and a cast cannot fail, allocate or panic,
+// which the clone child's code must not do.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use super::raw::{exit_group, syscall};
 use super::HelperStack;
@@ -112,7 +121,7 @@ pub(crate) fn idmapped_tree(
                 tree.as_raw_fd() as u64,
                 c"".as_ptr() as u64,
                 at,
-                &attr as *const MountAttr as u64,
+                std::ptr::addr_of!(attr) as u64,
                 std::mem::size_of::<MountAttr>() as u64,
             ],
         )
@@ -165,7 +174,7 @@ extern "C" fn holder(arg: *mut libc::c_void) -> libc::c_int {
         syscall(libc::SYS_close, &[write_fd as u64]);
         syscall(
             libc::SYS_read,
-            &[read_fd as u64, &mut byte as *mut u8 as u64, 1],
+            &[read_fd as u64, std::ptr::addr_of_mut!(byte) as u64, 1],
         );
     }
     exit_group(0)

@@ -58,8 +58,8 @@ const UNOTIFY_CODE: &[u8] = &[
 const MACHINE: u16 = 62; // EM_X86_64
 
 const LOAD_ADDR: u64 = 0x40_0000;
-const EHDR_SIZE: usize = 64;
-const PHDR_SIZE: usize = 56;
+const EHDR_SIZE: u16 = 64;
+const PHDR_SIZE: u16 = 56;
 
 /// The ELF file: header, one PT_LOAD program header, then the code.
 #[cfg(target_arch = "x86_64")]
@@ -75,20 +75,20 @@ pub(crate) fn unotify_image() -> Vec<u8> {
 
 #[cfg(target_arch = "x86_64")]
 fn image_of(code: &[u8]) -> Vec<u8> {
-    let code_off = (EHDR_SIZE + PHDR_SIZE) as u64;
+    let code_off = u64::from(EHDR_SIZE + PHDR_SIZE);
     let total = code_off + code.len() as u64;
-    let mut e = Vec::with_capacity(total as usize);
+    let mut e = Vec::with_capacity(usize::from(EHDR_SIZE + PHDR_SIZE) + code.len());
     // e_ident: magic, ELFCLASS64, ELFDATA2LSB, EV_CURRENT, ELFOSABI_SYSV, padding.
     e.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     e.extend_from_slice(&2u16.to_le_bytes()); // e_type = ET_EXEC
     e.extend_from_slice(&MACHINE.to_le_bytes());
     e.extend_from_slice(&1u32.to_le_bytes()); // e_version
     e.extend_from_slice(&(LOAD_ADDR + code_off).to_le_bytes()); // e_entry
-    e.extend_from_slice(&(EHDR_SIZE as u64).to_le_bytes()); // e_phoff
+    e.extend_from_slice(&u64::from(EHDR_SIZE).to_le_bytes()); // e_phoff
     e.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
     e.extend_from_slice(&0u32.to_le_bytes()); // e_flags
-    e.extend_from_slice(&(EHDR_SIZE as u16).to_le_bytes());
-    e.extend_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
+    e.extend_from_slice(&EHDR_SIZE.to_le_bytes());
+    e.extend_from_slice(&PHDR_SIZE.to_le_bytes());
     e.extend_from_slice(&1u16.to_le_bytes()); // e_phnum
     e.extend_from_slice(&[0; 6]); // e_shentsize, e_shnum, e_shstrndx
                                   // Program header: PT_LOAD, R+X, the whole file at LOAD_ADDR.
@@ -139,6 +139,7 @@ fn once_fd(cell: &'static OnceLock<OwnedFd>, bytes: fn() -> Vec<u8>) -> Result<R
 
 #[allow(unsafe_code)]
 fn create(img: &[u8]) -> Result<OwnedFd> {
+    const MFD_EXEC: libc::c_uint = 0x10; // since Linux 6.3; older kernels reject it (EINVAL)
     if img.is_empty() {
         return Err(Error::Unsupported {
             feature: "sandbox init",
@@ -146,7 +147,6 @@ fn create(img: &[u8]) -> Result<OwnedFd> {
             fix: "use a policy without namespaces on this architecture",
         });
     }
-    const MFD_EXEC: libc::c_uint = 0x10; // since Linux 6.3; older kernels reject it (EINVAL)
     let name = b"sbx-init\0";
     let mut fd = -1;
     for flags in [
@@ -171,7 +171,7 @@ fn create(img: &[u8]) -> Result<OwnedFd> {
         if n <= 0 {
             return Err(Error::last_os("write(sbx-init)"));
         }
-        off += n as usize;
+        off += n.unsigned_abs(); // positive: checked above
     }
     let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
     // SAFETY: fcntl on our fd.

@@ -85,6 +85,7 @@ pub struct SetupStep {
 }
 
 /// CLOCK_MONOTONIC in nanoseconds, without libc (usable in the clone children).
+#[allow(clippy::inline_always)] // called in the clone children, on their small stacks
 #[inline(always)]
 pub fn now_ns() -> u64 {
     let mut ts = [0i64; 2];
@@ -96,9 +97,11 @@ pub fn now_ns() -> u64 {
             &[libc::CLOCK_MONOTONIC as u64, ts.as_mut_ptr() as u64],
         );
     }
-    (ts[0] as u64)
+    // CLOCK_MONOTONIC is never negative.
+    u64::try_from(ts[0])
+        .unwrap_or(0)
         .wrapping_mul(1_000_000_000)
-        .wrapping_add(ts[1] as u64)
+        .wrapping_add(u64::try_from(ts[1]).unwrap_or(0))
 }
 
 /// The stamps of one spawn.
@@ -118,6 +121,7 @@ impl Stamps {
     }
 
     /// Records `m` now (async-signal-safe).
+    #[allow(clippy::inline_always)] // called in the clone children, on their small stacks
     #[inline(always)]
     pub fn mark(&self, m: Mark) {
         self.slots[m as usize].store(now_ns(), Ordering::Relaxed);

@@ -147,7 +147,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         // SAFETY: the first page of each stack in our own mapping.
         unsafe {
             libc::mprotect(
-                (stack as *mut u8).add(i * CHILD_STACK_SIZE).cast(),
+                stack.cast::<u8>().add(i * CHILD_STACK_SIZE).cast(),
                 4096,
                 libc::PROT_NONE,
             )
@@ -160,7 +160,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     );
 
     let args = Box::new(ChildArgs {
-        plan: plan as *const Plan,
+        plan: std::ptr::from_ref::<Plan>(plan),
         sync_read: sync_read.as_raw_fd(),
         sync_write: sync_write.as_raw_fd(),
     });
@@ -185,12 +185,15 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     // SAFETY: the stack grows down from the end of the mapping (16-byte aligned); the child runs
     // only `entry`, which uses raw syscalls and memory that outlives its pre-exec phase.
     let pid = unsafe {
-        let top = (stack as *mut u8).add(CHILD_STACK_SIZE) as *mut libc::c_void;
+        let top = stack
+            .cast::<u8>()
+            .add(CHILD_STACK_SIZE)
+            .cast::<libc::c_void>();
         libc::clone(
             entry,
             top,
             flags,
-            &*args as *const ChildArgs as *mut libc::c_void,
+            std::ptr::addr_of!(*args) as *mut libc::c_void,
         )
     };
     let clone_error = std::io::Error::last_os_error();

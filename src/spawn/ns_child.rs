@@ -7,6 +7,15 @@
 //! plan, failures recorded in the shared report followed by exit_group(2).
 
 #![allow(unsafe_code)]
+// The raw syscall ABI: arguments are u64 registers and results c_long, so fds, flags and
+// constants cross it by the ABI's own conversions (an fd `as u64`, a returned fd `as i32`). No
+// value converted here comes from the sandboxee, and a cast cannot fail, allocate or panic,
+// which code between clone and exec must not do.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use super::child::{check, fail_step, sandboxee_main, write_file, ChildArgs};
 use super::latency::Mark;
@@ -35,13 +44,15 @@ pub extern "C" fn init_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: same.
     let plan = unsafe { &*args.plan };
     let Some(ns) = plan.ns.as_ref() else {
-        fail_step(plan, Step::Namespaces, -(libc::EINVAL as i64), 0)
+        fail_step(plan, Step::Namespaces, -i64::from(libc::EINVAL), 0)
     };
     // SAFETY: every pointer below points into the plan.
     unsafe { run(plan, ns, args) }
 }
 
+#[allow(clippy::too_many_lines)] // the init's numbered steps from clone to exec, in order
 unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
+    const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
     // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
         super::child::wait_for_monitor(plan, args);
@@ -98,7 +109,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
 
         // 3. Open every bind source now, before the staging tmpfs could hide any of them.
         let mut i = 0usize;
-        for op in ns.ops.iter() {
+        for op in &ns.ops {
             if op.host_tree.is_some() {
                 // Prepared by the host (idmapped); the fd came with the clone.
             } else if let OpKind::Bind { source, recursive } = &op.kind {
@@ -142,7 +153,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         // 5. Each target is created and opened beneath the root without following symlinks, then
         //    the prepared tree is moved onto it.
         i = 0;
-        for op in ns.ops.iter() {
+        for op in &ns.ops {
             apply(plan, op, root, i);
             i += 1;
         }
@@ -164,7 +175,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
                         root as u64,
                         c"".as_ptr() as u64,
                         libc::AT_EMPTY_PATH as u64,
-                        &attr as *const _ as u64,
+                        std::ptr::addr_of!(attr) as u64,
                         core::mem::size_of::<MountAttr>() as u64,
                     ],
                 ),
@@ -215,7 +226,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
             let r = syscall(libc::SYS_sethostname, &[h.as_ptr() as u64, h.len() as u64]);
             // Cosmetic: a container's seccomp profile may refuse it; the inherited name stays
             // and the result says so.
-            if r == -(libc::EPERM as i64) {
+            if r == -i64::from(libc::EPERM) {
                 let bit = super::plan::degraded::HOSTNAME;
                 plan.report.degraded.fetch_or(bit, Ordering::Relaxed);
             } else {
@@ -248,7 +259,11 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
                 Step::Network,
                 syscall(
                     libc::SYS_ioctl,
-                    &[s as u64, libc::SIOCGIFFLAGS, &mut ifr as *mut _ as u64],
+                    &[
+                        s as u64,
+                        libc::SIOCGIFFLAGS,
+                        std::ptr::addr_of_mut!(ifr) as u64,
+                    ],
                 ),
                 1,
             );
@@ -258,7 +273,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
                 Step::Network,
                 syscall(
                     libc::SYS_ioctl,
-                    &[s as u64, libc::SIOCSIFFLAGS, &ifr as *const _ as u64],
+                    &[s as u64, libc::SIOCSIFFLAGS, std::ptr::addr_of!(ifr) as u64],
                 ),
                 2,
             );
@@ -285,10 +300,10 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
             sandboxee_main,
             plan.sandboxee_stack_top.load(Ordering::Acquire) as *mut libc::c_void,
             flags,
-            args as *const ChildArgs as *mut libc::c_void,
+            std::ptr::from_ref::<ChildArgs>(args) as *mut libc::c_void,
         );
         if pid < 0 {
-            fail_step(plan, Step::Namespaces, -(libc::EAGAIN as i64), 9);
+            fail_step(plan, Step::Namespaces, -i64::from(libc::EAGAIN), 9);
         }
         if root {
             let mut path = ProcPath::new(pid_in_our_proc(plan, pid));
@@ -328,13 +343,12 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         // 10. Leave the host's memory: no host fd may survive into the init image (all of ours
         //     become close-on-exec; the sandboxee has its own table already), confine
         //     ourselves, then exec the init image.
-        const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
         check(
             plan,
             Step::Namespaces,
             syscall(
                 libc::SYS_close_range,
-                &[0, u32::MAX as u64, CLOSE_RANGE_CLOEXEC],
+                &[0, u64::from(u32::MAX), CLOSE_RANGE_CLOEXEC],
             ),
             11,
         );
@@ -364,7 +378,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
             Step::Seccomp,
             syscall(
                 libc::SYS_seccomp,
-                &[1, 0, &ns.init_fprog as *const _ as u64],
+                &[1, 0, std::ptr::addr_of!(ns.init_fprog) as u64],
             ),
             0,
         );
@@ -395,13 +409,14 @@ unsafe fn open_beneath(dir: i64, name: &core::ffi::CStr, flags: u64) -> i64 {
             &[
                 dir as u64,
                 name.as_ptr() as u64,
-                &how as *const _ as u64,
+                std::ptr::addr_of!(how) as u64,
                 core::mem::size_of::<OpenHow>() as u64,
             ],
         )
     }
 }
 
+#[allow(clippy::too_many_lines)] // one arm per kind of mount operation
 unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
     // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
@@ -419,47 +434,44 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
                     libc::SYS_mkdirat,
                     &[dir as u64, comp.as_ptr() as u64, 0o755],
                 );
-                if r < 0 && r != -(libc::EEXIST as i64) {
+                if r < 0 && r != -i64::from(libc::EEXIST) {
                     fail_step(plan, Step::Mounts, r, item);
                 }
                 created = r == 0;
             }
             if last {
-                match &op.kind {
-                    OpKind::Symlink { target: t } => {
-                        check(
-                            plan,
-                            Step::Mounts,
-                            syscall(
-                                libc::SYS_symlinkat,
-                                &[t.as_ptr() as u64, dir as u64, comp.as_ptr() as u64],
-                            ),
-                            item,
+                if let OpKind::Symlink { target: t } = &op.kind {
+                    check(
+                        plan,
+                        Step::Mounts,
+                        syscall(
+                            libc::SYS_symlinkat,
+                            &[t.as_ptr() as u64, dir as u64, comp.as_ptr() as u64],
+                        ),
+                        item,
+                    );
+                } else {
+                    if !op.is_dir {
+                        let r = syscall(
+                            libc::SYS_mknodat,
+                            &[
+                                dir as u64,
+                                comp.as_ptr() as u64,
+                                u64::from(libc::S_IFREG | 0o644),
+                                0,
+                            ],
                         );
+                        if r < 0 && r != -i64::from(libc::EEXIST) {
+                            fail_step(plan, Step::Mounts, r, item);
+                        }
                     }
-                    _ => {
-                        if !op.is_dir {
-                            let r = syscall(
-                                libc::SYS_mknodat,
-                                &[
-                                    dir as u64,
-                                    comp.as_ptr() as u64,
-                                    (libc::S_IFREG | 0o644) as u64,
-                                    0,
-                                ],
-                            );
-                            if r < 0 && r != -(libc::EEXIST as i64) {
-                                fail_step(plan, Step::Mounts, r, item);
-                            }
-                        }
-                        let mut flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
-                        if op.is_dir {
-                            flags |= libc::O_DIRECTORY as u64;
-                        }
-                        target = check(plan, Step::Mounts, open_beneath(dir, comp, flags), item);
-                        if created {
-                            give_to_sandboxee(plan, target, item);
-                        }
+                    let mut flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+                    if op.is_dir {
+                        flags |= libc::O_DIRECTORY as u64;
+                    }
+                    target = check(plan, Step::Mounts, open_beneath(dir, comp, flags), item);
+                    if created {
+                        give_to_sandboxee(plan, target, item);
                     }
                 }
             } else {
@@ -489,7 +501,7 @@ unsafe fn apply(plan: &Plan, op: &MountOp, root: i64, item: usize) {
             return; // symlink: done
         }
         let tree = match &op.kind {
-            OpKind::Bind { .. } => op.tree_fd.load(Ordering::Relaxed) as i64,
+            OpKind::Bind { .. } => i64::from(op.tree_fd.load(Ordering::Relaxed)),
             OpKind::Tmpfs { size, mode } => {
                 let size_opt = size.as_ref().map(|sz| (c"size", sz.as_c_str()));
                 let opts = [Some((c"mode", *mode)), size_opt];
@@ -597,7 +609,7 @@ unsafe fn proc_fs(plan: &Plan, op: &MountOp, item: usize) -> i64 {
             r = syscall(libc::SYS_fsmount, &[fs as u64, FSMOUNT_CLOEXEC, op.attrs]);
         }
         syscall(libc::SYS_close, &[fs as u64]);
-        if r != -(libc::EPERM as i64) {
+        if r != -i64::from(libc::EPERM) {
             return check(plan, Step::Mounts, r, item);
         }
         let fd = clone_tree(plan, c"/proc", true, op.attrs, item);
@@ -647,7 +659,7 @@ unsafe fn clone_tree(
                     fd as u64,
                     c"".as_ptr() as u64,
                     libc::AT_EMPTY_PATH as u64 | rec,
-                    &attr as *const _ as u64,
+                    std::ptr::addr_of!(attr) as u64,
                     core::mem::size_of::<MountAttr>() as u64,
                 ],
             ),
@@ -695,10 +707,10 @@ unsafe fn pid_in_our_proc(plan: &Plan, pid: i32) -> i32 {
             if !b.is_ascii_digit() || outer > i32::MAX / 10 - 9 {
                 break;
             }
-            outer = outer * 10 + (b - b'0') as i32;
+            outer = outer * 10 + i32::from(b - b'0');
         }
         if outer <= 0 {
-            fail_step(plan, Step::NestedUserNs, -(libc::ESRCH as i64), 4);
+            fail_step(plan, Step::NestedUserNs, -i64::from(libc::ESRCH), 4);
         }
         outer
     }
@@ -752,7 +764,7 @@ unsafe fn give_to_sandboxee(plan: &Plan, fd: i64, item: usize) {
     if !plan.ns.as_ref().is_some_and(|n| n.monitor_writes_maps) {
         return;
     }
-    let id = crate::namespaces::SANDBOX_ID as u64;
+    let id = u64::from(crate::namespaces::SANDBOX_ID);
     let args = [
         fd as u64,
         c"".as_ptr() as u64,

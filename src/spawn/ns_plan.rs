@@ -101,6 +101,7 @@ pub struct NsPlan {
 }
 
 impl NsPlan {
+    #[allow(clippy::too_many_lines)] // the plan, built in the order the init replays it
     pub fn new(ns: &Namespaces, tree: &MountTree) -> Result<NsPlan> {
         ns.validate()?;
         // SAFETY-free: geteuid/getegid cannot fail.
@@ -149,7 +150,7 @@ impl NsPlan {
                         components,
                         is_dir,
                         attrs,
-                        tree_fd: AtomicI32::new(host_tree.as_ref().map_or(-1, |f| f.as_raw_fd())),
+                        tree_fd: AtomicI32::new(host_tree.as_ref().map_or(-1, AsRawFd::as_raw_fd)),
                         host_tree,
                         label: format!("{label} (bind)"),
                     });
@@ -173,7 +174,7 @@ impl NsPlan {
                         label: format!("{label} (tmpfs)"),
                     });
                 }
-                MountKind::Hidden { is_dir } => ops.push(hidden_op(components, is_dir, label)?),
+                MountKind::Hidden { is_dir } => ops.push(hidden_op(components, is_dir, &label)),
             }
         }
         ops.push(MountOp {
@@ -262,11 +263,7 @@ impl NsPlan {
         }
         let staging = ["/tmp", "/var/tmp", "/mnt", "/run"]
             .into_iter()
-            .find(|d| {
-                std::fs::symlink_metadata(d)
-                    .map(|m| m.is_dir())
-                    .unwrap_or(false)
-            })
+            .find(|d| std::fs::symlink_metadata(d).is_ok_and(|m| m.is_dir()))
             .ok_or_else(|| {
                 Error::invalid(
                     "no directory to stage the sandbox root on (/tmp, /var/tmp, /mnt, /run)",
@@ -274,7 +271,7 @@ impl NsPlan {
             })?;
         let init_filter = init_filter(false);
         let init_fprog = crate::sys::seccomp::SockFprog {
-            len: init_filter.len() as u16,
+            len: filter_len(&init_filter)?,
             filter: init_filter.as_ptr().cast(),
         };
         let init_name = cs("sbx-init".into())?;
@@ -345,10 +342,11 @@ impl NsPlan {
 
     /// For the user-notify monitor: the init execs the reporting image, keeps `status_fd` as
     /// fd `handoff::INIT_STATUS_FD` and may write to that fd only.
+    #[allow(clippy::used_underscore_binding)] // _init_filter: kept to own what init_fprog points to
     pub fn use_unotify_init(&mut self, status_fd: i32) -> Result<()> {
         let f = init_filter(true);
         self.init_fprog = crate::sys::seccomp::SockFprog {
-            len: f.len() as u16,
+            len: filter_len(&f)?,
             filter: f.as_ptr().cast(),
         };
         self._init_filter = f;
@@ -360,7 +358,7 @@ impl NsPlan {
 
 /// A withheld path: a file is covered by the host's `/dev/null` on a `nodev` mount (opening it
 /// fails with EACCES), a directory by an empty, read-only tmpfs with mode 000.
-fn hidden_op(components: Vec<CString>, is_dir: bool, label: String) -> Result<MountOp> {
+fn hidden_op(components: Vec<CString>, is_dir: bool, label: &str) -> MountOp {
     let attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
     let kind = if is_dir {
         OpKind::Tmpfs {
@@ -373,7 +371,7 @@ fn hidden_op(components: Vec<CString>, is_dir: bool, label: String) -> Result<Mo
             recursive: false,
         }
     };
-    Ok(MountOp {
+    MountOp {
         grant: Grant::Nothing,
         kind,
         components,
@@ -382,7 +380,7 @@ fn hidden_op(components: Vec<CString>, is_dir: bool, label: String) -> Result<Mo
         tree_fd: AtomicI32::new(-1),
         host_tree: None,
         label: format!("{label} (hidden)"),
-    })
+    }
 }
 
 /// What a bind or tmpfs with these MOUNT_ATTR_* flags grants: the Landlock rules say what the
@@ -425,8 +423,15 @@ fn components(p: &Path) -> Result<Vec<CString>> {
         .collect()
 }
 
+/// The `len` of a `sock_fprog` for `f`.
+fn filter_len(f: &[SockFilter]) -> Result<u16> {
+    u16::try_from(f.len()).map_err(|_| Error::invalid("the init's filter is too long"))
+}
+
 /// The init's own filter: after exec it only needs prctl (non-dumpable), wait4 and exit, and
 /// with `status_write` (user-notify monitor) write(2) on its status fd.
+// A fixed list of a few syscall numbers and jumps over them: every value fits its field.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn init_filter(status_write: bool) -> Vec<SockFilter> {
     const LD_W_ABS: u16 = 0x20;
     const JEQ_K: u16 = 0x15;

@@ -47,7 +47,11 @@ pub enum Step {
 
 impl Step {
     pub fn from_u32(v: u32) -> Step {
-        use Step::*;
+        use Step::{
+            Capabilities, Clone, Cwd, DeathSignal, Exec, Fds, Hostname, Landlock, Mounts,
+            Namespaces, NestedUserNs, Network, NoNewPrivs, None, Pivot, Rlimit, Seccomp, Session,
+            Signals, Sync, UserNs,
+        };
         [
             None,
             Sync,
@@ -231,6 +235,7 @@ unsafe impl Send for Plan {}
 impl Plan {
     /// Builds the plan for `exec` under `policy`. Validates everything first, so nothing is
     /// half-applied when input is bad.
+    #[allow(clippy::too_many_lines)] // the plan, built in the order the child replays it
     pub fn new(
         exec: Executor,
         policy: &Policy,
@@ -293,8 +298,7 @@ impl Plan {
 
         let mut owned = Vec::new();
         let mut moves = Vec::new();
-        for (i, s) in stdio.into_iter().enumerate() {
-            let dst = i as RawFd;
+        for (dst, s) in (0..).zip(stdio) {
             match s {
                 Stdio::Inherit => moves.push(FdMove { src: dst, dst, cloexec: false }),
                 Stdio::Null => {
@@ -367,7 +371,8 @@ impl Plan {
             },
         };
         let max_fd = moves.iter().map(|m| m.src.max(m.dst)).max().unwrap_or(2);
-        let moves_len = moves.len();
+        let moves_len = RawFd::try_from(moves.len())
+            .map_err(|_| Error::invalid("too many descriptors to hand over"))?;
         let mut keep: Vec<RawFd> = moves.iter().map(|m| m.dst).collect();
         keep.sort_unstable();
 
@@ -375,7 +380,9 @@ impl Plan {
         // receives the user's program over comms (see `client::sandbox_me_here`).
         let program = match (&handoff, before_exec) {
             (Some(h), true) => {
-                crate::policy::unotify_program(policy.program(), h.reserved_fd as u32)
+                let fd = u32::try_from(h.reserved_fd)
+                    .map_err(|_| Error::invalid("the monitor's hand-off fd is negative"))?;
+                crate::policy::unotify_program(policy.program(), fd)
             }
             (Some(_), false) => {
                 return Err(Error::invalid(
@@ -387,14 +394,17 @@ impl Plan {
             (None, true) => policy.program().to_vec(),
             (None, false) => mandatory_only()?.program().to_vec(),
         };
-        if program.is_empty() || program.len() > u16::MAX as usize {
-            return Err(Error::InvalidPolicy(format!(
-                "compiled program has {} instructions",
-                program.len()
-            )));
-        }
+        let len = match u16::try_from(program.len()) {
+            Ok(len) if len > 0 => len,
+            _ => {
+                return Err(Error::InvalidPolicy(format!(
+                    "compiled program has {} instructions",
+                    program.len()
+                )))
+            }
+        };
         let fprog = SockFprog {
-            len: program.len() as u16,
+            len,
             filter: program.as_ptr().cast(),
         };
 
@@ -433,7 +443,7 @@ impl Plan {
             cwd,
             moves,
             temp_base: max_fd + 1,
-            nofile_raise: nofile_raise(max_fd + 1 + moves_len as RawFd),
+            nofile_raise: nofile_raise(max_fd + 1 + moves_len),
             keep,
             rlimits,
             // Only a root caller switches to the id of its own (taking one needs /run).
@@ -492,23 +502,37 @@ fn unotify_handoff(
         return Err(Error::invalid("monitor unotify needs an open_files limit"));
     };
     let reserved = nofile.value.min(room);
-    if reserved < 3 || moves.iter().any(|m| m.src as u64 >= room) {
+    if reserved < 3
+        || moves
+            .iter()
+            .any(|m| !u64::try_from(m.src).is_ok_and(|s| s < room))
+    {
         return Err(Error::invalid(format!(
             "monitor unotify needs a free fd number above the sandboxee's open_files limit and \
              below the host's hard RLIMIT_NOFILE ({}); raise the host's limit or use monitor ptrace",
             hard.rlim_max
         )));
     }
-    if let Some(m) = moves.iter().find(|m| m.dst as u64 >= reserved) {
+    if let Some(m) = moves
+        .iter()
+        .find(|m| !u64::try_from(m.dst).is_ok_and(|d| d < reserved))
+    {
         return Err(Error::invalid(format!(
             "monitor unotify: fd {} of the sandboxee is at or above its open_files limit ({reserved}), \
              where the monitor's hand-off lives; map it lower or use monitor ptrace",
             m.dst
         )));
     }
-    let h = super::handoff::Handoff::new(reserved as RawFd)?;
+    // At most `room`, so at most i32::MAX.
+    let reserved_fd = RawFd::try_from(reserved)
+        .map_err(|_| Error::invalid("monitor unotify: no fd number free for the hand-off"))?;
+    let h = super::handoff::Handoff::new(reserved_fd)?;
     nofile.value = reserved;
-    moves.push(FdMove { src: h.child_end_fd(), dst: reserved as RawFd, cloexec: true });
+    moves.push(FdMove {
+        src: h.child_end_fd(),
+        dst: reserved_fd,
+        cloexec: true,
+    });
     if !rlimits.iter().any(|r| r.resource == libc::RLIMIT_NPROC) {
         rlimits.push(RlimitSetting { resource: libc::RLIMIT_NPROC, value: max_tasks });
     }
@@ -624,7 +648,9 @@ fn comms_socketpair() -> Result<(OwnedFd, OwnedFd)> {
 static DUMPABLE: std::sync::Mutex<(usize, i32)> = std::sync::Mutex::new((0, 1));
 
 fn enter_dumpable_window() -> i32 {
-    let mut g = DUMPABLE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut g = DUMPABLE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if g.0 == 0 {
         // SAFETY: PR_GET_DUMPABLE takes no pointers.
         #[allow(unsafe_code)]
@@ -636,13 +662,18 @@ fn enter_dumpable_window() -> i32 {
 }
 
 fn leave_dumpable_window() {
-    let mut g = DUMPABLE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut g = DUMPABLE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     g.0 = g.0.saturating_sub(1);
     if g.0 == 0 {
         // SAFETY: PR_SET_DUMPABLE with 0 or 1.
         #[allow(unsafe_code)]
         unsafe {
-            libc::prctl(libc::PR_SET_DUMPABLE, g.1 as libc::c_ulong)
+            libc::prctl(
+                libc::PR_SET_DUMPABLE,
+                libc::c_ulong::from(g.1.unsigned_abs()),
+            )
         };
     }
 }

@@ -8,6 +8,17 @@
 //! They are `unsafe` because the caller vouches for every pointer argument.
 
 #![allow(unsafe_code)]
+// The raw syscall ABI: arguments are u64 registers and results c_long, so fds, flags and
+// constants cross it by the ABI's own conversions (an fd `as u64`, a returned fd `as i32`). No
+// value converted here comes from the sandboxee, and a cast cannot fail, allocate or panic,
+// which code between clone and exec must not do.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+// The wrappers are a few instructions each, called on the clone children's small stacks.
+#![allow(clippy::inline_always)]
 
 use core::arch::asm;
 

@@ -54,6 +54,10 @@ fn fds() -> Result<&'static Fds> {
 }
 
 /// `lo` up in the calling thread's network namespace.
+/// `IFF_UP` as the `short` of `ifr_flags`.
+#[allow(clippy::cast_possible_truncation)] // IFF_UP is 1
+const IFF_UP: libc::c_short = libc::IFF_UP as libc::c_short;
+
 fn lo_up() -> std::io::Result<()> {
     // SAFETY: a plain fd-creating call; the result is checked.
     let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
@@ -65,14 +69,14 @@ fn lo_up() -> std::io::Result<()> {
     // SAFETY: ifreq is plain data.
     let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
     for (d, c) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
-        *d = *c as libc::c_char;
+        *d = libc::c_char::from_ne_bytes([*c]);
     }
     // SAFETY: the kernel reads the name and writes the flags into our ifreq.
     if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: reading and setting the flags member the kernel just filled.
-    unsafe { ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    unsafe { ifr.ifr_ifru.ifru_flags |= IFF_UP };
     // SAFETY: the kernel reads our ifreq.
     if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) } != 0 {
         return Err(std::io::Error::last_os_error());

@@ -1,6 +1,47 @@
 //! Kernel UAPI types and constants that the `libc` crate lacks, one file per kernel mechanism.
-//! Plain data only: the calls that use them live with the code that makes them.
+//! Plain data only: the calls that use them live with the code that makes them. Here too, the
+//! few conversions between Rust's integer types and the kernel ABI's that are not `From`.
 
 pub(crate) mod landlock;
 pub(crate) mod mount;
 pub(crate) mod seccomp;
+
+/// An errno constant (`libc::E*`) as the 16-bit value `SECCOMP_RET_ERRNO` and the policy API
+/// carry. Every errno is in 1..4096 (the kernel's MAX_ERRNO); the callers pass constants.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // in range: asserted on the line before
+pub(crate) const fn errno16(e: libc::c_int) -> u16 {
+    assert!(e > 0 && e < 4096, "not an errno constant");
+    e as u16
+}
+
+/// The low 32 bits of a 64-bit value: of a syscall argument, what the kernel reads as an
+/// `unsigned int` parameter (it ignores the upper half).
+pub(crate) const fn low_u32(v: u64) -> u32 {
+    let [b0, b1, b2, b3, ..] = v.to_le_bytes();
+    u32::from_le_bytes([b0, b1, b2, b3])
+}
+
+/// The low 32 bits of a 64-bit syscall argument, as the kernel reads an `int` parameter.
+pub(crate) const fn low_i32(v: u64) -> i32 {
+    i32::from_le_bytes(low_u32(v).to_le_bytes())
+}
+
+/// `size_of::<T>()` as the `socklen_t` length argument of a socket call, for `T` a socket
+/// address or option (a few bytes: the value always fits).
+#[allow(clippy::cast_possible_truncation)] // sockaddr and option structs are far below 4 GiB
+pub(crate) const fn socklen_of<T>() -> libc::socklen_t {
+    std::mem::size_of::<T>() as libc::socklen_t
+}
+
+/// An address family constant (`libc::AF_*`, a `c_int`) as the `sa_family_t` that starts a
+/// socket address.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // AF_* constants are 0..AF_MAX
+pub(crate) const fn family(af: libc::c_int) -> libc::sa_family_t {
+    af as libc::sa_family_t
+}
+
+/// The bits of an `i32` read as a `u32` (two's complement): a syscall number or `int` argument
+/// where the ABI or a table treats it as unsigned.
+pub(crate) const fn bits_u32(v: i32) -> u32 {
+    u32::from_ne_bytes(v.to_ne_bytes())
+}

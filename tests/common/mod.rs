@@ -9,6 +9,12 @@
 //! Namespaces are the default: the base policies below mount the per-process directory holding
 //! the compiled attackers ([`work_dir`]) read-only at the same path, so the sandboxee finds them.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 // Test harness: raw syscalls, fds and capabilities of the test process itself.
 #![allow(unsafe_code)]
 
@@ -80,13 +86,13 @@ pub fn work_dir() -> &'static Path {
 
 /// A fresh, empty directory inside [`work_dir`].
 pub fn fresh_dir(tag: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let d = work_dir().join(format!("{tag}-{n}"));
     std::fs::create_dir_all(&d).unwrap();
     // World-writable: a root host's sandboxee runs as an unprivileged host uid of its own, so the
     // tests grant it access the way a user would, and what they exercise is the mount flags.
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
     d
 }
@@ -104,16 +110,15 @@ fn compile(src: &str, out: &str, flags: &[&str]) -> PathBuf {
         .args(flags)
         .output()
         .unwrap_or_else(|e| panic!("cannot run gcc to build {src}: {e} (install gcc)"));
-    if !res.status.success() {
-        panic!(
-            "gcc {} {} failed ({}):\n{}{}",
-            flags.join(" "),
-            src,
-            res.status,
-            String::from_utf8_lossy(&res.stdout),
-            String::from_utf8_lossy(&res.stderr)
-        );
-    }
+    assert!(
+        res.status.success(),
+        "gcc {} {} failed ({}):\n{}{}",
+        flags.join(" "),
+        src,
+        res.status,
+        String::from_utf8_lossy(&res.stdout),
+        String::from_utf8_lossy(&res.stderr)
+    );
     std::fs::rename(&tmp, &out_path).unwrap();
     out_path
 }
@@ -129,9 +134,7 @@ pub fn attacker32() -> &'static Path {
     static P: OnceLock<PathBuf> = OnceLock::new();
     P.get_or_init(|| {
         let probe = Command::new("gcc").args(["-m32", "-print-libgcc-file-name"]).output();
-        if !matches!(&probe, Ok(o) if o.status.success()) {
-            panic!("gcc -m32 is unusable: the 32-bit tests need gcc-multilib (apt-get install gcc-multilib)");
-        }
+        assert!(matches!(&probe, Ok(o) if o.status.success()), "gcc -m32 is unusable: the 32-bit tests need gcc-multilib (apt-get install gcc-multilib)");
         compile("attacker32.c", "attacker32", &["-m32", "-static"])
     })
 }
@@ -454,9 +457,10 @@ pub fn assert_all_dead(pids: &[i32], grace: Duration, ctx: &str) {
         if alive.is_empty() {
             return;
         }
-        if Instant::now() >= deadline {
-            panic!("sandbox processes survived the run: {alive:?} (pid, (state, ppid, session))\n{ctx}");
-        }
+        assert!(
+            Instant::now() < deadline,
+            "sandbox processes survived the run: {alive:?} (pid, (state, ppid, session))\n{ctx}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -781,8 +785,7 @@ impl HostSleeper {
                 let prm = st
                     .lines()
                     .find_map(|l| l.strip_prefix("CapPrm:"))
-                    .map(str::trim)
-                    .unwrap_or("");
+                    .map_or("", str::trim);
                 assert_eq!(prm, "0000000000000000", "the host sleep holds capabilities");
                 return self;
             }

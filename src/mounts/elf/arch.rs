@@ -1,7 +1,7 @@
 //! Per-architecture facts of the glibc loader: default directories, multiarch triplets, `$LIB` and
 //! `$PLATFORM` values, ld.so.cache flags.
 
-use super::*;
+use super::{PathBuf, EM_386, EM_AARCH64, EM_ARM, EM_X86_64};
 
 pub(super) fn multiarch(class64: bool, machine: u16) -> Option<&'static str> {
     match (class64, machine) {

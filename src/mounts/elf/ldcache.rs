@@ -1,6 +1,7 @@
 //! `/etc/ld.so.cache`: its two formats, read with bounds.
 
-use super::*;
+use super::reader::{bytes_at, le, le32};
+use super::{File, OsStr, OsStrExt, Path, PathBuf, Read, MAX_CACHE_SIZE, MAX_STRING};
 
 /// A parsed ld.so.cache: the raw bytes plus where the entry table and strings are.
 pub(super) struct LdCache {
@@ -56,7 +57,8 @@ impl LdCache {
             if len < 16 {
                 return Err("truncated old-format header".into());
             }
-            let n = le(&data, 12, 4) as usize;
+            let n =
+                usize::try_from(le32(&data, 12)).map_err(|_| "old-format entry count too large")?;
             let end = n
                 .checked_mul(Self::OLD_ENTRY)
                 .and_then(|b| b.checked_add(16))
@@ -85,7 +87,8 @@ impl LdCache {
         } else {
             return Err("unknown format (bad magic)".into());
         };
-        let nlibs = le(&data, new_off + 20, 4) as usize;
+        let nlibs =
+            usize::try_from(le32(&data, new_off + 20)).map_err(|_| "entry count too large")?;
         // flags: endianness in the low two bits; 0 = unset (old ldconfig), 2 = little.
         let endian = data.get(new_off + 28).copied().unwrap_or(0) & 3;
         if endian != 0 && endian != 2 {
@@ -113,7 +116,7 @@ impl LdCache {
         // entry without them is what every CPU can use.
         (0..self.nlibs).find_map(|i| {
             let e = self.entries + i * self.entry_size;
-            let f = le(&self.data, e, 4) as u32 as i32;
+            let f = i32::from_le_bytes(bytes_at(&self.data, e));
             if f != 1 && f != flags {
                 return None;
             }
@@ -122,14 +125,14 @@ impl LdCache {
             }
             let key = self
                 .strings
-                .checked_add(le(&self.data, e + 4, 4) as usize)?;
+                .checked_add(usize::try_from(le32(&self.data, e + 4)).ok()?)?;
             let end = key.checked_add(name.len())?;
             if self.data.get(key..end)? != name || self.data.get(end) != Some(&0) {
                 return None;
             }
             let value = self
                 .strings
-                .checked_add(le(&self.data, e + 8, 4) as usize)?;
+                .checked_add(usize::try_from(le32(&self.data, e + 8)).ok()?)?;
             let rest = self.data.get(value..)?;
             let rest = &rest[..rest.len().min(MAX_STRING + 1)];
             let n = rest.iter().position(|&b| b == 0)?;

@@ -131,7 +131,7 @@ pub fn libraries_for_binary(binary: &Path, extra_search: &[PathBuf]) -> Result<V
     };
     let mut r = Resolver::new(info.class64, info.machine);
     let main_inside = normalize(&host);
-    r.add_names(0, &info.soname);
+    r.add_names(0, info.soname.as_ref());
     r.ids.insert(id, 0);
     r.objs.push(Obj {
         host: host.clone(),
@@ -195,8 +195,8 @@ mod search;
 #[cfg(test)]
 mod tests;
 
-use arch::*;
-use ldcache::*;
-use paths::*;
-use reader::*;
-use search::*;
+use arch::{cache_flags, default_dirs, lib_values, platform_values};
+use ldcache::LdCache;
+use paths::{absolute, host_path, match_dst, normalize, origin_of, Dst};
+use reader::{context, ident_class, invalid, open_regular, parse_source};
+use search::{Obj, Resolver};

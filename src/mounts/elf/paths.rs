@@ -1,7 +1,7 @@
 //! Path helpers: absolute and lexically normalized paths, the host side of a path, `$ORIGIN` and
 //! the other dynamic string tokens.
 
-use super::*;
+use super::{invalid, OsStrExt, OsString, OsStringExt, Path, PathBuf, Result};
 
 pub(super) fn absolute(p: &Path) -> Result<PathBuf> {
     if p.is_absolute() {

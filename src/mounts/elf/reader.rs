@@ -1,7 +1,12 @@
 //! Bounded reading of an untrusted file image and the ELF reader: headers, segments, the dynamic
 //! section, strings.
 
-use super::*;
+use super::{
+    ElfInfo, Error, File, FileExt, MetadataExt, OpenOptionsExt, Path, Result, DF_1_NODEFLIB,
+    DT_FLAGS_1, DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, DT_STRSZ, DT_STRTAB,
+    MAX_DYN_ENTRIES, MAX_NEEDED, MAX_PHDR_BYTES, MAX_READ, MAX_STRING, PT_DYNAMIC, PT_INTERP,
+    PT_LOAD,
+};
 
 /// Random access to a file image; implemented for in-memory bytes and for files (`pread`).
 pub(super) trait Source {
@@ -76,6 +81,26 @@ pub(super) fn le(b: &[u8], off: usize, n: usize) -> u64 {
     })
 }
 
+/// The `N` bytes at `off`; bytes past the end read as zero, as in [`le`].
+pub(super) fn bytes_at<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
+    std::array::from_fn(|i| {
+        off.checked_add(i)
+            .and_then(|j| b.get(j))
+            .copied()
+            .unwrap_or(0)
+    })
+}
+
+/// The little-endian `u16` at `off` (see [`le`]).
+pub(super) fn le16(b: &[u8], off: usize) -> u16 {
+    u16::from_le_bytes(bytes_at(b, off))
+}
+
+/// The little-endian `u32` at `off` (see [`le`]).
+pub(super) fn le32(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes(bytes_at(b, off))
+}
+
 pub(super) fn invalid(msg: String) -> Error {
     Error::InvalidArgument(msg)
 }
@@ -136,11 +161,11 @@ impl<S: Source + ?Sized> Reader<'_, S> {
                 )))
             }
         }
-        if len > MAX_READ {
-            return Err(self.err(format_args!("{what} is too large ({len:#x} bytes)")));
-        }
-        // MAX_READ fits in usize on every target.
-        let mut buf = vec![0u8; len as usize];
+        let n = match usize::try_from(len) {
+            Ok(n) if len <= MAX_READ => n,
+            _ => return Err(self.err(format_args!("{what} is too large ({len:#x} bytes)"))),
+        };
+        let mut buf = vec![0u8; n];
         self.src
             .read_exact_at(&mut buf, off)
             .map_err(|e| self.err(format_args!("cannot read {what} at offset {off:#x}: {e}")))?;
@@ -176,18 +201,18 @@ impl<S: Source + ?Sized> Reader<'_, S> {
             )));
         }
         let h = self.read(0, ehsize, "ELF header")?;
-        let etype = le(&h, 16, 2) as u16;
+        let etype = le16(&h, 16);
         // Only these can be exec'd or loaded; relocatable objects and core dumps cannot.
         if etype != 2 && etype != 3 {
             return Err(self.err(format_args!(
                 "not an executable or shared object (e_type {etype})"
             )));
         }
-        let machine = le(&h, 18, 2) as u16;
+        let machine = le16(&h, 18);
         let (phoff, phentsize, phnum) = if class64 {
-            (le(&h, 32, 8), le(&h, 54, 2) as u16, le(&h, 56, 2) as u16)
+            (le(&h, 32, 8), le16(&h, 54), le16(&h, 56))
         } else {
-            (le(&h, 28, 4), le(&h, 42, 2) as u16, le(&h, 44, 2) as u16)
+            (le(&h, 28, 4), le16(&h, 42), le16(&h, 44))
         };
         Ok(Header {
             class64,
@@ -223,14 +248,14 @@ impl<S: Source + ?Sized> Reader<'_, S> {
             .map(|p| {
                 if h.class64 {
                     Segment {
-                        ptype: le(p, 0, 4) as u32,
+                        ptype: le32(p, 0),
                         offset: le(p, 8, 8),
                         vaddr: le(p, 16, 8),
                         filesz: le(p, 32, 8),
                     }
                 } else {
                     Segment {
-                        ptype: le(p, 0, 4) as u32,
+                        ptype: le32(p, 0),
                         offset: le(p, 4, 4),
                         vaddr: le(p, 8, 4),
                         filesz: le(p, 16, 4),
@@ -258,8 +283,9 @@ impl<S: Source + ?Sized> Reader<'_, S> {
     }
 
     /// Scans PT_DYNAMIC in fixed-size chunks up to DT_NULL, then reads the strings it refers to.
+    #[allow(clippy::too_many_lines)] // one bounded scan of PT_DYNAMIC, then the strings it names
     pub(super) fn dynamic(&self, h: &Header, segs: &[Segment], d: &Segment, info: &mut ElfInfo) -> Result<()> {
-        let esz: u64 = if h.class64 { 16 } else { 8 };
+        let (esz, esz_bytes): (u64, usize) = if h.class64 { (16, 16) } else { (8, 8) };
         if d.filesz < esz {
             return Err(self.err("PT_DYNAMIC is empty"));
         }
@@ -282,7 +308,7 @@ impl<S: Source + ?Sized> Reader<'_, S> {
         'scan: while idx < limit {
             let n = (limit - idx).min(256);
             let buf = self.read(d.offset + idx * esz, n * esz, "dynamic section")?;
-            for e in buf.chunks_exact(esz as usize) {
+            for e in buf.chunks_exact(esz_bytes) {
                 let (tag, val) = if h.class64 {
                     (le(e, 0, 8), le(e, 8, 8))
                 } else {

@@ -1,7 +1,12 @@
 //! The search: a breadth-first walk of DT_NEEDED with the glibc loader's order (DT_RPATH, extra
 //! directories, DT_RUNPATH, ld.so.cache, the system directories), bounded.
 
-use super::*;
+use super::{
+    cache_flags, context, default_dirs, host_path, ident_class, invalid, lib_values, match_dst,
+    normalize, open_regular, origin_of, parse_source, platform_values, Dst, ElfInfo, HashMap,
+    HashSet, LdCache, LibraryFile, OsStr, OsStrExt, OsString, OsStringExt, Path, PathBuf, Result,
+    LD_SO_CACHE, MAX_DEPTH, MAX_LIBRARIES, MAX_PROBES,
+};
 
 /// A loaded object (glibc's `link_map`), index 0 being the binary.
 pub(super) struct Obj {
@@ -30,6 +35,8 @@ pub(super) struct Resolver {
     pub(super) out: Vec<LibraryFile>,
     pub(super) seen_inside: HashSet<PathBuf>,
     pub(super) extra: Vec<PathBuf>,
+    /// ld.so.cache: `None` until first needed, then `Some(None)` if it is missing or unusable.
+    #[allow(clippy::option_option)]
     pub(super) cache: Option<Option<LdCache>>,
     pub(super) probes: usize,
 }
@@ -50,7 +57,7 @@ impl Resolver {
         }
     }
 
-    pub(super) fn add_names(&mut self, idx: usize, soname: &Option<String>) {
+    pub(super) fn add_names(&mut self, idx: usize, soname: Option<&String>) {
         if let Some(s) = soname {
             self.names.entry(OsString::from(s)).or_insert(idx);
         }
@@ -319,7 +326,7 @@ impl Resolver {
         self.names
             .entry(path.clone().into_os_string())
             .or_insert(idx);
-        self.add_names(idx, &cand.info.soname);
+        self.add_names(idx, cand.info.soname.as_ref());
         self.ids.insert(cand.id, idx);
         self.objs.push(Obj {
             host: path,

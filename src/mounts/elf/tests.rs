@@ -1,5 +1,13 @@
 //! The ELF reader and the library search against synthetic and real files.
 
+// Tests: their casts are of constants and of values the tests make themselves.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
+use super::reader::le;
 use super::*;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,6 +49,7 @@ fn set(v: &mut [u8], off: usize, x: u64, n: usize) {
 
 /// A minimal image: ELF header, program headers (PT_LOAD over the whole file, PT_INTERP,
 /// PT_DYNAMIC), interpreter string, string table, dynamic array last.
+#[allow(clippy::too_many_lines)] // the synthetic file, field by field
 fn build(s: &Spec) -> (Vec<u8>, Layout) {
     let w = if s.class32 { 4 } else { 8 };
     let ehsize = if s.class32 { 52 } else { 64 };
@@ -58,7 +67,7 @@ fn build(s: &Spec) -> (Vec<u8>, Layout) {
         b.push(0);
         b
     });
-    off += interp_bytes.as_ref().map_or(0, |b| b.len());
+    off += interp_bytes.as_ref().map_or(0, Vec::len);
     let strtab_off = off;
     let mut strtab = vec![0u8];
     let add = |st: &mut Vec<u8>, x: &str| {
@@ -328,7 +337,7 @@ fn fuzzed_headers_never_panic() {
         } else {
             v.len().min(512)
         };
-        for _ in 0..1 + rng.below(8) {
+        for _ in 0..=rng.below(8) {
             let i = rng.below(span);
             v[i] = match rng.below(4) {
                 0 => 0xff,
@@ -423,7 +432,7 @@ fn build_cache(old: bool, entries: &[(i32, &str, &str, u64)]) -> Vec<u8> {
     put(&mut v, 0, 8);
     assert_eq!(v.len() - base, LdCache::NEW_HEADER);
     for ((f, _, _, hw), (ko, vo)) in entries.iter().zip(offs) {
-        put(&mut v, *f as u32 as u64, 4);
+        put(&mut v, u64::from(*f as u32), 4);
         put(&mut v, ko as u64, 4);
         put(&mut v, vo as u64, 4);
         put(&mut v, 0, 4);
@@ -470,7 +479,7 @@ fn ld_so_cache_formats() {
     let mut rng = Rng(42);
     for _ in 0..3000 {
         let mut v = good.clone();
-        for _ in 0..1 + rng.below(6) {
+        for _ in 0..=rng.below(6) {
             let i = rng.below(v.len());
             v[i] = rng.next() as u8;
         }
@@ -515,7 +524,7 @@ impl Drop for TempDir {
 
 fn lib(needed: &[&str]) -> Spec {
     Spec {
-        needed: needed.iter().map(|s| s.to_string()).collect(),
+        needed: needed.iter().map(|s| (*s).to_string()).collect(),
         ..Spec::default()
     }
 }
