@@ -76,8 +76,9 @@ fn clone_hint(errno: i32) -> Option<String> {
         crate::Error::Unsupported { detail, fix, .. } => {
             let container = if errno == libc::EPERM {
                 " In a container: Docker's default seccomp profile allows clone with namespace \
-                 flags and unshare only with CAP_SYS_ADMIN (--security-opt seccomp=unconfined or \
-                 a profile allowing them; Kubernetes: seccompProfile Unconfined or Localhost); \
+                 flags and unshare only with CAP_SYS_ADMIN (--security-opt \
+                 seccomp=contrib/docker/libsbx-seccomp.json from libsbx's sources: the default plus \
+                 what libsbx needs; Kubernetes: seccompProfile Localhost with that file); \
                  AppArmor may deny user namespaces (kernel.apparmor_restrict_unprivileged_userns); \
                  a zero user.max_user_namespaces disables them."
             } else {

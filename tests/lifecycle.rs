@@ -58,7 +58,7 @@ fn kill_from_another_thread_is_external_kill() {
     let sb = Arc::new(Sandbox::new(ex, build(&allow_all())));
     let t0 = Instant::now();
     sb.start().unwrap();
-    assert!(sb.pid().is_some_and(|p| p > 0), "pid() while running");
+    running_pid(&sb);
     assert!(!sb.is_finished());
     match sb.wait_timeout(Duration::from_millis(100)) {
         Err(Error::WaitTimeout) => {}
@@ -88,7 +88,8 @@ fn start_twice_and_wait_before_start_are_errors() {
     assert!(matches!(sb.wait(), Err(Error::InvalidState(_))), "wait before start");
     sb.start().unwrap();
     assert!(matches!(sb.start(), Err(Error::InvalidState(_))), "second start");
-    assert!(sb.wait().unwrap().success());
+    let r = sb.wait().unwrap();
+    assert!(r.success(), "{r:?}");
 }
 
 #[test]
@@ -97,7 +98,7 @@ fn dropping_a_running_sandbox_kills_it() {
     ex.stdout(Stdio::Null);
     let sb = Sandbox::new(ex, build(&allow_all()));
     sb.start().unwrap();
-    let pid = sb.pid().unwrap();
+    let pid = running_pid(&sb);
     let t0 = Instant::now();
     drop(sb);
     assert!(t0.elapsed() < Duration::from_secs(3), "drop took {:?}", t0.elapsed());

@@ -666,7 +666,11 @@ fn concurrent_sandboxes_share_no_tmp_or_shm() {
             _ => break,
         }
     }
-    assert_eq!(first, "written\n", "the first sandbox did not write its marks");
+    if first != "written\n" {
+        writer.kill();
+        let r = writer.wait().unwrap();
+        panic!("the first sandbox did not write its marks: {r:?}");
+    }
     let run = run_capture(
         shell("ls -A /tmp /dev/shm; test ! -e /tmp/mark && test ! -e /dev/shm/mark && echo clean"),
         policy,

@@ -298,6 +298,15 @@ pub fn reader(fd: OwnedFd) -> std::thread::JoinHandle<String> {
     })
 }
 
+/// The host pid of a sandbox that must be running; when it is not (its setup failed), the
+/// panic carries its result.
+pub fn running_pid(sb: &Sandbox) -> i32 {
+    match sb.pid() {
+        Some(p) if p > 0 => p,
+        _ => panic!("the sandbox is not running: {:?}", sb.wait()),
+    }
+}
+
 /// Output of a run.
 pub struct Run {
     pub r: RunResult,
