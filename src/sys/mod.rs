@@ -1,5 +1,7 @@
 //! Kernel UAPI types and constants that the `libc` crate lacks, one file per kernel mechanism.
-//! Plain data only: the calls that use them live with the code that makes them. Here too, the
+//! Mostly plain data: the calls that use them live with the code that makes them, except where
+//! several places make the same call (`seccomp::install_filter`, `install_with_listener`,
+//! `action_available`: the clone child, `sandbox_me_here` and the feature probes). Here too, the
 //! few conversions between Rust's integer types and the kernel ABI's that are not `From`.
 
 pub(crate) mod landlock;
