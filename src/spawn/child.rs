@@ -20,13 +20,13 @@
 )]
 
 use super::plan::{Plan, Step};
-use super::raw::{exit_group, syscall, syscall6};
 use crate::caps::{
     CapData, CapHeader, CAP_SETPCAP, SECBIT_KEEP_CAPS_LOCKED, SECBIT_NOROOT, SECBIT_NOROOT_LOCKED,
     SECBIT_NO_CAP_AMBIENT_RAISE, SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, SECBIT_NO_SETUID_FIXUP,
     SECBIT_NO_SETUID_FIXUP_LOCKED,
 };
 use crate::policy::EXEC_MAGIC;
+use crate::sys::raw::{exit_group, syscall, syscall6};
 use std::sync::atomic::Ordering;
 
 /// Exit code of a child whose setup failed (the report says why).

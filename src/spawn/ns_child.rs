@@ -21,7 +21,7 @@ use super::child::{check, fail_step, sandboxee_main, write_file, ChildArgs};
 use super::latency::Mark;
 use super::ns_plan::{MountOp, NsPlan, OpKind};
 use super::plan::{Plan, Step};
-use super::raw::{syscall, syscall6};
+use crate::sys::raw::{syscall, syscall6};
 use std::sync::atomic::Ordering;
 
 use crate::sys::mount::{

@@ -113,7 +113,7 @@ pub(crate) const ADDFD_FLAG_SETFD: u32 = 1;
 /// be synchronised, nothing installed) or the errno.
 ///
 /// The one home of this call, for the clone child between clone and exec as for the probes
-/// and `sandbox_me_here`: it makes the system call through `spawn/raw.rs` (no libc `errno`,
+/// and `sandbox_me_here`: it makes the system call through `sys/raw.rs` (no libc `errno`,
 /// which a `CLONE_VM` child would write into its parent thread's TLS) and does nothing that
 /// could allocate, lock or panic (signal-safety(7)).
 ///
@@ -126,8 +126,7 @@ pub(crate) unsafe fn install_filter(flags: u64, prog: &SockFprog) -> Result<i64,
     let prog = std::ptr::from_ref(prog) as u64;
     // SAFETY: the kernel reads `prog` and the instructions it points to (the caller's
     // promise) and copies them; nothing is kept.
-    let r =
-        unsafe { crate::spawn::raw::syscall(libc::SYS_seccomp, &[SET_MODE_FILTER, flags, prog]) };
+    let r = unsafe { super::raw::syscall(libc::SYS_seccomp, &[SET_MODE_FILTER, flags, prog]) };
     if r < 0 {
         // -4095..-1: an errno, which fits.
         Err(i32::try_from(-r).unwrap_or(libc::EINVAL))
