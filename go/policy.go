@@ -781,37 +781,38 @@ func (p *Policy) AllowsExec() bool {
 	return ok
 }
 
-// Audit architecture values (linux/audit.h) for Decide.
+// Audit architecture values (linux/audit.h) for Decide, from the C header (SBX_AUDIT_ARCH_*).
 const (
 	// AuditArchX86_64 is AUDIT_ARCH_X86_64.
-	AuditArchX86_64 uint32 = 0xc000003e
+	AuditArchX86_64 uint32 = C.SBX_AUDIT_ARCH_X86_64
 	// AuditArchI386 is AUDIT_ARCH_I386 (int 0x80 and 32-bit programs on x86-64).
-	AuditArchI386 uint32 = 0x40000003
+	AuditArchI386 uint32 = C.SBX_AUDIT_ARCH_I386
 	// AuditArchAArch64 is AUDIT_ARCH_AARCH64.
-	AuditArchAArch64 uint32 = 0xc00000b7
+	AuditArchAArch64 uint32 = C.SBX_AUDIT_ARCH_AARCH64
 )
 
-// Seccomp return actions (linux/seccomp.h), the upper 16 bits of what Decide returns; the
-// lower 16 bits are the action's data (the errno for SeccompRetErrno).
+// Seccomp return actions (linux/seccomp.h), from the C header (SBX_SECCOMP_RET_*): the upper 16
+// bits of what Decide returns; the lower 16 bits are the action's data (the errno for
+// SeccompRetErrno).
 const (
 	// SeccompRetKillProcess kills the whole process.
-	SeccompRetKillProcess uint32 = 0x80000000
+	SeccompRetKillProcess uint32 = C.SBX_SECCOMP_RET_KILL_PROCESS
 	// SeccompRetKillThread kills the calling thread.
-	SeccompRetKillThread uint32 = 0x00000000
+	SeccompRetKillThread uint32 = C.SBX_SECCOMP_RET_KILL_THREAD
 	// SeccompRetTrap sends SIGSYS.
-	SeccompRetTrap uint32 = 0x00030000
+	SeccompRetTrap uint32 = C.SBX_SECCOMP_RET_TRAP
 	// SeccompRetErrno fails the call with the errno in the data bits.
-	SeccompRetErrno uint32 = 0x00050000
+	SeccompRetErrno uint32 = C.SBX_SECCOMP_RET_ERRNO
 	// SeccompRetUserNotif asks a user-space supervisor.
-	SeccompRetUserNotif uint32 = 0x7fc00000
+	SeccompRetUserNotif uint32 = C.SBX_SECCOMP_RET_USER_NOTIF
 	// SeccompRetTrace stops the thread for its ptrace tracer (libsbx's monitor).
-	SeccompRetTrace uint32 = 0x7ff00000
+	SeccompRetTrace uint32 = C.SBX_SECCOMP_RET_TRACE
 	// SeccompRetLog allows the call and logs it.
-	SeccompRetLog uint32 = 0x7ffc0000
+	SeccompRetLog uint32 = C.SBX_SECCOMP_RET_LOG
 	// SeccompRetAllow allows the call.
-	SeccompRetAllow uint32 = 0x7fff0000
+	SeccompRetAllow uint32 = C.SBX_SECCOMP_RET_ALLOW
 	// SeccompRetActionFull masks the action part of a return value.
-	SeccompRetActionFull uint32 = 0xffff0000
+	SeccompRetActionFull uint32 = C.SBX_SECCOMP_RET_ACTION_FULL
 )
 
 // Decide returns what the policy's filter answers for one syscall, computed from the rules

@@ -99,6 +99,73 @@
 #define SBX_COMMS_MAX_CUSTOM_TAG 2147483647
 
 /**
+ * `AUDIT_ARCH_X86_64`: the `arch` of a 64-bit x86 syscall (`sbx_policy_decide`).
+ */
+#define SBX_AUDIT_ARCH_X86_64 3221225534
+
+/**
+ * `AUDIT_ARCH_I386`: the `arch` of `int 0x80` and of 32-bit programs on x86-64.
+ */
+#define SBX_AUDIT_ARCH_I386 1073741827
+
+/**
+ * `AUDIT_ARCH_AARCH64`: the `arch` of a 64-bit Arm syscall.
+ */
+#define SBX_AUDIT_ARCH_AARCH64 3221225655
+
+/**
+ * `SECCOMP_RET_KILL_PROCESS`: the filter kills the whole process. The `SBX_SECCOMP_RET_*`
+ * actions are the upper 16 bits of what `sbx_policy_decide` returns; the lower 16 bits are the
+ * action's data (the errno for `SBX_SECCOMP_RET_ERRNO`).
+ */
+#define SBX_SECCOMP_RET_KILL_PROCESS 2147483648
+
+/**
+ * `SECCOMP_RET_KILL_THREAD`: the filter kills the calling thread.
+ */
+#define SBX_SECCOMP_RET_KILL_THREAD 0
+
+/**
+ * `SECCOMP_RET_TRAP`: the filter sends `SIGSYS`.
+ */
+#define SBX_SECCOMP_RET_TRAP 196608
+
+/**
+ * `SECCOMP_RET_ERRNO`: the call fails with the errno in the data bits.
+ */
+#define SBX_SECCOMP_RET_ERRNO 327680
+
+/**
+ * `SECCOMP_RET_USER_NOTIF`: the call is handed to a user-space supervisor.
+ */
+#define SBX_SECCOMP_RET_USER_NOTIF 2143289344
+
+/**
+ * `SECCOMP_RET_TRACE`: the thread stops for its ptrace tracer (libsbx's monitor).
+ */
+#define SBX_SECCOMP_RET_TRACE 2146435072
+
+/**
+ * `SECCOMP_RET_LOG`: the call is allowed and logged.
+ */
+#define SBX_SECCOMP_RET_LOG 2147221504
+
+/**
+ * `SECCOMP_RET_ALLOW`: the call is allowed.
+ */
+#define SBX_SECCOMP_RET_ALLOW 2147418112
+
+/**
+ * `SECCOMP_RET_ACTION_FULL`: masks the action part of a return value.
+ */
+#define SBX_SECCOMP_RET_ACTION_FULL 4294901760
+
+/**
+ * `SECCOMP_RET_DATA`: masks the data part of a return value.
+ */
+#define SBX_SECCOMP_RET_DATA 65535
+
+/**
  * Major version of the header (`Cargo.toml` `version`, first component).
  */
 #define SBX_VERSION_MAJOR 0
@@ -1948,9 +2015,10 @@ bool sbx_policy_allows_exec(const struct sbx_policy *policy);
 
 /**
  * What the policy decides for one syscall, computed from the rules (not by running the
- * filter): the `SECCOMP_RET_*` value with its data that the filter returns for `arch` (an
- * `AUDIT_ARCH_*` value), syscall number `nr` and the six argument registers in `args` (NULL
- * means all zero). Returns 0 (`SECCOMP_RET_KILL_THREAD`) for a NULL `policy`.
+ * filter): the `SBX_SECCOMP_RET_*` value with its data that the filter returns for `arch`
+ * (an `SBX_AUDIT_ARCH_*` value), syscall number `nr` and the six argument registers in
+ * `args` (NULL means all zero). Returns 0 (`SBX_SECCOMP_RET_KILL_THREAD`) for a NULL
+ * `policy`.
  */
 uint32_t sbx_policy_decide(const struct sbx_policy *policy,
                            uint32_t arch,

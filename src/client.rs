@@ -21,9 +21,6 @@ pub const POLICY_TAG: u32 = 0x8000_0401;
 /// Largest policy message accepted: the kernel's 4096 instructions of 8 bytes.
 const MAX_POLICY_BYTES: usize = 4096 * 8;
 
-const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
-const SECCOMP_FILTER_FLAG_TSYNC: libc::c_ulong = 1;
-
 static MAPPINGS: Mutex<Option<HashMap<String, RawFd>>> = Mutex::new(None);
 
 /// The fd the host mapped under `name` (see `Executor::map_fd_named`). Each name can be taken
@@ -94,43 +91,33 @@ pub fn decode_policy(tag: u32, bytes: &[u8]) -> Result<Vec<crate::policy::SockFi
 /// Receives the policy over `comms` and applies it to every thread of this process
 /// (`SECCOMP_FILTER_FLAG_TSYNC`). On any error nothing was applied.
 pub fn try_sandbox_me_here(comms: &mut Comms) -> Result<()> {
-    #[repr(C)]
-    struct Fprog {
-        len: u16,
-        filter: *const crate::policy::SockFilter,
-    }
     let (tag, bytes) = comms.recv_tlv()?;
     let insns = decode_policy(tag, &bytes)?;
     // decode_policy checked 1 to 4096 instructions.
     let len = u16::try_from(insns.len())
         .map_err(|_| Error::InvalidPolicy(format!("{} instructions", insns.len())))?;
-    let prog = Fprog {
+    let prog = crate::sys::seccomp::SockFprog {
         len,
-        filter: insns.as_ptr(),
+        filter: insns.as_ptr().cast(),
     };
     // SAFETY: prctl with integer arguments.
     #[allow(unsafe_code)]
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
         return Err(Error::last_os("prctl(PR_SET_NO_NEW_PRIVS)"));
     }
-    // SAFETY: `prog` points to `insns`, alive for the call; the kernel copies the program.
+    // SAFETY: `prog` points to `insns`, `len` instructions alive for the call.
     #[allow(unsafe_code)]
     let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            SECCOMP_SET_MODE_FILTER,
-            SECCOMP_FILTER_FLAG_TSYNC,
-            std::ptr::addr_of!(prog),
-        )
+        crate::sys::seccomp::install_filter(crate::sys::seccomp::FILTER_FLAG_TSYNC, &prog)
     };
     match r {
-        0 => Ok(()),
-        tid if tid > 0 => Err(Error::Unsupported {
+        Ok(0) => Ok(()),
+        Ok(tid) => Err(Error::Unsupported {
             feature: "seccomp TSYNC",
             detail: format!("thread {tid} could not be synchronised; no filter was installed"),
             fix: "call sandbox_me_here before starting threads that install their own filters",
         }),
-        _ => Err(Error::last_os("seccomp(SECCOMP_FILTER_FLAG_TSYNC)")),
+        Err(e) => Err(Error::os("seccomp(SECCOMP_FILTER_FLAG_TSYNC)", e)),
     }
 }
 

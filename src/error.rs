@@ -9,8 +9,10 @@ use std::fmt;
 /// Alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What went wrong, with enough detail to act on.
+/// What went wrong, with enough detail to act on. Non-exhaustive: later releases may add
+/// variants, so a `match` outside the crate needs a wildcard arm.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     /// A caller-supplied value is unusable; the message names the argument and why.
     #[error("invalid argument: {0}")]

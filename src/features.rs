@@ -324,25 +324,13 @@ fn reap(pid: libc::pid_t) -> Option<i32> {
 // ----------------------------------------------------------------------------------------------
 // seccomp
 
-const SECCOMP_GET_ACTION_AVAIL: libc::c_long = 2;
-
 fn probe_seccomp_filter() -> Feature {
     // PR_GET_SECCOMP: 0 = not under seccomp, 2 = under a filter (EINVAL: no CONFIG_SECCOMP).
     // SAFETY: PR_GET_SECCOMP takes no pointers.
     let mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
     let err = errno();
     // SECCOMP_GET_ACTION_AVAIL for RET_ALLOW proves seccomp(2) and filter mode exist.
-    let allow = libc::SECCOMP_RET_ALLOW;
-    // SAFETY: the kernel reads one u32 from a live local.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            SECCOMP_GET_ACTION_AVAIL,
-            0,
-            std::ptr::addr_of!(allow),
-        )
-    };
-    let serr = errno();
+    let avail = crate::sys::seccomp::action_available(libc::SECCOMP_RET_ALLOW);
     let fix = "use a kernel with CONFIG_SECCOMP=y and CONFIG_SECCOMP_FILTER=y; in a container, \
                allow the seccomp and prctl syscalls in its seccomp profile";
     if mode < 0 {
@@ -359,8 +347,8 @@ fn probe_seccomp_filter() -> Feature {
         (2, None) => "; this process already runs under a seccomp filter, which also applies to sandboxes".into(),
         _ => String::new(),
     };
-    if r != 0 && serr != libc::EINVAL {
-        // EINVAL is a pre-4.14 kernel without the query; anything else means seccomp(2) is gone.
+    // EINVAL is a pre-4.14 kernel without the query; anything else means seccomp(2) is gone.
+    if let Some(serr) = avail.err().filter(|&e| e != libc::EINVAL) {
         return Feature {
             name: "seccomp filter mode",
             required: true,
@@ -384,28 +372,18 @@ fn probe_seccomp_action(
     action: u32,
     fix: &'static str,
 ) -> Feature {
-    // SAFETY: the kernel reads one u32 from a live local.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            SECCOMP_GET_ACTION_AVAIL,
-            0,
-            std::ptr::addr_of!(action),
-        )
-    };
-    let (available, detail) = if r == 0 {
-        (
+    let (available, detail) = match crate::sys::seccomp::action_available(action) {
+        Ok(()) => (
             true,
             format!("seccomp(SECCOMP_GET_ACTION_AVAIL, {action:#x}) ok"),
-        )
-    } else {
-        (
+        ),
+        Err(e) => (
             false,
             format!(
                 "seccomp(SECCOMP_GET_ACTION_AVAIL, {action:#x}): {}",
-                errno_text(errno())
+                errno_text(e)
             ),
-        )
+        ),
     };
     Feature {
         name,
@@ -436,21 +414,19 @@ fn user_notify_child() -> i32 {
         len: 1,
         filter: ALLOW.as_ptr().cast(),
     };
-    // SAFETY: raw syscalls in our own child with pointers to live locals and a static.
+    // SAFETY: raw syscalls in our own child with pointers to live locals and a static (`prog`
+    // points to ALLOW's one instruction).
     unsafe {
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             return 0;
         }
-        let mut bits = UNOTIFY_LISTENER | UNOTIFY_KILLABLE;
-        let flags = uapi::FILTER_FLAG_NEW_LISTENER | uapi::FILTER_FLAG_WAIT_KILLABLE_RECV;
-        let p = std::ptr::addr_of!(prog);
-        let mut fd = libc::syscall(libc::SYS_seccomp, uapi::SET_MODE_FILTER, flags, p);
-        if fd < 0 {
-            bits = UNOTIFY_LISTENER;
-            fd = libc::syscall(libc::SYS_seccomp, uapi::SET_MODE_FILTER, uapi::FILTER_FLAG_NEW_LISTENER, p);
-        }
-        if fd < 0 {
+        // As the clone child installs a sandboxee's filter (spawn/child.rs).
+        let Ok((fd, killable)) = uapi::install_with_listener(&prog) else {
             return 0;
+        };
+        let mut bits = UNOTIFY_LISTENER;
+        if killable {
+            bits |= UNOTIFY_KILLABLE;
         }
         let wake: u64 = uapi::USER_NOTIF_FD_SYNC_WAKE_UP;
         if libc::ioctl(fd as i32, uapi::IOCTL_NOTIF_SET_FLAGS as _, wake) == 0 {
@@ -519,8 +495,6 @@ fn probe_no_new_privs() -> Feature {
 // ----------------------------------------------------------------------------------------------
 // ptrace
 
-const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
-
 /// Outcome of attaching to a child of ours: whether PTRACE_SEIZE worked and whether
 /// PTRACE_GET_SYSCALL_INFO answered at the stop that followed.
 struct PtraceProbe {
@@ -554,7 +528,7 @@ fn ptrace_probe() -> Result<PtraceProbe, i32> {
             // SAFETY: the kernel writes at most buf's size (passed as the addr argument).
             let r = unsafe {
                 libc::ptrace(
-                    PTRACE_GET_SYSCALL_INFO,
+                    crate::monitor::sysinfo::PTRACE_GET_SYSCALL_INFO,
                     pid,
                     std::mem::size_of_val(&buf),
                     buf.as_mut_ptr(),

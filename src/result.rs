@@ -8,9 +8,11 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-/// How a run ended. Numbering is sandbox2's `StatusEnum`.
+/// How a run ended. Numbering is sandbox2's `StatusEnum`. Non-exhaustive: later releases may add
+/// statuses, so a `match` outside the crate needs a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum Status {
     /// Not finished (never returned by a finished run).
     Unset = 0,
@@ -47,10 +49,12 @@ impl Status {
 }
 
 /// Why a run ended in SETUP_ERROR, INTERNAL_ERROR or VIOLATION. Numbering is sandbox2's
-/// `ReasonCodeEnum`; never renumber.
+/// `ReasonCodeEnum`; never renumber. Non-exhaustive: a `match` outside the crate needs a
+/// wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum Reason {
     UnsupportedArch = 0,
     FailedTimers = 1,

@@ -1104,7 +1104,9 @@ fn exit_status(r: &RunResult) -> u8 {
             0 => signal_status(r.signal.unwrap_or(libc::SIGKILL)),
             s => signal_status(s),
         },
-        Status::SetupError | Status::InternalError | Status::Unset => EXIT_SETUP,
+        // SETUP_ERROR, INTERNAL_ERROR, UNSET, and a status added after this binary was written
+        // (`Status` is non-exhaustive): libsbx did not run the program to its end.
+        _ => EXIT_SETUP,
     }
 }
 

@@ -5,94 +5,12 @@ use super::handle::{
     box_into_ptr, castable, check_out, dup_fd, free_box, free_malloced, malloc_copy, ref_from_ptr,
     try_borrow_fd, try_mut, try_ref, try_slice, try_str, write_out, Byte,
 };
-use super::panic::{boundary, boundary_status, PanicDefault};
+use super::panic::{boundary, boundary_status};
 use super::status::sbx_status;
-use crate::comms::{Comms, CommsError, CommsResult, Creds};
+use crate::comms::{Comms, CommsResult, Creds};
 use std::ffi::c_char;
 use std::os::fd::IntoRawFd;
 use std::time::Duration;
-
-/// How a comms operation failed: `sbx_error_comms_code` of an error with status
-/// `SBX_STATUS_COMMS`. Numbers never change; new kinds get new numbers.
-///
-/// Some failures *terminate* the channel (its socket is closed and every later call fails with
-/// `SBX_COMMS_ERROR_CLOSED`); the others consumed exactly one bad message and leave the channel
-/// usable. Each value says which.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum sbx_comms_error {
-    /// Not a comms failure (the error has another status, or is NULL).
-    None = 0,
-    /// The peer closed the channel at a message boundary, the connection was reset, or this end
-    /// was terminated earlier. Terminal.
-    Closed = 1,
-    /// The peer closed the channel in the middle of a message. Terminal.
-    Truncated = 2,
-    /// A message arrived with another tag than the typed receive expected. Consumed (any
-    /// descriptors it carried were closed); the channel stays usable.
-    TagMismatch = 3,
-    /// The tag was right but the payload length does not fit the type (say 3 bytes for an
-    /// `int32_t`). Consumed; the channel stays usable.
-    BadLength = 4,
-    /// A received header claimed more than the maximum message size (nothing was allocated;
-    /// terminal), or a payload to send is above the wire format's hard maximum (nothing was
-    /// sent; the channel stays usable).
-    TooLarge = 5,
-    /// A custom tag at or above `0x80000000`, the range reserved for libsbx's own tags. Nothing
-    /// was sent or received.
-    BadCustomTag = 6,
-    /// An fd message carried no descriptor or more than one. All were closed; consumed; the
-    /// channel stays usable.
-    FdCount = 7,
-    /// The kernel truncated the ancillary data (too many descriptors, or the descriptor table
-    /// is full). Descriptors closed; consumed; the channel stays usable.
-    ControlTruncated = 8,
-    /// A credentials message came without credentials (this end lacks `SO_PASSCRED`, see
-    /// `sbx_comms_set_pass_creds`) or with conflicting ones. Consumed; the channel stays usable.
-    NoCredentials = 9,
-    /// The payload is not a valid value of its type (a bool that is neither 0 nor 1, a string
-    /// that is not UTF-8). Consumed; the channel stays usable.
-    InvalidValue = 10,
-    /// The timeout set with `sbx_comms_set_timeout_ms` expired. The channel stays usable if no
-    /// byte of the message had moved yet; otherwise it is terminated (check
-    /// `sbx_comms_is_terminated`).
-    Timeout = 11,
-    /// The descriptor given for the channel is unusable (not open, not a unix stream socket,
-    /// already claimed by `sbx_comms_client`). No channel was created.
-    InvalidFd = 12,
-    /// Another system call failed; `sbx_error_errno` gives its errno. Terminal when it happened
-    /// on the channel's socket, except for errors the kernel reported before a send moved any
-    /// byte.
-    Io = 13,
-}
-
-impl sbx_comms_error {
-    /// The C code of a comms failure (exhaustive: a new variant must be given a number here,
-    /// equal to `CommsError::code`).
-    pub(crate) fn of(e: &CommsError) -> sbx_comms_error {
-        match e {
-            CommsError::Closed => sbx_comms_error::Closed,
-            CommsError::Truncated { .. } => sbx_comms_error::Truncated,
-            CommsError::TagMismatch { .. } => sbx_comms_error::TagMismatch,
-            CommsError::BadLength { .. } => sbx_comms_error::BadLength,
-            CommsError::TooLarge { .. } => sbx_comms_error::TooLarge,
-            CommsError::BadCustomTag(_) => sbx_comms_error::BadCustomTag,
-            CommsError::FdCount { .. } => sbx_comms_error::FdCount,
-            CommsError::ControlTruncated => sbx_comms_error::ControlTruncated,
-            CommsError::NoCredentials => sbx_comms_error::NoCredentials,
-            CommsError::InvalidValue { .. } => sbx_comms_error::InvalidValue,
-            CommsError::Timeout => sbx_comms_error::Timeout,
-            CommsError::InvalidFd { .. } => sbx_comms_error::InvalidFd,
-            CommsError::Io(_) => sbx_comms_error::Io,
-        }
-    }
-}
-
-impl PanicDefault for sbx_comms_error {
-    fn panic_default() -> Self {
-        sbx_comms_error::None
-    }
-}
 
 /// Process credentials as the kernel reports them (`struct ucred`), translated into the
 /// receiver's pid and user namespaces.
@@ -844,45 +762,7 @@ pub extern "C" fn sbx_string_free(s: *mut c_char) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ffi::error::sbx_error;
-
-    #[test]
-    fn comms_codes_match_the_rust_codes() {
-        let all = [
-            CommsError::Closed,
-            CommsError::Truncated {
-                expected: 1,
-                got: 0,
-            },
-            CommsError::TagMismatch {
-                expected: 1,
-                got: 2,
-            },
-            CommsError::BadLength {
-                tag: 1,
-                expected: 1,
-                got: 2,
-            },
-            CommsError::TooLarge { len: 2, max: 1 },
-            CommsError::BadCustomTag(u32::MAX),
-            CommsError::FdCount { got: 2 },
-            CommsError::ControlTruncated,
-            CommsError::NoCredentials,
-            CommsError::InvalidValue {
-                tag: 1,
-                reason: "x",
-            },
-            CommsError::Timeout,
-            CommsError::InvalidFd {
-                fd: -1,
-                reason: "x",
-            },
-            CommsError::Io(libc::EIO),
-        ];
-        for e in &all {
-            assert_eq!(sbx_comms_error::of(e) as u32, e.code(), "{e:?}");
-        }
-    }
+    use crate::ffi::error::{sbx_comms_error, sbx_error};
 
     #[test]
     fn round_trip_and_error_detail_from_rust() {

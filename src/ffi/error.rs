@@ -1,12 +1,93 @@
 //! `sbx_error`: the detail of one failure, handed to the caller through `err_out`.
 
-use super::comms::sbx_comms_error;
 use super::handle::{castable, cstr_ptr, free_box, ref_from_ptr};
-use super::panic::boundary;
+use super::panic::{boundary, PanicDefault};
 use super::status::sbx_status;
 use crate::comms::CommsError;
 use crate::Error;
 use std::ffi::{c_char, CString};
+
+/// How a comms operation failed: `sbx_error_comms_code` of an error with status
+/// `SBX_STATUS_COMMS`. Numbers never change; new kinds get new numbers.
+///
+/// Some failures *terminate* the channel (its socket is closed and every later call fails with
+/// `SBX_COMMS_ERROR_CLOSED`); the others consumed exactly one bad message and leave the channel
+/// usable. Each value says which.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sbx_comms_error {
+    /// Not a comms failure (the error has another status, or is NULL).
+    None = 0,
+    /// The peer closed the channel at a message boundary, the connection was reset, or this end
+    /// was terminated earlier. Terminal.
+    Closed = 1,
+    /// The peer closed the channel in the middle of a message. Terminal.
+    Truncated = 2,
+    /// A message arrived with another tag than the typed receive expected. Consumed (any
+    /// descriptors it carried were closed); the channel stays usable.
+    TagMismatch = 3,
+    /// The tag was right but the payload length does not fit the type (say 3 bytes for an
+    /// `int32_t`). Consumed; the channel stays usable.
+    BadLength = 4,
+    /// A received header claimed more than the maximum message size (nothing was allocated;
+    /// terminal), or a payload to send is above the wire format's hard maximum (nothing was
+    /// sent; the channel stays usable).
+    TooLarge = 5,
+    /// A custom tag at or above `0x80000000`, the range reserved for libsbx's own tags. Nothing
+    /// was sent or received.
+    BadCustomTag = 6,
+    /// An fd message carried no descriptor or more than one. All were closed; consumed; the
+    /// channel stays usable.
+    FdCount = 7,
+    /// The kernel truncated the ancillary data (too many descriptors, or the descriptor table
+    /// is full). Descriptors closed; consumed; the channel stays usable.
+    ControlTruncated = 8,
+    /// A credentials message came without credentials (this end lacks `SO_PASSCRED`, see
+    /// `sbx_comms_set_pass_creds`) or with conflicting ones. Consumed; the channel stays usable.
+    NoCredentials = 9,
+    /// The payload is not a valid value of its type (a bool that is neither 0 nor 1, a string
+    /// that is not UTF-8). Consumed; the channel stays usable.
+    InvalidValue = 10,
+    /// The timeout set with `sbx_comms_set_timeout_ms` expired. The channel stays usable if no
+    /// byte of the message had moved yet; otherwise it is terminated (check
+    /// `sbx_comms_is_terminated`).
+    Timeout = 11,
+    /// The descriptor given for the channel is unusable (not open, not a unix stream socket,
+    /// already claimed by `sbx_comms_client`). No channel was created.
+    InvalidFd = 12,
+    /// Another system call failed; `sbx_error_errno` gives its errno. Terminal when it happened
+    /// on the channel's socket, except for errors the kernel reported before a send moved any
+    /// byte.
+    Io = 13,
+}
+
+impl sbx_comms_error {
+    /// The C code of a comms failure (exhaustive: a new variant must be given a number here,
+    /// equal to `CommsError::code`).
+    pub(crate) fn of(e: &CommsError) -> sbx_comms_error {
+        match e {
+            CommsError::Closed => sbx_comms_error::Closed,
+            CommsError::Truncated { .. } => sbx_comms_error::Truncated,
+            CommsError::TagMismatch { .. } => sbx_comms_error::TagMismatch,
+            CommsError::BadLength { .. } => sbx_comms_error::BadLength,
+            CommsError::TooLarge { .. } => sbx_comms_error::TooLarge,
+            CommsError::BadCustomTag(_) => sbx_comms_error::BadCustomTag,
+            CommsError::FdCount { .. } => sbx_comms_error::FdCount,
+            CommsError::ControlTruncated => sbx_comms_error::ControlTruncated,
+            CommsError::NoCredentials => sbx_comms_error::NoCredentials,
+            CommsError::InvalidValue { .. } => sbx_comms_error::InvalidValue,
+            CommsError::Timeout => sbx_comms_error::Timeout,
+            CommsError::InvalidFd { .. } => sbx_comms_error::InvalidFd,
+            CommsError::Io(_) => sbx_comms_error::Io,
+        }
+    }
+}
+
+impl PanicDefault for sbx_comms_error {
+    fn panic_default() -> Self {
+        sbx_comms_error::None
+    }
+}
 
 /// What a failed call reports: a status code, a message, the errno of a failed host call, and
 /// for a comms failure its kind. This is the Rust value behind an `sbx_error` handle.
@@ -139,5 +220,48 @@ impl sbx_error {
     #[no_mangle]
     pub extern "C" fn sbx_error_free(err: *mut sbx_error) {
         boundary(|| free_box(err));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comms_codes_match_the_rust_codes() {
+        let all = [
+            CommsError::Closed,
+            CommsError::Truncated {
+                expected: 1,
+                got: 0,
+            },
+            CommsError::TagMismatch {
+                expected: 1,
+                got: 2,
+            },
+            CommsError::BadLength {
+                tag: 1,
+                expected: 1,
+                got: 2,
+            },
+            CommsError::TooLarge { len: 2, max: 1 },
+            CommsError::BadCustomTag(u32::MAX),
+            CommsError::FdCount { got: 2 },
+            CommsError::ControlTruncated,
+            CommsError::NoCredentials,
+            CommsError::InvalidValue {
+                tag: 1,
+                reason: "x",
+            },
+            CommsError::Timeout,
+            CommsError::InvalidFd {
+                fd: -1,
+                reason: "x",
+            },
+            CommsError::Io(libc::EIO),
+        ];
+        for e in &all {
+            assert_eq!(sbx_comms_error::of(e) as u32, e.code(), "{e:?}");
+        }
     }
 }

@@ -25,3 +25,17 @@ pub mod result;
 pub mod sandbox;
 pub mod status;
 pub mod version;
+
+/// The C spelling of a Rust variant name, as cbindgen's `rename_variants = "ScreamingSnakeCase"`
+/// writes it (`EpollWait` → `EPOLL_WAIT`), for tests that compare the two sides.
+#[cfg(test)]
+pub(crate) fn screaming_snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
+    }
+    out
+}

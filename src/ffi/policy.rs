@@ -9,6 +9,40 @@ use crate::Policy;
 use std::ffi::{c_char, CString};
 use std::sync::{Arc, OnceLock};
 
+// Values for `sbx_policy_decide`: the kernel's (`<linux/audit.h>`, `<linux/seccomp.h>`), so C
+// and Go callers need no kernel headers. Literals because cbindgen emits nothing for a constant
+// defined by a path; `decide_constants` below checks each against the crate's own constant.
+
+/// `AUDIT_ARCH_X86_64`: the `arch` of a 64-bit x86 syscall (`sbx_policy_decide`).
+pub const SBX_AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+/// `AUDIT_ARCH_I386`: the `arch` of `int 0x80` and of 32-bit programs on x86-64.
+pub const SBX_AUDIT_ARCH_I386: u32 = 0x4000_0003;
+/// `AUDIT_ARCH_AARCH64`: the `arch` of a 64-bit Arm syscall.
+pub const SBX_AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
+
+/// `SECCOMP_RET_KILL_PROCESS`: the filter kills the whole process. The `SBX_SECCOMP_RET_*`
+/// actions are the upper 16 bits of what `sbx_policy_decide` returns; the lower 16 bits are the
+/// action's data (the errno for `SBX_SECCOMP_RET_ERRNO`).
+pub const SBX_SECCOMP_RET_KILL_PROCESS: u32 = 0x8000_0000;
+/// `SECCOMP_RET_KILL_THREAD`: the filter kills the calling thread.
+pub const SBX_SECCOMP_RET_KILL_THREAD: u32 = 0x0000_0000;
+/// `SECCOMP_RET_TRAP`: the filter sends `SIGSYS`.
+pub const SBX_SECCOMP_RET_TRAP: u32 = 0x0003_0000;
+/// `SECCOMP_RET_ERRNO`: the call fails with the errno in the data bits.
+pub const SBX_SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+/// `SECCOMP_RET_USER_NOTIF`: the call is handed to a user-space supervisor.
+pub const SBX_SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
+/// `SECCOMP_RET_TRACE`: the thread stops for its ptrace tracer (libsbx's monitor).
+pub const SBX_SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
+/// `SECCOMP_RET_LOG`: the call is allowed and logged.
+pub const SBX_SECCOMP_RET_LOG: u32 = 0x7ffc_0000;
+/// `SECCOMP_RET_ALLOW`: the call is allowed.
+pub const SBX_SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+/// `SECCOMP_RET_ACTION_FULL`: masks the action part of a return value.
+pub const SBX_SECCOMP_RET_ACTION_FULL: u32 = 0xffff_0000;
+/// `SECCOMP_RET_DATA`: masks the data part of a return value.
+pub const SBX_SECCOMP_RET_DATA: u32 = 0x0000_ffff;
+
 /// One classic-BPF instruction, laid out as the kernel's `struct sock_filter`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,9 +148,10 @@ impl sbx_policy {
     }
 
     /// What the policy decides for one syscall, computed from the rules (not by running the
-    /// filter): the `SECCOMP_RET_*` value with its data that the filter returns for `arch` (an
-    /// `AUDIT_ARCH_*` value), syscall number `nr` and the six argument registers in `args` (NULL
-    /// means all zero). Returns 0 (`SECCOMP_RET_KILL_THREAD`) for a NULL `policy`.
+    /// filter): the `SBX_SECCOMP_RET_*` value with its data that the filter returns for `arch`
+    /// (an `SBX_AUDIT_ARCH_*` value), syscall number `nr` and the six argument registers in
+    /// `args` (NULL means all zero). Returns 0 (`SBX_SECCOMP_RET_KILL_THREAD`) for a NULL
+    /// `policy`.
     #[no_mangle]
     pub extern "C" fn sbx_policy_decide(
         policy: *const sbx_policy,
@@ -146,5 +181,39 @@ impl sbx_policy {
     #[no_mangle]
     pub extern "C" fn sbx_policy_free(policy: *const sbx_policy) {
         boundary(|| free_arc(policy));
+    }
+}
+
+#[cfg(test)]
+mod decide_constants {
+    #[test]
+    fn c_constants_match_the_rust_ones() {
+        use crate::arch;
+        use crate::policy::bpf;
+        assert_eq!(super::SBX_AUDIT_ARCH_X86_64, arch::AUDIT_ARCH_X86_64);
+        assert_eq!(super::SBX_AUDIT_ARCH_I386, arch::AUDIT_ARCH_I386);
+        assert_eq!(super::SBX_AUDIT_ARCH_AARCH64, arch::AUDIT_ARCH_AARCH64);
+        assert_eq!(
+            super::SBX_SECCOMP_RET_KILL_PROCESS,
+            bpf::SECCOMP_RET_KILL_PROCESS
+        );
+        assert_eq!(
+            super::SBX_SECCOMP_RET_KILL_THREAD,
+            bpf::SECCOMP_RET_KILL_THREAD
+        );
+        assert_eq!(super::SBX_SECCOMP_RET_TRAP, bpf::SECCOMP_RET_TRAP);
+        assert_eq!(super::SBX_SECCOMP_RET_ERRNO, bpf::SECCOMP_RET_ERRNO);
+        assert_eq!(
+            super::SBX_SECCOMP_RET_USER_NOTIF,
+            bpf::SECCOMP_RET_USER_NOTIF
+        );
+        assert_eq!(super::SBX_SECCOMP_RET_TRACE, bpf::SECCOMP_RET_TRACE);
+        assert_eq!(super::SBX_SECCOMP_RET_LOG, bpf::SECCOMP_RET_LOG);
+        assert_eq!(super::SBX_SECCOMP_RET_ALLOW, bpf::SECCOMP_RET_ALLOW);
+        assert_eq!(
+            super::SBX_SECCOMP_RET_ACTION_FULL,
+            bpf::SECCOMP_RET_ACTION_FULL
+        );
+        assert_eq!(super::SBX_SECCOMP_RET_DATA, bpf::SECCOMP_RET_DATA);
     }
 }

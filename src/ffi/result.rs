@@ -804,3 +804,53 @@ impl sbx_violation {
         boundary(|| ref_from_ptr(violation).map_or(0, |v| v.v.sp))
     }
 }
+
+#[cfg(test)]
+mod status_tests {
+    use super::sbx_run_status;
+    use crate::Status;
+
+    /// Every C run status, in numbering order.
+    const ALL: [sbx_run_status; 8] = [
+        sbx_run_status::Unset,
+        sbx_run_status::Ok,
+        sbx_run_status::SetupError,
+        sbx_run_status::Violation,
+        sbx_run_status::Signaled,
+        sbx_run_status::Timeout,
+        sbx_run_status::ExternalKill,
+        sbx_run_status::InternalError,
+    ];
+
+    /// The Rust status a C status stands for. Exhaustive on the C side, as
+    /// `From<Status> for sbx_run_status` is on the Rust side: a variant added to either enum
+    /// does not compile until it has a partner (and a place in `ALL`).
+    fn rust_of(c: sbx_run_status) -> Status {
+        match c {
+            sbx_run_status::Unset => Status::Unset,
+            sbx_run_status::Ok => Status::Ok,
+            sbx_run_status::SetupError => Status::SetupError,
+            sbx_run_status::Violation => Status::Violation,
+            sbx_run_status::Signaled => Status::Signaled,
+            sbx_run_status::Timeout => Status::Timeout,
+            sbx_run_status::ExternalKill => Status::ExternalKill,
+            sbx_run_status::InternalError => Status::InternalError,
+        }
+    }
+
+    #[test]
+    fn run_status_matches_status_in_value_and_name() {
+        for (i, &c) in ALL.iter().enumerate() {
+            assert_eq!(c as usize, i, "{c:?}: numbered without gaps");
+            let r = rust_of(c);
+            assert_eq!(c as u32, r as u32, "{c:?} vs {r:?}: value");
+            assert_eq!(sbx_run_status::from(r), c, "{r:?} converts back");
+            // SBX_RUN_STATUS_<NAME> in the header, <NAME> in Status::name (JSON, logs).
+            assert_eq!(
+                super::super::screaming_snake(&format!("{c:?}")),
+                r.name(),
+                "{c:?} vs {r:?}: name"
+            );
+        }
+    }
+}

@@ -16,7 +16,7 @@ pub(crate) mod supervisor;
 mod unotify;
 
 pub(crate) use unotify::supported as unotify_supported;
-mod sysinfo;
+pub(crate) mod sysinfo;
 
 use crate::result::{AuditedCall, Reason, RunResult, SeenArg, Status, Usage, Violation};
 use crate::spawn::latency::SetupStep;

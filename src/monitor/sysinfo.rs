@@ -8,7 +8,7 @@ use crate::arch::Arch;
 use crate::policy::syscalls;
 use crate::result::Violation;
 
-const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
+pub(crate) const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
 const PTRACE_SYSCALL_INFO_SECCOMP: u8 = 3;
 
 /// `struct ptrace_syscall_info` with the seccomp member of its union.

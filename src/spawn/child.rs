@@ -20,13 +20,13 @@
 )]
 
 use super::plan::{Plan, Step};
-use super::raw::{exit_group, syscall, syscall6};
 use crate::caps::{
     CapData, CapHeader, CAP_SETPCAP, SECBIT_KEEP_CAPS_LOCKED, SECBIT_NOROOT, SECBIT_NOROOT_LOCKED,
     SECBIT_NO_CAP_AMBIENT_RAISE, SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, SECBIT_NO_SETUID_FIXUP,
     SECBIT_NO_SETUID_FIXUP_LOCKED,
 };
 use crate::policy::EXEC_MAGIC;
+use crate::sys::raw::{exit_group, syscall, syscall6};
 use std::sync::atomic::Ordering;
 
 /// Exit code of a child whose setup failed (the report says why).
@@ -38,8 +38,6 @@ pub struct ChildArgs {
     pub sync_read: i32,
     pub sync_write: i32,
 }
-
-use crate::sys::seccomp::SET_MODE_FILTER as SECCOMP_SET_MODE_FILTER;
 
 /// Records a failed step in the shared report and ends the child.
 #[allow(clippy::inline_always)] // called in the clone children, on their small stacks
@@ -428,19 +426,8 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         // 10. The policy. From here on every syscall is filtered, including the exec below.
         match plan.handoff.as_deref() {
             None => {
-                check(
-                    plan,
-                    Step::Seccomp,
-                    syscall(
-                        libc::SYS_seccomp,
-                        &[
-                            SECCOMP_SET_MODE_FILTER,
-                            0,
-                            std::ptr::addr_of!(plan.fprog) as u64,
-                        ],
-                    ),
-                    0,
-                );
+                let r = crate::sys::seccomp::install_filter(0, &plan.fprog);
+                check(plan, Step::Seccomp, r.unwrap_or_else(|e| -i64::from(e)), 0);
             }
             Some(h) => install_with_listener(plan, h),
         }
@@ -467,25 +454,11 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
 /// # Safety
 /// Called by the child between clone and exec with the plan it was given.
 unsafe fn install_with_listener(plan: &Plan, h: &super::handoff::Handoff) {
-    use crate::sys::seccomp::{FILTER_FLAG_NEW_LISTENER, FILTER_FLAG_WAIT_KILLABLE_RECV};
     // SAFETY: per the contract; the pointers point into the plan and the boxed hand-off.
     unsafe {
-        let prog = std::ptr::addr_of!(plan.fprog) as u64;
-        let mut fd = syscall(
-            libc::SYS_seccomp,
-            &[
-                SECCOMP_SET_MODE_FILTER,
-                FILTER_FLAG_NEW_LISTENER | FILTER_FLAG_WAIT_KILLABLE_RECV,
-                prog,
-            ],
-        );
-        if fd == -i64::from(libc::EINVAL) {
-            // Before Linux 5.19: no killable waits.
-            fd = syscall(
-                libc::SYS_seccomp,
-                &[SECCOMP_SET_MODE_FILTER, FILTER_FLAG_NEW_LISTENER, prog],
-            );
-        }
+        // Killable waits where the kernel has them (5.19), else the listener alone.
+        let fd = crate::sys::seccomp::install_with_listener(&plan.fprog)
+            .map_or_else(|e| -i64::from(e), |(fd, _)| fd);
         let fd = check(plan, Step::Seccomp, fd, 1);
         h.set_fd(fd as i32);
         let r = syscall(

@@ -31,9 +31,9 @@
     clippy::cast_possible_wrap
 )]
 
-use super::raw::{exit_group, syscall};
 use super::HelperStack;
 use crate::error::{Error, Result};
+use crate::sys::raw::{exit_group, syscall};
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

@@ -92,7 +92,7 @@ pub fn now_ns() -> u64 {
     // SAFETY: clock_gettime writes a struct timespec (two longs) into `ts`.
     #[allow(unsafe_code)]
     unsafe {
-        super::raw::syscall(
+        crate::sys::raw::syscall(
             libc::SYS_clock_gettime,
             &[libc::CLOCK_MONOTONIC as u64, ts.as_mut_ptr() as u64],
         );

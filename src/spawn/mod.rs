@@ -19,7 +19,6 @@ pub mod latency;
 mod ns_child;
 pub(crate) mod ns_plan;
 pub(crate) mod plan;
-mod raw;
 pub(crate) mod shared_net;
 
 use crate::error::{Error, Result};

@@ -21,7 +21,7 @@ use super::child::{check, fail_step, sandboxee_main, write_file, ChildArgs};
 use super::latency::Mark;
 use super::ns_plan::{MountOp, NsPlan, OpKind};
 use super::plan::{Plan, Step};
-use super::raw::{syscall, syscall6};
+use crate::sys::raw::{syscall, syscall6};
 use std::sync::atomic::Ordering;
 
 use crate::sys::mount::{
@@ -373,15 +373,8 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
             ),
             0,
         );
-        check(
-            plan,
-            Step::Seccomp,
-            syscall(
-                libc::SYS_seccomp,
-                &[1, 0, std::ptr::addr_of!(ns.init_fprog) as u64],
-            ),
-            0,
-        );
+        let r = crate::sys::seccomp::install_filter(0, &ns.init_fprog);
+        check(plan, Step::Seccomp, r.unwrap_or_else(|e| -i64::from(e)), 0);
         let r = syscall6(
             libc::SYS_execveat,
             ns.init_memfd as u64,

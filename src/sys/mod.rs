@@ -1,9 +1,14 @@
-//! Kernel UAPI types and constants that the `libc` crate lacks, one file per kernel mechanism.
-//! Plain data only: the calls that use them live with the code that makes them. Here too, the
-//! few conversions between Rust's integer types and the kernel ABI's that are not `From`.
+//! Kernel UAPI types and constants that the `libc` crate lacks, one file per kernel mechanism,
+//! and `raw.rs`, the errno-free raw syscall wrappers of the clone children. Mostly plain data:
+//! the calls that use them live with the code that makes them, except where several places make
+//! the same call (`seccomp::install_filter`, `install_with_listener`, `action_available`: the
+//! clone child, `sandbox_me_here` and the feature probes). Here too, the few conversions between
+//! Rust's integer types and the kernel ABI's that are not `From`. Nothing here imports the rest
+//! of the crate.
 
 pub(crate) mod landlock;
 pub(crate) mod mount;
+pub(crate) mod raw;
 pub(crate) mod seccomp;
 
 /// An errno constant (`libc::E*`) as the 16-bit value `SECCOMP_RET_ERRNO` and the policy API

@@ -2,8 +2,13 @@
 
 /// `SECCOMP_SET_MODE_FILTER`.
 pub(crate) const SET_MODE_FILTER: u64 = 1;
+/// `SECCOMP_GET_ACTION_AVAIL` (4.14).
+pub(crate) const GET_ACTION_AVAIL: u64 = 2;
 /// `SECCOMP_GET_NOTIF_SIZES`.
 pub(crate) const GET_NOTIF_SIZES: u64 = 3;
+
+/// `SECCOMP_FILTER_FLAG_TSYNC`: install on every thread of the process, or on none.
+pub(crate) const FILTER_FLAG_TSYNC: u64 = 1;
 
 /// `SECCOMP_FILTER_FLAG_NEW_LISTENER` (5.0): the install returns a listener fd.
 pub(crate) const FILTER_FLAG_NEW_LISTENER: u64 = 1 << 3;
@@ -101,6 +106,81 @@ pub(crate) struct NotifAddfd {
 pub(crate) const IOCTL_NOTIF_ADDFD: u64 = iow(3, std::mem::size_of::<NotifAddfd>());
 /// `SECCOMP_ADDFD_FLAG_SETFD`: install at `newfd`, replacing what is there (as `dup2`).
 pub(crate) const ADDFD_FLAG_SETFD: u32 = 1;
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)`: installs `prog` on the calling thread (with
+/// [`FILTER_FLAG_TSYNC`], on every thread). Returns the kernel's non-negative answer (0; the
+/// listener fd with [`FILTER_FLAG_NEW_LISTENER`]; with TSYNC, the id of a thread that could not
+/// be synchronised, nothing installed) or the errno.
+///
+/// The one home of this call, for the clone child between clone and exec as for the probes
+/// and `sandbox_me_here`: it makes the system call through `sys/raw.rs` (no libc `errno`,
+/// which a `CLONE_VM` child would write into its parent thread's TLS) and does nothing that
+/// could allocate, lock or panic (signal-safety(7)).
+///
+/// # Safety
+/// `prog.filter` points to `prog.len` instructions (`policy::SockFilter`).
+#[allow(unsafe_code)]
+#[allow(clippy::inline_always)] // called in the clone children, on their small stacks
+#[inline(always)]
+pub(crate) unsafe fn install_filter(flags: u64, prog: &SockFprog) -> Result<i64, i32> {
+    let prog = std::ptr::from_ref(prog) as u64;
+    // SAFETY: the kernel reads `prog` and the instructions it points to (the caller's
+    // promise) and copies them; nothing is kept.
+    let r = unsafe { super::raw::syscall(libc::SYS_seccomp, &[SET_MODE_FILTER, flags, prog]) };
+    if r < 0 {
+        // -4095..-1: an errno, which fits.
+        Err(i32::try_from(-r).unwrap_or(libc::EINVAL))
+    } else {
+        Ok(r)
+    }
+}
+
+/// Installs `prog` with a new listener and killable waits ([`FILTER_FLAG_WAIT_KILLABLE_RECV`]),
+/// or, on a kernel that does not know that flag (EINVAL, before Linux 5.19), with the listener
+/// alone. Returns the listener fd and whether the waits are killable, or the errno. Signal-safe
+/// like [`install_filter`].
+///
+/// # Safety
+/// As [`install_filter`].
+#[allow(unsafe_code)]
+#[allow(clippy::inline_always)] // called in the clone children, on their small stacks
+#[inline(always)]
+pub(crate) unsafe fn install_with_listener(prog: &SockFprog) -> Result<(i64, bool), i32> {
+    // SAFETY: forwarded caller promise.
+    unsafe {
+        match install_filter(
+            FILTER_FLAG_NEW_LISTENER | FILTER_FLAG_WAIT_KILLABLE_RECV,
+            prog,
+        ) {
+            Ok(fd) => Ok((fd, true)),
+            Err(libc::EINVAL) => {
+                install_filter(FILTER_FLAG_NEW_LISTENER, prog).map(|fd| (fd, false))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// `seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action)`: whether the kernel knows the filter
+/// return action `action` (`SECCOMP_RET_*`); the errno if not (EINVAL before Linux 4.14, where
+/// the query itself is missing).
+#[allow(unsafe_code)]
+pub(crate) fn action_available(action: u32) -> Result<(), i32> {
+    // SAFETY: the kernel reads one u32 from a live local.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            GET_ACTION_AVAIL,
+            0,
+            std::ptr::addr_of!(action),
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+}
 
 #[cfg(test)]
 mod tests {

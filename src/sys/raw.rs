@@ -1,4 +1,5 @@
-//! Raw system calls for the child between clone and exec.
+//! Raw system calls for the children between clone and exec (`spawn/`), and for the seccomp
+//! installs they share with the rest of the crate (`sys/seccomp.rs`).
 //!
 //! # Safety
 //! The child of `clone(CLONE_VM)` shares memory and the thread pointer (TLS) with the monitor
