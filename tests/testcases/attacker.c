@@ -1014,6 +1014,17 @@ int main(int argc, char **argv, char **envp) {
         out_num("INT80 RETURNED ", r);
         return 50;
     }
+    if (!strcmp(mode, "wx")) {
+        /* wx mmap|mprotect|rw: an anonymous mapping made writable and executable at once
+         * (mmap), made executable after being written (mprotect), or only read-write (rw). */
+        NEED(1);
+        int rw = PROT_READ | PROT_WRITE;
+        int first = !strcmp(a[0], "mmap") ? rw | PROT_EXEC : rw;
+        void *p = mmap(NULL, 4096, first, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return verdict("mmap", -1);
+        if (!strcmp(a[0], "mprotect")) return verdict("mprotect", mprotect(p, 4096, PROT_READ | PROT_EXEC));
+        return verdict("mmap", 0);
+    }
     if (!strcmp(mode, "x32")) {
         NEED(1);
         return verdict("x32", syscall(0x40000000L | (long)parse_u(a[0])));
