@@ -126,6 +126,44 @@ fn child_uses_named_fd_and_comms() {
 }
 
 #[test]
+fn the_exec_magic_after_sandbox_me_here_is_a_violation() {
+    // sandbox2's ExecveatNotAllowedByDefault: the execveat the library makes for its own start
+    // (EXEC_MAGIC in the 6th register) is no door for a process that sandboxed itself.
+    let sb = sandbox_self("child_forges_the_exec_magic", |_| {});
+    let r = sb.wait().unwrap();
+    assert_eq!(r.status, Status::Violation, "{}", r.describe());
+    let v = r.violation.unwrap();
+    assert_eq!(v.name, "execveat", "{}", v.describe());
+    assert_eq!(v.args[5], sbx::policy::EXEC_MAGIC, "{}", v.describe());
+}
+
+/// Child: sandbox the process, then make the library's own start-up execveat. Had it been
+/// allowed, the kernel would answer ENOENT (no such file) and the child would exit 0.
+#[test]
+#[ignore = "the sandboxee of another test, which runs it in a sandbox"]
+fn child_forges_the_exec_magic() {
+    if !is_child() {
+        return;
+    }
+    let mut comms = Comms::client().unwrap();
+    sbx::client::sandbox_me_here(&mut comms);
+    let argv: [*const libc::c_char; 1] = [std::ptr::null()];
+    // SAFETY: a NUL-terminated path and empty argv/envp arrays that outlive the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            libc::AT_FDCWD,
+            c"/sbx-no-such-file".as_ptr(),
+            argv.as_ptr(),
+            argv.as_ptr(),
+            0,
+            sbx::policy::EXEC_MAGIC,
+        )
+    };
+    println!("execveat returned {r}");
+}
+
+#[test]
 fn sandbox_me_here_fails_closed_on_a_bad_policy_message() {
     let sb = sandbox_self("child_sandboxes_twice", |_| {});
     let mut comms = sb.take_comms().unwrap();

@@ -357,6 +357,67 @@ fn a_symlink_swapped_onto_an_allowed_unix_path_is_refused_and_reported() {
 }
 
 #[test]
+fn a_symlinked_parent_of_an_allowed_unix_path_is_not_followed() {
+    // sandbox2's CanonicalizeSocketPathSymlinkParent resolves symlinks in a listed path's
+    // directories before comparing. libsbx compares the path as written and opens it on the host
+    // with no symlink anywhere in it: a parent directory that is a symlink fails closed.
+    let dir = outside_dir("parent");
+    std::fs::create_dir(dir.join("real")).unwrap();
+    let server = Server::unix(&dir.join("real/s.sock"), "REACHED\n");
+    std::os::unix::fs::symlink("real", dir.join("link")).unwrap();
+    let through_link = dir.join("link/s.sock").to_string_lossy().into_owned();
+    let real = dir.join("real/s.sock").to_string_lossy().into_owned();
+    let pb = allowing(&[format!("unix:{through_link}"), format!("unix:{real}")]);
+    let denied = run_net(&["connect", "unix", &through_link, "0"], &pb);
+    let allowed = run_net(&["connect", "unix", &real, "0"], &pb);
+    let _ = std::fs::remove_dir_all(&dir);
+    let (Some(run), Some(control)) = (denied, allowed) else {
+        return;
+    };
+    assert_eq!(run.r.status, Status::Violation, "{}", run.ctx());
+    assert_eq!(run.r.reason(), Some(Reason::ViolationNetwork), "{}", run.ctx());
+    let d = &run.r.denied_connects[0];
+    assert_eq!(d.address, format!("unix:{through_link}"));
+    assert!(d.why.contains("symlink"), "{d:?}");
+    assert!(!run.out.contains("REACHED"), "{}", run.ctx());
+    // The same socket by its real path: the listener is reachable, so the refusal above is the
+    // symlink's.
+    assert!(control.out.contains("GOT REACHED"), "{}", control.ctx());
+    assert_eq!(server.accepted(), 1);
+}
+
+#[test]
+fn a_unix_datagram_socket_reaches_no_listed_path() {
+    // sandbox2's ProxyDatagramUnixSocketBlocked: a datagram needs no connect (sendto names the
+    // peer), so the proxy cannot vouch for one. Here sendto resolves the path in the sandbox's
+    // own view, where the host's socket is not, and a connect of a unix datagram socket under an
+    // allow-list is refused as a network violation even for a listed path.
+    let dir = outside_dir("dgram");
+    let path = dir.join("host.sock");
+    let host = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    host.set_nonblocking(true).unwrap();
+    let p = path.to_string_lossy().into_owned();
+    let pb = allowing(&[format!("unix:{p}")]);
+    let run = run_net(&["dgram", &p], &pb);
+    let mut buf = [0u8; 64];
+    let got = host.recv(&mut buf);
+    drop(host);
+    let _ = std::fs::remove_dir_all(&dir);
+    let Some(run) = run else { return };
+    assert!(got.is_err(), "the host socket received {got:?}\n{}", run.ctx());
+    assert!(
+        run.out.contains(&format!("RETURNED sendto errno {}\n", libc::ENOENT)),
+        "{}",
+        run.ctx()
+    );
+    assert_eq!(run.r.status, Status::Violation, "{}", run.ctx());
+    assert_eq!(run.r.reason(), Some(Reason::ViolationNetwork), "{}", run.ctx());
+    let d = &run.r.denied_connects[0];
+    assert_eq!(d.address, format!("unix:{p}"));
+    assert!(d.why.contains("datagram"), "{d:?}");
+}
+
+#[test]
 fn abstract_names_allowed_reach_the_host_and_others_stay_in_the_sandbox() {
     use std::os::linux::net::SocketAddrExt;
     let name = format!("sbx-net-test-{}", std::process::id());
@@ -503,6 +564,11 @@ fn the_build_names_what_an_allow_list_needs() {
     pb.allow_connect("127.0.0.1:80").share_network();
     let e = pb.build().unwrap_err().to_string();
     assert!(e.contains("share_network"), "{e}");
+    // Without namespaces the sandbox has the host's network: nothing for a list to narrow
+    // (sandbox2's EnableLandlockWithoutProxyOrUnrestrictedNetworkingRejects, the other way round).
+    let mut pb = allow_all_no_ns();
+    pb.allow_connect("127.0.0.1:80");
+    assert!(pb.build().is_err(), "an allow-list without namespaces was accepted");
     let mut pb = allow_all();
     pb.allow_connect("10.0.0.0/33:80");
     let e = pb.build().unwrap_err().to_string();

@@ -388,6 +388,21 @@ fn w64_compares_the_whole_register() {
     assert_violation(&run, "ioctl");
 }
 
+#[test]
+fn without_exec_groups_refuse_executable_memory() {
+    // sandbox2's (disabled) MmapWithExecNotAllowedByDefault and MprotectWithExec...: libsbx has
+    // no W^X by default either (allow_all, allow_mmap and allow_mprotect let PROT_EXEC through);
+    // a policy that wants it uses the without_exec groups, which this checks in a real run.
+    let mut pb = base_policy();
+    pb.allow_mmap_without_exec().allow_mprotect_without_exec();
+    let run = run_attack("wx", &["rw"], &pb);
+    assert_eq!(run.r.exit_code, Some(RETURNED_OK), "{}", run.ctx());
+    let v = assert_violation(&run_attack("wx", &["mmap"], &pb), "mmap");
+    assert_eq!(v.args[2], (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64, "{v:?}");
+    let v = assert_violation(&run_attack("wx", &["mprotect"], &pb), "mprotect");
+    assert_eq!(v.args[2], (libc::PROT_READ | libc::PROT_EXEC) as u64, "{v:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Exec (invariant 6)
 // ---------------------------------------------------------------------------------------------

@@ -533,6 +533,28 @@ mod tests {
         assert!(t.add_tmpfs(Path::new("/t"), Some(0)).is_err());
     }
 
+    #[test]
+    fn a_nul_byte_is_refused_in_every_path() {
+        // sandbox2's TestEvilNullByte: a NUL cuts a C string short, so "/etc/passwd\0/x" would
+        // reach the kernel as "/etc/passwd". Sources and targets, of every kind of mount.
+        let evil = std::ffi::OsStr::from_bytes_checked(b"/etc/passwd\0/x");
+        let evil = Path::new(evil);
+        let ok = Path::new("/etc/passwd");
+        let at = Path::new("/x");
+        let mut t = MountTree::new();
+        let nul = |r: Result<()>| r.unwrap_err().to_string().contains("NUL byte");
+        assert!(nul(t.add_file_at(evil, at, false)), "file source");
+        assert!(nul(t.add_file_at(ok, evil, false)), "file target");
+        assert!(nul(t.add_file_at(ok, evil, true)), "writable file target");
+        assert!(nul(t.add_directory_at(evil, at, false)), "directory source");
+        assert!(nul(t.add_directory_at(Path::new("/usr"), evil, false)), "directory target");
+        assert!(nul(t.add_tmpfs(evil, None)), "tmpfs target");
+        assert!(nul(t.hide(evil, false)), "hidden path");
+        assert!(t.mounts().is_empty(), "nothing was added");
+        // Without the NUL the same calls are fine.
+        t.add_file_at(ok, at, false).unwrap();
+    }
+
     trait FromBytes {
         fn from_bytes_checked(b: &[u8]) -> &std::ffi::OsStr;
     }

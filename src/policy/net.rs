@@ -390,6 +390,35 @@ mod tests {
     }
 
     #[test]
+    fn unix_addresses_without_a_nul_stay_within_sun_path() {
+        // sandbox2's AddrToStringUnixBounded and UnixSocketNonNullTerminatedBounded: a
+        // sockaddr_un that fills sun_path without a terminating NUL, followed by more bytes (up
+        // to the 128 a connect may pass), is read as the 108 bytes of sun_path and no further.
+        let mut b = unix(&[b'a'; 108]);
+        b.extend_from_slice(&[b'z'; 18]);
+        assert_eq!(b.len(), 128);
+        let t = Target::from_sockaddr(&b);
+        assert_eq!(t, Target::UnixPath(vec![b'a'; 108]));
+        assert_eq!(t.describe(), format!("unix:{}", "a".repeat(108)));
+        // The same for an abstract name: 107 bytes after the leading NUL.
+        let mut name = vec![0u8];
+        name.extend_from_slice(&[b'a'; 107]);
+        let mut b = unix(&name);
+        b.extend_from_slice(&[b'z'; 18]);
+        let t = Target::from_sockaddr(&b);
+        assert_eq!(t, Target::Abstract(vec![b'a'; 107]));
+        assert!(!t.describe().contains('z'), "{}", t.describe());
+        // An allowed path is not matched by a longer unterminated one that starts with it.
+        let p = NetPolicy {
+            allowed: Endpoint::parse("unix:/run/x.sock").unwrap(),
+            on_denied: OnDenied::Violation,
+        };
+        let mut long = b"/run/x.sock".to_vec();
+        long.resize(108, b'x');
+        assert!(p.allowed(&Target::from_sockaddr(&unix(&long))).is_none());
+    }
+
+    #[test]
     fn policy_files_carry_the_allow_list() {
         let mut pb = crate::PolicyBuilder::new();
         pb.load_rules(

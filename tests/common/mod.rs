@@ -417,6 +417,8 @@ pub fn syscall_nr(name: &str) -> u64 {
         "execve" => libc::SYS_execve,
         "execveat" => libc::SYS_execveat,
         "getpid" => libc::SYS_getpid,
+        "mmap" => libc::SYS_mmap,
+        "mprotect" => libc::SYS_mprotect,
         other => panic!("test helper does not know syscall {other}"),
     };
     n as u64

@@ -619,6 +619,22 @@ static int mode_unixloop(const char *path, const char *count) {
     return 0;
 }
 
+/* dgram ADDRESS: a unix datagram socket sends "LEAKED" to ADDRESS (a path, or @name) with
+ * sendto, then connects to it and sends again; prints each verdict. */
+static int mode_dgram(const char *addr) {
+    struct sockaddr_storage ss;
+    socklen_t len = fill_addr(&ss, "unix", addr, "0");
+    if (!len) { out_fd(2, "BAD USAGE: address\n"); _exit(98); }
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return verdict("socket", -1);
+    verdict("sendto", sendto(s, "LEAKED\n", 7, 0, (struct sockaddr *)&ss, len));
+    long r = connect(s, (struct sockaddr *)&ss, len);
+    int code = verdict("connect", r);
+    if (r == 0) verdict("send", send(s, "LEAKED\n", 7, 0));
+    close(s);
+    return code;
+}
+
 /* A thread flips the port in the one sockaddr the main thread keeps connecting with. */
 static struct sockaddr_in race_addr;
 static volatile int race_stop;
@@ -998,6 +1014,17 @@ int main(int argc, char **argv, char **envp) {
         out_num("INT80 RETURNED ", r);
         return 50;
     }
+    if (!strcmp(mode, "wx")) {
+        /* wx mmap|mprotect|rw: an anonymous mapping made writable and executable at once
+         * (mmap), made executable after being written (mprotect), or only read-write (rw). */
+        NEED(1);
+        int rw = PROT_READ | PROT_WRITE;
+        int first = !strcmp(a[0], "mmap") ? rw | PROT_EXEC : rw;
+        void *p = mmap(NULL, 4096, first, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return verdict("mmap", -1);
+        if (!strcmp(a[0], "mprotect")) return verdict("mprotect", mprotect(p, 4096, PROT_READ | PROT_EXEC));
+        return verdict("mmap", 0);
+    }
     if (!strcmp(mode, "x32")) {
         NEED(1);
         return verdict("x32", syscall(0x40000000L | (long)parse_u(a[0])));
@@ -1170,6 +1197,7 @@ int main(int argc, char **argv, char **envp) {
         return mode_connect(a[0], a[1], a[2], nb, inherit);
     }
     if (!strcmp(mode, "unixloop")) { NEED(2); return mode_unixloop(a[0], a[1]); }
+    if (!strcmp(mode, "dgram")) { NEED(1); return mode_dgram(a[0]); }
     if (!strcmp(mode, "connect_race")) { NEED(3); return mode_connect_race(a[0], a[1], a[2]); }
     if (!strcmp(mode, "netdevs")) return mode_netdevs();
     if (!strcmp(mode, "ps")) return mode_ps();
