@@ -36,3 +36,17 @@ func TestLandlockFilesystemRules(t *testing.T) {
 		t.Fatalf("output %q: /proc/self/comm must be refused (dash exits 2), /tmp writable", got)
 	}
 }
+
+// AllowSpeculation: the policy builds, runs, and its runs never list the speculation_control
+// fence (which a default policy's runs list where the kernel lets a process choose).
+func TestAllowSpeculation(t *testing.T) {
+	c := Command("true")
+	c.Policy = mustBuild(t, withTestMonitor(NewToolPolicyBuilder()).AllowSpeculation())
+	res, err := c.Run(context.Background())
+	if err != nil || res.Status != StatusOK {
+		t.Fatalf("run: %v %+v", err, res)
+	}
+	if slices.Contains(res.Fences, "speculation_control") {
+		t.Fatalf("fences %v", res.Fences)
+	}
+}

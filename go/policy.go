@@ -462,6 +462,16 @@ func (b *PolicyBuilder) SetAudit(on bool) *PolicyBuilder {
 	})
 }
 
+// AllowSpeculation leaves speculative execution as the kernel set it. By default the sandboxee's
+// speculative store bypass and indirect branch speculation are force-disabled (as sandbox2
+// does) where the kernel lets a process choose, and Result.Fences lists "speculation_control".
+// Disabling costs CPU-bound programs time: allow it for trusted performance-critical work.
+func (b *PolicyBuilder) AllowSpeculation() *PolicyBuilder {
+	return b.call("sbx_policy_builder_allow_speculation", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_allow_speculation(p, cerr)
+	})
+}
+
 // AllowConnect lets the sandboxee's connect reach spec on the host: "10.0.0.0/8:443",
 // "127.0.0.1:8080", "[::1]:80" (port 0 or *: any; TCP), "unix:/run/x.sock" (a host path,
 // symlinks never followed), "abstract:NAME", or "HOST:PORT" (resolved now, once). The sandbox

@@ -2223,6 +2223,18 @@ sbx_status sbx_policy_builder_set_audit(struct sbx_policy_builder *builder,
                                         struct sbx_error **err_out);
 
 /**
+ * Leaves speculative execution as the kernel set it. By default the sandboxee's
+ * speculative store bypass and indirect branch speculation are force-disabled
+ * (`PR_SET_SPECULATION_CTRL`, as sandbox2 does) where the kernel lets a process choose,
+ * and the result lists the `speculation_control` fence. Disabling costs CPU-bound programs
+ * time: allow it for trusted performance-critical work.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+ */
+sbx_status sbx_policy_builder_allow_speculation(struct sbx_policy_builder *builder,
+                                                struct sbx_error **err_out);
+
+/**
  * Lets the sandboxee's `connect` reach `spec` on the host: `"10.0.0.0/8:443"`,
  * `"127.0.0.1:8080"`, `"[::1]:80"` (port 0 or `*`: any; TCP), `"unix:/run/x.sock"` (a host
  * path, symlinks never followed), `"abstract:NAME"`, or `"HOST:PORT"` (resolved now, once).

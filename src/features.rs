@@ -64,6 +64,7 @@ pub fn probe() -> Vec<Feature> {
     out.push(probe_user_namespaces());
     out.push(probe_user_notify());
     out.push(probe_landlock());
+    out.push(probe_speculation());
     out.push(probe_i386());
     out.push(probe_x32());
     out.extend(probe_cgroups());
@@ -795,6 +796,39 @@ fn probe_landlock() -> Feature {
         fix: "Linux 5.13+ (6.12+ for signal scoping) with CONFIG_SECURITY_LANDLOCK=y and \"landlock\" \
               in the lsm= boot parameter; without it only namespaced sandboxes can run (a sandbox \
               without namespaces is refused: nothing else would keep it from same-uid host processes)",
+    }
+}
+
+/// Whether a process may force-disable speculative store bypass and indirect branch speculation
+/// for itself (what every sandboxee does unless the policy allows speculation).
+pub fn speculation_controllable() -> bool {
+    use crate::sys::prctl::{
+        PR_GET_SPECULATION_CTRL, PR_SPEC_INDIRECT_BRANCH, PR_SPEC_PRCTL, PR_SPEC_STORE_BYPASS,
+    };
+    [PR_SPEC_STORE_BYPASS, PR_SPEC_INDIRECT_BRANCH].iter().all(|&which| {
+        // SAFETY: PR_GET_SPECULATION_CTRL reads nothing from memory and changes nothing.
+        let r = unsafe { libc::prctl(PR_GET_SPECULATION_CTRL, which, 0, 0, 0) };
+        r >= 0 && r & PR_SPEC_PRCTL != 0
+    })
+}
+
+fn probe_speculation() -> Feature {
+    let available = speculation_controllable();
+    Feature {
+        name: "speculation control",
+        required: false,
+        available,
+        detail: if available {
+            "sandboxees run with speculative store bypass and indirect branch speculation \
+             force-disabled (fence speculation_control)"
+                .into()
+        } else {
+            "this kernel decides speculation for every process (its mitigation mode is not prctl \
+             or seccomp): sandboxees run as the host does"
+                .into()
+        },
+        fix: "boot with spec_store_bypass_disable=prctl spectre_v2_user=prctl for a per-process \
+              choice (or =on to mitigate everything)",
     }
 }
 

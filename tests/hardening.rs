@@ -404,3 +404,42 @@ fn root_callers_in_two_processes_get_different_ids() {
     a.wait().unwrap();
     b.wait().unwrap();
 }
+
+/// Speculation control (sandbox2's `SpeculationBlockedByDefault`): where the kernel lets a
+/// process choose, the sandboxee's speculative store bypass and indirect branch speculation are
+/// force-disabled (its `/proc/self/status` says "thread force mitigated" and "force disabled")
+/// and the result lists the fence; `allow_speculation` leaves them alone. Where the kernel
+/// decides for every process (this development host: "vulnerable", "always enabled"), no run
+/// lists the fence and the sandboxee's lines are the host's.
+#[test]
+fn speculation_is_force_disabled_where_the_kernel_lets_a_process_choose() {
+    let lines = |status: &str| {
+        status
+            .lines()
+            .filter(|l| l.starts_with("Speculation"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let host = lines(&std::fs::read_to_string("/proc/self/status").unwrap());
+    assert_eq!(host.len(), 2, "{host:?}");
+    let run = run_attack("cat", &["/proc/self/status"], &allow_all());
+    assert!(run.r.success(), "{}", run.ctx());
+    let fenced = run.r.fences.contains(&"speculation_control");
+    if sbx::features::speculation_controllable() {
+        assert!(fenced, "{}", run.ctx());
+        let inside = lines(&run.out).join("\n");
+        assert!(
+            inside.contains("thread force mitigated") && inside.contains("force disabled"),
+            "{inside}"
+        );
+    } else {
+        eprintln!("this kernel decides speculation for every process: {host:?}");
+        assert!(!fenced, "{}", run.ctx());
+        assert_eq!(lines(&run.out), host);
+    }
+    let mut pb = allow_all();
+    pb.allow_speculation();
+    let run = run_attack("cat", &["/proc/self/status"], &pb);
+    assert!(!run.r.fences.contains(&"speculation_control"), "{}", run.ctx());
+    assert_eq!(lines(&run.out), host, "allow_speculation changed the sandboxee's speculation");
+}

@@ -45,6 +45,10 @@ POLICY:
     --allow-all                    Allow every syscall not otherwise ruled. libsbx's mandatory
                                    rules still apply (foreign ABIs, ptrace, bpf, namespaces,
                                    io_uring, keyctl, ...).
+    --allow-speculation            Leave speculative execution as the kernel set it (default:
+                                   speculative store bypass and indirect branch speculation
+                                   force-disabled in the sandboxee where the kernel lets a
+                                   process choose; fence speculation_control).
     --audit                        Permit all and log: every syscall the policy refuses runs
                                    and is listed at the end (once each, with a count and the
                                    first call's arguments; also in --json). The mandatory
@@ -213,6 +217,7 @@ struct Options {
     refuse_connect: Option<u16>,
     allow_all: bool,
     audit: bool,
+    allow_speculation: bool,
     learn: Option<PathBuf>,
     learn_format: Option<String>,
     policy_file: Option<PathBuf>,
@@ -315,6 +320,10 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             "--audit" => {
                 no_value(&flag)?;
                 o.audit = true;
+            }
+            "--allow-speculation" => {
+                no_value(&flag)?;
+                o.allow_speculation = true;
             }
             "--learn" => o.learn = Some(PathBuf::from(value(&flag)?)),
             "--learn-format" => {
@@ -593,6 +602,9 @@ fn add_user_rules(pb: &mut PolicyBuilder, o: &Options) {
         pb.default_action(DefaultAction::AllowAll);
     }
     pb.audit(o.audit);
+    if o.allow_speculation {
+        pb.allow_speculation();
+    }
     for spec in &o.allow_connect {
         pb.allow_connect(spec);
     }

@@ -754,6 +754,24 @@ impl sbx_policy_builder {
         })
     }
 
+    /// Leaves speculative execution as the kernel set it. By default the sandboxee's
+    /// speculative store bypass and indirect branch speculation are force-disabled
+    /// (`PR_SET_SPECULATION_CTRL`, as sandbox2 does) where the kernel lets a process choose,
+    /// and the result lists the `speculation_control` fence. Disabling costs CPU-bound programs
+    /// time: allow it for trusted performance-critical work.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_allow_speculation(
+        builder: *mut sbx_policy_builder,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            try_mut(builder, "builder")?.allow_speculation();
+            Ok(())
+        })
+    }
+
     /// Lets the sandboxee's `connect` reach `spec` on the host: `"10.0.0.0/8:443"`,
     /// `"127.0.0.1:8080"`, `"[::1]:80"` (port 0 or `*`: any; TCP), `"unix:/run/x.sock"` (a host
     /// path, symlinks never followed), `"abstract:NAME"`, or `"HOST:PORT"` (resolved now, once).

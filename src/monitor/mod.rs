@@ -259,6 +259,12 @@ fn fences(plan: &Plan) -> Fences {
             on.push("landlock_filesystem");
         }
     }
+    if plan.report.in_force.load(std::sync::atomic::Ordering::Acquire)
+        & crate::spawn::plan::in_force::SPECULATION
+        != 0
+    {
+        on.push("speculation_control");
+    }
     on.extend([
         "no_new_privs",
         "rlimits",

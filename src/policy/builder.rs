@@ -56,6 +56,8 @@ pub struct PolicyBuilder {
     audit: bool,
     /// The network allow-list, when [`allow_connect`](Self::allow_connect) was called.
     network: Option<NetPolicy>,
+    /// See [`allow_speculation`](Self::allow_speculation).
+    allow_speculation: bool,
 }
 
 impl PolicyBuilder {
@@ -129,6 +131,19 @@ impl PolicyBuilder {
     /// kernel and the mandatory rules let it make (namespaces, mounts and limits still apply).
     pub fn audit(&mut self, on: bool) -> &mut Self {
         self.audit = on;
+        self
+    }
+
+    /// Leaves speculative execution as the kernel set it. By default the sandboxee's
+    /// speculative store bypass (Spectre v4) and indirect branch speculation (Spectre v2) are
+    /// force-disabled with `PR_SET_SPECULATION_CTRL`, as sandbox2 does: it cannot turn them back
+    /// on, and the result lists the `speculation_control` fence. That needs a kernel whose
+    /// mitigation mode lets a process choose (`spec_store_bypass_disable=prctl` or `seccomp`,
+    /// `spectre_v2_user=prctl` or `seccomp`); elsewhere nothing changes and the fence is not
+    /// listed. Disabling speculation costs CPU-bound programs time; allow it for trusted
+    /// performance-critical work.
+    pub fn allow_speculation(&mut self) -> &mut Self {
+        self.allow_speculation = true;
         self
     }
 
@@ -232,6 +247,7 @@ impl PolicyBuilder {
                 monitor: self.monitor,
                 audit: self.audit,
                 network: self.network.clone(),
+                allow_speculation: self.allow_speculation,
             },
         ))
     }

@@ -32,6 +32,8 @@ pub(crate) struct Settings {
     pub monitor: super::Monitor,
     pub audit: bool,
     pub network: Option<super::net::NetPolicy>,
+    /// The sandboxee keeps speculative execution as the kernel left it.
+    pub allow_speculation: bool,
 }
 
 impl Policy {
@@ -54,6 +56,12 @@ impl Policy {
     /// An audit run's policy (see [`PolicyBuilder::audit`](super::PolicyBuilder::audit)).
     pub fn is_audit(&self) -> bool {
         self.0.settings.audit
+    }
+
+    /// Whether the sandboxee keeps speculative store bypass and indirect branch speculation
+    /// (see [`PolicyBuilder::allow_speculation`](super::PolicyBuilder::allow_speculation)).
+    pub fn allows_speculation(&self) -> bool {
+        self.0.settings.allow_speculation
     }
 
     /// The network allow-list, when the policy has one (its `connect` calls go to the proxy).

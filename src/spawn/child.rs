@@ -400,6 +400,29 @@ unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             drop_host_privileges(plan);
         }
 
+        // 8b. Speculation: force-disable speculative store bypass and indirect branch
+        //     speculation for the sandboxee, as sandbox2 does by default (a sandboxee cannot
+        //     turn it back on). Only where the kernel lets a process choose (its mitigation mode
+        //     is prctl or seccomp); elsewhere the calls fail and nothing is reported in force.
+        if plan.disable_speculation {
+            use crate::sys::prctl::{
+                PR_SET_SPECULATION_CTRL, PR_SPEC_FORCE_DISABLE, PR_SPEC_INDIRECT_BRANCH,
+                PR_SPEC_STORE_BYPASS,
+            };
+            let set = |which| {
+                syscall(
+                    libc::SYS_prctl,
+                    &[PR_SET_SPECULATION_CTRL as u64, which, PR_SPEC_FORCE_DISABLE, 0, 0],
+                )
+            };
+            if set(PR_SPEC_STORE_BYPASS) == 0 && set(PR_SPEC_INDIRECT_BRANCH) == 0 {
+                plan.report.in_force.fetch_or(
+                    super::plan::in_force::SPECULATION,
+                    Ordering::Relaxed,
+                );
+            }
+        }
+
         // 9. seccomp(2): an unprivileged filter requires no_new_privs; it also keeps setuid
         //    binaries from gaining anything.
         check(

@@ -156,9 +156,17 @@ pub struct ChildReport {
     pub item: AtomicU32,
     /// [`degraded`] bits set by the init for parts it left out.
     pub degraded: AtomicU32,
+    /// [`in_force`] bits set by the sandboxee for optional fences the kernel accepted.
+    pub in_force: AtomicU32,
 }
 
-/// One `dup` move: `src` (a host fd, owned by the plan or inherited) becomes `dst` in the child.
+/// Optional fences the sandboxee reports as in force (`ChildReport::in_force`).
+pub mod in_force {
+    /// Speculative store bypass and indirect branch speculation are force-disabled
+    /// (`PR_SET_SPECULATION_CTRL`; only where the kernel lets a process choose).
+    pub const SPECULATION: u32 = 1;
+}
+
 /// `ChildReport::item` values of the Landlock step that are not a rule's index.
 pub mod landlock_item {
     /// landlock_create_ruleset failed.
@@ -167,6 +175,7 @@ pub mod landlock_item {
     pub const RESTRICT: usize = (1 << 30) + 1;
 }
 
+/// One `dup` move: `src` (a host fd, owned by the plan or inherited) becomes `dst` in the child.
 #[derive(Debug, Clone, Copy)]
 pub struct FdMove {
     pub src: RawFd,
@@ -203,6 +212,9 @@ pub struct Plan {
     pub _owned: Vec<OwnedFd>,
     /// Processes cap enforced by the monitor.
     pub max_tasks: Option<u64>,
+    /// Force-disable speculative store bypass and indirect branch speculation (unless the
+    /// policy allows speculation).
+    pub disable_speculation: bool,
     /// The Landlock domain the child enters (`None`: Landlock unavailable).
     pub landlock: Option<crate::landlock::Domain>,
     /// The sandbox's cgroup, made with the plan (the supervisor moves it to the monitor).
@@ -466,6 +478,7 @@ impl Plan {
             },
             _owned: owned,
             max_tasks: Some(max_tasks),
+            disable_speculation: !policy.allows_speculation(),
             ns,
             landlock,
             cgroup,

@@ -8,6 +8,7 @@
 
 pub(crate) mod landlock;
 pub(crate) mod mount;
+pub(crate) mod prctl;
 pub(crate) mod raw;
 pub(crate) mod seccomp;
 

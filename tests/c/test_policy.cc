@@ -228,3 +228,11 @@ TEST(Policy, SharedBetweenThreads) {
 }
 
 }  // namespace
+
+TEST(Policy, AllowSpeculationIsChecked) {
+    EXPECT_EQ(sbx_policy_builder_allow_speculation(nullptr, nullptr), SBX_STATUS_NULL_PARAMETER);
+    sbx_policy_builder *b = sbx_policy_builder_new();
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(sbx_policy_builder_allow_speculation(b, nullptr), SBX_STATUS_OK);
+    sbx_policy_builder_free(b);
+}
