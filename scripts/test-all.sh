@@ -229,6 +229,13 @@ else
     skip "Go" "scripts/test-go.sh not present"
 fi
 
+# --- aarch64: cross builds and unit tests under qemu-user (skipped when the tools are missing) ---
+if aarch64_probe=$(bash scripts/test-aarch64.sh --probe 2>&1); then
+    run "aarch64 (scripts/test-aarch64.sh: cross build, init image, unit tests under qemu, C, Go)" bash scripts/test-aarch64.sh
+else
+    skip "aarch64 cross check" "$(tail -n 1 <<<"$aarch64_probe")"
+fi
+
 # --- A real container runtime (podman + runc; installed from Debian when missing) ---
 if [[ -f scripts/test-podman.sh ]]; then
     probe_rc=0

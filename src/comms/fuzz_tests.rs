@@ -675,6 +675,12 @@ fn one_input(
 
 #[test]
 fn fuzz_decoder_through_a_real_socketpair() {
+    if crate::sys::skipped_under_qemu(
+        "qemu-user's recvmsg hands the kernel a larger control buffer than the caller's, so \
+         descriptors past the caller's room are installed and MSG_CTRUNC comes out differently",
+    ) {
+        return;
+    }
     let pool_name = unique("fuzzpool");
     let pool: Vec<OwnedFd> = (0..POOL).map(|_| memfd(&pool_name)).collect();
     assert_eq!(open_links(&pool_name), POOL);

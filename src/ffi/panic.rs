@@ -142,6 +142,11 @@ mod tests {
     /// default hook would print it and a backtrace).
     #[test]
     fn a_caught_panic_prints_nothing() {
+        if crate::sys::skipped_under_qemu(
+            "the test re-executes its own (aarch64) binary, which the host kernel cannot run",
+        ) {
+            return;
+        }
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "ffi::panic::tests::panic_helper", "--ignored", "--nocapture", "--test-threads=1"])
             .env("SBX_PANIC_HELPER", "1")

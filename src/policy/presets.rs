@@ -126,18 +126,23 @@ pub fn tool_rules(b: &mut PolicyBuilder) -> &mut PolicyBuilder {
     // Modes without set-user-ID and set-group-ID bits. A writable bind of a root caller is an
     // idmapped mount whose files land as their host owner, so a set-id bit set here would make a
     // set-id program of that owner on the host (inside, every mount is nosuid anyway).
+    // AArch64 has no chmod (only the *at forms): the native ones of these names.
     for (name, mode_arg) in [
         ("chmod", 1),
         ("fchmod", 1),
         ("fchmodat", 2),
         ("fchmodat2", 2),
     ] {
-        b.rule(
-            name,
+        b.rule_names(
+            &[name],
             &[Arg::masked_eq32(mode_arg, SET_ID_BITS, 0)],
             Action::Allow,
         )
-        .errno(name, crate::sys::errno16(libc::EPERM));
+        .rule_names(
+            &[name],
+            &[],
+            Action::Errno(crate::sys::errno16(libc::EPERM)),
+        );
     }
     b.allow_chown()
         .allow_utime()

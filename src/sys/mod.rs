@@ -12,6 +12,20 @@ pub(crate) mod prctl;
 pub(crate) mod raw;
 pub(crate) mod seccomp;
 
+/// Tests only: whether to skip a test because this test binary runs under qemu-user, which
+/// `scripts/test-aarch64.sh` says with `SBX_UNDER_QEMU=1`. There the host kernel serves every
+/// call through qemu's translation: no seccomp filters, ptrace or `clone(CLONE_VM)` children,
+/// the host's own files (`/etc/ld.so.cache`), and a re-executed test binary is foreign code to
+/// the kernel. Prints `skipped under qemu-user: <why>` (the script counts those lines).
+#[cfg(test)]
+pub(crate) fn skipped_under_qemu(why: &str) -> bool {
+    let skip = std::env::var_os("SBX_UNDER_QEMU").is_some_and(|v| v == "1");
+    if skip {
+        eprintln!("skipped under qemu-user: {why}");
+    }
+    skip
+}
+
 /// An errno constant (`libc::E*`) as the 16-bit value `SECCOMP_RET_ERRNO` and the policy API
 /// carry. Every errno is in 1..4096 (the kernel's MAX_ERRNO); the callers pass constants.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // in range: asserted on the line before

@@ -21,6 +21,11 @@ static inline const sbx_policy *sbx_test_policy(void) {
     sbx_policy_builder *b = sbx_policy_builder_new();
     size_t i;
     const sbx_policy *p = NULL;
+#if defined(__aarch64__)
+    const char *readlink_name = "readlinkat"; /* aarch64 has only the *at form */
+#else
+    const char *readlink_name = "readlink";
+#endif
     if (b == NULL) return NULL;
     for (i = 0; i < sizeof groups / sizeof groups[0]; i++) {
         if (sbx_policy_builder_allow_group(b, groups[i], NULL) != SBX_STATUS_OK) {
@@ -28,7 +33,7 @@ static inline const sbx_policy *sbx_test_policy(void) {
             return NULL;
         }
     }
-    if (sbx_policy_builder_errno_syscall(b, "readlink", ENOENT, NULL) != SBX_STATUS_OK ||
+    if (sbx_policy_builder_errno_syscall(b, readlink_name, ENOENT, NULL) != SBX_STATUS_OK ||
         sbx_policy_builder_allow_syscall(b, "getcwd", NULL) != SBX_STATUS_OK ||
         sbx_policy_builder_add_file(b, SBX_TESTEE, NULL) != SBX_STATUS_OK) {
         sbx_policy_builder_free(b);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sbx.h"
@@ -27,6 +28,15 @@ static int has_fence(const sbx_result *r, const char *name) {
         if (strcmp(sbx_result_fence(r, k), name) == 0) return 1;
     return 0;
 }
+
+/* The build target's AUDIT_ARCH_* value, for sbx_policy_decide (numbers from SYS_*). */
+#if defined(__x86_64__)
+#define NATIVE_ARCH 0xC000003Eu
+#elif defined(__aarch64__)
+#define NATIVE_ARCH 0xC00000B7u
+#else
+#error "unknown architecture"
+#endif
 
 static int contains(const char *haystack, const char *needle) {
     return haystack != NULL && strstr(haystack, needle) != NULL;
@@ -170,9 +180,9 @@ static void test_policy_builder(void) {
     CHECK(prog != NULL && len > 0 && len <= 4096);
     CHECK(sbx_policy_program(p, NULL) == prog);
     CHECK(!sbx_policy_allows_exec(p));
-    CHECK(sbx_policy_decide(p, 0xC000003Eu, 0 /* read */, regs) == 0x7fff0000u);  /* ALLOW */
-    CHECK(sbx_policy_decide(p, 0xC000003Eu, 63 /* uname */, NULL) == (0x00050000u | ENOSYS));
-    CHECK((sbx_policy_decide(p, 0xC000003Eu, 1 /* write */, regs) & 0xffff0000u) == 0x7ff00000u); /* TRACE */
+    CHECK(sbx_policy_decide(p, NATIVE_ARCH, SYS_read, regs) == 0x7fff0000u);  /* ALLOW */
+    CHECK(sbx_policy_decide(p, NATIVE_ARCH, SYS_uname, NULL) == (0x00050000u | ENOSYS));
+    CHECK((sbx_policy_decide(p, NATIVE_ARCH, SYS_write, regs) & 0xffff0000u) == 0x7ff00000u); /* TRACE */
     p2 = sbx_policy_clone(p);
     /* A new handle to the same policy (each handle is freed once). */
     CHECK(p2 != NULL && p2 != p && sbx_policy_program(p2, NULL) == prog);
@@ -229,12 +239,12 @@ static void test_policy_builder(void) {
     b = sbx_policy_builder_new();
     CHECK_STATUS(SBX_STATUS_OK, sbx_policy_builder_set_default_action(b, SBX_ACTION_ALLOW, 0, ERR));
     CHECK_STATUS(SBX_STATUS_OK, sbx_policy_builder_build(b, &p, ERR));
-    CHECK(sbx_policy_decide(p, 0xC000003Eu, 63, NULL) == 0x7fff0000u);
+    CHECK(sbx_policy_decide(p, NATIVE_ARCH, SYS_uname, NULL) == 0x7fff0000u);
     sbx_policy_free(p);
     b = sbx_policy_builder_new();
     CHECK_STATUS(SBX_STATUS_OK, sbx_policy_builder_set_default_action(b, SBX_ACTION_ERRNO, EPERM, ERR));
     CHECK_STATUS(SBX_STATUS_OK, sbx_policy_builder_build(b, &p, ERR));
-    CHECK(sbx_policy_decide(p, 0xC000003Eu, 63, NULL) == (0x00050000u | EPERM));
+    CHECK(sbx_policy_decide(p, NATIVE_ARCH, SYS_uname, NULL) == (0x00050000u | EPERM));
     sbx_policy_free(p);
     b = sbx_policy_builder_new();
     sbx_policy_builder_free(b); /* abandoning a builder */
