@@ -262,7 +262,210 @@ enum Parsed {
     Version,
 }
 
-#[allow(clippy::too_many_lines)] // one arm per command-line flag
+/// Applies an option that takes a value (read with `value`, which names the flag in its
+/// error); `Ok(false)` when `flag` is not one.
+fn valued_option(
+    o: &mut Options,
+    flag: &str,
+    value: &mut dyn FnMut(&str) -> Result<String, String>,
+) -> Result<bool, String> {
+    match flag {
+        "--learn" => o.learn = Some(PathBuf::from(value(flag)?)),
+        "--learn-format" => {
+            let v = value(flag)?;
+            if !LEARN_FORMATS.contains(&v.as_str()) {
+                return Err(format!(
+                    "--learn-format {v:?}: expected one of {}",
+                    LEARN_FORMATS.join(", ")
+                ));
+            }
+            o.learn_format = Some(v);
+        }
+        "--policy" => o.policy_file = Some(PathBuf::from(value(flag)?)),
+        "--allow" => {
+            let v = value(flag)?;
+            for name in v.split(',').map(str::trim) {
+                if name.is_empty() {
+                    return Err(format!("--allow {v:?}: empty syscall name"));
+                }
+                o.allow.push(name.to_string());
+            }
+        }
+        // Parsed (a host name resolved) once, by the builder, whose error names the spec.
+        "--allow-connect" => o.allow_connect.push(value(flag)?),
+        "--refuse-connect" => {
+            let v = value(flag)?;
+            o.refuse_connect =
+                Some(parse_errno(&v).map_err(|m| format!("--refuse-connect {v:?}: {m}"))?);
+        }
+        "--errno" => {
+            let v = value(flag)?;
+            let (name, e) = v.split_once('=').ok_or_else(|| {
+                format!("--errno {v:?}: expected SYSCALL=ERRNO, e.g. socket=EACCES")
+            })?;
+            let e = parse_errno(e).map_err(|m| format!("--errno {v:?}: {m}"))?;
+            if name.trim().is_empty() {
+                return Err(format!("--errno {v:?}: empty syscall name"));
+            }
+            o.errno.push((name.trim().to_string(), e));
+        }
+        "--env" => {
+            let v = value(flag)?;
+            match v.split_once('=') {
+                Some((k, val)) if !k.is_empty() => o.env.push((k.to_string(), val.to_string())),
+                _ => return Err(format!("--env {v:?}: expected KEY=VALUE")),
+            }
+        }
+        "--monitor" => {
+            let v = value(flag)?;
+            o.monitor = sbx::Monitor::from_name(&v)
+                .ok_or_else(|| format!("--monitor {v:?}: expected auto, ptrace or unotify"))?;
+        }
+        _ => return Ok(limit_option(o, flag, value)? || view_option(o, flag, value)?),
+    }
+    Ok(true)
+}
+
+/// Applies a limit option (`--walltime`, `--rlimit-*`, `--memory`, `--pids`, `--cpus`);
+/// `Ok(false)` when `flag` is not one.
+fn limit_option(
+    o: &mut Options,
+    flag: &str,
+    value: &mut dyn FnMut(&str) -> Result<String, String>,
+) -> Result<bool, String> {
+    match flag {
+        "--walltime" => {
+            let v = value(flag)?;
+            o.walltime = Some(parse_seconds(&v).map_err(|m| format!("--walltime {v:?}: {m}"))?);
+        }
+        "--rlimit-as" => o.rlimit_as = Some(limit_flag(flag, &value(flag)?, parse_bytes)?),
+        "--rlimit-cpu" => o.rlimit_cpu = Some(limit_flag(flag, &value(flag)?, parse_count)?),
+        "--rlimit-fsize" => {
+            o.rlimit_fsize = Some(limit_flag(flag, &value(flag)?, parse_bytes)?);
+        }
+        "--rlimit-nofile" => {
+            o.rlimit_nofile = Some(limit_flag(flag, &value(flag)?, parse_count)?);
+        }
+        "--rlimit-nproc" => {
+            o.rlimit_nproc = Some(limit_flag(flag, &value(flag)?, parse_count)?);
+        }
+        "--memory" => {
+            // 0 or inf: no memory limit (not even the default).
+            let v = limit_flag(flag, &value(flag)?, parse_bytes)?;
+            o.memory = Some(v.filter(|&b| b != 0));
+        }
+        "--pids" => {
+            let v = value(flag)?;
+            o.cgroup.pids = Some(parse_count(&v).map_err(|m| format!("--pids {v:?}: {m}"))?);
+        }
+        "--cpus" => {
+            let v = value(flag)?;
+            let cores: f64 = v
+                .parse()
+                .ok()
+                .filter(|c: &f64| c.is_finite() && *c > 0.0)
+                .ok_or_else(|| format!("--cpus {v:?}: a positive number of CPUs, e.g. 0.5"))?;
+            // Positive and finite (checked above); a float-to-int `as` saturates.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let millicores = (cores * 1000.0).round() as u64;
+            o.cgroup.cpu_millicores = Some(millicores);
+        }
+        "--rlimit-core" => {
+            o.rlimit_core = Some(limit_flag(flag, &value(flag)?, parse_bytes)?);
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Applies an option of the filesystem view or the sandbox's identity (`--ro`, `--rw`,
+/// `--bind`, `--bind-rw`, `--tmpfs`, `--shm`, `--hostname`, `--cwd`); `Ok(false)` when `flag`
+/// is not one.
+fn view_option(
+    o: &mut Options,
+    flag: &str,
+    value: &mut dyn FnMut(&str) -> Result<String, String>,
+) -> Result<bool, String> {
+    match flag {
+        "--ro" | "--rw" | "--bind" | "--bind-rw" => {
+            let v = value(flag)?;
+            let (outside, inside) = match v.split_once(':') {
+                Some((o, i)) => (o, Some(i)),
+                None => (v.as_str(), None),
+            };
+            let outside = absolute(outside).map_err(|m| format!("{flag} {v:?}: {m}"))?;
+            let inside = match inside {
+                Some(i) if !i.starts_with('/') => {
+                    return Err(format!(
+                        "{flag} {v:?}: the path inside the sandbox must be absolute"
+                    ))
+                }
+                Some(i) => PathBuf::from(i),
+                None => outside.clone(),
+            };
+            o.binds.push(Bind {
+                outside,
+                inside,
+                writable: flag == "--rw" || flag == "--bind-rw",
+            });
+        }
+        "--tmpfs" => {
+            let v = value(flag)?;
+            let (dir, size) = match v.split_once(':') {
+                Some((d, sz)) => (
+                    d,
+                    Some(parse_bytes(sz).map_err(|m| format!("--tmpfs {v:?}: {m}"))?),
+                ),
+                None => (v.as_str(), None),
+            };
+            if !dir.starts_with('/') {
+                return Err(format!(
+                    "--tmpfs {v:?}: the directory must be an absolute path"
+                ));
+            }
+            o.tmpfs.push((PathBuf::from(dir), size));
+        }
+        "--shm" => {
+            let v = value(flag)?;
+            let size = parse_bytes(&v).map_err(|m| format!("--shm {v:?}: {m}"))?;
+            o.shm = Some((size != 0).then_some(size));
+        }
+        "--hostname" => o.hostname = Some(value(flag)?),
+        "--cwd" => {
+            let v = value(flag)?;
+            let p = PathBuf::from(&v);
+            if !p.is_absolute() {
+                return Err(format!(
+                    "--cwd {v:?}: the directory must be an absolute path"
+                ));
+            }
+            o.cwd = Some(p);
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The option a switch (a flag without a value) turns on; `None` for any other flag.
+fn switch<'o>(o: &'o mut Options, flag: &str) -> Option<&'o mut bool> {
+    Some(match flag {
+        "-q" | "--quiet" => &mut o.quiet,
+        "--json" => &mut o.json,
+        "--check" => &mut o.check,
+        "--dump-policy" => &mut o.dump_policy,
+        "--allow-all" => &mut o.allow_all,
+        "--audit" => &mut o.audit,
+        "--allow-speculation" => &mut o.allow_speculation,
+        "--keep-env" => &mut o.keep_env,
+        "--no-namespaces" => &mut o.no_namespaces,
+        "--no-private-proc" => &mut o.no_private_proc,
+        "--net" => &mut o.share_net,
+        "--tty" => &mut o.tty,
+        "--allow-write-exec" => &mut o.write_exec,
+        _ => return None,
+    })
+}
+
 fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
     let mut o = Options::default();
     let mut it = args.into_iter();
@@ -294,205 +497,15 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                 None => Ok(()),
             }
         };
+        if let Some(on) = switch(&mut o, &flag) {
+            no_value(&flag)?;
+            *on = true;
+            continue;
+        }
         match flag.as_str() {
             "-h" | "--help" => return Ok(Parsed::Help),
             "-V" | "--version" => return Ok(Parsed::Version),
-            "-q" | "--quiet" => {
-                no_value(&flag)?;
-                o.quiet = true;
-            }
-            "--json" => {
-                no_value(&flag)?;
-                o.json = true;
-            }
-            "--check" => {
-                no_value(&flag)?;
-                o.check = true;
-            }
-            "--dump-policy" => {
-                no_value(&flag)?;
-                o.dump_policy = true;
-            }
-            "--allow-all" => {
-                no_value(&flag)?;
-                o.allow_all = true;
-            }
-            "--audit" => {
-                no_value(&flag)?;
-                o.audit = true;
-            }
-            "--allow-speculation" => {
-                no_value(&flag)?;
-                o.allow_speculation = true;
-            }
-            "--learn" => o.learn = Some(PathBuf::from(value(&flag)?)),
-            "--learn-format" => {
-                let v = value(&flag)?;
-                if !LEARN_FORMATS.contains(&v.as_str()) {
-                    return Err(format!(
-                        "--learn-format {v:?}: expected one of {}",
-                        LEARN_FORMATS.join(", ")
-                    ));
-                }
-                o.learn_format = Some(v);
-            }
-            "--policy" => o.policy_file = Some(PathBuf::from(value(&flag)?)),
-            "--keep-env" => {
-                no_value(&flag)?;
-                o.keep_env = true;
-            }
-            "--allow" => {
-                let v = value(&flag)?;
-                for name in v.split(',').map(str::trim) {
-                    if name.is_empty() {
-                        return Err(format!("--allow {v:?}: empty syscall name"));
-                    }
-                    o.allow.push(name.to_string());
-                }
-            }
-            // Parsed (a host name resolved) once, by the builder, whose error names the spec.
-            "--allow-connect" => o.allow_connect.push(value(&flag)?),
-            "--refuse-connect" => {
-                let v = value(&flag)?;
-                o.refuse_connect =
-                    Some(parse_errno(&v).map_err(|m| format!("--refuse-connect {v:?}: {m}"))?);
-            }
-            "--errno" => {
-                let v = value(&flag)?;
-                let (name, e) = v.split_once('=').ok_or_else(|| {
-                    format!("--errno {v:?}: expected SYSCALL=ERRNO, e.g. socket=EACCES")
-                })?;
-                let e = parse_errno(e).map_err(|m| format!("--errno {v:?}: {m}"))?;
-                if name.trim().is_empty() {
-                    return Err(format!("--errno {v:?}: empty syscall name"));
-                }
-                o.errno.push((name.trim().to_string(), e));
-            }
-            "--walltime" => {
-                let v = value(&flag)?;
-                o.walltime = Some(parse_seconds(&v).map_err(|m| format!("--walltime {v:?}: {m}"))?);
-            }
-            "--rlimit-as" => o.rlimit_as = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?),
-            "--rlimit-cpu" => o.rlimit_cpu = Some(limit_flag(&flag, &value(&flag)?, parse_count)?),
-            "--rlimit-fsize" => {
-                o.rlimit_fsize = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?);
-            }
-            "--rlimit-nofile" => {
-                o.rlimit_nofile = Some(limit_flag(&flag, &value(&flag)?, parse_count)?);
-            }
-            "--rlimit-nproc" => {
-                o.rlimit_nproc = Some(limit_flag(&flag, &value(&flag)?, parse_count)?);
-            }
-            "--memory" => {
-                // 0 or inf: no memory limit (not even the default).
-                let v = limit_flag(&flag, &value(&flag)?, parse_bytes)?;
-                o.memory = Some(v.filter(|&b| b != 0));
-            }
-            "--pids" => {
-                let v = value(&flag)?;
-                o.cgroup.pids = Some(parse_count(&v).map_err(|m| format!("--pids {v:?}: {m}"))?);
-            }
-            "--cpus" => {
-                let v = value(&flag)?;
-                let cores: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|c: &f64| c.is_finite() && *c > 0.0)
-                    .ok_or_else(|| format!("--cpus {v:?}: a positive number of CPUs, e.g. 0.5"))?;
-                // Positive and finite (checked above); a float-to-int `as` saturates.
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let millicores = (cores * 1000.0).round() as u64;
-                o.cgroup.cpu_millicores = Some(millicores);
-            }
-            "--rlimit-core" => {
-                o.rlimit_core = Some(limit_flag(&flag, &value(&flag)?, parse_bytes)?);
-            }
-            "--env" => {
-                let v = value(&flag)?;
-                match v.split_once('=') {
-                    Some((k, val)) if !k.is_empty() => o.env.push((k.to_string(), val.to_string())),
-                    _ => return Err(format!("--env {v:?}: expected KEY=VALUE")),
-                }
-            }
-            "--no-namespaces" => {
-                no_value(&flag)?;
-                o.no_namespaces = true;
-            }
-            "--no-private-proc" => {
-                no_value(&flag)?;
-                o.no_private_proc = true;
-            }
-            "--monitor" => {
-                let v = value(&flag)?;
-                o.monitor = sbx::Monitor::from_name(&v)
-                    .ok_or_else(|| format!("--monitor {v:?}: expected auto, ptrace or unotify"))?;
-            }
-            "--ro" | "--rw" | "--bind" | "--bind-rw" => {
-                let v = value(&flag)?;
-                let (outside, inside) = match v.split_once(':') {
-                    Some((o, i)) => (o, Some(i)),
-                    None => (v.as_str(), None),
-                };
-                let outside = absolute(outside).map_err(|m| format!("{flag} {v:?}: {m}"))?;
-                let inside = match inside {
-                    Some(i) if !i.starts_with('/') => {
-                        return Err(format!(
-                            "{flag} {v:?}: the path inside the sandbox must be absolute"
-                        ))
-                    }
-                    Some(i) => PathBuf::from(i),
-                    None => outside.clone(),
-                };
-                o.binds.push(Bind {
-                    outside,
-                    inside,
-                    writable: flag == "--rw" || flag == "--bind-rw",
-                });
-            }
-            "--tmpfs" => {
-                let v = value(&flag)?;
-                let (dir, size) = match v.split_once(':') {
-                    Some((d, sz)) => (
-                        d,
-                        Some(parse_bytes(sz).map_err(|m| format!("--tmpfs {v:?}: {m}"))?),
-                    ),
-                    None => (v.as_str(), None),
-                };
-                if !dir.starts_with('/') {
-                    return Err(format!(
-                        "--tmpfs {v:?}: the directory must be an absolute path"
-                    ));
-                }
-                o.tmpfs.push((PathBuf::from(dir), size));
-            }
-            "--net" => {
-                no_value(&flag)?;
-                o.share_net = true;
-            }
-            "--tty" => {
-                no_value(&flag)?;
-                o.tty = true;
-            }
-            "--allow-write-exec" => {
-                no_value(&flag)?;
-                o.write_exec = true;
-            }
-            "--shm" => {
-                let v = value(&flag)?;
-                let size = parse_bytes(&v).map_err(|m| format!("--shm {v:?}: {m}"))?;
-                o.shm = Some((size != 0).then_some(size));
-            }
-            "--hostname" => o.hostname = Some(value(&flag)?),
-            "--cwd" => {
-                let v = value(&flag)?;
-                let p = PathBuf::from(&v);
-                if !p.is_absolute() {
-                    return Err(format!(
-                        "--cwd {v:?}: the directory must be an absolute path"
-                    ));
-                }
-                o.cwd = Some(p);
-            }
+            _ if valued_option(&mut o, &flag, &mut value)? => {}
             _ => return Err(format!("unknown option {flag:?}")),
         }
     }

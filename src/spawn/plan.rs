@@ -160,6 +160,16 @@ pub struct ChildReport {
     pub in_force: AtomicU32,
 }
 
+impl ChildReport {
+    /// A fresh report whose [`degraded`] bits start as `bits` (what the host already knows).
+    fn with_degraded(bits: u32) -> ChildReport {
+        ChildReport {
+            degraded: AtomicU32::new(bits),
+            ..ChildReport::default()
+        }
+    }
+}
+
 /// Optional fences the sandboxee reports as in force (`ChildReport::in_force`).
 pub mod in_force {
     /// Speculative store bypass and indirect branch speculation are force-disabled
@@ -247,7 +257,6 @@ unsafe impl Send for Plan {}
 impl Plan {
     /// Builds the plan for `exec` under `policy`. Validates everything first, so nothing is
     /// half-applied when input is bad.
-    #[allow(clippy::too_many_lines)] // the plan, built in the order the child replays it
     pub fn new(
         exec: Executor,
         policy: &Policy,
@@ -288,163 +297,35 @@ impl Plan {
         let path = resolve_path(&path, &envp)?;
         let path = CString::new(path.into_os_string().into_encoded_bytes())
             .map_err(|_| Error::invalid("executor path contains a NUL byte"))?;
-        let argv = Executor::c_strings(&argv)?;
-        let envp = Executor::c_strings(&envp)?;
-        let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
-        argv_ptrs.push(std::ptr::null());
-        let mut envp_ptrs: Vec<*const libc::c_char> = envp.iter().map(|c| c.as_ptr()).collect();
-        envp_ptrs.push(std::ptr::null());
+        let (argv, argv_ptrs) = c_array(&argv)?;
+        let (envp, envp_ptrs) = c_array(&envp)?;
 
-        let cwd = match cwd {
-            Some(c) => c,
-            // Inside a new root the host's cwd means nothing: start at its root.
-            None if ns.is_some() => std::path::PathBuf::from("/"),
-            None => std::env::current_dir().map_err(|e| {
-                Error::invalid(format!(
-                    "no cwd given and the host's cwd is unreadable: {e}"
-                ))
-            })?,
-        };
-        let cwd = CString::new(cwd.into_os_string().into_encoded_bytes())
-            .map_err(|_| Error::invalid("cwd contains a NUL byte"))?;
+        let cwd = child_cwd(cwd, ns.is_some())?;
 
-        let mut owned = Vec::new();
-        let mut moves = Vec::new();
-        for (dst, s) in (0..).zip(stdio) {
-            match s {
-                Stdio::Inherit => moves.push(FdMove { src: dst, dst, cloexec: false }),
-                Stdio::Null => {
-                    let fd = nix::fcntl::open(
-                        "/dev/null",
-                        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
-                        nix::sys::stat::Mode::empty(),
-                    )
-                    .map_err(|e| Error::os("open(/dev/null)", e as i32))?;
-                    // SAFETY-free: nix returns a fresh fd we now own.
-                    let fd = owned_from_raw(fd);
-                    moves.push(FdMove {
-                        src: fd.as_raw_fd(),
-                        dst,
-                        cloexec: false,
-                    });
-                    owned.push(fd);
-                }
-                Stdio::Fd(fd) => {
-                    moves.push(FdMove {
-                        src: fd.as_raw_fd(),
-                        dst,
-                        cloexec: false,
-                    });
-                    owned.push(fd);
-                }
-            }
-        }
-        for m in fds {
-            moves.push(FdMove {
-                src: m.host.as_raw_fd(),
-                dst: m.child,
-                cloexec: false,
-            });
-            owned.push(m.host);
-        }
-        let comms_host = if comms {
-            let (host, child) = comms_socketpair()?;
-            moves.push(FdMove {
-                src: child.as_raw_fd(),
-                dst: crate::comms::DEFAULT_CLIENT_FD,
-                cloexec: false,
-            });
-            owned.push(child);
-            Some(host)
-        } else {
-            None
-        };
+        let (mut moves, owned, comms_host) = fd_moves(stdio, fds, comms)?;
         let mut rlimits = clamp_to_hard_limits(limits.rlimit_settings()?);
         let max_tasks = limits.processes.unwrap_or_else(crate::limits::default_max_tasks);
-        // Auto takes user-notify when it fits: namespaces, a sandboxee that does not sandbox
-        // itself, a spare fd number (the caller has checked the kernel).
-        let strict = monitor == crate::policy::Monitor::Unotify;
-        let wanted = strict
-            || (monitor == crate::policy::Monitor::Auto && ns.is_some() && before_exec);
-        let handoff = match (wanted, ns.as_mut()) {
-            (false, _) => None,
-            (true, None) => {
-                return Err(Error::invalid(
-                    "monitor unotify needs namespaces (it has no other way to see the sandboxee end)",
-                ))
-            }
-            (true, Some(ns)) => match unotify_handoff(&mut moves, &mut rlimits, max_tasks) {
-                Ok(h) => {
-                    ns.use_unotify_init(h.init_write_fd())?;
-                    Some(h)
-                }
-                Err(e) if strict => return Err(e),
-                Err(_) => None,
-            },
-        };
+        let handoff = choose_handoff(
+            monitor,
+            before_exec,
+            ns.as_mut(),
+            &mut moves,
+            &mut rlimits,
+            max_tasks,
+        )?;
         let max_fd = moves.iter().map(|m| m.src.max(m.dst)).max().unwrap_or(2);
         let moves_len = RawFd::try_from(moves.len())
             .map_err(|_| Error::invalid("too many descriptors to hand over"))?;
         let mut keep: Vec<RawFd> = moves.iter().map(|m| m.dst).collect();
         keep.sort_unstable();
 
-        // Without sandboxing before exec the target starts under the mandatory rules only and
-        // receives the user's program over comms (see `client::sandbox_me_here`).
-        let program = match (&handoff, before_exec) {
-            (Some(h), true) => {
-                let fd = u32::try_from(h.reserved_fd)
-                    .map_err(|_| Error::invalid("the monitor's hand-off fd is negative"))?;
-                crate::policy::unotify_program(policy.program(), fd)
-            }
-            (Some(_), false) => {
-                return Err(Error::invalid(
-                    "monitor unotify cannot watch a sandboxee that sandboxes itself \
-                     (sandbox_before_exec(false)): its own filter's trace verdicts need ptrace; \
-                     use monitor ptrace or auto",
-                ))
-            }
-            (None, true) => policy.program().to_vec(),
-            (None, false) => mandatory_only()?.program().to_vec(),
-        };
-        let len = match u16::try_from(program.len()) {
-            Ok(len) if len > 0 => len,
-            _ => {
-                return Err(Error::InvalidPolicy(format!(
-                    "compiled program has {} instructions",
-                    program.len()
-                )))
-            }
-        };
-        let fprog = SockFprog {
-            len,
-            filter: program.as_ptr().cast(),
-        };
+        let (program, fprog) = filter_program(policy, handoff.as_deref(), before_exec)?;
 
-        let view = ns.as_ref().map(NsPlan::landlock_view);
-        let fd_kinds: Vec<_> = moves
-            .iter()
-            .filter(|m| !m.cloexec)
-            .map(|m| (m.dst, crate::landlock::FdKind::of(m.src)))
-            .collect();
-        let landlock = crate::landlock::Domain::new(view.as_deref(), &fd_kinds);
-        if ns.is_none() && landlock.is_none() {
-            // Without a pid namespace nothing else keeps a same-uid sandboxee away from the
-            // host's processes (ptrace access to /proc/<pid>/mem, signals).
-            return Err(Error::Unsupported {
-                feature: "Landlock",
-                detail: "a sandbox without namespaces relies on Landlock (Linux 5.13+) to keep the sandboxee away from the host's processes, and this kernel has none".into(),
-                fix: "use namespaces (the default), or enable Landlock (CONFIG_SECURITY_LANDLOCK=y and landlock in the lsm= boot parameter)",
-            });
-        }
+        let landlock = landlock_domain(ns.as_ref(), &moves)?;
         // The sandbox's cgroup (removed again if anything below fails: it is dropped).
         let cgroup = crate::cgroups::SandboxCgroup::create(&limits.cgroup)?;
         // Last, after every fallible step: the window is left when the plan is dropped.
-        let switches_ids = crate::caps::caller_is_host_root();
-        let host_dumpable = if switches_ids {
-            enter_dumpable_window()
-        } else {
-            1
-        };
+        let (switches_ids, host_dumpable, caps) = id_switch();
         stamps.mark(super::latency::Mark::Planned);
         Ok(Plan {
             path,
@@ -458,24 +339,14 @@ impl Plan {
             nofile_raise: nofile_raise(max_fd + 1 + moves_len),
             keep,
             rlimits,
-            // Only a root caller switches to the id of its own (taking one needs /run).
-            caps: cap_drop_needed(if switches_ids {
-                crate::namespaces::root_caller_host_id()
+            caps,
+            _program: program,
+            fprog,
+            report: ChildReport::with_degraded(if ns.as_ref().is_some_and(|n| n.idmap_degraded) {
+                degraded::IDMAP
             } else {
                 0
             }),
-            _program: program,
-            fprog,
-            report: ChildReport {
-                degraded: std::sync::atomic::AtomicU32::new(
-                    if ns.as_ref().is_some_and(|n| n.idmap_degraded) {
-                        degraded::IDMAP
-                    } else {
-                        0
-                    },
-                ),
-                ..ChildReport::default()
-            },
             _owned: owned,
             max_tasks: Some(max_tasks),
             disable_speculation: !policy.allows_speculation(),
@@ -491,6 +362,199 @@ impl Plan {
             switches_ids,
         })
     }
+}
+
+/// Whether the children switch ids (a host-root caller), the host's dumpable flag to restore
+/// (entering the dumpable window when they do: left when the plan is dropped), and the
+/// capabilities to drop. Only a root caller switches to the id of its own (taking one needs
+/// /run).
+fn id_switch() -> (bool, i32, CapDrop) {
+    let switches_ids = crate::caps::caller_is_host_root();
+    if !switches_ids {
+        return (false, 1, cap_drop_needed(0));
+    }
+    let host_dumpable = enter_dumpable_window();
+    (
+        true,
+        host_dumpable,
+        cap_drop_needed(crate::namespaces::root_caller_host_id()),
+    )
+}
+
+/// `strings` as C strings and the NULL-terminated pointer array execve takes (pointing into
+/// them: the strings must live as long as the array is used).
+fn c_array(strings: &[String]) -> Result<(Vec<CString>, Vec<*const libc::c_char>)> {
+    let owned = Executor::c_strings(strings)?;
+    let mut ptrs: Vec<*const libc::c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    Ok((owned, ptrs))
+}
+
+/// The sandboxee's working directory: the executor's, else `/` inside a new root, else the
+/// host's own.
+fn child_cwd(cwd: Option<std::path::PathBuf>, namespaced: bool) -> Result<CString> {
+    let cwd = match cwd {
+        Some(c) => c,
+        // Inside a new root the host's cwd means nothing: start at its root.
+        None if namespaced => std::path::PathBuf::from("/"),
+        None => std::env::current_dir().map_err(|e| {
+            Error::invalid(format!("no cwd given and the host's cwd is unreadable: {e}"))
+        })?,
+    };
+    CString::new(cwd.into_os_string().into_encoded_bytes())
+        .map_err(|_| Error::invalid("cwd contains a NUL byte"))
+}
+
+/// The fd moves the child makes (stdio, mapped fds, the comms socket), the host fds that must
+/// stay open until it has exec'd, and the host end of the comms channel.
+fn fd_moves(
+    stdio: [Stdio; 3],
+    fds: Vec<crate::executor::FdMapping>,
+    comms: bool,
+) -> Result<(Vec<FdMove>, Vec<OwnedFd>, Option<OwnedFd>)> {
+    let mut owned = Vec::new();
+    let mut moves = Vec::new();
+    for (dst, s) in (0..).zip(stdio) {
+        match s {
+            Stdio::Inherit => moves.push(FdMove { src: dst, dst, cloexec: false }),
+            Stdio::Null => {
+                let fd = nix::fcntl::open(
+                    "/dev/null",
+                    nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+                    nix::sys::stat::Mode::empty(),
+                )
+                .map_err(|e| Error::os("open(/dev/null)", e as i32))?;
+                // SAFETY-free: nix returns a fresh fd we now own.
+                let fd = owned_from_raw(fd);
+                moves.push(FdMove {
+                    src: fd.as_raw_fd(),
+                    dst,
+                    cloexec: false,
+                });
+                owned.push(fd);
+            }
+            Stdio::Fd(fd) => {
+                moves.push(FdMove {
+                    src: fd.as_raw_fd(),
+                    dst,
+                    cloexec: false,
+                });
+                owned.push(fd);
+            }
+        }
+    }
+    for m in fds {
+        moves.push(FdMove {
+            src: m.host.as_raw_fd(),
+            dst: m.child,
+            cloexec: false,
+        });
+        owned.push(m.host);
+    }
+    let comms_host = if comms {
+        let (host, child) = comms_socketpair()?;
+        moves.push(FdMove {
+            src: child.as_raw_fd(),
+            dst: crate::comms::DEFAULT_CLIENT_FD,
+            cloexec: false,
+        });
+        owned.push(child);
+        Some(host)
+    } else {
+        None
+    };
+    Ok((moves, owned, comms_host))
+}
+
+/// The user-notify hand-off when that monitor is asked for or `Auto` picks it (namespaces, a
+/// sandboxee that does not sandbox itself, a spare fd number; the caller has checked the
+/// kernel); `None` for ptrace. Turns the init into its reporting variant.
+fn choose_handoff(
+    monitor: crate::policy::Monitor,
+    before_exec: bool,
+    ns: Option<&mut NsPlan>,
+    moves: &mut Vec<FdMove>,
+    rlimits: &mut Vec<RlimitSetting>,
+    max_tasks: u64,
+) -> Result<Option<Box<super::handoff::Handoff>>> {
+    let strict = monitor == crate::policy::Monitor::Unotify;
+    let wanted =
+        strict || (monitor == crate::policy::Monitor::Auto && ns.is_some() && before_exec);
+    match (wanted, ns) {
+        (false, _) => Ok(None),
+        (true, None) => Err(Error::invalid(
+            "monitor unotify needs namespaces (it has no other way to see the sandboxee end)",
+        )),
+        (true, Some(ns)) => match unotify_handoff(moves, rlimits, max_tasks) {
+            Ok(h) => {
+                ns.use_unotify_init(h.init_write_fd())?;
+                Ok(Some(h))
+            }
+            Err(e) if strict => Err(e),
+            Err(_) => Ok(None),
+        },
+    }
+}
+
+/// The filter the child installs, and the `sock_fprog` pointing into it. Without sandboxing
+/// before exec the target starts under the mandatory rules only and receives the user's program
+/// over comms (see `client::sandbox_me_here`).
+fn filter_program(
+    policy: &Policy,
+    handoff: Option<&super::handoff::Handoff>,
+    before_exec: bool,
+) -> Result<(Vec<SockFilter>, SockFprog)> {
+    let program = match (handoff, before_exec) {
+        (Some(h), true) => {
+            let fd = u32::try_from(h.reserved_fd)
+                .map_err(|_| Error::invalid("the monitor's hand-off fd is negative"))?;
+            crate::policy::unotify_program(policy.program(), fd)
+        }
+        (Some(_), false) => {
+            return Err(Error::invalid(
+                "monitor unotify cannot watch a sandboxee that sandboxes itself \
+                 (sandbox_before_exec(false)): its own filter's trace verdicts need ptrace; \
+                 use monitor ptrace or auto",
+            ))
+        }
+        (None, true) => policy.program().to_vec(),
+        (None, false) => mandatory_only()?.program().to_vec(),
+    };
+    let len = match u16::try_from(program.len()) {
+        Ok(len) if len > 0 => len,
+        _ => {
+            return Err(Error::InvalidPolicy(format!(
+                "compiled program has {} instructions",
+                program.len()
+            )))
+        }
+    };
+    let fprog = SockFprog {
+        len,
+        filter: program.as_ptr().cast(),
+    };
+    Ok((program, fprog))
+}
+
+/// The Landlock domain (see `landlock.rs`) for the view and the moved fds. A sandbox without
+/// namespaces is refused without Landlock: nothing else would keep a same-uid sandboxee away from
+/// the host's processes (ptrace access to /proc/<pid>/mem, signals).
+fn landlock_domain(ns: Option<&NsPlan>, moves: &[FdMove]) -> Result<Option<crate::landlock::Domain>> {
+    let view = ns.map(NsPlan::landlock_view);
+    let fd_kinds: Vec<_> = moves
+        .iter()
+        .filter(|m| !m.cloexec)
+        .map(|m| (m.dst, crate::landlock::FdKind::of(m.src)))
+        .collect();
+    let landlock = crate::landlock::Domain::new(view.as_deref(), &fd_kinds);
+    if ns.is_none() && landlock.is_none() {
+        return Err(Error::Unsupported {
+            feature: "Landlock",
+            detail: "a sandbox without namespaces relies on Landlock (Linux 5.13+) to keep the sandboxee away from the host's processes, and this kernel has none".into(),
+            fix: "use namespaces (the default), or enable Landlock (CONFIG_SECURITY_LANDLOCK=y and landlock in the lsm= boot parameter)",
+        });
+    }
+    Ok(landlock)
 }
 
 /// The user-notify hand-off (see `handoff.rs`): its socket end becomes a close-on-exec move to a
