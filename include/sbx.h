@@ -1803,6 +1803,12 @@ sbx_comms_error sbx_error_comms_code(const struct sbx_error *err);
 void sbx_error_free(struct sbx_error *err);
 
 /**
+ * Returns a static, NUL-terminated English message for `code` (one of the `SBX_STATUS_*`
+ * values); unknown codes give "unknown status code". Never NULL; the caller does not free it.
+ */
+const char *sbx_status_message(uint32_t code);
+
+/**
  * Creates an executor for the program at `path` (copied), with `argv = { path }`, an empty
  * environment, the host's working directory, inherited standard streams and the default
  * limits. The caller owns `*executor_out` and passes it to `sbx_sandbox_new` (which consumes
@@ -2889,12 +2895,6 @@ sbx_status sbx_sandbox_completion_fd(const struct sbx_sandbox *sandbox,
  * sandbox is released when it does; the handle is dead for every later call.
  */
 void sbx_sandbox_free(struct sbx_sandbox *sandbox);
-
-/**
- * Returns a static, NUL-terminated English message for `code` (one of the `SBX_STATUS_*`
- * values); unknown codes give "unknown status code". Never NULL; the caller does not free it.
- */
-const char *sbx_status_message(uint32_t code);
 
 /**
  * Returns the version of the loaded library as a static string, `"MAJOR.MINOR.PATCH"`.
