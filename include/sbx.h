@@ -1203,6 +1203,11 @@ typedef struct sbx_landlock {
      */
     uint64_t fs_rights;
     /**
+     * `LANDLOCK_ACCESS_NET_*` bits the domain handles (`sbx_landlock_net_right_name`): TCP
+     * `connect` under a network allow-list whose TCP entries all name a port.
+     */
+    uint64_t net_rights;
+    /**
      * `LANDLOCK_SCOPE_*` bits in force (`sbx_landlock_scope_name`).
      */
     uint64_t scopes;
@@ -2672,6 +2677,12 @@ bool sbx_result_landlock(const struct sbx_result *result, struct sbx_landlock *l
  * `"make_reg"`, ...) as a static string; NULL for a value that is not exactly one known bit.
  */
 const char *sbx_landlock_right_name(uint64_t bit);
+
+/**
+ * Returns the name of one `LANDLOCK_ACCESS_NET_*` bit (`"bind_tcp"`, `"connect_tcp"`) as a
+ * static string; NULL for a value that is not exactly one known bit.
+ */
+const char *sbx_landlock_net_right_name(uint64_t bit);
 
 /**
  * Returns the name of one `LANDLOCK_SCOPE_*` bit (`"abstract_unix_socket"`, `"signal"`)

@@ -426,7 +426,10 @@ impl Plan {
             .filter(|m| !m.cloexec)
             .map(|m| (m.dst, crate::landlock::FdKind::of(m.src)))
             .collect();
-        let landlock = crate::landlock::Domain::new(view.as_deref(), &fd_kinds);
+        let mut landlock = crate::landlock::Domain::new(view.as_deref(), &fd_kinds);
+        if let (Some(domain), Some(ports)) = (landlock.as_mut(), tcp_ports(policy)) {
+            domain.fence_tcp_connect(&ports);
+        }
         if ns.is_none() && landlock.is_none() {
             // Without a pid namespace nothing else keeps a same-uid sandboxee away from the
             // host's processes (ptrace access to /proc/<pid>/mem, signals).
@@ -491,6 +494,21 @@ impl Plan {
             switches_ids,
         })
     }
+}
+
+/// The TCP ports of the policy's network allow-list, when it has one and every TCP entry names
+/// a port (an entry for any port cannot be a Landlock port rule: then no network fence).
+fn tcp_ports(policy: &Policy) -> Option<Vec<u16>> {
+    use crate::policy::net::Endpoint;
+    policy
+        .network()?
+        .allowed
+        .iter()
+        .filter_map(|e| match e {
+            Endpoint::Tcp { port, .. } => Some((*port != 0).then_some(*port)),
+            Endpoint::UnixPath(_) | Endpoint::Abstract(_) => None,
+        })
+        .collect()
 }
 
 /// The user-notify hand-off (see `handoff.rs`): its socket end becomes a close-on-exec move to a
