@@ -29,6 +29,9 @@ func TestLandlockFilesystemRules(t *testing.T) {
 		slices.Contains(l.FSRights, "read_file") || !slices.Contains(res.Fences, "landlock_filesystem") {
 		t.Fatalf("landlock report: %+v fences %v", l, res.Fences)
 	}
+	if len(l.NetRights) != 0 {
+		t.Fatalf("no allow-list, yet network rights %v", l.NetRights)
+	}
 	if l.ABI >= 6 && !slices.Equal(l.Scopes, []string{"abstract_unix_socket", "signal"}) {
 		t.Fatalf("scopes: %v", l.Scopes)
 	}

@@ -176,6 +176,9 @@ type Landlock struct {
 	// grants them ("execute", "write_file", "make_reg", ...; with namespaces everything but
 	// reading and device ioctls).
 	FSRights []string
+	// NetRights names the network rights the domain handles ("connect_tcp" under a network
+	// allow-list whose TCP entries all name a port: a second fence behind the connect proxy).
+	NetRights []string
 	// Scopes names the scopes in force ("abstract_unix_socket", "signal"; ABI 6).
 	Scopes []string
 }
@@ -352,6 +355,9 @@ func newResult(r *C.sbx_result) *Result {
 			ABI: int(ll.abi),
 			FSRights: bitNames(uint64(ll.fs_rights), func(b C.uint64_t) *C.char {
 				return C.sbx_landlock_right_name(b)
+			}),
+			NetRights: bitNames(uint64(ll.net_rights), func(b C.uint64_t) *C.char {
+				return C.sbx_landlock_net_right_name(b)
 			}),
 			Scopes: bitNames(uint64(ll.scopes), func(b C.uint64_t) *C.char {
 				return C.sbx_landlock_scope_name(b)

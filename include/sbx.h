@@ -1203,6 +1203,11 @@ typedef struct sbx_landlock {
      */
     uint64_t fs_rights;
     /**
+     * `LANDLOCK_ACCESS_NET_*` bits the domain handles (`sbx_landlock_net_right_name`): TCP
+     * `connect` under a network allow-list whose TCP entries all name a port.
+     */
+    uint64_t net_rights;
+    /**
      * `LANDLOCK_SCOPE_*` bits in force (`sbx_landlock_scope_name`).
      */
     uint64_t scopes;
@@ -1801,6 +1806,12 @@ sbx_comms_error sbx_error_comms_code(const struct sbx_error *err);
  * Frees an error returned through `err_out`. NULL is a no-op.
  */
 void sbx_error_free(struct sbx_error *err);
+
+/**
+ * Returns a static, NUL-terminated English message for `code` (one of the `SBX_STATUS_*`
+ * values); unknown codes give "unknown status code". Never NULL; the caller does not free it.
+ */
+const char *sbx_status_message(uint32_t code);
 
 /**
  * Creates an executor for the program at `path` (copied), with `argv = { path }`, an empty
@@ -2668,6 +2679,12 @@ bool sbx_result_landlock(const struct sbx_result *result, struct sbx_landlock *l
 const char *sbx_landlock_right_name(uint64_t bit);
 
 /**
+ * Returns the name of one `LANDLOCK_ACCESS_NET_*` bit (`"bind_tcp"`, `"connect_tcp"`) as a
+ * static string; NULL for a value that is not exactly one known bit.
+ */
+const char *sbx_landlock_net_right_name(uint64_t bit);
+
+/**
  * Returns the name of one `LANDLOCK_SCOPE_*` bit (`"abstract_unix_socket"`, `"signal"`)
  * as a static string; NULL for a value that is not exactly one known bit.
  */
@@ -2889,12 +2906,6 @@ sbx_status sbx_sandbox_completion_fd(const struct sbx_sandbox *sandbox,
  * sandbox is released when it does; the handle is dead for every later call.
  */
 void sbx_sandbox_free(struct sbx_sandbox *sandbox);
-
-/**
- * Returns a static, NUL-terminated English message for `code` (one of the `SBX_STATUS_*`
- * values); unknown codes give "unknown status code". Never NULL; the caller does not free it.
- */
-const char *sbx_status_message(uint32_t code);
 
 /**
  * Returns the version of the loaded library as a static string, `"MAJOR.MINOR.PATCH"`.

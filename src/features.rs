@@ -764,6 +764,7 @@ fn probe_landlock() -> Feature {
             let handled = crate::landlock::Enforced {
                 abi,
                 fs: crate::landlock::handled_with_view(abi),
+                net: 0,
                 scoped: crate::landlock::scopes_for(abi),
             };
             let scopes = if abi >= 6 {
@@ -775,8 +776,13 @@ fn probe_landlock() -> Feature {
                 true,
                 format!(
                     "Landlock ABI {abi}: sandboxees {scopes}; with namespaces the view's write \
-                     and execute intent is enforced again ({})",
-                    handled.fs_rights().join(", ")
+                     and execute intent is enforced again ({}){}",
+                    handled.fs_rights().join(", "),
+                    if abi >= 4 {
+                        "; a network allow-list's TCP ports fence connect_tcp"
+                    } else {
+                        ""
+                    }
                 ),
             )
         }

@@ -20,8 +20,10 @@
 
 #![allow(unsafe_code)]
 
-use crate::sys::landlock::{fs, scope, CREATE_RULESET_VERSION};
-pub(crate) use crate::sys::landlock::{LandlockAttr, PathBeneathAttr, RULE_PATH_BENEATH};
+use crate::sys::landlock::{fs, net, scope, CREATE_RULESET_VERSION};
+pub(crate) use crate::sys::landlock::{
+    LandlockAttr, NetPortAttr, PathBeneathAttr, RULE_NET_PORT, RULE_PATH_BENEATH,
+};
 use std::ffi::{CStr, CString};
 use std::os::fd::RawFd;
 use std::sync::OnceLock;
@@ -165,6 +167,8 @@ pub(crate) struct Domain {
     pub paths: Vec<PathRule>,
     /// Rules on the mapped fds.
     pub fds: Vec<FdRule>,
+    /// TCP ports `connect` may reach (when the domain handles `CONNECT_TCP`).
+    pub tcp_ports: Vec<u16>,
 }
 
 /// What a run's Landlock domain enforced: reported in the result.
@@ -174,6 +178,9 @@ pub struct Enforced {
     pub abi: u32,
     /// `LANDLOCK_ACCESS_FS_*` rights the domain handles: denied unless a rule grants them.
     pub fs: u64,
+    /// `LANDLOCK_ACCESS_NET_*` rights the domain handles (`connect_tcp` under a network
+    /// allow-list whose TCP entries all name a port).
+    pub net: u64,
     /// `LANDLOCK_SCOPE_*` bits in force.
     pub scoped: u64,
 }
@@ -182,6 +189,11 @@ impl Enforced {
     /// Names of the handled filesystem rights (`"execute"`, `"write_file"`, ...).
     pub fn fs_rights(&self) -> Vec<&'static str> {
         names(&FS_NAMES, self.fs)
+    }
+
+    /// Names of the handled network rights (`"bind_tcp"`, `"connect_tcp"`).
+    pub fn net_rights(&self) -> Vec<&'static str> {
+        names(&NET_NAMES, self.net)
     }
 
     /// Names of the scopes in force (`"abstract_unix_socket"`, `"signal"`).
@@ -202,6 +214,11 @@ fn names(table: &[(u64, &'static CStr)], bits: u64) -> Vec<&'static str> {
 /// The name of one `LANDLOCK_ACCESS_FS_*` bit (`c"write_file"`), `None` for another value.
 pub fn fs_right_name(bit: u64) -> Option<&'static CStr> {
     FS_NAMES.iter().find(|(b, _)| *b == bit).map(|(_, n)| *n)
+}
+
+/// The name of one `LANDLOCK_ACCESS_NET_*` bit (`c"connect_tcp"`), `None` for another value.
+pub fn net_right_name(bit: u64) -> Option<&'static CStr> {
+    NET_NAMES.iter().find(|(b, _)| *b == bit).map(|(_, n)| *n)
 }
 
 /// The name of one `LANDLOCK_SCOPE_*` bit (`c"signal"`), `None` for another value.
@@ -226,6 +243,11 @@ const FS_NAMES: [(u64, &CStr); 16] = [
     (fs::REFER, c"refer"),
     (fs::TRUNCATE, c"truncate"),
     (fs::IOCTL_DEV, c"ioctl_dev"),
+];
+
+const NET_NAMES: [(u64, &CStr); 2] = [
+    (net::BIND_TCP, c"bind_tcp"),
+    (net::CONNECT_TCP, c"connect_tcp"),
 ];
 
 const SCOPE_NAMES: [(u64, &CStr); 2] = [
@@ -297,6 +319,7 @@ impl Domain {
                 },
                 paths: Vec::new(),
                 fds: Vec::new(),
+                tcp_ports: Vec::new(),
             };
         };
         let handled = handled_with_view(abi);
@@ -333,7 +356,23 @@ impl Domain {
             },
             paths,
             fds,
+            tcp_ports: Vec::new(),
         }
+    }
+
+    /// The network allow-list's TCP ports as a second fence (ABI 4, Linux 6.7): the domain
+    /// handles `CONNECT_TCP`, so a TCP `connect` made by the sandboxee itself reaches only these
+    /// ports. Behind the connect proxy no such call is ever let through (the supervisor connects
+    /// its own socket), so this changes nothing an allowed program does; it holds if a connect
+    /// ever got past the filter. Older ABIs: nothing (the result then lists no network rights).
+    pub fn fence_tcp_connect(&mut self, ports: &[u16]) {
+        if self.abi < 4 {
+            return;
+        }
+        self.attr.handled_access_net = net::CONNECT_TCP;
+        self.tcp_ports = ports.to_vec();
+        self.tcp_ports.sort_unstable();
+        self.tcp_ports.dedup();
     }
 
     /// What the domain enforces, for the result.
@@ -341,6 +380,7 @@ impl Domain {
         Enforced {
             abi: self.abi,
             fs: self.attr.handled_access_fs,
+            net: self.attr.handled_access_net,
             scoped: self.attr.scoped,
         }
     }
@@ -425,6 +465,18 @@ mod tests {
         assert_eq!(of(1).unwrap() & fs::WRITE_FILE, fs::WRITE_FILE);
         assert_eq!(of(2), None);
         assert_eq!(of(5), Some(d.attr.handled_access_fs));
+    }
+
+    #[test]
+    fn tcp_ports_fence_connect_from_abi_4() {
+        let mut d = Domain::for_abi(7, Some(&[]), &[]);
+        d.fence_tcp_connect(&[443, 80, 443]);
+        assert_eq!(d.tcp_ports, [80, 443]);
+        assert_eq!(d.enforced().net_rights(), ["connect_tcp"]);
+        let mut old = Domain::for_abi(3, Some(&[]), &[]);
+        old.fence_tcp_connect(&[443]);
+        assert_eq!((old.attr.handled_access_net, old.tcp_ports.len()), (0, 0));
+        assert!(old.enforced().net_rights().is_empty());
     }
 
     #[test]

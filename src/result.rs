@@ -246,7 +246,8 @@ pub struct RunResult {
     /// did), in this order: `"namespaces"` (user, pid, mount, ipc, uts, cgroup),
     /// `"network_namespace"`, `"filesystem_view"` (a new root holding only what was bound),
     /// `"private_proc"`, `"seccomp"`, `"landlock"`, `"landlock_filesystem"` (the view's write and
-    /// execute intent as Landlock rules), `"speculation_control"` (speculative store bypass and
+    /// execute intent as Landlock rules), `"landlock_network"` (a network allow-list's TCP ports
+    /// as Landlock's connect rule), `"speculation_control"` (speculative store bypass and
     /// indirect branch speculation force-disabled), `"no_new_privs"`, `"rlimits"`,
     /// `"ptrace_monitor"` or `"unotify_monitor"` (the monitor that watched the run).
     pub fences: Vec<&'static str>,

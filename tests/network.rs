@@ -651,3 +651,30 @@ fn a_go_binary_dials_an_allowed_host_and_is_refused_elsewhere() {
     );
     assert_eq!(other.accepted(), 0);
 }
+
+/// Landlock's TCP rule as a second fence (ABI 4): under an allow-list whose TCP entries all
+/// name a port, the sandboxee's domain handles `connect_tcp` with those ports (what an allowed
+/// program does is unchanged: the proxy connects for it); an entry for any port leaves the fence
+/// out, and the result says which.
+#[test]
+fn the_allow_lists_tcp_ports_are_a_landlock_fence_too() {
+    let (server, port) = Server::tcp("127.0.0.1:0", "HELLO\n").unwrap();
+    let p = port.to_string();
+    let Some(run) = run_net(&["connect", "4", "127.0.0.1", &p], &allowing(&[format!("127.0.0.1:{p}")])) else {
+        return;
+    };
+    assert!(run.out.contains("GOT HELLO"), "{}", run.ctx());
+    assert_eq!(server.accepted(), 1);
+    let abi = sbx::landlock::abi().unwrap_or(0);
+    let fenced = run.r.fences.contains(&"landlock_network");
+    let rights = run.r.landlock.map(|l| l.net_rights()).unwrap_or_default();
+    if abi >= 4 {
+        assert!(fenced && rights == ["connect_tcp"], "{}", run.ctx());
+    } else {
+        assert!(!fenced && rights.is_empty(), "{}", run.ctx());
+    }
+    // Any port on a network: no port rule can say that, so no network fence.
+    let any = run_net(&["exit", "0"], &allowing(&["127.0.0.0/8:0".to_string()])).unwrap();
+    assert!(!any.r.fences.contains(&"landlock_network"), "{}", any.ctx());
+    assert_eq!(any.r.landlock.map(|l| l.net), Some(0).filter(|_| abi >= 1), "{}", any.ctx());
+}

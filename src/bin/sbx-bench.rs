@@ -1127,7 +1127,7 @@ fn section_g(t: &mut Table) {
         }
         median(v)
     };
-    let bare = time(&|| !sbx::ffi::status::sbx_status_message(std::hint::black_box(0)).is_null());
+    let bare = time(&|| !sbx::ffi::error::sbx_status_message(std::hint::black_box(0)).is_null());
     let checked = time(&|| sbx_policy::sbx_policy_allows_exec(std::hint::black_box(policy)));
     t.row("sbx_status_message (no handle)", &format!("{bare:>9.1}"));
     t.row("sbx_policy_allows_exec (checked handle)", &format!("{checked:>9.1}"));

@@ -2,7 +2,7 @@
 //! `sbx_executor_set_sandbox_before_exec(e, false)`.
 
 use super::comms::sbx_comms;
-use super::error::{sbx_error, Failure};
+use super::failure::{sbx_error, Failure};
 use super::handle::{check_out, mut_from_ptr, try_mut, try_slice, try_str, write_out, write_slice};
 use super::panic::{boundary, boundary_status};
 use super::policy::sbx_sock_filter;

@@ -1,6 +1,6 @@
 //! `sbx_comms`: one end of the typed channel between host and sandboxee (sandbox2's Comms).
 
-use super::error::sbx_error;
+use super::failure::sbx_error;
 use super::handle::{
     box_into_ptr, castable, check_out, dup_fd, free_box, free_malloced, malloc_copy, ref_from_ptr,
     try_borrow_fd, try_mut, try_ref, try_slice, try_str, write_out, Byte,
@@ -762,7 +762,7 @@ pub extern "C" fn sbx_string_free(s: *mut c_char) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ffi::error::{sbx_comms_error, sbx_error};
+    use crate::ffi::failure::{sbx_comms_error, sbx_error};
 
     #[test]
     fn round_trip_and_error_detail_from_rust() {

@@ -1,6 +1,6 @@
 //! `sbx_executor`: what to run (program, argv, environment, cwd, fds, limits).
 
-use super::error::{sbx_error, Failure};
+use super::failure::{sbx_error, Failure};
 use super::handle::{
     box_into_ptr, castable, check_out, dup_fd, free_box, try_mut, try_path, try_ref, try_str,
     try_str_array, write_out,

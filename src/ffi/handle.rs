@@ -22,7 +22,7 @@
 
 #![allow(unsafe_code)]
 
-use super::error::Failure;
+use super::failure::Failure;
 use super::registry::{self, Refusal};
 use super::status::sbx_status;
 use std::ffi::{c_char, c_void, CStr, OsStr};

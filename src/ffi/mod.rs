@@ -10,6 +10,7 @@
 
 #![allow(non_camel_case_types)]
 
+pub(crate) mod failure;
 pub(crate) mod handle;
 pub(crate) mod panic;
 mod registry;

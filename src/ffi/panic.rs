@@ -12,7 +12,7 @@
 //! libsbx's own copy of the Rust runtime); a Rust program that only uses the Rust API never makes
 //! a C ABI call, so its hook stays as it set it.
 
-use super::error::{sbx_error, Failure};
+use super::failure::{sbx_error, Failure};
 use super::handle::{box_into_ptr, write_out};
 use super::status::sbx_status;
 use std::any::Any;
@@ -123,7 +123,7 @@ fn panic_text(payload: &(dyn Any + Send)) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ffi::error::sbx_error;
+    use crate::ffi::failure::sbx_error;
     use std::ffi::CStr;
 
     /// Runs in a child started by `a_caught_panic_prints_nothing`: panics inside boundaries.

@@ -1,6 +1,6 @@
 //! `sbx_policy_builder`: collects syscall rules and builds an `sbx_policy`.
 
-use super::error::{sbx_error, Failure};
+use super::failure::{sbx_error, Failure};
 use super::handle::{
     box_into_ptr, castable, check_out, free_box, take_box, try_mut, try_path, try_path_array,
     try_slice, try_str, try_str_array, write_out,

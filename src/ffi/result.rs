@@ -128,6 +128,9 @@ pub struct sbx_landlock {
     /// `LANDLOCK_ACCESS_FS_*` bits the domain handles: denied unless the sandbox's view grants
     /// them (`sbx_landlock_right_name` names each bit).
     pub fs_rights: u64,
+    /// `LANDLOCK_ACCESS_NET_*` bits the domain handles (`sbx_landlock_net_right_name`): TCP
+    /// `connect` under a network allow-list whose TCP entries all name a port.
+    pub net_rights: u64,
     /// `LANDLOCK_SCOPE_*` bits in force (`sbx_landlock_scope_name`).
     pub scopes: u64,
 }
@@ -630,6 +633,7 @@ impl sbx_result {
                 sbx_landlock {
                     abi: l.abi,
                     fs_rights: l.fs,
+                    net_rights: l.net,
                     scopes: l.scoped,
                 },
             );
@@ -642,6 +646,13 @@ impl sbx_result {
     #[no_mangle]
     pub extern "C" fn sbx_landlock_right_name(bit: u64) -> *const c_char {
         boundary(|| crate::landlock::fs_right_name(bit).map_or(std::ptr::null(), std::ffi::CStr::as_ptr))
+    }
+
+    /// Returns the name of one `LANDLOCK_ACCESS_NET_*` bit (`"bind_tcp"`, `"connect_tcp"`) as a
+    /// static string; NULL for a value that is not exactly one known bit.
+    #[no_mangle]
+    pub extern "C" fn sbx_landlock_net_right_name(bit: u64) -> *const c_char {
+        boundary(|| crate::landlock::net_right_name(bit).map_or(std::ptr::null(), std::ffi::CStr::as_ptr))
     }
 
     /// Returns the name of one `LANDLOCK_SCOPE_*` bit (`"abstract_unix_socket"`, `"signal"`)

@@ -1,7 +1,7 @@
 //! `sbx_sandbox`: one run of one executor under one policy.
 
 use super::comms::sbx_comms;
-use super::error::{sbx_error, Failure};
+use super::failure::{sbx_error, Failure};
 use super::executor::sbx_executor;
 use super::handle::{
     box_into_ptr, take_box, castable, check_out, free_box, ref_from_ptr, try_copy, try_ref,

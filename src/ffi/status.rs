@@ -1,8 +1,5 @@
 //! `sbx_status`: the code every fallible function returns.
 
-use super::handle::static_cstr;
-use super::panic::boundary;
-use std::ffi::c_char;
 
 /// What a fallible libsbx function returns. `SBX_STATUS_OK` (0) is success.
 ///
@@ -58,7 +55,7 @@ pub enum sbx_status {
 
 impl sbx_status {
     /// The fixed English message for a code.
-    fn message(code: u32) -> &'static str {
+    pub(super) fn message(code: u32) -> &'static str {
         match code {
             0 => "success\0",
             1 => "a required pointer argument was NULL\0",
@@ -91,34 +88,4 @@ impl sbx_status {
         sbx_status::OsError,
         sbx_status::Comms,
     ];
-}
-
-/// Returns a static, NUL-terminated English message for `code` (one of the `SBX_STATUS_*`
-/// values); unknown codes give "unknown status code". Never NULL; the caller does not free it.
-#[no_mangle]
-pub extern "C" fn sbx_status_message(code: u32) -> *const c_char {
-    boundary(|| static_cstr(sbx_status::message(code)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::ffi::CStr;
-
-    #[test]
-    fn every_code_has_its_own_message() {
-        let msg = |c: u32| {
-            // SAFETY: (test) the function returns static NUL-terminated strings.
-            unsafe { CStr::from_ptr(sbx_status_message(c)) }
-                .to_str()
-                .unwrap()
-                .to_owned()
-        };
-        let unknown = msg(9999);
-        assert_eq!(unknown, "unknown status code");
-        for s in sbx_status::ALL {
-            assert_ne!(msg(s as u32), unknown, "{s:?}");
-        }
-        assert_eq!(msg(0), "success");
-    }
 }

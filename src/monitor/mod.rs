@@ -258,6 +258,9 @@ fn fences(plan: &Plan) -> Fences {
         if !domain.paths.is_empty() {
             on.push("landlock_filesystem");
         }
+        if domain.attr.handled_access_net != 0 {
+            on.push("landlock_network");
+        }
     }
     if plan.report.in_force.load(std::sync::atomic::Ordering::Acquire)
         & crate::spawn::plan::in_force::SPECULATION
@@ -303,8 +306,17 @@ fn landlock_failure(plan: &Plan, item: usize) -> String {
             format!("the rule for {}", d.paths[i].path.to_string_lossy())
         }),
         i => domain
-            .and_then(|d| d.fds.get(i - paths))
-            .map_or(String::new(), |r| format!("the rule for fd {}", r.fd)),
+            .and_then(|d| {
+                let fds = d.fds.len();
+                match d.fds.get(i - paths) {
+                    Some(r) => Some(format!("the rule for fd {}", r.fd)),
+                    None => d
+                        .tcp_ports
+                        .get(i - paths - fds)
+                        .map(|p| format!("the rule for TCP port {p}")),
+                }
+            })
+            .unwrap_or_default(),
     }
 }
 

@@ -431,7 +431,7 @@ impl PolicyBuilder {
             // The sockets an allow-list is about, created in the sandbox's empty namespace: the
             // list means nothing if the policy cannot make one.
             let families = [libc::AF_UNIX, libc::AF_INET, libc::AF_INET6].map(|f| Rule {
-                conds: vec![Cond::new(Arg::eq32(0, super::groups::c(f)))],
+                conds: vec![Cond::new(Arg::eq32(0, super::rule::c(f)))],
                 ret: Action::Allow.ret(),
             });
             let leaf = leaves.entry(nr).or_default();

@@ -8,7 +8,7 @@
 //! added twice.
 
 use super::builder::PolicyBuilder;
-use super::rule::{Action, Arg};
+use super::rule::{c, ioctl_cmd, Action, Arg};
 
 // Kernel ABI values not (yet) in every `libc` release this crate accepts.
 /// `PR_SET_VMA` from `<linux/prctl.h>` (Linux 5.17).
@@ -30,17 +30,6 @@ const KERNEL_SIGRTMIN: u64 = 32;
 const FUTEX_CMD_MASK: u64 =
     crate::sys::bits_u32(!(libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME)) as u64;
 
-/// An `int` constant from `libc` as a rule value.
-pub(crate) fn c(v: libc::c_int) -> u64 {
-    u64::from(crate::sys::bits_u32(v))
-}
-
-/// An `ioctl` request from `libc` (`c_ulong` or `c_int` depending on the libc) as a rule value:
-/// the kernel reads the request as an `unsigned int`.
-#[allow(clippy::cast_possible_truncation)] // that reading: the kernel's own truncation
-pub(crate) fn ioctl_cmd(v: libc::Ioctl) -> u64 {
-    u64::from(v as u32)
-}
 
 const PROT_R: u64 = libc::PROT_READ as u64;
 const PROT_RW: u64 = (libc::PROT_READ | libc::PROT_WRITE) as u64;

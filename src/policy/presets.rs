@@ -1,7 +1,7 @@
 //! Ready-made policies.
 
 use super::builder::PolicyBuilder;
-use super::groups::{c, ioctl_cmd};
+use super::rule::{c, ioctl_cmd};
 use super::rule::{Action, Arg};
 use std::fmt::Write as _;
 

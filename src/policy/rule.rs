@@ -23,6 +23,18 @@ pub enum Action {
     Violation,
 }
 
+/// An `int` constant from `libc` as a rule value.
+pub(crate) fn c(v: libc::c_int) -> u64 {
+    u64::from(crate::sys::bits_u32(v))
+}
+
+/// An `ioctl` request from `libc` (`c_ulong` or `c_int` depending on the libc) as a rule value:
+/// the kernel reads the request as an `unsigned int`.
+#[allow(clippy::cast_possible_truncation)] // that reading: the kernel's own truncation
+pub(crate) fn ioctl_cmd(v: libc::Ioctl) -> u64 {
+    u64::from(v as u32)
+}
+
 impl Action {
     /// The filter return value that implements this action.
     pub fn ret(self) -> u32 {

@@ -14,7 +14,7 @@ use super::bpf::*;
 use super::*;
 use crate::arch::{Arch, NATIVE_AUDIT_ARCH};
 use crate::error::Error;
-use groups::ioctl_cmd;
+use super::rule::ioctl_cmd;
 
 fn nr(name: &str) -> u32 {
     syscalls::number(name).unwrap_or_else(|| panic!("{name} missing from the native table"))

@@ -65,7 +65,7 @@ pub(crate) fn check(plan: &Plan, step: Step, ret: i64, item: usize) -> i64 {
 /// grants nothing; an fd Landlock does not govern (a pipe or socket: EBADFD) is skipped.
 fn enter_landlock(plan: &Plan, domain: &crate::landlock::Domain) {
     use super::plan::landlock_item;
-    use crate::landlock::{PathBeneathAttr, RULE_PATH_BENEATH};
+    use crate::landlock::{NetPortAttr, PathBeneathAttr, RULE_NET_PORT, RULE_PATH_BENEATH};
     let attr = &domain.attr;
     // Every call through `sys` passes pointers to the plan's ruleset attribute, its rule paths
     // (NUL-terminated CStrings) and a rule on this stack frame, all alive for the call; the fds
@@ -114,6 +114,17 @@ fn enter_landlock(plan: &Plan, domain: &crate::landlock::Domain) {
         if r != -i64::from(libc::EBADFD) {
             check(plan, Step::Landlock, r, domain.paths.len() + i);
         }
+    }
+    for (i, &port) in domain.tcp_ports.iter().enumerate() {
+        let rule = NetPortAttr {
+            allowed_access: crate::sys::landlock::net::CONNECT_TCP,
+            port: u64::from(port),
+        };
+        let r = sys(
+            libc::SYS_landlock_add_rule,
+            &[ruleset as u64, RULE_NET_PORT, std::ptr::addr_of!(rule) as u64, 0],
+        );
+        check(plan, Step::Landlock, r, domain.paths.len() + domain.fds.len() + i);
     }
     check(
         plan,

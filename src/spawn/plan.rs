@@ -321,7 +321,7 @@ impl Plan {
 
         let (program, fprog) = filter_program(policy, handoff.as_deref(), before_exec)?;
 
-        let landlock = landlock_domain(ns.as_ref(), &moves)?;
+        let landlock = landlock_domain(ns.as_ref(), &moves, policy)?;
         // The sandbox's cgroup (removed again if anything below fails: it is dropped).
         let cgroup = crate::cgroups::SandboxCgroup::create(&limits.cgroup)?;
         // Last, after every fallible step: the window is left when the plan is dropped.
@@ -536,17 +536,25 @@ fn filter_program(
     Ok((program, fprog))
 }
 
-/// The Landlock domain (see `landlock.rs`) for the view and the moved fds. A sandbox without
+/// The Landlock domain (see `landlock.rs`) for the view, the moved fds and the network
+/// allow-list's TCP ports. A sandbox without
 /// namespaces is refused without Landlock: nothing else would keep a same-uid sandboxee away from
 /// the host's processes (ptrace access to /proc/<pid>/mem, signals).
-fn landlock_domain(ns: Option<&NsPlan>, moves: &[FdMove]) -> Result<Option<crate::landlock::Domain>> {
+fn landlock_domain(
+    ns: Option<&NsPlan>,
+    moves: &[FdMove],
+    policy: &Policy,
+) -> Result<Option<crate::landlock::Domain>> {
     let view = ns.map(NsPlan::landlock_view);
     let fd_kinds: Vec<_> = moves
         .iter()
         .filter(|m| !m.cloexec)
         .map(|m| (m.dst, crate::landlock::FdKind::of(m.src)))
         .collect();
-    let landlock = crate::landlock::Domain::new(view.as_deref(), &fd_kinds);
+    let mut landlock = crate::landlock::Domain::new(view.as_deref(), &fd_kinds);
+    if let (Some(domain), Some(ports)) = (landlock.as_mut(), tcp_ports(policy)) {
+        domain.fence_tcp_connect(&ports);
+    }
     if ns.is_none() && landlock.is_none() {
         return Err(Error::Unsupported {
             feature: "Landlock",
@@ -555,6 +563,21 @@ fn landlock_domain(ns: Option<&NsPlan>, moves: &[FdMove]) -> Result<Option<crate
         });
     }
     Ok(landlock)
+}
+
+/// The TCP ports of the policy's network allow-list, when it has one and every TCP entry names
+/// a port (an entry for any port cannot be a Landlock port rule: then no network fence).
+fn tcp_ports(policy: &Policy) -> Option<Vec<u16>> {
+    use crate::policy::net::Endpoint;
+    policy
+        .network()?
+        .allowed
+        .iter()
+        .filter_map(|e| match e {
+            Endpoint::Tcp { port, .. } => Some((*port != 0).then_some(*port)),
+            Endpoint::UnixPath(_) | Endpoint::Abstract(_) => None,
+        })
+        .collect()
 }
 
 /// The user-notify hand-off (see `handoff.rs`): its socket end becomes a close-on-exec move to a

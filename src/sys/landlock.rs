@@ -5,6 +5,16 @@
 pub const CREATE_RULESET_VERSION: u32 = 1;
 /// `LANDLOCK_RULE_PATH_BENEATH`.
 pub const RULE_PATH_BENEATH: u64 = 1;
+/// `LANDLOCK_RULE_NET_PORT` (ABI 4).
+pub const RULE_NET_PORT: u64 = 2;
+
+/// `LANDLOCK_ACCESS_NET_*` (ABI 4).
+pub mod net {
+    /// Bind a TCP socket to a local port.
+    pub const BIND_TCP: u64 = 1 << 0;
+    /// Connect a TCP socket to a remote port.
+    pub const CONNECT_TCP: u64 = 1 << 1;
+}
 
 /// `LANDLOCK_ACCESS_FS_*` (ABI 1 unless noted).
 pub mod fs {
@@ -72,4 +82,14 @@ pub struct PathBeneathAttr {
     pub allowed_access: u64,
     /// A file or directory (an `O_PATH` fd is enough).
     pub parent_fd: i32,
+}
+
+/// `struct landlock_net_port_attr` (packed in the UAPI: 16 bytes).
+#[repr(C, packed)]
+#[derive(Debug, Clone, Copy)]
+pub struct NetPortAttr {
+    /// Rights granted for the port.
+    pub allowed_access: u64,
+    /// The port, in host byte order.
+    pub port: u64,
 }

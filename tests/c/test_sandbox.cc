@@ -279,6 +279,9 @@ TEST(Sandbox, ResultReportsTheLandlockDomain) {
         EXPECT_EQ(l.scopes, 3u);
         EXPECT_EQ(Str(sbx_landlock_scope_name(2)), "signal");
     }
+    EXPECT_EQ(l.net_rights, 0u) << "no network allow-list, no TCP fence";
+    EXPECT_EQ(Str(sbx_landlock_net_right_name(2)), "connect_tcp");
+    EXPECT_EQ(sbx_landlock_net_right_name(4), nullptr);
     EXPECT_EQ(sbx_landlock_right_name(3), nullptr);
     EXPECT_EQ(sbx_landlock_scope_name(0), nullptr);
     EXPECT_FALSE(sbx_result_landlock(r.get(), nullptr));
