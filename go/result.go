@@ -111,6 +111,10 @@ type Result struct {
 	Reason string
 	// ExitCode is the sandboxee's exit code when it exited on its own (StatusOK), else -1.
 	ExitCode int
+	// HostUID is the host uid (and gid) the sandboxee ran as: the caller's effective uid, or
+	// for a host-root caller an unprivileged id no other live sandbox held; -1 when the run
+	// ended before a sandbox was planned.
+	HostUID int64
 	// Signal is the signal that ended the sandboxee (also SIGKILL after a timeout or a
 	// kill), else 0.
 	Signal syscall.Signal
@@ -286,6 +290,11 @@ func newResult(r *C.sbx_result) *Result {
 	var code C.int32_t
 	if C.sbx_result_exit_code(r, &code) {
 		res.ExitCode = int(code)
+	}
+	res.HostUID = -1
+	var hostUID C.uint32_t
+	if C.sbx_result_host_uid(r, &hostUID) {
+		res.HostUID = int64(hostUID)
 	}
 	var setupErrno C.int32_t
 	if C.sbx_result_setup_errno(r, &setupErrno) && setupErrno > 0 {

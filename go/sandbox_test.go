@@ -77,6 +77,12 @@ func TestRunCapturesStdout(t *testing.T) {
 	if c.Result() != res || c.Pid() != res.Pid {
 		t.Errorf("Cmd.Result/Pid after Wait: %v %d", c.Result(), c.Pid())
 	}
+	// The host uid it ran as: ours, or for root an id of libsbx's range (never 0).
+	if euid := os.Geteuid(); euid != 0 && res.HostUID != int64(euid) {
+		t.Errorf("HostUID %d, want our euid %d", res.HostUID, euid)
+	} else if euid == 0 && (res.HostUID < 0x70000000 || res.HostUID >= 0x70000000+65536) {
+		t.Errorf("HostUID %d outside the root callers' range", res.HostUID)
+	}
 }
 
 func TestStdinFromReader(t *testing.T) {

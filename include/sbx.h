@@ -2523,6 +2523,14 @@ const char *sbx_result_reason_name(const struct sbx_result *result);
 bool sbx_result_exit_code(const struct sbx_result *result, int32_t *code_out);
 
 /**
+ * Stores the host uid (and gid) the sandboxee ran as in `*uid_out` (when not NULL) and
+ * returns true: the caller's effective uid, or for a host-root caller an unprivileged id
+ * that no other live sandbox held (see the README, "root callers"). Returns false, leaving
+ * `*uid_out` alone, when the run ended before a sandbox was planned.
+ */
+bool sbx_result_host_uid(const struct sbx_result *result, uint32_t *uid_out);
+
+/**
  * If the run is a `SETUP_ERROR` caused by a failed system call in the sandboxee's setup,
  * stores that errno in `*errno_out` (when not NULL) and returns true (a missing program is
  * `ENOENT`); otherwise returns false and leaves `*errno_out` alone.

@@ -41,6 +41,7 @@ pub mod diagnose;
 pub mod error;
 pub mod executor;
 pub mod features;
+mod host_id;
 pub mod landlock;
 pub mod learn;
 // The C ABI: every export is `#[no_mangle] extern "C"` (which the unsafe_code lint counts);

@@ -6,102 +6,12 @@ use crate::error::{Error, Result};
 
 /// The uid and gid the sandboxee sees.
 pub const SANDBOX_ID: u32 = 1000;
-/// The host uid and gid a *root* caller's sandboxee runs as.
-///
-/// Mapping the sandbox onto the caller's own ids, as for unprivileged callers, would make a root
-/// caller's sandboxee host uid 0: no capabilities, but still the owner of every root-owned file
-/// it can reach (`/etc/ssl/private`) and allowed to write `/proc/sys` (`kernel.core_pattern` runs
-/// a program as root). So it gets an id of its own instead, one per host process, from the range
-/// [`root_caller_id_range`] (default 1879048192..+65536, i.e. `0x70000000`: above systemd's
-/// container range 524288-1879048191 and below the foreign and 2^31 ranges, an id no account or
-/// container uses). Two live host processes never hold the same id: each takes the first free
-/// one by locking `/run/libsbx/ids/<id>.lock` (`flock`, held until the process ends, so a crashed
-/// host frees its id). Where `/run` cannot hold the lock files, the id is the range's base plus
-/// the pid modulo the range's size (and a warning is logged).
-pub fn root_caller_host_id() -> u32 {
-    *ROOT_ID.get_or_init(allocate_root_id)
-}
-
 pub use crate::caps::caller_is_host_root;
-
-/// Default first id of [`root_caller_id_range`].
-pub const ROOT_CALLER_ID_BASE: u32 = 0x7000_0000;
-/// Default number of ids of [`root_caller_id_range`].
-pub const ROOT_CALLER_ID_COUNT: u32 = 65_536;
-/// Where the id locks live.
-const ROOT_ID_DIR: &str = "/run/libsbx/ids";
-
-static ROOT_ID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-static ROOT_RANGE: std::sync::Mutex<(u32, u32)> =
-    std::sync::Mutex::new((ROOT_CALLER_ID_BASE, ROOT_CALLER_ID_COUNT));
-/// The lock of the id this process holds, open for its lifetime.
-static ROOT_ID_LOCK: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
-
-/// The range root callers' sandboxees take their host ids from: `(first, count)`.
-pub fn root_caller_id_range() -> (u32, u32) {
-    *ROOT_RANGE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Sets the range of host ids for root callers' sandboxees (every process sharing a range must
-/// use the same one; give the range to libsbx and to nothing else). Only before the first
-/// sandbox of a root caller: afterwards the id is taken and this fails with `InvalidState`.
-/// The range must lie above 65535 (system and ordinary accounts) and below 2^31.
-pub fn set_root_caller_id_range(first: u32, count: u32) -> Result<()> {
-    let end = u64::from(first) + u64::from(count);
-    if first < 65_536 || count == 0 || end > 1 << 31 {
-        return Err(Error::invalid(format!(
-            "root caller id range {first}..{end}: must be non-empty, start above 65535 and end at or below 2^31"
-        )));
-    }
-    let mut r = ROOT_RANGE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if ROOT_ID.get().is_some() {
-        return Err(Error::InvalidState(
-            "the root caller id is already taken; set the range before the first sandbox",
-        ));
-    }
-    *r = (first, count);
-    Ok(())
-}
-
-fn allocate_root_id() -> u32 {
-    let (first, count) = root_caller_id_range();
-    let start = std::process::id() % count;
-    match lock_free_id(first, count, start) {
-        Ok(id) => id,
-        Err(e) => {
-            log::warn!(
-                "libsbx: cannot lock a root caller id under {ROOT_ID_DIR} ({e}); using the pid to pick one"
-            );
-            first + start
-        }
-    }
-}
-
-/// Locks the first free id of the range, starting at `start`; the lock is kept for the
-/// process's lifetime.
-fn lock_free_id(first: u32, count: u32, start: u32) -> std::io::Result<u32> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(ROOT_ID_DIR)?;
-    for k in 0..count {
-        let id = first + (start + k) % count;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-            .open(format!("{ROOT_ID_DIR}/{id}.lock"))?;
-        if nix::fcntl::Flock::lock(file.try_clone()?, nix::fcntl::FlockArg::LockExclusiveNonblock).map(std::mem::forget).is_ok() {
-            let _ = ROOT_ID_LOCK.set(file);
-            return Ok(id);
-        }
-    }
-    Err(std::io::Error::other(format!("all {count} ids are in use")))
-}
+// A root caller's sandboxee runs as an unprivileged host id of its own (see `host_id.rs`).
+pub use crate::host_id::{
+    root_caller_host_id, root_caller_id_range, set_root_caller_id_range, ROOT_CALLER_ID_BASE,
+    ROOT_CALLER_ID_COUNT,
+};
 
 /// The default UTS hostname.
 pub const DEFAULT_HOSTNAME: &str = "sandbox";

@@ -281,6 +281,14 @@ pub struct RunResult {
     /// What the sandbox's cgroup recorded, when the run had cgroup limits
     /// ([`Limits::cgroup`](crate::Limits::cgroup)).
     pub cgroup: Option<crate::cgroups::CgroupUsage>,
+    /// The host uid (and gid) the sandboxee ran as: the caller's effective uid, or for a host
+    /// root caller an unprivileged id of the range
+    /// [`root_caller_id_range`](crate::namespaces::root_caller_id_range) that no other live
+    /// sandbox held (one per sandbox with namespaces; see
+    /// [`root_caller_host_id`](crate::namespaces::root_caller_host_id) for one without).
+    /// Files the sandboxee left in a plain writable bind belong to it. `None` when the run
+    /// ended before a sandbox was planned.
+    pub host_uid: Option<u32>,
 }
 
 /// A `connect` the network allow-list refused.
@@ -331,6 +339,7 @@ impl RunResult {
             audit: None,
             denied_connects: Vec::new(),
             cgroup: None,
+            host_uid: None,
         }
     }
 

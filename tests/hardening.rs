@@ -11,29 +11,40 @@ mod common;
 use common::*;
 use sbx::{Notify, Sandbox, Status, Syscall, TraceAction};
 
-fn expected_host_uid() -> u32 {
+/// The host uid a sandboxee must run as: the caller's euid, or for root an id of the range.
+fn check_host_uid(uid: Option<u32>, context: &str) -> u32 {
+    let uid = uid.unwrap_or_else(|| panic!("{context}: the result names no host uid"));
     // SAFETY: geteuid has no preconditions.
     let euid = unsafe { libc::geteuid() };
     if euid == 0 {
-        sbx::namespaces::root_caller_host_id()
+        let (first, count) = sbx::namespaces::root_caller_id_range();
+        assert!(uid >= first && uid - first < count, "{context}: {uid} outside {first}+{count}");
     } else {
-        euid
+        assert_eq!(uid, euid, "{context}");
     }
+    uid
+}
+
+/// A started sandbox (with or without namespaces) whose attacker sleeps `secs` seconds.
+fn start_sleeper(namespaced: bool, secs: u64) -> Sandbox {
+    let arg = secs.to_string();
+    let (mut ex, mut pb) = if namespaced {
+        (attack("sleep", &[&arg]), base_policy())
+    } else {
+        (attack_no_ns("sleep", &[&arg]), base_policy_no_ns())
+    };
+    pb.allow_sleep();
+    ex.walltime(std::time::Duration::from_secs(secs + 10));
+    let sb = Sandbox::new(ex, build(&pb));
+    sb.start().unwrap();
+    sb
 }
 
 /// The sandboxee's host uid, read from the host while it runs.
 #[test]
 fn a_root_callers_sandboxee_is_not_host_root() {
     for namespaced in [true, false] {
-        let (mut ex, mut pb) = if namespaced {
-            (attack("sleep", &["5"]), base_policy())
-        } else {
-            (attack_no_ns("sleep", &["5"]), base_policy_no_ns())
-        };
-        pb.allow_sleep();
-        ex.walltime(std::time::Duration::from_secs(10));
-        let sb = Sandbox::new(ex, build(&pb));
-        sb.start().unwrap();
+        let sb = start_sleeper(namespaced, 5);
         let pid = sb.pid().expect("running");
         let status = match std::fs::read_to_string(format!("/proc/{pid}/status")) {
             Ok(s) => s,
@@ -46,7 +57,7 @@ fn a_root_callers_sandboxee_is_not_host_root() {
             }
         };
         sb.kill();
-        let _ = sb.wait();
+        let expected = check_host_uid(sb.wait().unwrap().host_uid, &format!("namespaced={namespaced}"));
         let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
         let uids: Vec<u32> = uid_line
             .split_whitespace()
@@ -54,7 +65,7 @@ fn a_root_callers_sandboxee_is_not_host_root() {
             .map(|v| v.parse().unwrap())
             .collect();
         assert!(
-            uids.iter().all(|u| *u == expected_host_uid()),
+            uids.iter().all(|u| *u == expected),
             "namespaced={namespaced}: {uid_line}"
         );
         let groups = status.lines().find(|l| l.starts_with("Groups:")).unwrap();
@@ -145,7 +156,9 @@ fn capabilities_are_dropped_even_when_only_permitted() {
     for f in ["CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"] {
         assert_eq!(field(&run.out, f), zero, "{f}: {}", run.ctx());
     }
+    // Without namespaces: the process-wide id, which the result names too.
     let id = sbx::namespaces::root_caller_host_id();
+    assert_eq!(run.r.host_uid, Some(id), "{}", run.ctx());
     assert_eq!(
         field(&run.out, "Uid"),
         format!("{id}\t{id}\t{id}\t{id}"),
@@ -341,27 +354,45 @@ fn callbacks_do_not_get_raised_capabilities() {
     );
 }
 
-/// Runs in a child started by `root_callers_in_two_processes_get_different_ids`: prints this
-/// process's root caller id, then holds it until its stdin closes.
+/// Runs in a child started by `root_callers_get_an_id_per_live_sandbox`: starts two sandboxes
+/// (with namespaces) and one without, prints the host uid each runs as (read from the host's
+/// `/proc/PID/status` while it runs), then holds them until its stdin closes.
 #[test]
-#[ignore = "helper process of root_callers_in_two_processes_get_different_ids"]
+#[ignore = "helper process of root_callers_get_an_id_per_live_sandbox"]
 fn root_id_helper() {
     if std::env::var_os("SBX_ROOT_ID_HELPER").is_none() {
         return;
     }
+    let start = |namespaced: bool| {
+        let sb = start_sleeper(namespaced, 30);
+        let pid = sb.pid().expect("running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let uid = field_colon(&status, "Uid").split_whitespace().next().unwrap().to_owned();
+        (sb, uid)
+    };
+    let sandboxes = [start(true), start(true), start(false)];
+    let uids: Vec<&str> = sandboxes.iter().map(|(_, uid)| uid.as_str()).collect();
     // On a line of its own: libtest writes "test root_id_helper ... " before it.
-    println!("\nSBX_ROOT_ID={}", sbx::namespaces::root_caller_host_id());
+    println!("\nSBX_ROOT_IDS={}", uids.join(","));
     // Until stdin closes, at most 20 s (so a parent that never reads cannot hang the run).
     let mut p = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
     // SAFETY: one live pollfd.
     unsafe { libc::poll(&mut p, 1, 20_000) };
+    for (sb, uid) in &sandboxes {
+        sb.kill();
+        let r = sb.wait().unwrap();
+        assert_eq!(r.host_uid.map(|u| u.to_string()).as_deref(), Some(uid.as_str()), "{r:?}");
+    }
 }
 
-/// Two live root hosts never share the host id their sandboxees run as (each holds a lock on
-/// its id while it lives), and both ids lie in the documented range. As another user the id is
-/// not used at all, so there is nothing to check.
+type HelperOut = std::io::BufReader<std::process::ChildStdout>;
+
+/// No two live sandboxes of root callers share a host id, in one process or in two (each
+/// sandbox with namespaces holds a lock on its own id until its result; a process's sandboxes
+/// without namespaces share the process's id, locked while it lives), and every id lies in the
+/// documented range. As another user the ids are not used at all, so there is nothing to check.
 #[test]
-fn root_callers_in_two_processes_get_different_ids() {
+fn root_callers_get_an_id_per_live_sandbox() {
     if !is_root() {
         eprintln!("not root: root caller ids are not used");
         return;
@@ -372,37 +403,48 @@ fn root_callers_in_two_processes_get_different_ids() {
             .env("SBX_ROOT_ID_HELPER", "1")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap()
     };
-    let read_id = |child: &mut std::process::Child| -> u32 {
+    // The ids line, and the rest of the helper's output (read to its end before the wait, so
+    // that libtest's last lines find the pipe open).
+    let read_ids = |child: &mut std::process::Child| -> (Vec<u32>, HelperOut) {
         let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         loop {
             line.clear();
             assert!(
                 std::io::BufRead::read_line(&mut out, &mut line).unwrap() != 0,
-                "the helper printed no id"
+                "the helper printed no ids"
             );
-            if let Some(id) = line.trim().strip_prefix("SBX_ROOT_ID=") {
-                return id.parse().unwrap();
+            if let Some(ids) = line.trim().strip_prefix("SBX_ROOT_IDS=") {
+                return (ids.split(',').map(|id| id.parse().unwrap()).collect(), out);
             }
         }
     };
     let mut a = spawn();
-    let id_a = read_id(&mut a);
+    let (ids_a, out_a) = read_ids(&mut a);
     let mut b = spawn();
-    let id_b = read_id(&mut b);
+    let (ids_b, out_b) = read_ids(&mut b);
     let (first, count) = sbx::namespaces::root_caller_id_range();
-    for id in [id_a, id_b] {
-        assert!(id >= first && id - first < count, "{id} outside {first}+{count}");
+    let all: Vec<u32> = ids_a.iter().chain(&ids_b).copied().collect();
+    for id in &all {
+        assert!(*id >= first && id - first < count, "{id} outside {first}+{count}");
     }
-    assert_ne!(id_a, id_b, "two live hosts got the same sandbox id");
+    let distinct: std::collections::BTreeSet<u32> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), all.len(), "two live sandboxes share a host id: {all:?}");
     drop(a.stdin.take());
     drop(b.stdin.take());
-    a.wait().unwrap();
-    b.wait().unwrap();
+    for (name, helper, mut rest) in [("a", a, out_a), ("b", b, out_b)] {
+        std::io::Read::read_to_end(&mut rest, &mut Vec::new()).unwrap();
+        let out = helper.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "helper {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// Speculation control (sandbox2's `SpeculationBlockedByDefault`): where the kernel lets a

@@ -302,7 +302,7 @@ fn capability_use_is_refused() {
         (0, false) => dir_owner,
         // A root caller without CAP_SYS_ADMIN (a container's root): a plain bind, so the file
         // belongs to the sandbox's own host id.
-        (0, true) => sbx::namespaces::root_caller_host_id(),
+        (0, true) => run.r.host_uid.expect("a planned run names its host uid"),
         _ => euid,
     };
     assert_eq!(meta.uid(), expected, "uid 1000 maps onto the caller's euid, or for root onto the directory's owner");

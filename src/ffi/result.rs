@@ -324,6 +324,21 @@ impl sbx_result {
         })
     }
 
+    /// Stores the host uid (and gid) the sandboxee ran as in `*uid_out` (when not NULL) and
+    /// returns true: the caller's effective uid, or for a host-root caller an unprivileged id
+    /// that no other live sandbox held (see the README, "root callers"). Returns false, leaving
+    /// `*uid_out` alone, when the run ended before a sandbox was planned.
+    #[no_mangle]
+    pub extern "C" fn sbx_result_host_uid(result: *const sbx_result, uid_out: *mut u32) -> bool {
+        boundary(|| match ref_from_ptr(result).and_then(|h| h.r.host_uid) {
+            Some(uid) => {
+                write_out(uid_out, uid);
+                true
+            }
+            None => false,
+        })
+    }
+
     /// If the run is a `SETUP_ERROR` caused by a failed system call in the sandboxee's setup,
     /// stores that errno in `*errno_out` (when not NULL) and returns true (a missing program is
     /// `ENOENT`); otherwise returns false and leaves `*errno_out` alone.

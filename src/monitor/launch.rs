@@ -8,6 +8,7 @@ use super::state::{KillReason, Shared};
 use super::step_error;
 use crate::caps::with_raised_capabilities;
 use crate::cgroups::{CgroupUsage, SandboxCgroup};
+use crate::host_id::HostId;
 use crate::result::{Reason, RunResult, Status};
 use crate::spawn::{plan::Step, Plan, Spawned};
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -22,16 +23,24 @@ pub(crate) struct Child {
     pub spawned: Option<Spawned>,
     /// The sandbox's cgroup, kept past the plan until the run's end (removed when dropped).
     pub cgroup: Option<SandboxCgroup>,
+    /// The lease on a root caller's host id, kept past the plan until the run's end (when no
+    /// process of the sandbox runs as it any more).
+    pub _host_id: Option<HostId>,
+    /// The host uid the sandboxee runs as.
+    pub host_uid: u32,
 }
 
 impl Child {
     /// The children of `plan`, just spawned; the plan's cgroup moves here.
     pub(crate) fn new(mut plan: Box<Plan>, spawned: Spawned) -> Child {
         let cgroup = plan.cgroup.take();
+        let lease = plan.host_id.take();
         Child {
+            host_uid: plan.host_uid,
             plan: Some(plan),
             spawned: Some(spawned),
             cgroup,
+            _host_id: lease,
         }
     }
 

@@ -46,6 +46,8 @@ struct Outcome {
     denied_connects: Vec<crate::result::DeniedConnect>,
     /// What the sandbox's cgroup recorded, when it had one.
     cgroup: Option<crate::cgroups::CgroupUsage>,
+    /// The host uid the sandboxee ran as.
+    host_uid: u32,
 }
 
 impl Outcome {
@@ -66,6 +68,7 @@ impl Outcome {
         result.audit = self.audit.map(AuditLog::into_calls);
         result.denied_connects = self.denied_connects;
         result.cgroup = self.cgroup;
+        result.host_uid = Some(self.host_uid);
         result
     }
 

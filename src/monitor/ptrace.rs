@@ -158,6 +158,7 @@ fn collect(m: Monitor, mut child: Child, shared: &Shared, started_at: Instant) -
         audit: m.audit,
         denied_connects: Vec::new(),
         cgroup,
+        host_uid: child.host_uid,
     }
     .into_result(shared.kill_reason(), started_at)
 }

@@ -636,6 +636,7 @@ impl Running {
             audit: self.audit.take(),
             denied_connects: std::mem::take(&mut self.denied_connects),
             cgroup: self.child.cgroup_usage(),
+            host_uid: self.child.host_uid,
         }
         .into_result(shared.kill_reason(), started_at)
     }

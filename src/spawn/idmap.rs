@@ -42,8 +42,14 @@ use std::sync::Mutex;
 
 use crate::sys::mount::{MountAttr, AT_RECURSIVE, MOUNT_ATTR_IDMAP, OPEN_TREE_CLONE};
 
-/// User namespaces by (owner uid, owner gid), each mapping the owner onto the sandboxee's id.
-static USERNS: Mutex<Option<HashMap<(u32, u32), OwnedFd>>> = Mutex::new(None);
+/// User namespaces by (owner uid, owner gid, sandboxee's host id), each mapping the owner onto
+/// that id. Host ids are leased per sandbox, but one process running sandboxes one after another
+/// keeps getting the same id back (see `host_id.rs`), so the cache pays; it is emptied when it
+/// reaches [`USERNS_CACHED`] entries (each holds an fd).
+static USERNS: Mutex<Option<HashMap<UsernsKey, OwnedFd>>> = Mutex::new(None);
+/// (owner uid, owner gid, host id).
+type UsernsKey = (u32, u32, u32);
+const USERNS_CACHED: usize = 64;
 
 /// A detached clone of `source` (recursive for a directory) with `attrs` set and owner
 /// `(uid, gid)` shown as `host_id`. Called with the caller's capabilities raised.
@@ -110,7 +116,7 @@ pub(crate) fn idmapped_tree(
         attr_set: attrs | MOUNT_ATTR_IDMAP,
         attr_clr: 0,
         propagation: libc::MS_PRIVATE,
-        userns_fd: userns as u64,
+        userns_fd: userns.as_raw_fd() as u64,
     };
     let at = libc::AT_EMPTY_PATH as u64 | if recursive { AT_RECURSIVE } else { 0 };
     // SAFETY: `attr` outlives the call, which only reads it.
@@ -145,19 +151,24 @@ pub(crate) fn idmapped_tree(
     Ok(Some(tree))
 }
 
-/// The cached user namespace fd for `owner`, made on first use.
-fn userns_fd(owner: (u32, u32), host_id: u32) -> std::io::Result<RawFd> {
+/// The user namespace mapping `owner` onto `host_id` (a duplicate of the cached fd: the cache
+/// may drop its own at any time), made on first use.
+fn userns_fd(owner: (u32, u32), host_id: u32) -> std::io::Result<OwnedFd> {
     let mut guard = USERNS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let map = guard.get_or_insert_with(HashMap::new);
-    if let Some(fd) = map.get(&owner) {
-        return Ok(fd.as_raw_fd());
+    let key = (owner.0, owner.1, host_id);
+    if let Some(fd) = map.get(&key) {
+        return fd.try_clone();
     }
     let fd = make_userns(owner, host_id)?;
-    let raw = fd.as_raw_fd();
-    map.insert(owner, fd);
-    Ok(raw)
+    if map.len() >= USERNS_CACHED {
+        map.clear();
+    }
+    let copy = fd.try_clone()?;
+    map.insert(key, fd);
+    Ok(copy)
 }
 
 const HOLDER_STACK: usize = 64 * 1024;

@@ -5,7 +5,7 @@ use crate::arch::NATIVE_AUDIT_ARCH;
 use crate::error::{Error, Result};
 use crate::landlock::{Grant, ViewEntry};
 use crate::mounts::{MountKind, MountTree};
-use crate::namespaces::{root_caller_host_id, Namespaces, SANDBOX_ID};
+use crate::namespaces::{Namespaces, SANDBOX_ID};
 use crate::policy::SockFilter;
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
@@ -67,7 +67,7 @@ pub struct NsPlan {
     pub clone_flags: i32,
     pub uid_map: CString,
     pub gid_map: CString,
-    /// A root caller: the monitor writes the id maps (onto `root_caller_host_id()`, which needs
+    /// A root caller: the monitor writes the id maps (onto the sandbox's own host id, which needs
     /// CAP_SETUID outside) and the init switches to uid/gid 1000 before starting the sandboxee.
     pub monitor_writes_maps: bool,
     /// Maps of the nested user namespace the sandboxee enters (its own id onto itself).
@@ -102,12 +102,13 @@ pub struct NsPlan {
 
 impl NsPlan {
     #[allow(clippy::too_many_lines)] // the plan, built in the order the init replays it
-    pub fn new(ns: &Namespaces, tree: &MountTree) -> Result<NsPlan> {
+    ///
+    /// `root_id`: a root caller's sandbox, which runs as this unprivileged host id.
+    pub fn new(ns: &Namespaces, tree: &MountTree, root_id: Option<u32>) -> Result<NsPlan> {
         ns.validate()?;
-        // SAFETY-free: geteuid/getegid cannot fail.
-        let root = crate::caps::caller_is_host_root();
-        let (uid, gid) = if root {
-            (root_caller_host_id(), root_caller_host_id())
+        let root = root_id.is_some();
+        let (uid, gid) = if let Some(id) = root_id {
+            (id, id)
         } else {
             (
                 nix::unistd::geteuid().as_raw(),
@@ -133,7 +134,7 @@ impl NsPlan {
                         attrs |= MOUNT_ATTR_NOEXEC;
                     }
                     let host_tree = if writable && root {
-                        let tree = idmapped(&source, is_dir, attrs)?;
+                        let tree = idmapped(&source, is_dir, attrs, uid)?;
                         idmap_degraded |= tree.is_none();
                         tree
                     } else {
@@ -396,7 +397,12 @@ fn grant_of(attrs: u64) -> Grant {
 
 /// A root caller's writable bind: a tree cloned here, idmapped so that the source's owner is the
 /// sandboxee's host id (see `idmap.rs`); `None` when the caller lacks the privilege.
-fn idmapped(source: &Path, recursive: bool, attrs: u64) -> Result<Option<std::os::fd::OwnedFd>> {
+fn idmapped(
+    source: &Path,
+    recursive: bool,
+    attrs: u64,
+    host_id: u32,
+) -> Result<Option<std::os::fd::OwnedFd>> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(source)
         .map_err(|e| Error::invalid(format!("{}: {e}", source.display())))?;
@@ -406,7 +412,7 @@ fn idmapped(source: &Path, recursive: bool, attrs: u64) -> Result<Option<std::os
             recursive,
             attrs,
             (meta.uid(), meta.gid()),
-            root_caller_host_id(),
+            host_id,
         )
     })
 }

@@ -8,6 +8,7 @@ use super::ns_plan::NsPlan;
 use crate::caps::{cap_drop_needed, CapDrop};
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Stdio};
+use crate::host_id::HostId;
 use crate::limits::RlimitSetting;
 use crate::mounts::MountTree;
 use crate::namespaces::Namespaces;
@@ -247,6 +248,11 @@ pub struct Plan {
     pub sandboxee_stack_top: AtomicUsize,
     /// The user-notify monitor's channels (`None` under ptrace).
     pub handoff: Option<Box<super::handoff::Handoff>>,
+    /// The host uid (and gid) the sandboxee runs as.
+    pub host_uid: u32,
+    /// A root caller's namespaced sandbox: the lease on its host id (the monitor keeps it until
+    /// the run's result).
+    pub host_id: Option<HostId>,
 }
 
 // SAFETY: the raw pointers in Plan point into the Plan's own heap buffers (argv/envp CStrings and
@@ -266,11 +272,12 @@ impl Plan {
     ) -> Result<Plan> {
         let stamps = super::latency::Stamps::new();
         exec.validate()?;
+        let (host_id, root_id) = host_ids(namespaces.enabled);
         let mut ns = if namespaces.enabled {
             if namespaces.net() == crate::namespaces::NetNs::Shared {
                 super::shared_net::check_usable()?;
             }
-            Some(NsPlan::new(namespaces, tree)?)
+            Some(NsPlan::new(namespaces, tree, root_id)?)
         } else {
             None
         };
@@ -325,7 +332,7 @@ impl Plan {
         // The sandbox's cgroup (removed again if anything below fails: it is dropped).
         let cgroup = crate::cgroups::SandboxCgroup::create(&limits.cgroup)?;
         // Last, after every fallible step: the window is left when the plan is dropped.
-        let (switches_ids, host_dumpable, caps) = id_switch();
+        let (switches_ids, host_dumpable, caps) = id_switch(root_id);
         stamps.mark(super::latency::Mark::Planned);
         Ok(Plan {
             path,
@@ -360,25 +367,37 @@ impl Plan {
             nested_maps_ready: std::sync::atomic::AtomicU32::new(0),
             host_dumpable,
             switches_ids,
+            host_uid: root_id.unwrap_or_else(|| nix::unistd::geteuid().as_raw()),
+            host_id,
         })
+    }
+}
+
+/// A root caller's sandbox runs as an unprivileged host id: with namespaces one of its own
+/// (the lease, held until the run's result), without them the process-wide one (see
+/// `host_id.rs`). Returns the lease and the id (`None` for any other caller: no switch).
+fn host_ids(namespaced: bool) -> (Option<HostId>, Option<u32>) {
+    if !crate::caps::caller_is_host_root() {
+        return (None, None);
+    }
+    if namespaced {
+        let lease = HostId::for_sandbox();
+        let id = lease.get();
+        (Some(lease), Some(id))
+    } else {
+        (None, Some(crate::host_id::root_caller_host_id()))
     }
 }
 
 /// Whether the children switch ids (a host-root caller), the host's dumpable flag to restore
 /// (entering the dumpable window when they do: left when the plan is dropped), and the
-/// capabilities to drop. Only a root caller switches to the id of its own (taking one needs
-/// /run).
-fn id_switch() -> (bool, i32, CapDrop) {
-    let switches_ids = crate::caps::caller_is_host_root();
-    if !switches_ids {
+/// capabilities to drop. Only a root caller (`root_id`) switches, to that id.
+fn id_switch(root_id: Option<u32>) -> (bool, i32, CapDrop) {
+    let Some(id) = root_id else {
         return (false, 1, cap_drop_needed(0));
-    }
+    };
     let host_dumpable = enter_dumpable_window();
-    (
-        true,
-        host_dumpable,
-        cap_drop_needed(crate::namespaces::root_caller_host_id()),
-    )
+    (true, host_dumpable, cap_drop_needed(id))
 }
 
 /// `strings` as C strings and the NULL-terminated pointer array execve takes (pointing into

@@ -46,6 +46,25 @@ TEST(Sandbox, RunReportsExitCode) {
     EXPECT_EQ(Str(sbx_result_description(r.get())), "OK - exit code 42");
 }
 
+// The host uid the sandboxee ran as: the caller's own, or for root an id of libsbx's range.
+TEST(Sandbox, ResultNamesTheHostUid) {
+    Policy p = TestPolicy();
+    Result r = RunToEnd(TestExecutor({"exit", "0"}), p.get());
+    ASSERT_NE(r, nullptr);
+    uint32_t uid = 7;
+    ASSERT_TRUE(sbx_result_host_uid(r.get(), &uid)) << sbx_result_description(r.get());
+    if (geteuid() == 0) {
+        EXPECT_GE(uid, 0x70000000u);
+        EXPECT_LT(uid, 0x70000000u + 65536u);
+    } else {
+        EXPECT_EQ(uid, geteuid());
+    }
+    EXPECT_TRUE(sbx_result_host_uid(r.get(), nullptr));
+    uid = 7;
+    EXPECT_FALSE(sbx_result_host_uid(nullptr, &uid));
+    EXPECT_EQ(uid, 7u);
+}
+
 // The testee's policy with write allowed to fd 1 only (arg 0 compared on 32 bits, as the kernel
 // reads an int), in audit mode when `audit`.
 Policy WriteToStdoutOnly(bool audit) {
