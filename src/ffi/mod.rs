@@ -3,7 +3,8 @@
 //!
 //! One file per C object: version, status, error, policy builder, policy, executor, sandbox,
 //! result (with its violation and syscall views), notify (callbacks), comms (the channel) and
-//! client (the sandboxee's side). `handle.rs` types the ownership of every
+//! client (the sandboxee's side); a large object is a directory split by concern
+//! (`policy_builder/`, `result/`, `comms/`). `handle.rs` types the ownership of every
 //! handle and is the only file that casts pointers; `panic.rs` is the boundary every export runs
 //! in. `include/sbx.h` is generated from these files by cbindgen (`cbindgen.toml`), so the `///`
 //! comments here are written for a C reader.

@@ -1,0 +1,118 @@
+//! The things being timed: a sandboxed run, a plain spawn through std, `fork()` + `execv()`
+//! ([`ForkExec`], the one unsafe part of sbx-bench), and [`repeat`] with its warm-up.
+
+use crate::stats::Samples;
+use sbx::{Executor, Policy, RunResult, Sandbox, Status, Stdio};
+use std::ffi::CString;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::process::{Command, Stdio as PStdio};
+use std::time::{Duration, Instant};
+
+/// One sandboxed run; `stdout` receives the sandboxee's fd 1 when given.
+pub(crate) fn sandboxed(
+    policy: &Policy,
+    argv: &[&str],
+    stdout: Option<OwnedFd>,
+) -> sbx::Result<RunResult> {
+    let mut ex = Executor::new(argv[0]);
+    ex.argv(argv.iter().copied());
+    ex.stdout(match stdout {
+        Some(fd) => Stdio::Fd(fd),
+        None => Stdio::Null,
+    });
+    Sandbox::new(ex, policy.clone()).run()
+}
+
+pub(crate) fn time_sandboxed(policy: &Policy, argv: &[&str]) -> Result<Duration, String> {
+    let t = Instant::now();
+    let r = sandboxed(policy, argv, None).map_err(|e| e.to_string())?;
+    let d = t.elapsed();
+    if r.status != Status::Ok {
+        return Err(r.describe());
+    }
+    Ok(d)
+}
+
+/// A plain spawn and wait through std (posix_spawn, i.e. a vfork-style clone, in glibc).
+pub(crate) fn time_command(argv: &[&str]) -> Result<Duration, String> {
+    let t = Instant::now();
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(PStdio::null())
+        .stdout(PStdio::null())
+        .stderr(PStdio::piped())
+        .output()
+        .map_err(|e| format!("{}: {e}", argv[0]))?;
+    let d = t.elapsed();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("{} ({})", out.status, err.trim()));
+    }
+    Ok(d)
+}
+
+/// `fork()` + `execv()` + `waitpid()`: what a spawn costs when the page tables are copied.
+pub(crate) struct ForkExec {
+    path: CString,
+    argv: [*const libc::c_char; 2],
+}
+
+impl ForkExec {
+    pub(crate) fn new(path: &str) -> ForkExec {
+        let path = CString::new(path).expect("path without NUL");
+        let argv = [path.as_ptr(), std::ptr::null()];
+        ForkExec { path, argv }
+    }
+
+    #[allow(unsafe_code)]
+    pub(crate) fn time(&self) -> Result<Duration, String> {
+        let t = Instant::now();
+        // SAFETY: the child only calls execv and _exit (async-signal-safe) on data prepared
+        // before the fork.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            // SAFETY: see above.
+            unsafe {
+                libc::execv(self.path.as_ptr(), self.argv.as_ptr());
+                libc::_exit(127);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        let d = t.elapsed();
+        if r != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+            return Err(format!(
+                "fork+exec of {:?} failed (status {status:#x})",
+                self.path
+            ));
+        }
+        Ok(d)
+    }
+}
+
+/// Runs `f` `runs` times after two warm-up calls; the first error ends it.
+pub(crate) fn repeat(
+    runs: usize,
+    mut f: impl FnMut() -> Result<Duration, String>,
+) -> Result<Samples, String> {
+    for _ in 0..2 {
+        f()?;
+    }
+    let mut s = Samples::default();
+    for _ in 0..runs {
+        s.push(f()?);
+    }
+    Ok(s)
+}
+
+pub(crate) fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}

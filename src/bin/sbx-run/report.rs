@@ -1,0 +1,98 @@
+//! What sbx-run prints besides the result line: a learning run's policy file, an audit run's
+//! list, and `--check`'s feature table.
+
+use crate::EXIT_SETUP;
+use sbx::RunResult;
+use std::fmt::Write as _;
+
+/// Writes what a learning run made to `path` in `format`.
+pub(crate) fn write_learned(
+    path: &std::path::Path,
+    format: &str,
+    r: &RunResult,
+    quiet: bool,
+) -> Result<(), String> {
+    let learned = sbx::learn::Learned::from_results([r]);
+    let text = match format {
+        "rust" => learned.to_rust(),
+        "c" => learned.to_c(),
+        "go" => learned.to_go(),
+        "oci" => learned.to_oci_json(),
+        _ => learned.to_toml(),
+    };
+    std::fs::write(path, text).map_err(|e| format!("--learn {}: {e}", path.display()))?;
+    if !quiet {
+        eprintln!(
+            "sbx-run: learned {} syscalls into {} ({format}); run under them with --policy (toml)",
+            learned.calls.len(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// An audit run's list, to stderr: what to allow (or rule otherwise) for the run to pass.
+pub(crate) fn print_audit(r: &RunResult) {
+    let Some(calls) = &r.audit else {
+        return;
+    };
+    if calls.is_empty() {
+        eprintln!("sbx-run: audit: the run made no call the policy refuses");
+        return;
+    }
+    eprintln!(
+        "sbx-run: audit: {} syscalls the policy refuses ran (first call shown):",
+        calls.len()
+    );
+    for c in calls {
+        let times = if c.count == 1 {
+            "once".to_string()
+        } else {
+            format!("{} times", c.count)
+        };
+        eprintln!("  {} {times}, pid {}", c.first.describe(), c.first.pid);
+    }
+    let names: Vec<&str> = calls
+        .iter()
+        .map(|c| c.first.name.as_str())
+        .filter(|n| *n != "UNKNOWN")
+        .collect();
+    eprintln!("sbx-run: audit: to allow them: --allow {}", names.join(","));
+}
+
+/// `--check`: the kernel feature probes and the canary, one line each; the exit status.
+pub(crate) fn print_check() -> u8 {
+    let features = sbx::features::probe();
+    let width = features.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    for f in &features {
+        let state = match (f.available, f.required) {
+            (true, _) => "ok",
+            (false, true) => "MISSING",
+            // An ABI the kernel does not offer: nothing to fix, nothing to block.
+            (false, false) if f.fix.is_empty() => "absent",
+            (false, false) => "missing",
+        };
+        let kind = if f.required { "required" } else { "optional" };
+        let mut line = format!("{state:<7} {:<width$}  {kind}  {}", f.name, f.detail);
+        if !f.available && !f.fix.is_empty() {
+            let _ = write!(line, "; fix: {}", f.fix);
+        }
+        println!("{line}");
+    }
+    if sbx::features::all_required_available(&features) {
+        println!("all required features are available and a canary sandbox ran");
+        0
+    } else {
+        println!("sandboxes cannot run here: see the MISSING lines above");
+        let fallback = features
+            .iter()
+            .any(|f| f.name == "canary without namespaces" && f.available);
+        if fallback {
+            println!(
+                "the fallback works: sbx-run --no-namespaces (seccomp, Landlock and rlimits only; \
+                 the host's files and processes are visible)"
+            );
+        }
+        EXIT_SETUP
+    }
+}

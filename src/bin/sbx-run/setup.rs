@@ -1,0 +1,174 @@
+//! From the options to what a run needs: the [`Policy`] (the user's rules, the embedded default
+//! policy or a policy file, the filesystem view) and the [`Executor`] (argv, environment, cwd,
+//! limits).
+
+use crate::args::Options;
+use sbx::{DefaultAction, Executor, Policy, PolicyBuilder};
+
+/// Host variables copied into the default sandboxee environment when they are set.
+const PASSED_VARS: [&str; 2] = ["TERM", "LANG"];
+/// `PATH` of the default sandboxee environment.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// Adds the user's `--allow`, `--errno` and `--allow-all` to a builder.
+fn add_user_rules(pb: &mut PolicyBuilder, o: &Options) {
+    for name in &o.allow {
+        pb.allow(name.as_str());
+    }
+    for (name, e) in &o.errno {
+        pb.errno(name.as_str(), *e);
+    }
+    if o.allow_all {
+        pb.default_action(DefaultAction::AllowAll);
+    }
+    pb.audit(o.audit);
+    if o.allow_speculation {
+        pb.allow_speculation();
+    }
+    for spec in &o.allow_connect {
+        pb.allow_connect(spec);
+    }
+    if let Some(e) = o.refuse_connect {
+        pb.on_denied_connect(sbx::policy::net::OnDenied::Errno(e));
+    }
+}
+
+/// Adds the user's mounts and namespace settings, and the program itself when the default view
+/// does not hold it (e.g. `./tool`); its libraries must be visible already or be added with
+/// `--ro`.
+fn add_view(pb: &mut PolicyBuilder, o: &Options) {
+    for b in &o.binds {
+        if b.outside.is_dir() {
+            pb.add_directory_at(&b.outside, &b.inside, b.writable);
+        } else {
+            pb.add_file_at(&b.outside, &b.inside, b.writable);
+        }
+    }
+    for (dir, size) in &o.tmpfs {
+        pb.add_tmpfs(dir, *size);
+    }
+    if o.share_net {
+        pb.share_network();
+    }
+    if o.write_exec {
+        pb.allow_write_exec();
+    }
+    if let Some(size) = o.shm {
+        pb.dev_shm(size);
+    }
+    if o.tty {
+        pb.dev_pts(true);
+    }
+    if let Some(h) = &o.hostname {
+        pb.hostname(h.as_str());
+    }
+    if o.no_private_proc {
+        pb.allow_no_private_proc();
+    }
+    if let Some(program) = o.program.first().filter(|p| p.contains('/')) {
+        if let Ok(path) = std::path::absolute(program) {
+            let visible = sbx::policy::presets::SYSTEM_DIRECTORIES
+                .iter()
+                .any(|d| path.starts_with(d))
+                || o.binds.iter().any(|b| path.starts_with(&b.outside));
+            if !visible && path.is_file() {
+                pb.add_file(&path);
+            }
+        }
+    }
+}
+
+/// The user's rules, then the embedded default policy's rules, then the view.
+///
+/// The builder's first matching rule decides, so the user's `--allow`/`--errno` come first and
+/// take precedence over the preset's rules for the same syscall (an `--errno socket=EPERM`
+/// replaces the preset's per-family socket rules).
+pub(crate) fn build_policy(o: &Options) -> Result<Policy, String> {
+    let mut pb = PolicyBuilder::new();
+    add_user_rules(&mut pb, o);
+    if o.tty {
+        sbx::policy::presets::tty_rules(&mut pb);
+    }
+    match &o.policy_file {
+        // The file's rules instead of the default policy's.
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--policy {}: {e}", path.display()))?;
+            pb.load_rules(&text, &path.display().to_string())
+                .map_err(|e| e.to_string())?;
+        }
+        None => {
+            sbx::policy::presets::tool_rules(&mut pb);
+        }
+    }
+    if o.no_namespaces {
+        if !o.binds.is_empty()
+            || !o.tmpfs.is_empty()
+            || o.share_net
+            || o.hostname.is_some()
+            || o.write_exec
+            || o.shm.is_some()
+            || o.tty
+            || o.no_private_proc
+        {
+            return Err("--no-namespaces cannot be combined with --bind, --bind-rw, --tmpfs, --net, --hostname, --allow-write-exec, --shm, --tty or --no-private-proc".into());
+        }
+        pb.disable_namespaces();
+    } else {
+        sbx::policy::presets::tool_view(&mut pb);
+        add_view(&mut pb, o);
+    }
+    pb.monitor(o.monitor);
+    if o.learn.is_some() {
+        pb = sbx::learn::learning(&pb);
+    }
+    pb.build().map_err(|e| format!("policy: {e}"))
+}
+
+fn sandboxee_env(o: &Options) -> Vec<String> {
+    let mut env: Vec<(String, String)> = if o.keep_env {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect()
+    } else {
+        let mut base = vec![("PATH".to_string(), DEFAULT_PATH.to_string())];
+        for k in PASSED_VARS {
+            if let Ok(v) = std::env::var(k) {
+                base.push((k.to_string(), v));
+            }
+        }
+        base
+    };
+    for (k, v) in &o.env {
+        env.retain(|(key, _)| key != k);
+        env.push((k.clone(), v.clone()));
+    }
+    env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+pub(crate) fn build_executor(o: &Options) -> Executor {
+    let mut ex = Executor::new(&o.program[0]);
+    ex.argv(o.program.clone());
+    ex.envp(sandboxee_env(o));
+    if let Some(c) = &o.cwd {
+        ex.cwd(c);
+    }
+    if let Some(w) = o.walltime {
+        ex.walltime(w);
+    }
+    let l = ex.limits_mut();
+    let set = |slot: &mut Option<u64>, v: Option<Option<u64>>| {
+        if let Some(v) = v {
+            *slot = v;
+        }
+    };
+    set(&mut l.address_space, o.rlimit_as);
+    set(&mut l.cpu_seconds, o.rlimit_cpu);
+    set(&mut l.file_size, o.rlimit_fsize);
+    set(&mut l.open_files, o.rlimit_nofile);
+    set(&mut l.processes, o.rlimit_nproc);
+    set(&mut l.core, o.rlimit_core);
+    l.cgroup = o.cgroup;
+    l.cgroup.memory = o.memory.flatten();
+    ex
+}
