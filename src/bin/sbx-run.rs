@@ -66,6 +66,10 @@ POLICY:
     --policy FILE                  Use FILE's syscall rules (TOML, as --learn writes them)
                                    instead of the default policy's; the filesystem view and
                                    the mandatory rules stay.
+    --seccomp-profile FILE         Use a Docker/OCI seccomp profile's rules (JSON, such as
+                                   moby's default.json) instead of the default policy's, for a
+                                   process without capabilities; prints what it leaves out
+                                   and where libsbx's mandatory rules override it (not with -q).
     --dump-policy                  Print the default policy's groups (what each allows and
                                    why) and the compiled BPF program, disassembled; exit 0.
 
@@ -221,6 +225,7 @@ struct Options {
     learn: Option<PathBuf>,
     learn_format: Option<String>,
     policy_file: Option<PathBuf>,
+    seccomp_profile: Option<PathBuf>,
     walltime: Option<Duration>,
     rlimit_as: Option<Option<u64>>,
     rlimit_cpu: Option<Option<u64>>,
@@ -282,6 +287,7 @@ fn valued_option(
             o.learn_format = Some(v);
         }
         "--policy" => o.policy_file = Some(PathBuf::from(value(flag)?)),
+        "--seccomp-profile" => o.seccomp_profile = Some(PathBuf::from(value(flag)?)),
         "--allow" => {
             let v = value(flag)?;
             for name in v.split(',').map(str::trim) {
@@ -517,6 +523,9 @@ fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
     {
         return Err("--learn starts from no rules: it cannot be combined with --policy, --allow, --errno or --allow-all".into());
     }
+    if o.seccomp_profile.is_some() && (o.policy_file.is_some() || o.learn.is_some()) {
+        return Err("--seccomp-profile cannot be combined with --policy or --learn".into());
+    }
     if o.learn_format.is_some() && o.learn.is_none() {
         return Err("--learn-format needs --learn FILE".into());
     }
@@ -671,6 +680,21 @@ fn add_view(pb: &mut PolicyBuilder, o: &Options) {
     }
 }
 
+/// `--seccomp-profile FILE`: the profile's rules; its report on stderr unless quiet.
+fn load_seccomp_profile(pb: &mut PolicyBuilder, path: &std::path::Path, quiet: bool) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--seccomp-profile {}: {e}", path.display()))?;
+    let report = pb
+        .load_oci_profile(&text, &path.display().to_string())
+        .map_err(|e| format!("--seccomp-profile: {e}"))?;
+    if !quiet {
+        for line in report.to_string().lines() {
+            eprintln!("sbx-run: seccomp profile: {line}");
+        }
+    }
+    Ok(())
+}
+
 /// The user's rules, then the embedded default policy's rules, then the view.
 ///
 /// The builder's first matching rule decides, so the user's `--allow`/`--errno` come first and
@@ -682,15 +706,16 @@ fn build_policy(o: &Options) -> Result<Policy, String> {
     if o.tty {
         sbx::policy::presets::tty_rules(&mut pb);
     }
-    match &o.policy_file {
+    match (&o.policy_file, &o.seccomp_profile) {
         // The file's rules instead of the default policy's.
-        Some(path) => {
+        (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("--policy {}: {e}", path.display()))?;
             pb.load_rules(&text, &path.display().to_string())
                 .map_err(|e| e.to_string())?;
         }
-        None => {
+        (None, Some(path)) => load_seccomp_profile(&mut pb, path, o.quiet)?,
+        (None, None) => {
             sbx::policy::presets::tool_rules(&mut pb);
         }
     }

@@ -142,8 +142,9 @@ impl fmt::Display for Override {
 /// What [`PolicyBuilder::load_oci_profile`] did with a profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OciReport {
-    /// Rules given to the builder (one per syscall of an entry that applies, plus the default
-    /// errno of the deny-only syscalls the profile does not name).
+    /// Rules given to the builder: one per native syscall of each entry that applies and is not
+    /// overridden (the default's errno for the deny-only syscalls the profile does not name is
+    /// not counted).
     pub rules: usize,
     /// Entries of `syscalls` left out by their `includes`/`excludes`, with the reason.
     pub excluded: Vec<String>,
@@ -837,7 +838,6 @@ impl Profile {
                 Action::Errno(e) if d.ret == mandatory::VIOLATION => {
                     b.errno(*nr, e);
                     take_error(b).map_err(|err| bad("defaultAction", err))?;
-                    report.rules += 1;
                 }
                 Action::Violation if d.ret == mandatory::VIOLATION => {}
                 _ => report.overrides.push(Override {
