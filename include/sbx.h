@@ -1772,7 +1772,8 @@ void sbx_comms_free(struct sbx_comms *comms);
 void sbx_bytes_free(uint8_t *data);
 
 /**
- * Frees a string returned by `sbx_comms_recv_string`. NULL is a no-op.
+ * Frees a string returned by `sbx_comms_recv_string` or `sbx_policy_builder_load_oci_profile`.
+ * NULL is a no-op.
  */
 void sbx_string_free(char *s);
 
@@ -1997,6 +1998,40 @@ sbx_status sbx_executor_get_limit(const struct sbx_executor *executor,
  * it holds. NULL is a no-op.
  */
 void sbx_executor_free(struct sbx_executor *executor);
+
+/**
+ * Adds the rules of a Docker/OCI seccomp profile (JSON, the shape of moby's
+ * `default.json`: `defaultAction`, `defaultErrnoRet`, `architectures` or `archMap`,
+ * `syscalls` with `names`, `action`, `errnoRet`, `args` and `includes`/`excludes`) after the
+ * builder's own, and sets the default action from it. Actions: ALLOW and LOG allow, ERRNO
+ * fails with the errno (EPERM when absent), KILL, KILL_THREAD, KILL_PROCESS and TRAP are
+ * violations, TRACE and NOTIFY go to the Notify callbacks' `trace`. Arguments are compared
+ * on 64 bits as libseccomp does. `includes`/`excludes` are evaluated for the native
+ * architecture, the running kernel and the `capability_count` capabilities named in
+ * `capabilities` (`"CAP_SYS_ADMIN"`; NULL is fine when the count is 0: none, an
+ * unprivileged container, which is what a sandboxee is). Syscall names the native table
+ * lacks are skipped. libsbx's mandatory rules stay first: a profile rule allowing one of
+ * their calls is left out (the README lists what is overridden).
+ *
+ * `origin` names the profile in errors (NULL: `"profile"`). When `report_out` is not NULL,
+ * on success `*report_out` receives a new NUL-terminated text, free it with
+ * `sbx_string_free`: a first line of counts, then one line per entry left out by its
+ * filters (`excluded: ...`), the skipped names (`unknown: ...`) and one line per place
+ * where libsbx decides differently from the profile (`override: ...`). A bad profile
+ * changes nothing and is `SBX_STATUS_INVALID_POLICY` with a message naming `origin`, the
+ * JSON path (`syscalls[12].args[0].op`) and the problem.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`, `json`, `capabilities` or an element),
+ * `SBX_STATUS_INVALID_ARGUMENT` (a string not UTF-8, an unknown capability name, the
+ * running kernel's version unreadable), `SBX_STATUS_INVALID_POLICY` (the profile).
+ */
+sbx_status sbx_policy_builder_load_oci_profile(struct sbx_policy_builder *builder,
+                                               const char *json,
+                                               const char *origin,
+                                               const char *const *capabilities,
+                                               size_t capability_count,
+                                               char **report_out,
+                                               struct sbx_error **err_out);
 
 /**
  * Returns a new handle to the same policy (NULL for NULL or a handle that is not a live

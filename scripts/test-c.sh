@@ -7,7 +7,8 @@
 #      the whole API linked statically and under ASan/UBSan/LSan);
 #   5. Valgrind (memcheck, leak check) over the plain C API test and the in-process comms test;
 #   6. out-of-tree builds of the examples (static, cpp, crc4) with pkg-config and with CMake, each
-#      linked dynamically and statically, and runs of them.
+#      linked dynamically and statically, and runs of them (the static example's sandboxee is a
+#      static PIE whose code and heap move between runs).
 # Installs missing system packages (cmake, g++, pkg-config, GoogleTest, Valgrind) when run as
 # root. Runs every check even after a failure and ends with "test-c: N passed, M failed".
 #
@@ -224,10 +225,27 @@ valgrind_check test_handles
 # --- 6. Out-of-tree builds and examples --------------------------------------------------------
 echo "=== examples: out of tree, pkg-config and CMake, dynamic and static ==="
 needs_libsbx() { readelf -d "$1" | grep -q 'NEEDED.*libsbx\.so'; }
+# static_pie BINARY: an ELF of type ET_DYN without a PT_INTERP (a static PIE, not a plain
+# static executable, ET_EXEC, nor a dynamically linked PIE, which has an interpreter).
+static_pie() {
+    readelf -h "$1" | grep -Eq 'Type:[[:space:]]+DYN' && ! readelf -l "$1" | grep -q INTERP
+}
+# aslr_differs HOST: two --addresses runs report another main and another heap block.
+aslr_differs() {
+    local a b
+    a=$("$1" --addresses | grep -E '^(main|heap) 0x') || return 1
+    b=$("$1" --addresses | grep -E '^(main|heap) 0x') || return 1
+    echo "$a" | paste -sd' ' -; echo "$b" | paste -sd' ' -
+    [[ $(grep -c . <<<"$a") == 2 ]] &&
+        [[ $(grep '^main' <<<"$a") != $(grep '^main' <<<"$b") ]] &&
+        [[ $(grep '^heap' <<<"$a") != $(grep '^heap' <<<"$b") ]]
+}
 static_checks() { # static_checks DIR LINKAGE: runs the static example both ways
     local dir=$1 linkage=$2
     check "static example ($linkage): OK run" "$dir/static_host"
     check "static example ($linkage): write to fd 3 is a violation" "$dir/static_host" --misbehave
+    check "static example ($linkage): static_bin is a static PIE" static_pie "$dir/static_bin"
+    check "static example ($linkage): its main and heap move between runs" aslr_differs "$dir/static_host"
     if [[ $linkage == *dynamic* ]]; then
         check "static example ($linkage): needs libsbx.so.$major" needs_libsbx "$dir/static_host"
     else
@@ -249,7 +267,7 @@ done
 # pkg-config --static (Libs.private) with libsbx.a picked explicitly.
 dir=$scratch/static-pkgconfig-private
 cp -r examples/static "$dir"
-if cc -O2 -Wall -Wextra -Werror -static -o "$dir/static_bin" "$dir/static_bin.c" &&
+if cc -O2 -Wall -Wextra -Werror -static-pie -o "$dir/static_bin" "$dir/static_bin.c" &&
     cc -O2 -Wall -Wextra -Werror $(pkg-config --cflags sbx) -DSTATIC_BIN_PATH="\"$dir/static_bin\"" \
         -o "$dir/static_host" "$dir/static_host.c" \
         $(pkg-config --static --libs sbx | sed 's/-lsbx\b/-l:libsbx.a/'); then

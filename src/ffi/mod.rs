@@ -1,7 +1,8 @@
 //! The C ABI (`libsbx.so`, `libsbx.a`, `include/sbx.h`). Every `extern "C"` item lives under this
 //! module and nothing else does; it only converts arguments, catches panics and delegates.
 //!
-//! One file per C object: version, status, error, policy builder, policy, executor, sandbox,
+//! One file per C object: version, status, error, policy builder (and `oci.rs`, its OCI profile
+//! import), policy, executor, sandbox,
 //! result (with its violation and syscall views), notify (callbacks), comms (the channel) and
 //! client (the sandboxee's side); a large object is a directory split by concern
 //! (`policy_builder/`, `result/`, `comms/`). `handle.rs` types the ownership of every
@@ -21,6 +22,7 @@ pub mod comms;
 pub mod error;
 pub mod executor;
 pub mod notify;
+pub mod oci;
 pub mod policy;
 pub mod policy_builder;
 pub mod result;

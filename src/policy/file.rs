@@ -189,7 +189,7 @@ impl PolicyBuilder {
 }
 
 /// The builder's kept error, if a call just recorded one (the builder keeps the first).
-fn take_error(b: &mut PolicyBuilder) -> std::result::Result<(), String> {
+pub(super) fn take_error(b: &mut PolicyBuilder) -> std::result::Result<(), String> {
     match b.error.take() {
         None => Ok(()),
         Some(Error::InvalidArgument(m) | Error::InvalidPolicy(m)) => Err(m),

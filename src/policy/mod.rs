@@ -37,6 +37,7 @@ mod ir;
 mod mandatory;
 mod model;
 pub mod net;
+pub mod oci;
 pub mod presets;
 mod rule;
 pub mod syscalls;
@@ -47,6 +48,7 @@ mod view;
 pub use builder::PolicyBuilder;
 pub(crate) use model::unotify_program;
 pub use model::Policy;
+pub use oci::{OciOptions, OciReport, Override};
 pub use rule::{errno_from_name, Action, Arg, Cmp, DefaultAction, Sys, Width, MAX_ERRNO};
 
 /// The argument a learned policy conditions native syscall `nr` on, and its width: socket's

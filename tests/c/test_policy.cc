@@ -77,6 +77,60 @@ TEST(PolicyBuilder, UnknownGroupLeavesBuilderUsable) {
     EXPECT_EQ(st, SBX_STATUS_OK);
 }
 
+TEST(PolicyBuilder, LoadOciProfile) {
+    Builder b(sbx_policy_builder_new());
+    const char *profile = R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["read", "no_such_call"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["uname"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+        {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 25,
+         "args": [{"index": 1, "value": 21505, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["ioctl"], "action": "SCMP_ACT_ALLOW"}]})";
+    // Without the report, then (on a second builder) for a process holding CAP_SYS_ADMIN.
+    ASSERT_EQ(sbx_policy_builder_load_oci_profile(b.get(), profile, nullptr, nullptr, 0, nullptr, nullptr),
+              SBX_STATUS_OK);
+    Builder admin(sbx_policy_builder_new());
+    const char *caps[] = {"CAP_SYS_ADMIN"};
+    char *report = nullptr;
+    ASSERT_EQ(sbx_policy_builder_load_oci_profile(admin.get(), profile, "p.json", caps, 1, &report, nullptr),
+              SBX_STATUS_OK);
+    std::string text = Str(report);
+    sbx_string_free(report);
+    EXPECT_EQ(text.rfind("4 rules applied, 0 entries not for this process, 1 unknown syscall names skipped", 0), 0u)
+        << text;
+    EXPECT_NE(text.find("unknown: no_such_call\n"), std::string::npos) << text;
+
+    // A bad profile is refused where it is wrong and changes nothing.
+    sbx_error *err = nullptr;
+    const char *bad = R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["write"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQUAL"}]}]})";
+    EXPECT_EQ(sbx_policy_builder_load_oci_profile(b.get(), bad, "bad.json", nullptr, 0, nullptr, &err),
+              SBX_STATUS_INVALID_POLICY);
+    Error owned(err);
+    EXPECT_NE(Str(sbx_error_message(err)).find("bad.json: syscalls[0].args[0].op: unknown op \"SCMP_CMP_EQUAL\""), std::string::npos)
+        << sbx_error_message(err);
+    const char *nope[] = {"CAP_NOPE"};
+    EXPECT_EQ(sbx_policy_builder_load_oci_profile(b.get(), profile, nullptr, nope, 1, nullptr, nullptr),
+              SBX_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(sbx_policy_builder_load_oci_profile(b.get(), profile, nullptr, nullptr, 1, nullptr, nullptr),
+              SBX_STATUS_NULL_PARAMETER);
+    EXPECT_EQ(sbx_policy_builder_load_oci_profile(b.get(), nullptr, nullptr, nullptr, 0, nullptr, nullptr),
+              SBX_STATUS_NULL_PARAMETER);
+    EXPECT_EQ(sbx_policy_builder_load_oci_profile(nullptr, profile, nullptr, nullptr, 0, nullptr, nullptr),
+              SBX_STATUS_NULL_PARAMETER);
+
+    sbx_status st;
+    Policy p = Build(std::move(b), &st);
+    ASSERT_EQ(st, SBX_STATUS_OK);
+    EXPECT_EQ(Decide(p.get(), kRead), kRetAllow);
+    EXPECT_EQ(Decide(p.get(), kWrite), kRetErrno | EPERM);
+    EXPECT_EQ(Decide(p.get(), kUname), kRetErrno | EPERM);
+    EXPECT_EQ(Decide(p.get(), kIoctl, {0, 21505}), kRetErrno | ENOTTY);
+    EXPECT_EQ(Decide(p.get(), kIoctl, {0, 21506}), kRetAllow);
+    Policy pa = Build(std::move(admin), &st);
+    ASSERT_EQ(st, SBX_STATUS_OK);
+    EXPECT_EQ(Decide(pa.get(), kUname), kRetAllow);
+}
+
 TEST(PolicyBuilder, LoadRulesFromAPolicyFile) {
     Builder b(sbx_policy_builder_new());
     const char *file =

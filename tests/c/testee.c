@@ -137,7 +137,9 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(mode, "personality")) {
         char buf[64];
-        long r = syscall(SYS_personality, 0xffffffffUL);
+        /* personality [PERSONA]: the query (0xffffffff) unless a persona is given. */
+        unsigned long persona = argc > 2 ? strtoul(argv[2], NULL, 0) : 0xffffffffUL;
+        long r = syscall(SYS_personality, persona);
         if (r == -1) {
             int e = errno, i = 0;
             char digits[16];

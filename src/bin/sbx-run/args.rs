@@ -26,6 +26,7 @@ pub(crate) struct Options {
     pub(crate) learn: Option<PathBuf>,
     pub(crate) learn_format: Option<String>,
     pub(crate) policy_file: Option<PathBuf>,
+    pub(crate) seccomp_profile: Option<PathBuf>,
     pub(crate) walltime: Option<Duration>,
     pub(crate) rlimit_as: Option<Option<u64>>,
     pub(crate) rlimit_cpu: Option<Option<u64>>,
@@ -87,6 +88,7 @@ fn valued_option(
             o.learn_format = Some(v);
         }
         "--policy" => o.policy_file = Some(PathBuf::from(value(flag)?)),
+        "--seccomp-profile" => o.seccomp_profile = Some(PathBuf::from(value(flag)?)),
         "--allow" => {
             let v = value(flag)?;
             for name in v.split(',').map(str::trim) {
@@ -321,6 +323,9 @@ pub(crate) fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
         && (o.policy_file.is_some() || !o.allow.is_empty() || !o.errno.is_empty() || o.allow_all)
     {
         return Err("--learn starts from no rules: it cannot be combined with --policy, --allow, --errno or --allow-all".into());
+    }
+    if o.seccomp_profile.is_some() && (o.policy_file.is_some() || o.learn.is_some()) {
+        return Err("--seccomp-profile cannot be combined with --policy or --learn".into());
     }
     if o.learn_format.is_some() && o.learn.is_none() {
         return Err("--learn-format needs --learn FILE".into());

@@ -69,6 +69,10 @@ POLICY:
     --policy FILE                  Use FILE's syscall rules (TOML, as --learn writes them)
                                    instead of the default policy's; the filesystem view and
                                    the mandatory rules stay.
+    --seccomp-profile FILE         Use a Docker/OCI seccomp profile's rules (JSON, such as
+                                   moby's default.json) instead of the default policy's, for a
+                                   process without capabilities; prints what it leaves out
+                                   and where libsbx's mandatory rules override it (not with -q).
     --dump-policy                  Print the default policy's groups (what each allows and
                                    why) and the compiled BPF program, disassembled; exit 0.
 

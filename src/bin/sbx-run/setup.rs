@@ -78,6 +78,25 @@ fn add_view(pb: &mut PolicyBuilder, o: &Options) {
     }
 }
 
+/// `--seccomp-profile FILE`: the profile's rules; its report on stderr unless quiet.
+fn load_seccomp_profile(
+    pb: &mut PolicyBuilder,
+    path: &std::path::Path,
+    quiet: bool,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--seccomp-profile {}: {e}", path.display()))?;
+    let report = pb
+        .load_oci_profile(&text, &path.display().to_string())
+        .map_err(|e| format!("--seccomp-profile: {e}"))?;
+    if !quiet {
+        for line in report.to_string().lines() {
+            eprintln!("sbx-run: seccomp profile: {line}");
+        }
+    }
+    Ok(())
+}
+
 /// The user's rules, then the embedded default policy's rules, then the view.
 ///
 /// The builder's first matching rule decides, so the user's `--allow`/`--errno` come first and
@@ -89,15 +108,16 @@ pub(crate) fn build_policy(o: &Options) -> Result<Policy, String> {
     if o.tty {
         sbx::policy::presets::tty_rules(&mut pb);
     }
-    match &o.policy_file {
+    match (&o.policy_file, &o.seccomp_profile) {
         // The file's rules instead of the default policy's.
-        Some(path) => {
+        (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("--policy {}: {e}", path.display()))?;
             pb.load_rules(&text, &path.display().to_string())
                 .map_err(|e| e.to_string())?;
         }
-        None => {
+        (None, Some(path)) => load_seccomp_profile(&mut pb, path, o.quiet)?,
+        (None, None) => {
             sbx::policy::presets::tool_rules(&mut pb);
         }
     }

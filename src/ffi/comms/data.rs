@@ -190,7 +190,8 @@ pub extern "C" fn sbx_bytes_free(data: *mut u8) {
     boundary(|| free_malloced(data));
 }
 
-/// Frees a string returned by `sbx_comms_recv_string`. NULL is a no-op.
+/// Frees a string returned by `sbx_comms_recv_string` or `sbx_policy_builder_load_oci_profile`.
+/// NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn sbx_string_free(s: *mut c_char) {
     boundary(|| free_malloced(s));
