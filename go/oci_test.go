@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -79,7 +80,9 @@ func TestOCIProfileRunsAShell(t *testing.T) {
 // profile (the copy in tests/data) for python3's personality(ADDR_NO_RANDOMIZE), next to the
 // query it allows.
 func TestOCIProfileRefusalIsAnErrno(t *testing.T) {
-	moby, err := os.ReadFile("../tests/data/moby-default-seccomp.json")
+	// Found from this file's own path: the unprivileged pass runs the compiled tests elsewhere.
+	_, self, _, _ := runtime.Caller(0)
+	moby, err := os.ReadFile(filepath.Join(filepath.Dir(self), "..", "tests", "data", "moby-default-seccomp.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -219,7 +219,7 @@ fn includes_and_excludes() {
            {"names": ["getgid"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "5.10"}},
            {"names": ["getppid"], "action": "SCMP_ACT_ALLOW", "excludes": {"minKernel": "5.10"}},
            {"names": ["gettid"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["ppc64le", "s390x"]}},
-           {"names": ["getpgrp"], "action": "SCMP_ACT_ALLOW", "excludes": {"arches": ["amd64", "arm64"]}},
+           {"names": ["getegid"], "action": "SCMP_ACT_ALLOW", "excludes": {"arches": ["amd64", "arm64"]}},
            {"names": ["getsid"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64", "arm64"], "caps": null}}"#,
     );
     let allowed = |p: &Policy, name| decide(p, name, [0; 6]) == Action::Allow.ret();
@@ -229,7 +229,7 @@ fn includes_and_excludes() {
     };
     let (p, report) = load_with(&json, &old);
     let got: Vec<bool> = [
-        "getpid", "getuid", "getgid", "getppid", "gettid", "getpgrp", "getsid",
+        "getpid", "getuid", "getgid", "getppid", "gettid", "getegid", "getsid",
     ]
     .into_iter()
     .map(|n| allowed(&p, n))
