@@ -594,7 +594,7 @@ fn tcp_ports(policy: &Policy) -> Option<Vec<u16>> {
         .iter()
         .filter_map(|e| match e {
             Endpoint::Tcp { port, .. } => Some((*port != 0).then_some(*port)),
-            Endpoint::UnixPath(_) | Endpoint::Abstract(_) => None,
+            Endpoint::UnixPath(_) | Endpoint::Abstract(_) | Endpoint::Udp(_) => None,
         })
         .collect()
 }
