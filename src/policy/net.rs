@@ -121,6 +121,11 @@ impl Target {
         }
     }
 
+    /// An address of the loopback network (127.0.0.0/8, `::1`, IPv4-mapped or not).
+    pub fn is_loopback(&self) -> bool {
+        matches!(self, Target::Inet(a) if unmapped(a.ip()).is_loopback())
+    }
+
     /// `inet`, `inet6`, `unix`, `abstract`, `unspec` or `family N`.
     pub fn family_name(&self) -> String {
         match self {
@@ -336,6 +341,11 @@ fn parse_udp(spec: &str, rest: &str) -> Result<Vec<Endpoint>> {
     let mut out: Vec<Endpoint> = Vec::new();
     for ip in ips {
         let ip = unmapped(ip);
+        if matches!(ip, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80) {
+            return Err(bad(&format!(
+                "{ip} is link-local: it names no interface (use a global or loopback address)"
+            )));
+        }
         let unicast = match ip {
             IpAddr::V4(a) => !(a.is_unspecified() || a.is_multicast() || a.is_broadcast()),
             IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast()),
@@ -606,6 +616,7 @@ mod tests {
             ("udp:224.0.0.1:53", "not a unicast address"),
             ("udp:255.255.255.255:53", "not a unicast address"),
             ("udp:[::]:53", "not a unicast address"),
+            ("udp:[fe80::1]:53", "link-local"),
             ("udp::53", "not an IPv4 or IPv6"),
             ("udp:no-such-host.invalid:53", "cannot resolve"),
         ] {
