@@ -474,7 +474,8 @@ func (b *PolicyBuilder) AllowSpeculation() *PolicyBuilder {
 
 // AllowConnect lets the sandboxee's connect reach spec on the host: "10.0.0.0/8:443",
 // "127.0.0.1:8080", "[::1]:80" (port 0 or *: any; TCP), "unix:/run/x.sock" (a host path,
-// symlinks never followed), "abstract:NAME", or "HOST:PORT" (resolved now, once). The sandbox
+// symlinks never followed), "abstract:NAME", "HOST:PORT" (resolved now, once), or
+// "udp:10.0.0.53:53" (UDP to one address and one port, relayed by the supervisor). The sandbox
 // keeps its own empty network; the supervisor connects allowed endpoints for it and hands it
 // the socket. Other TCP connects are a VIOLATION_NETWORK (see RefuseConnect); other unix paths
 // are looked up in the sandbox's own view. Needs the user-notify monitor and the sandbox's own

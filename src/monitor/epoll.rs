@@ -24,6 +24,11 @@ pub(crate) enum Source {
     Bell = 5,
     /// A host socket the network proxy is connecting for a waiting sandboxee (writable: done).
     Connect = 6,
+    /// A sandbox's UDP relay (`udp_relay.rs`): its own epoll set in the supervisor's; inside
+    /// that set, a relay socket (keyed by its entry).
+    Relay = 7,
+    /// Inside a UDP relay's set: a flow's host socket (keyed by the flow's id).
+    Flow = 8,
 }
 
 /// An epoll instance (close-on-exec).
@@ -111,6 +116,8 @@ impl Epoll {
                     4 => Source::Exit,
                     5 => Source::Bell,
                     6 => Source::Connect,
+                    7 => Source::Relay,
+                    8 => Source::Flow,
                     _ => return None,
                 };
                 Some((token >> 8, source))

@@ -10,6 +10,7 @@
 mod epoll;
 mod launch;
 mod netproxy;
+mod udp_relay;
 pub(crate) mod ptrace;
 pub(crate) mod state;
 pub(crate) mod supervisor;
@@ -353,6 +354,12 @@ fn setup_failure(plan: &Plan, exit_code: i32) -> Option<RunResult> {
                 .and_then(|n| n.ops.get(item))
                 .map_or("the new root", |o| o.label.as_str());
             (Reason::FailedNamespaces, format!("mounting {what}: {err}"))
+        }
+        Step::Network if item >= crate::spawn::udp_relay::ITEM_BASE => {
+            let relay = plan.ns.as_ref().and_then(|n| n.udp_relay.as_deref());
+            let what = relay.and_then(|r| r.describe_failure(item));
+            let what = what.as_deref().unwrap_or("the udp relay");
+            (Reason::FailedNamespaces, format!("{what}: {err}"))
         }
         Step::Namespaces
         | Step::UserNs

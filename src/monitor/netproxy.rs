@@ -14,7 +14,11 @@
 //!    connect's result. A connect still in progress waits in the supervisor's epoll set, never
 //!    on its thread;
 //! 4. a datagram (or raw) socket of the sandbox's own network namespace is connected by the
-//!    supervisor on the copy, in that namespace: it reaches nothing outside, as without a list.
+//!    supervisor on the copy, in that namespace: it reaches nothing outside, as without a list,
+//!    or a `udp:` entry's relay socket (`udp_relay.rs`), whose address is local there. A UDP
+//!    connect to any other address but a loopback one (the sandbox's own `lo`) is refused and
+//!    recorded, never a violation: resolvers probe every address a name has with a UDP
+//!    connect (glibc's RFC 3484 sort, Go's address selection), and such a probe sends nothing.
 //!
 //! The call itself never runs (`CONTINUE` is never answered): a thread of the sandboxee could
 //! otherwise rewrite the address, or swap a host socket onto the fd, between check and use.
@@ -29,6 +33,7 @@
 #![allow(unsafe_code)]
 
 use super::epoll::{Epoll, Source};
+use super::udp_relay::Relay;
 use crate::policy::net::{NetPolicy, Target};
 use crate::result::DeniedConnect;
 use crate::sys::seccomp as uapi;
@@ -50,6 +55,9 @@ pub(crate) enum Answer {
     Pending,
     /// The allow-list refuses it: the monitor applies the policy's `on_denied`.
     Denied(DeniedConnect),
+    /// A UDP connect the allow-list does not name: recorded, and failed with the policy's
+    /// errno, or with this one under `OnDenied::Violation` (never a violation: see step 4).
+    Refused(DeniedConnect, i32),
 }
 
 /// A host connect in progress for a waiting sandboxee.
@@ -71,6 +79,8 @@ pub(crate) struct Proxy {
     /// directory stays the task's own (it fails once the task is gone, never follows a reused
     /// pid), and saves the path walk on every connect.
     fdinfo_dirs: Vec<(libc::pid_t, OwnedFd)>,
+    /// The `udp:` entries' relay, when the list has any.
+    relay: Option<Relay>,
 }
 
 /// How many `/proc/TID/fdinfo` directories a sandbox's proxy keeps open.
@@ -92,6 +102,26 @@ impl Proxy {
             job,
             pending: Vec::new(),
             fdinfo_dirs: Vec::new(),
+            relay: None,
+        }
+    }
+
+    /// The relay of the `udp:` entries `addrs`, whose sockets the init sends over `channel`.
+    pub(crate) fn set_relay(&mut self, channel: OwnedFd, addrs: Vec<std::net::SocketAddr>) {
+        self.relay = Some(Relay::new(self.job, channel, addrs));
+    }
+
+    /// The sandboxee's listener came, so the init's relay sockets are there: watch them.
+    pub(crate) fn receive_relay(&mut self, epoll: &Epoll) {
+        if let Some(r) = self.relay.as_mut() {
+            r.receive(epoll);
+        }
+    }
+
+    /// The relay's set is ready.
+    pub(crate) fn on_relay(&mut self) {
+        if let Some(r) = self.relay.as_mut() {
+            r.on_ready();
         }
     }
 
@@ -147,7 +177,7 @@ impl Proxy {
             if !info.is_local() {
                 return denied("a socket of the host's network namespace");
             }
-            return Answer::Reply(connect_errno(sock.as_raw_fd(), &bytes));
+            return self.datagram_connect(&info, &target, call.pid, &bytes);
         }
         if has_peer(info.fd) {
             return Answer::Reply(libc::EISCONN);
@@ -207,6 +237,33 @@ impl Proxy {
         }
     }
 
+    /// Step 4: a datagram or raw socket of the sandbox's own namespace, connected there on our
+    /// copy of the address, unless it is a UDP connect to an inet address that is neither a
+    /// `udp:` entry nor loopback (the sandbox's own `lo`): refused and recorded.
+    fn datagram_connect(
+        &self,
+        info: &SocketInfo,
+        target: &Target,
+        pid: libc::pid_t,
+        bytes: &[u8],
+    ) -> Answer {
+        if info.ty == libc::SOCK_DGRAM
+            && matches!(target, Target::Inet(_))
+            && !target.is_loopback()
+            && !self.policy.allows_udp(target)
+        {
+            // No relay there: it would reach nothing (no route), but the program meant to.
+            let d = DeniedConnect {
+                pid,
+                family: target.family_name(),
+                address: format!("udp:{}", target.describe()),
+                why: "udp: not in the allow-list".into(),
+            };
+            return Answer::Refused(d, libc::ENETUNREACH);
+        }
+        Answer::Reply(connect_errno(info.fd, bytes))
+    }
+
     /// Answers every pending connect whose host socket is now writable.
     pub(crate) fn on_writable(&mut self, listener: RawFd, epoll: &Epoll) {
         let mut i = 0;
@@ -260,10 +317,13 @@ impl Proxy {
         self.fdinfo_dirs.last().map(|(_, d)| d.as_raw_fd())
     }
 
-    /// Drops every pending connect (the sandbox is ending).
+    /// Drops every pending connect and the relay (the sandbox is ending).
     pub(crate) fn close(&mut self, epoll: &Epoll) {
         for p in self.pending.drain(..) {
             epoll.remove(p.sock.as_raw_fd());
+        }
+        if let Some(r) = self.relay.as_mut() {
+            r.close(epoll);
         }
     }
 }

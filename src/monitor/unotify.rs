@@ -92,6 +92,12 @@ pub(crate) fn start(
         }
         None => (None, None),
     };
+    // The init sends the udp relay's sockets over a channel of their own.
+    let relay = plan
+        .ns
+        .as_mut()
+        .and_then(|n| n.udp_relay.as_mut())
+        .and_then(|r| Some((r.take_host_end()?, r.addrs())));
     let mut child = Child::new(plan, spawned);
     publish_pidfd(init, shared);
     // The init's end, watched through a pidfd of our own (the shared one is the callers' to
@@ -138,7 +144,13 @@ pub(crate) fn start(
     }
     Ok(Running {
         audit: policy.is_audit().then(AuditLog::default),
-        proxy: policy.network().map(|n| Proxy::new(n.clone(), job)),
+        proxy: policy.network().map(|n| {
+            let mut p = Proxy::new(n.clone(), job);
+            if let Some((channel, addrs)) = relay {
+                p.set_relay(channel, addrs);
+            }
+            p
+        }),
         denied_connects: Vec::new(),
         policy,
         job,
@@ -247,8 +259,14 @@ impl Running {
                     p.on_writable(l.as_raw_fd(), epoll);
                 }
             }
-            // The supervisor's own: the init's end is reaped there, the bell served there.
-            Source::Exit | Source::Bell => {}
+            Source::Relay => {
+                if let Some(p) = self.proxy.as_mut() {
+                    p.on_relay();
+                }
+            }
+            // The supervisor's own: the init's end is reaped there, the bell served there (a
+            // flow is only ever in a relay's own set).
+            Source::Exit | Source::Bell | Source::Flow => {}
         }
     }
 
@@ -295,6 +313,10 @@ impl Running {
                         self.end_all(shared, epoll);
                     }
                     self.listener = Some(l);
+                    // The init sent its udp relay sockets before it started the sandboxee.
+                    if let Some(p) = self.proxy.as_mut() {
+                        p.receive_relay(epoll);
+                    }
                     // The start exec usually waits already: answer it now, not a wake-up later.
                     self.on_listener(epoll, shared, notify);
                 }
@@ -544,6 +566,17 @@ impl Running {
             Answer::Reply(errno) => return netproxy::respond(listener, n.id, errno),
             Answer::Done | Answer::Pending => return,
             Answer::Denied(d) => d,
+            Answer::Refused(d, errno) => {
+                log::info!("sandbox network refusal: {}", d.describe());
+                let errno = match self.policy.network().map(|p| p.on_denied) {
+                    Some(OnDenied::Errno(e)) if self.audit.is_none() => i32::from(e),
+                    _ => errno,
+                };
+                if self.denied_connects.len() < DeniedConnect::MAX_KEPT {
+                    self.denied_connects.push(d);
+                }
+                return netproxy::respond(listener, n.id, errno);
+            }
         };
         log::info!("sandbox network denial: {}", denied.describe());
         let action = if self.audit.is_some() {
@@ -589,6 +622,9 @@ impl Running {
         .flatten()
         {
             epoll.remove(fd.as_raw_fd());
+        }
+        if let Some(p) = self.proxy.as_mut() {
+            p.close(epoll);
         }
     }
 

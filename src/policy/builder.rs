@@ -148,13 +148,15 @@ impl PolicyBuilder {
     }
 
     /// Lets the sandboxee's `connect` reach `spec` on the host (see [`super::net`] for the
-    /// syntax: `10.0.0.0/8:443`, `[::1]:80`, `unix:/run/x.sock`, `abstract:name`, a host name
-    /// resolved now). The sandbox keeps its own empty network namespace; each `connect` goes to
-    /// the supervisor, which connects a socket of its own on the host for an allowed stream
-    /// endpoint and puts it in place of the sandboxee's. Other stream connects are refused
-    /// ([`on_denied_connect`](Self::on_denied_connect)); datagram sockets are not proxied and
-    /// stay in the sandbox's own namespace. Needs the user-notify monitor and a private network
-    /// namespace ([`build`](Self::build) says so otherwise). Under an allow-list `socket` is
+    /// syntax: `10.0.0.0/8:443`, `[::1]:80`, `unix:/run/x.sock`, `abstract:name`,
+    /// `udp:10.0.0.53:53`, a host name resolved now). The sandbox keeps its own empty network
+    /// namespace; each `connect` goes to the supervisor, which connects a socket of its own on
+    /// the host for an allowed stream endpoint and puts it in place of the sandboxee's. Other
+    /// stream connects are refused ([`on_denied_connect`](Self::on_denied_connect)). A `udp:`
+    /// entry's address is made local in the sandbox's namespace and the supervisor relays the
+    /// datagrams sent there to the real address (`monitor/udp_relay.rs`); other datagrams have
+    /// no route. Needs the user-notify monitor and the sandbox's own network namespace
+    /// ([`build`](Self::build) says so otherwise). Under an allow-list `socket` is
     /// allowed for AF_UNIX, AF_INET and AF_INET6 (created in the sandbox's empty namespace), and
     /// `socket(..., IPPROTO_MPTCP)` fails with EPROTONOSUPPORT (programs fall back to TCP).
     pub fn allow_connect(&mut self, spec: &str) -> &mut Self {
@@ -255,13 +257,19 @@ impl PolicyBuilder {
     /// The network proxy needs what it is built on: a private network namespace (else the
     /// sandboxee's own sockets reach the host directly) and the user-notify monitor.
     fn check_network(&self) -> Result<()> {
-        if self.network.is_none() {
+        let Some(net) = self.network.as_ref() else {
             return Ok(());
-        }
+        };
+        net.check()?;
         let why = if !self.namespaces.enabled {
             "namespaces are disabled"
         } else if self.namespaces.share_network {
             "the host's network is shared (share_network)"
+        } else if self.namespaces.net() != crate::namespaces::NetNs::PerSandbox
+            && net.udp().next().is_some()
+        {
+            "a udp: entry's relay lives in the sandbox's own network namespace, and the shared \
+             empty namespace (network_namespace(NetNs::Shared)) is every sandbox's"
         } else if self.monitor == super::Monitor::Ptrace {
             "the ptrace monitor does not proxy connects; use monitor unotify or auto"
         } else {

@@ -14,6 +14,12 @@
 //! - `unix:/run/x.sock`: a unix socket path (stream or seqpacket), as the sandboxee names it;
 //!   the supervisor resolves the same path on the host without following symlinks.
 //! - `abstract:name` (or `unix:@name`): an abstract unix socket name in the host's namespace.
+//! - `udp:10.0.0.53:53`, `udp:[::1]:5353`, `udp:resolver.example:53`: UDP to exactly one
+//!   address and one port (no CIDR block, no port 0: each entry has a relay socket of its own).
+//!   The address is made local in the sandbox's network namespace (added to its `lo` unless it
+//!   is a loopback address already), a relay socket of the supervisor's is bound there, and the
+//!   supervisor forwards each datagram from a host socket of its own (`monitor/udp_relay.rs`).
+//!   Everything else the sandboxee sends has no route out of its empty namespace.
 
 use crate::error::{Error, Result};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
@@ -37,7 +43,13 @@ pub enum Endpoint {
     UnixPath(String),
     /// An abstract unix socket name (without the leading NUL).
     Abstract(Vec<u8>),
+    /// UDP to exactly this address and port (relayed by the supervisor).
+    Udp(SocketAddr),
 }
+
+/// At most this many `udp:` entries in one allow-list (each is a relay socket, and all of them
+/// travel to the supervisor in one `SCM_RIGHTS` message).
+pub const MAX_UDP_ENTRIES: usize = 64;
 
 /// What a connect the allow-list does not name gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -109,6 +121,11 @@ impl Target {
         }
     }
 
+    /// An address of the loopback network (127.0.0.0/8, `::1`, IPv4-mapped or not).
+    pub fn is_loopback(&self) -> bool {
+        matches!(self, Target::Inet(a) if unmapped(a.ip()).is_loopback())
+    }
+
     /// `inet`, `inet6`, `unix`, `abstract`, `unspec` or `family N`.
     pub fn family_name(&self) -> String {
         match self {
@@ -153,6 +170,9 @@ impl Endpoint {
                 ));
             }
             return Ok(vec![Endpoint::UnixPath(path.to_owned())]);
+        }
+        if let Some(rest) = spec.strip_prefix("udp:") {
+            return parse_udp(spec, rest);
         }
         let rest = spec.strip_prefix("tcp:").unwrap_or(spec);
         let (host, port) = rest
@@ -228,6 +248,7 @@ impl Endpoint {
             } => format!("[{a}/{prefix}]:{port}"),
             Endpoint::UnixPath(p) => format!("unix:{p}"),
             Endpoint::Abstract(n) => format!("abstract:{}", String::from_utf8_lossy(n)),
+            Endpoint::Udp(a) => format!("udp:{a}"),
         }
     }
 
@@ -245,18 +266,117 @@ impl Endpoint {
 }
 
 impl NetPolicy {
-    /// The first endpoint that allows `target`.
+    /// The first endpoint that allows a stream connect to `target`.
     pub fn allowed(&self, target: &Target) -> Option<&Endpoint> {
         self.allowed.iter().find(|e| e.matches(target))
+    }
+
+    /// The `udp:` entries, in the order given.
+    pub fn udp(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.allowed.iter().filter_map(|e| match e {
+            Endpoint::Udp(a) => Some(*a),
+            _ => None,
+        })
+    }
+
+    /// Whether a datagram sent to `target` reaches a `udp:` entry (an IPv4-mapped IPv6 address
+    /// counts as its IPv4 address, as the kernel delivers it).
+    pub fn allows_udp(&self, target: &Target) -> bool {
+        let Target::Inet(t) = target else {
+            return false;
+        };
+        let ip = unmapped(t.ip());
+        self.udp().any(|a| a.ip() == ip && a.port() == t.port())
+    }
+
+    /// What [`crate::PolicyBuilder::build`] checks of the list itself: at most
+    /// [`MAX_UDP_ENTRIES`] `udp:` entries.
+    pub fn check(&self) -> Result<()> {
+        let n = self.udp().count();
+        if n > MAX_UDP_ENTRIES {
+            return Err(Error::InvalidPolicy(format!(
+                "the network allow-list has {n} udp: entries; at most {MAX_UDP_ENTRIES} (each \
+                 is a relay socket of the supervisor)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A `udp:` spec after its prefix: `ADDRESS:PORT`, `[IPV6]:PORT` or `NAME:PORT`, one exact
+/// address (a name: every address it resolves to now) and one port, unicast.
+fn parse_udp(spec: &str, rest: &str) -> Result<Vec<Endpoint>> {
+    let bad = |why: &str| Error::invalid(format!("network endpoint {spec:?}: {why}"));
+    let (host, port) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| bad("expected udp:ADDRESS:PORT or udp:[IPV6]:PORT"))?;
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|&p| p != 0)
+        .ok_or_else(|| {
+            bad("a udp: entry names one port, 1..=65535 (each entry is a relay socket bound there)")
+        })?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if host.contains('/') {
+        return Err(bad(
+            "a udp: entry names one address, not a network (each entry is a relay socket bound \
+             to that address in the sandbox)",
+        ));
+    }
+    if host.is_empty() {
+        return Err(bad("not an IPv4 or IPv6 address"));
+    }
+    let ips: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => (host, port)
+            .to_socket_addrs()
+            .map_err(|e| bad(&format!("cannot resolve {host}: {e}")))?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    let mut out: Vec<Endpoint> = Vec::new();
+    for ip in ips {
+        let ip = unmapped(ip);
+        if matches!(ip, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80) {
+            return Err(bad(&format!(
+                "{ip} is link-local: it names no interface (use a global or loopback address)"
+            )));
+        }
+        let unicast = match ip {
+            IpAddr::V4(a) => !(a.is_unspecified() || a.is_multicast() || a.is_broadcast()),
+            IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast()),
+        };
+        if !unicast {
+            return Err(bad(&format!(
+                "{ip} is not a unicast address (a udp: entry relays to one host)"
+            )));
+        }
+        let e = Endpoint::Udp(SocketAddr::new(ip, port));
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    if out.is_empty() {
+        return Err(bad(&format!("{host} resolves to no address")));
+    }
+    Ok(out)
+}
+
+/// An IPv4-mapped IPv6 address as its IPv4 address; anything else as it is.
+fn unmapped(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
     }
 }
 
 /// Whether `ip` lies in `net/prefix`; an IPv4-mapped IPv6 address counts as its IPv4 address.
 fn in_network(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 @ IpAddr::V4(_) => v4,
-    };
+    let ip = unmapped(ip);
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(a)) => {
             let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
@@ -468,6 +588,71 @@ mod tests {
             .to_string();
         assert!(e.contains("n.toml:2:"), "{e}");
         assert!(pb.network().is_none());
+    }
+
+    #[test]
+    fn udp_specs_name_one_address_and_one_port() {
+        for (spec, back) in [
+            ("udp:10.0.0.53:53", "udp:10.0.0.53:53"),
+            ("udp:[::1]:5353", "udp:[::1]:5353"),
+            ("udp:[::ffff:10.0.0.53]:53", "udp:10.0.0.53:53"),
+            ("udp:127.0.0.1:1", "udp:127.0.0.1:1"),
+        ] {
+            let e = one(spec);
+            assert_eq!(e.to_spec(), back);
+            assert_eq!(one(&e.to_spec()), e);
+        }
+        assert!(Endpoint::parse("udp:localhost:53")
+            .unwrap()
+            .iter()
+            .all(|e| matches!(e, Endpoint::Udp(a) if a.port() == 53 && a.ip().is_loopback())));
+        for (spec, says) in [
+            ("udp:10.0.0.0/8:53", "one address, not a network"),
+            ("udp:[fd00::/8]:53", "one address, not a network"),
+            ("udp:1.2.3.4:0", "one port"),
+            ("udp:1.2.3.4:*", "one port"),
+            ("udp:1.2.3.4", "expected udp:ADDRESS:PORT"),
+            ("udp:0.0.0.0:53", "not a unicast address"),
+            ("udp:224.0.0.1:53", "not a unicast address"),
+            ("udp:255.255.255.255:53", "not a unicast address"),
+            ("udp:[::]:53", "not a unicast address"),
+            ("udp:[fe80::1]:53", "link-local"),
+            ("udp::53", "not an IPv4 or IPv6"),
+            ("udp:no-such-host.invalid:53", "cannot resolve"),
+        ] {
+            let e = Endpoint::parse(spec).unwrap_err().to_string();
+            assert!(e.contains(says) && e.contains(spec), "{spec}: {e}");
+        }
+    }
+
+    #[test]
+    fn udp_entries_match_datagrams_only() {
+        let p = NetPolicy {
+            allowed: ["udp:10.0.0.53:53", "udp:[::1]:5353", "127.0.0.1:80"]
+                .iter()
+                .flat_map(|s| Endpoint::parse(s).unwrap())
+                .collect(),
+            on_denied: OnDenied::Violation,
+        };
+        let t = |b: &[u8]| Target::from_sockaddr(b);
+        assert!(p.allows_udp(&t(&v4([10, 0, 0, 53], 53))));
+        assert!(p.allows_udp(&t(&v6("::ffff:10.0.0.53".parse().unwrap(), 53))));
+        assert!(!p.allows_udp(&t(&v4([10, 0, 0, 53], 54))));
+        assert!(!p.allows_udp(&t(&v4([10, 0, 0, 54], 53))));
+        assert!(p.allows_udp(&t(&v6(Ipv6Addr::LOCALHOST, 5353))));
+        assert!(!p.allows_udp(&t(&v4([127, 0, 0, 1], 80))));
+        // A udp: entry never lets a stream connect through, nor a TCP entry a datagram.
+        assert!(p.allowed(&t(&v4([10, 0, 0, 53], 53))).is_none());
+        assert!(p.allowed(&t(&v4([127, 0, 0, 1], 80))).is_some());
+        assert_eq!(p.udp().count(), 2);
+        assert!(p.check().is_ok());
+        let many = NetPolicy {
+            allowed: (1..=u16::try_from(MAX_UDP_ENTRIES + 1).unwrap())
+                .map(|port| Endpoint::Udp(SocketAddr::from(([127, 0, 0, 1], port))))
+                .collect(),
+            on_denied: OnDenied::Violation,
+        };
+        assert!(many.check().unwrap_err().to_string().contains("at most 64"));
     }
 
     #[test]

@@ -48,22 +48,7 @@ unsafe impl Send for Handoff {}
 impl Handoff {
     /// The socket pair and the pipe for one sandbox; `reserved_fd` as chosen by the plan.
     pub(crate) fn new(reserved_fd: RawFd) -> Result<Box<Handoff>> {
-        let mut sv = [-1; 2];
-        // SAFETY: socketpair writes two fds into `sv`.
-        if unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-                0,
-                sv.as_mut_ptr(),
-            )
-        } != 0
-        {
-            return Err(Error::last_os("socketpair(listener hand-off)"));
-        }
-        // SAFETY: fresh fds owned by nobody else.
-        let (host_end, child_end) =
-            unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) };
+        let (host_end, child_end) = seqpacket_pair("socketpair(listener hand-off)")?;
         let mut p = [-1; 2];
         // SAFETY: pipe2 writes two fds into `p`.
         if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
@@ -138,6 +123,26 @@ impl Handoff {
         self.child_end = None;
         self.init_write = None;
     }
+}
+
+/// A close-on-exec `SOCK_SEQPACKET` unix socket pair (host end, child end); `what` names it in
+/// the error.
+pub(crate) fn seqpacket_pair(what: &'static str) -> Result<(OwnedFd, OwnedFd)> {
+    let mut sv = [-1; 2];
+    // SAFETY: socketpair writes two fds into `sv`.
+    if unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            sv.as_mut_ptr(),
+        )
+    } != 0
+    {
+        return Err(Error::last_os(what));
+    }
+    // SAFETY: fresh fds owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) })
 }
 
 /// Receives the listener the sandboxee sent over `sock` (non-blocking). `Ok(None)`: nothing yet.

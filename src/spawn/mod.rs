@@ -20,6 +20,7 @@ mod ns_child;
 pub(crate) mod ns_plan;
 pub(crate) mod plan;
 pub(crate) mod shared_net;
+pub(crate) mod udp_relay;
 
 use crate::error::{Error, Result};
 use child::ChildArgs;

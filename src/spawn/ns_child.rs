@@ -279,6 +279,13 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
             );
             syscall(libc::SYS_close, &[s as u64]);
         }
+        // 8a. The network allow-list's udp: relay sockets, bound here and sent to the
+        //     supervisor (`udp_relay.rs`); none stays open for the sandboxee to inherit.
+        if let Some(relay) = ns.udp_relay.as_deref() {
+            if let Err((errno, item)) = super::udp_relay::start_in_init(relay) {
+                fail_step(plan, Step::Network, errno, item);
+            }
+        }
 
         plan.stamps.mark(Mark::Network);
 

@@ -98,6 +98,9 @@ pub struct NsPlan {
     /// User-notify monitor: the init pipe's write end before clone, made fd
     /// `handoff::INIT_STATUS_FD` of the init image; -1 under ptrace.
     pub init_status_fd: i32,
+    /// The `udp:` entries' relay sockets the init makes in the sandbox's network namespace
+    /// (`udp_relay.rs`), under a network allow-list that has any.
+    pub udp_relay: Option<Box<super::udp_relay::RelayPlan>>,
 }
 
 impl NsPlan {
@@ -309,6 +312,7 @@ impl NsPlan {
             _init_name: init_name,
             empty_env: [std::ptr::null()],
             init_status_fd: -1,
+            udp_relay: None,
         })
     }
 
@@ -339,6 +343,19 @@ impl NsPlan {
             }
         }
         view
+    }
+
+    /// The relay sockets of `net`'s `udp:` entries, made by the init after `lo` is up. Only in
+    /// the sandbox's own network namespace (the policy's build refuses the others).
+    pub fn use_udp_relay(&mut self, net: &crate::policy::net::NetPolicy) -> Result<()> {
+        let relay = super::udp_relay::RelayPlan::new(net)?;
+        if relay.is_some() && (!self.lo_up || self.shared_netns) {
+            return Err(Error::invalid(
+                "udp: entries of a network allow-list need the sandbox's own network namespace",
+            ));
+        }
+        self.udp_relay = relay;
+        Ok(())
     }
 
     /// For the user-notify monitor: the init execs the reporting image, keeps `status_fd` as

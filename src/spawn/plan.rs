@@ -320,6 +320,9 @@ impl Plan {
             &mut rlimits,
             max_tasks,
         )?;
+        if let (Some(ns), Some(net), Some(_)) = (ns.as_mut(), policy.network(), handoff.as_ref()) {
+            ns.use_udp_relay(net)?;
+        }
         let max_fd = moves.iter().map(|m| m.src.max(m.dst)).max().unwrap_or(2);
         let moves_len = RawFd::try_from(moves.len())
             .map_err(|_| Error::invalid("too many descriptors to hand over"))?;
@@ -594,7 +597,7 @@ fn tcp_ports(policy: &Policy) -> Option<Vec<u16>> {
         .iter()
         .filter_map(|e| match e {
             Endpoint::Tcp { port, .. } => Some((*port != 0).then_some(*port)),
-            Endpoint::UnixPath(_) | Endpoint::Abstract(_) => None,
+            Endpoint::UnixPath(_) | Endpoint::Abstract(_) | Endpoint::Udp(_) => None,
         })
         .collect()
 }

@@ -1,5 +1,6 @@
 //! The static helper: a small C program (built with `gcc -static` at start) that loops over
-//! `getpid`, makes a forbidden call or loops over connects, and the getpid figures it prints.
+//! `getpid`, makes a forbidden call or loops over connects or UDP round trips, and the getpid
+//! figures it prints.
 
 use crate::timing::sandboxed;
 use sbx::{Policy, Status};
@@ -20,6 +21,7 @@ const HELPER_C: &str = r#"
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
@@ -59,6 +61,35 @@ static int connect_loop(int port, long n) {
     return 0;
 }
 
+/* udp PORT N: N round trips (send, then wait for the answer) on one UDP socket connected to
+ * 127.0.0.1:PORT; prints p50, p99 and the whole loop's time, in ns, like connect. */
+static int udp_loop(int port, long n) {
+    static long lat[100000];
+    char buf[64];
+    if (n < 1 || n > 100000) return 2;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return 5;
+    struct timeval tv = { 5, 0 };
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) return 6;
+    long t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        long a = now_ns();
+        if (send(s, "ping", 4, 0) != 4) return 7;
+        if (recv(s, buf, sizeof buf, 0) < 0) return 8;
+        lat[i] = now_ns() - a;
+    }
+    long total = now_ns() - t0;
+    qsort(lat, (size_t)n, sizeof lat[0], cmp_long);
+    printf("%ld %ld %ld\n", lat[n / 2], lat[(n * 99) / 100], total);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     if (!strcmp(argv[1], "exit")) return 0;
@@ -73,6 +104,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "connect") && argc >= 4) return connect_loop(atoi(argv[2]), atol(argv[3]));
+    if (!strcmp(argv[1], "udp") && argc >= 4) return udp_loop(atoi(argv[2]), atol(argv[3]));
     if (!strcmp(argv[1], "getpid") && argc >= 3) {
         long n = atol(argv[2]);
         if (argc >= 4 && !strcmp(argv[3], "allow1")) {

@@ -132,8 +132,11 @@ FILESYSTEM AND NAMESPACES:
                                    abstract:NAME, or HOST:PORT (resolved once, now). The
                                    supervisor connects for the sandboxee and hands it the
                                    socket. Any other TCP connect is a NETWORK VIOLATION;
-                                   other unix paths are looked up in the sandbox's own view;
-                                   UDP stays inside. Needs the user-notify monitor.
+                                   other unix paths are looked up in the sandbox's own view.
+                                   udp:ADDR:PORT (one address, one port; e.g. a resolver,
+                                   udp:10.0.0.53:53): datagrams to it are relayed by the
+                                   supervisor; other UDP has no route. Needs the user-notify
+                                   monitor.
     --refuse-connect ERRNO         With --allow-connect: a connect the list does not allow
                                    fails with ERRNO (e.g. ECONNREFUSED) and is reported,
                                    instead of ending the run.

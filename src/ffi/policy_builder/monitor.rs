@@ -90,7 +90,8 @@ impl sbx_policy_builder {
 
     /// Lets the sandboxee's `connect` reach `spec` on the host: `"10.0.0.0/8:443"`,
     /// `"127.0.0.1:8080"`, `"[::1]:80"` (port 0 or `*`: any; TCP), `"unix:/run/x.sock"` (a host
-    /// path, symlinks never followed), `"abstract:NAME"`, or `"HOST:PORT"` (resolved now, once).
+    /// path, symlinks never followed), `"abstract:NAME"`, `"HOST:PORT"` (resolved now, once), or
+    /// `"udp:10.0.0.53:53"` (UDP to one address and one port, relayed by the supervisor).
     /// The sandbox keeps its own empty network; the supervisor connects allowed endpoints for it.
     /// Other TCP connects are a `VIOLATION_NETWORK` (see `sbx_policy_builder_refuse_connect`);
     /// other unix paths are looked up in the sandbox's own view. Needs the user-notify monitor
