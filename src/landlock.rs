@@ -1,5 +1,5 @@
 //! Landlock (landlock(7)): the domain every sandboxee enters, decided on the host before the
-//! clone; the child only replays it (`spawn/child.rs`, step 9b).
+//! clone; the child only replays it (`spawn/child/landlock.rs`, step 9b).
 //!
 //! Two jobs, whatever the namespaces:
 //! - **scoping** (ABI 1 and 6): a process in a Landlock domain cannot ptrace, open
