@@ -276,7 +276,7 @@ pub(super) unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
             0,
         );
 
-        // 9b. The Landlock domain (see `landlock.rs`): needs no_new_privs, and must come
+        // 9b. The Landlock domain (see `src/landlock/`): needs no_new_privs, and must come
         //     before the filter, which does not allow the Landlock calls.
         if let Some(domain) = plan.landlock.as_ref() {
             enter_landlock(plan, domain);

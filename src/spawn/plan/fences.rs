@@ -48,7 +48,7 @@ pub(super) fn filter_program(
     Ok((program, fprog))
 }
 
-/// The Landlock domain (see `landlock.rs`) for the view, the moved fds and the network
+/// The Landlock domain (see `landlock/`) for the view, the moved fds and the network
 /// allow-list's TCP ports. A sandbox without
 /// namespaces is refused without Landlock: nothing else would keep a same-uid sandboxee away from
 /// the host's processes (ptrace access to /proc/<pid>/mem, signals).
