@@ -3,7 +3,7 @@
 //! mounts), whether the caller is host root, and what the no-namespace child needs to drop a
 //! caller's privileges before its exec.
 //!
-//! The child itself (`spawn/child.rs::drop_host_privileges`) runs between `clone` and `exec` and
+//! The child itself (`spawn/child/privileges.rs::drop_host_privileges`) runs between `clone` and `exec` and
 //! uses raw syscalls only; it shares the UAPI layout and constants defined here.
 //!
 //! Capabilities are per thread: every function here reads or changes the calling thread only.

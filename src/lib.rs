@@ -45,7 +45,7 @@ mod host_id;
 pub mod landlock;
 pub mod learn;
 // The C ABI: every export is `#[no_mangle] extern "C"` (which the unsafe_code lint counts);
-// raw pointers are converted only in `ffi/handle.rs`.
+// raw pointers are converted only in `ffi/handle/`.
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod limits;

@@ -1,4 +1,4 @@
-//! Landlock's filesystem rules (`src/landlock.rs`): the mount view's write and execute intent,
+//! Landlock's filesystem rules (`src/landlock/`): the mount view's write and execute intent,
 //! enforced a second time by the kernel's Landlock LSM. Each test shows a change the mounts
 //! alone would let through (procfs is a read-write mount, a passed fd's file is the caller's)
 //! and Landlock refuses, next to what stays allowed. Without Landlock in the kernel the tests

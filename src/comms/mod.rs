@@ -23,6 +23,11 @@
 //! Sends use `MSG_NOSIGNAL`, so a vanished peer yields [`CommsError::Closed`] rather than
 //! `SIGPIPE`. `EINTR` is retried everywhere.
 //!
+//! Here: [`Comms`] itself (making an end, its settings, raw and custom messages, sending and
+//! receiving one message); `typed.rs` the typed messages; `stream.rs` reading a whole message,
+//! the checks on it and whether a failure leaves the stream in sync; `wire.rs` the header and
+//! tags; `fd.rs` the socket calls and ancillary data.
+//!
 //! ```
 //! use sbx::comms::Comms;
 //! let (mut host, mut sandboxee) = Comms::pair()?;
@@ -38,6 +43,8 @@
 
 mod error;
 mod fd;
+mod stream;
+mod typed;
 mod wire;
 
 #[cfg(test)]
@@ -53,6 +60,7 @@ pub use error::CommsError;
 pub use wire::{tags, DEFAULT_MAX_MESSAGE_SIZE, HARD_MAX_MESSAGE_SIZE, HEADER_LEN};
 
 use fd::Ancillary;
+use stream::{check_len, check_tag, read_message, send_failure};
 use wire::Header;
 
 /// The descriptor number at which the sandboxee finds its end of the channel, as in sandbox2.
@@ -123,23 +131,6 @@ impl std::fmt::Debug for Comms {
             .field("max_message_size", &self.max_message_size)
             .finish()
     }
-}
-
-macro_rules! integer_methods {
-    ($($send:ident / $recv:ident: $ty:ty = $tag:ident;)*) => {$(
-        #[doc = concat!("Sends a `", stringify!($ty), "` (tag [`tags::", stringify!($tag), "`]).")]
-        pub fn $send(&mut self, v: $ty) -> CommsResult<()> {
-            self.send_tlv(tags::$tag, &v.to_ne_bytes())
-        }
-
-        #[doc = concat!(
-            "Receives a `", stringify!($ty), "`; the next message must carry tag [`tags::",
-            stringify!($tag), "`] and exactly `size_of::<", stringify!($ty), ">()` bytes."
-        )]
-        pub fn $recv(&mut self) -> CommsResult<$ty> {
-            Ok(<$ty>::from_ne_bytes(self.recv_fixed(tags::$tag)?))
-        }
-    )*};
 }
 
 impl Comms {
@@ -284,133 +275,6 @@ impl Comms {
         self.recv_expect(expected)
     }
 
-    // ----- typed messages -----------------------------------------------------------------
-
-    /// Sends a `bool` as one byte, 0 or 1 (tag [`tags::BOOL`]).
-    pub fn send_bool(&mut self, v: bool) -> CommsResult<()> {
-        self.send_tlv(tags::BOOL, &[u8::from(v)])
-    }
-
-    /// Receives a `bool`: tag [`tags::BOOL`], one byte that is 0 or 1.
-    pub fn recv_bool(&mut self) -> CommsResult<bool> {
-        match self.recv_fixed::<1>(tags::BOOL)? {
-            [0] => Ok(false),
-            [1] => Ok(true),
-            _ => Err(CommsError::InvalidValue {
-                tag: tags::BOOL,
-                reason: "bool is neither 0 nor 1",
-            }),
-        }
-    }
-
-    integer_methods! {
-        send_i8 / recv_i8: i8 = INT8;
-        send_u8 / recv_u8: u8 = UINT8;
-        send_i16 / recv_i16: i16 = INT16;
-        send_u16 / recv_u16: u16 = UINT16;
-        send_i32 / recv_i32: i32 = INT32;
-        send_u32 / recv_u32: u32 = UINT32;
-        send_i64 / recv_i64: i64 = INT64;
-        send_u64 / recv_u64: u64 = UINT64;
-    }
-
-    /// Sends a string's bytes, without terminator (tag [`tags::STRING`]).
-    pub fn send_string(&mut self, s: &str) -> CommsResult<()> {
-        self.send_tlv(tags::STRING, s.as_bytes())
-    }
-
-    /// Receives a string (tag [`tags::STRING`]); it must be UTF-8 (use [`Comms::recv_tlv`] for the
-    /// raw bytes of a peer that sends other encodings).
-    pub fn recv_string(&mut self) -> CommsResult<String> {
-        let bytes = self.recv_expect(tags::STRING)?;
-        String::from_utf8(bytes).map_err(|_| CommsError::InvalidValue {
-            tag: tags::STRING,
-            reason: "string is not UTF-8",
-        })
-    }
-
-    /// Sends a byte array (tag [`tags::BYTES`]).
-    pub fn send_bytes(&mut self, b: &[u8]) -> CommsResult<()> {
-        self.send_tlv(tags::BYTES, b)
-    }
-
-    /// Receives a byte array (tag [`tags::BYTES`]).
-    pub fn recv_bytes(&mut self) -> CommsResult<Vec<u8>> {
-        self.recv_expect(tags::BYTES)
-    }
-
-    /// Sends a barrier: an empty message (tag [`tags::BARRIER`]) the peer waits for with
-    /// [`Comms::recv_barrier`].
-    pub fn send_barrier(&mut self) -> CommsResult<()> {
-        self.send_tlv(tags::BARRIER, &[])
-    }
-
-    /// Waits for a barrier (tag [`tags::BARRIER`], empty payload).
-    pub fn recv_barrier(&mut self) -> CommsResult<()> {
-        self.recv_fixed::<0>(tags::BARRIER).map(|_| ())
-    }
-
-    /// Sends a copy of `fd`: header `{FD, 0}` with one `SCM_RIGHTS` descriptor. The caller keeps
-    /// its own descriptor.
-    pub fn send_fd(&mut self, fd: BorrowedFd<'_>) -> CommsResult<()> {
-        self.send_message(tags::FD, &[], Ancillary::Fd(fd))
-    }
-
-    /// Receives a descriptor (close-on-exec). The message must carry tag [`tags::FD`], an empty
-    /// payload and exactly one descriptor; otherwise every descriptor that arrived is closed and
-    /// the call fails ([`CommsError::TagMismatch`], [`CommsError::BadLength`],
-    /// [`CommsError::ControlTruncated`] or [`CommsError::FdCount`]).
-    pub fn recv_fd(&mut self) -> CommsResult<OwnedFd> {
-        let mut m = self.recv_message()?;
-        check_tag(tags::FD, m.tag)?;
-        check_len(tags::FD, 0, &m.payload)?;
-        if m.ctrunc {
-            return Err(CommsError::ControlTruncated);
-        }
-        if m.fds.len() != 1 {
-            return Err(CommsError::FdCount {
-                got: u32::try_from(m.fds.len()).unwrap_or(u32::MAX),
-            });
-        }
-        Ok(m.fds.remove(0))
-    }
-
-    /// Sends this process's credentials: header `{CREDS, 0}` with `SCM_CREDENTIALS` holding our
-    /// pid, uid and gid (the kernel checks them and translates them for the receiver).
-    ///
-    /// If the kernel refuses our own ids (a user namespace without a mapping for our uid), the
-    /// header goes without the control message: the kernel then attaches the true credentials by
-    /// itself, which it does whenever the receiver has `SO_PASSCRED`.
-    pub fn send_creds(&mut self) -> CommsResult<()> {
-        // SAFETY: getpid, getuid and getgid cannot fail and have no preconditions.
-        let me = unsafe {
-            Creds {
-                pid: libc::getpid(),
-                uid: libc::getuid(),
-                gid: libc::getgid(),
-            }
-        };
-        match self.send_message(tags::CREDS, &[], Ancillary::Creds(me)) {
-            // Refused before any byte moved (the channel is intact): send it plainly.
-            Err(CommsError::Io(libc::EINVAL | libc::EPERM)) if !self.is_terminated() => {
-                self.send_message(tags::CREDS, &[], Ancillary::None)
-            }
-            r => r,
-        }
-    }
-
-    /// Receives the peer's credentials, as the kernel attached them to the `{CREDS, 0}` message.
-    /// Needs `SO_PASSCRED` on this end ([`CommsError::NoCredentials`] otherwise). Descriptors
-    /// smuggled along are closed.
-    pub fn recv_creds(&mut self) -> CommsResult<Creds> {
-        let m = self.recv_message()?;
-        check_tag(tags::CREDS, m.tag)?;
-        check_len(tags::CREDS, 0, &m.payload)?;
-        match m.creds {
-            Some(c) if !m.creds_conflict => Ok(c),
-            _ => Err(CommsError::NoCredentials),
-        }
-    }
 
     // ----- internals ----------------------------------------------------------------------
 
@@ -474,137 +338,6 @@ impl Comms {
     }
 }
 
-fn check_tag(expected: u32, got: u32) -> CommsResult<()> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(CommsError::TagMismatch { expected, got })
-    }
-}
-
-fn check_len(tag: u32, expected: usize, payload: &[u8]) -> CommsResult<()> {
-    if payload.len() == expected {
-        Ok(())
-    } else {
-        Err(CommsError::BadLength {
-            tag,
-            expected: expected as u64,
-            got: payload.len() as u64,
-        })
-    }
-}
-
-/// Classifies a failed send: nothing sent keeps the stream in sync unless the socket itself is
-/// dead; anything sent means the peer holds a partial message, so the channel must end.
-fn send_failure(e: i32, sent: usize) -> Fail {
-    let err = match e {
-        libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN => CommsError::Closed,
-        libc::EAGAIN => CommsError::Timeout,
-        _ => CommsError::Io(e),
-    };
-    let dead_socket = matches!(
-        e,
-        libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN | libc::EBADF | libc::ENOTSOCK
-    );
-    Fail {
-        err,
-        fatal: sent > 0 || dead_socket,
-    }
-}
-
-/// Classifies a failed read after `moved` bytes of the current message (of `expected`, if known).
-fn recv_failure(e: i32, moved: usize, expected: u64) -> Fail {
-    match e {
-        libc::EAGAIN => Fail {
-            err: CommsError::Timeout,
-            fatal: moved > 0,
-        },
-        libc::ECONNRESET | libc::EPIPE | libc::ENOTCONN if moved == 0 => {
-            Fail::fatal(CommsError::Closed)
-        }
-        libc::ECONNRESET | libc::EPIPE | libc::ENOTCONN => Fail::fatal(CommsError::Truncated {
-            expected,
-            got: moved as u64,
-        }),
-        _ => Fail::fatal(CommsError::Io(e)),
-    }
-}
-
-/// Reads one whole message: the header (collecting descriptors and credentials that come with
-/// it), the length check, then the payload as it arrives.
-fn read_message(fd: BorrowedFd<'_>, max: u64) -> Result<Incoming, Fail> {
-    let mut raw = [0u8; HEADER_LEN];
-    let mut got = 0usize;
-    let mut fds = Vec::new();
-    let mut creds: Option<Creds> = None;
-    let mut creds_conflict = false;
-    let mut ctrunc = false;
-    while got < HEADER_LEN {
-        // The full length is unknown until the header is complete; report the header's.
-        let chunk = fd::recv_chunk(fd, &mut raw[got..])
-            .map_err(|e| recv_failure(e, got, HEADER_LEN as u64))?;
-        if chunk.n == 0 {
-            return Err(Fail::fatal(if got == 0 {
-                CommsError::Closed
-            } else {
-                CommsError::Truncated {
-                    expected: HEADER_LEN as u64,
-                    got: got as u64,
-                }
-            }));
-        }
-        got += chunk.n;
-        fds.extend(chunk.fds);
-        ctrunc |= chunk.ctrunc;
-        creds_conflict |= chunk.control.creds_conflict;
-        if let Some(c) = chunk.control.creds {
-            match creds {
-                None => creds = Some(c),
-                Some(prev) if prev != c => creds_conflict = true,
-                Some(_) => {}
-            }
-        }
-    }
-    let header = Header::decode(&raw);
-    // `max` is at most HARD_MAX_MESSAGE_SIZE (i32::MAX), so a length within it fits in usize.
-    let len = match usize::try_from(header.len) {
-        Ok(len) if header.len <= max => len,
-        _ => {
-            // Nothing of the payload is read or allocated; the stream cannot be resynchronised.
-            return Err(Fail::fatal(CommsError::TooLarge {
-                len: header.len,
-                max,
-            }));
-        }
-    };
-    let expected = HEADER_LEN as u64 + header.len;
-    let mut payload = Vec::new();
-    let mut filled = 0usize;
-    while filled < len {
-        let target = wire::next_fill_target(filled, len);
-        if payload.len() < target {
-            payload.resize(target, 0);
-        }
-        let chunk = fd::recv_chunk(fd, &mut payload[filled..target])
-            .map_err(|e| recv_failure(e, HEADER_LEN + filled, expected))?;
-        // Descriptors never belong inside a payload: `chunk.fds` is dropped (closed) here.
-        if chunk.n == 0 {
-            return Err(Fail::fatal(CommsError::Truncated {
-                expected,
-                got: (HEADER_LEN + filled) as u64,
-            }));
-        }
-        filled += chunk.n;
-    }
-    Ok(Incoming {
-        tag: header.tag,
-        payload,
-        fds,
-        creds,
-        creds_conflict,
-        ctrunc,
-    })
-}
 
 /// Reads the client descriptor number from the environment (removing both variables).
 fn client_fd_from_env() -> CommsResult<RawFd> {

@@ -102,7 +102,7 @@ fn user_notify_child() -> i32 {
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             return 0;
         }
-        // As the clone child installs a sandboxee's filter (spawn/child.rs).
+        // As the clone child installs a sandboxee's filter (spawn/child/setup.rs).
         let Ok((fd, killable)) = uapi::install_with_listener(&prog) else {
             return 0;
         };

@@ -1,6 +1,6 @@
 //! The Rust side of a failure the C ABI reports: `Failure` (the value behind an `sbx_error`
 //! handle), the C status of each Rust error, and how a comms channel failed. Plain types: the
-//! `sbx_error_*` exports live in `error.rs`, so that `handle.rs` and `panic.rs`, which make
+//! `sbx_error_*` exports live in `error.rs`, so that `handle/` and `panic.rs`, which make
 //! failures, import nothing that imports them back.
 
 use super::status::sbx_status;

@@ -5,8 +5,8 @@
 //! import), policy, executor, sandbox,
 //! result (with its violation and syscall views), notify (callbacks), comms (the channel) and
 //! client (the sandboxee's side); a large object is a directory split by concern
-//! (`policy_builder/`, `result/`, `comms/`). `handle.rs` types the ownership of every
-//! handle and is the only file that casts pointers; `panic.rs` is the boundary every export runs
+//! (`policy_builder/`, `result/`, `comms/`). `handle/` types the ownership of every
+//! handle and is the only part that casts pointers; `panic.rs` is the boundary every export runs
 //! in. `include/sbx.h` is generated from these files by cbindgen (`cbindgen.toml`), so the `///`
 //! comments here are written for a C reader.
 

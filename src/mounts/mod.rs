@@ -7,12 +7,21 @@
 //! added above existing mount points is checked against them at once (each must exist in the
 //! new source, with its type, and not as a symlink). The child applies it with the new mount API (see
 //! `spawn::ns_child`), resolving every target beneath the new root without following symlinks.
+//!
+//! Here: the types and the builder; `rules.rs` the checks a mount passes before it is added;
+//! `view.rs` what the view shows at a path (through binds and symlinks).
 
 pub mod elf;
+mod rules;
+mod view;
+
+pub use rules::check_path;
 
 use crate::error::{Error, Result};
+use rules::check_inside;
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+use view::same_file;
 
 /// Paths the library manages itself inside every namespaced sandbox.
 pub const RESERVED: [&str; 2] = ["/proc", "/dev"];
@@ -213,261 +222,6 @@ impl MountTree {
             },
         )
     }
-
-    fn insert(&mut self, inside: PathBuf, kind: MountKind) -> Result<()> {
-        // Same path twice: only the very same mount may repeat. Read-only and writable binds of
-        // one source conflict: neither silently wins.
-        if let Some(existing) = self.mounts.get_mut(&inside) {
-            return match (existing, &kind) {
-                (
-                    MountKind::Bind {
-                        source: s1,
-                        is_dir: d1,
-                        writable: w1,
-                    },
-                    MountKind::Bind {
-                        source: s2,
-                        is_dir: d2,
-                        writable: w2,
-                    },
-                ) if s1 == s2 && d1 == d2 && w1 == w2 => Ok(()),
-                (MountKind::Tmpfs { size: a }, MountKind::Tmpfs { size: b }) if a == b => Ok(()),
-                (MountKind::Hidden { is_dir: a }, MountKind::Hidden { is_dir: b }) if a == b => {
-                    Ok(())
-                }
-                (old, _) => Err(Error::invalid(format!(
-                    "{} is already mounted ({}); it cannot also be {}",
-                    inside.display(),
-                    describe(old),
-                    describe(&kind)
-                ))),
-            };
-        }
-        // Nothing may be mounted beneath a file, and a file cannot cover existing mounts.
-        for (p, k) in &self.mounts {
-            let is_file = is_file_kind(k);
-            if is_file && inside.starts_with(p) {
-                return Err(Error::invalid(format!(
-                    "{} would be beneath {}, which is a file",
-                    inside.display(),
-                    p.display()
-                )));
-            }
-            let new_is_file = is_file_kind(&kind);
-            if new_is_file && p.starts_with(&inside) {
-                return Err(Error::invalid(format!(
-                    "file mount {} would cover the mount at {}",
-                    inside.display(),
-                    p.display()
-                )));
-            }
-        }
-        // A mount point beneath a bind mount cannot be created there: it must already exist in
-        // the bound source, with the right type.
-        if let Some((parent, MountKind::Bind { source, .. })) = self.enclosing(&inside) {
-            check_mount_point(&parent, &source, &inside, !is_file_kind(&kind))?;
-        }
-        // A directory bind added above mounts that are already there swallows their mount
-        // points: each must exist in the new source as well (else every run would fail).
-        if let MountKind::Bind {
-            source,
-            is_dir: true,
-            ..
-        } = &kind
-        {
-            for (p, k) in &self.mounts {
-                let below = p != &inside && p.starts_with(&inside);
-                let closest = self.enclosing(p).map_or(true, |(e, _)| !e.starts_with(&inside) || e == inside);
-                if below && closest {
-                    check_mount_point(&inside, source, p, !is_file_kind(k)).map_err(|e| {
-                        Error::invalid(format!(
-                            "{} ({}) conflicts with the mount already at {}: {e}",
-                            inside.display(),
-                            describe(&kind),
-                            p.display()
-                        ))
-                    })?;
-                }
-            }
-        }
-        self.mounts.insert(inside, kind);
-        Ok(())
-    }
-
-    /// The host file the sandbox would see at `inside`, following symlinks the way the kernel
-    /// would inside the new root (absolute targets restart at the sandbox's root). `None` when the
-    /// path is not backed by a bind mount or does not resolve.
-    pub fn resolve_in_view(&self, inside: &Path) -> Option<PathBuf> {
-        let mut path = inside.to_path_buf();
-        for _ in 0..40 {
-            let (mount, kind) = self
-                .mounts
-                .iter()
-                .filter(|(p, _)| path.starts_with(p))
-                .max_by_key(|(p, _)| p.components().count())?;
-            let MountKind::Bind { source, .. } = kind else {
-                return None;
-            };
-            let host = source.join(path.strip_prefix(mount).ok()?);
-            // Walk the host path one component at a time to find the first symlink.
-            let mut walked = source.clone();
-            let rest: Vec<_> = host.strip_prefix(source).ok()?.components().collect();
-            let mut jumped = None;
-            for (i, c) in rest.iter().enumerate() {
-                walked.push(c);
-                let meta = std::fs::symlink_metadata(&walked).ok()?;
-                if meta.file_type().is_symlink() {
-                    let target = std::fs::read_link(&walked).ok()?;
-                    let inside_dir = mount.join(rest[..i].iter().collect::<PathBuf>());
-                    let mut next = if target.is_absolute() {
-                        target
-                    } else {
-                        inside_dir.join(target)
-                    };
-                    for c in &rest[i + 1..] {
-                        next.push(c);
-                    }
-                    jumped = Some(normalize(&next)?);
-                    break;
-                }
-            }
-            match jumped {
-                Some(next) => path = next,
-                None => return Some(host),
-            }
-        }
-        None
-    }
-
-    /// The closest mount strictly above `inside`.
-    fn enclosing(&self, inside: &Path) -> Option<(PathBuf, MountKind)> {
-        self.mounts
-            .iter()
-            .filter(|(p, _)| inside != p.as_path() && inside.starts_with(p))
-            .max_by_key(|(p, _)| p.components().count())
-            .map(|(p, k)| (p.clone(), k.clone()))
-    }
-}
-
-/// `inside` will be a mount point within the bind of host `source` at `parent`: it must exist
-/// there with the right type and must not be a symlink (targets are never followed).
-fn check_mount_point(parent: &Path, source: &Path, inside: &Path, want_dir: bool) -> Result<()> {
-    let rest = inside.strip_prefix(parent).unwrap_or(Path::new(""));
-    let host = source.join(rest);
-    match std::fs::symlink_metadata(&host) {
-        Ok(m) if m.file_type().is_symlink() => Err(Error::invalid(format!(
-            "mount point {} is a symlink inside the bind mount of {}; targets are never followed through symlinks",
-            inside.display(),
-            parent.display()
-        ))),
-        Ok(m) if m.is_dir() == want_dir => Ok(()),
-        _ => Err(Error::invalid(format!(
-            "mount point {} must already exist as a {} inside the bind mount of {} (at {})",
-            inside.display(),
-            if want_dir { "directory" } else { "file" },
-            parent.display(),
-            host.display()
-        ))),
-    }
-}
-
-/// Lexically resolves `.` and `..` (no `..` above the root).
-fn normalize(p: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::from("/");
-    for c in p.components() {
-        match c {
-            Component::RootDir | Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::Normal(n) => out.push(n),
-            Component::Prefix(_) => return None,
-        }
-    }
-    Some(out)
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
-}
-
-fn describe(k: &MountKind) -> String {
-    match k {
-        MountKind::Bind {
-            source,
-            is_dir,
-            writable,
-        } => format!(
-            "{} bind of {} ({})",
-            if *is_dir { "directory" } else { "file" },
-            source.display(),
-            if *writable { "rw" } else { "ro" }
-        ),
-        MountKind::Tmpfs { .. } => "tmpfs".to_string(),
-        MountKind::Hidden { .. } => "hidden".to_string(),
-    }
-}
-
-fn is_file_kind(k: &MountKind) -> bool {
-    matches!(
-        k,
-        MountKind::Bind { is_dir: false, .. } | MountKind::Hidden { is_dir: false }
-    )
-}
-
-/// Absolute, canonical (no `.`, `..`, `//` or trailing `/`), no NUL.
-pub fn check_path(what: &str, p: &Path) -> Result<()> {
-    let bytes = p.as_os_str().as_encoded_bytes();
-    if bytes.is_empty() {
-        return Err(Error::invalid(format!("{what} is empty")));
-    }
-    if bytes.contains(&0) {
-        return Err(Error::invalid(format!(
-            "{what} {} contains a NUL byte",
-            p.display()
-        )));
-    }
-    if !p.is_absolute() {
-        return Err(Error::invalid(format!(
-            "{what} {} is not absolute",
-            p.display()
-        )));
-    }
-    let canonical = bytes.len() == 1
-        || (!bytes.ends_with(b"/")
-            && !bytes.windows(2).any(|w| w == b"//")
-            && p.components()
-                .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
-            && !bytes.split(|b| *b == b'/').any(|c| c == b"." || c == b".."));
-    if !canonical {
-        return Err(Error::invalid(format!(
-            "{what} {} is not canonical (no '.', '..', '//' or trailing '/')",
-            p.display()
-        )));
-    }
-    Ok(())
-}
-
-fn check_inside(inside: &Path) -> Result<()> {
-    check_path("mount target", inside)?;
-    if inside == Path::new("/") {
-        return Err(Error::invalid(
-            "mount target / is the sandbox's own root (use set_root_writable)",
-        ));
-    }
-    for r in RESERVED {
-        if inside.starts_with(r) {
-            return Err(Error::invalid(format!(
-                "mount target {} is under {r}, which libsbx provides itself",
-                inside.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

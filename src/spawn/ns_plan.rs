@@ -58,7 +58,7 @@ pub struct MountOp {
     pub host_tree: Option<std::os::fd::OwnedFd>,
     /// For error messages.
     pub label: String,
-    /// What the mount grants in the sandboxee's Landlock domain (`landlock.rs`).
+    /// What the mount grants in the sandboxee's Landlock domain (`landlock/mod.rs`).
     pub grant: Grant,
 }
 
