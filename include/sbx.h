@@ -1994,6 +1994,16 @@ sbx_status sbx_executor_get_limit(const struct sbx_executor *executor,
                                   struct sbx_error **err_out);
 
 /**
+ * The memory ceiling `sbx-run` applies when no memory limit is asked for: a quarter of the
+ * memory this process may use (the host's RAM, or its own cgroup's limit when lower), at
+ * least 256 MiB. Stores it in `*bytes_out` (when not NULL) and returns true where this
+ * process can make a memory cgroup; returns false otherwise. Set it with
+ * `sbx_executor_set_limit(executor, SBX_LIMIT_CGROUP_MEMORY, value)` to protect the host
+ * the same way: executors have no memory limit unless asked.
+ */
+bool sbx_default_memory_ceiling(uint64_t *bytes_out);
+
+/**
  * Frees an executor that was not passed to `sbx_sandbox_new`, closing the descriptor copies
  * it holds. NULL is a no-op.
  */

@@ -185,6 +185,28 @@ s.serve_forever()' "$web/port" >/dev/null 2>&1) &
     [[ $("$@" id -u) == 0 ]] || mem_want=125
     check "$mem_want" "--memory 64M: a 256 MiB balloon -> $mem_want" "${sbxrun[@]}" --memory 64M -- python3 -c 'b = bytearray(256 << 20); b[::4096] = b"x" * len(b[::4096])'
     check "$((mem_want == 137 ? 0 : 125))" "--memory 64M --pids 64 --cpus 0.5: a small job" "${sbxrun[@]}" --memory 64M --pids 64 --cpus 0.5 -- sh -c 'echo hi | wc -c'
+    # The default memory ceiling: where a memory cgroup can be made (root here) every run has
+    # one unless --memory 0 says none; elsewhere (uid 65534) runs go on without one.
+    local cg_default='"cgroup":{"memory_peak":' json
+    [[ $mem_want == 137 ]] || cg_default='"cgroup":null'
+    for args in "" "--memory 0"; do
+        # shellcheck disable=SC2086 # $args is empty or two words
+        json=$("$@" "$bin" --json $args -- true 2>&1 >/dev/null </dev/null | tail -n 1)
+        local want=$cg_default
+        [[ -z $args ]] || want='"cgroup":null'
+        if [[ $json == '{"status":"OK",'*"$want"* ]]; then
+            echo "ok   default memory ceiling, --json ${args:-(no --memory)}: $want"
+        else
+            echo "FAIL default memory ceiling, --json ${args:-(no --memory)}: want $want in: $json"
+            fails=$((fails + 1))
+        fi
+    done
+    if "$@" "$bin" --help | grep -q -E '\(here: ([0-9]+ MiB|none, no memory cgroup can be made)\)'; then
+        echo "ok   --help names this host's default memory ceiling"
+    else
+        echo "FAIL --help does not name the default memory ceiling"
+        fails=$((fails + 1))
+    fi
     echo "CLI smoke: $fails failed"
     ((fails == 0))
 }

@@ -89,10 +89,11 @@ LIMITS:
     --rlimit-core BYTES            RLIMIT_CORE. Default 0.
     --memory BYTES                 Memory of the whole sandbox, swap included, as a cgroup of
                                    its own; beyond it the kernel's OOM killer ends a process
-                                   (exit 137, 'memory limit' in the description). Default:
-                                   none (a cgroup costs an sbx-run ~2 ms on this kind of
-                                   host: made, joined by a fresh process, removed before
-                                   exit); 0 or inf: none.
+                                   (exit 137, 'memory limit' in the description). Default,
+                                   where this user can make a memory cgroup: a quarter of
+                                   the memory sbx-run may use (the host's RAM, or its own
+                                   cgroup's limit when lower), at least 256 MiB ({memory}).
+                                   0 or inf: none.
     --pids N                       Processes and threads alive in the whole sandbox at once (a
                                    cgroup); forks beyond fail with EAGAIN. Without it, the
                                    task cap (--rlimit-nproc) still holds.
@@ -253,7 +254,7 @@ fn main() -> ExitCode {
     let opts = match args.and_then(parse_args) {
         Ok(Parsed::Run(o)) => o,
         Ok(Parsed::Help) => {
-            print!("{HELP}");
+            print!("{}", HELP.replace("{memory}", &setup::memory_default_text()));
             return ExitCode::SUCCESS;
         }
         Ok(Parsed::Version) => {

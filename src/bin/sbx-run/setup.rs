@@ -189,6 +189,15 @@ pub(crate) fn build_executor(o: &Options) -> Executor {
     set(&mut l.processes, o.rlimit_nproc);
     set(&mut l.core, o.rlimit_core);
     l.cgroup = o.cgroup;
-    l.cgroup.memory = o.memory.flatten();
+    // Not asked for: the default ceiling, where a memory cgroup can be made.
+    l.cgroup.memory = o.memory.unwrap_or_else(sbx::cgroups::default_memory_ceiling);
     ex
+}
+
+/// The default memory ceiling as `--help` shows it.
+pub(crate) fn memory_default_text() -> String {
+    match sbx::cgroups::default_memory_ceiling() {
+        Some(bytes) => format!("here: {} MiB", bytes >> 20),
+        None => "here: none, no memory cgroup can be made".to_string(),
+    }
 }
