@@ -204,6 +204,13 @@ pub fn release() {
     pool::release(std::time::Duration::from_secs(2));
 }
 
+/// How many empty groups to keep made ahead per hierarchy (default 2), so that a sandbox's
+/// group is taken, not made, on the spawn path. A process that runs one sandbox and exits
+/// (`sbx-run`) sets 0: it would only make groups to remove them again.
+pub fn set_ready_groups(count: usize) {
+    pool::READY.store(count, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Usage read from a sandbox's cgroup when its run ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CgroupUsage {

@@ -1,11 +1,11 @@
 //! The pool of empty groups and the janitor thread that fills it and removes used groups.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex, OnceLock};
 
-/// Empty groups kept ready per parent directory.
-const READY: usize = 2;
+/// Empty groups kept ready per parent directory (see [`super::set_ready_groups`]).
+pub(super) static READY: AtomicUsize = AtomicUsize::new(2);
 
 enum Chore {
     /// Keep `READY` empty groups under this parent.
@@ -121,7 +121,7 @@ fn do_chore(chore: Chore) {
         }
         Chore::Refill(_) if RELEASED.load(Ordering::Relaxed) => {}
         Chore::Refill(parent) => loop {
-            if lock().iter().filter(|d| d.parent() == Some(parent.as_path())).count() >= READY {
+            if lock().iter().filter(|d| d.parent() == Some(parent.as_path())).count() >= READY.load(Ordering::Relaxed) {
                 break;
             }
             match make(&parent) {

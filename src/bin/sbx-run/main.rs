@@ -296,6 +296,8 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
+    // One sandbox, then exit: no cgroups made ahead (they would only be removed again).
+    sbx::cgroups::set_ready_groups(0);
     let sb = Sandbox::new(build_executor(&opts), policy);
     let result = run_until_done(&sb, &signals);
     // An Err means libsbx refused the request before starting anything (bad input); it is
