@@ -2,6 +2,7 @@
 //! ([`Policy::decide`]), and moby's default profile (the copy in `tests/data/`).
 
 use super::*;
+use crate::policy::{mandatory, syscalls};
 use crate::policy::{Policy, SeccompData};
 
 const EPERM: u16 = 1;
