@@ -1,7 +1,7 @@
 //! Network allow-lists: the endpoints a sandboxee's `connect` may reach on the host.
 //!
 //! A sandbox keeps its own empty network namespace; with an allow-list, its `connect` calls go to
-//! the supervisor (user notification, `monitor/netproxy.rs`), which reads the address once,
+//! the supervisor (user notification, `monitor/netproxy/`), which reads the address once,
 //! decides here on that copy, and for an allowed endpoint connects a socket of its own on the
 //! host and puts it in place of the sandboxee's. This module is the pure half: the endpoint
 //! specs, their parsing, and the decision on a `sockaddr`'s bytes.
