@@ -1,4 +1,4 @@
-//! The monitors: ptrace (`ptrace/`) and user-notify (`unotify.rs`), both served by the one
+//! The monitors: ptrace (`ptrace/`) and user-notify (`unotify/`), both served by the one
 //! supervisor thread (`supervisor.rs`). This module holds what any monitor needs: the run state
 //! shared with the caller's threads (`state.rs`), assembling the [`RunResult`] from what a
 //! monitor saw ([`Outcome`]), an audit run's record ([`AuditLog`]), decoding the clone
