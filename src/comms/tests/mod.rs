@@ -4,7 +4,7 @@
 //! concurrently. Instead every descriptor smuggled to a receiver is a memfd with a name unique to
 //! the test, and the check counts the entries of `/proc/self/fd` that link to that name.
 //!
-//! Here: the helpers (`util`, also used by `fuzz_tests.rs`) and the tests that run a child
+//! Here: the helpers (`util`, also used by `fuzz_tests/`) and the tests that run a child
 //! process (the sandboxee side, `Comms::client`); `round_trips.rs` the typed messages;
 //! `descriptors.rs` fds and credentials; `limits.rs` limits, closing and termination.
 
