@@ -24,6 +24,7 @@ use super::rule::ioctl_cmd;
 
 mod compiler;
 mod disassembly;
+mod file_round_trip;
 mod mandatory_rules;
 mod property;
 mod semantics;

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn random_action(rng: &mut Rng) -> Action {
+pub(super) fn random_action(rng: &mut Rng) -> Action {
     match rng.below(4) {
         0 => Action::Allow,
         1 => Action::Errno(1 + rng.below(u64::from(MAX_ERRNO)) as u16),
