@@ -160,6 +160,15 @@ cli_smoke() {
     echo 'version = 1' >"$learned/bad.toml"
     echo 'allow = ["no_such_call"]' >>"$learned/bad.toml"
     check 125 "--policy with an unknown syscall -> 125" "${sbxrun[@]}" --policy "$learned/bad.toml" -- true
+    # The whole policy as a file: --dump-policy-file writes it, --policy runs it, and its
+    # [limits] apply unless the command line says otherwise.
+    "${sbxrun[@]}" --dump-policy-file >"$learned/full.toml"
+    check 0 "--policy runs the --dump-policy-file of the default policy" "${sbxrun[@]}" --policy "$learned/full.toml" -- sh -c 'echo hi > /tmp/x && cat /tmp/x'
+    sed 's/^walltime = .*/walltime = 0.5/' "$learned/full.toml" >"$learned/wall.toml"
+    check 124 "--policy with [limits] walltime = 0.5 -> 124" "${sbxrun[@]}" --policy "$learned/wall.toml" -- sleep 5
+    check 0 "--walltime wins over the file's [limits] walltime" "${sbxrun[@]}" --policy "$learned/wall.toml" --walltime 10 -- sleep 1
+    sed 's/^memory = .*/memory = 67108864/' "$learned/full.toml" >"$learned/mem.toml"
+    check "$([[ $("$@" id -u) == 0 ]] && echo 137 || echo 125)" "--policy with [limits] memory = 64 MiB: a 256 MiB balloon" "${sbxrun[@]}" --policy "$learned/mem.toml" -- python3 -c 'b = bytearray(256 << 20); b[::4096] = b"x" * len(b[::4096])'
     rm -rf "$learned"
     # Network allow-list: a host HTTP server on a free port; curl reaches it, not another port.
     local web port
