@@ -2254,6 +2254,35 @@ sbx_status sbx_policy_builder_set_default_action(struct sbx_policy_builder *buil
                                                  struct sbx_error **err_out);
 
 /**
+ * Creates a builder holding what a policy file says (`version = 1`, `default`, `monitor`,
+ * `audit`, `[namespaces]`, `[view]`, `[[mount]]`, `allow`, `[[rule]]`, `connect`, ...; see
+ * the README) and stores it in `*builder_out`; the caller owns it, as with
+ * `sbx_policy_builder_new`. `origin` names the file in errors (NULL: `"policy"`). A
+ * `[limits]` table is checked, not applied: limits belong to the executor.
+ * `*builder_out` is written only on success.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`text`, `builder_out`),
+ * `SBX_STATUS_INVALID_ARGUMENT` (`text` or `origin` not UTF-8), `SBX_STATUS_INVALID_POLICY`
+ * (the file: the message names `origin:line:column`, the key and the problem).
+ */
+sbx_status sbx_policy_builder_from_string(const char *text,
+                                          const char *origin,
+                                          struct sbx_policy_builder **builder_out,
+                                          struct sbx_error **err_out);
+
+/**
+ * `sbx_policy_builder_from_string` with the text of the file at `path` (errors name the
+ * path).
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`path`, `builder_out`),
+ * `SBX_STATUS_INVALID_ARGUMENT` (the file cannot be read or is not UTF-8),
+ * `SBX_STATUS_INVALID_POLICY` (its content).
+ */
+sbx_status sbx_policy_builder_from_file(const char *path,
+                                        struct sbx_policy_builder **builder_out,
+                                        struct sbx_error **err_out);
+
+/**
  * Chooses the monitor: one of the `SBX_MONITOR_*` values (default `SBX_MONITOR_AUTO`).
  * `SBX_MONITOR_UNOTIFY` with `sbx_policy_builder_disable_namespaces` makes
  * `sbx_policy_builder_build` fail with `SBX_STATUS_INVALID_POLICY`.
