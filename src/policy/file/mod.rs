@@ -92,7 +92,12 @@ pub(super) struct Origin<'a> {
 impl Origin<'_> {
     /// `name:line:column: what`, for the byte offset `at`.
     pub(super) fn error(&self, at: usize, what: impl std::fmt::Display) -> Error {
-        let before = &self.text[..at.min(self.text.len())];
+        // `at` comes from the parser's spans; clamp it to a char boundary all the same.
+        let mut at = at.min(self.text.len());
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let before = &self.text[..at];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         Error::InvalidPolicy(format!("{}:{line}:{column}: {what}", self.name))
@@ -103,10 +108,14 @@ impl Origin<'_> {
     fn key_before(&self, at: usize) -> Option<&str> {
         let line = self.text.get(..at)?.rsplit('\n').next()?;
         let before = line.trim_end().strip_suffix('=')?.trim_end();
+        // The key is the run of [A-Za-z0-9_-] before ` =`; the character before it may be any
+        // (multi-byte) character, so step past it by its own length.
         let start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-            .map_or(0, |i| i + 1);
-        Some(&before[start..]).filter(|k| !k.is_empty())
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        before.get(start..).filter(|k| !k.is_empty())
     }
 
     /// `name:line:column: key: what`.

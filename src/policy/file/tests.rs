@@ -132,7 +132,7 @@ type = "libraries"
 source = "/bin/true"
 
 [[fallback]]
-syscall = "readlink"
+syscall = "readlinkat"
 action = "errno:ENOENT"
 
 [limits]
@@ -189,4 +189,15 @@ fn version_one_files_of_learn_mode_still_load() {
     let loaded = PolicyBuilder::new().load_file(text, "old.toml").unwrap();
     assert_eq!(loaded.limits, None);
     assert!(!loaded.view);
+}
+
+/// A multi-byte character right before a key's `=` (found by the `policy_text` fuzzer: the key
+/// finder once sliced inside it and panicked): an error naming the place, never a panic.
+#[test]
+fn a_multibyte_character_before_a_key_is_an_error() {
+    for text in ["version = 1\nmonitoré = \"auto\"\n", "versqo\u{fffd} = }}}}", "\u{e9}= 1"] {
+        let mut pb = PolicyBuilder::new();
+        let err = pb.load_file(text, "odd.toml").err().map(|e| e.to_string());
+        assert!(err.as_deref().is_some_and(|e| e.contains("odd.toml:")), "{text:?}: {err:?}");
+    }
 }
