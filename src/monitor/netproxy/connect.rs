@@ -46,8 +46,12 @@ impl Proxy {
         // Step 1: the task and the address, once. The pidfd (kept from an earlier connect of
         // the task's, or opened now) and the copy are the waiting task's if the notification is
         // still valid after both.
-        let Some(mut task) = self.take_task(call.pid) else {
-            return Answer::Done;
+        let mut task = match self.take_task(call.pid) {
+            Ok(t) => t,
+            Err(libc::ESRCH) => return Answer::Done,
+            // A thread on a kernel without PIDFD_THREAD: its socket cannot be fetched, so the
+            // call fails (it must not wait for an answer that never comes).
+            Err(_) => return Answer::Reply(libc::EACCES),
         };
         let answer = self.connect_task(listener, &call, &mut task, epoll);
         // Kept even if it is gone: its pidfd then fails, and the entry is made anew.
@@ -77,10 +81,11 @@ impl Proxy {
             Err(Fetch::Gone) if !task.fresh => {
                 // The kept pidfd's task is gone: the tid is another task's now. Open it anew,
                 // checked against the notification again.
-                let Some(t) = Task::open(call.pid) else {
-                    return Answer::Done;
+                *task = match Task::open(call.pid) {
+                    Ok(t) => t,
+                    Err(libc::ESRCH) => return Answer::Done,
+                    Err(_) => return Answer::Reply(libc::EACCES),
                 };
-                *task = t;
                 if !id_valid(listener, call.id) {
                     return Answer::Done;
                 }

@@ -40,7 +40,7 @@ use crate::sys::seccomp as uapi;
 use socket::{
     open_fdinfo, open_fdinfo_dir, read_fdinfo_flags, set_blocking, so_error, writable_now,
 };
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 mod connect;
 mod socket;
@@ -104,11 +104,11 @@ struct Task {
 }
 
 impl Task {
-    /// A pidfd of `tid` opened now; `None` if it is gone.
-    fn open(tid: libc::pid_t) -> Option<Task> {
-        Some(Task {
+    /// A pidfd of thread `tid` opened now ([`open_thread_pidfd`]), or its errno (ESRCH: gone).
+    fn open(tid: libc::pid_t) -> Result<Task, i32> {
+        Ok(Task {
             tid,
-            pidfd: crate::monitor::launch::open_pidfd(tid)?,
+            pidfd: open_thread_pidfd(tid)?,
             fresh: true,
             fdinfo: None,
             entries: Vec::new(),
@@ -195,13 +195,13 @@ impl Proxy {
     }
 
     /// The kept entry of `tid`, taken out (put back with [`Proxy::keep`]), or a new one with a
-    /// pidfd opened now; `None` if the task is gone.
-    fn take_task(&mut self, tid: libc::pid_t) -> Option<Task> {
+    /// pidfd opened now ([`Task::open`]).
+    fn take_task(&mut self, tid: libc::pid_t) -> Result<Task, i32> {
         match self.tasks.iter().position(|t| t.tid == tid) {
             Some(i) => {
                 let mut t = self.tasks.remove(i);
                 t.fresh = false;
-                Some(t)
+                Ok(t)
             }
             None => Task::open(tid),
         }
@@ -270,6 +270,29 @@ fn install(listener: RawFd, p: Pending) {
         return;
     }
     respond(listener, p.id, 0);
+}
+
+/// `PIDFD_THREAD` (6.9): a pidfd of any thread, not only of a thread group's leader.
+const PIDFD_THREAD: libc::c_int = libc::O_EXCL;
+
+/// A pidfd of thread `tid` (a connect may come from any thread of the sandboxee): with
+/// `PIDFD_THREAD`, or where the kernel does not know that flag (EINVAL before 6.9) a plain one,
+/// which only a thread group's leader has. The errno if none: ESRCH when the task is gone.
+fn open_thread_pidfd(tid: libc::pid_t) -> Result<OwnedFd, i32> {
+    let mut errno = 0;
+    for flags in [PIDFD_THREAD, 0] {
+        // SAFETY: pidfd_open takes a pid and flags; the result is a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, tid, flags) };
+        match i32::try_from(fd) {
+            // SAFETY: a fresh fd owned by nobody else.
+            Ok(fd) if fd >= 0 => return Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+            _ => errno = last_errno(),
+        }
+        if errno != libc::EINVAL {
+            break;
+        }
+    }
+    Err(errno)
 }
 
 /// Answers notification `id` with `errno` (0: success, the call returns 0).

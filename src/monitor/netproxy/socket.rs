@@ -269,7 +269,7 @@ fn carry_options(domain: i32, from: RawFd, to: RawFd) {
     for (level, opt) in opts {
         let mut buf = [0u8; 32];
         let mut len = crate::sys::socklen_of::<[u8; 32]>(); // buf's size
-                                                            // SAFETY: the kernel writes at most `len` bytes into `buf`.
+        // SAFETY: the kernel writes at most `len` bytes into `buf`.
         let got = unsafe { libc::getsockopt(from, level, opt, buf.as_mut_ptr().cast(), &mut len) };
         // All-zero is each option's default on a fresh socket: nothing to carry.
         let n = usize::try_from(len).unwrap_or(0).min(buf.len());
