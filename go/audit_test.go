@@ -70,6 +70,27 @@ func TestLoadRules(t *testing.T) {
 	}
 }
 
+// A whole policy file makes a builder: a good one builds, a bad one is ErrInvalidPolicy naming
+// the place and the key, and a missing file is ErrInvalidArgument naming it.
+func TestPolicyBuilderFromString(t *testing.T) {
+	file := "version = 1\ndefault = \"errno:EPERM\"\nallow = [\"read\"]\n[namespaces]\nhostname = \"box\"\n[[mount]]\npath = \"/scratch\"\ntype = \"tmpfs\"\n"
+	b, err := PolicyBuilderFromString(file, "ok.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Build(); err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	_, err = PolicyBuilderFromString("version = 1\n[view]\ndev_pts = 1\n", "bad.toml")
+	if !errors.Is(err, ErrInvalidPolicy) || !strings.Contains(err.Error(), "bad.toml:3:11") || !strings.Contains(err.Error(), "dev_pts") {
+		t.Fatalf("bad file: %v", err)
+	}
+	_, err = PolicyBuilderFromFile("/nonexistent-sbx.toml")
+	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "/nonexistent-sbx.toml") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
 // Audited calls keep the values a learned policy conditions on: dash under a policy with no
 // rules, audited (a learning run), has its mmap calls listed with their protections in
 // Seen.Values (the loader maps its libraries PROT_READ and PROT_READ|PROT_EXEC).

@@ -26,6 +26,27 @@ func TestCgroupMemoryLimit(t *testing.T) {
 	}
 }
 
+// The default memory ceiling: root here can make a memory cgroup, so there is one (at least
+// 256 MiB, whole MiB) and a run under it has a cgroup; uid 65534 here cannot, so there is none.
+func TestDefaultMemoryCeiling(t *testing.T) {
+	ceiling, ok := DefaultMemoryCeiling()
+	if os.Geteuid() != 0 {
+		if ok {
+			t.Fatalf("a ceiling (%d) without a memory cgroup to put it in", ceiling)
+		}
+		return
+	}
+	if !ok || ceiling < 256<<20 || ceiling%(1<<20) != 0 {
+		t.Fatalf("ceiling %d, ok %v", ceiling, ok)
+	}
+	c := Command("true")
+	c.Limits.Memory = LimitTo(ceiling)
+	res, err := c.Run(context.Background())
+	if err != nil || !res.Success() || res.Cgroup == nil || res.Cgroup.MemoryPeak == 0 {
+		t.Fatalf("run under the ceiling: %v %+v", err, res)
+	}
+}
+
 // The shared empty network namespace: a run as root; anyone else is refused.
 func TestSharedNetworkNamespace(t *testing.T) {
 	p, err := withTestMonitor(NewToolPolicyBuilder()).SetNetworkNamespace(NetNsShared).Build()

@@ -76,6 +76,19 @@ type Limits struct {
 	WallTime time.Duration
 }
 
+// DefaultMemoryCeiling is the memory ceiling sbx-run applies when no memory limit is asked
+// for: a quarter of the memory this process may use (the host's RAM, or its own cgroup's
+// limit when lower), at least 256 MiB. ok is false where this process cannot make a memory
+// cgroup. Set Limits.Memory to it to protect the host the same way: a Cmd has no memory limit
+// unless asked.
+func DefaultMemoryCeiling() (bytes uint64, ok bool) {
+	var b C.uint64_t
+	if !C.sbx_default_memory_ceiling(&b) {
+		return 0, false
+	}
+	return uint64(b), true
+}
+
 // rlimits lists the rlimit fields with their C identifiers.
 func (l *Limits) rlimits() []struct {
 	id    C.uint32_t

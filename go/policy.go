@@ -217,6 +217,57 @@ func NewToolPolicyBuilder() *PolicyBuilder {
 	})
 }
 
+// PolicyBuilderFromString returns a builder holding what a policy file says: TOML with
+// version = 1, default, monitor, audit, [namespaces], [view], [[mount]], allow, [[rule]],
+// connect and the rest (see the README's policy-file section; PolicyBuilder dumps from Rust and
+// sbx-run --dump-policy-file write such files). origin names the file in errors. A [limits]
+// table is checked, not applied: limits belong to the Sandbox. A bad file is an *Error with
+// ErrInvalidPolicy whose message names origin:line:column, the key and the problem.
+func PolicyBuilderFromString(text, origin string) (*PolicyBuilder, error) {
+	const op = "sbx_policy_builder_from_string"
+	ct, err := cString(op, "text", text)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(ct))
+	co, err := cString(op, "origin", origin)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(co))
+	return policyBuilderFrom(op, func(out **C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_from_string(ct, co, out, cerr)
+	})
+}
+
+// PolicyBuilderFromFile is PolicyBuilderFromString with the file at path (errors name it).
+func PolicyBuilderFromFile(path string) (*PolicyBuilder, error) {
+	const op = "sbx_policy_builder_from_file"
+	cp, err := cString(op, "path", path)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cp))
+	return policyBuilderFrom(op, func(out **C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_policy_builder_from_file(cp, out, cerr)
+	})
+}
+
+// policyBuilderFrom wraps the builder a fallible C constructor makes.
+func policyBuilderFrom(op string, mk func(out **C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status) (*PolicyBuilder, error) {
+	if err := CheckVersion(); err != nil {
+		return nil, err
+	}
+	var out *C.sbx_policy_builder
+	var cerr *C.sbx_error
+	if err := statusError(op, mk(&out, &cerr), cerr); err != nil {
+		return nil, err
+	}
+	b := &PolicyBuilder{_ptr: out}
+	runtime.SetFinalizer(b, (*PolicyBuilder).Close)
+	return b, nil
+}
+
 // ptr returns the C handle, panicking once the builder was built or closed.
 func (b *PolicyBuilder) ptr() *C.sbx_policy_builder {
 	maybeGC()
@@ -441,9 +492,10 @@ func (b *PolicyBuilder) SetMonitor(m Monitor) *PolicyBuilder {
 	})
 }
 
-// LoadRules adds the syscall rules of a policy file, after the builder's own: TOML as
-// `sbx-run --learn` writes it (version = 1, default, allow = [...], [[rule]] with syscall,
-// action and args; see the README). origin names the file in errors. A bad file adds nothing
+// LoadRules applies a policy file to the builder, its rules after the builder's own: TOML as
+// `sbx-run --learn` or --dump-policy-file writes it (version = 1, default, allow = [...],
+// [[rule]] with syscall, action and args, and the settings and view keys; see the README).
+// origin names the file in errors. A bad file adds nothing
 // and makes Build fail with ErrInvalidPolicy, naming origin:line:column and the problem.
 func (b *PolicyBuilder) LoadRules(text, origin string) *PolicyBuilder {
 	return b.withStrings("sbx_policy_builder_load_rules", "text", text, "origin", origin,

@@ -1994,6 +1994,16 @@ sbx_status sbx_executor_get_limit(const struct sbx_executor *executor,
                                   struct sbx_error **err_out);
 
 /**
+ * The memory ceiling `sbx-run` applies when no memory limit is asked for: a quarter of the
+ * memory this process may use (the host's RAM, or its own cgroup's limit when lower), at
+ * least 256 MiB. Stores it in `*bytes_out` (when not NULL) and returns true where this
+ * process can make a memory cgroup; returns false otherwise. Set it with
+ * `sbx_executor_set_limit(executor, SBX_LIMIT_CGROUP_MEMORY, value)` to protect the host
+ * the same way: executors have no memory limit unless asked.
+ */
+bool sbx_default_memory_ceiling(uint64_t *bytes_out);
+
+/**
  * Frees an executor that was not passed to `sbx_sandbox_new`, closing the descriptor copies
  * it holds. NULL is a no-op.
  */
@@ -2242,6 +2252,35 @@ sbx_status sbx_policy_builder_set_default_action(struct sbx_policy_builder *buil
                                                  uint32_t action,
                                                  int32_t errno_value,
                                                  struct sbx_error **err_out);
+
+/**
+ * Creates a builder holding what a policy file says (`version = 1`, `default`, `monitor`,
+ * `audit`, `[namespaces]`, `[view]`, `[[mount]]`, `allow`, `[[rule]]`, `connect`, ...; see
+ * the README) and stores it in `*builder_out`; the caller owns it, as with
+ * `sbx_policy_builder_new`. `origin` names the file in errors (NULL: `"policy"`). A
+ * `[limits]` table is checked, not applied: limits belong to the executor.
+ * `*builder_out` is written only on success.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`text`, `builder_out`),
+ * `SBX_STATUS_INVALID_ARGUMENT` (`text` or `origin` not UTF-8), `SBX_STATUS_INVALID_POLICY`
+ * (the file: the message names `origin:line:column`, the key and the problem).
+ */
+sbx_status sbx_policy_builder_from_string(const char *text,
+                                          const char *origin,
+                                          struct sbx_policy_builder **builder_out,
+                                          struct sbx_error **err_out);
+
+/**
+ * `sbx_policy_builder_from_string` with the text of the file at `path` (errors name the
+ * path).
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`path`, `builder_out`),
+ * `SBX_STATUS_INVALID_ARGUMENT` (the file cannot be read or is not UTF-8),
+ * `SBX_STATUS_INVALID_POLICY` (its content).
+ */
+sbx_status sbx_policy_builder_from_file(const char *path,
+                                        struct sbx_policy_builder **builder_out,
+                                        struct sbx_error **err_out);
 
 /**
  * Chooses the monitor: one of the `SBX_MONITOR_*` values (default `SBX_MONITOR_AUTO`).

@@ -160,6 +160,15 @@ cli_smoke() {
     echo 'version = 1' >"$learned/bad.toml"
     echo 'allow = ["no_such_call"]' >>"$learned/bad.toml"
     check 125 "--policy with an unknown syscall -> 125" "${sbxrun[@]}" --policy "$learned/bad.toml" -- true
+    # The whole policy as a file: --dump-policy-file writes it, --policy runs it, and its
+    # [limits] apply unless the command line says otherwise.
+    "${sbxrun[@]}" --dump-policy-file >"$learned/full.toml"
+    check 0 "--policy runs the --dump-policy-file of the default policy" "${sbxrun[@]}" --policy "$learned/full.toml" -- sh -c 'echo hi > /tmp/x && cat /tmp/x'
+    sed 's/^walltime = .*/walltime = 0.5/' "$learned/full.toml" >"$learned/wall.toml"
+    check 124 "--policy with [limits] walltime = 0.5 -> 124" "${sbxrun[@]}" --policy "$learned/wall.toml" -- sleep 5
+    check 0 "--walltime wins over the file's [limits] walltime" "${sbxrun[@]}" --policy "$learned/wall.toml" --walltime 10 -- sleep 1
+    sed 's/^memory = .*/memory = 67108864/' "$learned/full.toml" >"$learned/mem.toml"
+    check "$([[ $("$@" id -u) == 0 ]] && echo 137 || echo 125)" "--policy with [limits] memory = 64 MiB: a 256 MiB balloon" "${sbxrun[@]}" --policy "$learned/mem.toml" -- python3 -c 'b = bytearray(256 << 20); b[::4096] = b"x" * len(b[::4096])'
     rm -rf "$learned"
     # Network allow-list: a host HTTP server on a free port; curl reaches it, not another port.
     local web port
@@ -185,6 +194,28 @@ s.serve_forever()' "$web/port" >/dev/null 2>&1) &
     [[ $("$@" id -u) == 0 ]] || mem_want=125
     check "$mem_want" "--memory 64M: a 256 MiB balloon -> $mem_want" "${sbxrun[@]}" --memory 64M -- python3 -c 'b = bytearray(256 << 20); b[::4096] = b"x" * len(b[::4096])'
     check "$((mem_want == 137 ? 0 : 125))" "--memory 64M --pids 64 --cpus 0.5: a small job" "${sbxrun[@]}" --memory 64M --pids 64 --cpus 0.5 -- sh -c 'echo hi | wc -c'
+    # The default memory ceiling: where a memory cgroup can be made (root here) every run has
+    # one unless --memory 0 says none; elsewhere (uid 65534) runs go on without one.
+    local cg_default='"cgroup":{"memory_peak":' json
+    [[ $mem_want == 137 ]] || cg_default='"cgroup":null'
+    for args in "" "--memory 0"; do
+        # shellcheck disable=SC2086 # $args is empty or two words
+        json=$("$@" "$bin" --json $args -- true 2>&1 >/dev/null </dev/null | tail -n 1)
+        local want=$cg_default
+        [[ -z $args ]] || want='"cgroup":null'
+        if [[ $json == '{"status":"OK",'*"$want"* ]]; then
+            echo "ok   default memory ceiling, --json ${args:-(no --memory)}: $want"
+        else
+            echo "FAIL default memory ceiling, --json ${args:-(no --memory)}: want $want in: $json"
+            fails=$((fails + 1))
+        fi
+    done
+    if "$@" "$bin" --help | grep -q -E '\(here: ([0-9]+ MiB|none, no memory cgroup can be made)\)'; then
+        echo "ok   --help names this host's default memory ceiling"
+    else
+        echo "FAIL --help does not name the default memory ceiling"
+        fails=$((fails + 1))
+    fi
     echo "CLI smoke: $fails failed"
     ((fails == 0))
 }

@@ -186,3 +186,21 @@ fn groups_load_by_name() {
     };
     assert!(err.contains("g.toml:2:11") && err.contains("nope"), "{err}");
 }
+
+/// A whole policy file with a view and namespaces (the dump of sbx-run's default policy with a
+/// hostname of its own) runs a shell writing to its private /tmp as the builder does.
+#[test]
+fn a_policy_file_with_a_view_runs_a_shell() {
+    let mut pb = sbx::policy::presets::tool_default();
+    pb.hostname("filebox");
+    let text = pb.to_toml();
+    assert!(text.contains("[[mount]]") && text.contains("hostname = \"filebox\""), "{text}");
+    let loaded = PolicyBuilder::from_toml(&text, "view.toml").unwrap_or_else(|e| panic!("{e}"));
+    for (what, b) in [("builder", &pb), ("file", &loaded)] {
+        let mut ex = sbx::Executor::new("/bin/sh");
+        ex.argv(["/bin/sh", "-c", "echo hi > /tmp/x && cat /tmp/x"]);
+        let run = run_capture(ex, build(b));
+        assert_eq!(run.r.status, Status::Ok, "{what}: {}", run.ctx());
+        assert_eq!(run.out, "hi\n", "{what}: {}", run.ctx());
+    }
+}

@@ -403,7 +403,8 @@ fn no_new_user_namespace_inside() {
     let run = run_attack("unshare_check", &[&flag], &allow_all());
     assert_violation(&run, "unshare");
     // ...and stays one when the policy turns unshare into an errno: the user's rule applies to
-    // the calls without namespace flags only (see policy::tests::flagged_calls_fall_through...).
+    // the calls without namespace flags only (see
+    // policy::tests::mandatory_rules::flagged_calls_fall_through...).
     let mut pb = allow_all();
     pb.errno("unshare", libc::EPERM as u16);
     let run = run_attack("unshare_check", &[&flag], &pb);

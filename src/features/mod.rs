@@ -95,6 +95,12 @@ pub fn probe() -> Vec<Feature> {
 fn probe_cgroups() -> Vec<Feature> {
     crate::cgroups::describe_controllers()
         .into_iter()
+        .map(|(name, ok, mut detail)| {
+            if let (true, "memory", Some(c)) = (ok, name.as_str(), crate::cgroups::default_memory_ceiling()) {
+                detail = format!("{detail}; sbx-run's default memory ceiling {} MiB", c >> 20);
+            }
+            (name, ok, detail)
+        })
         .map(|(name, ok, detail)| Feature {
             name: match name.as_str() {
                 "memory" => "cgroup memory",

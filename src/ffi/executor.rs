@@ -471,6 +471,23 @@ impl sbx_executor {
         })
     }
 
+    /// The memory ceiling `sbx-run` applies when no memory limit is asked for: a quarter of the
+    /// memory this process may use (the host's RAM, or its own cgroup's limit when lower), at
+    /// least 256 MiB. Stores it in `*bytes_out` (when not NULL) and returns true where this
+    /// process can make a memory cgroup; returns false otherwise. Set it with
+    /// `sbx_executor_set_limit(executor, SBX_LIMIT_CGROUP_MEMORY, value)` to protect the host
+    /// the same way: executors have no memory limit unless asked.
+    #[no_mangle]
+    pub extern "C" fn sbx_default_memory_ceiling(bytes_out: *mut u64) -> bool {
+        boundary(|| match crate::cgroups::default_memory_ceiling() {
+            Some(bytes) => {
+                write_out(bytes_out, bytes);
+                true
+            }
+            None => false,
+        })
+    }
+
     /// Frees an executor that was not passed to `sbx_sandbox_new`, closing the descriptor copies
     /// it holds. NULL is a no-op.
     #[no_mangle]

@@ -1,5 +1,5 @@
-//! The monitors: ptrace (`ptrace/`) and user-notify (`unotify.rs`), both served by the one
-//! supervisor thread (`supervisor.rs`). This module holds what any monitor needs: the run state
+//! The monitors: ptrace (`ptrace/`) and user-notify (`unotify/`), both served by the one
+//! supervisor thread (`supervisor/`). This module holds what any monitor needs: the run state
 //! shared with the caller's threads (`state.rs`), assembling the [`RunResult`] from what a
 //! monitor saw ([`Outcome`]), an audit run's record ([`AuditLog`]), decoding the clone
 //! children's failure reports into SETUP_ERRORs, and the list of fences in force.

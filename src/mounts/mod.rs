@@ -5,8 +5,9 @@
 //! further than sandbox2's, so that a view that builds also mounts: a read-only and a writable
 //! bind of one source at one path conflict (sandbox2 upgrades to writable), and a directory bind
 //! added above existing mount points is checked against them at once (each must exist in the
-//! new source, with its type, and not as a symlink). The child applies it with the new mount API (see
-//! `spawn::ns_child`), resolving every target beneath the new root without following symlinks.
+//! new source, with its type, and not as a symlink). The child applies it with the new mount API
+//! (see `spawn::ns_child::mounts`), resolving every target beneath the new root without following
+//! symlinks.
 //!
 //! Here: the types and the builder; `rules.rs` the checks a mount passes before it is added;
 //! `view.rs` what the view shows at a path (through binds and symlinks).

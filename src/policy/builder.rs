@@ -16,9 +16,9 @@ const IPPROTO_MPTCP: u64 = 262;
 
 /// A rule as the user wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct UserRule {
-    args: Vec<Arg>,
-    action: Action,
+pub(super) struct UserRule {
+    pub(super) args: Vec<Arg>,
+    pub(super) action: Action,
 }
 
 /// Builds a seccomp [`Policy`].
@@ -40,8 +40,8 @@ struct UserRule {
 /// a mandatory-denied syscall) is kept and returned by [`build`](Self::build), so calls chain.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyBuilder {
-    rules: BTreeMap<u32, Vec<UserRule>>,
-    default: DefaultAction,
+    pub(super) rules: BTreeMap<u32, Vec<UserRule>>,
+    pub(super) default: DefaultAction,
     pub(super) error: Option<Error>,
     /// Namespace settings (see `view.rs`).
     pub(super) namespaces: crate::namespaces::Namespaces,
@@ -49,15 +49,15 @@ pub struct PolicyBuilder {
     pub(super) mounts: crate::mounts::MountTree,
     /// sandbox2's "overridable" rules: used for a syscall only when the user gave it no
     /// unconditional rule and the default action is a violation (see `fallback_names`).
-    fallbacks: BTreeMap<u32, Action>,
+    pub(super) fallbacks: BTreeMap<u32, Action>,
     /// The monitor asked for (see [`Monitor`](super::Monitor)).
-    monitor: super::Monitor,
+    pub(super) monitor: super::Monitor,
     /// Audit run: refused calls are recorded and let through (see [`audit`](Self::audit)).
-    audit: bool,
+    pub(super) audit: bool,
     /// The network allow-list, when [`allow_connect`](Self::allow_connect) was called.
-    network: Option<NetPolicy>,
+    pub(super) network: Option<NetPolicy>,
     /// See [`allow_speculation`](Self::allow_speculation).
-    allow_speculation: bool,
+    pub(super) allow_speculation: bool,
 }
 
 impl PolicyBuilder {
@@ -342,8 +342,18 @@ impl PolicyBuilder {
         }
     }
 
-    fn try_add(&mut self, sys: Sys, args: &[Arg], action: Action) -> Result<()> {
-        let nr = match sys {
+    /// Registers `action` as the fallback of one syscall (a policy file's `[[fallback]]`, see
+    /// [`fallback_names`](Self::fallback_names)); the first one for a syscall stays.
+    pub(super) fn fallback(&mut self, sys: Sys, action: Action) -> Result<()> {
+        let nr = Self::resolve(sys)?;
+        action.validate()?;
+        self.fallbacks.entry(nr).or_insert(action);
+        Ok(())
+    }
+
+    /// A syscall's native number.
+    fn resolve(sys: Sys) -> Result<u32> {
+        Ok(match sys {
             Sys::Name(name) => match syscalls::number(&name) {
                 Some(nr) => nr,
                 None => return Err(Error::UnknownSyscall(name)),
@@ -356,7 +366,11 @@ impl PolicyBuilder {
                 )))
             }
             Sys::Nr(nr) => nr,
-        };
+        })
+    }
+
+    fn try_add(&mut self, sys: Sys, args: &[Arg], action: Action) -> Result<()> {
+        let nr = Self::resolve(sys)?;
         action.validate()?;
         for arg in args {
             arg.validate()?;

@@ -284,7 +284,7 @@ impl NsPlan {
             monitor_writes_maps: root,
             // A root caller's init stays host root (in-ns 0) while it builds the sandbox (it
             // must own the files it creates in the new root), then switches to 1000 = the
-            // unprivileged host id before the sandboxee exists (ns_child.rs, step 8b).
+            // unprivileged host id before the sandboxee exists (ns_child/, step 8b).
             uid_map: cs(if root {
                 format!("0 0 1\n{SANDBOX_ID} {uid} 1\n")
             } else {

@@ -1,7 +1,7 @@
 //! The sandbox's side of the UDP relay (`udp:` entries of a network allow-list; the supervisor's
 //! side is `monitor/udp_relay.rs`).
 //!
-//! Laid out before clone, replayed by the init (`ns_child.rs`, step 8, after `lo` is up) with
+//! Laid out before clone, replayed by the init (`ns_child/`, step 8, after `lo` is up) with
 //! raw syscalls:
 //! 1. every entry address that the sandbox's `lo` lacks (anything but 127.0.0.0/8 and `::1`)
 //!    is added to it as /32 or /128 (`RTM_NEWADDR` over rtnetlink; the messages are built

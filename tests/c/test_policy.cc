@@ -157,6 +157,40 @@ TEST(PolicyBuilder, LoadRulesFromAPolicyFile) {
     EXPECT_EQ(Decide(p.get(), kWrite) & 0xffff0000u, kRetTrace);
 }
 
+TEST(PolicyBuilder, FromString) {
+    // A whole policy file: rules and a view, to a builder of its own.
+    sbx_policy_builder *raw = nullptr;
+    const char *file =
+        "version = 1\n"
+        "default = \"errno:EPERM\"\n"
+        "allow = [\"read\"]\n"
+        "[namespaces]\n"
+        "hostname = \"box\"\n"
+        "[[mount]]\n"
+        "path = \"/scratch\"\n"
+        "type = \"tmpfs\"\n";
+    ASSERT_EQ(sbx_policy_builder_from_string(file, "ok.toml", &raw, nullptr), SBX_STATUS_OK);
+    ASSERT_NE(raw, nullptr);
+    sbx_status st;
+    Policy p = Build(Builder(raw), &st);
+    ASSERT_EQ(st, SBX_STATUS_OK);
+    EXPECT_EQ(Decide(p.get(), kRead), kRetAllow);
+    EXPECT_EQ(Decide(p.get(), kWrite), kRetErrno | EPERM);
+    // A bad file names the place and the key, and writes no builder.
+    sbx_policy_builder *none = nullptr;
+    sbx_error *err = nullptr;
+    EXPECT_EQ(sbx_policy_builder_from_string("version = 1\n[view]\ndev_pts = 1\n", "bad.toml", &none, &err),
+              SBX_STATUS_INVALID_POLICY);
+    Error owned(err);
+    EXPECT_NE(Str(sbx_error_message(err)).find("bad.toml:3:11"), std::string::npos) << sbx_error_message(err);
+    EXPECT_NE(Str(sbx_error_message(err)).find("dev_pts"), std::string::npos) << sbx_error_message(err);
+    EXPECT_EQ(none, nullptr);
+    EXPECT_EQ(sbx_policy_builder_from_string(nullptr, nullptr, &none, nullptr), SBX_STATUS_NULL_PARAMETER);
+    EXPECT_EQ(sbx_policy_builder_from_string(file, nullptr, nullptr, nullptr), SBX_STATUS_NULL_PARAMETER);
+    EXPECT_EQ(sbx_policy_builder_from_file("/nonexistent-sbx.toml", &none, nullptr), SBX_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(none, nullptr);
+}
+
 TEST(PolicyBuilder, EveryComparison) {
     struct Case {
         uint32_t cmp;

@@ -324,6 +324,30 @@ TEST(Sandbox, CgroupMemoryLimitEndsABalloon) {
     EXPECT_EQ(sbx_result_limit_reached(nullptr), nullptr);
 }
 
+// The default memory ceiling: only where this process can make a memory cgroup (root here),
+// at least 256 MiB in whole MiB, and a run under it has a cgroup.
+TEST(Sandbox, DefaultMemoryCeiling) {
+    uint64_t ceiling = 0;
+    bool ok = sbx_default_memory_ceiling(&ceiling);
+    if (getuid() != 0) {
+        EXPECT_FALSE(ok) << ceiling;
+        return;
+    }
+    ASSERT_TRUE(ok);
+    EXPECT_GE(ceiling, 256u << 20);
+    EXPECT_EQ(ceiling % (1u << 20), 0u);
+    EXPECT_TRUE(sbx_default_memory_ceiling(nullptr));
+    Executor ex = TestExecutor({"exit", "0"});
+    EXPECT_EQ(sbx_executor_set_limit(ex.get(), SBX_LIMIT_CGROUP_MEMORY, static_cast<int64_t>(ceiling), nullptr),
+              SBX_STATUS_OK);
+    Policy p = TestPolicy();
+    Result r = RunToEnd(std::move(ex), p.get());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_OK) << sbx_result_description(r.get());
+    sbx_cgroup_usage u{};
+    EXPECT_TRUE(sbx_result_cgroup_usage(r.get(), &u));
+}
+
 TEST(Sandbox, ResultReportsTheLandlockDomain) {
     Policy p = TestPolicy();
     Result r = RunToEnd(TestExecutor({"exit", "0"}), p.get());

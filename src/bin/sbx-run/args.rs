@@ -16,6 +16,7 @@ pub(crate) struct Options {
     pub(crate) quiet: bool,
     pub(crate) check: bool,
     pub(crate) dump_policy: bool,
+    pub(crate) dump_policy_file: bool,
     pub(crate) allow: Vec<String>,
     pub(crate) errno: Vec<(String, u16)>,
     pub(crate) allow_connect: Vec<String>,
@@ -49,7 +50,8 @@ pub(crate) struct Options {
     pub(crate) shm: Option<Option<u64>>,
     pub(crate) tty: bool,
     pub(crate) no_private_proc: bool,
-    pub(crate) monitor: sbx::Monitor,
+    /// `--monitor`; `None`: the policy file's, else auto.
+    pub(crate) monitor: Option<sbx::Monitor>,
     pub(crate) program: Vec<String>,
 }
 
@@ -125,8 +127,9 @@ fn valued_option(
         }
         "--monitor" => {
             let v = value(flag)?;
-            o.monitor = sbx::Monitor::from_name(&v)
+            let m = sbx::Monitor::from_name(&v)
                 .ok_or_else(|| format!("--monitor {v:?}: expected auto, ptrace or unotify"))?;
+            o.monitor = Some(m);
         }
         _ => return Ok(limit_option(o, flag, value)? || view_option(o, flag, value)?),
     }
@@ -260,6 +263,7 @@ fn switch<'o>(o: &'o mut Options, flag: &str) -> Option<&'o mut bool> {
         "--json" => &mut o.json,
         "--check" => &mut o.check,
         "--dump-policy" => &mut o.dump_policy,
+        "--dump-policy-file" => &mut o.dump_policy_file,
         "--allow-all" => &mut o.allow_all,
         "--audit" => &mut o.audit,
         "--allow-speculation" => &mut o.allow_speculation,
@@ -316,7 +320,7 @@ pub(crate) fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             _ => return Err(format!("unknown option {flag:?}")),
         }
     }
-    if o.program.is_empty() && !o.check && !o.dump_policy {
+    if o.program.is_empty() && !o.check && !o.dump_policy && !o.dump_policy_file {
         return Err("no program given: sbx-run [OPTIONS] -- PROGRAM [ARGS...]".into());
     }
     if o.learn.is_some()

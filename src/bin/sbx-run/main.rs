@@ -12,7 +12,7 @@ mod report;
 mod setup;
 mod signals;
 
-use args::{parse_args, Parsed};
+use args::{parse_args, Options, Parsed};
 use json::result_json;
 use report::{print_audit, print_check, write_learned};
 use sbx::{Reason, RunResult, Sandbox, Status};
@@ -33,7 +33,7 @@ sbx-run: run a program in a libsbx sandbox (seccomp-bpf policy + a user-notify o
 
 USAGE:
     sbx-run [OPTIONS] -- PROGRAM [ARGS...]
-    sbx-run --check | --dump-policy [POLICY OPTIONS] | --help | --version
+    sbx-run --check | --dump-policy | --dump-policy-file [POLICY OPTIONS] | --help | --version
 
 PROGRAM without a slash is looked up in the sandboxee's PATH (see --env and --keep-env).
 The default policy is libsbx's embedded allow-list for ordinary dynamically linked tools (file
@@ -66,15 +66,19 @@ POLICY:
                                    learning run is not a sandbox for hostile code.
     --learn-format FORMAT          toml (the policy file, default), rust, c, go (builder
                                    code) or oci (a Docker/OCI seccomp profile).
-    --policy FILE                  Use FILE's syscall rules (TOML, as --learn writes them)
-                                   instead of the default policy's; the filesystem view and
-                                   the mandatory rules stay.
+    --policy FILE                  Use FILE's policy (TOML, as --learn and --dump-policy-file
+                                   write it; see the README) instead of the default policy's
+                                   rules; a file with [namespaces], [view] or [[mount]] also
+                                   replaces the default view; its [limits] apply. Options given
+                                   here win over the file's. The mandatory rules stay.
     --seccomp-profile FILE         Use a Docker/OCI seccomp profile's rules (JSON, such as
                                    moby's default.json) instead of the default policy's, for a
                                    process without capabilities; prints what it leaves out
                                    and where libsbx's mandatory rules override it (not with -q).
     --dump-policy                  Print the default policy's groups (what each allows and
                                    why) and the compiled BPF program, disassembled; exit 0.
+    --dump-policy-file             Print the policy this command would run, with its limits,
+                                   as a policy file (load it with --policy); exit 0.
 
 LIMITS:
     --walltime SECONDS             Wall-time limit (fractions allowed; 0 disables). Default 120.
@@ -89,10 +93,11 @@ LIMITS:
     --rlimit-core BYTES            RLIMIT_CORE. Default 0.
     --memory BYTES                 Memory of the whole sandbox, swap included, as a cgroup of
                                    its own; beyond it the kernel's OOM killer ends a process
-                                   (exit 137, 'memory limit' in the description). Default:
-                                   none (a cgroup costs an sbx-run ~2 ms on this kind of
-                                   host: made, joined by a fresh process, removed before
-                                   exit); 0 or inf: none.
+                                   (exit 137, 'memory limit' in the description). Default,
+                                   where this user can make a memory cgroup: a quarter of
+                                   the memory sbx-run may use (the host's RAM, or its own
+                                   cgroup's limit when lower), at least 256 MiB ({memory}).
+                                   0 or inf: none.
     --pids N                       Processes and threads alive in the whole sandbox at once (a
                                    cgroup); forks beyond fail with EAGAIN. Without it, the
                                    task cap (--rlimit-nproc) still holds.
@@ -241,6 +246,26 @@ fn fail(msg: &str) -> ExitCode {
     ExitCode::from(EXIT_SETUP)
 }
 
+/// `--dump-policy-file`: the policy file of the run; `--dump-policy`: the default policy's
+/// groups and the compiled filter.
+fn print_policy(opts: &Options, built: &setup::Built) {
+    if opts.dump_policy_file {
+        let limits = setup::limits(opts, built.file_limits.as_ref());
+        print!("{}", built.builder.to_toml_with_limits(&limits));
+        return;
+    }
+    let user_rules = !opts.allow.is_empty() || !opts.errno.is_empty() || opts.allow_all;
+    let after = if user_rules {
+        " and your --allow/--errno/--allow-all"
+    } else {
+        ""
+    };
+    println!("# The embedded default policy's groups (after the mandatory rules{after}):");
+    print!("{}", sbx::policy::presets::describe_tool_groups());
+    println!("# The compiled filter:");
+    print!("{}", built.policy.disassemble());
+}
+
 fn main() -> ExitCode {
     let args: Result<Vec<String>, String> = std::env::args_os()
         .skip(1)
@@ -253,7 +278,7 @@ fn main() -> ExitCode {
     let opts = match args.and_then(parse_args) {
         Ok(Parsed::Run(o)) => o,
         Ok(Parsed::Help) => {
-            print!("{HELP}");
+            print!("{}", HELP.replace("{memory}", &setup::memory_default_text()));
             return ExitCode::SUCCESS;
         }
         Ok(Parsed::Version) => {
@@ -273,29 +298,23 @@ fn main() -> ExitCode {
     if opts.check {
         return ExitCode::from(print_check());
     }
-    let policy = match build_policy(&opts) {
-        Ok(p) => p,
+    let built = match build_policy(&opts) {
+        Ok(b) => b,
         Err(e) => return fail(&e),
     };
-    if opts.dump_policy {
-        let user_rules = !opts.allow.is_empty() || !opts.errno.is_empty() || opts.allow_all;
-        let after = if user_rules {
-            " and your --allow/--errno/--allow-all"
-        } else {
-            ""
-        };
-        println!("# The embedded default policy's groups (after the mandatory rules{after}):");
-        print!("{}", sbx::policy::presets::describe_tool_groups());
-        println!("# The compiled filter:");
-        print!("{}", policy.disassemble());
+    if opts.dump_policy || opts.dump_policy_file {
+        print_policy(&opts, &built);
         return ExitCode::SUCCESS;
     }
+    let policy = built.policy.clone();
 
     let signals = match Signals::block() {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let sb = Sandbox::new(build_executor(&opts), policy);
+    // One sandbox, then exit: no cgroups made ahead (they would only be removed again).
+    sbx::cgroups::set_ready_groups(0);
+    let sb = Sandbox::new(build_executor(&opts, built.file_limits.as_ref()), policy);
     let result = run_until_done(&sb, &signals);
     // An Err means libsbx refused the request before starting anything (bad input); it is
     // reported like any other setup failure, in the same shapes.

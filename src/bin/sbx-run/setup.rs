@@ -3,7 +3,15 @@
 //! limits).
 
 use crate::args::Options;
-use sbx::{DefaultAction, Executor, Policy, PolicyBuilder};
+use sbx::{DefaultAction, Executor, Limits, Policy, PolicyBuilder};
+
+/// What the options and a policy file make: the policy, its builder (for
+/// `--dump-policy-file`) and the file's `[limits]`.
+pub(crate) struct Built {
+    pub(crate) policy: Policy,
+    pub(crate) builder: PolicyBuilder,
+    pub(crate) file_limits: Option<Limits>,
+}
 
 /// Host variables copied into the default sandboxee environment when they are set.
 const PASSED_VARS: [&str; 2] = ["TERM", "LANG"];
@@ -97,24 +105,32 @@ fn load_seccomp_profile(
     Ok(())
 }
 
-/// The user's rules, then the embedded default policy's rules, then the view.
+/// The user's rules, then the embedded default policy's rules (or a policy file), then the
+/// view.
 ///
 /// The builder's first matching rule decides, so the user's `--allow`/`--errno` come first and
 /// take precedence over the preset's rules for the same syscall (an `--errno socket=EPERM`
-/// replaces the preset's per-family socket rules).
-pub(crate) fn build_policy(o: &Options) -> Result<Policy, String> {
+/// replaces the preset's per-family socket rules). A policy file that describes a view
+/// (`[namespaces]`, `[view]` or `[[mount]]`) replaces the default view; the command line's view
+/// options and `--monitor` still apply on top of the file's.
+pub(crate) fn build_policy(o: &Options) -> Result<Built, String> {
     let mut pb = PolicyBuilder::new();
     add_user_rules(&mut pb, o);
     if o.tty {
         sbx::policy::presets::tty_rules(&mut pb);
     }
+    let mut loaded = sbx::policy::file::Loaded::default();
     match (&o.policy_file, &o.seccomp_profile) {
         // The file's rules instead of the default policy's.
         (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("--policy {}: {e}", path.display()))?;
-            pb.load_rules(&text, &path.display().to_string())
+            loaded = pb
+                .load_file(&text, &path.display().to_string())
                 .map_err(|e| e.to_string())?;
+            if o.audit {
+                pb.audit(true);
+            }
         }
         (None, Some(path)) => load_seccomp_profile(&mut pb, path, o.quiet)?,
         (None, None) => {
@@ -134,15 +150,24 @@ pub(crate) fn build_policy(o: &Options) -> Result<Policy, String> {
             return Err("--no-namespaces cannot be combined with --bind, --bind-rw, --tmpfs, --net, --hostname, --allow-write-exec, --shm, --tty or --no-private-proc".into());
         }
         pb.disable_namespaces();
-    } else {
-        sbx::policy::presets::tool_view(&mut pb);
+    } else if pb.namespace_settings().enabled {
+        if !loaded.view {
+            sbx::policy::presets::tool_view(&mut pb);
+        }
         add_view(&mut pb, o);
     }
-    pb.monitor(o.monitor);
+    if let Some(m) = o.monitor {
+        pb.monitor(m);
+    }
     if o.learn.is_some() {
         pb = sbx::learn::learning(&pb);
     }
-    pb.build().map_err(|e| format!("policy: {e}"))
+    let policy = pb.build().map_err(|e| format!("policy: {e}"))?;
+    Ok(Built {
+        policy,
+        builder: pb,
+        file_limits: loaded.limits,
+    })
 }
 
 fn sandboxee_env(o: &Options) -> Vec<String> {
@@ -166,17 +191,23 @@ fn sandboxee_env(o: &Options) -> Vec<String> {
     env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
 }
 
-pub(crate) fn build_executor(o: &Options) -> Executor {
+pub(crate) fn build_executor(o: &Options, file_limits: Option<&Limits>) -> Executor {
     let mut ex = Executor::new(&o.program[0]);
     ex.argv(o.program.clone());
     ex.envp(sandboxee_env(o));
     if let Some(c) = &o.cwd {
         ex.cwd(c);
     }
+    ex.limits(limits(o, file_limits));
+    ex
+}
+
+/// The run's limits: the policy file's `[limits]` (else the defaults), then the command line's.
+pub(crate) fn limits(o: &Options, file_limits: Option<&Limits>) -> Limits {
+    let mut l = file_limits.cloned().unwrap_or_default();
     if let Some(w) = o.walltime {
-        ex.walltime(w);
+        l.wall_time = if w.is_zero() { None } else { Some(w) };
     }
-    let l = ex.limits_mut();
     let set = |slot: &mut Option<u64>, v: Option<Option<u64>>| {
         if let Some(v) = v {
             *slot = v;
@@ -188,7 +219,23 @@ pub(crate) fn build_executor(o: &Options) -> Executor {
     set(&mut l.open_files, o.rlimit_nofile);
     set(&mut l.processes, o.rlimit_nproc);
     set(&mut l.core, o.rlimit_core);
+    let file_memory = l.cgroup.memory;
+    let file = l.cgroup;
     l.cgroup = o.cgroup;
-    l.cgroup.memory = o.memory.flatten();
-    ex
+    l.cgroup.pids = o.cgroup.pids.or(file.pids);
+    l.cgroup.cpu_millicores = o.cgroup.cpu_millicores.or(file.cpu_millicores);
+    // Not asked for on the command line or in the file: the default ceiling, where a memory
+    // cgroup can be made.
+    l.cgroup.memory = o
+        .memory
+        .unwrap_or_else(|| file_memory.or_else(sbx::cgroups::default_memory_ceiling));
+    l
+}
+
+/// The default memory ceiling as `--help` shows it.
+pub(crate) fn memory_default_text() -> String {
+    match sbx::cgroups::default_memory_ceiling() {
+        Some(bytes) => format!("here: {} MiB", bytes >> 20),
+        None => "here: none, no memory cgroup can be made".to_string(),
+    }
 }

@@ -1,7 +1,7 @@
 //! `sbx_policy_builder`: collects syscall rules and builds an `sbx_policy`.
 //!
 //! The builder's handle and its creation live here; what it collects is split by concern, in the
-//! order the functions appear in sbx.h: `group.rs` (`sbx_group`), `rules.rs` (syscall rules),
+//! order the functions appear in sbx.h: `group.rs` (`sbx_group`), `rules.rs` (syscall rules), `file.rs` (a builder from a policy file),
 //! `monitor.rs` (monitor, audit, network allow-list), `view.rs` (namespaces and mounts) and
 //! `finish.rs` (build and free).
 
@@ -15,6 +15,8 @@ use crate::PolicyBuilder;
 mod group;
 
 mod rules;
+
+mod file;
 
 mod monitor;
 

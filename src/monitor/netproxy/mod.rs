@@ -1,5 +1,5 @@
 //! The network proxy of the user-notify monitor: a sandboxee's `connect` under an allow-list
-//! (`policy/net.rs`) arrives here as a notification, and the supervisor answers it itself.
+//! (`policy/net/`) arrives here as a notification, and the supervisor answers it itself.
 //!
 //! For each call, in this order:
 //! 1. the `sockaddr` is copied once from the sandboxee (`process_vm_readv`) and every decision is

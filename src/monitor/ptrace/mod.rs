@@ -1,6 +1,6 @@
 //! The ptrace monitor of one sandbox: it spawns the sandboxee, attaches to it and to everything
 //! it creates, allows the one exec, turns seccomp TRACE stops into violations, and produces the
-//! [`RunResult`]. It runs on the supervisor thread (`supervisor.rs`), which waits for the events
+//! [`RunResult`]. It runs on the supervisor thread (`supervisor/`), which waits for the events
 //! of every sandbox and hands each to the [`Running`] sandbox it belongs to.
 //!
 //! Why the supervisor also spawns: ptrace requests must come from the thread that attached, and

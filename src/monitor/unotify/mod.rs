@@ -21,32 +21,28 @@
 
 #![allow(unsafe_code)]
 
-use super::Fences;
 use super::epoll::{Epoll, Source};
-use super::launch::{
-    kill_and_reap, killed_result, open_pidfd, publish_pidfd, write_id_maps, Child,
-};
-use super::netproxy::{self, Answer, Proxy};
+use super::launch::Child;
+use super::netproxy::{self, Proxy};
 use super::state::Shared;
-use super::sysinfo::violation;
-use super::{clone_failure, fences, record_violation, setup_failure, AuditLog, Outcome};
+use super::Fences;
+use super::{fences, setup_failure, AuditLog, Outcome};
 use crate::caps::with_raised_capabilities;
-use crate::notify::{Notify, TraceAction};
-use crate::policy::bpf::SECCOMP_RET_TRACE;
-use crate::policy::net::OnDenied;
-use crate::policy::{trace_data, Policy, SeccompData};
+use crate::notify::Notify;
+use crate::policy::Policy;
 use crate::result::{DeniedConnect, Reason, RunResult, Violation};
 use crate::spawn::handoff::recv_listener;
 use crate::spawn::latency::{Mark, SetupStep};
-use crate::spawn::{self, plan::Step, Plan};
+use crate::spawn::plan::Step;
 use crate::sys::seccomp as uapi;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-/// At most this many notifications per listener per wake-up (the rest wake the supervisor
-/// again): one busy sandbox cannot hold up the others.
-const BATCH: usize = 64;
+mod notifications;
+mod start;
+
+pub(crate) use start::start;
 
 /// Whether this kernel has user notification (`SECCOMP_GET_NOTIF_SIZES`, Linux 5.0) with the
 /// sizes this module was written for. Asked once per process.
@@ -66,112 +62,6 @@ pub(crate) fn supported() -> bool {
         r == 0
             && usize::from(sizes.notif) >= std::mem::size_of::<uapi::Notif>()
             && usize::from(sizes.resp) >= std::mem::size_of::<uapi::NotifResp>()
-    })
-}
-
-/// Starts one sandbox (on the supervisor thread, signals blocked) and registers its fds under
-/// `job`. A failure is the run's result.
-pub(crate) fn start(
-    mut plan: Box<Plan>,
-    policy: Policy,
-    shared: &Shared,
-    epoll: &Epoll,
-    job: u64,
-) -> Result<Running, Box<RunResult>> {
-    let spawned = match spawn::spawn(&plan) {
-        Ok(s) => s,
-        Err(e) => return Err(Box::new(clone_failure(&plan, &e))),
-    };
-    let init = spawned.pid;
-    plan.stamps.mark(Mark::Cloned);
-    // Only the children hold their ends now: hang-up on ours means they closed theirs.
-    let (host_end, init_read) = match plan.handoff.as_mut() {
-        Some(h) => {
-            h.close_child_ends();
-            (h.host_end.take(), h.init_read.take())
-        }
-        None => (None, None),
-    };
-    // The init sends the udp relay's sockets over a channel of their own.
-    let relay = plan
-        .ns
-        .as_mut()
-        .and_then(|n| n.udp_relay.as_mut())
-        .and_then(|r| Some((r.take_host_end()?, r.addrs())));
-    let mut child = Child::new(plan, spawned);
-    publish_pidfd(init, shared);
-    // The init's end, watched through a pidfd of our own (the shared one is the callers' to
-    // kill through): without it, only the supervisor's `wait4(-1)` learns of the end.
-    let exit_fd = open_pidfd(init);
-    let registered = [
-        (host_end.as_ref(), Source::Handoff),
-        (init_read.as_ref(), Source::InitPipe),
-    ]
-    .into_iter()
-    .try_for_each(|(fd, source)| match fd {
-        Some(fd) => epoll.add(fd.as_raw_fd(), job, source),
-        None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
-    })
-    .and_then(|()| match exit_fd.as_ref() {
-        Some(fd) => epoll.add(fd.as_raw_fd(), job, Source::Exit),
-        None => Ok(()),
-    })
-    .map_err(|e| {
-        Box::new(RunResult::setup_error(
-            Reason::FailedSubprocess,
-            format!("watching the user-notify sandbox's fds: {e}"),
-        ))
-    });
-    if let (Ok(()), Some(p)) = (&registered, child.plan()) {
-        // Before the release: the children's own marks come after this one.
-        p.stamps.mark(Mark::Attached);
-    }
-    let ready = registered
-        .and_then(|()| write_id_maps(&child, init))
-        .and_then(|()| child.join_cgroup(init))
-        .and_then(|()| child.release());
-    if let Err(r) = ready {
-        for fd in [host_end.as_ref(), init_read.as_ref(), exit_fd.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            epoll.remove(fd.as_raw_fd());
-        }
-        kill_and_reap(init);
-        drop(child.spawned.take());
-        shared.clear_pidfd();
-        return Err(killed_result(shared).unwrap_or(r));
-    }
-    Ok(Running {
-        audit: policy.is_audit().then(AuditLog::default),
-        proxy: policy.network().map(|n| {
-            let mut p = Proxy::new(n.clone(), job);
-            if let Some((channel, addrs)) = relay {
-                p.set_relay(channel, addrs);
-            }
-            p
-        }),
-        denied_connects: Vec::new(),
-        policy,
-        job,
-        init,
-        child,
-        host_end,
-        listener: None,
-        init_pipe: init_read,
-        exit_fd,
-        pipe_bytes: Vec::with_capacity(5),
-        init_ran: false,
-        handoff_closed: false,
-        main: None,
-        held_exec: None,
-        exec_allowed: false,
-        exec_done: false,
-        init_end: None,
-        violation: None,
-        setup_error: None,
-        setup_latency: Vec::new(),
-        fences: Fences::default(),
     })
 }
 
@@ -422,186 +312,6 @@ impl Running {
         Some(i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    /// Notifications: up to [`BATCH`], each received only when poll says one is there (the
-    /// receive ioctl blocks otherwise).
-    fn on_listener(&mut self, epoll: &Epoll, shared: &Shared, notify: &mut dyn Notify) {
-        for _ in 0..BATCH {
-            let Some(l) = self.listener.as_ref() else {
-                return;
-            };
-            let fd = l.as_raw_fd();
-            match poll_in(fd) {
-                Readiness::Pending => {}
-                Readiness::Idle => return,
-                Readiness::HangUp => {
-                    // No task uses the filter any more.
-                    epoll.remove(fd);
-                    self.listener = None;
-                    return;
-                }
-            }
-            let mut n = uapi::Notif::default();
-            // SAFETY: the kernel writes one struct seccomp_notif into `n`.
-            let r =
-                unsafe { libc::ioctl(fd, uapi::IOCTL_NOTIF_RECV as _, std::ptr::addr_of_mut!(n)) };
-            if r != 0 {
-                // ENOENT: the task was killed meanwhile; anything else: try at the next wake.
-                continue;
-            }
-            self.on_notification(&n, epoll, shared, notify);
-        }
-    }
-
-    fn on_notification(
-        &mut self,
-        n: &uapi::Notif,
-        epoll: &Epoll,
-        shared: &Shared,
-        notify: &mut dyn Notify,
-    ) {
-        let pid = libc::pid_t::try_from(n.pid).unwrap_or(0);
-        let input = SeccompData {
-            nr: n.data.nr,
-            arch: n.data.arch,
-            instruction_pointer: n.data.instruction_pointer,
-            args: n.data.args,
-        };
-        // Only our filter can hand us a notification (a sandboxee's own filter has no listener),
-        // so the verdict is the policy's; anything but a TRACE verdict is treated as a violation.
-        let verdict = self.policy.decide(&input);
-        let data = if verdict & 0xffff_0000 == SECCOMP_RET_TRACE {
-            (verdict & 0xffff) as u16
-        } else {
-            trace_data::VIOLATION
-        };
-        if data == trace_data::EXEC && !self.exec_allowed && self.main.is_none() {
-            // Before the start exec only library code runs, so the first request is ours.
-            self.main = Some(pid);
-            self.exec_allowed = true;
-            if !notify.started(pid) {
-                self.setup_error = Some(RunResult::setup_error(
-                    Reason::FailedNotify,
-                    "Notify::started vetoed the run".into(),
-                ));
-                self.end_all(shared, epoll);
-                return;
-            }
-            // The init's "running" byte may be waiting unread: look before holding the exec.
-            if !self.init_ran {
-                self.read_pipe(epoll);
-            }
-            if self.init_ran {
-                self.respond(n.id, 0, uapi::USER_NOTIF_FLAG_CONTINUE);
-                // Running from here: `start` returns without waiting for another wake-up (a
-                // failing exec still ends as the SETUP_ERROR its report says).
-                self.mark_running(shared);
-            } else {
-                self.held_exec = Some(n.id);
-            }
-            return;
-        }
-        // A call after the start exec: the exec is done (before it, only library code ran).
-        self.mark_running(shared);
-        let call = || {
-            violation(
-                input.arch,
-                u64::from(crate::sys::bits_u32(input.nr)),
-                input.args,
-                input.instruction_pointer,
-                0,
-                pid,
-            )
-        };
-        if data == trace_data::CONNECT {
-            return self.on_connect(n, call, epoll, shared, notify);
-        }
-        if data == trace_data::AUDIT {
-            if let Some(log) = self.audit.as_mut() {
-                // Decided on the syscall number alone: CONTINUE is safe (seccomp_unotify(2)).
-                log.record(
-                    input.arch,
-                    u64::from(crate::sys::bits_u32(input.nr)),
-                    &input.args,
-                    call,
-                );
-                self.respond(n.id, 0, uapi::USER_NOTIF_FLAG_CONTINUE);
-                return;
-            }
-        }
-        if data == trace_data::USER_TRACE {
-            match notify.trace(&call()) {
-                TraceAction::Allow => {
-                    self.respond(n.id, 0, uapi::USER_NOTIF_FLAG_CONTINUE);
-                    return;
-                }
-                TraceAction::Errno(e) if (1..=4095).contains(&e) => {
-                    self.respond(n.id, -i32::from(e), 0);
-                    return;
-                }
-                _ => {}
-            }
-        }
-        record_violation(&mut self.violation, data, call, notify);
-        // The waiting task never resumes: the whole sandbox dies with its init.
-        self.end_all(shared, epoll);
-    }
-
-    /// A `connect` under the network allow-list: the proxy answers it, or it is denied as the
-    /// policy says (an audit run records it and fails it with ECONNREFUSED).
-    fn on_connect(
-        &mut self,
-        n: &uapi::Notif,
-        call: impl FnOnce() -> Violation,
-        epoll: &Epoll,
-        shared: &Shared,
-        notify: &mut dyn Notify,
-    ) {
-        let (Some(proxy), Some(l)) = (self.proxy.as_mut(), self.listener.as_ref()) else {
-            // Without a proxy the policy has no CONNECT verdict: nothing else sends one.
-            self.respond(n.id, -libc::EACCES, 0);
-            return;
-        };
-        let listener = l.as_raw_fd();
-        let denied = match proxy.on_connect(listener, n, epoll) {
-            Answer::Reply(errno) => return netproxy::respond(listener, n.id, errno),
-            Answer::Done | Answer::Pending => return,
-            Answer::Denied(d) => d,
-            Answer::Refused(d, errno) => {
-                log::info!("sandbox network refusal: {}", d.describe());
-                let errno = match self.policy.network().map(|p| p.on_denied) {
-                    Some(OnDenied::Errno(e)) if self.audit.is_none() => i32::from(e),
-                    _ => errno,
-                };
-                if self.denied_connects.len() < DeniedConnect::MAX_KEPT {
-                    self.denied_connects.push(d);
-                }
-                return netproxy::respond(listener, n.id, errno);
-            }
-        };
-        log::info!("sandbox network denial: {}", denied.describe());
-        let action = if self.audit.is_some() {
-            OnDenied::Errno(crate::sys::errno16(libc::ECONNREFUSED))
-        } else {
-            self.policy
-                .network()
-                .map_or(OnDenied::Violation, |p| p.on_denied)
-        };
-        if self.denied_connects.len() < DeniedConnect::MAX_KEPT {
-            self.denied_connects.push(denied);
-        }
-        match action {
-            OnDenied::Errno(e) => netproxy::respond(listener, n.id, i32::from(e)),
-            OnDenied::Violation => {
-                if self.violation.is_none() {
-                    let v = call();
-                    notify.violation(&v);
-                    self.violation = Some((Reason::ViolationNetwork, v));
-                }
-                self.end_all(shared, epoll);
-            }
-        }
-    }
-
     /// Answers notification `id`: `error` 0 with CONTINUE lets the call run, a negative errno
     /// fails it. A notification whose task died meanwhile is refused with ENOENT: nothing to do.
     fn respond(&self, id: u64, error: i32, flags: u32) {
@@ -675,32 +385,6 @@ impl Running {
             host_uid: self.child.host_uid,
         }
         .into_result(shared.kill_reason(), started_at)
-    }
-}
-
-enum Readiness {
-    Pending,
-    Idle,
-    HangUp,
-}
-
-/// Whether a notification waits on listener `fd` (without blocking).
-fn poll_in(fd: RawFd) -> Readiness {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one live pollfd, no timeout.
-    let r = unsafe { libc::poll(&mut p, 1, 0) };
-    if r <= 0 {
-        Readiness::Idle
-    } else if p.revents & libc::POLLIN != 0 {
-        Readiness::Pending
-    } else if p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-        Readiness::HangUp
-    } else {
-        Readiness::Idle
     }
 }
 
