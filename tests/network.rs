@@ -495,21 +495,26 @@ fn tool_policy_for(port: u16) -> Option<sbx::Policy> {
     build_net(&pb)
 }
 
+/// `python3 -c CODE` (its stderr into stdout) under [`tool_policy_for`] `port`.
+fn python_allowed(port: u16, code: &str) -> Option<Run> {
+    let policy = tool_policy_for(port)?;
+    let mut ex = Executor::new("/usr/bin/python3");
+    ex.args(["-c", &format!("import sys\nsys.stderr = sys.stdout\n{code}")]);
+    Some(run_capture(ex, policy))
+}
+
 #[test]
 fn python_urllib_gets_a_page_from_an_allowed_host_server() {
     let (port, server) = http_once("hello-from-host");
-    let Some(policy) = tool_policy_for(port) else {
-        return;
-    };
-    let mut ex = Executor::new("/usr/bin/python3");
-    ex.args([
-        "-c",
+    let Some(run) = python_allowed(
+        port,
         &format!(
-            "import sys, urllib.request\nsys.stderr = sys.stdout\n\
+            "import urllib.request\n\
              print(urllib.request.urlopen('http://127.0.0.1:{port}/', timeout=10).read().decode())"
         ),
-    ]);
-    let run = run_capture(ex, policy);
+    ) else {
+        return;
+    };
     drop(server);
     assert_eq!(run.r.status, Status::Ok, "{}", run.ctx());
     assert!(run.out.contains("hello-from-host"), "{}", run.ctx());
@@ -677,4 +682,37 @@ fn the_allow_lists_tcp_ports_are_a_landlock_fence_too() {
     let any = run_net(&["exit", "0"], &allowing(&["127.0.0.0/8:0".to_string()])).unwrap();
     assert!(!any.r.fences.contains(&"landlock_network"), "{}", any.ctx());
     assert_eq!(any.r.landlock.map(|l| l.net), Some(0).filter(|_| abi >= 1), "{}", any.ctx());
+}
+
+/// Connects from a second thread (whose tid is not the process's pid) and from the main one,
+/// each several times on the same fd number with its close-on-exec flag changing: every one
+/// reaches the host, and the socket put in place keeps the fd's flag of that connect.
+#[test]
+fn a_second_thread_connects_and_each_connect_keeps_its_fd_flags() {
+    let (s, port) = Server::tcp("127.0.0.1:0", "FROM-HOST\n").unwrap();
+    let Some(run) = python_allowed(
+        port,
+        &format!(
+            "import fcntl, os, socket, threading\n\
+             def f(who):\n    for inherit in (False, True, False):\n        \
+             s = socket.socket()\n        s.set_inheritable(inherit)\n        \
+             s.connect(('127.0.0.1', {port}))\n        \
+             cloexec = fcntl.fcntl(s.fileno(), fcntl.F_GETFD) & fcntl.FD_CLOEXEC\n        \
+             nonblock = fcntl.fcntl(s.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK\n        \
+             print(who, s.recv(100).decode().strip(), 'inherit', int(inherit), 'cloexec', \
+             int(bool(cloexec)), 'nonblock', int(bool(nonblock)), flush=True)\n        s.close()\n\
+             t = threading.Thread(target=f, args=('thread',))\nt.start()\nt.join()\nf('main')\n"
+        ),
+    ) else {
+        return;
+    };
+    assert_eq!(run.r.status, Status::Ok, "{}", run.ctx());
+    for who in ["thread", "main"] {
+        for inherit in [0, 1] {
+            let cloexec = 1 - inherit;
+            let line = format!("{who} FROM-HOST inherit {inherit} cloexec {cloexec} nonblock 0");
+            assert!(run.out.contains(&line), "{line}: {}", run.ctx());
+        }
+    }
+    assert_eq!(s.accepted(), 6);
 }

@@ -7,9 +7,9 @@
 
 use super::socket::{
     connect_errno, connect_local, family_fits, has_peer, host_socket, is_socket, open_path,
-    unix_sockaddr, writable_now, HostFail, SocketInfo,
+    unix_sockaddr, HostFail, SocketInfo,
 };
-use super::{finish, id_valid, last_errno, Answer, Pending, Proxy};
+use super::{id_valid, install, last_errno, Answer, Pending, Proxy, Task};
 use crate::monitor::epoll::{Epoll, Source};
 use crate::policy::net::Target;
 use crate::result::DeniedConnect;
@@ -43,11 +43,30 @@ impl Proxy {
         if call.len > SOCKADDR_MAX {
             return Answer::Reply(libc::EINVAL);
         }
-        // Step 1: the task and the address, once. The pidfd and the copy are the waiting
-        // task's if the notification is still valid after both.
-        let Some(pidfd) = crate::monitor::launch::open_pidfd(call.pid) else {
-            return Answer::Done;
+        // Step 1: the task and the address, once. The pidfd (kept from an earlier connect of
+        // the task's, or opened now) and the copy are the waiting task's if the notification is
+        // still valid after both.
+        let mut task = match self.take_task(call.pid) {
+            Ok(t) => t,
+            Err(libc::ESRCH) => return Answer::Done,
+            // A thread on a kernel without PIDFD_THREAD: its socket cannot be fetched, so the
+            // call fails (it must not wait for an answer that never comes).
+            Err(_) => return Answer::Reply(libc::EACCES),
         };
+        let answer = self.connect_task(listener, &call, &mut task, epoll);
+        // Kept even if it is gone: its pidfd then fails, and the entry is made anew.
+        self.keep(task);
+        answer
+    }
+
+    /// [`Proxy::on_connect`] for the task `task` (taken out of the kept ones).
+    fn connect_task(
+        &mut self,
+        listener: RawFd,
+        call: &Call,
+        task: &mut Task,
+        epoll: &Epoll,
+    ) -> Answer {
         let read = read_memory(call.pid, call.addr, call.len);
         if !id_valid(listener, call.id) {
             return Answer::Done;
@@ -57,8 +76,25 @@ impl Proxy {
         };
         let target = Target::from_sockaddr(&bytes);
         // Step 2: the socket.
-        let sock = match fetch_socket(&pidfd, call.fd) {
+        let sock = match fetch_socket(&task.pidfd, call.fd) {
             Ok(s) => s,
+            Err(Fetch::Gone) if !task.fresh => {
+                // The kept pidfd's task is gone: the tid is another task's now. Open it anew,
+                // checked against the notification again.
+                *task = match Task::open(call.pid) {
+                    Ok(t) => t,
+                    Err(libc::ESRCH) => return Answer::Done,
+                    Err(_) => return Answer::Reply(libc::EACCES),
+                };
+                if !id_valid(listener, call.id) {
+                    return Answer::Done;
+                }
+                match fetch_socket(&task.pidfd, call.fd) {
+                    Ok(s) => s,
+                    Err(Fetch::Gone) => return Answer::Done,
+                    Err(Fetch::Errno(e)) => return Answer::Reply(e),
+                }
+            }
             Err(Fetch::Gone) => return Answer::Done,
             Err(Fetch::Errno(e)) => return Answer::Reply(e),
         };
@@ -98,7 +134,7 @@ impl Proxy {
                 // Unix sockets the list does not name are the sandbox's own business: looked up
                 // in its filesystem view and its network namespace, as without a list.
                 Target::UnixPath(ref path) => {
-                    Answer::Reply(connect_in_view(listener, &call, &sock, path))
+                    Answer::Reply(connect_in_view(listener, call, &sock, path))
                 }
                 Target::Abstract(_) => Answer::Reply(connect_local(&sock, &bytes)),
                 _ => denied("not in the allow-list"),
@@ -114,7 +150,7 @@ impl Proxy {
         let Ok(newfd) = u32::try_from(call.fd) else {
             return Answer::Reply(libc::EBADF);
         };
-        let (newfd_flags, nonblock) = self.fd_flags(call.pid, call.fd, &sock);
+        let (newfd_flags, nonblock) = task.fd_flags(call.fd, &sock);
         let p = Pending {
             id: call.id,
             fd: newfd,
@@ -123,7 +159,12 @@ impl Proxy {
             nonblock,
         };
         match host.result {
-            Err(e) if e == libc::EINPROGRESS && !writable_now(p.sock.as_raw_fd()) => {
+            Some(0) => {
+                install(listener, p);
+                Answer::Done
+            }
+            Some(e) => Answer::Reply(e),
+            None => {
                 if epoll
                     .add_out(p.sock.as_raw_fd(), self.job, Source::Connect)
                     .is_err()
@@ -132,11 +173,6 @@ impl Proxy {
                 }
                 self.pending.push(p);
                 Answer::Pending
-            }
-            Err(e) if e != libc::EINPROGRESS => Answer::Reply(e),
-            _ => {
-                finish(listener, p);
-                Answer::Done
             }
         }
     }

@@ -5,8 +5,8 @@
 //! 1. the `sockaddr` is copied once from the sandboxee (`process_vm_readv`) and every decision is
 //!    made on that copy; `SECCOMP_IOCTL_NOTIF_ID_VALID` then proves the copy came from the task
 //!    still waiting in the notification;
-//! 2. the socket is fetched (`pidfd_open` of that task, checked valid again, `pidfd_getfd`) to
-//!    learn its family, type and state;
+//! 2. the socket is fetched (`pidfd_getfd` through a pidfd of that task: opened before the copy,
+//!    or kept from the task's last connect, see [`Task`]) to learn its family, type and state;
 //! 3. an allowed stream endpoint is connected by a socket of the supervisor's own, on the host
 //!    (unix paths opened with `openat2(RESOLVE_NO_SYMLINKS)` and connected through the O_PATH
 //!    fd, so a symlink swapped in cannot redirect it), and that socket replaces the sandboxee's
@@ -37,7 +37,9 @@ use super::udp_relay::Relay;
 use crate::policy::net::NetPolicy;
 use crate::result::DeniedConnect;
 use crate::sys::seccomp as uapi;
-use socket::{read_fdinfo_flags, set_nonblock, so_error, writable_now};
+use socket::{
+    open_fdinfo, open_fdinfo_dir, read_fdinfo_flags, set_blocking, so_error, writable_now,
+};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 mod connect;
@@ -73,16 +75,80 @@ pub(crate) struct Proxy {
     policy: NetPolicy,
     job: u64,
     pending: Vec<Pending>,
-    /// `/proc/TID/fdinfo` of the tasks that connected last (a few; newest last): an open
-    /// directory stays the task's own (it fails once the task is gone, never follows a reused
-    /// pid), and saves the path walk on every connect.
-    fdinfo_dirs: Vec<(libc::pid_t, OwnedFd)>,
+    /// The tasks that connected last (a few; newest last), with what is kept open of them.
+    tasks: Vec<Task>,
     /// The `udp:` entries' relay, when the list has any.
     relay: Option<Relay>,
 }
 
-/// How many `/proc/TID/fdinfo` directories a sandbox's proxy keeps open.
-const FDINFO_DIRS: usize = 4;
+/// How many tasks a sandbox's proxy keeps open ([`Task`]).
+const TASKS: usize = 2;
+/// How many fdinfo entries it keeps open per task.
+const ENTRIES: usize = 2;
+
+/// A task that connected lately, and what the proxy keeps open of it, which saves opening and
+/// closing it all at every connect. Each is bound to the task, not to its number: while that
+/// task lives no other task has its tid, so a kept pidfd reaches the notifying task as one
+/// opened now would; once it is gone they fail (`pidfd_getfd` with ESRCH: they never reach a
+/// task that reuses the tid), and the entry is made anew and checked against the notification.
+struct Task {
+    tid: libc::pid_t,
+    pidfd: OwnedFd,
+    /// Opened at this notification (checked with it), not kept from an earlier one.
+    fresh: bool,
+    /// `/proc/TID/fdinfo`, opened at the task's first proxied connect.
+    fdinfo: Option<OwnedFd>,
+    /// Entries of that directory kept open (newest last): a read at offset 0 shows what the
+    /// task's fd of that number is now.
+    entries: Vec<(i32, OwnedFd)>,
+}
+
+impl Task {
+    /// A pidfd of thread `tid` opened now ([`open_thread_pidfd`]), or its errno (ESRCH: gone).
+    fn open(tid: libc::pid_t) -> Result<Task, i32> {
+        Ok(Task {
+            tid,
+            pidfd: open_thread_pidfd(tid)?,
+            fresh: true,
+            fdinfo: None,
+            entries: Vec::new(),
+        })
+    }
+
+    /// The fd's close-on-exec (as ADDFD's `newfd_flags`) and non-blocking flags, from its
+    /// fdinfo (file status flags from our copy when that cannot be read: close-on-exec then
+    /// stays off).
+    fn fd_flags(&mut self, fd: i32, ours: &OwnedFd) -> (u32, bool) {
+        if let Some(f) = self.fdinfo_flags(fd) {
+            let cloexec = f & i64::from(libc::O_CLOEXEC) != 0;
+            let nonblock = f & i64::from(libc::O_NONBLOCK) != 0;
+            (if cloexec { libc::O_CLOEXEC as u32 } else { 0 }, nonblock)
+        } else {
+            // SAFETY: F_GETFL on our own fd.
+            let fl = unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_GETFL) };
+            (0, fl >= 0 && fl & libc::O_NONBLOCK != 0)
+        }
+    }
+
+    /// The `flags:` of fd `fd`'s fdinfo, read from the kept entry, or one opened now and kept.
+    fn fdinfo_flags(&mut self, fd: i32) -> Option<i64> {
+        if let Some(i) = self.entries.iter().position(|(n, _)| *n == fd) {
+            let kept = self.entries.remove(i);
+            self.entries.push(kept);
+        } else {
+            if self.fdinfo.is_none() {
+                self.fdinfo = Some(open_fdinfo_dir(self.tid)?);
+            }
+            let dir = self.fdinfo.as_ref()?.as_raw_fd();
+            let entry = open_fdinfo(dir, fd)?;
+            if self.entries.len() == ENTRIES {
+                self.entries.remove(0);
+            }
+            self.entries.push((fd, entry));
+        }
+        read_fdinfo_flags(self.entries.last()?.1.as_raw_fd())
+    }
+}
 
 impl Proxy {
     pub(crate) fn new(policy: NetPolicy, job: u64) -> Proxy {
@@ -90,7 +156,7 @@ impl Proxy {
             policy,
             job,
             pending: Vec::new(),
-            fdinfo_dirs: Vec::new(),
+            tasks: Vec::new(),
             relay: None,
         }
     }
@@ -128,43 +194,25 @@ impl Proxy {
         }
     }
 
-    /// The sandboxee fd's close-on-exec (as ADDFD's `newfd_flags`) and non-blocking flags, from
-    /// its fdinfo (file status flags from our copy when that cannot be read: close-on-exec then
-    /// stays off).
-    fn fd_flags(&mut self, tid: libc::pid_t, fd: i32, ours: &OwnedFd) -> (u32, bool) {
-        let flags = self.fdinfo_dir(tid).and_then(|dir| read_fdinfo_flags(dir, fd));
-        if let Some(f) = flags {
-            let cloexec = f & i64::from(libc::O_CLOEXEC) != 0;
-            let nonblock = f & i64::from(libc::O_NONBLOCK) != 0;
-            (if cloexec { libc::O_CLOEXEC as u32 } else { 0 }, nonblock)
-        } else {
-            // SAFETY: F_GETFL on our own fd.
-            let fl = unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_GETFL) };
-            (0, fl >= 0 && fl & libc::O_NONBLOCK != 0)
+    /// The kept entry of `tid`, taken out (put back with [`Proxy::keep`]), or a new one with a
+    /// pidfd opened now ([`Task::open`]).
+    fn take_task(&mut self, tid: libc::pid_t) -> Result<Task, i32> {
+        match self.tasks.iter().position(|t| t.tid == tid) {
+            Some(i) => {
+                let mut t = self.tasks.remove(i);
+                t.fresh = false;
+                Ok(t)
+            }
+            None => Task::open(tid),
         }
     }
 
-    /// The open `/proc/TID/fdinfo` of `tid`, opened now if it is not among the kept ones.
-    fn fdinfo_dir(&mut self, tid: libc::pid_t) -> Option<RawFd> {
-        if let Some(i) = self.fdinfo_dirs.iter().position(|(t, _)| *t == tid) {
-            let kept = self.fdinfo_dirs.remove(i);
-            self.fdinfo_dirs.push(kept);
-        } else {
-            let path = std::ffi::CString::new(format!("/proc/{tid}/fdinfo")).ok()?;
-            // SAFETY: a NUL-terminated path; the result is checked.
-            let fd = unsafe {
-                libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
-            };
-            if fd < 0 {
-                return None;
-            }
-            if self.fdinfo_dirs.len() == FDINFO_DIRS {
-                self.fdinfo_dirs.remove(0);
-            }
-            // SAFETY: a fresh fd owned by nobody else.
-            self.fdinfo_dirs.push((tid, unsafe { OwnedFd::from_raw_fd(fd) }));
+    /// Keeps `task` as the newest, dropping the oldest beyond [`TASKS`].
+    fn keep(&mut self, task: Task) {
+        if self.tasks.len() == TASKS {
+            self.tasks.remove(0);
         }
-        self.fdinfo_dirs.last().map(|(_, d)| d.as_raw_fd())
+        self.tasks.push(task);
     }
 
     /// Drops every pending connect and the relay (the sandbox is ending).
@@ -178,18 +226,23 @@ impl Proxy {
     }
 }
 
-/// The host connect finished (or was done at once): install the socket and answer, or fail
-/// the call with the connect's error.
-// By value: the host socket closes here, once it is handed over.
-#[allow(clippy::needless_pass_by_value)]
+/// The host connect finished: install the socket and answer, or fail the call with the
+/// connect's error.
 fn finish(listener: RawFd, p: Pending) {
     let err = so_error(p.sock.as_raw_fd());
     if err != 0 {
         respond(listener, p.id, err);
         return;
     }
+    install(listener, p);
+}
+
+/// The host socket is connected: install it over the sandboxee's fd and answer.
+// By value: the host socket closes here, once it is handed over.
+#[allow(clippy::needless_pass_by_value)]
+fn install(listener: RawFd, p: Pending) {
     if !p.nonblock {
-        set_nonblock(p.sock.as_raw_fd(), false);
+        set_blocking(p.sock.as_raw_fd());
     }
     // An open descriptor's number is never negative.
     let Ok(srcfd) = u32::try_from(p.sock.as_raw_fd()) else {
@@ -217,6 +270,29 @@ fn finish(listener: RawFd, p: Pending) {
         return;
     }
     respond(listener, p.id, 0);
+}
+
+/// `PIDFD_THREAD` (6.9): a pidfd of any thread, not only of a thread group's leader.
+const PIDFD_THREAD: libc::c_int = libc::O_EXCL;
+
+/// A pidfd of thread `tid` (a connect may come from any thread of the sandboxee): with
+/// `PIDFD_THREAD`, or where the kernel does not know that flag (EINVAL before 6.9) a plain one,
+/// which only a thread group's leader has. The errno if none: ESRCH when the task is gone.
+fn open_thread_pidfd(tid: libc::pid_t) -> Result<OwnedFd, i32> {
+    let mut errno = 0;
+    for flags in [PIDFD_THREAD, 0] {
+        // SAFETY: pidfd_open takes a pid and flags; the result is a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, tid, flags) };
+        match i32::try_from(fd) {
+            // SAFETY: a fresh fd owned by nobody else.
+            Ok(fd) if fd >= 0 => return Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+            _ => errno = last_errno(),
+        }
+        if errno != libc::EINVAL {
+            break;
+        }
+    }
+    Err(errno)
 }
 
 /// Answers notification `id` with `errno` (0: success, the call returns 0).

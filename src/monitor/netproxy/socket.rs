@@ -178,8 +178,8 @@ pub(super) fn connect_errno(fd: RawFd, bytes: &[u8]) -> i32 {
 
 pub(super) struct HostSocket {
     pub(super) sock: OwnedFd,
-    /// The connect's result: Ok, or the errno (EINPROGRESS: still going).
-    pub(super) result: Result<(), i32>,
+    /// The connect's result: 0 (connected) or its errno; `None` while it is still going.
+    pub(super) result: Option<i32>,
 }
 
 pub(super) enum HostFail {
@@ -209,16 +209,31 @@ pub(super) fn host_socket(
     // SAFETY: a fresh fd owned by nobody else.
     let sock = unsafe { OwnedFd::from_raw_fd(fd) };
     carry_options(info.domain, theirs.as_raw_fd(), fd);
-    let err = match target {
+    let result = match target {
         Target::UnixPath(path) => {
             let dir = open_socket_path(path)?;
             let via = format!("/proc/self/fd/{}", dir.as_raw_fd());
-            connect_errno(fd, &unix_sockaddr(via.as_bytes()))
+            connect_now(fd, &unix_sockaddr(via.as_bytes()))
         }
-        _ => connect_errno(fd, bytes),
+        _ => connect_now(fd, bytes),
     };
-    let result = if err == 0 { Ok(()) } else { Err(err) };
     Ok(HostSocket { sock, result })
+}
+
+/// Connects our non-blocking socket `fd` to `addr`: 0 or the errno, or `None` while it is still
+/// going. A connect to a local listener is done by the time the call returns EINPROGRESS, so
+/// that is asked at once (not at a wake-up), by connecting again to the same address: one call
+/// instead of poll and SO_ERROR. Linux answers 0 (EISCONN after that) once the socket is
+/// connected, EALREADY while it is connecting, and the connect's error once it failed.
+fn connect_now(fd: RawFd, addr: &[u8]) -> Option<i32> {
+    match connect_errno(fd, addr) {
+        libc::EINPROGRESS => match connect_errno(fd, addr) {
+            0 | libc::EISCONN => Some(0),
+            libc::EALREADY | libc::EINPROGRESS => None,
+            e => Some(e),
+        },
+        e => Some(e),
+    }
 }
 
 /// The allowed path on the host, opened O_PATH with no symlink anywhere in it, and a socket.
@@ -265,23 +280,46 @@ fn carry_options(domain: i32, from: RawFd, to: RawFd) {
     }
 }
 
-/// The `flags:` field (octal) of `fd`'s entry in an open fdinfo directory.
-pub(super) fn read_fdinfo_flags(dir: RawFd, fd: i32) -> Option<i64> {
+/// `/proc/TID/fdinfo`, open.
+pub(super) fn open_fdinfo_dir(tid: libc::pid_t) -> Option<OwnedFd> {
+    let path = std::ffi::CString::new(format!("/proc/{tid}/fdinfo")).ok()?;
+    // SAFETY: a NUL-terminated path; the result is checked.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    // SAFETY: a fresh fd owned by nobody else.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// fd `fd`'s entry in an open fdinfo directory, open.
+pub(super) fn open_fdinfo(dir: RawFd, fd: i32) -> Option<OwnedFd> {
     let name = std::ffi::CString::new(fd.to_string()).ok()?;
     // SAFETY: a NUL-terminated name relative to our open directory; the result is checked.
     let f = unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if f < 0 {
-        return None;
-    }
     // SAFETY: a fresh fd owned by nobody else.
-    let f = unsafe { OwnedFd::from_raw_fd(f) };
+    (f >= 0).then(|| unsafe { OwnedFd::from_raw_fd(f) })
+}
+
+/// The `flags:` field (octal) of an open fdinfo entry, as it is now (read at offset 0, which
+/// shows it anew).
+pub(super) fn read_fdinfo_flags(entry: RawFd) -> Option<i64> {
     let mut buf = [0u8; 256];
     // SAFETY: reading into our live buffer.
-    let n = unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe { libc::pread(entry, buf.as_mut_ptr().cast(), buf.len(), 0) };
     let text = std::str::from_utf8(&buf[..usize::try_from(n).ok()?]).ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix("flags:"))
         .and_then(|v| i64::from_str_radix(v.trim(), 8).ok())
+}
+
+/// Clears O_NONBLOCK on a socket of ours whose status flags are O_NONBLOCK alone (what
+/// [`host_socket`] makes): one call, without reading them first.
+pub(super) fn set_blocking(fd: RawFd) {
+    // SAFETY: F_SETFL on our own fd.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
 }
 
 pub(super) fn set_nonblock(fd: RawFd, on: bool) {
