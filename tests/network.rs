@@ -107,31 +107,6 @@ impl Drop for Server {
     }
 }
 
-/// `pb` with the allow-list, built under the test monitor; `None` (after checking the refusal)
-/// under ptrace.
-fn build_net(pb: &PolicyBuilder) -> Option<sbx::Policy> {
-    let mut pb = pb.clone();
-    pb.monitor(test_monitor());
-    match pb.build() {
-        Ok(p) => {
-            assert_ne!(
-                test_monitor(),
-                sbx::Monitor::Ptrace,
-                "ptrace accepted an allow-list"
-            );
-            Some(p)
-        }
-        Err(e) if test_monitor() == sbx::Monitor::Ptrace => {
-            assert!(
-                e.to_string().contains("ptrace monitor does not proxy"),
-                "{e}"
-            );
-            None
-        }
-        Err(e) => panic!("policy build failed: {e}"),
-    }
-}
-
 fn allowing(specs: &[String]) -> PolicyBuilder {
     let mut pb = allow_all();
     for s in specs {

@@ -102,30 +102,6 @@ impl Drop for Server {
     }
 }
 
-/// `pb` built under the test monitor; `None` (after checking the refusal) under ptrace.
-fn build_net(pb: &PolicyBuilder) -> Option<sbx::Policy> {
-    let mut pb = pb.clone();
-    pb.monitor(test_monitor());
-    match pb.build() {
-        Ok(p) => {
-            assert_ne!(
-                test_monitor(),
-                sbx::Monitor::Ptrace,
-                "ptrace accepted an allow-list"
-            );
-            Some(p)
-        }
-        Err(e) if test_monitor() == sbx::Monitor::Ptrace => {
-            assert!(
-                e.to_string().contains("ptrace monitor does not proxy"),
-                "{e}"
-            );
-            None
-        }
-        Err(e) => panic!("policy build failed: {e}"),
-    }
-}
-
 /// `tool_default()` with `specs` allowed.
 fn tool_allowing(specs: &[String]) -> PolicyBuilder {
     let mut pb = sbx::policy::presets::tool_default();

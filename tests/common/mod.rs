@@ -263,6 +263,31 @@ pub fn test_monitor() -> sbx::Monitor {
         .unwrap_or_default()
 }
 
+/// `pb` with a network allow-list, built under [`test_monitor`]; `None` (after checking that the
+/// build refuses it by name) under ptrace, which does not proxy connects.
+pub fn build_net(pb: &PolicyBuilder) -> Option<sbx::Policy> {
+    let mut pb = pb.clone();
+    pb.monitor(test_monitor());
+    match pb.build() {
+        Ok(p) => {
+            assert_ne!(
+                test_monitor(),
+                sbx::Monitor::Ptrace,
+                "ptrace accepted an allow-list"
+            );
+            Some(p)
+        }
+        Err(e) if test_monitor() == sbx::Monitor::Ptrace => {
+            assert!(
+                e.to_string().contains("ptrace monitor does not proxy"),
+                "{e}"
+            );
+            None
+        }
+        Err(e) => panic!("policy build failed: {e}"),
+    }
+}
+
 /// Builds `pb` under [`test_monitor`] (a sandbox without namespaces stays on ptrace, the only
 /// monitor that can watch it).
 pub fn build(pb: &PolicyBuilder) -> Policy {
