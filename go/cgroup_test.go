@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // cgroup limits: a 256 MiB balloon under a 64 MiB memory limit is OOM-killed and the result
@@ -44,6 +45,10 @@ func TestDefaultMemoryCeiling(t *testing.T) {
 	res, err := c.Run(context.Background())
 	if err != nil || !res.Success() || res.Cgroup == nil || res.Cgroup.MemoryPeak == 0 {
 		t.Fatalf("run under the ceiling: %v %+v", err, res)
+	}
+	// With a cgroup v2 group (tests/cgroups.rs checks where there is one): the run's CPU time.
+	if res.Cgroup.HasCPUTime && (res.Cgroup.CPUTime <= 0 || res.Cgroup.CPUTime > 10*time.Second) {
+		t.Fatalf("cgroup CPU time %v", res.Cgroup.CPUTime)
 	}
 }
 

@@ -209,6 +209,11 @@ type CgroupUsage struct {
 	OOMKills uint64
 	// PidsRefused counts the forks the process limit refused.
 	PidsRefused uint64
+	// CPUTime is the CPU time the sandbox's processes used together (user and system), from
+	// the cgroup; HasCPUTime says whether it is known (a cgroup v2 group, or a v1 CPU limit
+	// co-mounted with cpuacct).
+	CPUTime    time.Duration
+	HasCPUTime bool
 }
 
 // DeniedConnect is a connect the network allow-list refused.
@@ -355,7 +360,13 @@ func newResult(r *C.sbx_result) *Result {
 	}
 	var cu C.sbx_cgroup_usage
 	if C.sbx_result_cgroup_usage(r, &cu) {
-		res.Cgroup = &CgroupUsage{MemoryPeak: uint64(cu.memory_peak), OOMKills: uint64(cu.oom_kills), PidsRefused: uint64(cu.pids_refused)}
+		res.Cgroup = &CgroupUsage{
+			MemoryPeak:  uint64(cu.memory_peak),
+			OOMKills:    uint64(cu.oom_kills),
+			PidsRefused: uint64(cu.pids_refused),
+			CPUTime:     time.Duration(uint64(cu.cpu_usec)) * time.Microsecond,
+			HasCPUTime:  bool(cu.has_cpu_usec),
+		}
 		res.LimitReached = goStringOrEmpty(C.sbx_result_limit_reached(r))
 	}
 	var ll C.sbx_landlock

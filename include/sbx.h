@@ -1187,6 +1187,15 @@ typedef struct sbx_cgroup_usage {
      * Forks the process limit refused.
      */
     uint64_t pids_refused;
+    /**
+     * Whether `cpu_usec` is known (a cgroup v2 group, or a v1 CPU limit co-mounted with
+     * cpuacct).
+     */
+    bool has_cpu_usec;
+    /**
+     * CPU time the sandbox's processes used together (user and system), in microseconds.
+     */
+    uint64_t cpu_usec;
 } sbx_cgroup_usage;
 
 /**

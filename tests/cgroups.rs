@@ -150,3 +150,49 @@ fn bad_cgroup_limits_are_named_before_anything_starts() {
     let e = Sandbox::new(ex, build(&allow_all())).run().unwrap_err().to_string();
     assert!(e.contains("millicores"), "{e}");
 }
+
+/// cgroup v2 where the host has it, whatever it enables (nothing, on the development host,
+/// whose memory and pids are v1): the sandbox's init is born in its v2 group
+/// (`clone3(CLONE_INTO_CGROUP)`), the group's `cpu.stat` is the run's CPU time, and the group
+/// is removed after the run. Born, not moved: the sandbox's cgroup namespace is made by the
+/// same clone, so a group the init was born in is that namespace's root (`0::/` inside), while
+/// a v1 group it was moved into afterwards shows its name.
+#[test]
+fn the_v2_group_is_born_into_and_counts_the_cpu_time() {
+    let _g = serial();
+    let v2 = sbx::cgroups::describe_controllers()
+        .into_iter()
+        .find(|(name, _, _)| name == "v2 group");
+    let (_, v2_usable, where_) = v2.expect("--check lists the v2 group");
+    let mut ex = attack("cat", &["/proc/self/cgroup"]);
+    ex.limits_mut().cgroup.memory = Some(256 << 20);
+    let Some(run) = run_limited(ex) else { return };
+    assert_eq!(run.r.status, Status::Ok, "{}", run.ctx());
+    let lines: Vec<&str> = run.out.lines().collect();
+    if v2_usable {
+        assert!(lines.contains(&"0::/"), "not born in its v2 group ({where_}): {lines:?}");
+    }
+    // The v1 memory group (moved into after the clone) is named, where memory is v1.
+    let moved = lines.iter().any(|l| l.contains(":memory:/libsbx-"));
+    let v1_memory = sbx::cgroups::describe_controllers()
+        .iter()
+        .any(|(n, ok, w)| n == "memory" && *ok && w.starts_with("v1"));
+    assert_eq!(moved, v1_memory, "{lines:?}");
+
+    let mut ex = attack("burn", &["300"]);
+    ex.limits_mut().cgroup.memory = Some(256 << 20);
+    let run = run_limited(ex).expect("the same limits started before");
+    assert_eq!(run.r.status, Status::Ok, "{}", run.ctx());
+    let usage = run.r.cgroup.expect("cgroup usage");
+    if v2_usable {
+        let cpu = usage.cpu_usec.expect("cpu.stat of the v2 group");
+        let rusage = run.r.usage.user_time + run.r.usage.system_time;
+        assert!(cpu >= 280_000, "300 ms burnt, the group says {cpu} us");
+        // The group counts every process; the init's rusage only the main one (which burns).
+        let r = u64::try_from(rusage.as_micros()).unwrap_or(u64::MAX);
+        assert!(cpu >= r * 4 / 5 && cpu <= r * 3 / 2 + 50_000, "group {cpu} us, rusage {r} us");
+    } else {
+        assert_eq!(usage.cpu_usec, None, "no v2 group, no CPU time ({where_})");
+    }
+    assert_groups_removed();
+}

@@ -16,6 +16,7 @@ pub const MIN_CEILING: u64 = 256 << 20;
 /// process (no hierarchy holds the controller, or its directory is not writable for us).
 pub fn default_memory_ceiling() -> Option<u64> {
     let place = places()
+        .controllers
         .iter()
         .find(|(c, _)| *c == Controller::Memory)
         .map(|(_, p)| p)?;

@@ -87,13 +87,24 @@ pub(crate) struct Place {
     pub v2: bool,
 }
 
-/// Parses `/proc/self/mountinfo` and `/proc/self/cgroup` into each controller's place; a v1
-/// hierarchy mounting the controller wins over a v2 one that does not enable it.
+/// Where this process's cgroups are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Places {
+    /// Each controller's place; a v1 hierarchy mounting the controller wins over a v2 one that
+    /// does not enable it.
+    pub controllers: Vec<(Controller, Place)>,
+    /// This process's cgroup v2 directory, whatever controllers it enables (none, on a hybrid
+    /// host like this project's CI): a sandbox's group there is born into by `CLONE_INTO_CGROUP`,
+    /// records its CPU time (`cpu.stat` is always there) and ends with `cgroup.kill`.
+    pub v2_home: Option<PathBuf>,
+}
+
+/// Parses `/proc/self/mountinfo` and `/proc/self/cgroup` into [`Places`].
 pub(crate) fn places_from(
     mountinfo: &str,
     self_cgroup: &str,
     v2_controllers: impl Fn(&Path) -> Vec<String>,
-) -> Vec<(Controller, Place)> {
+) -> Places {
     // Our path per hierarchy: v1 lines "N:ctrl,ctrl:/path", v2 "0::/path".
     let mut v1_paths: Vec<(Vec<String>, String)> = Vec::new();
     let mut v2_path: Option<String> = None;
@@ -109,6 +120,7 @@ pub(crate) fn places_from(
         }
     }
     let mut out = Vec::new();
+    let mut v2_home = None;
     for line in mountinfo.lines() {
         // "... mount_point options - fstype source super_options"
         let Some((left, right)) = line.split_once(" - ") else {
@@ -133,6 +145,7 @@ pub(crate) fn places_from(
                     continue;
                 };
                 let enabled = v2_controllers(&dir);
+                v2_home.get_or_insert_with(|| dir.clone());
                 for c in [Controller::Memory, Controller::Pids, Controller::Cpu] {
                     if enabled.iter().any(|e| e == c.name()) && !out.iter().any(|(k, _)| *k == c) {
                         out.push((c, Place { dir: dir.clone(), v2: true }));
@@ -157,12 +170,15 @@ pub(crate) fn places_from(
             _ => {}
         }
     }
-    out
+    Places {
+        controllers: out,
+        v2_home,
+    }
 }
 
-/// Each controller's place for this process, found once.
-fn places() -> &'static [(Controller, Place)] {
-    static PLACES: OnceLock<Vec<(Controller, Place)>> = OnceLock::new();
+/// Where this process's cgroups are, found once.
+fn places() -> &'static Places {
+    static PLACES: OnceLock<Places> = OnceLock::new();
     PLACES.get_or_init(|| {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         let cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
@@ -177,23 +193,36 @@ fn places() -> &'static [(Controller, Place)] {
 }
 
 /// What `--check` says about cgroups: each controller's place and whether a group can be made
-/// there (tried: a directory made and removed).
+/// there (tried: a directory made and removed), then the same for this process's cgroup v2
+/// directory as `"v2 group"` (birth by `CLONE_INTO_CGROUP`, CPU time, `cgroup.kill`).
 pub fn describe_controllers() -> Vec<(String, bool, String)> {
-    [Controller::Memory, Controller::Pids, Controller::Cpu]
+    let mut out: Vec<(String, bool, String)> = [Controller::Memory, Controller::Pids, Controller::Cpu]
         .into_iter()
-        .map(|c| match places().iter().find(|(k, _)| *k == c) {
+        .map(|c| match places().controllers.iter().find(|(k, _)| *k == c) {
             None => (c.name().to_string(), false, "no hierarchy holds it".to_string()),
             Some((_, p)) => {
-                let probe = p.dir.join(format!("libsbx-probe-{}", std::process::id()));
-                let ok = std::fs::create_dir(&probe).and_then(|()| std::fs::remove_dir(&probe));
-                let v = if p.v2 { "v2" } else { "v1" };
-                match ok {
-                    Ok(()) => (c.name().to_string(), true, format!("{v} {}", p.dir.display())),
-                    Err(e) => (c.name().to_string(), false, format!("{v} {}: {e}", p.dir.display())),
-                }
+                let (ok, text) = probe(&p.dir, p.v2);
+                (c.name().to_string(), ok, text)
             }
         })
-        .collect()
+        .collect();
+    let v2 = match &places().v2_home {
+        None => (false, "no cgroup v2 hierarchy".to_string()),
+        Some(dir) => probe(dir, true),
+    };
+    out.push(("v2 group".to_string(), v2.0, v2.1));
+    out
+}
+
+/// Whether a group can be made in `dir` (a directory made and removed), and where that is.
+fn probe(dir: &Path, v2: bool) -> (bool, String) {
+    let probe = dir.join(format!("libsbx-probe-{}", std::process::id()));
+    let ok = std::fs::create_dir(&probe).and_then(|()| std::fs::remove_dir(&probe));
+    let v = if v2 { "v2" } else { "v1" };
+    match ok {
+        Ok(()) => (true, format!("{v} {}", dir.display())),
+        Err(e) => (false, format!("{v} {}: {e}", dir.display())),
+    }
 }
 
 /// Removes this process's ready (unused) groups and waits, up to two seconds, until the groups
@@ -220,134 +249,20 @@ pub struct CgroupUsage {
     pub oom_kills: u64,
     /// Forks the process limit refused.
     pub pids_refused: u64,
-}
-
-/// One sandbox's cgroup: a directory per hierarchy, removed on drop.
-#[derive(Debug)]
-pub(crate) struct SandboxCgroup {
-    dirs: Vec<(Controller, PathBuf, bool)>,
-}
-
-impl SandboxCgroup {
-    /// Makes the group and writes `limits`; `Ok(None)` when no limit is set. Nothing is left
-    /// behind on an error.
-    pub(crate) fn create(limits: &CgroupLimits) -> Result<Option<SandboxCgroup>> {
-        if !limits.any() {
-            return Ok(None);
-        }
-        limits.validate()?;
-        let mut cg = SandboxCgroup { dirs: Vec::new() };
-        let wanted = [
-            (Controller::Memory, limits.memory.is_some()),
-            (Controller::Pids, limits.pids.is_some()),
-            (Controller::Cpu, limits.cpu_millicores.is_some()),
-        ];
-        for (c, want) in wanted {
-            if !want {
-                continue;
-            }
-            let place = places().iter().find(|(k, _)| *k == c).map(|(_, p)| p).ok_or_else(|| {
-                unsupported(c, "no cgroup hierarchy of this host holds that controller".into())
-            })?;
-            // v2 keeps every controller in one directory.
-            let dir = match cg.dirs.iter().find(|(_, d, _)| d.parent() == Some(place.dir.as_path())) {
-                Some((_, d, _)) => d.clone(),
-                None => pool::take(&place.dir)
-                    .map_err(|e| unsupported(c, format!("cannot make a group under {}: {e}", place.dir.display())))?,
-            };
-            cg.dirs.push((c, dir.clone(), place.v2));
-            write_limit(c, &dir, place.v2, limits)
-                .map_err(|e| unsupported(c, format!("in {}: {e}", dir.display())))?;
-        }
-        Ok(Some(cg))
-    }
-
-    /// The group's directories, each once (on v2 one directory holds every controller).
-    fn groups(&self) -> Vec<&Path> {
-        let mut out: Vec<&Path> = Vec::new();
-        for (_, dir, _) in &self.dirs {
-            if !out.contains(&dir.as_path()) {
-                out.push(dir);
-            }
-        }
-        out
-    }
-
-    /// Moves process `pid` (the sandbox's first, not yet released) into the group.
-    pub(crate) fn add(&self, pid: libc::pid_t) -> std::io::Result<()> {
-        let pid = pid.to_string();
-        self.groups()
-            .into_iter()
-            .try_for_each(|dir| std::fs::write(dir.join("cgroup.procs"), &pid))
-    }
-
-    /// What the group recorded.
-    pub(crate) fn usage(&self) -> CgroupUsage {
-        let mut u = CgroupUsage::default();
-        for (c, dir, v2) in &self.dirs {
-            let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
-            match (c, v2) {
-                (Controller::Memory, true) => {
-                    u.memory_peak = read("memory.peak").trim().parse().ok();
-                    u.oom_kills = keyed(&read("memory.events"), "oom_kill");
-                }
-                (Controller::Memory, false) => {
-                    u.memory_peak = read("memory.max_usage_in_bytes").trim().parse().ok();
-                    u.oom_kills = keyed(&read("memory.oom_control"), "oom_kill");
-                }
-                (Controller::Pids, _) => u.pids_refused = keyed(&read("pids.events"), "max"),
-                (Controller::Cpu, _) => {}
-            }
-        }
-        u
-    }
-}
-
-impl Drop for SandboxCgroup {
-    fn drop(&mut self) {
-        // Every task has exited by now (the pid namespace died with its init).
-        pool::remove(self.groups().into_iter().map(Path::to_path_buf).collect());
-    }
+    /// CPU time the sandbox's processes used together (microseconds, user and system), from
+    /// the group's `cpu.stat` on cgroup v2 (or `cpuacct.usage` where a v1 CPU limit's hierarchy
+    /// also mounts cpuacct); `None` where neither was there. Unlike the init's rusage, it counts
+    /// every process, also those killed at the end and never waited for.
+    pub cpu_usec: Option<u64>,
 }
 
 mod ceiling;
+mod group;
 mod pool;
 
-pub use ceiling::default_memory_ceiling;
+pub(crate) use group::SandboxCgroup;
 
-/// Writes `l`'s limit for controller `c` into group `dir`.
-fn write_limit(c: Controller, dir: &Path, v2: bool, l: &CgroupLimits) -> std::io::Result<()> {
-    let w = |file: &str, v: String| std::fs::write(dir.join(file), v);
-    match (c, v2) {
-        (Controller::Memory, true) => {
-            let m = l.memory.unwrap_or(u64::MAX);
-            w("memory.max", m.to_string())?;
-            // No swap beyond the limit (absent without swap accounting).
-            let _ = w("memory.swap.max", "0".into());
-            Ok(())
-        }
-        (Controller::Memory, false) => {
-            let m = l.memory.unwrap_or(u64::MAX);
-            w("memory.limit_in_bytes", m.to_string())?;
-            // Memory plus swap at the same value: no swap beyond the limit (the file exists
-            // only with swap accounting).
-            let _ = w("memory.memsw.limit_in_bytes", m.to_string());
-            Ok(())
-        }
-        (Controller::Pids, _) => w("pids.max", l.pids.unwrap_or(u64::MAX).to_string()),
-        (Controller::Cpu, v2) => {
-            const PERIOD_US: u64 = 100_000;
-            // Millicores of a 100 ms period: 100 us each.
-            let quota = l.cpu_millicores.unwrap_or(1000) * (PERIOD_US / 1000);
-            if v2 {
-                w("cpu.max", format!("{quota} {PERIOD_US}"))
-            } else {
-                w("cpu.cfs_period_us", PERIOD_US.to_string())?;
-                w("cpu.cfs_quota_us", quota.to_string())
-            }
-        }
-    }
-}
+pub use ceiling::default_memory_ceiling;
 
 /// The number after `key` in a flat-keyed cgroup file (`key value` per line).
 fn keyed(text: &str, key: &str) -> u64 {
@@ -387,7 +302,9 @@ mod tests {
 
     #[test]
     fn a_hybrid_host_uses_its_v1_hierarchies() {
-        let p = places_from(HYBRID, HYBRID_SELF, |_| Vec::new());
+        let places = places_from(HYBRID, HYBRID_SELF, |_| Vec::new());
+        assert_eq!(places.v2_home, Some(PathBuf::from("/sys/fs/cgroup/unified/")));
+        let p = places.controllers;
         let find = |c| p.iter().find(|(k, _)| *k == c).map(|(_, p)| p.clone()).unwrap();
         assert_eq!(find(Controller::Memory), Place { dir: "/sys/fs/cgroup/memory/jobs/a".into(), v2: false });
         assert_eq!(find(Controller::Pids), Place { dir: "/sys/fs/cgroup/pids/".into(), v2: false });
@@ -402,6 +319,8 @@ mod tests {
             assert_eq!(dir, Path::new("/sys/fs/cgroup/user.slice/user-1000.slice/session-1.scope"));
             vec!["memory".into(), "pids".into()]
         });
+        assert_eq!(p.v2_home.as_deref(), Some(Path::new("/sys/fs/cgroup/user.slice/user-1000.slice/session-1.scope")));
+        let p = p.controllers;
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(p.iter().all(|(_, pl)| pl.v2));
         assert!(!p.iter().any(|(c, _)| *c == Controller::Cpu));
@@ -412,7 +331,8 @@ mod tests {
         // Inside a container the hierarchy is mounted from our own cgroup: its root is our path.
         let mi = "40 30 0:30 /docker/abc /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n";
         let p = places_from(mi, "5:memory:/docker/abc\n", |_| Vec::new());
-        assert_eq!(p[0].1.dir, PathBuf::from("/sys/fs/cgroup/memory/"));
+        assert_eq!(p.v2_home, None);
+        assert_eq!(p.controllers[0].1.dir, PathBuf::from("/sys/fs/cgroup/memory/"));
     }
 
     #[test]

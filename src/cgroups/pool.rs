@@ -109,7 +109,7 @@ fn do_chore(chore: Chore) {
     match chore {
         Chore::Remove(dirs) => {
             for d in dirs {
-                if let Err(e) = std::fs::remove_dir(&d) {
+                if let Err(e) = remove_group(&d) {
                     if e.kind() != std::io::ErrorKind::NotFound {
                         log::warn!("libsbx: cannot remove cgroup {}: {e}", d.display());
                     }
@@ -129,6 +129,21 @@ fn do_chore(chore: Chore) {
                 Err(_) => break,
             }
         },
+    }
+}
+
+/// Removes group `dir`, waiting up to a second while it is busy: tasks that `cgroup.kill` just
+/// killed leave it only once they have exited.
+fn remove_group(dir: &Path) -> std::io::Result<()> {
+    let mut tries = 100;
+    loop {
+        match std::fs::remove_dir(dir) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries > 0 => {
+                tries -= 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            r => return r,
+        }
     }
 }
 

@@ -101,11 +101,21 @@ fn probe_cgroups() -> Vec<Feature> {
             }
             (name, ok, detail)
         })
+        .map(|(name, ok, mut detail)| {
+            if name == "v2 group" {
+                detail = format!(
+                    "{detail} (with cgroup limits: born there by clone3(CLONE_INTO_CGROUP), CPU \
+                     time from its cpu.stat, cgroup.kill at the end)"
+                );
+            }
+            (name, ok, detail)
+        })
         .map(|(name, ok, detail)| Feature {
             name: match name.as_str() {
                 "memory" => "cgroup memory",
                 "pids" => "cgroup pids",
-                _ => "cgroup cpu",
+                "cpu" => "cgroup cpu",
+                _ => "cgroup v2 group",
             },
             required: false,
             available: ok,

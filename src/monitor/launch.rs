@@ -50,7 +50,8 @@ impl Child {
         let Some(cg) = &self.cgroup else {
             return Ok(());
         };
-        with_raised_capabilities(|| cg.add(pid)).map_err(|e| {
+        let born = self.spawned.as_ref().is_some_and(|s| s.born_in_cgroup);
+        with_raised_capabilities(|| cg.add(pid, born)).map_err(|e| {
             Box::new(step_error(
                 Reason::FailedLimits,
                 "cgroup",

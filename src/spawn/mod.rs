@@ -41,6 +41,8 @@ pub(crate) struct Spawned {
     _args: Box<ChildArgs>,
     sync_write: Option<OwnedFd>,
     _sync_read: OwnedFd,
+    /// Born in the sandbox's cgroup v2 group (`CLONE_INTO_CGROUP`): it need not be moved there.
+    pub born_in_cgroup: bool,
 }
 
 // SAFETY: the stack pointer is an mmap we own; moving the handle between threads is fine.
@@ -182,20 +184,20 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         },
         None => None,
     };
-    // SAFETY: the stack grows down from the end of the mapping (16-byte aligned); the child runs
-    // only `entry`, which uses raw syscalls and memory that outlives its pre-exec phase.
-    let pid = unsafe {
+    let arg = std::ptr::addr_of!(*args) as *mut libc::c_void;
+    let birth = plan.cgroup.as_ref().and_then(crate::cgroups::SandboxCgroup::birth_fd);
+    // SAFETY: the lower stack of our mapping, which only the child uses; the child runs only
+    // `entry`, which uses raw syscalls and memory that outlives its pre-exec phase.
+    let born = birth.and_then(|cgroup| unsafe { clone_into(cgroup, stack, flags, entry, arg) });
+    let born_in_cgroup = born.is_some();
+    // SAFETY: the stack grows down from the end of the lower stack (16-byte aligned); as above.
+    let pid = born.unwrap_or_else(|| unsafe {
         let top = stack
             .cast::<u8>()
             .add(CHILD_STACK_SIZE)
             .cast::<libc::c_void>();
-        libc::clone(
-            entry,
-            top,
-            flags,
-            std::ptr::addr_of!(*args) as *mut libc::c_void,
-        )
-    };
+        libc::clone(entry, top, flags, arg)
+    });
     let clone_error = std::io::Error::last_os_error();
     drop(in_shared_net);
     if pid < 0 {
@@ -220,7 +222,36 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         _args: args,
         sync_write: Some(sync_write),
         _sync_read: sync_read,
+        born_in_cgroup,
     })
+}
+
+/// `clone3` with `CLONE_INTO_CGROUP` into the cgroup v2 directory `cgroup`, the child running
+/// `entry(arg)` on the lower stack of `stack` like `libc::clone` would. `None` when the kernel
+/// refuses it (before 5.7, a seccomp filter that answers ENOSYS, as Docker's does, or a group
+/// we may not create in): the caller clones the old way and moves the child afterwards.
+///
+/// # Safety
+/// As for `libc::clone` with `CLONE_VM`: `stack` is at least [`CHILD_STACK_SIZE`] bytes that
+/// only the child uses, and `entry`/`arg` stay valid until the child has exec'd or exited.
+unsafe fn clone_into(
+    cgroup: std::os::fd::RawFd,
+    stack: *mut libc::c_void,
+    flags: i32,
+    entry: crate::sys::clone3::Entry,
+    arg: *mut libc::c_void,
+) -> Option<libc::pid_t> {
+    let args = crate::sys::clone3::CloneArgs {
+        // The clone flags are bits of a C int; exit signal 0 (see above) sits in its own field.
+        flags: u64::from(crate::sys::bits_u32(flags)) | crate::sys::clone3::CLONE_INTO_CGROUP,
+        stack: stack as u64,
+        stack_size: CHILD_STACK_SIZE as u64,
+        cgroup: u64::try_from(cgroup).ok()?,
+        ..Default::default()
+    };
+    // SAFETY: the caller's contract; `args` lives across the call.
+    let pid = unsafe { crate::sys::clone3::clone3_vm(&args, entry, arg) };
+    libc::pid_t::try_from(pid).ok().filter(|p| *p > 0)
 }
 
 pub(crate) use child::SETUP_FAILED_EXIT;

@@ -6,6 +6,7 @@
 //! Rust's integer types and the kernel ABI's that are not `From`. Nothing here imports the rest
 //! of the crate.
 
+pub(crate) mod clone3;
 pub(crate) mod landlock;
 pub(crate) mod mount;
 pub(crate) mod prctl;

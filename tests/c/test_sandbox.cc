@@ -346,6 +346,11 @@ TEST(Sandbox, DefaultMemoryCeiling) {
     EXPECT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_OK) << sbx_result_description(r.get());
     sbx_cgroup_usage u{};
     EXPECT_TRUE(sbx_result_cgroup_usage(r.get(), &u));
+    // With a cgroup v2 group (tests/cgroups.rs checks where there is one): the run's CPU time.
+    if (u.has_cpu_usec) {
+        EXPECT_GT(u.cpu_usec, 0u);
+        EXPECT_LT(u.cpu_usec, 10u * 1000 * 1000);
+    }
 }
 
 TEST(Sandbox, ResultReportsTheLandlockDomain) {

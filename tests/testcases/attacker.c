@@ -978,6 +978,17 @@ int main(int argc, char **argv, char **envp) {
     if (!strcmp(mode, "exit")) { NEED(1); return (int)parse_u(a[0]); }
     if (!strcmp(mode, "echo")) { for (int i = 0; i < na; i++) { out(a[i]); out("\n"); } return 0; }
     if (!strcmp(mode, "sleep")) { NEED(1); sleep_ms((long)parse_u(a[0]) * 1000); return 0; }
+    if (!strcmp(mode, "burn")) {
+        /* burn MS: spins until this process has used MS ms of CPU time. */
+        NEED(1);
+        long want_ns = (long)parse_u(a[0]) * 1000000L;
+        struct timespec t;
+        do {
+            for (volatile int i = 0; i < 100000; i++) {}
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+        } while (t.tv_sec * 1000000000L + t.tv_nsec < want_ns);
+        return 0;
+    }
     if (!strcmp(mode, "segv")) { *(volatile int *)8 = 1; return 0; }
     if (!strcmp(mode, "abort")) { abort(); }
     if (!strcmp(mode, "sys")) {

@@ -142,9 +142,11 @@ pub(crate) fn result_json(r: &RunResult) -> String {
             json_opt_num(&mut o, u.memory_peak);
             let _ = write!(
                 o,
-                ",\"oom_kills\":{},\"pids_refused\":{}}}",
+                ",\"oom_kills\":{},\"pids_refused\":{},\"cpu_usec\":",
                 u.oom_kills, u.pids_refused
             );
+            json_opt_num(&mut o, u.cpu_usec);
+            o.push('}');
         }
         None => o.push_str("null"),
     }

@@ -55,6 +55,11 @@ pub struct sbx_cgroup_usage {
     pub oom_kills: u64,
     /// Forks the process limit refused.
     pub pids_refused: u64,
+    /// Whether `cpu_usec` is known (a cgroup v2 group, or a v1 CPU limit co-mounted with
+    /// cpuacct).
+    pub has_cpu_usec: bool,
+    /// CPU time the sandbox's processes used together (user and system), in microseconds.
+    pub cpu_usec: u64,
 }
 
 /// What the sandboxee's Landlock domain enforced (`sbx_result_landlock`).
@@ -150,6 +155,8 @@ impl sbx_result {
                     memory_peak: u.memory_peak.unwrap_or(0),
                     oom_kills: u.oom_kills,
                     pids_refused: u.pids_refused,
+                    has_cpu_usec: u.cpu_usec.is_some(),
+                    cpu_usec: u.cpu_usec.unwrap_or(0),
                 },
             );
             true
