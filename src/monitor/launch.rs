@@ -8,6 +8,7 @@ use super::state::{KillReason, Shared};
 use super::step_error;
 use crate::caps::with_raised_capabilities;
 use crate::cgroups::{CgroupUsage, SandboxCgroup};
+use crate::error::Error;
 use crate::host_id::HostId;
 use crate::result::{Reason, RunResult, Status};
 use crate::spawn::{plan::Step, Plan, Spawned};
@@ -44,22 +45,26 @@ impl Child {
         }
     }
 
-    /// Puts `pid`, the sandbox's first process (not released yet), into the sandbox's cgroup:
-    /// everything it starts is born there.
-    pub(crate) fn join_cgroup(&self, pid: libc::pid_t) -> Prepared {
+    /// Puts `pid`, the sandbox's first process, into the sandbox's cgroup: everything it
+    /// starts from then on is born there. Released already (`late`), it may have failed a setup
+    /// step and exited meanwhile: then the move finds no process (ESRCH), and its report, not
+    /// the move, is the run's result.
+    fn join_cgroup(&self, pid: libc::pid_t, late: bool) -> Prepared {
         let Some(cg) = &self.cgroup else {
             return Ok(());
         };
         let born = self.spawned.as_ref().is_some_and(|s| s.born_in_cgroup);
-        with_raised_capabilities(|| cg.add(pid, born)).map_err(|e| {
-            Box::new(step_error(
+        match with_raised_capabilities(|| cg.add(pid, born)) {
+            Err(e) if late && e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+            Err(e) => Err(Box::new(step_error(
                 Reason::FailedLimits,
                 "cgroup",
                 e.raw_os_error(),
                 &format!("moving the sandbox into its cgroup: {e}"),
                 false,
-            ))
-        })
+            ))),
+            Ok(()) => Ok(()),
+        }
     }
 
     /// What the sandbox's cgroup recorded (read before it is removed).
@@ -72,13 +77,35 @@ impl Child {
     }
 
     /// Lets the child go on past the start pipe.
-    pub(crate) fn release(&mut self) -> Prepared {
+    fn release(&mut self) -> Prepared {
         match self
             .spawned
             .as_mut()
             .map_or(Ok(()), crate::spawn::Spawned::release)
         {
             Ok(()) => Ok(()),
+            Err(e) => Err(Box::new(RunResult::setup_error(
+                Reason::FailedSubprocess,
+                e.to_string(),
+            ))),
+        }
+    }
+
+    /// Puts the init `pid` into the sandbox's cgroup and lets it go: a namespaced sandbox's
+    /// init is released first and moved while it builds the sandbox (it forks the sandboxee only
+    /// after [`Spawned::joined`](crate::spawn::Spawned::joined)), so a v1 move's RCU grace
+    /// period overlaps that work instead of adding to it; any other child is moved first.
+    pub(crate) fn join_and_release(&mut self, pid: libc::pid_t) -> Prepared {
+        let late = self.spawned.as_ref().is_some_and(|s| s.join_late);
+        if !late {
+            return self.join_cgroup(pid, false).and_then(|()| self.release());
+        }
+        self.release()?;
+        self.join_cgroup(pid, true)?;
+        match self.spawned.as_mut().map_or(Ok(()), crate::spawn::Spawned::joined) {
+            // The init ended meanwhile (EPIPE: the write's SIGPIPE stays blocked on this
+            // thread): its report says why.
+            Err(Error::Os { errno: nix::errno::Errno::EPIPE, .. }) | Ok(()) => Ok(()),
             Err(e) => Err(Box::new(RunResult::setup_error(
                 Reason::FailedSubprocess,
                 e.to_string(),

@@ -43,24 +43,39 @@ pub(crate) struct Spawned {
     _sync_read: OwnedFd,
     /// Born in the sandbox's cgroup v2 group (`CLONE_INTO_CGROUP`): it need not be moved there.
     pub born_in_cgroup: bool,
+    /// The init is moved into the sandbox's cgroup after its release ([`ChildArgs::join_late`]).
+    pub join_late: bool,
 }
 
 // SAFETY: the stack pointer is an mmap we own; moving the handle between threads is fine.
 unsafe impl Send for Spawned {}
 
 impl Spawned {
-    /// Lets the child continue past its first step (call after PTRACE_SEIZE succeeded).
+    /// Lets the child continue past its first step (call after PTRACE_SEIZE succeeded). With
+    /// [`Spawned::join_late`], the start pipe stays open for [`Spawned::joined`].
     pub fn release(&mut self) -> Result<()> {
-        if let Some(w) = self.sync_write.take() {
-            let byte = [1u8];
-            // SAFETY: writing one byte from a live buffer to our pipe.
-            let r = unsafe { libc::write(w.as_raw_fd(), byte.as_ptr().cast(), 1) };
-            if r != 1 {
-                return Err(Error::last_os("write(start pipe)"));
-            }
+        if self.join_late {
+            let w = self.sync_write.as_ref();
+            return w.map_or(Ok(()), |w| write_byte(w, 1));
         }
-        Ok(())
+        self.sync_write.take().map_or(Ok(()), |w| write_byte(&w, 1))
     }
+
+    /// The init may fork the sandboxee: it is in the sandbox's cgroup now.
+    pub fn joined(&mut self) -> Result<()> {
+        self.sync_write.take().map_or(Ok(()), |w| write_byte(&w, 2))
+    }
+}
+
+/// One byte to the start pipe.
+fn write_byte(w: &OwnedFd, byte: u8) -> Result<()> {
+    let byte = [byte];
+    // SAFETY: writing one byte from a live buffer to our pipe.
+    let r = unsafe { libc::write(w.as_raw_fd(), byte.as_ptr().cast(), 1) };
+    if r != 1 {
+        return Err(Error::last_os("write(start pipe)"));
+    }
+    Ok(())
 }
 
 impl Drop for Spawned {
@@ -165,6 +180,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         plan: std::ptr::from_ref::<Plan>(plan),
         sync_read: sync_read.as_raw_fd(),
         sync_write: sync_write.as_raw_fd(),
+        join_late: plan.ns.is_some() && plan.cgroup.is_some(),
     });
     // Exit signal 0: the host gets no SIGCHLD (its handlers and SIGCHLD=SIG_IGN auto-reaping stay
     // out of the way); the monitor waits with __WALL.
@@ -215,6 +231,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         }
         return Err(Error::os("clone", e.raw_os_error().unwrap_or(0)));
     }
+    let join_late = args.join_late;
     Ok(Spawned {
         pid,
         stack,
@@ -223,6 +240,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         sync_write: Some(sync_write),
         _sync_read: sync_read,
         born_in_cgroup,
+        join_late,
     })
 }
 

@@ -51,8 +51,7 @@ pub(crate) fn start(
     publish_pidfd(main, shared);
     let ready = attach(main, shared)
         .and_then(|()| write_id_maps(&child, main))
-        .and_then(|()| child.join_cgroup(main))
-        .and_then(|()| child.release());
+        .and_then(|()| child.join_and_release(main));
     if let Err(r) = ready {
         kill_and_reap(main);
         drop(child.spawned.take());

@@ -74,8 +74,7 @@ pub(crate) fn start(
     }
     let ready = registered
         .and_then(|()| write_id_maps(&child, init))
-        .and_then(|()| child.join_cgroup(init))
-        .and_then(|()| child.release());
+        .and_then(|()| child.join_and_release(init));
     if let Err(r) = ready {
         for fd in [host_end.as_ref(), init_read.as_ref(), exit_fd.as_ref()]
             .into_iter()

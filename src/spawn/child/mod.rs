@@ -40,6 +40,10 @@ pub struct ChildArgs {
     pub plan: *const Plan,
     pub sync_read: i32,
     pub sync_write: i32,
+    /// A namespaced sandbox with a cgroup: the monitor moves the init into it while the init
+    /// builds the sandbox, and writes a second byte once that is done; the init reads it before
+    /// it forks the sandboxee (see [`wait_for_cgroup`]).
+    pub join_late: bool,
 }
 
 /// Records a failed step in the shared report and ends the child.
@@ -96,24 +100,48 @@ pub(crate) unsafe fn wait_for_monitor(plan: &Plan, args: &ChildArgs) {
     // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
     unsafe {
         syscall(libc::SYS_close, &[args.sync_write as u64]);
-        let mut byte = 0u8;
-        let r = syscall(
+        read_sync_byte(plan, args, 0);
+        if !args.join_late {
+            syscall(libc::SYS_close, &[args.sync_read as u64]);
+        }
+    }
+}
+
+/// With [`ChildArgs::join_late`]: blocks until the monitor has moved us into the sandbox's
+/// cgroup, so that everything forked from here on is born in it. On cgroup v1 the move can wait
+/// for an RCU grace period; it happens while we build the sandbox instead of before.
+pub(crate) unsafe fn wait_for_cgroup(plan: &Plan, args: &ChildArgs) {
+    if !args.join_late {
+        return;
+    }
+    // SAFETY: as for `wait_for_monitor`.
+    unsafe {
+        read_sync_byte(plan, args, 1);
+        syscall(libc::SYS_close, &[args.sync_read as u64]);
+    }
+}
+
+/// One byte from the start pipe, or the child fails at [`Step::Sync`] item `item`.
+unsafe fn read_sync_byte(plan: &Plan, args: &ChildArgs, item: usize) {
+    let mut byte = 0u8;
+    // SAFETY: one byte into our own stack variable.
+    let r = unsafe {
+        syscall(
             libc::SYS_read,
             &[
                 args.sync_read as u64,
                 std::ptr::addr_of_mut!(byte) as u64,
                 1,
             ],
+        )
+    };
+    if r != 1 {
+        fail_step(
+            plan,
+            Step::Sync,
+            if r < 0 { r } else { -i64::from(libc::EPIPE) },
+            item,
         );
-        if r != 1 {
-            fail_step(
-                plan,
-                Step::Sync,
-                if r < 0 { r } else { -i64::from(libc::EPIPE) },
-                0,
-            );
-        }
-        syscall(libc::SYS_close, &[args.sync_read as u64]);
     }
 }
 

@@ -297,6 +297,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         //    (we hold CAP_SETUID here), and then becomes uid/gid 1000 there, i.e. the
         //    unprivileged host id. Supplementary groups (host gid 0) go first. An unprivileged
         //    caller's sandboxee creates its nested namespace itself (child.rs step 8a).
+        super::child::wait_for_cgroup(plan, args);
         let root = ns.monitor_writes_maps;
         let mut flags = libc::CLONE_VM | libc::SIGCHLD;
         if root {
