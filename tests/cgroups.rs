@@ -49,7 +49,9 @@ fn run_limited(ex: sbx::Executor) -> Option<Run> {
 }
 
 /// The groups of finished runs are removed (by libsbx's janitor thread, soon after the run):
-/// what stays of this process under each hierarchy is its pool of at most two empty groups.
+/// what stays of this process under each hierarchy is its pool of empty groups, at most two
+/// (three under cgroup v2, where a group without controllers goes back to the pool after its
+/// run besides the two kept ready).
 fn assert_groups_removed() {
     use std::os::unix::fs::MetadataExt;
     let ns = std::fs::metadata("/proc/self/ns/pid").unwrap().ino();
@@ -67,11 +69,12 @@ fn assert_groups_removed() {
                 .unwrap_or_default()
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(3);
-        while ours().len() > 2 && std::time::Instant::now() < deadline {
+        let most = if where_.starts_with("v2") { 3 } else { 2 };
+        while ours().len() > most && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
         let left = ours();
-        assert!(left.len() <= 2, "groups left behind under {dir}: {left:?}");
+        assert!(left.len() <= most, "groups left behind under {dir}: {left:?}");
         for d in left {
             let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
             assert!(procs.trim().is_empty(), "{} still holds {procs}", d.display());

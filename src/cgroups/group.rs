@@ -7,7 +7,7 @@
 
 #![allow(unsafe_code)]
 
-use super::{keyed, places, pool, unsupported, CgroupLimits, CgroupUsage, Controller};
+use super::{keyed, keyed_opt, places, pool, unsupported, CgroupLimits, CgroupUsage, Controller};
 use crate::error::Result;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -17,9 +17,21 @@ use std::path::{Path, PathBuf};
 pub(crate) struct SandboxCgroup {
     /// Each limited controller's directory, and whether it is on v2.
     dirs: Vec<(Controller, PathBuf, bool)>,
-    /// The group's v2 directory (one of `dirs`, or made for the run alone) and an fd of it to be
-    /// born in.
-    v2: Option<(PathBuf, OwnedFd)>,
+    /// The group's v2 directory and an fd of it to be born in.
+    v2: Option<V2Group>,
+}
+
+/// A sandbox's cgroup v2 directory.
+#[derive(Debug)]
+struct V2Group {
+    dir: PathBuf,
+    fd: OwnedFd,
+    /// Taken for the run alone (no controller of the sandbox's lives on v2): without
+    /// controllers it keeps nothing of a run but counters, so it goes back to the pool after the
+    /// run instead of being removed.
+    tracking: bool,
+    /// Its `cpu.stat` usage when taken: the run's CPU time counts from there.
+    cpu_base: u64,
 }
 
 impl SandboxCgroup {
@@ -47,6 +59,7 @@ impl SandboxCgroup {
             let dir = match cg.dirs.iter().find(|(_, d, _)| d.parent() == Some(place.dir.as_path())) {
                 Some((_, d, _)) => d.clone(),
                 None => pool::take(&place.dir)
+                    .map(|r| r.dir)
                     .map_err(|e| unsupported(c, format!("cannot make a group under {}: {e}", place.dir.display())))?,
             };
             cg.dirs.push((c, dir.clone(), place.v2));
@@ -60,13 +73,13 @@ impl SandboxCgroup {
     /// The v2 directory: the controllers' own where they are on v2, else one made in this
     /// process's v2 cgroup. Best effort: no limit depends on it (without it the run has no
     /// cgroup CPU time and is moved, not born, into its groups).
-    fn v2_group(&self) -> Option<(PathBuf, OwnedFd)> {
-        let dir = if let Some((_, d, _)) = self.dirs.iter().find(|(_, _, v2)| *v2) {
-            d.clone()
+    fn v2_group(&self) -> Option<V2Group> {
+        let (dir, tracking, cpu_base) = if let Some((_, d, _)) = self.dirs.iter().find(|(_, _, v2)| *v2) {
+            (d.clone(), false, 0)
         } else {
             let home = places().v2_home.as_ref()?;
             match pool::take(home) {
-                Ok(d) => d,
+                Ok(r) => (r.dir, true, r.cpu_base),
                 Err(e) => {
                     log::debug!("libsbx: no cgroup v2 group under {}: {e}", home.display());
                     return None;
@@ -74,10 +87,10 @@ impl SandboxCgroup {
             }
         };
         match open_dir(&dir) {
-            Ok(fd) => Some((dir, fd)),
+            Ok(fd) => Some(V2Group { dir, fd, tracking, cpu_base }),
             Err(e) => {
                 log::debug!("libsbx: cannot open cgroup {}: {e}", dir.display());
-                if !self.dirs.iter().any(|(_, d, _)| *d == dir) {
+                if tracking {
                     pool::remove(vec![dir]);
                 }
                 None
@@ -87,13 +100,13 @@ impl SandboxCgroup {
 
     /// An fd of the group's v2 directory, for `clone3(CLONE_INTO_CGROUP)`.
     pub(crate) fn birth_fd(&self) -> Option<RawFd> {
-        self.v2.as_ref().map(|(_, fd)| fd.as_raw_fd())
+        self.v2.as_ref().map(|g| g.fd.as_raw_fd())
     }
 
     /// The group's directories, each once (on v2 one directory holds every controller).
     fn groups(&self) -> Vec<&Path> {
         let mut out: Vec<&Path> = Vec::new();
-        let v2 = self.v2.as_ref().map(|(d, _)| d);
+        let v2 = self.v2.as_ref().map(|g| &g.dir);
         for dir in self.dirs.iter().map(|(_, d, _)| d).chain(v2) {
             if !out.contains(&dir.as_path()) {
                 out.push(dir);
@@ -106,7 +119,7 @@ impl SandboxCgroup {
     /// directory, or, when it was born in the v2 one, into the others (v1).
     pub(crate) fn add(&self, pid: libc::pid_t, born_in_v2: bool) -> std::io::Result<()> {
         let pid = pid.to_string();
-        let born = self.v2.as_ref().filter(|_| born_in_v2).map(|(d, _)| d.as_path());
+        let born = self.v2.as_ref().filter(|_| born_in_v2).map(|g| g.dir.as_path());
         self.groups()
             .into_iter()
             .filter(|dir| Some(*dir) != born)
@@ -135,10 +148,10 @@ impl SandboxCgroup {
                 (Controller::Cpu, true) => {}
             }
         }
-        if let Some((dir, _)) = &self.v2 {
-            let stat = std::fs::read_to_string(dir.join("cpu.stat")).unwrap_or_default();
-            if stat.lines().any(|l| l.starts_with("usage_usec ")) {
-                u.cpu_usec = Some(keyed(&stat, "usage_usec"));
+        if let Some(g) = &self.v2 {
+            let stat = std::fs::read_to_string(g.dir.join("cpu.stat")).unwrap_or_default();
+            if let Some(usec) = keyed_opt(&stat, "usage_usec") {
+                u.cpu_usec = Some(usec.saturating_sub(g.cpu_base));
             }
         }
         u
@@ -150,10 +163,20 @@ impl Drop for SandboxCgroup {
         // Every task of a namespaced sandbox has exited by now (the pid namespace died with its
         // init); `cgroup.kill` (5.14) ends any other one left in the v2 group in one write,
         // before the janitor removes the directories.
-        if let Some((dir, _)) = &self.v2 {
-            let _ = std::fs::write(dir.join("cgroup.kill"), "1");
+        let mut dirs: Vec<PathBuf> = self.groups().into_iter().map(Path::to_path_buf).collect();
+        if let Some(g) = &self.v2 {
+            let events = std::fs::read_to_string(g.dir.join("cgroup.events")).unwrap_or_default();
+            if keyed(&events, "populated") != 0 {
+                let _ = std::fs::write(g.dir.join("cgroup.kill"), "1");
+            } else if g.tracking {
+                // Only a group never killed is used again: Linux 6.18 kills a child born by
+                // CLONE_INTO_CGROUP into a group that `cgroup.kill` was written to before
+                // (seen here: the sandbox died of SIGKILL before it started).
+                dirs.retain(|d| *d != g.dir);
+                pool::recycle(g.dir.clone());
+            }
         }
-        pool::remove(self.groups().into_iter().map(Path::to_path_buf).collect());
+        pool::remove(dirs);
     }
 }
 
@@ -215,19 +238,28 @@ mod tests {
     use std::os::unix::process::ExitStatusExt;
     use std::time::{Duration, Instant};
 
+    /// One test at a time: they share this process's pool, and one's group taken by the other
+    /// would be killed or kept from coming back.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// `cgroup.kill` when the group is dropped ends a process still in its v2 group (one that
-    /// is no sandbox's: a plain `sleep`, moved in by hand), so the directory can go.
+    /// is no sandbox's: a plain `sleep`, moved in by hand).
     #[test]
     fn dropping_the_group_kills_what_is_left_in_its_v2_group() {
         if crate::sys::skipped_under_qemu("cgroup files are the host's") {
             return;
         }
+        let _g = serial();
         let limits = CgroupLimits { memory: Some(64 << 20), ..Default::default() };
         let Ok(Some(cg)) = SandboxCgroup::create(&limits) else {
             eprintln!("no cgroup for this user: nothing to test");
             return;
         };
-        let Some((dir, _)) = cg.v2.as_ref().map(|(d, f)| (d.clone(), f.as_raw_fd())) else {
+        let Some(dir) = cg.v2.as_ref().map(|g| g.dir.clone()) else {
             eprintln!("no cgroup v2 group for this user: nothing to test");
             return;
         };
@@ -250,10 +282,60 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         };
         assert_eq!(status.and_then(|s| s.signal()), Some(libc::SIGKILL), "cgroup.kill did not end it");
-        let gone = Instant::now() + Duration::from_secs(3);
-        while dir.exists() && Instant::now() < gone {
-            std::thread::sleep(Duration::from_millis(10));
+        // Removed, or (a group without controllers) back in the pool, empty.
+        let procs = || std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        assert!(procs().trim().is_empty(), "{} still holds {}", dir.display(), procs());
+    }
+
+    /// A v2 group without controllers goes back to the pool after its run, and the next run
+    /// that takes it counts its CPU time from where the last one left it.
+    #[test]
+    fn a_recycled_v2_group_counts_cpu_time_from_zero() {
+        if crate::sys::skipped_under_qemu("cgroup files are the host's") {
+            return;
         }
-        assert!(!dir.exists(), "{} not removed", dir.display());
+        let _g = serial();
+        let limits = CgroupLimits { pids: Some(64), ..Default::default() };
+        let Ok(Some(first)) = SandboxCgroup::create(&limits) else {
+            eprintln!("no cgroup for this user: nothing to test");
+            return;
+        };
+        let Some(dir) = first.v2.as_ref().filter(|g| g.tracking).map(|g| g.dir.clone()) else {
+            eprintln!("no v2 group without controllers here: nothing to test");
+            return;
+        };
+        // Some CPU time in the group: a shell that counts for a while.
+        let mut sh = std::process::Command::new("sh")
+            .args(["-c", "read x; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh");
+        let pid = libc::pid_t::try_from(sh.id()).expect("a pid");
+        first.add(pid, false).expect("moved into the group");
+        drop(sh.stdin.take());
+        assert!(sh.wait().expect("wait").success());
+        let used = first.usage().cpu_usec.expect("cpu.stat");
+        assert!(used > 0, "no CPU time counted");
+        drop(first);
+        // The janitor puts it back once empty; takes (held, so none comes back meanwhile)
+        // reach it after the groups before it in the pool.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !pool::holds(&dir) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(pool::holds(&dir), "{} never came back to the pool", dir.display());
+        let mut held = Vec::new();
+        for _ in 0..16 {
+            let next = SandboxCgroup::create(&limits).expect("a group").expect("limits set");
+            let g = next.v2.as_ref().expect("a v2 group as before");
+            let again = g.dir == dir;
+            let cpu = next.usage().cpu_usec.expect("cpu.stat");
+            assert!(cpu < used, "a taken group starts at {cpu} us (the last run used {used})");
+            held.push(next);
+            if again {
+                return;
+            }
+        }
+        panic!("{} was in the pool but never taken", dir.display());
     }
 }

@@ -264,12 +264,16 @@ pub(crate) use group::SandboxCgroup;
 
 pub use ceiling::default_memory_ceiling;
 
-/// The number after `key` in a flat-keyed cgroup file (`key value` per line).
+/// The number after `key` in a flat-keyed cgroup file (`key value` per line), 0 if absent.
 fn keyed(text: &str, key: &str) -> u64 {
+    keyed_opt(text, key).unwrap_or(0)
+}
+
+/// The number after `key` in a flat-keyed cgroup file, if there is one.
+fn keyed_opt(text: &str, key: &str) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix(key).and_then(|v| v.strip_prefix(' ')))
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn unsupported(c: Controller, detail: String) -> Error {

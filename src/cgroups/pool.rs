@@ -12,6 +12,9 @@ enum Chore {
     Refill(PathBuf),
     /// Remove these used groups.
     Remove(Vec<PathBuf>),
+    /// Put this used group back into the pool once its last task is gone (a v2 group without
+    /// controllers: it keeps nothing of its run but counters, whose values are noted).
+    Recycle(PathBuf),
     /// Say when every earlier chore is done.
     Done(mpsc::Sender<()>),
 }
@@ -19,7 +22,7 @@ enum Chore {
 /// No more refills; the ready groups and every used one removed (waiting up to `limit`).
 pub(super) fn release(limit: std::time::Duration) {
     RELEASED.store(true, Ordering::Relaxed);
-    let ready = std::mem::take(&mut *lock());
+    let ready = std::mem::take(&mut *lock()).into_iter().map(|r| r.dir).collect();
     send(Chore::Remove(ready));
     let (tx, rx) = mpsc::channel();
     send(Chore::Done(tx));
@@ -29,9 +32,16 @@ pub(super) fn release(limit: std::time::Duration) {
 /// Set by `release`: the pool is not refilled any more.
 static RELEASED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-static POOL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// An empty group ready to be taken.
+pub(super) struct Ready {
+    pub dir: PathBuf,
+    /// Its `cpu.stat` usage when it was put back (0 when made): what a run's usage counts from.
+    pub cpu_base: u64,
+}
 
-fn lock() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+static POOL: Mutex<Vec<Ready>> = Mutex::new(Vec::new());
+
+fn lock() -> std::sync::MutexGuard<'static, Vec<Ready>> {
     POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -55,19 +65,24 @@ fn make(parent: &Path) -> std::io::Result<PathBuf> {
 }
 
 /// An empty group under `parent`: a ready one, else made now. The janitor refills.
-pub(super) fn take(parent: &Path) -> std::io::Result<PathBuf> {
+pub(super) fn take(parent: &Path) -> std::io::Result<Ready> {
     let ready = {
         let mut pool = lock();
-        pool.iter().position(|d| d.parent() == Some(parent)).map(|i| pool.swap_remove(i))
+        pool.iter().position(|r| r.dir.parent() == Some(parent)).map(|i| pool.swap_remove(i))
     };
-    let dir = if let Some(d) = ready {
-        d
+    let ready = if let Some(r) = ready {
+        r
     } else {
         sweep(parent);
-        make(parent)?
+        Ready { dir: make(parent)?, cpu_base: 0 }
     };
     send(Chore::Refill(parent.to_path_buf()));
-    Ok(dir)
+    Ok(ready)
+}
+
+/// Hands a used v2 group without controllers back to the pool (see [`Chore::Recycle`]).
+pub(super) fn recycle(dir: PathBuf) {
+    send(Chore::Recycle(dir));
 }
 
 /// Hands used groups to the janitor (removed at once if it cannot run).
@@ -116,16 +131,17 @@ fn do_chore(chore: Chore) {
                 }
             }
         }
+        Chore::Recycle(dir) => recycle_now(dir),
         Chore::Done(tx) => {
             let _ = tx.send(());
         }
         Chore::Refill(_) if RELEASED.load(Ordering::Relaxed) => {}
         Chore::Refill(parent) => loop {
-            if lock().iter().filter(|d| d.parent() == Some(parent.as_path())).count() >= READY.load(Ordering::Relaxed) {
+            if ready_under(&parent) >= READY.load(Ordering::Relaxed) {
                 break;
             }
             match make(&parent) {
-                Ok(d) => lock().push(d),
+                Ok(dir) => lock().push(Ready { dir, cpu_base: 0 }),
                 Err(_) => break,
             }
         },
@@ -143,6 +159,42 @@ fn remove_group(dir: &Path) -> std::io::Result<()> {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
             r => return r,
+        }
+    }
+}
+
+/// Tests: whether `dir` is a ready group.
+#[cfg(test)]
+pub(super) fn holds(dir: &Path) -> bool {
+    lock().iter().any(|r| r.dir == dir)
+}
+
+/// How many ready groups there are under `parent`.
+fn ready_under(parent: &Path) -> usize {
+    lock().iter().filter(|r| r.dir.parent() == Some(parent)).count()
+}
+
+/// [`Chore::Recycle`]: once `dir` holds no task (waiting up to a second for those
+/// `cgroup.kill` just killed), back into the pool with its CPU usage noted, or removed when
+/// the pool is released or keeps no groups. It goes back even when the refill has made the
+/// pool full again: then no group is made or removed while runs follow each other (the pool
+/// holds at most [`READY`] plus the runs in flight).
+fn recycle_now(dir: PathBuf) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let empty = || {
+        std::fs::read_to_string(dir.join("cgroup.procs")).is_ok_and(|p| p.trim().is_empty())
+    };
+    while !empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let full = RELEASED.load(Ordering::Relaxed) || READY.load(Ordering::Relaxed) == 0;
+    let stat = std::fs::read_to_string(dir.join("cpu.stat")).unwrap_or_default();
+    match super::keyed_opt(&stat, "usage_usec") {
+        Some(cpu_base) if empty() && !full => lock().push(Ready { dir, cpu_base }),
+        _ => {
+            if let Err(e) = remove_group(&dir) {
+                log::warn!("libsbx: cannot remove cgroup {}: {e}", dir.display());
+            }
         }
     }
 }

@@ -105,7 +105,7 @@ impl Child {
         match self.spawned.as_mut().map_or(Ok(()), crate::spawn::Spawned::joined) {
             // The init ended meanwhile (EPIPE: the write's SIGPIPE stays blocked on this
             // thread): its report says why.
-            Err(Error::Os { errno: nix::errno::Errno::EPIPE, .. }) | Ok(()) => Ok(()),
+            Err(Error::Os { errno: crate::error::Errno(libc::EPIPE), .. }) | Ok(()) => Ok(()),
             Err(e) => Err(Box::new(RunResult::setup_error(
                 Reason::FailedSubprocess,
                 e.to_string(),
