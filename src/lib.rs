@@ -66,7 +66,7 @@ pub use limits::Limits;
 pub use notify::{Notify, TraceAction};
 pub use policy::{Action, Arg, Cmp, DefaultAction, Monitor, Policy, PolicyBuilder, Sys, Width};
 pub use result::{
-    AuditedCall, DeniedConnect, Reason, RunResult, SeenArg, Status, Syscall, Usage, Violation,
+    AuditedCall, CallResults, DeniedConnect, Reason, RunResult, SeenArg, Status, Syscall, Usage, Violation,
 };
 pub use sandbox::Sandbox;
 pub use spawn::latency::SetupStep;

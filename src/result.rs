@@ -182,6 +182,55 @@ pub struct AuditedCall {
     /// request, prctl's option, fcntl's command, clone's flags, mmap's and mprotect's
     /// protection): the values that argument took.
     pub seen: Option<SeenArg>,
+    /// What the calls returned, where the monitor saw it: the ptrace monitor in a learning run
+    /// ([`PolicyBuilder::for_learning`](crate::PolicyBuilder::for_learning)); `None` elsewhere
+    /// (user-notify lets a call run without seeing its end; a plain audit run does not look).
+    pub results: Option<CallResults>,
+}
+
+/// What the calls of one audited syscall returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallResults {
+    /// How many returned a value other than -1..=-4095 (success; for the exec calls, the exec
+    /// happened).
+    pub ok: u64,
+    /// How many failed (returned -errno).
+    pub failed: u64,
+    /// The distinct errnos they failed with, in the order first seen (at most
+    /// [`CallResults::MAX_ERRNOS`]).
+    pub errnos: Vec<u16>,
+}
+
+impl CallResults {
+    /// Most distinct errnos kept per syscall.
+    pub const MAX_ERRNOS: usize = 8;
+
+    /// Adds `other`'s counts and errnos.
+    pub fn merge(&mut self, other: &CallResults) {
+        self.ok = self.ok.saturating_add(other.ok);
+        self.failed = self.failed.saturating_add(other.failed);
+        for &e in &other.errnos {
+            self.note_errno(e);
+        }
+    }
+
+    /// Counts one failure with `errno`.
+    pub fn note_failure(&mut self, errno: u16) {
+        self.failed = self.failed.saturating_add(1);
+        self.note_errno(errno);
+    }
+
+    fn note_errno(&mut self, errno: u16) {
+        if !self.errnos.contains(&errno) && self.errnos.len() < Self::MAX_ERRNOS {
+            self.errnos.push(errno);
+        }
+    }
+
+    /// Every call seen failed: the call may be on a failure path only (a probe for a file that
+    /// is not there, a feature test).
+    pub fn only_failing(&self) -> bool {
+        self.ok == 0 && self.failed > 0
+    }
 }
 
 /// The values one argument of an audited syscall took during the run.

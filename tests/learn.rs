@@ -153,6 +153,7 @@ fn conditional_rules_round_trip_too() {
         nr: nr(name),
         count: 1,
         only,
+        results: None,
     };
     let learned = Learned {
         calls: vec![
@@ -164,6 +165,7 @@ fn conditional_rules_round_trip_too() {
             ),
             call("ioctl", seen(1, sbx::Width::W32, vec![0x5401])),
         ],
+        ..Learned::default()
     };
     assert_round_trip(&learned);
     for form in [learned.to_rust(), learned.to_c(), learned.to_go(), learned.to_oci_json()] {

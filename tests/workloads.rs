@@ -12,56 +12,18 @@
 // Test harness: raw syscalls, fds and capabilities of the test process itself.
 #![allow(unsafe_code)]
 
+mod real;
+
+use real::{job_dir, skip_unless_installed, write, SBX_RUN};
+use std::process::Output;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-const SBX_RUN: &str = env!("CARGO_BIN_EXE_sbx-run");
-
-/// Where the sandboxee's default `PATH` looks (`/usr/local/bin:/usr/bin:/bin`).
-const SANDBOX_PATH: [&str; 3] = ["/usr/local/bin", "/usr/bin", "/bin"];
-
-/// A fresh job directory owned by the test's user, mode 755: for a root caller, a directory the
-/// sandboxee could only write through the idmapped bind.
-fn job_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sbx-workload-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create job dir");
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod job dir");
-    dir
-}
-
-/// The program's path inside the sandbox's default PATH, if it is installed there.
-fn in_sandbox_path(program: &str) -> Option<PathBuf> {
-    SANDBOX_PATH
-        .iter()
-        .map(|d| Path::new(d).join(program))
-        .find(|p| p.is_file())
-}
-
-/// Prints why a workload is skipped; returns true when it must be.
-fn skip_unless_installed(programs: &[&str]) -> bool {
-    for p in programs {
-        if in_sandbox_path(p).is_none() {
-            eprintln!("SKIP: {p} is not installed in {SANDBOX_PATH:?}");
-            return true;
-        }
-    }
-    false
-}
 
 /// `sbx-run --bind-rw JOB:/job --cwd /job --env HOME=/tmp EXTRA... -- ARGV...`.
 fn sbx_run(job: &Path, extra: &[&str], argv: &[&str]) -> Output {
-    let mut cmd = Command::new(SBX_RUN);
-    cmd.args(["--walltime", "180", "--bind-rw"])
-        .arg(format!("{}:/job", job.display()))
-        .args(["--cwd", "/job", "--env", "HOME=/tmp"])
-        .args(extra)
-        .arg("--")
-        .args(argv)
-        .stdin(std::process::Stdio::null());
-    cmd.output().expect("start sbx-run")
+    real::sbx_run_with(job, &[], extra, argv)
 }
 
 /// Runs and asserts success and that stdout contains `want`.
@@ -76,14 +38,6 @@ fn expect(job: &Path, extra: &[&str], argv: &[&str], want: &str) -> String {
         out.status
     );
     stdout
-}
-
-fn write(job: &Path, name: &str, text: &str) {
-    let path = job.join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).expect("mkdir");
-    }
-    std::fs::write(path, text).expect("write job file");
 }
 
 /// The written file must be the job directory owner's, as the caller expects.

@@ -160,6 +160,7 @@ impl AuditLog {
                     first,
                     count: 1,
                     seen,
+                    results: None,
                 });
                 self.calls.len() - 1
             }

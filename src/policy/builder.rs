@@ -58,6 +58,9 @@ pub struct PolicyBuilder {
     pub(super) network: Option<NetPolicy>,
     /// See [`allow_speculation`](Self::allow_speculation).
     pub(super) allow_speculation: bool,
+    /// A learning run's base ([`for_learning`](Self::for_learning)): explicit violation rules
+    /// stay violations in audit mode, and the ptrace monitor records what audited calls return.
+    pub(super) learning: bool,
 }
 
 impl PolicyBuilder {
@@ -248,6 +251,7 @@ impl PolicyBuilder {
                 mounts: self.mounts.clone(),
                 monitor: self.monitor,
                 audit: self.audit,
+                learning: self.learning,
                 network: self.network.clone(),
                 allow_speculation: self.allow_speculation,
             },
@@ -429,7 +433,9 @@ impl PolicyBuilder {
             Self::network_rules(&mut leaves);
         }
         let default_ret = match self.default {
-            DefaultAction::Violation => self.user_ret(Action::Violation),
+            DefaultAction::Violation if self.audit => {
+                super::bpf::SECCOMP_RET_TRACE | u32::from(super::trace_data::AUDIT)
+            }
             other => other.ret(),
         };
         Table {
@@ -462,10 +468,10 @@ impl PolicyBuilder {
     }
 
     /// The filter's verdict for a user rule: a violation becomes an audit record in audit mode
-    /// (the mandatory rules' verdicts never pass through here).
+    /// but in a learning run's base (the mandatory rules' verdicts never pass through here).
     fn user_ret(&self, action: Action) -> u32 {
         match action {
-            Action::Violation if self.audit => {
+            Action::Violation if self.audit && !self.learning => {
                 super::bpf::SECCOMP_RET_TRACE | u32::from(super::trace_data::AUDIT)
             }
             a => a.ret(),

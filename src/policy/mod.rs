@@ -34,6 +34,7 @@ pub mod disasm;
 pub mod file;
 mod groups;
 mod ir;
+mod learning;
 mod mandatory;
 mod model;
 pub mod net;
@@ -46,6 +47,7 @@ mod tests;
 mod view;
 
 pub use builder::PolicyBuilder;
+pub use learning::ExplicitRule;
 pub(crate) use model::unotify_program;
 pub use model::Policy;
 pub use oci::{OciOptions, OciReport, Override};

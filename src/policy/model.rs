@@ -31,6 +31,8 @@ pub(crate) struct Settings {
     pub mounts: crate::mounts::MountTree,
     pub monitor: super::Monitor,
     pub audit: bool,
+    /// A learning run's policy ([`super::PolicyBuilder::for_learning`]).
+    pub learning: bool,
     pub network: Option<super::net::NetPolicy>,
     /// The sandboxee keeps speculative execution as the kernel left it.
     pub allow_speculation: bool,
@@ -56,6 +58,12 @@ impl Policy {
     /// An audit run's policy (see [`PolicyBuilder::audit`](super::PolicyBuilder::audit)).
     pub fn is_audit(&self) -> bool {
         self.0.settings.audit
+    }
+
+    /// A learning run's policy (see
+    /// [`PolicyBuilder::for_learning`](super::PolicyBuilder::for_learning)).
+    pub fn is_learning(&self) -> bool {
+        self.0.settings.learning
     }
 
     /// Whether the sandboxee keeps speculative store bypass and indirect branch speculation

@@ -26,6 +26,7 @@ pub(crate) struct Options {
     pub(crate) allow_speculation: bool,
     pub(crate) learn: Option<PathBuf>,
     pub(crate) learn_format: Option<String>,
+    pub(crate) learn_merge: bool,
     pub(crate) policy_file: Option<PathBuf>,
     pub(crate) seccomp_profile: Option<PathBuf>,
     pub(crate) walltime: Option<Duration>,
@@ -266,6 +267,7 @@ fn switch<'o>(o: &'o mut Options, flag: &str) -> Option<&'o mut bool> {
         "--dump-policy-file" => &mut o.dump_policy_file,
         "--allow-all" => &mut o.allow_all,
         "--audit" => &mut o.audit,
+        "--learn-merge" => &mut o.learn_merge,
         "--allow-speculation" => &mut o.allow_speculation,
         "--keep-env" => &mut o.keep_env,
         "--no-namespaces" => &mut o.no_namespaces,
@@ -323,16 +325,17 @@ pub(crate) fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
     if o.program.is_empty() && !o.check && !o.dump_policy && !o.dump_policy_file {
         return Err("no program given: sbx-run [OPTIONS] -- PROGRAM [ARGS...]".into());
     }
-    if o.learn.is_some()
-        && (o.policy_file.is_some() || !o.allow.is_empty() || !o.errno.is_empty() || o.allow_all)
-    {
-        return Err("--learn starts from no rules: it cannot be combined with --policy, --allow, --errno or --allow-all".into());
+    if o.learn.is_some() && (!o.allow.is_empty() || o.allow_all) {
+        return Err("--learn records what the program does instead of allowing it: it cannot be combined with --allow or --allow-all (--errno and --policy give it denials to keep)".into());
     }
     if o.seccomp_profile.is_some() && (o.policy_file.is_some() || o.learn.is_some()) {
         return Err("--seccomp-profile cannot be combined with --policy or --learn".into());
     }
-    if o.learn_format.is_some() && o.learn.is_none() {
-        return Err("--learn-format needs --learn FILE".into());
+    if (o.learn_format.is_some() || o.learn_merge) && o.learn.is_none() {
+        return Err("--learn-format and --learn-merge need --learn FILE".into());
+    }
+    if o.learn_merge && o.learn_format.as_deref().is_some_and(|f| f != "toml") {
+        return Err("--learn-merge reads and writes the policy file (--learn-format toml)".into());
     }
     Ok(Parsed::Run(Box::new(o)))
 }

@@ -58,12 +58,18 @@ POLICY:
                                    rules still end the run. For writing a policy, not for
                                    running hostile code.
     --learn FILE                   Learn mode: run PROGRAM with no syscall rules (only the
-                                   mandatory ones), letting every call through and recording
-                                   it, then write the minimal policy that allows what ran to
-                                   FILE (socket domains, ioctl requests, prctl options, fcntl
-                                   commands, clone flags and mmap/mprotect protections only
-                                   as seen). Replay with --policy FILE. Like --audit, the
-                                   learning run is not a sandbox for hostile code.
+                                   mandatory ones and the denials of --errno and --policy,
+                                   which stay in force and are written out first), letting
+                                   every other call through and recording it, then write the
+                                   minimal policy that allows what ran to FILE (socket
+                                   domains, ioctl requests, prctl options, fcntl commands,
+                                   clone flags and mmap/mprotect protections only as seen;
+                                   under the ptrace monitor, calls that only ever failed are
+                                   marked \"# only seen failing: ERRNO\" and stay allowed).
+                                   Replay with --policy FILE. Like --audit, the learning run
+                                   is not a sandbox for hostile code.
+    --learn-merge                  With --learn: add to the policy FILE already holds (from
+                                   earlier learning runs) instead of replacing it.
     --learn-format FORMAT          toml (the policy file, default), rust, c, go (builder
                                    code) or oci (a Docker/OCI seccomp profile).
     --policy FILE                  Use FILE's policy (TOML, as --learn and --dump-policy-file
@@ -339,8 +345,9 @@ fn main() -> ExitCode {
         if let Err(e) = write_learned(
             path,
             opts.learn_format.as_deref().unwrap_or("toml"),
+            &built.builder,
             &r,
-            opts.quiet,
+            (opts.learn_merge, opts.quiet),
         ) {
             eprintln!("sbx-run: error: {e}");
             return ExitCode::from(EXIT_SETUP);

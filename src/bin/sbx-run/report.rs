@@ -5,14 +5,23 @@ use crate::EXIT_SETUP;
 use sbx::RunResult;
 use std::fmt::Write as _;
 
-/// Writes what a learning run made to `path` in `format`.
+/// Writes what a learning run from `base` made to `path` in `format`; with `merge`, what an
+/// existing policy file at `path` holds is merged in first.
 pub(crate) fn write_learned(
     path: &std::path::Path,
     format: &str,
+    base: &sbx::PolicyBuilder,
     r: &RunResult,
-    quiet: bool,
+    (merge, quiet): (bool, bool),
 ) -> Result<(), String> {
-    let learned = sbx::learn::Learned::from_results([r]);
+    let mut learned = sbx::learn::Learned::default();
+    if merge && path.exists() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--learn-merge {}: {e}", path.display()))?;
+        learned = sbx::learn::Learned::from_toml(&text, &path.display().to_string())
+            .map_err(|e| format!("--learn-merge: {e}"))?;
+    }
+    learned.merge(&sbx::learn::Learned::from_runs(base, [r]));
     let text = match format {
         "rust" => learned.to_rust(),
         "c" => learned.to_c(),

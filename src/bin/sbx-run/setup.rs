@@ -133,6 +133,8 @@ pub(crate) fn build_policy(o: &Options) -> Result<Built, String> {
             }
         }
         (None, Some(path)) => load_seccomp_profile(&mut pb, path, o.quiet)?,
+        // A learning run records what the default policy would decide.
+        (None, None) if o.learn.is_some() => {}
         (None, None) => {
             sbx::policy::presets::tool_rules(&mut pb);
         }

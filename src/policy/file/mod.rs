@@ -63,7 +63,7 @@ mod tests;
 mod view;
 mod write;
 
-pub(crate) use write::{rule_toml, toml_str};
+pub(crate) use write::{cmp_parts, rule_toml, toml_str};
 
 use super::PolicyBuilder;
 use crate::error::{Error, Result};

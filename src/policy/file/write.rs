@@ -193,15 +193,7 @@ fn rule_toml_as(sys: &str, args: &[Arg], action: Action, table: &str) -> String 
                 out.push_str(", ");
             }
             let width = if a.width == Width::W32 { 32 } else { 64 };
-            let (cmp, mask) = match a.cmp {
-                Cmp::Eq => ("eq", None),
-                Cmp::Ne => ("ne", None),
-                Cmp::Lt => ("lt", None),
-                Cmp::Le => ("le", None),
-                Cmp::Gt => ("gt", None),
-                Cmp::Ge => ("ge", None),
-                Cmp::MaskedEq(m) => ("masked_eq", Some(m)),
-            };
+            let (cmp, mask) = cmp_parts(a.cmp);
             let _ = write!(
                 out,
                 "{{ index = {}, width = {width}, cmp = \"{cmp}\", value = {}",
@@ -216,6 +208,19 @@ fn rule_toml_as(sys: &str, args: &[Arg], action: Action, table: &str) -> String 
         out.push_str("]\n");
     }
     out
+}
+
+/// The file's (and the builder's) name of a comparison (`eq`, `masked_eq`, ...) and its mask.
+pub(crate) fn cmp_parts(cmp: Cmp) -> (&'static str, Option<u64>) {
+    match cmp {
+        Cmp::Eq => ("eq", None),
+        Cmp::Ne => ("ne", None),
+        Cmp::Lt => ("lt", None),
+        Cmp::Le => ("le", None),
+        Cmp::Gt => ("gt", None),
+        Cmp::Ge => ("ge", None),
+        Cmp::MaskedEq(m) => ("masked_eq", Some(m)),
+    }
 }
 
 /// A value as a TOML integer, or a hex string when TOML integers cannot hold it.
