@@ -206,3 +206,49 @@ fn a_policy_file_with_a_view_runs_a_shell() {
         assert_eq!(run.out, "hi\n", "{what}: {}", run.ctx());
     }
 }
+
+/// A base's errno and violation rules hold in the learning run and come first in every form of
+/// the learned policy: a call the base refuses is never learned as allowed.
+#[test]
+fn a_base_policy_s_denials_stay_authoritative() {
+    let mut base = view();
+    base.errno("getuid", 13).violation("getppid").allow("gettid");
+    let run = run_capture(attack("sys", &["getuid"]), build(&learning(&base)));
+    assert_eq!(run.r.status, Status::Ok, "{}", run.ctx());
+    assert!(run.out.contains("RETURNED getuid errno 13"), "{}", run.ctx());
+    let learned = Learned::from_runs(&base, [&run.r]);
+    assert!(learned.calls.iter().all(|c| c.name != "getuid"), "{learned:?}");
+    let kept: Vec<&str> = learned.base.iter().map(|r| r.name.as_str()).collect();
+    assert!(kept.contains(&"getuid") && kept.contains(&"getppid"), "{kept:?}");
+    assert!(!kept.contains(&"gettid"), "a base allow is not a denial: {kept:?}");
+
+    // The file carries the denials; replayed from it, getuid fails as the base said.
+    let text = assert_round_trip(&learned);
+    assert!(text.contains("action = \"errno:13\"") && text.contains("action = \"violation\""), "{text}");
+    // Read back (as --learn-merge does): the same base and calls.
+    let back = Learned::from_toml(&text, "learned.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.base, learned.base, "{text}");
+    let names = |l: &Learned| {
+        let mut nrs: Vec<u64> = l.calls.iter().map(|c| c.nr).collect();
+        nrs.sort_unstable();
+        nrs
+    };
+    assert_eq!(names(&back), names(&learned), "{text}");
+    let mut replay = view();
+    replay.load_rules(&text, "learned.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let again = run_capture(attack("sys", &["getuid"]), build(&replay));
+    assert_eq!(again.r.status, Status::Ok, "{}", again.ctx());
+    assert!(again.out.contains("RETURNED getuid errno 13"), "{}", again.ctx());
+    for (form, want) in [
+        (learned.to_rust(), "pb.rule(\"getuid\", &[], sbx::Action::Errno(13));"),
+        (learned.to_c(), "sbx_policy_builder_add_rule(b, \"getuid\", NULL, 0, SBX_ACTION_ERRNO, 13, NULL);"),
+        (learned.to_go(), "b.AddRule(\"getuid\", sbx.ActionErrno(syscall.Errno(13)))"),
+        (learned.to_oci_json(), "{ \"names\": [\"getuid\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13 }"),
+    ] {
+        assert!(form.contains(want), "{want} missing:\n{form}");
+    }
+
+    // The base's violation rule ends the learning run instead of being recorded.
+    let run = run_capture(attack("sys", &["getppid"]), build(&learning(&base)));
+    assert_violation(&run, "getppid");
+}

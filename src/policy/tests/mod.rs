@@ -25,6 +25,7 @@ use super::rule::ioctl_cmd;
 mod compiler;
 mod disassembly;
 mod file_round_trip;
+mod learning;
 mod mandatory_rules;
 mod property;
 mod semantics;
