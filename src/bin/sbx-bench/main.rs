@@ -7,20 +7,22 @@
 //! (d) a `getpid` loop bare, under a one-instruction filter, and under the default policy;
 //! (e) the violation round trip vs a run that just exits;
 //! (f) host threads while many sandboxes run;
-//! (g) the cost of the C ABI's handle check (registry lookup and reference) per call.
+//! (g) the cost of the C ABI's handle check (registry lookup and reference) per call;
+//! (k) an audit run and learning runs (each monitor) vs a normal run of a shell script.
 //!
 //! This is a benchmark, not a test: it asserts nothing and the machine is noisy, so read the
 //! ratios, which are measured side by side in one run.
 //!
 //! Here: the options, the policies the sections share and the order they run in. The sections
 //! live one family per file (`spawn.rs` a/b/c, `syscalls.rs` d/e, `load.rs` f/j, `ffi.rs` g,
-//! `network.rs` h, `cgroups.rs` i) on the baseline helpers: `stats.rs` (samples, the table),
+//! `network.rs` h, `cgroups.rs` i, `audit.rs` k) on the baseline helpers: `stats.rs` (samples, the table),
 //! `timing.rs` (what is timed: sandboxed runs, plain spawns, fork+exec) and `helper.rs` (the
 //! static C helper).
 
 // The figures are f64: counts and nanoseconds far below 2^52, where the conversion is exact.
 #![allow(clippy::cast_precision_loss)]
 
+mod audit;
 mod cgroups;
 mod ffi;
 mod helper;
@@ -31,6 +33,7 @@ mod stats;
 mod syscalls;
 mod timing;
 
+use crate::audit::section_k;
 use crate::cgroups::section_i;
 use crate::ffi::section_g;
 use crate::helper::{helper_policy, Helper};
@@ -48,7 +51,7 @@ USAGE: sbx-bench [--runs N] [--quick] [--monitor auto|ptrace|unotify] [--section
     --runs N         repetitions of every timed spawn (default 200)
     --quick          fewer repetitions (30) and a shorter getpid loop: a smoke run in a few seconds
     --monitor M      the monitor of every namespaced sandbox (default auto)
-    --sections LIST  only these sections, e.g. `e` or `ade` (default abcdefghij, all)
+    --sections LIST  only these sections, e.g. `e` or `ade` (default abcdefghijk, all)
 ";
 
 /// The policies the sections run under.
@@ -122,7 +125,7 @@ fn parse_args() -> Result<Config, String> {
         getpid_reps: 5,
         big_bytes: 2 << 30,
         monitor: sbx::Monitor::Auto,
-        sections: "abcdefghij".into(),
+        sections: "abcdefghijk".into(),
     };
     let mut runs = None;
     let mut args = std::env::args().skip(1);
@@ -152,10 +155,10 @@ fn parse_args() -> Result<Config, String> {
             "--sections" => {
                 let v = args
                     .next()
-                    .ok_or("--sections needs letters among abcdefghij")?;
-                if v.is_empty() || !v.chars().all(|c| "abcdefghij".contains(c)) {
+                    .ok_or("--sections needs letters among abcdefghijk")?;
+                if v.is_empty() || !v.chars().all(|c| "abcdefghijk".contains(c)) {
                     return Err(format!(
-                        "--sections {v:?}: expected letters among abcdefghij"
+                        "--sections {v:?}: expected letters among abcdefghijk"
                     ));
                 }
                 cfg.sections = v;
@@ -246,6 +249,9 @@ fn main() {
     }
     if cfg.wants('j') {
         section_j(&mut tf, &pol, if cfg.runs < 100 { 3 } else { 10 });
+    }
+    if cfg.wants('k') {
+        section_k(&mut tf, &cfg);
     }
     if cfg.wants('c') {
         section_c(&mut t, &cfg, &pol.tool, small_sbx.as_ref());
