@@ -252,3 +252,43 @@ fn a_base_policy_s_denials_stay_authoritative() {
     let run = run_capture(attack("sys", &["getppid"]), build(&learning(&base)));
     assert_violation(&run, "getppid");
 }
+
+/// Under the ptrace monitor a learning run sees what each call returned: a call that only ever
+/// failed (rmdir of a directory that is not there, on the read-only view) is marked in the
+/// file and stays allowed; calls that succeeded are not marked. User-notify cannot see
+/// results: nothing is marked there.
+#[test]
+fn calls_seen_only_failing_are_marked_under_ptrace() {
+    let script = "rmdir /no-such-dir 2>/dev/null; echo done";
+    for monitor in [sbx::Monitor::Ptrace, sbx::Monitor::Unotify] {
+        let mut pb = learning(&sbx::policy::presets::tool_default());
+        pb.monitor(monitor);
+        let mut ex = sbx::Executor::new("/bin/sh");
+        ex.argv(["/bin/sh", "-c", script]);
+        let run = run_capture(ex, pb.build().unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(run.r.status, Status::Ok, "{monitor:?}: {}", run.ctx());
+        assert_eq!(run.out, "done\n", "{monitor:?}: {}", run.ctx());
+        let learned = Learned::from_runs(&pb, [&run.r]);
+        let call = |name: &str| learned.calls.iter().find(|c| c.name == name).expect(name);
+        let text = learned.to_toml();
+        if monitor == sbx::Monitor::Unotify {
+            assert!(learned.calls.iter().all(|c| c.results.is_none()), "{learned:?}");
+            assert!(!text.contains("only seen failing"), "{text}");
+            continue;
+        }
+        let errnos = call("rmdir").only_failing().unwrap_or_else(|| panic!("{learned:?}"));
+        assert!(!errnos.is_empty(), "{learned:?}");
+        for name in ["write", "execve", "wait4"].into_iter().filter(|n| learned.calls.iter().any(|c| c.name == *n)) {
+            assert!(call(name).only_failing().is_none(), "{name}: {:?}", call(name));
+        }
+        assert!(text.contains("# only seen failing: E"), "{text}");
+        assert!(learned.to_rust().contains("// only seen failing: E"));
+        // Still allowed: the replay takes the same path.
+        let mut replay = sbx::policy::presets::tool_default().without_rules();
+        learned.apply(&mut replay);
+        let mut ex = sbx::Executor::new("/bin/sh");
+        ex.argv(["/bin/sh", "-c", script]);
+        let again = run_capture(ex, build(&replay));
+        assert_eq!(again.r.status, Status::Ok, "{}", again.ctx());
+    }
+}

@@ -7,6 +7,7 @@
 //! Layering: the monitor sits below `sandbox` and never imports it; `sandbox` and its deadline
 //! thread reach the run through `state`.
 
+mod audit;
 mod epoll;
 mod launch;
 mod netproxy;
@@ -16,10 +17,11 @@ pub(crate) mod state;
 pub(crate) mod supervisor;
 mod unotify;
 
+pub(crate) use audit::AuditLog;
 pub(crate) use unotify::supported as unotify_supported;
 pub(crate) mod sysinfo;
 
-use crate::result::{AuditedCall, Reason, RunResult, SeenArg, Status, Usage, Violation};
+use crate::result::{Reason, RunResult, Status, Usage, Violation};
 use crate::spawn::latency::SetupStep;
 use crate::spawn::ns_plan::OpKind;
 use crate::spawn::{plan::Step, Plan, SETUP_FAILED_EXIT};
@@ -116,70 +118,6 @@ impl Outcome {
         r.pid = self.main.unwrap_or(0);
         r.usage = usage;
         r
-    }
-}
-
-/// Most distinct syscalls an audit run records (a bound for the host's memory; the syscall
-/// tables hold fewer than this per ABI, and audited calls come only through the native one).
-const AUDIT_DISTINCT_MAX: usize = 4096;
-
-/// The calls an audit run let through although the policy refuses them: each syscall once,
-/// with the first call's details and a count, in the order of first use.
-#[derive(Debug, Default)]
-pub(crate) struct AuditLog {
-    calls: Vec<AuditedCall>,
-    /// (audit arch, syscall number) -> index in `calls`.
-    index: std::collections::HashMap<(u32, u64), usize>,
-}
-
-impl AuditLog {
-    /// Counts one call of `nr` through `arch` with `args`; `call` describes it when it is the
-    /// first. For the calls a learned policy conditions on an argument, the values it takes are
-    /// kept too.
-    fn record(&mut self, arch: u32, nr: u64, args: &[u64; 6], call: impl FnOnce() -> Violation) {
-        let i = match self.index.get(&(arch, nr)) {
-            Some(&i) => {
-                self.calls[i].count = self.calls[i].count.saturating_add(1);
-                i
-            }
-            None if self.calls.len() < AUDIT_DISTINCT_MAX => {
-                let first = call();
-                log::info!("sandbox audit: the policy refuses {}", first.describe());
-                let seen = u32::try_from(nr)
-                    .ok()
-                    .filter(|_| arch == crate::arch::NATIVE_AUDIT_ARCH)
-                    .and_then(crate::policy::learn_arg)
-                    .map(|(index, width)| SeenArg {
-                        index,
-                        width,
-                        values: Vec::new(),
-                        more: false,
-                    });
-                self.index.insert((arch, nr), self.calls.len());
-                self.calls.push(AuditedCall {
-                    first,
-                    count: 1,
-                    seen,
-                    results: None,
-                });
-                self.calls.len() - 1
-            }
-            None => return,
-        };
-        if let Some(seen) = self.calls[i].seen.as_mut() {
-            let v = args[usize::from(seen.index)] & seen.width.mask();
-            if !seen.values.contains(&v) {
-                if seen.values.len() < SeenArg::MAX_VALUES {
-                    seen.values.push(v);
-                } else {
-                    seen.more = true;
-                }
-            }
-        }
-    }
-
-    fn into_calls(self) -> Vec<AuditedCall> {
-        self.calls
     }
 }
 

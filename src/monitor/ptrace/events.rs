@@ -3,7 +3,7 @@
 
 #![allow(unsafe_code)]
 
-use super::requests::{cont, event_msg, kill};
+use super::requests::{cont, event_msg, kill, to_exit_stop};
 use super::Monitor;
 use crate::monitor::launch::Child;
 use crate::monitor::state::Shared;
@@ -23,6 +23,8 @@ impl Monitor {
         let namespaced = plan.is_some_and(|p| p.ns.is_some());
         Monitor {
             audit: policy.is_audit().then(AuditLog::default),
+            learning: policy.is_learning(),
+            awaiting_exit: std::collections::HashMap::new(),
             policy,
             // With namespaces the clone child is the sandbox's init; the sandboxee is its first
             // child.
@@ -56,6 +58,8 @@ impl Monitor {
     ) -> bool {
         self.tasks.remove(&pid);
         self.killed_on_birth.remove(&pid);
+        // A call that never returned (exit_group from another thread, a kill): no result.
+        self.awaiting_exit.remove(&pid);
         if self.main.is_none() && Some(pid) == self.init {
             // The init died before it started the sandboxee: its report says why.
             self.main = Some(pid);
@@ -94,6 +98,12 @@ impl Monitor {
         }
         let sig = libc::WSTOPSIG(status);
         let event = (status >> 16) & 0xffff;
+        if event == 0 && sig == (libc::SIGTRAP | 0x80) {
+            if let Some((arch, nr)) = self.awaiting_exit.remove(&pid) {
+                self.on_syscall_exit(pid, arch, nr);
+                return;
+            }
+        }
         match event {
             libc::PTRACE_EVENT_SECCOMP => self.on_seccomp(pid, notify),
             libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
@@ -118,7 +128,17 @@ impl Monitor {
                 self.on_new_task(child);
             }
         }
-        cont(pid, 0);
+        self.resume(pid);
+    }
+
+    /// Continues `pid` from an event stop: to the exit stop of the audited call it is in, if
+    /// any (a plain continue would skip that stop), else plainly.
+    fn resume(&self, pid: libc::pid_t) {
+        if self.awaiting_exit.contains_key(&pid) {
+            to_exit_stop(pid);
+        } else {
+            cont(pid, 0);
+        }
     }
 
     /// An exec event: the init's exec releases a held start exec; the sandboxee's start exec
@@ -127,6 +147,10 @@ impl Monitor {
         if let Some(former) = event_msg(pid).and_then(|f| libc::pid_t::try_from(f).ok()) {
             if former != pid {
                 self.tasks.remove(&former);
+                // A thread's exec took the leader's pid; its exec call ends there.
+                if let Some(call) = self.awaiting_exit.remove(&former) {
+                    self.awaiting_exit.insert(pid, call);
+                }
             }
         }
         if Some(pid) == self.init && !self.init_exec_seen {
@@ -148,7 +172,7 @@ impl Monitor {
             child.free();
             shared.set_running(pid);
         }
-        cont(pid, 0);
+        self.resume(pid);
     }
 
     fn on_new_task(&mut self, pid: libc::pid_t) {

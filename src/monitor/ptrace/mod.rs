@@ -185,4 +185,9 @@ struct Monitor {
     new_tasks: Vec<libc::pid_t>,
     /// An audit run's record.
     audit: Option<AuditLog>,
+    /// A learning run: audited calls are resumed to their syscall-exit stop, where their
+    /// result is read (`seccomp.rs`).
+    learning: bool,
+    /// Tasks resumed to the exit stop of an audited call: (audit arch, syscall number).
+    awaiting_exit: std::collections::HashMap<libc::pid_t, (u32, u64)>,
 }

@@ -52,6 +52,13 @@ pub(super) fn cont(pid: libc::pid_t, sig: i32) {
     unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, libc::c_long::from(sig)) };
 }
 
+/// Continues `pid` to its next syscall stop (PTRACE_SYSCALL): from a seccomp stop, that is the
+/// call's syscall-exit stop, where its result can be read.
+pub(super) fn to_exit_stop(pid: libc::pid_t) {
+    // SAFETY: plain request; failure (ESRCH: the task died) needs no handling here.
+    unsafe { libc::ptrace(libc::PTRACE_SYSCALL, pid, 0, 0) };
+}
+
 pub(super) fn kill(pid: libc::pid_t) {
     // SAFETY: signalling a tracee we have not reaped yet, so the pid cannot have been reused.
     with_raised_capabilities(|| unsafe { libc::kill(pid, libc::SIGKILL) });

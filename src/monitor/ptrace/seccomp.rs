@@ -3,7 +3,7 @@
 
 #![allow(unsafe_code)]
 
-use super::requests::cont;
+use super::requests::{cont, to_exit_stop};
 use super::Monitor;
 use crate::monitor::{record_violation, sysinfo};
 use crate::notify::{Notify, TraceAction};
@@ -69,7 +69,13 @@ impl Monitor {
         if data == trace_data::AUDIT {
             if let Some(log) = self.audit.as_mut() {
                 log.record(stop.audit_arch, stop.nr, &stop.args, || stop.violation(pid));
-                cont(pid, 0);
+                if self.learning && returns(stop.nr) {
+                    // Its result is read at the exit stop (`on_syscall_exit`).
+                    self.awaiting_exit.insert(pid, (stop.audit_arch, stop.nr));
+                    to_exit_stop(pid);
+                } else {
+                    cont(pid, 0);
+                }
                 return;
             }
             data = trace_data::VIOLATION;
@@ -95,6 +101,53 @@ impl Monitor {
     }
 }
 
+impl Monitor {
+    /// The syscall-exit stop of an audited call in a learning run: its result is recorded.
+    pub(super) fn on_syscall_exit(&mut self, pid: libc::pid_t, arch: u32, nr: u64) {
+        if let (Some(log), Some(ret)) = (self.audit.as_mut(), syscall_return(pid)) {
+            log.record_result(arch, nr, ret);
+        }
+        cont(pid, 0);
+    }
+}
+
+/// Whether a native call returns to its caller with a result: not `exit`, `exit_group` (the
+/// task ends: no exit stop) nor `rt_sigreturn` (its "result" is the interrupted code's register).
+fn returns(nr: u64) -> bool {
+    !["exit", "exit_group", "rt_sigreturn"]
+        .iter()
+        .any(|n| crate::policy::syscalls::number(n).map(u64::from) == Some(nr))
+}
+
+/// The return register of `pid`, stopped at a syscall-exit stop.
+#[cfg(target_arch = "x86_64")]
+fn syscall_return(pid: libc::pid_t) -> Option<i64> {
+    const RAX: usize = std::mem::offset_of!(libc::user_regs_struct, rax);
+    // SAFETY: PTRACE_PEEKUSER reads one word of the stopped tracee's user area; errno tells a
+    // failure from a word that happens to be -1.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let v = libc::ptrace(libc::PTRACE_PEEKUSER, pid, RAX, 0);
+        (*libc::__errno_location() == 0).then_some(v)
+    }
+}
+
+/// AArch64: x0 through `NT_PRSTATUS`.
+#[cfg(target_arch = "aarch64")]
+fn syscall_return(pid: libc::pid_t) -> Option<i64> {
+    // SAFETY: user_regs_struct (aarch64's user_pt_regs) is plain data: all zeroes is valid.
+    let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::user_regs_struct>();
+    (regset(libc::PTRACE_GETREGSET, pid, NT_PRSTATUS, &mut regs) == Some(size))
+        .then(|| i64::from_ne_bytes(regs.regs[0].to_ne_bytes()))
+}
+
+/// Not implemented on this architecture: no result is recorded.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn syscall_return(_pid: libc::pid_t) -> Option<i64> {
+    None
+}
+
 /// Skips the syscall `pid` is stopped in (seccomp stop) and makes it return `-errno`: a syscall
 /// number of -1 means "skip" to the kernel, and the return register is what the caller sees.
 #[cfg(target_arch = "x86_64")]
@@ -118,25 +171,7 @@ fn skip_with_errno(pid: libc::pid_t, errno: u16) -> bool {
 /// Checked only by building for aarch64 so far: no test ran it on an aarch64 kernel.
 #[cfg(target_arch = "aarch64")]
 fn skip_with_errno(pid: libc::pid_t, errno: u16) -> bool {
-    const NT_PRSTATUS: libc::c_ulong = 1;
     const NT_ARM_SYSTEM_CALL: libc::c_ulong = 0x404;
-    /// PTRACE_GETREGSET or PTRACE_SETREGSET of regset `nt` from or to `*data`; the size the
-    /// kernel transferred, or None when the request failed.
-    fn regset<T>(
-        request: libc::c_uint,
-        pid: libc::pid_t,
-        nt: libc::c_ulong,
-        data: &mut T,
-    ) -> Option<usize> {
-        let mut iov = libc::iovec {
-            iov_base: std::ptr::from_mut(data).cast(),
-            iov_len: std::mem::size_of::<T>(),
-        };
-        // SAFETY: the iovec describes `data`, a live exclusive borrow of exactly iov_len bytes;
-        // the callers pass the plain-data types the regsets hold (the kernel checks iov_len).
-        let r = unsafe { libc::ptrace(request, pid, nt, std::ptr::addr_of_mut!(iov)) };
-        (r == 0).then_some(iov.iov_len)
-    }
     // SAFETY: user_regs_struct (aarch64's user_pt_regs) is plain data: all zeroes is valid.
     let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
     let size = std::mem::size_of::<libc::user_regs_struct>();
@@ -147,6 +182,23 @@ fn skip_with_errno(pid: libc::pid_t, errno: u16) -> bool {
     let mut nr: libc::c_int = -1;
     regset(libc::PTRACE_SETREGSET, pid, NT_PRSTATUS, &mut regs).is_some()
         && regset(libc::PTRACE_SETREGSET, pid, NT_ARM_SYSTEM_CALL, &mut nr).is_some()
+}
+
+#[cfg(target_arch = "aarch64")]
+const NT_PRSTATUS: libc::c_ulong = 1;
+
+/// PTRACE_GETREGSET or PTRACE_SETREGSET of regset `nt` from or to `*data`; the size the kernel
+/// transferred, or None when the request failed.
+#[cfg(target_arch = "aarch64")]
+fn regset<T>(request: libc::c_uint, pid: libc::pid_t, nt: libc::c_ulong, data: &mut T) -> Option<usize> {
+    let mut iov = libc::iovec {
+        iov_base: std::ptr::from_mut(data).cast(),
+        iov_len: std::mem::size_of::<T>(),
+    };
+    // SAFETY: the iovec describes `data`, a live exclusive borrow of exactly iov_len bytes; the
+    // callers pass the plain-data types the regsets hold (the kernel checks iov_len).
+    let r = unsafe { libc::ptrace(request, pid, nt, std::ptr::addr_of_mut!(iov)) };
+    (r == 0).then_some(iov.iov_len)
 }
 
 /// Not implemented on this architecture: the call is treated as denied (a violation).
