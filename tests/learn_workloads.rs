@@ -253,3 +253,38 @@ fn tar_learned_and_replayed() {
         refused: "flistxattr",
     });
 }
+
+/// The command line around learning: `--errno` is a base whose denial holds in the learning run
+/// and is written into the file; `--learn-merge` adds a second run to the file (the first run's
+/// calls and the denial stay); the replay of both commands passes under the merged file;
+/// `--allow` is refused with `--learn`.
+#[test]
+fn sbx_run_learns_over_a_base_and_merges_runs() {
+    let job = job_dir("learn-cli");
+    let file = job.join("merged.toml");
+    let f = file.display().to_string();
+    // Without the base's errno the rmdir would succeed (the job directory is writable).
+    let first = ["sh", "-c", "mkdir -p /job/d && rmdir /job/d 2>/dev/null || echo refused"];
+    let second = ["sh", "-c", "uname -s"];
+    let run = |extra: &[&str], argv: &[&str]| {
+        let out = sbx_run(&job, extra, argv);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{argv:?} {extra:?}: {stdout}\n{}", text(&out.stderr));
+        stdout
+    };
+    assert_eq!(run(&["--learn", &f, "--errno", "rmdir=EACCES"], &first), "refused\n");
+    let one = std::fs::read_to_string(&file).expect("learned file");
+    assert!(one.contains("syscall = \"rmdir\"\naction = \"errno:13\""), "{one}");
+    assert_eq!(run(&["--learn", &f, "--learn-merge"], &second), "Linux\n");
+    let both = std::fs::read_to_string(&file).expect("merged file");
+    assert!(both.contains("syscall = \"rmdir\"\naction = \"errno:13\""), "{both}");
+    for name in ["\"uname\"", "\"wait4\""] {
+        assert!(both.contains(name), "{name} missing:\n{both}");
+    }
+    assert_eq!(run(&["--policy", &f], &first), "refused\n", "{both}");
+    assert_eq!(run(&["--policy", &f], &second), "Linux\n", "{both}");
+    assert!(job.join("d").is_dir(), "the rmdir ran");
+    let out = sbx_run(&job, &["--learn", &f, "--allow", "read"], &second);
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&job);
+}
