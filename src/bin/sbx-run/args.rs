@@ -334,6 +334,11 @@ pub(crate) fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
     if (o.learn_format.is_some() || o.learn_merge) && o.learn.is_none() {
         return Err("--learn-format and --learn-merge need --learn FILE".into());
     }
+    if o.learn.is_some() && o.dump_policy_file {
+        // The learning run's policy is no policy file: reloaded, its kept violation rules would
+        // be audited like the rest.
+        return Err("--dump-policy-file shows the policy a run uses; --learn writes the learned one to its FILE".into());
+    }
     if o.learn_merge && o.learn_format.as_deref().is_some_and(|f| f != "toml") {
         return Err("--learn-merge reads and writes the policy file (--learn-format toml)".into());
     }
