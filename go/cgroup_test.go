@@ -21,7 +21,7 @@ func TestCgroupMemoryLimit(t *testing.T) {
 		}
 		return
 	}
-	if res.Status != StatusSignaled || res.LimitReached != "memory" || res.Cgroup == nil || res.Cgroup.OOMKills < 1 ||
+	if res.Status != StatusSignaled || res.LimitReached != "memory" || res.Reason != "MEMORY_LIMIT" || res.Cgroup == nil || res.Cgroup.OOMKills < 1 ||
 		res.Cgroup.MemoryPeak > 64<<20 {
 		t.Fatalf("balloon: %+v %+v", res, res.Cgroup)
 	}

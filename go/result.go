@@ -107,7 +107,8 @@ type Result struct {
 	// and StatusViolation, else 0.
 	ReasonCode uint32
 	// Reason names the reason for StatusSetupError, StatusInternalError and StatusViolation
-	// ("FAILED_SUBPROCESS", "VIOLATION_SYSCALL", "VIOLATION_ARCH", ...), else "".
+	// ("FAILED_SUBPROCESS", "VIOLATION_SYSCALL", "VIOLATION_ARCH", ...), "MEMORY_LIMIT" for a
+	// StatusSignaled run the cgroup memory limit ended, else "".
 	Reason string
 	// ExitCode is the sandboxee's exit code when it exited on its own (StatusOK), else -1.
 	ExitCode int

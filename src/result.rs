@@ -48,8 +48,9 @@ impl Status {
     }
 }
 
-/// Why a run ended in SETUP_ERROR, INTERNAL_ERROR or VIOLATION. Numbering is sandbox2's
-/// `ReasonCodeEnum`; never renumber. Non-exhaustive: a `match` outside the crate needs a
+/// Why a run ended in SETUP_ERROR, INTERNAL_ERROR or VIOLATION (or, [`Reason::MemoryLimit`],
+/// SIGNALED by the cgroup memory limit). Numbering is sandbox2's `ReasonCodeEnum`, libsbx's own
+/// from `0x1000_0000`; never renumber. Non-exhaustive: a `match` outside the crate needs a
 /// wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
@@ -83,6 +84,9 @@ pub enum Reason {
     ViolationSyscall = 24,
     ViolationArch = 25,
     ViolationNetwork = 0x1000_0000,
+    /// libsbx's own: the kernel's OOM killer ended a process of the sandbox for its cgroup
+    /// memory limit. The reason of a `SIGNALED` run (whose reason code stays the signal).
+    MemoryLimit = 0x1000_0001,
 }
 
 impl Reason {
@@ -93,8 +97,8 @@ impl Reason {
             FailedFetch, FailedGetEvent, FailedInspect, FailedInterrupt, FailedIpc, FailedKill,
             FailedLimits, FailedMonitor, FailedNamespaces, FailedNotify, FailedPolicy,
             FailedPtrace, FailedSignals, FailedStore, FailedSubprocess, FailedTimers,
-            FailedVersionCheck, FailedWait, UnsupportedArch, ViolationArch, ViolationNetwork,
-            ViolationSyscall,
+            FailedVersionCheck, FailedWait, MemoryLimit, UnsupportedArch, ViolationArch,
+            ViolationNetwork, ViolationSyscall,
         };
         match self {
             UnsupportedArch => "UNSUPPORTED_ARCH",
@@ -124,6 +128,7 @@ impl Reason {
             ViolationSyscall => "VIOLATION_SYSCALL",
             ViolationArch => "VIOLATION_ARCH",
             ViolationNetwork => "VIOLATION_NETWORK",
+            MemoryLimit => "MEMORY_LIMIT",
         }
     }
 }
@@ -359,12 +364,15 @@ impl RunResult {
         r
     }
 
-    /// The [`Reason`] for statuses that carry one.
+    /// The [`Reason`] for statuses that carry one: SETUP_ERROR, INTERNAL_ERROR and VIOLATION
+    /// (their reason code), and a SIGNALED run that the cgroup memory limit ended
+    /// ([`Reason::MemoryLimit`]; its reason code is the signal).
     pub fn reason(&self) -> Option<Reason> {
         match self.status {
             Status::SetupError | Status::InternalError | Status::Violation => {
                 reason_from_code(self.reason_code)
             }
+            Status::Signaled if self.limit_reached() == Some("memory") => Some(Reason::MemoryLimit),
             _ => None,
         }
     }

@@ -191,8 +191,9 @@ impl sbx_result {
     }
 
     /// Returns the reason's name for SETUP_ERROR, INTERNAL_ERROR and VIOLATION (e.g.
-    /// `"FAILED_PTRACE"`, `"VIOLATION_SYSCALL"`, `"VIOLATION_ARCH"`), owned by `result`; NULL for
-    /// other statuses and for NULL.
+    /// `"FAILED_PTRACE"`, `"VIOLATION_SYSCALL"`, `"VIOLATION_ARCH"`), and `"MEMORY_LIMIT"` for a
+    /// SIGNALED run the cgroup memory limit ended, owned by `result`; NULL for other runs and
+    /// for NULL.
     #[no_mangle]
     pub extern "C" fn sbx_result_reason_name(result: *const sbx_result) -> *const c_char {
         boundary(|| {
