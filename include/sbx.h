@@ -2595,8 +2595,9 @@ uint32_t sbx_result_reason_code(const struct sbx_result *result);
 
 /**
  * Returns the reason's name for SETUP_ERROR, INTERNAL_ERROR and VIOLATION (e.g.
- * `"FAILED_PTRACE"`, `"VIOLATION_SYSCALL"`, `"VIOLATION_ARCH"`), owned by `result`; NULL for
- * other statuses and for NULL.
+ * `"FAILED_PTRACE"`, `"VIOLATION_SYSCALL"`, `"VIOLATION_ARCH"`), and `"MEMORY_LIMIT"` for a
+ * SIGNALED run the cgroup memory limit ended, owned by `result`; NULL for other runs and
+ * for NULL.
  */
 const char *sbx_result_reason_name(const struct sbx_result *result);
 
