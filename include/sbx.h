@@ -2292,6 +2292,35 @@ sbx_status sbx_policy_builder_from_file(const char *path,
                                         struct sbx_error **err_out);
 
 /**
+ * Sets the executor's limits to a policy file's `[limits]` table (`walltime`, the rlimits,
+ * `memory`, `pids`, `cpus`; keys the table leaves out take their defaults), the way
+ * `sbx-run --policy` applies them. A file without the table leaves the limits as they
+ * were. `*found_out` (unless NULL) says whether the file had the table. The whole file is
+ * checked: a bad file changes nothing. `origin` names the file in errors (NULL:
+ * `"policy"`).
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`, `text`), `SBX_STATUS_INVALID_ARGUMENT`
+ * (`text` or `origin` not UTF-8), `SBX_STATUS_INVALID_POLICY` (the file: the message names
+ * `origin:line:column`, the key and the problem).
+ */
+sbx_status sbx_executor_load_limits(struct sbx_executor *executor,
+                                    const char *text,
+                                    const char *origin,
+                                    bool *found_out,
+                                    struct sbx_error **err_out);
+
+/**
+ * `sbx_executor_load_limits` with the text of the file at `path` (errors name the path).
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`, `path`), `SBX_STATUS_INVALID_ARGUMENT`
+ * (the file cannot be read or is not UTF-8), `SBX_STATUS_INVALID_POLICY` (its content).
+ */
+sbx_status sbx_executor_load_limits_file(struct sbx_executor *executor,
+                                         const char *path,
+                                         bool *found_out,
+                                         struct sbx_error **err_out);
+
+/**
  * Chooses the monitor: one of the `SBX_MONITOR_*` values (default `SBX_MONITOR_AUTO`).
  * `SBX_MONITOR_UNOTIFY` with `sbx_policy_builder_disable_namespaces` makes
  * `sbx_policy_builder_build` fail with `SBX_STATUS_INVALID_POLICY`.
