@@ -289,6 +289,11 @@ pub struct RunResult {
     /// Files the sandboxee left in a plain writable bind belong to it. `None` when the run
     /// ended before a sandbox was planned.
     pub host_uid: Option<u32>,
+    /// For a VIOLATION under a policy with
+    /// [`stack_traces`](crate::PolicyBuilder::stack_traces): the offending thread's frames, or
+    /// why they could not be taken ([`StackTrace::error`](crate::StackTrace::error)). `None`
+    /// otherwise.
+    pub stack_trace: Option<crate::StackTrace>,
 }
 
 /// A `connect` the network allow-list refused.
@@ -340,6 +345,7 @@ impl RunResult {
             denied_connects: Vec::new(),
             cgroup: None,
             host_uid: None,
+            stack_trace: None,
         }
     }
 

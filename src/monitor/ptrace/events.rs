@@ -43,6 +43,7 @@ impl Monitor {
             setup_latency: Vec::new(),
             fences: Fences::default(),
             new_tasks: Vec::new(),
+            stack_trace: None,
         }
     }
 

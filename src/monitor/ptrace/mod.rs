@@ -156,6 +156,7 @@ fn collect(m: Monitor, mut child: Child, shared: &Shared, started_at: Instant) -
         denied_connects: Vec::new(),
         cgroup,
         host_uid: child.host_uid,
+        stack_trace: m.stack_trace,
     }
     .into_result(shared.kill_reason(), started_at)
 }
@@ -186,4 +187,6 @@ struct Monitor {
     new_tasks: Vec<libc::pid_t>,
     /// An audit run's record.
     audit: Option<AuditLog>,
+    /// The stack of the thread that made the run's violation (stack traces on).
+    stack_trace: Option<crate::stacktrace::StackTrace>,
 }

@@ -370,6 +370,17 @@ impl Running {
         }
         self.child.free();
         shared.clear_pidfd();
+        let stack_trace = self
+            .violation
+            .as_ref()
+            .filter(|_| self.policy.stack_traces())
+            .map(|(_, v)| {
+                crate::stacktrace::StackTrace::unavailable(
+                    v.pid,
+                    "stack traces are taken only by the ptrace monitor (this run was watched by \
+                     user-notify, which sees no registers)",
+                )
+            });
         Outcome {
             main,
             main_status: Some((main_status, rusage)),
@@ -383,6 +394,7 @@ impl Running {
             denied_connects: std::mem::take(&mut self.denied_connects),
             cgroup: self.child.cgroup_usage(),
             host_uid: self.child.host_uid,
+            stack_trace,
         }
         .into_result(shared.kill_reason(), started_at)
     }

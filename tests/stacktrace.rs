@@ -1,0 +1,243 @@
+//! Stack traces on violation (`PolicyBuilder::stack_traces`): a forbidden call three frames deep
+//! (tests/testcases/stack.c and stack.rs, and this test binary itself) yields a trace that names
+//! the three functions in order: C and Rust, static and dynamic, with and without frame
+//! pointers, and with frame pointers but no unwind tables (the frame-pointer fallback).
+//! x86-64 only: the programs are built for the host by gcc and rustc.
+#![cfg(target_arch = "x86_64")]
+
+mod common;
+
+use common::*;
+use sbx::{Executor, Monitor, PolicyBuilder, StackTrace};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The policy of every run: anything but getppid, the binary (and its libraries) in the view.
+fn policy_for(bin: &Path, dynamic: bool, traces: bool) -> PolicyBuilder {
+    let mut pb = allow_all_rules();
+    pb.violation("getppid").stack_traces(traces);
+    if dynamic {
+        pb.add_libraries_for_binary(bin);
+    } else {
+        pb.add_file(bin);
+    }
+    pb
+}
+
+fn run(bin: &Path, dynamic: bool) -> Run {
+    run_with(Executor::new(bin), bin, dynamic)
+}
+
+fn run_with(ex: Executor, bin: &Path, dynamic: bool) -> Run {
+    let run = run_capture(ex, build(&policy_for(bin, dynamic, true)));
+    assert_violation(&run, "getppid");
+    run
+}
+
+/// The trace names stack_level3, stack_level2, stack_level1 in this order, one frame apart.
+fn assert_three_deep(run: &Run, what: &str) -> StackTrace {
+    let t = run
+        .r
+        .stack_trace
+        .clone()
+        .unwrap_or_else(|| panic!("{what}: no stack trace\n{}", run.ctx()));
+    let v = run.r.violation.as_ref().unwrap();
+    assert_eq!(t.thread, v.pid, "{what}: the violating thread was walked");
+    if test_monitor() == Monitor::Unotify {
+        assert!(t.frames.is_empty(), "{what}: {}", t.describe());
+        assert!(
+            t.error.as_deref().is_some_and(|e| e.contains("ptrace monitor")),
+            "{what}: {t:?}"
+        );
+        return t;
+    }
+    println!("{what}:\n{}", t.describe());
+    let names = t.symbols();
+    let at = |name: &str| names.iter().position(|s| s.is_some_and(|s| s.ends_with(name)));
+    let i = at("stack_level3")
+        .unwrap_or_else(|| panic!("{what}: no stack_level3 in\n{}", t.describe()));
+    assert_eq!(at("stack_level2"), Some(i + 1), "{what}:\n{}", t.describe());
+    assert_eq!(at("stack_level1"), Some(i + 2), "{what}:\n{}", t.describe());
+    assert!(
+        at("main").is_some_and(|m| m > i + 2),
+        "{what}: main after the three:\n{}",
+        t.describe()
+    );
+    assert_eq!(t.frames[0].pc, v.ip, "{what}: frame 0 is the call");
+    assert!(t.frames.len() <= sbx::stacktrace::limits::MAX_FRAMES);
+    t
+}
+
+/// The C program built with `flags`.
+fn c_program(tag: &str, flags: &[&str]) -> PathBuf {
+    compile("stack.c", &format!("stack-c-{tag}"), flags)
+}
+
+/// Runs the C program built with `flags` (and `-g` unless `-g0` is among them).
+fn check_c(tag: &str, flags: &[&str], dynamic: bool) -> StackTrace {
+    let debug = !flags.contains(&"-g0");
+    let mut all = vec![if debug { "-g" } else { "-g0" }];
+    all.extend_from_slice(flags);
+    let bin = c_program(tag, &all);
+    let r = run(&bin, dynamic);
+    let t = assert_three_deep(&r, tag);
+    if debug && test_monitor() != Monitor::Unotify {
+        // Built with -g: the frames of the program have their source lines.
+        let f = t.frames.iter().find(|f| f.symbol.as_deref() == Some("stack_level2")).unwrap();
+        assert!(
+            f.file.as_deref().is_some_and(|p| p.ends_with("stack.c")) && f.line.is_some(),
+            "{tag}: no file:line for stack_level2:\n{}",
+            t.describe()
+        );
+        assert_eq!(f.module.as_deref(), bin.to_str(), "{tag}");
+    }
+    t
+}
+
+#[test]
+fn c_static_with_frame_pointers() {
+    check_c("static-fp", &["-static", "-fno-omit-frame-pointer"], false);
+}
+
+#[test]
+fn c_static_without_frame_pointers() {
+    let t = check_c("static-nofp", &["-static", "-fomit-frame-pointer"], false);
+    if test_monitor() != Monitor::Unotify {
+        assert!(t.frames.iter().skip(1).all(|f| f.found_by == "cfi"), "{}", t.describe());
+    }
+}
+
+#[test]
+fn c_dynamic_with_frame_pointers() {
+    check_c("dyn-fp", &["-fno-omit-frame-pointer"], true);
+}
+
+#[test]
+fn c_dynamic_without_frame_pointers() {
+    check_c("dyn-nofp", &["-fomit-frame-pointer"], true);
+}
+
+#[test]
+fn c_frame_pointers_without_unwind_tables() {
+    // No CFI for the program's own functions (no unwind tables, and no -g, whose .debug_frame
+    // would hold it): the walk follows the frame-pointer chain there.
+    let flags = [
+        "-g0",
+        "-static",
+        "-fno-omit-frame-pointer",
+        "-fno-asynchronous-unwind-tables",
+        "-fno-unwind-tables",
+    ];
+    let t = check_c("static-fp-only", &flags, false);
+    if test_monitor() != Monitor::Unotify {
+        let by_fp = t.frames.iter().filter(|f| f.found_by == "frame_pointer").count();
+        assert!(by_fp >= 2, "{}", t.describe());
+    }
+}
+
+#[test]
+fn off_by_default_and_when_off() {
+    let bin = c_program("off", &["-static"]);
+    for pb in [policy_for(&bin, false, false), {
+        let mut pb = allow_all_rules();
+        pb.violation("getppid").add_file(&bin);
+        pb
+    }] {
+        let r = run_capture(Executor::new(&bin), build(&pb));
+        assert_violation(&r, "getppid");
+        assert_eq!(r.r.stack_trace, None, "{}", r.ctx());
+    }
+}
+
+/// rustc, when this user can run it (an unprivileged test user cannot reach root's toolchain).
+fn rustc() -> Option<&'static str> {
+    static R: OnceLock<Option<&'static str>> = OnceLock::new();
+    *R.get_or_init(|| {
+        let ok = Command::new("rustc").arg("--version").output();
+        matches!(ok, Ok(o) if o.status.success()).then_some("rustc")
+    })
+}
+
+/// The Rust program built with `flags`, or `None` (after saying so) without a usable rustc.
+fn rust_program(tag: &str, flags: &[&str]) -> Option<PathBuf> {
+    let Some(rustc) = rustc() else {
+        println!("skipped: rustc is not runnable as this user ({tag})");
+        return None;
+    };
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testcases/stack.rs");
+    let out = work_dir().join(format!("stack-rs-{tag}"));
+    let res = Command::new(rustc)
+        .args(["--edition", "2021", "-O", "-g", "--crate-name", "stack", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .args(flags)
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "rustc {flags:?}: {}", String::from_utf8_lossy(&res.stderr));
+    Some(out)
+}
+
+#[test]
+fn rust_dynamic_without_frame_pointers() {
+    if let Some(bin) = rust_program("dyn", &[]) {
+        assert_three_deep(&run(&bin, true), "rust dynamic");
+    }
+}
+
+#[test]
+fn rust_dynamic_with_frame_pointers() {
+    if let Some(bin) = rust_program("dyn-fp", &["-C", "force-frame-pointers=yes"]) {
+        assert_three_deep(&run(&bin, true), "rust dynamic, frame pointers");
+    }
+}
+
+#[test]
+fn rust_static() {
+    if let Some(bin) = rust_program("static", &["-C", "target-feature=+crt-static"]) {
+        let t = assert_three_deep(&run(&bin, false), "rust static");
+        if test_monitor() != Monitor::Unotify {
+            // Demangled, without the hash: `stack::stack_level3`.
+            let f = t.frames.iter().find(|f| f.symbol.as_deref().is_some_and(|s| s.ends_with("stack_level3")));
+            assert_eq!(f.unwrap().symbol.as_deref(), Some("stack::stack_level3"), "{}", t.describe());
+        }
+    }
+}
+
+include!("testcases/stack_levels.rs");
+
+/// Sandboxee side of `rust_test_binary_itself`: does nothing unless asked.
+#[test]
+fn self_sandboxee() {
+    if std::env::var_os("SBX_STACK_SELF").is_some() {
+        std::process::exit(i32::from(stack_level1(1) == 12345));
+    }
+}
+
+#[test]
+fn rust_test_binary_itself() {
+    // This test binary: dynamic Rust built by cargo, runnable by any test user.
+    let me = std::env::current_exe().unwrap();
+    let mut ex = Executor::new(&me);
+    ex.args(["--exact", "self_sandboxee", "--test-threads=1", "--nocapture"])
+        .env("SBX_STACK_SELF", "1");
+    let r = run_with(ex, &me, true);
+    let t = assert_three_deep_unanchored(&r);
+    if let Some(t) = t {
+        assert!(t.frames.len() > 3, "{}", t.describe());
+    }
+}
+
+/// [`assert_three_deep`] without the `main` check: the test harness runs the test on a thread.
+fn assert_three_deep_unanchored(run: &Run) -> Option<StackTrace> {
+    let t = run.r.stack_trace.clone().expect("a stack trace");
+    if test_monitor() == Monitor::Unotify {
+        return None;
+    }
+    let names = t.symbols();
+    let at = |name: &str| names.iter().position(|s| s.is_some_and(|s| s.ends_with(name)));
+    let i = at("stack_level3").unwrap_or_else(|| panic!("no stack_level3 in\n{}", t.describe()));
+    assert_eq!(at("stack_level2"), Some(i + 1), "{}", t.describe());
+    assert_eq!(at("stack_level1"), Some(i + 2), "{}", t.describe());
+    Some(t)
+}
