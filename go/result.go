@@ -170,6 +170,9 @@ type Result struct {
 	// Landlock is what the sandboxee's Landlock domain enforced; nil when it never started or
 	// the kernel has no Landlock.
 	Landlock *Landlock
+	// StackTrace is the offending thread's stack for a violation under a policy with stack
+	// traces (PolicyBuilder.SetStackTraces); nil otherwise.
+	StackTrace *StackTrace
 }
 
 // Landlock is what a sandboxee's Landlock domain enforced.
@@ -396,6 +399,7 @@ func newResult(r *C.sbx_result) *Result {
 			SP:      call.SP,
 		}
 	}
+	res.StackTrace = stackTrace(r)
 	return res
 }
 

@@ -47,14 +47,20 @@ fn assert_three_deep(run: &Run, what: &str) -> StackTrace {
     if test_monitor() == Monitor::Unotify {
         assert!(t.frames.is_empty(), "{what}: {}", t.describe());
         assert!(
-            t.error.as_deref().is_some_and(|e| e.contains("ptrace monitor")),
+            t.error
+                .as_deref()
+                .is_some_and(|e| e.contains("ptrace monitor")),
             "{what}: {t:?}"
         );
         return t;
     }
     println!("{what}:\n{}", t.describe());
     let names = t.symbols();
-    let at = |name: &str| names.iter().position(|s| s.is_some_and(|s| s.ends_with(name)));
+    let at = |name: &str| {
+        names
+            .iter()
+            .position(|s| s.is_some_and(|s| s.ends_with(name)))
+    };
     let i = at("stack_level3")
         .unwrap_or_else(|| panic!("{what}: no stack_level3 in\n{}", t.describe()));
     assert_eq!(at("stack_level2"), Some(i + 1), "{what}:\n{}", t.describe());
@@ -84,7 +90,11 @@ fn check_c(tag: &str, flags: &[&str], dynamic: bool) -> StackTrace {
     let t = assert_three_deep(&r, tag);
     if debug && test_monitor() != Monitor::Unotify {
         // Built with -g: the frames of the program have their source lines.
-        let f = t.frames.iter().find(|f| f.symbol.as_deref() == Some("stack_level2")).unwrap();
+        let f = t
+            .frames
+            .iter()
+            .find(|f| f.symbol.as_deref() == Some("stack_level2"))
+            .unwrap();
         assert!(
             f.file.as_deref().is_some_and(|p| p.ends_with("stack.c")) && f.line.is_some(),
             "{tag}: no file:line for stack_level2:\n{}",
@@ -104,7 +114,11 @@ fn c_static_with_frame_pointers() {
 fn c_static_without_frame_pointers() {
     let t = check_c("static-nofp", &["-static", "-fomit-frame-pointer"], false);
     if test_monitor() != Monitor::Unotify {
-        assert!(t.frames.iter().skip(1).all(|f| f.found_by == "cfi"), "{}", t.describe());
+        assert!(
+            t.frames.iter().skip(1).all(|f| f.found_by == "cfi"),
+            "{}",
+            t.describe()
+        );
     }
 }
 
@@ -131,7 +145,11 @@ fn c_frame_pointers_without_unwind_tables() {
     ];
     let t = check_c("static-fp-only", &flags, false);
     if test_monitor() != Monitor::Unotify {
-        let by_fp = t.frames.iter().filter(|f| f.found_by == "frame_pointer").count();
+        let by_fp = t
+            .frames
+            .iter()
+            .filter(|f| f.found_by == "frame_pointer")
+            .count();
         assert!(by_fp >= 2, "{}", t.describe());
     }
 }
@@ -147,6 +165,39 @@ fn off_by_default_and_when_off() {
         let r = run_capture(Executor::new(&bin), build(&pb));
         assert_violation(&r, "getppid");
         assert_eq!(r.r.stack_trace, None, "{}", r.ctx());
+    }
+}
+
+#[test]
+fn sbx_run_prints_and_reports_the_trace() {
+    // ptrace is refused by the mandatory rules, so sbx-run's default policy ends the run there.
+    let bin = c_program("sbx-run", &["-g", "-DSTACK_SYSCALL=SYS_ptrace"]);
+    let dir = bin.parent().unwrap().to_str().unwrap();
+    let run = |json: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sbx-run"));
+        cmd.args(["--stack-trace", "--ro", dir]);
+        if json {
+            cmd.args(["--json", "-q"]);
+        }
+        cmd.arg("--").arg(&bin).output().unwrap()
+    };
+    let text = String::from_utf8_lossy(&run(false).stderr).into_owned();
+    assert!(text.contains("SYSCALL VIOLATION"), "{text}");
+    // sbx-run picks its own monitor: auto, which is ptrace with --stack-trace.
+    let at = |name: &str| {
+        text.find(name)
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    assert!(at("stack trace of thread") < at("stack_level3"), "{text}");
+    assert!(at("stack_level3") < at("stack_level2") && at("stack_level2") < at("stack_level1"));
+    assert!(text.contains("stack.c:"), "{text}");
+    let json = String::from_utf8_lossy(&run(true).stderr).into_owned();
+    for key in [
+        "\"stack_trace\":{\"thread\":",
+        "\"symbol\":\"stack_level2\"",
+        "\"found_by\":\"cfi\"",
+    ] {
+        assert!(json.contains(key), "no {key} in {json}");
     }
 }
 
@@ -168,13 +219,25 @@ fn rust_program(tag: &str, flags: &[&str]) -> Option<PathBuf> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testcases/stack.rs");
     let out = work_dir().join(format!("stack-rs-{tag}"));
     let res = Command::new(rustc)
-        .args(["--edition", "2021", "-O", "-g", "--crate-name", "stack", "-o"])
+        .args([
+            "--edition",
+            "2021",
+            "-O",
+            "-g",
+            "--crate-name",
+            "stack",
+            "-o",
+        ])
         .arg(&out)
         .arg(&src)
         .args(flags)
         .output()
         .unwrap();
-    assert!(res.status.success(), "rustc {flags:?}: {}", String::from_utf8_lossy(&res.stderr));
+    assert!(
+        res.status.success(),
+        "rustc {flags:?}: {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     Some(out)
 }
 
@@ -198,8 +261,17 @@ fn rust_static() {
         let t = assert_three_deep(&run(&bin, false), "rust static");
         if test_monitor() != Monitor::Unotify {
             // Demangled, without the hash: `stack::stack_level3`.
-            let f = t.frames.iter().find(|f| f.symbol.as_deref().is_some_and(|s| s.ends_with("stack_level3")));
-            assert_eq!(f.unwrap().symbol.as_deref(), Some("stack::stack_level3"), "{}", t.describe());
+            let f = t.frames.iter().find(|f| {
+                f.symbol
+                    .as_deref()
+                    .is_some_and(|s| s.ends_with("stack_level3"))
+            });
+            assert_eq!(
+                f.unwrap().symbol.as_deref(),
+                Some("stack::stack_level3"),
+                "{}",
+                t.describe()
+            );
         }
     }
 }
@@ -219,8 +291,13 @@ fn rust_test_binary_itself() {
     // This test binary: dynamic Rust built by cargo, runnable by any test user.
     let me = std::env::current_exe().unwrap();
     let mut ex = Executor::new(&me);
-    ex.args(["--exact", "self_sandboxee", "--test-threads=1", "--nocapture"])
-        .env("SBX_STACK_SELF", "1");
+    ex.args([
+        "--exact",
+        "self_sandboxee",
+        "--test-threads=1",
+        "--nocapture",
+    ])
+    .env("SBX_STACK_SELF", "1");
     let r = run_with(ex, &me, true);
     let t = assert_three_deep_unanchored(&r);
     if let Some(t) = t {
@@ -235,7 +312,11 @@ fn assert_three_deep_unanchored(run: &Run) -> Option<StackTrace> {
         return None;
     }
     let names = t.symbols();
-    let at = |name: &str| names.iter().position(|s| s.is_some_and(|s| s.ends_with(name)));
+    let at = |name: &str| {
+        names
+            .iter()
+            .position(|s| s.is_some_and(|s| s.ends_with(name)))
+    };
     let i = at("stack_level3").unwrap_or_else(|| panic!("no stack_level3 in\n{}", t.describe()));
     assert_eq!(at("stack_level2"), Some(i + 1), "{}", t.describe());
     assert_eq!(at("stack_level1"), Some(i + 2), "{}", t.describe());

@@ -182,7 +182,11 @@ pub(crate) fn capture(tid: libc::pid_t) -> StackTrace {
         "stack trace of {tid}: {} frames in {:?}{}",
         trace.frames.len(),
         started.elapsed(),
-        trace.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+        trace
+            .error
+            .as_deref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default()
     );
     trace
 }

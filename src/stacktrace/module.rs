@@ -9,11 +9,11 @@
 
 use super::maps::{self, Mapping};
 use super::{limits, Budget};
+use crate::sys::remote::openat2;
 use object::read::elf::{ElfFile64, ElfSection64, ProgramHeader};
 use object::{LittleEndian, Object, ObjectSection};
 use std::io::Read;
 use std::ops::Range;
-use crate::sys::remote::openat2;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 
@@ -152,11 +152,7 @@ pub(super) fn index(path: &str, data: Vec<u8>, m: &Mapping) -> Result<Module, St
         if ph.p_type(endian) != object::elf::PT_LOAD {
             continue;
         }
-        let (off, vaddr, size) = (
-            ph.p_offset(endian),
-            ph.p_vaddr(endian),
-            ph.p_filesz(endian),
-        );
+        let (off, vaddr, size) = (ph.p_offset(endian), ph.p_vaddr(endian), ph.p_filesz(endian));
         if vdso {
             // Read from memory at its start: file offset 0 is at `m.start`.
             best = Some((1, m.start.wrapping_sub(vaddr.wrapping_sub(off))));
@@ -166,7 +162,11 @@ pub(super) fn index(path: &str, data: Vec<u8>, m: &Mapping) -> Result<Module, St
             .min(off.saturating_add(size))
             .saturating_sub(m.offset.max(off));
         if overlap > best.map_or(0, |b| b.0) {
-            let bias = m.start.wrapping_add(off).wrapping_sub(m.offset).wrapping_sub(vaddr);
+            let bias = m
+                .start
+                .wrapping_add(off)
+                .wrapping_sub(m.offset)
+                .wrapping_sub(vaddr);
             best = Some((overlap, bias));
         }
     }

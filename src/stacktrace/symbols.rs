@@ -52,8 +52,14 @@ pub(super) fn name_frames(
     Ok(())
 }
 
-pub(super) fn name_in_module(module: &Module, frames: &mut [Frame], lookups: &[u64], members: &[usize]) {
-    let Ok(elf) = object::read::elf::ElfFile64::<object::LittleEndian>::parse(module.data.as_slice())
+pub(super) fn name_in_module(
+    module: &Module,
+    frames: &mut [Frame],
+    lookups: &[u64],
+    members: &[usize],
+) {
+    let Ok(elf) =
+        object::read::elf::ElfFile64::<object::LittleEndian>::parse(module.data.as_slice())
     else {
         return;
     };

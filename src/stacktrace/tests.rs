@@ -90,7 +90,10 @@ fn huge_lengths_fail() {
     for len in [0xffff_fff0u32, 0xffff_ffff, 0x7fff_ffff] {
         let mut data = len.to_le_bytes().to_vec();
         data.extend([0u8; 60]);
-        assert!(row_cfa_register(&eh_module(data), 0x1010).is_err(), "{len:#x}");
+        assert!(
+            row_cfa_register(&eh_module(data), 0x1010).is_err(),
+            "{len:#x}"
+        );
     }
     // 64-bit DWARF length: 0xffffffff then a u64.
     let mut data = 0xffff_ffffu32.to_le_bytes().to_vec();
@@ -170,7 +173,10 @@ fn truncated_and_corrupted_elf_files_end_cleanly() {
 #[test]
 fn hostile_symbols_demangle_or_stay_as_they_are() {
     assert_eq!(demangle("main"), "main");
-    assert_eq!(demangle("_ZN5stack12stack_level317h0123456789abcdefE"), "stack::stack_level3");
+    assert_eq!(
+        demangle("_ZN5stack12stack_level317h0123456789abcdefE"),
+        "stack::stack_level3"
+    );
     assert_eq!(demangle("_Z3fooi"), "foo(int)");
     let deep = format!("_Z{}v", "P".repeat(3000));
     let _ = demangle(&deep);
@@ -182,16 +188,23 @@ fn hostile_symbols_demangle_or_stay_as_they_are() {
 
 #[test]
 fn maps_lines_parse_or_are_skipped() {
-    let m = parse_line(
-        b"7f31cfbf8000-7f31cfd4e000 r-xp 00026000 fe:00 326269    /usr/lib/libc.so.6",
-    )
-    .unwrap();
-    assert_eq!((m.start, m.offset, m.dev, m.inode), (0x7f31_cfbf_8000, 0x26000, (0xfe, 0), 326_269));
+    let m =
+        parse_line(b"7f31cfbf8000-7f31cfd4e000 r-xp 00026000 fe:00 326269    /usr/lib/libc.so.6")
+            .unwrap();
+    assert_eq!(
+        (m.start, m.offset, m.dev, m.inode),
+        (0x7f31_cfbf_8000, 0x26000, (0xfe, 0), 326_269)
+    );
     assert!(m.exec);
     assert_eq!(m.path, "/usr/lib/libc.so.6");
     let anon = parse_line(b"7ffd0000-7ffd1000 rw-p 00000000 00:00 0 ").unwrap();
     assert_eq!(anon.path, "");
-    for bad in [&b""[..], b"zz-1 r-xp 0 0:0 0", b"2000-1000 r-xp 0 0:0 0 x", b"\xff\xfe"] {
+    for bad in [
+        &b""[..],
+        b"zz-1 r-xp 0 0:0 0",
+        b"2000-1000 r-xp 0 0:0 0 x",
+        b"\xff\xfe",
+    ] {
         assert!(parse_line(bad).is_none());
     }
 }

@@ -13,8 +13,8 @@ use super::module::{Module, Modules};
 use super::regs::{arch, Regs};
 use super::{limits, Budget, Frame};
 use gimli::{
-    BaseAddresses, CfaRule, DebugFrame, EhFrame, EhFrameHdr, LittleEndian, Register,
-    RegisterRule, UnwindContext, UnwindSection,
+    BaseAddresses, CfaRule, DebugFrame, EhFrame, EhFrameHdr, LittleEndian, Register, RegisterRule,
+    UnwindContext, UnwindSection,
 };
 
 /// What the walk found.
@@ -70,7 +70,11 @@ pub(super) fn walk(
         }
         // A return address points after the call; the call itself is one byte before it (and
         // may be the last instruction of a function, so the return address can lie past it).
-        let lookup = if step == 0 { regs.pc } else { regs.pc.wrapping_sub(1) };
+        let lookup = if step == 0 {
+            regs.pc
+        } else {
+            regs.pc.wrapping_sub(1)
+        };
         let next = match step_cfi(&regs, lookup, modules, mem, budget) {
             Ok(Some(n)) => {
                 found_by = "cfi";

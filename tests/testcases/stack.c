@@ -1,11 +1,15 @@
-/* The stack trace tests' sandboxee: a forbidden call (getppid) three frames deep, in functions
- * that are neither inlined nor tail calls, so each keeps a frame of its own. */
+/* The stack trace tests' sandboxee: a forbidden call (getppid, or STACK_SYSCALL) three frames
+ * deep, in functions that are neither inlined nor tail calls, so each keeps a frame of its own. */
 #define _GNU_SOURCE
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef STACK_SYSCALL
+#define STACK_SYSCALL SYS_getppid
+#endif
+
 __attribute__((noinline)) long stack_level3(long x) {
-    long r = syscall(SYS_getppid);
+    long r = syscall(STACK_SYSCALL);
     __asm__ volatile("" ::: "memory");
     return r + x;
 }
