@@ -170,8 +170,9 @@ type Result struct {
 	// Landlock is what the sandboxee's Landlock domain enforced; nil when it never started or
 	// the kernel has no Landlock.
 	Landlock *Landlock
-	// StackTrace is the offending thread's stack for a violation under a policy with stack
-	// traces (PolicyBuilder.SetStackTraces); nil otherwise.
+	// StackTrace is the offending thread's stack for a violation (or, under ptrace, an
+	// unhandled crash signal) under a policy with stack traces (PolicyBuilder.SetStackTraces);
+	// nil otherwise.
 	StackTrace *StackTrace
 }
 

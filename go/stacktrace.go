@@ -3,8 +3,8 @@ package sbx
 // #include <sbx.h>
 import "C"
 
-// StackTrace is the offending thread's stack at a violation, when the policy asked for it
-// (PolicyBuilder.SetStackTraces).
+// StackTrace is the offending thread's stack at a violation (or, under the ptrace monitor, at
+// an unhandled crash signal), when the policy asked for it (PolicyBuilder.SetStackTraces).
 type StackTrace struct {
 	// Thread is the host thread id of the thread walked.
 	Thread int

@@ -289,10 +289,9 @@ pub struct RunResult {
     /// Files the sandboxee left in a plain writable bind belong to it. `None` when the run
     /// ended before a sandbox was planned.
     pub host_uid: Option<u32>,
-    /// For a VIOLATION under a policy with
-    /// [`stack_traces`](crate::PolicyBuilder::stack_traces): the offending thread's frames, or
-    /// why they could not be taken ([`StackTrace::error`](crate::StackTrace::error)). `None`
-    /// otherwise.
+    /// For a VIOLATION (or, under ptrace, a SIGNALED by an unhandled crash signal) under a
+    /// policy with [`stack_traces`](crate::PolicyBuilder::stack_traces): the offending
+    /// thread's frames, or why not ([`StackTrace::error`](crate::StackTrace::error)).
     pub stack_trace: Option<crate::StackTrace>,
 }
 

@@ -155,6 +155,58 @@ fn c_frame_pointers_without_unwind_tables() {
 }
 
 #[test]
+fn a_deep_recursion_folds_and_a_deeper_alternation_is_capped() {
+    if test_monitor() == Monitor::Unotify {
+        return;
+    }
+    let bin = c_program("deep", &["-g", "-static"]);
+    let deep = |mode: &str| {
+        let mut ex = Executor::new(&bin);
+        ex.args([mode, "3000"]);
+        let r = run_with(ex, &bin, false);
+        let t = r.r.stack_trace.clone().unwrap();
+        println!("{mode}:\n{}", t.describe());
+        t
+    };
+    // 3001 frames of stack_recurse: the innermost (its call of stack_level1), then one frame
+    // with 2999 repeats (the same return address 3000 times); the walk reaches _start.
+    let t = deep("recurse");
+    let recurse: Vec<u32> = t
+        .frames
+        .iter()
+        .filter(|f| f.symbol.as_deref() == Some("stack_recurse"))
+        .map(|f| f.repeats)
+        .collect();
+    assert_eq!(recurse, [0, 2999], "{}", t.describe());
+    assert!(!t.truncated && t.error.is_none(), "{}", t.describe());
+    assert_eq!(t.symbols().last().copied().flatten(), Some("_start"));
+    // ping, pong, ping, ...: nothing folds; 200 frames kept, the rest cut.
+    let t = deep("pingpong");
+    assert_eq!(t.frames.len(), sbx::stacktrace::limits::MAX_FRAMES, "{}", t.describe());
+    assert!(t.truncated && t.error.is_some(), "{}", t.describe());
+}
+
+#[test]
+fn an_unhandled_crash_signal_has_its_trace_too() {
+    // Under ptrace: the stack at the SIGSEGV's delivery, frame 0 the faulting store.
+    let bin = c_program("crash", &["-g", "-static"]);
+    let mut ex = Executor::new(&bin);
+    ex.arg("crash");
+    let r = run_capture(ex, build(&policy_for(&bin, false, true)));
+    assert_eq!(r.r.status, sbx::Status::Signaled, "{}", r.ctx());
+    assert_eq!(r.r.signal, Some(libc::SIGSEGV));
+    if !ptraced(&r.r) {
+        assert_eq!(r.r.stack_trace, None, "user-notify sees no signals");
+        return;
+    }
+    let t = r.r.stack_trace.clone().expect("a crash trace");
+    println!("crash:\n{}", t.describe());
+    let names = t.symbols();
+    assert_eq!(&names[..3], [Some("stack_level3"), Some("stack_level2"), Some("stack_level1")]);
+    assert_eq!(t.frames[0].found_by, "registers");
+}
+
+#[test]
 fn off_by_default_and_when_off() {
     let bin = c_program("off", &["-static"]);
     for pb in [policy_for(&bin, false, false), {

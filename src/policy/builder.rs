@@ -136,11 +136,11 @@ impl PolicyBuilder {
         self
     }
 
-    /// Records the offending thread's stack in the result of a violation
-    /// ([`RunResult::stack_trace`](crate::RunResult::stack_trace)): module, symbol, file:line.
-    /// Taken by the ptrace monitor, which [`Monitor::Auto`](super::Monitor::Auto) then picks;
-    /// under user-notify the result says the trace is unavailable. Off by default; off, the
-    /// run does nothing it did not do before.
+    /// Records the offending thread's stack in the result of a violation, or of a crash signal
+    /// the program does not handle ([`RunResult::stack_trace`](crate::RunResult::stack_trace)):
+    /// module, symbol, file:line. Taken by the ptrace monitor, which
+    /// [`Monitor::Auto`](super::Monitor::Auto) then picks; under user-notify a violation's
+    /// trace says it is unavailable. Off by default; off, the run does nothing new.
     pub fn stack_traces(&mut self, on: bool) -> &mut Self {
         self.stack_traces = on;
         self

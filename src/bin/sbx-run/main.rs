@@ -57,10 +57,11 @@ POLICY:
                                    first call's arguments; also in --json). The mandatory
                                    rules still end the run. For writing a policy, not for
                                    running hostile code.
-    --stack-trace                  On a violation, print the offending thread's stack (module,
-                                   function, file:line where the program has debug info; also
-                                   in --json). Uses the ptrace monitor (--monitor auto picks
-                                   it); under --monitor unotify the trace is unavailable.
+    --stack-trace                  On a violation or an unhandled crash signal, print the
+                                   offending thread's stack (module, function, file:line where
+                                   the program has debug info; also in --json). Uses the
+                                   ptrace monitor (--monitor auto picks it); under --monitor
+                                   unotify a violation's trace is unavailable.
     --learn FILE                   Learn mode: run PROGRAM with no syscall rules (only the
                                    mandatory ones), letting every call through and recording
                                    it, then write the minimal policy that allows what ran to
@@ -214,7 +215,7 @@ JSON (--json), one line, keys always present:
                   \"file\":\"PATH\"|null,\"line\":N|null,\"repeats\":N,
                   \"found_by\":\"registers|cfi|frame_pointer\"}, ...],
                   \"truncated\":BOOL,\"error\":\"...\"|null}|null
-                  (a violation with --stack-trace),
+                  (a violation or crash with --stack-trace),
      \"description\":\"one-line summary\"}
 
 EXAMPLES:

@@ -1,4 +1,4 @@
-//! A violation's stack trace (`sbx_stack_frame`), when the policy asked for one
+//! A violation's (or crash's) stack trace (`sbx_stack_frame`), when the policy asked for one
 //! (`sbx_policy_builder_set_stack_traces`).
 
 use super::{cstring, sbx_result};
@@ -69,8 +69,8 @@ fn with_stack<T>(result: *const sbx_result, none: T, f: impl FnOnce(&StackHandle
 }
 
 impl sbx_result {
-    /// Returns whether the result has a stack trace (a violation under a policy with stack
-    /// traces on) and writes the host thread id it is of to `*thread_out` (which may be NULL).
+    /// Returns whether the result has a stack trace (a violation, or under the ptrace monitor a
+    /// crash signal the program did not handle, under a policy with stack traces on) and writes the host thread id it is of to `*thread_out` (which may be NULL).
     /// False for NULL and for any other run.
     #[no_mangle]
     pub extern "C" fn sbx_result_stack_trace(
