@@ -14,7 +14,7 @@ type StackTrace struct {
 	// Truncated is true when the walk stopped at its frame, step or time limit.
 	Truncated bool
 	// Error says why the walk stopped before the outermost frame or found no frame at all (a
-	// limit, unreadable memory, no unwind information, "taken only by the ptrace monitor");
+	// limit, unreadable memory, no unwind information, "cannot attach to thread");
 	// empty when it reached the end of the stack.
 	Error string
 }
@@ -45,8 +45,9 @@ type StackFrame struct {
 
 // SetStackTraces turns stack traces on violation on or off: a violation's Result.StackTrace then
 // holds the offending thread's frames (module, function, file:line where the program has debug
-// info). Taken by the ptrace monitor, which MonitorAuto then picks; under MonitorUnotify the
-// trace has no frames and its Error says why. Off by default; off, nothing changes.
+// info). MonitorAuto then picks ptrace, which sees crash signals too; under MonitorUnotify the
+// monitor attaches to the violating thread on demand (violations only). Off by default; off,
+// nothing changes.
 func (b *PolicyBuilder) SetStackTraces(on bool) *PolicyBuilder {
 	return b.call("sbx_policy_builder_set_stack_traces", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
 		return C.sbx_policy_builder_set_stack_traces(p, C.bool(on), cerr)

@@ -2355,9 +2355,9 @@ sbx_status sbx_policy_builder_set_audit(struct sbx_policy_builder *builder,
 /**
  * Stack traces on violation when `on`: the result of a violation (or, under ptrace, of an
  * unhandled crash signal such as SIGSEGV) holds the offending thread's frames (`sbx_result_stack_trace`, `sbx_result_stack_frame`): module, function,
- * file:line where the program has debug info. Taken by the ptrace monitor, which
- * `SBX_MONITOR_AUTO` then picks; under `SBX_MONITOR_UNOTIFY` the trace has no frames and
- * `sbx_result_stack_trace_error` says why. Off by default; off, nothing changes.
+ * file:line where the program has debug info. `SBX_MONITOR_AUTO` then picks ptrace, which
+ * sees crash signals too; under `SBX_MONITOR_UNOTIFY` the monitor attaches to the violating
+ * thread on demand (violations only). Off by default; off, nothing changes.
  *
  * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
  */
@@ -2939,7 +2939,7 @@ bool sbx_result_stack_frame(const struct sbx_result *result,
 
 /**
  * Returns why the stack trace stopped before the outermost frame or has no frame at all
- * (a limit, unreadable memory, no unwind information, "taken only by the ptrace monitor"),
+ * (a limit, unreadable memory, no unwind information, "cannot attach to thread"),
  * owned by `result`; NULL when it reached the end of the stack, without a trace and for
  * NULL.
  */

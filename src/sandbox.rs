@@ -24,7 +24,7 @@ fn monitor_for(policy: &Policy) -> Result<Monitor> {
     let supported = crate::monitor::unotify_supported();
     let asked = match policy.monitor() {
         Monitor::Auto if policy.network().is_some() => Monitor::Unotify,
-        // Only the ptrace monitor can read the violating thread's registers.
+        // ptrace also sees crash signals (user-notify traces violations only, by attaching).
         Monitor::Auto if policy.stack_traces() => Monitor::Ptrace,
         m => m,
     };

@@ -1,8 +1,9 @@
 //! Stack traces on violation (`PolicyBuilder::stack_traces`): a forbidden call three frames deep
 //! (tests/testcases/stack.c and stack.rs, and this test binary itself) yields a trace that names
 //! the three functions in order: C and Rust, static and dynamic, with and without frame
-//! pointers, and with frame pointers but no unwind tables (the frame-pointer fallback).
-//! x86-64 only: the programs are built for the host by gcc and rustc.
+//! pointers, and with frame pointers but no unwind tables (the frame-pointer fallback); under
+//! either monitor (user-notify attaches on demand). A crash's trace (ptrace only), deep
+//! recursions, and sbx-run's output. x86-64 only: the programs are built for the host by gcc and rustc.
 #![cfg(target_arch = "x86_64")]
 
 mod common;
@@ -45,15 +46,10 @@ fn assert_three_deep(run: &Run, what: &str) -> StackTrace {
     let v = run.r.violation.as_ref().unwrap();
     assert_eq!(t.thread, v.pid, "{what}: the violating thread was walked");
     if test_monitor() == Monitor::Unotify {
-        assert!(t.frames.is_empty(), "{what}: {}", t.describe());
-        assert!(
-            t.error
-                .as_deref()
-                .is_some_and(|e| e.contains("ptrace monitor")),
-            "{what}: {t:?}"
-        );
-        return t;
+        // Attached on demand by the user-notify monitor, which killed and reaped the thread.
+        assert!(run.r.fences.contains(&"unotify_monitor"), "{}", run.ctx());
     }
+    assert_all_dead(&[v.pid], std::time::Duration::from_secs(2), what);
     println!("{what}:\n{}", t.describe());
     let names = t.symbols();
     let at = |name: &str| {
@@ -88,7 +84,7 @@ fn check_c(tag: &str, flags: &[&str], dynamic: bool) -> StackTrace {
     let bin = c_program(tag, &all);
     let r = run(&bin, dynamic);
     let t = assert_three_deep(&r, tag);
-    if debug && test_monitor() != Monitor::Unotify {
+    if debug {
         // Built with -g: the frames of the program have their source lines.
         let f = t
             .frames
@@ -113,13 +109,11 @@ fn c_static_with_frame_pointers() {
 #[test]
 fn c_static_without_frame_pointers() {
     let t = check_c("static-nofp", &["-static", "-fomit-frame-pointer"], false);
-    if test_monitor() != Monitor::Unotify {
-        assert!(
-            t.frames.iter().skip(1).all(|f| f.found_by == "cfi"),
-            "{}",
-            t.describe()
-        );
-    }
+    assert!(
+        t.frames.iter().skip(1).all(|f| f.found_by == "cfi"),
+        "{}",
+        t.describe()
+    );
 }
 
 #[test]
@@ -144,21 +138,16 @@ fn c_frame_pointers_without_unwind_tables() {
         "-fno-unwind-tables",
     ];
     let t = check_c("static-fp-only", &flags, false);
-    if test_monitor() != Monitor::Unotify {
-        let by_fp = t
-            .frames
-            .iter()
-            .filter(|f| f.found_by == "frame_pointer")
-            .count();
-        assert!(by_fp >= 2, "{}", t.describe());
-    }
+    let by_fp = t
+        .frames
+        .iter()
+        .filter(|f| f.found_by == "frame_pointer")
+        .count();
+    assert!(by_fp >= 2, "{}", t.describe());
 }
 
 #[test]
 fn a_deep_recursion_folds_and_a_deeper_alternation_is_capped() {
-    if test_monitor() == Monitor::Unotify {
-        return;
-    }
     let bin = c_program("deep", &["-g", "-static"]);
     let deep = |mode: &str| {
         let mut ex = Executor::new(&bin);
@@ -182,7 +171,12 @@ fn a_deep_recursion_folds_and_a_deeper_alternation_is_capped() {
     assert_eq!(t.symbols().last().copied().flatten(), Some("_start"));
     // ping, pong, ping, ...: nothing folds; 200 frames kept, the rest cut.
     let t = deep("pingpong");
-    assert_eq!(t.frames.len(), sbx::stacktrace::limits::MAX_FRAMES, "{}", t.describe());
+    assert_eq!(
+        t.frames.len(),
+        sbx::stacktrace::limits::MAX_FRAMES,
+        "{}",
+        t.describe()
+    );
     assert!(t.truncated && t.error.is_some(), "{}", t.describe());
 }
 
@@ -202,7 +196,14 @@ fn an_unhandled_crash_signal_has_its_trace_too() {
     let t = r.r.stack_trace.clone().expect("a crash trace");
     println!("crash:\n{}", t.describe());
     let names = t.symbols();
-    assert_eq!(&names[..3], [Some("stack_level3"), Some("stack_level2"), Some("stack_level1")]);
+    assert_eq!(
+        &names[..3],
+        [
+            Some("stack_level3"),
+            Some("stack_level2"),
+            Some("stack_level1")
+        ]
+    );
     assert_eq!(t.frames[0].found_by, "registers");
 }
 
@@ -311,20 +312,18 @@ fn rust_dynamic_with_frame_pointers() {
 fn rust_static() {
     if let Some(bin) = rust_program("static", &["-C", "target-feature=+crt-static"]) {
         let t = assert_three_deep(&run(&bin, false), "rust static");
-        if test_monitor() != Monitor::Unotify {
-            // Demangled, without the hash: `stack::stack_level3`.
-            let f = t.frames.iter().find(|f| {
-                f.symbol
-                    .as_deref()
-                    .is_some_and(|s| s.ends_with("stack_level3"))
-            });
-            assert_eq!(
-                f.unwrap().symbol.as_deref(),
-                Some("stack::stack_level3"),
-                "{}",
-                t.describe()
-            );
-        }
+        // Demangled, without the hash: `stack::stack_level3`.
+        let f = t.frames.iter().find(|f| {
+            f.symbol
+                .as_deref()
+                .is_some_and(|s| s.ends_with("stack_level3"))
+        });
+        assert_eq!(
+            f.unwrap().symbol.as_deref(),
+            Some("stack::stack_level3"),
+            "{}",
+            t.describe()
+        );
     }
 }
 
@@ -352,17 +351,12 @@ fn rust_test_binary_itself() {
     .env("SBX_STACK_SELF", "1");
     let r = run_with(ex, &me, true);
     let t = assert_three_deep_unanchored(&r);
-    if let Some(t) = t {
-        assert!(t.frames.len() > 3, "{}", t.describe());
-    }
+    assert!(t.frames.len() > 3, "{}", t.describe());
 }
 
 /// [`assert_three_deep`] without the `main` check: the test harness runs the test on a thread.
-fn assert_three_deep_unanchored(run: &Run) -> Option<StackTrace> {
+fn assert_three_deep_unanchored(run: &Run) -> StackTrace {
     let t = run.r.stack_trace.clone().expect("a stack trace");
-    if test_monitor() == Monitor::Unotify {
-        return None;
-    }
     let names = t.symbols();
     let at = |name: &str| {
         names
@@ -372,5 +366,5 @@ fn assert_three_deep_unanchored(run: &Run) -> Option<StackTrace> {
     let i = at("stack_level3").unwrap_or_else(|| panic!("no stack_level3 in\n{}", t.describe()));
     assert_eq!(at("stack_level2"), Some(i + 1), "{}", t.describe());
     assert_eq!(at("stack_level1"), Some(i + 2), "{}", t.describe());
-    Some(t)
+    t
 }

@@ -138,9 +138,9 @@ impl PolicyBuilder {
 
     /// Records the offending thread's stack in the result of a violation, or of a crash signal
     /// the program does not handle ([`RunResult::stack_trace`](crate::RunResult::stack_trace)):
-    /// module, symbol, file:line. Taken by the ptrace monitor, which
-    /// [`Monitor::Auto`](super::Monitor::Auto) then picks; under user-notify a violation's
-    /// trace says it is unavailable. Off by default; off, the run does nothing new.
+    /// module, symbol, file:line. [`Monitor::Auto`](super::Monitor::Auto) then picks ptrace,
+    /// which sees crash signals too; under user-notify the monitor attaches to the violating
+    /// thread on demand (violations only). Off by default; off, the run does nothing new.
     pub fn stack_traces(&mut self, on: bool) -> &mut Self {
         self.stack_traces = on;
         self

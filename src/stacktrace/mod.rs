@@ -1,7 +1,8 @@
 //! Stack traces of a stopped sandboxee thread (opt-in: `PolicyBuilder::stack_traces`).
 //!
-//! The monitor calls [`capture`] while the offending thread sits in a ptrace stop (the seccomp
-//! stop of a violation). The walk runs on the supervisor thread, from the thread's registers
+//! The monitor calls [`capture`] while the offending thread sits in a ptrace stop: the seccomp
+//! stop of a violation or the signal-delivery-stop of a crash under the ptrace monitor, the stop
+//! of an on-demand attach under user-notify (`monitor/unotify/attach.rs`). The walk runs on the supervisor thread, from the thread's registers
 //! (`regs.rs`, `PTRACE_GETREGSET`) and memory (`memory.rs`, `process_vm_readv`), with the
 //! modules `/proc/PID/maps` names (`maps.rs`) read from the sandboxee's own view of the
 //! filesystem (`module.rs`); `unwind.rs` steps through the frames with the modules' CFI
@@ -61,8 +62,8 @@ pub struct StackTrace {
     /// The walk stopped at a limit (frames, steps, time) before the outermost frame.
     pub truncated: bool,
     /// Why the walk ended before the outermost frame or found no frame at all (no CFI for an
-    /// address, unreadable memory, a limit, "unsupported on this architecture", "not under the
-    /// user-notify monitor"), `None` when it reached the end of the stack.
+    /// address, unreadable memory, a limit, "unsupported on this architecture", "cannot attach
+    /// to thread"), `None` when it reached the end of the stack.
     pub error: Option<String>,
 }
 

@@ -3,7 +3,6 @@
 // refused; a policy without stack traces gives none.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "sbx_test_cxx.h"
@@ -12,23 +11,27 @@ using namespace sbxtest;
 
 namespace {
 
-Policy ViolationPolicy(bool traces) {
+// The testee's policy with stack traces `traces`, under the test monitor or `monitor` (>= 0).
+Policy ViolationPolicy(bool traces, int monitor = -1) {
     Builder b(sbx_test_builder());
     EXPECT_NE(b, nullptr);
     EXPECT_EQ(sbx_policy_builder_set_stack_traces(b.get(), traces, nullptr), SBX_STATUS_OK);
+    if (monitor >= 0) {
+        EXPECT_EQ(sbx_policy_builder_set_monitor(b.get(), static_cast<uint32_t>(monitor), nullptr),
+                  SBX_STATUS_OK);
+    }
     sbx_status st = SBX_STATUS_OK;
-    Policy p = Build(std::move(b), &st);
+    Policy p = Build(std::move(b), &st, nullptr, monitor < 0);
     EXPECT_EQ(st, SBX_STATUS_OK);
     return p;
 }
 
-bool UnderUnotify() {
-    const char *m = getenv("SBX_TEST_MONITOR");
-    return m != nullptr && std::string(m) == "unotify";
-}
+// Under the test monitor (auto: ptrace, with stack traces) and under user-notify (which attaches
+// to the violating thread on demand).
+class StackTraceMonitor : public ::testing::TestWithParam<int> {};
 
-TEST(StackTrace, ViolationNamesTheFrames) {
-    Policy p = ViolationPolicy(true);
+TEST_P(StackTraceMonitor, ViolationNamesTheFrames) {
+    Policy p = ViolationPolicy(true, GetParam());
     ASSERT_NE(p, nullptr);
     Result r = RunToEnd(TestExecutor({"violation"}), p.get());
     ASSERT_NE(r, nullptr);
@@ -38,12 +41,6 @@ TEST(StackTrace, ViolationNamesTheFrames) {
     EXPECT_EQ(thread, sbx_violation_pid(sbx_result_violation(r.get())));
     EXPECT_TRUE(sbx_result_stack_trace(r.get(), nullptr));
     size_t n = sbx_result_stack_frame_count(r.get());
-    if (UnderUnotify()) {
-        EXPECT_EQ(n, 0u);
-        EXPECT_NE(Str(sbx_result_stack_trace_error(r.get())).find("ptrace monitor"),
-                  std::string::npos);
-        return;
-    }
     ASSERT_GE(n, 2u) << Str(sbx_result_stack_trace_error(r.get()));
     bool main_seen = false;
     for (size_t i = 0; i < n; i++) {
@@ -67,6 +64,9 @@ TEST(StackTrace, ViolationNamesTheFrames) {
     EXPECT_FALSE(sbx_result_stack_frame(r.get(), 0, nullptr));
     EXPECT_FALSE(sbx_result_stack_frame(nullptr, 0, &f));
 }
+
+INSTANTIATE_TEST_SUITE_P(Monitors, StackTraceMonitor,
+                         ::testing::Values(-1, static_cast<int>(SBX_MONITOR_UNOTIFY)));
 
 TEST(StackTrace, NoneWhenOffAndForNull) {
     EXPECT_EQ(sbx_policy_builder_set_stack_traces(nullptr, true, nullptr),

@@ -59,9 +59,9 @@ POLICY:
                                    running hostile code.
     --stack-trace                  On a violation or an unhandled crash signal, print the
                                    offending thread's stack (module, function, file:line where
-                                   the program has debug info; also in --json). Uses the
-                                   ptrace monitor (--monitor auto picks it); under --monitor
-                                   unotify a violation's trace is unavailable.
+                                   the program has debug info; also in --json). --monitor auto
+                                   picks ptrace (crashes too); --monitor unotify attaches to
+                                   the violating thread on demand (violations only).
     --learn FILE                   Learn mode: run PROGRAM with no syscall rules (only the
                                    mandatory ones), letting every call through and recording
                                    it, then write the minimal policy that allows what ran to

@@ -72,9 +72,9 @@ impl sbx_policy_builder {
 
     /// Stack traces on violation when `on`: the result of a violation (or, under ptrace, of an
     /// unhandled crash signal such as SIGSEGV) holds the offending thread's frames (`sbx_result_stack_trace`, `sbx_result_stack_frame`): module, function,
-    /// file:line where the program has debug info. Taken by the ptrace monitor, which
-    /// `SBX_MONITOR_AUTO` then picks; under `SBX_MONITOR_UNOTIFY` the trace has no frames and
-    /// `sbx_result_stack_trace_error` says why. Off by default; off, nothing changes.
+    /// file:line where the program has debug info. `SBX_MONITOR_AUTO` then picks ptrace, which
+    /// sees crash signals too; under `SBX_MONITOR_UNOTIFY` the monitor attaches to the violating
+    /// thread on demand (violations only). Off by default; off, nothing changes.
     ///
     /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
     #[no_mangle]

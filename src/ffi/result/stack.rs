@@ -105,7 +105,7 @@ impl sbx_result {
     }
 
     /// Returns why the stack trace stopped before the outermost frame or has no frame at all
-    /// (a limit, unreadable memory, no unwind information, "taken only by the ptrace monitor"),
+    /// (a limit, unreadable memory, no unwind information, "cannot attach to thread"),
     /// owned by `result`; NULL when it reached the end of the stack, without a trace and for
     /// NULL.
     #[no_mangle]
