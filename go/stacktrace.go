@@ -28,7 +28,8 @@ type StackFrame struct {
 	// for anonymous memory.
 	Module string
 	// ModuleOffset is the frame's address in the module's own terms (what addr2line -e MODULE
-	// takes): the call instruction for frames past the first.
+	// takes; the file offset when the module could not be read): the call instruction for
+	// frames past the first.
 	ModuleOffset uint64
 	// Symbol is the function, demangled (Rust, C++); empty without a symbol.
 	Symbol string

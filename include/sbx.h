@@ -1251,8 +1251,9 @@ typedef struct sbx_stack_frame {
      */
     const char *module;
     /**
-     * The frame's address in the module's own terms (what `addr2line -e MODULE` takes): the
-     * call instruction for frames past the first (the return address minus one).
+     * The frame's address in the module's own terms (what `addr2line -e MODULE` takes; the
+     * file offset when the module could not be read): the call instruction for frames past
+     * the first (the return address minus one).
      */
     uint64_t module_offset;
     /**

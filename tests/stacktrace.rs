@@ -207,6 +207,72 @@ fn an_unhandled_crash_signal_has_its_trace_too() {
     assert_eq!(t.frames[0].found_by, "registers");
 }
 
+/// `bin`'s sections named in `names` overwritten with `fill` (a minimal ELF64 section-header
+/// reader: the program still runs, its unwind and debug data are garbage).
+fn corrupt_sections(bin: &Path, names: &[&str], fill: u8) -> PathBuf {
+    let mut elf = std::fs::read(bin).unwrap();
+    let u16_at = |e: &[u8], o: usize| usize::from(u16::from_le_bytes([e[o], e[o + 1]]));
+    let u64_at = |e: &[u8], o: usize| {
+        usize::try_from(u64::from_le_bytes(e[o..o + 8].try_into().unwrap())).unwrap()
+    };
+    let (shoff, shentsize, shnum, shstrndx) = (
+        u64_at(&elf, 0x28),
+        u16_at(&elf, 0x3a),
+        u16_at(&elf, 0x3c),
+        u16_at(&elf, 0x3e),
+    );
+    let strtab = u64_at(&elf, shoff + shstrndx * shentsize + 0x18);
+    let mut hit = 0;
+    for i in 0..shnum {
+        let h = shoff + i * shentsize;
+        let name_at = strtab
+            + usize::try_from(u32::from_le_bytes(elf[h..h + 4].try_into().unwrap())).unwrap();
+        let end = elf[name_at..].iter().position(|&b| b == 0).unwrap();
+        let name = std::str::from_utf8(&elf[name_at..name_at + end])
+            .unwrap()
+            .to_string();
+        if names.contains(&name.as_str()) {
+            let (off, size) = (u64_at(&elf, h + 0x18), u64_at(&elf, h + 0x20));
+            elf[off..off + size].fill(fill);
+            hit += 1;
+        }
+    }
+    assert_eq!(hit, names.len(), "sections of {}", bin.display());
+    let out = bin.with_extension(format!("corrupt-{fill:02x}"));
+    std::fs::write(&out, &elf).unwrap();
+    std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    out
+}
+
+#[test]
+fn a_hostile_elf_ends_the_trace_cleanly() {
+    // The program's own unwind tables and DWARF overwritten (0xff: lengths of 4 GiB and 64-bit
+    // escapes; 0x00: zero terminators and a CIE id where FDEs should be): the run still ends as
+    // the violation, promptly, with frame 0 and the reason the walk stopped.
+    // Static (no .eh_frame_hdr: .eh_frame scanned) and dynamic (its binary search table too).
+    for (tag, dynamic) in [("hostile-static", false), ("hostile-dyn", true)] {
+        let mut flags = vec!["-g", "-fomit-frame-pointer"];
+        let mut sections = vec![".eh_frame", ".debug_info", ".debug_line", ".debug_abbrev"];
+        if dynamic {
+            sections.push(".eh_frame_hdr");
+        } else {
+            flags.push("-static");
+        }
+        let bin = c_program(tag, &flags);
+        for fill in [0xff, 0x00] {
+            let bad = corrupt_sections(&bin, &sections, fill);
+            let started = std::time::Instant::now();
+            let run = run(&bad, dynamic);
+            let t = run.r.stack_trace.clone().expect("a trace");
+            println!("{tag}, fill {fill:#x}:\n{}", t.describe());
+            assert!(started.elapsed() < std::time::Duration::from_secs(10));
+            assert_eq!(t.frames[0].pc, run.r.violation.as_ref().unwrap().ip);
+            assert!(t.error.is_some(), "{}", t.describe());
+            assert!(t.frames.len() < 8, "garbage frames:\n{}", t.describe());
+        }
+    }
+}
+
 #[test]
 fn off_by_default_and_when_off() {
     let bin = c_program("off", &["-static"]);

@@ -16,6 +16,7 @@
 //! [`StackTrace::error`]; a panic in a parser (a bug) is caught and reported the same way.
 //!
 //! Layering: below the monitor, above `sys` only; it imports nothing else of the crate.
+//! Tests: `tests.rs` (hostile bytes), tests/stacktrace.rs (real programs, a corrupted ELF).
 
 mod maps;
 mod memory;
@@ -77,7 +78,8 @@ pub struct Frame {
     /// vDSO); `None` for anonymous memory (JIT code, a corrupted return address).
     pub module: Option<String>,
     /// The address in the module's own terms (its ELF virtual addresses, what `addr2line -e
-    /// MODULE` and `objdump` take).
+    /// MODULE` and `objdump` take; the file offset when the module could not be read): for a
+    /// caller frame, the call instruction's (the return address minus one).
     pub module_offset: u64,
     /// The function, demangled (Rust, C++), from the module's symbol table.
     pub symbol: Option<String>,

@@ -32,7 +32,7 @@ pub(super) fn name_frames(
         if !m.path.is_empty() {
             f.module = Some(m.path.clone());
         }
-        f.module_offset = lookups[i] - m.start + m.offset;
+        f.module_offset = lookups[i].wrapping_sub(m.start).wrapping_add(m.offset);
         // The walk loaded every module it stepped through; none is loaded here.
         if let Some(idx) = modules.loaded_index(lookups[i]) {
             match by_module.iter_mut().find(|(m, _)| *m == idx) {

@@ -17,8 +17,9 @@ pub struct sbx_stack_frame {
     /// The mapped file the frame lies in, as /proc/PID/maps names it (`"[vdso]"`); NULL for
     /// anonymous memory.
     pub module: *const c_char,
-    /// The frame's address in the module's own terms (what `addr2line -e MODULE` takes): the
-    /// call instruction for frames past the first (the return address minus one).
+    /// The frame's address in the module's own terms (what `addr2line -e MODULE` takes; the
+    /// file offset when the module could not be read): the call instruction for frames past
+    /// the first (the return address minus one).
     pub module_offset: u64,
     /// The function, demangled (Rust, C++); NULL without a symbol.
     pub symbol: *const c_char,
