@@ -171,6 +171,10 @@ type Result struct {
 	// Landlock is what the sandboxee's Landlock domain enforced; nil when it never started or
 	// the kernel has no Landlock.
 	Landlock *Landlock
+	// StackTrace is the offending thread's stack for a violation (or, under ptrace, an
+	// unhandled crash signal) under a policy with stack traces (PolicyBuilder.SetStackTraces);
+	// nil otherwise.
+	StackTrace *StackTrace
 }
 
 // Landlock is what a sandboxee's Landlock domain enforced.
@@ -408,6 +412,7 @@ func newResult(r *C.sbx_result) *Result {
 			SP:      call.SP,
 		}
 	}
+	res.StackTrace = stackTrace(r)
 	return res
 }
 

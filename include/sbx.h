@@ -1246,6 +1246,52 @@ typedef struct sbx_denied_connect {
 } sbx_denied_connect;
 
 /**
+ * One frame of a violation's stack trace (`sbx_result_stack_frame`), innermost first. The
+ * strings belong to the result; a string that is not known is NULL.
+ */
+typedef struct sbx_stack_frame {
+    /**
+     * The instruction pointer: the call's own for frame 0, the return address for the others.
+     */
+    uint64_t pc;
+    /**
+     * The mapped file the frame lies in, as /proc/PID/maps names it (`"[vdso]"`); NULL for
+     * anonymous memory.
+     */
+    const char *module;
+    /**
+     * The frame's address in the module's own terms (what `addr2line -e MODULE` takes; the
+     * file offset when the module could not be read): the call instruction for frames past
+     * the first (the return address minus one).
+     */
+    uint64_t module_offset;
+    /**
+     * The function, demangled (Rust, C++); NULL without a symbol.
+     */
+    const char *symbol;
+    /**
+     * `pc`'s distance from the start of `symbol`.
+     */
+    uint64_t symbol_offset;
+    /**
+     * The source file, where the module has DWARF line tables; NULL otherwise.
+     */
+    const char *file;
+    /**
+     * The source line with `file` (0 when unknown).
+     */
+    uint32_t line;
+    /**
+     * How many more times this same frame follows (a recursion folded into one frame).
+     */
+    uint32_t repeats;
+    /**
+     * `"registers"` (frame 0), `"cfi"` or `"frame_pointer"`: how the frame was found.
+     */
+    const char *found_by;
+} sbx_stack_frame;
+
+/**
  * A syscall as the kernel presented it to seccomp, passed to the `trace` and `violation`
  * callbacks of `sbx_notify_callbacks`. The same type as `sbx_violation`: read it with the
  * `sbx_violation_*` accessors. A view valid only during the callback; never freed.
@@ -2346,6 +2392,19 @@ sbx_status sbx_policy_builder_set_audit(struct sbx_policy_builder *builder,
                                         struct sbx_error **err_out);
 
 /**
+ * Stack traces on violation when `on`: the result of a violation (or, under ptrace, of an
+ * unhandled crash signal such as SIGSEGV) holds the offending thread's frames (`sbx_result_stack_trace`, `sbx_result_stack_frame`): module, function,
+ * file:line where the program has debug info. `SBX_MONITOR_AUTO` then picks ptrace, which
+ * sees crash signals too; under `SBX_MONITOR_UNOTIFY` the monitor attaches to the violating
+ * thread on demand (violations only). Off by default; off, nothing changes.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+ */
+sbx_status sbx_policy_builder_set_stack_traces(struct sbx_policy_builder *builder,
+                                               bool on,
+                                               struct sbx_error **err_out);
+
+/**
  * Leaves speculative execution as the kernel set it. By default the sandboxee's
  * speculative store bypass and indirect branch speculation are force-disabled
  * (`PR_SET_SPECULATION_CTRL`, as sandbox2 does) where the kernel lets a process choose,
@@ -2894,6 +2953,43 @@ uint64_t sbx_violation_ip(const struct sbx_violation *violation);
  * Returns the stack pointer at the call; 0 for NULL.
  */
 uint64_t sbx_violation_sp(const struct sbx_violation *violation);
+
+/**
+ * Returns whether the result has a stack trace (a violation, or under the ptrace monitor a
+ * crash signal the program did not handle, under a policy with stack traces on) and writes the host thread id it is of to `*thread_out` (which may be NULL).
+ * False for NULL and for any other run.
+ */
+bool sbx_result_stack_trace(const struct sbx_result *result,
+                            int32_t *thread_out);
+
+/**
+ * Returns how many frames the stack trace has (at most 200; 0 without a trace, when the
+ * trace could not be taken, and for NULL).
+ */
+size_t sbx_result_stack_frame_count(const struct sbx_result *result);
+
+/**
+ * Reads frame `index` (0 the innermost) into `*frame_out`, whose strings belong to
+ * `result`. Returns false, writing nothing, when an argument is NULL or `index` is out of
+ * range.
+ */
+bool sbx_result_stack_frame(const struct sbx_result *result,
+                            size_t index,
+                            struct sbx_stack_frame *frame_out);
+
+/**
+ * Returns why the stack trace stopped before the outermost frame or has no frame at all
+ * (a limit, unreadable memory, no unwind information, "cannot attach to thread"),
+ * owned by `result`; NULL when it reached the end of the stack, without a trace and for
+ * NULL.
+ */
+const char *sbx_result_stack_trace_error(const struct sbx_result *result);
+
+/**
+ * Returns whether the stack trace stopped at its frame, step or time limit (false without
+ * a trace and for NULL).
+ */
+bool sbx_result_stack_trace_truncated(const struct sbx_result *result);
 
 /**
  * Prepares a run of `executor` under `policy`; nothing starts yet. Consumes `executor`

@@ -294,6 +294,10 @@ pub struct RunResult {
     /// Files the sandboxee left in a plain writable bind belong to it. `None` when the run
     /// ended before a sandbox was planned.
     pub host_uid: Option<u32>,
+    /// For a VIOLATION (or, under ptrace, a SIGNALED by an unhandled crash signal) under a
+    /// policy with [`stack_traces`](crate::PolicyBuilder::stack_traces): the offending
+    /// thread's frames, or why not ([`StackTrace::error`](crate::StackTrace::error)).
+    pub stack_trace: Option<crate::StackTrace>,
 }
 
 /// A `connect` the network allow-list refused.
@@ -345,6 +349,7 @@ impl RunResult {
             denied_connects: Vec::new(),
             cgroup: None,
             host_uid: None,
+            stack_trace: None,
         }
     }
 

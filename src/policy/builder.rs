@@ -58,6 +58,8 @@ pub struct PolicyBuilder {
     pub(super) network: Option<NetPolicy>,
     /// See [`allow_speculation`](Self::allow_speculation).
     pub(super) allow_speculation: bool,
+    /// See [`stack_traces`](Self::stack_traces).
+    pub(super) stack_traces: bool,
 }
 
 impl PolicyBuilder {
@@ -131,6 +133,16 @@ impl PolicyBuilder {
     /// kernel and the mandatory rules let it make (namespaces, mounts and limits still apply).
     pub fn audit(&mut self, on: bool) -> &mut Self {
         self.audit = on;
+        self
+    }
+
+    /// Records the offending thread's stack in the result of a violation, or of a crash signal
+    /// the program does not handle ([`RunResult::stack_trace`](crate::RunResult::stack_trace)):
+    /// module, symbol, file:line. [`Monitor::Auto`](super::Monitor::Auto) then picks ptrace,
+    /// which sees crash signals too; under user-notify the monitor attaches to the violating
+    /// thread on demand (violations only). Off by default; off, the run does nothing new.
+    pub fn stack_traces(&mut self, on: bool) -> &mut Self {
+        self.stack_traces = on;
         self
     }
 
@@ -250,6 +262,7 @@ impl PolicyBuilder {
                 audit: self.audit,
                 network: self.network.clone(),
                 allow_speculation: self.allow_speculation,
+                stack_traces: self.stack_traces,
             },
         ))
     }

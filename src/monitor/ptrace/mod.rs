@@ -155,6 +155,12 @@ fn collect(m: Monitor, mut child: Child, shared: &Shared, started_at: Instant) -
         denied_connects: Vec::new(),
         cgroup,
         host_uid: child.host_uid,
+        stack_trace: m.stack_trace.or_else(|| {
+            // A crash's trace, when that crash is what ended the run.
+            let (sig, trace) = m.signal_trace?;
+            let (status, _) = m.main_status?;
+            (libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == sig).then_some(trace)
+        }),
     }
     .into_result(shared.kill_reason(), started_at)
 }
@@ -185,4 +191,8 @@ struct Monitor {
     new_tasks: Vec<libc::pid_t>,
     /// An audit run's record.
     audit: Option<AuditLog>,
+    /// The stack of the thread that made the run's violation (stack traces on).
+    stack_trace: Option<crate::stacktrace::StackTrace>,
+    /// The stack of the first thread that got an unhandled crash signal, and the signal.
+    signal_trace: Option<(i32, crate::stacktrace::StackTrace)>,
 }
