@@ -21,7 +21,7 @@ func TestCgroupMemoryLimit(t *testing.T) {
 		}
 		return
 	}
-	if res.Status != StatusSignaled || res.LimitReached != "memory" || res.Cgroup == nil || res.Cgroup.OOMKills < 1 ||
+	if res.Status != StatusSignaled || res.LimitReached != "memory" || res.Reason != "MEMORY_LIMIT" || res.Cgroup == nil || res.Cgroup.OOMKills < 1 ||
 		res.Cgroup.MemoryPeak > 64<<20 {
 		t.Fatalf("balloon: %+v %+v", res, res.Cgroup)
 	}
@@ -70,5 +70,30 @@ func TestSharedNetworkNamespace(t *testing.T) {
 	}
 	if err != nil || res.Status != StatusOK {
 		t.Fatalf("root: %v %+v", err, res)
+	}
+}
+
+// A policy file's [limits] table loads into Limits: the keys it names, defaults for the rest;
+// a file without the table leaves Limits as they were; a bad one is an error and changes nothing.
+func TestLimitsFromAPolicyFile(t *testing.T) {
+	var l Limits
+	found, err := l.LoadPolicy("version = 1\n[limits]\nmemory = 67108864\nwalltime = 1.5\nopen_files = 64\n", "f.toml")
+	if err != nil || !found {
+		t.Fatalf("load: %v %v", found, err)
+	}
+	if l.Memory.String() != "67108864" || l.OpenFiles.String() != "64" || l.WallTime != 1500*time.Millisecond || l.Pids.String() != "unlimited" {
+		t.Fatalf("limits %+v", l)
+	}
+	before := l
+	found, err = l.LoadPolicy("version = 1\nallow = [\"read\"]\n", "g.toml")
+	if err != nil || found || l != before {
+		t.Fatalf("no table: %v %v %+v", found, err, l)
+	}
+	_, err = l.LoadPolicy("version = 1\n[limits]\nno_such_limit = 1\n", "h.toml")
+	if err == nil || !strings.Contains(err.Error(), "h.toml:3") || l != before {
+		t.Fatalf("bad file: %v %+v", err, l)
+	}
+	if _, err := l.LoadPolicyFile("/nonexistent/p.toml"); err == nil {
+		t.Fatal("a missing file loaded")
 	}
 }

@@ -1,5 +1,6 @@
 package sbx
 
+// #include <stdlib.h>
 // #include <sbx.h>
 import "C"
 
@@ -7,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Limit is the setting of one resource limit. The zero Limit keeps libsbx's default; use
@@ -124,4 +126,109 @@ func wallTimeMillis(d time.Duration) int64 {
 		ms = math.MaxInt64
 	}
 	return ms
+}
+
+// LoadPolicy sets l from a policy file's [limits] table (walltime, the rlimits, memory, pids,
+// cpus; keys the table leaves out take their defaults), as sbx-run --policy applies them; origin
+// names the file in errors. found is false, and l unchanged, when the file has no [limits]
+// table. The whole file is checked: a bad file is an error and changes nothing.
+func (l *Limits) LoadPolicy(text, origin string) (found bool, err error) {
+	const op = "sbx_executor_load_limits"
+	ct, err := cString(op, "text", text)
+	if err != nil {
+		return false, err
+	}
+	defer C.free(unsafe.Pointer(ct))
+	co, err := cString(op, "origin", origin)
+	if err != nil {
+		return false, err
+	}
+	defer C.free(unsafe.Pointer(co))
+	return l.loadInto(op, func(e *C.sbx_executor, f *C.bool, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_executor_load_limits(e, ct, co, f, cerr)
+	})
+}
+
+// LoadPolicyFile is LoadPolicy with the file at path (errors name it).
+func (l *Limits) LoadPolicyFile(path string) (found bool, err error) {
+	const op = "sbx_executor_load_limits_file"
+	cp, err := cString(op, "path", path)
+	if err != nil {
+		return false, err
+	}
+	defer C.free(unsafe.Pointer(cp))
+	return l.loadInto(op, func(e *C.sbx_executor, f *C.bool, cerr **C.sbx_error) C.sbx_status {
+		return C.sbx_executor_load_limits_file(e, cp, f, cerr)
+	})
+}
+
+// loadInto loads a file's limits into a scratch C executor, then reads every limit back.
+func (l *Limits) loadInto(op string, load func(e *C.sbx_executor, f *C.bool, cerr **C.sbx_error) C.sbx_status) (bool, error) {
+	if err := CheckVersion(); err != nil {
+		return false, err
+	}
+	root, err := cString("sbx_executor_new", "path", "/")
+	if err != nil {
+		return false, err
+	}
+	defer C.free(unsafe.Pointer(root))
+	e := &executor{}
+	var cerr *C.sbx_error
+	if err := statusError("sbx_executor_new", C.sbx_executor_new(root, &e.p, &cerr), cerr); err != nil {
+		return false, err
+	}
+	defer e.free()
+	var found C.bool
+	if err := e.call(op, func(p *C.sbx_executor, cerr **C.sbx_error) C.sbx_status {
+		return load(p, &found, cerr)
+	}); err != nil || !bool(found) {
+		return false, err
+	}
+	get := func(id C.uint32_t) (Limit, error) {
+		var limited C.bool
+		var v C.uint64_t
+		err := e.call("sbx_executor_get_limit", func(p *C.sbx_executor, cerr **C.sbx_error) C.sbx_status {
+			return C.sbx_executor_get_limit(p, id, &limited, &v, cerr)
+		})
+		switch {
+		case err != nil:
+			return Limit{}, err
+		case !bool(limited):
+			return Unlimited, nil
+		}
+		return LimitTo(uint64(v)), nil
+	}
+	var out Limits
+	fields := []struct {
+		id    C.uint32_t
+		field *Limit
+	}{
+		{C.SBX_LIMIT_ADDRESS_SPACE, &out.AddressSpace},
+		{C.SBX_LIMIT_CPU_SECONDS, &out.CPUTime},
+		{C.SBX_LIMIT_FILE_SIZE, &out.FileSize},
+		{C.SBX_LIMIT_OPEN_FILES, &out.OpenFiles},
+		{C.SBX_LIMIT_PROCESSES, &out.Processes},
+		{C.SBX_LIMIT_CORE, &out.Core},
+		{C.SBX_LIMIT_CGROUP_MEMORY, &out.Memory},
+		{C.SBX_LIMIT_CGROUP_PIDS, &out.Pids},
+		{C.SBX_LIMIT_CGROUP_CPU_MILLICORES, &out.CPUMillicores},
+	}
+	for _, f := range fields {
+		v, err := get(f.id)
+		if err != nil {
+			return false, err
+		}
+		*f.field = v
+	}
+	wall, err := get(C.SBX_LIMIT_WALL_TIME_MS)
+	if err != nil {
+		return false, err
+	}
+	if wall.unlimited {
+		out.WallTime = NoWallTime
+	} else {
+		out.WallTime = time.Duration(wall.value) * time.Millisecond
+	}
+	*l = out
+	return true, nil
 }

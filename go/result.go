@@ -107,7 +107,8 @@ type Result struct {
 	// and StatusViolation, else 0.
 	ReasonCode uint32
 	// Reason names the reason for StatusSetupError, StatusInternalError and StatusViolation
-	// ("FAILED_SUBPROCESS", "VIOLATION_SYSCALL", "VIOLATION_ARCH", ...), else "".
+	// ("FAILED_SUBPROCESS", "VIOLATION_SYSCALL", "VIOLATION_ARCH", ...), "MEMORY_LIMIT" for a
+	// StatusSignaled run the cgroup memory limit ended, else "".
 	Reason string
 	// ExitCode is the sandboxee's exit code when it exited on its own (StatusOK), else -1.
 	ExitCode int
@@ -170,6 +171,10 @@ type Result struct {
 	// Landlock is what the sandboxee's Landlock domain enforced; nil when it never started or
 	// the kernel has no Landlock.
 	Landlock *Landlock
+	// StackTrace is the offending thread's stack for a violation (or, under ptrace, an
+	// unhandled crash signal) under a policy with stack traces (PolicyBuilder.SetStackTraces);
+	// nil otherwise.
+	StackTrace *StackTrace
 }
 
 // Landlock is what a sandboxee's Landlock domain enforced.
@@ -407,6 +412,7 @@ func newResult(r *C.sbx_result) *Result {
 			SP:      call.SP,
 		}
 	}
+	res.StackTrace = stackTrace(r)
 	return res
 }
 

@@ -1246,6 +1246,52 @@ typedef struct sbx_denied_connect {
 } sbx_denied_connect;
 
 /**
+ * One frame of a violation's stack trace (`sbx_result_stack_frame`), innermost first. The
+ * strings belong to the result; a string that is not known is NULL.
+ */
+typedef struct sbx_stack_frame {
+    /**
+     * The instruction pointer: the call's own for frame 0, the return address for the others.
+     */
+    uint64_t pc;
+    /**
+     * The mapped file the frame lies in, as /proc/PID/maps names it (`"[vdso]"`); NULL for
+     * anonymous memory.
+     */
+    const char *module;
+    /**
+     * The frame's address in the module's own terms (what `addr2line -e MODULE` takes; the
+     * file offset when the module could not be read): the call instruction for frames past
+     * the first (the return address minus one).
+     */
+    uint64_t module_offset;
+    /**
+     * The function, demangled (Rust, C++); NULL without a symbol.
+     */
+    const char *symbol;
+    /**
+     * `pc`'s distance from the start of `symbol`.
+     */
+    uint64_t symbol_offset;
+    /**
+     * The source file, where the module has DWARF line tables; NULL otherwise.
+     */
+    const char *file;
+    /**
+     * The source line with `file` (0 when unknown).
+     */
+    uint32_t line;
+    /**
+     * How many more times this same frame follows (a recursion folded into one frame).
+     */
+    uint32_t repeats;
+    /**
+     * `"registers"` (frame 0), `"cfi"` or `"frame_pointer"`: how the frame was found.
+     */
+    const char *found_by;
+} sbx_stack_frame;
+
+/**
  * A syscall as the kernel presented it to seccomp, passed to the `trace` and `violation`
  * callbacks of `sbx_notify_callbacks`. The same type as `sbx_violation`: read it with the
  * `sbx_violation_*` accessors. A view valid only during the callback; never freed.
@@ -2292,6 +2338,35 @@ sbx_status sbx_policy_builder_from_file(const char *path,
                                         struct sbx_error **err_out);
 
 /**
+ * Sets the executor's limits to a policy file's `[limits]` table (`walltime`, the rlimits,
+ * `memory`, `pids`, `cpus`; keys the table leaves out take their defaults), the way
+ * `sbx-run --policy` applies them. A file without the table leaves the limits as they
+ * were. `*found_out` (unless NULL) says whether the file had the table. The whole file is
+ * checked: a bad file changes nothing. `origin` names the file in errors (NULL:
+ * `"policy"`).
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`, `text`), `SBX_STATUS_INVALID_ARGUMENT`
+ * (`text` or `origin` not UTF-8), `SBX_STATUS_INVALID_POLICY` (the file: the message names
+ * `origin:line:column`, the key and the problem).
+ */
+sbx_status sbx_executor_load_limits(struct sbx_executor *executor,
+                                    const char *text,
+                                    const char *origin,
+                                    bool *found_out,
+                                    struct sbx_error **err_out);
+
+/**
+ * `sbx_executor_load_limits` with the text of the file at `path` (errors name the path).
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`executor`, `path`), `SBX_STATUS_INVALID_ARGUMENT`
+ * (the file cannot be read or is not UTF-8), `SBX_STATUS_INVALID_POLICY` (its content).
+ */
+sbx_status sbx_executor_load_limits_file(struct sbx_executor *executor,
+                                         const char *path,
+                                         bool *found_out,
+                                         struct sbx_error **err_out);
+
+/**
  * Chooses the monitor: one of the `SBX_MONITOR_*` values (default `SBX_MONITOR_AUTO`).
  * `SBX_MONITOR_UNOTIFY` with `sbx_policy_builder_disable_namespaces` makes
  * `sbx_policy_builder_build` fail with `SBX_STATUS_INVALID_POLICY`.
@@ -2315,6 +2390,19 @@ sbx_status sbx_policy_builder_set_monitor(struct sbx_policy_builder *builder,
 sbx_status sbx_policy_builder_set_audit(struct sbx_policy_builder *builder,
                                         bool on,
                                         struct sbx_error **err_out);
+
+/**
+ * Stack traces on violation when `on`: the result of a violation (or, under ptrace, of an
+ * unhandled crash signal such as SIGSEGV) holds the offending thread's frames (`sbx_result_stack_trace`, `sbx_result_stack_frame`): module, function,
+ * file:line where the program has debug info. `SBX_MONITOR_AUTO` then picks ptrace, which
+ * sees crash signals too; under `SBX_MONITOR_UNOTIFY` the monitor attaches to the violating
+ * thread on demand (violations only). Off by default; off, nothing changes.
+ *
+ * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+ */
+sbx_status sbx_policy_builder_set_stack_traces(struct sbx_policy_builder *builder,
+                                               bool on,
+                                               struct sbx_error **err_out);
 
 /**
  * Leaves speculative execution as the kernel set it. By default the sandboxee's
@@ -2595,8 +2683,9 @@ uint32_t sbx_result_reason_code(const struct sbx_result *result);
 
 /**
  * Returns the reason's name for SETUP_ERROR, INTERNAL_ERROR and VIOLATION (e.g.
- * `"FAILED_PTRACE"`, `"VIOLATION_SYSCALL"`, `"VIOLATION_ARCH"`), owned by `result`; NULL for
- * other statuses and for NULL.
+ * `"FAILED_PTRACE"`, `"VIOLATION_SYSCALL"`, `"VIOLATION_ARCH"`), and `"MEMORY_LIMIT"` for a
+ * SIGNALED run the cgroup memory limit ended, owned by `result`; NULL for other runs and
+ * for NULL.
  */
 const char *sbx_result_reason_name(const struct sbx_result *result);
 
@@ -2864,6 +2953,43 @@ uint64_t sbx_violation_ip(const struct sbx_violation *violation);
  * Returns the stack pointer at the call; 0 for NULL.
  */
 uint64_t sbx_violation_sp(const struct sbx_violation *violation);
+
+/**
+ * Returns whether the result has a stack trace (a violation, or under the ptrace monitor a
+ * crash signal the program did not handle, under a policy with stack traces on) and writes the host thread id it is of to `*thread_out` (which may be NULL).
+ * False for NULL and for any other run.
+ */
+bool sbx_result_stack_trace(const struct sbx_result *result,
+                            int32_t *thread_out);
+
+/**
+ * Returns how many frames the stack trace has (at most 200; 0 without a trace, when the
+ * trace could not be taken, and for NULL).
+ */
+size_t sbx_result_stack_frame_count(const struct sbx_result *result);
+
+/**
+ * Reads frame `index` (0 the innermost) into `*frame_out`, whose strings belong to
+ * `result`. Returns false, writing nothing, when an argument is NULL or `index` is out of
+ * range.
+ */
+bool sbx_result_stack_frame(const struct sbx_result *result,
+                            size_t index,
+                            struct sbx_stack_frame *frame_out);
+
+/**
+ * Returns why the stack trace stopped before the outermost frame or has no frame at all
+ * (a limit, unreadable memory, no unwind information, "cannot attach to thread"),
+ * owned by `result`; NULL when it reached the end of the stack, without a trace and for
+ * NULL.
+ */
+const char *sbx_result_stack_trace_error(const struct sbx_result *result);
+
+/**
+ * Returns whether the stack trace stopped at its frame, step or time limit (false without
+ * a trace and for NULL).
+ */
+bool sbx_result_stack_trace_truncated(const struct sbx_result *result);
 
 /**
  * Prepares a run of `executor` under `policy`; nothing starts yet. Consumes `executor`

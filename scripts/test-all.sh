@@ -81,6 +81,9 @@ run "Rust, ptrace monitor (SBX_TEST_MONITOR=ptrace)" env SBX_TEST_MONITOR=ptrace
     --test lifecycle --test limits --test namespaces --test notify --test resources --test setup \
     --test violations --test hardening --test supervisor --test containers --test workloads \
     --test storm --test soak
+# Stack traces: auto picks ptrace for them, so user-notify's on-demand attach is run on its own.
+run "Rust, stack traces under user-notify (SBX_TEST_MONITOR=unotify)" env SBX_TEST_MONITOR=unotify \
+    cargo test --test stacktrace
 
 # --- CLI smoke (sbx-run's exit-status contract) ---
 # cli_smoke [RUNNER...]: every exit-status case of sbx-run, run through RUNNER (e.g. setpriv).

@@ -176,7 +176,7 @@ if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null 2>&1; then
     chmod o+x "$(dirname "$scratch")" 2>/dev/null || true
     unpriv_tmp=$(mktemp -d "${TMPDIR:-/tmp}/sbx-test-c-unpriv.XXXXXX")
     chmod 1777 "$unpriv_tmp"
-    for t in test_api test_api_static test_handles test_sandbox test_notify test_client; do
+    for t in test_api test_api_static test_handles test_sandbox test_notify test_client test_stacktrace; do
         if [[ -x "$build/$t" ]]; then
             check "$t as uid 65534" env -i PATH=/usr/bin:/bin TMPDIR="$unpriv_tmp" \
                 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \

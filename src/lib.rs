@@ -57,6 +57,7 @@ pub mod policy;
 pub mod result;
 pub mod sandbox;
 mod spawn;
+pub mod stacktrace;
 mod sys;
 
 pub use arch::Arch;
@@ -70,6 +71,7 @@ pub use result::{
 };
 pub use sandbox::Sandbox;
 pub use spawn::latency::SetupStep;
+pub use stacktrace::StackTrace;
 
 /// The library version, from Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

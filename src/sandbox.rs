@@ -18,11 +18,14 @@ use std::time::{Duration, Instant};
 /// Records why the run is being ended (the first reason wins) and kills the main process.
 /// The monitor then kills every other task when it sees the main process die.
 /// The monitor to ask the plan for: user-notify needs kernel support (asked once); Auto without
-/// it is ptrace. A network allow-list needs user-notify (its proxy answers the connects).
+/// it is ptrace. A network allow-list needs user-notify (its proxy answers the connects); stack
+/// traces need ptrace.
 fn monitor_for(policy: &Policy) -> Result<Monitor> {
     let supported = crate::monitor::unotify_supported();
     let asked = match policy.monitor() {
         Monitor::Auto if policy.network().is_some() => Monitor::Unotify,
+        // ptrace also sees crash signals (user-notify traces violations only, by attaching).
+        Monitor::Auto if policy.stack_traces() => Monitor::Ptrace,
         m => m,
     };
     match asked {

@@ -94,6 +94,7 @@ fn a_memory_hog_is_oom_killed_at_its_cgroup_limit() {
     assert_eq!(run.r.signal, Some(libc::SIGKILL), "{}", run.ctx());
     assert!(usage.oom_kills >= 1, "{usage:?}\n{}", run.ctx());
     assert_eq!(run.r.limit_reached(), Some("memory"), "{}", run.ctx());
+    assert_eq!(run.r.reason(), Some(sbx::Reason::MemoryLimit), "{}", run.ctx());
     let peak = usage.memory_peak.expect("peak memory");
     assert!(
         ((60 << 20)..=(64 << 20)).contains(&peak),
@@ -116,6 +117,7 @@ fn within_the_memory_limit_a_run_is_untouched() {
     assert_eq!(usage.oom_kills, 0);
     assert!(usage.memory_peak.unwrap_or(0) >= 16 << 20, "{usage:?}");
     assert_eq!(run.r.limit_reached(), None);
+    assert_eq!(run.r.reason(), None);
     assert_groups_removed();
 }
 

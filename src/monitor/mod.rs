@@ -51,6 +51,8 @@ struct Outcome {
     cgroup: Option<crate::cgroups::CgroupUsage>,
     /// The host uid the sandboxee ran as.
     host_uid: u32,
+    /// The violating thread's stack, when the policy asked for stack traces.
+    stack_trace: Option<crate::stacktrace::StackTrace>,
 }
 
 impl Outcome {
@@ -72,6 +74,7 @@ impl Outcome {
         result.denied_connects = self.denied_connects;
         result.cgroup = self.cgroup;
         result.host_uid = Some(self.host_uid);
+        result.stack_trace = self.stack_trace;
         result
     }
 

@@ -61,6 +61,8 @@ pub struct PolicyBuilder {
     /// A learning run's base ([`for_learning`](Self::for_learning)): explicit violation rules
     /// stay violations in audit mode, and the ptrace monitor records what audited calls return.
     pub(super) learning: bool,
+    /// See [`stack_traces`](Self::stack_traces).
+    pub(super) stack_traces: bool,
 }
 
 impl PolicyBuilder {
@@ -137,6 +139,16 @@ impl PolicyBuilder {
         self
     }
 
+    /// Records the offending thread's stack in the result of a violation, or of a crash signal
+    /// the program does not handle ([`RunResult::stack_trace`](crate::RunResult::stack_trace)):
+    /// module, symbol, file:line. [`Monitor::Auto`](super::Monitor::Auto) then picks ptrace,
+    /// which sees crash signals too; under user-notify the monitor attaches to the violating
+    /// thread on demand (violations only). Off by default; off, the run does nothing new.
+    pub fn stack_traces(&mut self, on: bool) -> &mut Self {
+        self.stack_traces = on;
+        self
+    }
+
     /// Leaves speculative execution as the kernel set it. By default the sandboxee's
     /// speculative store bypass (Spectre v4) and indirect branch speculation (Spectre v2) are
     /// force-disabled with `PR_SET_SPECULATION_CTRL`, as sandbox2 does: it cannot turn them back
@@ -198,18 +210,6 @@ impl PolicyBuilder {
         self.network.as_ref()
     }
 
-    /// A copy with the same filesystem view, namespaces, monitor and audit setting but no
-    /// syscall rules of its own (only the mandatory ones) and the default action (violation):
-    /// the base of a learning run ([`crate::learn::learning`]) or of a policy file's rules.
-    #[must_use]
-    pub fn without_rules(&self) -> PolicyBuilder {
-        let mut b = self.clone();
-        b.rules.clear();
-        b.fallbacks.clear();
-        b.default = DefaultAction::Violation;
-        b
-    }
-
     /// Whether [`audit`](Self::audit) mode is on.
     pub fn is_audit(&self) -> bool {
         self.audit
@@ -254,6 +254,7 @@ impl PolicyBuilder {
                 learning: self.learning,
                 network: self.network.clone(),
                 allow_speculation: self.allow_speculation,
+                stack_traces: self.stack_traces,
             },
         ))
     }

@@ -2,7 +2,7 @@
 //! authoritative, during the run and in the policy learned from it.
 
 use super::builder::PolicyBuilder;
-use super::rule::{Action, Arg};
+use super::rule::{Action, Arg, DefaultAction};
 use super::syscalls;
 
 /// One explicit rule of a builder, in the order it was added for its syscall.
@@ -24,6 +24,18 @@ fn denies(action: Action) -> bool {
 }
 
 impl PolicyBuilder {
+    /// A copy with the same filesystem view, namespaces, monitor and audit setting but no
+    /// syscall rules of its own (only the mandatory ones) and the default action (violation):
+    /// the base of a learning run ([`crate::learn::learning`]) or of a policy file's rules.
+    #[must_use]
+    pub fn without_rules(&self) -> PolicyBuilder {
+        let mut b = self.clone();
+        b.rules.clear();
+        b.fallbacks.clear();
+        b.default = DefaultAction::Violation;
+        b
+    }
+
     /// The base of a learning run ([`crate::learn::learning`]): this builder's view, namespaces
     /// and monitor, audit mode on, and of its syscall rules only its explicit denials. For each
     /// syscall with an errno or violation rule, its rules up to the last such one are

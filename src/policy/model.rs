@@ -36,6 +36,8 @@ pub(crate) struct Settings {
     pub network: Option<super::net::NetPolicy>,
     /// The sandboxee keeps speculative execution as the kernel left it.
     pub allow_speculation: bool,
+    /// A violation records the offending thread's stack.
+    pub stack_traces: bool,
 }
 
 impl Policy {
@@ -64,6 +66,12 @@ impl Policy {
     /// [`PolicyBuilder::for_learning`](super::PolicyBuilder::for_learning)).
     pub fn is_learning(&self) -> bool {
         self.0.settings.learning
+    }
+
+    /// Whether a violation records a stack trace (see
+    /// [`PolicyBuilder::stack_traces`](super::PolicyBuilder::stack_traces)).
+    pub fn stack_traces(&self) -> bool {
+        self.0.settings.stack_traces
     }
 
     /// Whether the sandboxee keeps speculative store bypass and indirect branch speculation

@@ -11,6 +11,7 @@ pub(crate) mod landlock;
 pub(crate) mod mount;
 pub(crate) mod prctl;
 pub(crate) mod raw;
+pub(crate) mod remote;
 pub(crate) mod seccomp;
 
 /// Tests only: whether to skip a test because this test binary runs under qemu-user, which

@@ -11,16 +11,15 @@
 #error "SBX_TESTEE must name the test sandboxee"
 #endif
 
-/* The sandboxee's policy: a static glibc program that reads, writes, sleeps and exits. glibc's
- * static start-up also reads /proc/self/exe (answered with ENOENT) and seeds malloc with
- * getrandom. The sandbox's filesystem holds the sandboxee and nothing else. Returns NULL on
- * failure. */
-static inline const sbx_policy *sbx_test_policy(void) {
+/* The sandboxee's policy rules: a static glibc program that reads, writes, sleeps and exits.
+ * glibc's static start-up also reads /proc/self/exe (answered with ENOENT) and seeds malloc
+ * with getrandom. The sandbox's filesystem holds the sandboxee and nothing else. Returns the
+ * builder, or NULL on failure. */
+static inline sbx_policy_builder *sbx_test_builder(void) {
     static const uint32_t groups[] = {SBX_GROUP_STATIC_STARTUP, SBX_GROUP_EXIT, SBX_GROUP_READ,
                                       SBX_GROUP_WRITE,          SBX_GROUP_SLEEP, SBX_GROUP_GET_RANDOM};
     sbx_policy_builder *b = sbx_policy_builder_new();
     size_t i;
-    const sbx_policy *p = NULL;
 #if defined(__aarch64__)
     const char *readlink_name = "readlinkat"; /* aarch64 has only the *at form */
 #else
@@ -39,6 +38,14 @@ static inline const sbx_policy *sbx_test_policy(void) {
         sbx_policy_builder_free(b);
         return NULL;
     }
+    return b;
+}
+
+/* The sandboxee's policy (sbx_test_builder's, built). Returns NULL on failure. */
+static inline const sbx_policy *sbx_test_policy(void) {
+    sbx_policy_builder *b = sbx_test_builder();
+    const sbx_policy *p = NULL;
+    if (b == NULL) return NULL;
     if (sbx_policy_builder_build(b, &p, NULL) != SBX_STATUS_OK) return NULL;
     return p;
 }

@@ -191,6 +191,37 @@ TEST(PolicyBuilder, FromString) {
     EXPECT_EQ(none, nullptr);
 }
 
+TEST(PolicyBuilder, FileLimitsLoadIntoAnExecutor) {
+    // A policy file's [limits] go to the executor (limits are not the policy's).
+    sbx_executor *ex = nullptr;
+    ASSERT_EQ(sbx_executor_new("/bin/true", &ex, nullptr), SBX_STATUS_OK);
+    bool found = false;
+    EXPECT_EQ(sbx_executor_load_limits(ex, "version = 1\n[limits]\nmemory = 67108864\npids = 32\n", "l.toml",
+                                       &found, nullptr),
+              SBX_STATUS_OK);
+    EXPECT_TRUE(found);
+    bool limited = false;
+    uint64_t v = 0;
+    ASSERT_EQ(sbx_executor_get_limit(ex, SBX_LIMIT_CGROUP_MEMORY, &limited, &v, nullptr), SBX_STATUS_OK);
+    EXPECT_TRUE(limited);
+    EXPECT_EQ(v, 64u << 20);
+    ASSERT_EQ(sbx_executor_get_limit(ex, SBX_LIMIT_CGROUP_PIDS, &limited, &v, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(v, 32u);
+    // No table: unchanged, found false; a bad file: an error naming the place, unchanged.
+    EXPECT_EQ(sbx_executor_load_limits(ex, "version = 1\n", nullptr, &found, nullptr), SBX_STATUS_OK);
+    EXPECT_FALSE(found);
+    sbx_error *err = nullptr;
+    EXPECT_EQ(sbx_executor_load_limits(ex, "version = 1\n[limits]\npids = 1\nbogus = 2\n", "bad.toml", nullptr, &err),
+              SBX_STATUS_INVALID_POLICY);
+    Error owned(err);
+    EXPECT_NE(Str(sbx_error_message(err)).find("bad.toml:4"), std::string::npos) << sbx_error_message(err);
+    ASSERT_EQ(sbx_executor_get_limit(ex, SBX_LIMIT_CGROUP_PIDS, &limited, &v, nullptr), SBX_STATUS_OK);
+    EXPECT_EQ(v, 32u);
+    EXPECT_EQ(sbx_executor_load_limits(nullptr, "version = 1\n", nullptr, nullptr, nullptr), SBX_STATUS_NULL_PARAMETER);
+    EXPECT_EQ(sbx_executor_load_limits_file(ex, "/nonexistent-sbx.toml", nullptr, nullptr), SBX_STATUS_INVALID_ARGUMENT);
+    sbx_executor_free(ex);
+}
+
 TEST(PolicyBuilder, EveryComparison) {
     struct Case {
         uint32_t cmp;

@@ -314,6 +314,7 @@ TEST(Sandbox, CgroupMemoryLimitEndsABalloon) {
     Result r(raw);
     EXPECT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_SIGNALED) << sbx_result_description(r.get());
     EXPECT_EQ(Str(sbx_result_limit_reached(r.get())), "memory");
+    EXPECT_EQ(Str(sbx_result_reason_name(r.get())), "MEMORY_LIMIT");
     sbx_cgroup_usage u{};
     ASSERT_TRUE(sbx_result_cgroup_usage(r.get(), &u));
     EXPECT_GE(u.oom_kills, 1u);

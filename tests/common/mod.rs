@@ -99,7 +99,7 @@ pub fn fresh_dir(tag: &str) -> PathBuf {
 
 /// Compiles `tests/testcases/<src>` with gcc and `flags` into the work dir. Panics with gcc's
 /// output on failure (the tests need a C toolchain; 32-bit ones need gcc-multilib).
-fn compile(src: &str, out: &str, flags: &[&str]) -> PathBuf {
+pub fn compile(src: &str, out: &str, flags: &[&str]) -> PathBuf {
     let src_path = manifest_dir().join("tests/testcases").join(src);
     let out_path = work_dir().join(out);
     let tmp = work_dir().join(format!("{out}.tmp"));

@@ -135,6 +135,8 @@ pub(crate) fn result_json(r: &RunResult) -> String {
         }
         None => o.push_str("null"),
     }
+    o.push_str(",\"stack_trace\":");
+    stack_json(&mut o, r.stack_trace.as_ref());
     o.push_str(",\"cgroup\":");
     match &r.cgroup {
         Some(u) => {
@@ -188,6 +190,34 @@ fn call_json(o: &mut String, v: &sbx::Syscall) {
         v.pid,
         v.ip
     );
+}
+
+/// `{"thread":N,"frames":[...],"truncated":B,"error":S|null}` or `null`.
+fn stack_json(o: &mut String, t: Option<&sbx::StackTrace>) {
+    let Some(t) = t else {
+        o.push_str("null");
+        return;
+    };
+    let _ = write!(o, "{{\"thread\":{},\"frames\":[", t.thread);
+    for (i, f) in t.frames.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        let _ = write!(o, "{{\"pc\":{},\"module\":", f.pc);
+        json_opt_str(o, f.module.as_deref());
+        let _ = write!(o, ",\"module_offset\":{},\"symbol\":", f.module_offset);
+        json_opt_str(o, f.symbol.as_deref());
+        let _ = write!(o, ",\"symbol_offset\":{},\"file\":", f.symbol_offset);
+        json_opt_str(o, f.file.as_deref());
+        o.push_str(",\"line\":");
+        json_opt_num(o, f.line);
+        let _ = write!(o, ",\"repeats\":{},\"found_by\":", f.repeats);
+        json_str(o, f.found_by);
+        o.push('}');
+    }
+    let _ = write!(o, "],\"truncated\":{},\"error\":", t.truncated);
+    json_opt_str(o, t.error.as_deref());
+    o.push('}');
 }
 
 #[cfg(test)]

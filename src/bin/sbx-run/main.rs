@@ -14,7 +14,7 @@ mod signals;
 
 use args::{parse_args, Options, Parsed};
 use json::result_json;
-use report::{print_audit, print_check, write_learned};
+use report::{print_audit, print_check, print_stack_trace, write_learned};
 use sbx::{Reason, RunResult, Sandbox, Status};
 use setup::{build_executor, build_policy};
 use signals::{run_until_done, Signals, RECEIVED};
@@ -57,6 +57,11 @@ POLICY:
                                    first call's arguments; also in --json). The mandatory
                                    rules still end the run. For writing a policy, not for
                                    running hostile code.
+    --stack-trace                  On a violation or an unhandled crash signal, print the
+                                   offending thread's stack (module, function, file:line where
+                                   the program has debug info; also in --json). --monitor auto
+                                   picks ptrace (crashes too); --monitor unotify attaches to
+                                   the violating thread on demand (violations only).
     --learn FILE                   Learn mode: run PROGRAM with no syscall rules (only the
                                    mandatory ones and the denials of --errno and --policy,
                                    which stay in force and are written out first), letting
@@ -211,6 +216,12 @@ JSON (--json), one line, keys always present:
                   \"pid\":N,\"ip\":N,\"sp\":N}|null,
      \"audit\":[{\"arch\":\"X86-64\",\"syscall\":\"NAME\",\"nr\":N,\"args\":[6 numbers],
                \"pid\":N,\"ip\":N,\"count\":N}, ...]|null (null unless --audit),
+     \"stack_trace\":{\"thread\":N,\"frames\":[{\"pc\":N,\"module\":\"PATH\"|null,
+                  \"module_offset\":N,\"symbol\":\"NAME\"|null,\"symbol_offset\":N,
+                  \"file\":\"PATH\"|null,\"line\":N|null,\"repeats\":N,
+                  \"found_by\":\"registers|cfi|frame_pointer\"}, ...],
+                  \"truncated\":BOOL,\"error\":\"...\"|null}|null
+                  (a violation or crash with --stack-trace),
      \"description\":\"one-line summary\"}
 
 EXAMPLES:
@@ -354,6 +365,9 @@ fn main() -> ExitCode {
         }
     } else if !opts.quiet {
         print_audit(&r);
+    }
+    if !opts.quiet {
+        print_stack_trace(&r);
     }
     if !opts.quiet {
         // The one that ended a NETWORK VIOLATION is in its description already.

@@ -40,6 +40,17 @@ pub(crate) fn write_learned(
     Ok(())
 }
 
+/// A violation's stack trace (`--stack-trace`), to stderr, one frame a line.
+pub(crate) fn print_stack_trace(r: &RunResult) {
+    let Some(t) = &r.stack_trace else {
+        return;
+    };
+    eprintln!("sbx-run: stack trace of thread {}:", t.thread);
+    for line in t.describe().lines() {
+        eprintln!("  {line}");
+    }
+}
+
 /// An audit run's list, to stderr: what to allow (or rule otherwise) for the run to pass.
 pub(crate) fn print_audit(r: &RunResult) {
     let Some(calls) = &r.audit else {

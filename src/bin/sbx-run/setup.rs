@@ -30,6 +30,7 @@ fn add_user_rules(pb: &mut PolicyBuilder, o: &Options) {
         pb.default_action(DefaultAction::AllowAll);
     }
     pb.audit(o.audit);
+    pb.stack_traces(o.stack_trace);
     if o.allow_speculation {
         pb.allow_speculation();
     }
@@ -130,6 +131,9 @@ pub(crate) fn build_policy(o: &Options) -> Result<Built, String> {
                 .map_err(|e| e.to_string())?;
             if o.audit {
                 pb.audit(true);
+            }
+            if o.stack_trace {
+                pb.stack_traces(true);
             }
         }
         (None, Some(path)) => load_seccomp_profile(&mut pb, path, o.quiet)?,

@@ -1,5 +1,5 @@
-//! How a run is watched: the monitor (`sbx_monitor`), audit runs, speculation, and the network
-//! allow-list that the user-notify monitor's connect proxy enforces.
+//! How a run is watched: the monitor (`sbx_monitor`), audit runs, stack traces, speculation,
+//! and the network allow-list that the user-notify monitor's connect proxy enforces.
 
 use super::sbx_policy_builder;
 use crate::ffi::failure::{sbx_error, Failure};
@@ -66,6 +66,25 @@ impl sbx_policy_builder {
     ) -> sbx_status {
         boundary_status(err_out, || {
             try_mut(builder, "builder")?.audit(on);
+            Ok(())
+        })
+    }
+
+    /// Stack traces on violation when `on`: the result of a violation (or, under ptrace, of an
+    /// unhandled crash signal such as SIGSEGV) holds the offending thread's frames (`sbx_result_stack_trace`, `sbx_result_stack_frame`): module, function,
+    /// file:line where the program has debug info. `SBX_MONITOR_AUTO` then picks ptrace, which
+    /// sees crash signals too; under `SBX_MONITOR_UNOTIFY` the monitor attaches to the violating
+    /// thread on demand (violations only). Off by default; off, nothing changes.
+    ///
+    /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
+    #[no_mangle]
+    pub extern "C" fn sbx_policy_builder_set_stack_traces(
+        builder: *mut sbx_policy_builder,
+        on: bool,
+        err_out: *mut *mut sbx_error,
+    ) -> sbx_status {
+        boundary_status(err_out, || {
+            try_mut(builder, "builder")?.stack_traces(on);
             Ok(())
         })
     }

@@ -3,7 +3,8 @@
 //!
 //! Here: `sbx_run_status`, `sbx_usage`, the handle behind an `sbx_result` and the accessors of how
 //! the run ended. The rest, in sbx.h's order: `setup.rs` (setup steps, fences), `report.rs` (audit,
-//! cgroup, Landlock, network; free) and `violation.rs` (`sbx_violation`, `sbx_syscall`).
+//! cgroup, Landlock, network; free), `violation.rs` (`sbx_violation`, `sbx_syscall`) and
+//! `stack.rs` (a violation's stack trace).
 
 use crate::ffi::handle::{arc_into_ptr, castable, cstr_ptr, ref_from_ptr, view_of, write_out};
 use crate::ffi::panic::{boundary, PanicDefault};
@@ -19,7 +20,10 @@ mod report;
 
 mod violation;
 
+mod stack;
+
 pub use report::{sbx_audited_call, sbx_cgroup_usage, sbx_denied_connect, sbx_landlock};
+pub use stack::sbx_stack_frame;
 pub(crate) use violation::ViolationHandle;
 pub use violation::{sbx_syscall, sbx_violation};
 
@@ -109,6 +113,8 @@ pub(crate) struct ResultHandle {
     audited: Vec<(crate::AuditedCall, CString, CString)>,
     /// Refused connects: pid, family, address, why.
     denied: Vec<(i32, [CString; 3])>,
+    /// A violation's stack trace, when the policy asked for one.
+    stack: Option<stack::StackHandle>,
 }
 
 impl ResultHandle {
@@ -152,6 +158,7 @@ impl ResultHandle {
                     )
                 })
                 .collect(),
+            stack: r.stack_trace.clone().map(stack::StackHandle::new),
             r,
         };
         arc_into_ptr::<sbx_result>(Arc::new(handle))
@@ -191,8 +198,9 @@ impl sbx_result {
     }
 
     /// Returns the reason's name for SETUP_ERROR, INTERNAL_ERROR and VIOLATION (e.g.
-    /// `"FAILED_PTRACE"`, `"VIOLATION_SYSCALL"`, `"VIOLATION_ARCH"`), owned by `result`; NULL for
-    /// other statuses and for NULL.
+    /// `"FAILED_PTRACE"`, `"VIOLATION_SYSCALL"`, `"VIOLATION_ARCH"`), and `"MEMORY_LIMIT"` for a
+    /// SIGNALED run the cgroup memory limit ended, owned by `result`; NULL for other runs and
+    /// for NULL.
     #[no_mangle]
     pub extern "C" fn sbx_result_reason_name(result: *const sbx_result) -> *const c_char {
         boundary(|| {

@@ -13,6 +13,7 @@ use super::{id_valid, install, last_errno, Answer, Pending, Proxy, Task};
 use crate::monitor::epoll::{Epoll, Source};
 use crate::policy::net::Target;
 use crate::result::DeniedConnect;
+use crate::sys::remote::read_memory;
 use crate::sys::seccomp as uapi;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -202,29 +203,6 @@ impl Proxy {
             return Answer::Refused(d, libc::ENETUNREACH);
         }
         Answer::Reply(connect_errno(info.fd, bytes))
-    }
-}
-
-/// `len` bytes at `addr` in task `pid`.
-fn read_memory(pid: libc::pid_t, addr: u64, len: usize) -> Result<Vec<u8>, i32> {
-    let mut buf = vec![0u8; len];
-    if len == 0 {
-        return Ok(buf);
-    }
-    let local = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: len,
-    };
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: len,
-    };
-    // SAFETY: one local iovec over our live buffer; the remote one is only read by the kernel.
-    let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
-    if usize::try_from(n).ok() == Some(len) {
-        Ok(buf)
-    } else {
-        Err(last_errno())
     }
 }
 

@@ -320,7 +320,7 @@ pub(crate) fn send_response(listener: RawFd, id: u64, error: i32, flags: u32) {
     };
 }
 
-fn id_valid(listener: RawFd, id: u64) -> bool {
+pub(crate) fn id_valid(listener: RawFd, id: u64) -> bool {
     // SAFETY: the kernel reads one u64.
     unsafe {
         libc::ioctl(

@@ -131,26 +131,7 @@ pub(super) fn connect_local(sock: &OwnedFd, addr: &[u8]) -> i32 {
 
 /// `openat2(dir, path, O_PATH, resolve)`: the fd or the errno.
 pub(super) fn open_path(dir: RawFd, path: &[u8], resolve: u64) -> Result<OwnedFd, i32> {
-    let c = std::ffi::CString::new(path).map_err(|_| libc::EINVAL)?;
-    // SAFETY: open_how is plain data.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
-    how.resolve = resolve;
-    // SAFETY: a NUL-terminated path and one open_how of the size passed.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir,
-            c.as_ptr(),
-            std::ptr::addr_of!(how),
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    match i32::try_from(fd) {
-        // SAFETY: a fresh fd owned by nobody else.
-        Ok(fd) if fd >= 0 => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
-        _ => Err(last_errno()),
-    }
+    crate::sys::remote::openat2(dir, path, libc::O_PATH, resolve)
 }
 
 pub(super) fn is_socket(fd: &OwnedFd) -> bool {

@@ -45,6 +45,8 @@ impl Monitor {
             setup_latency: Vec::new(),
             fences: Fences::default(),
             new_tasks: Vec::new(),
+            stack_trace: None,
+            signal_trace: None,
         }
     }
 
@@ -114,7 +116,10 @@ impl Monitor {
             // The init is the library's own process: its signals (a SIGCHLD when the sandboxee
             // ends) are not the sandboxee's and are not reported.
             _ if Some(pid) == self.init => on_signal(pid, sig, &mut crate::notify::DenyTraces),
-            _ => on_signal(pid, sig, notify),
+            _ => {
+                self.note_fatal_signal(pid, sig);
+                on_signal(pid, sig, notify);
+            }
         }
     }
 
@@ -175,6 +180,31 @@ impl Monitor {
         self.resume(pid);
     }
 
+    /// With stack traces on: the stack of a thread about to get a crash signal it does not
+    /// handle (its default action ends the process), taken at the signal-delivery-stop, before
+    /// the signal is passed on. Kept until the end says whether that signal ended the run; only
+    /// the first one (several threads may crash at once).
+    fn note_fatal_signal(&mut self, pid: libc::pid_t, sig: i32) {
+        const CRASHES: [i32; 7] = [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGABRT,
+            libc::SIGSYS,
+            libc::SIGTRAP,
+        ];
+        if !self.policy.stack_traces()
+            || self.signal_trace.is_some()
+            || self.violation.is_some()
+            || !CRASHES.contains(&sig)
+            || handles(pid, sig)
+        {
+            return;
+        }
+        self.signal_trace = Some((sig, crate::stacktrace::capture(pid)));
+    }
+
     fn on_new_task(&mut self, pid: libc::pid_t) {
         self.new_tasks.push(pid);
         let init_alive = self
@@ -221,6 +251,24 @@ fn on_event_stop(pid: libc::pid_t, sig: i32) {
     } else {
         cont(pid, 0);
     }
+}
+
+/// Whether task `pid`'s process catches or ignores `sig` (`SigCgt`, `SigIgn` of
+/// `/proc/PID/status`); true when that cannot be read (then no trace is taken).
+fn handles(pid: libc::pid_t, sig: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return true;
+    };
+    let Some(bit) = u32::try_from(sig - 1).ok().and_then(|b| 1u64.checked_shl(b)) else {
+        return true;
+    };
+    status
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("SigCgt:")
+                .or_else(|| l.strip_prefix("SigIgn:"))
+        })
+        .any(|mask| u64::from_str_radix(mask.trim(), 16).map_or(true, |m| m & bit != 0))
 }
 
 /// A signal-delivery-stop: the signal is passed on unchanged.

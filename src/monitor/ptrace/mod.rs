@@ -155,6 +155,12 @@ fn collect(m: Monitor, mut child: Child, shared: &Shared, started_at: Instant) -
         denied_connects: Vec::new(),
         cgroup,
         host_uid: child.host_uid,
+        stack_trace: m.stack_trace.or_else(|| {
+            // A crash's trace, when that crash is what ended the run.
+            let (sig, trace) = m.signal_trace?;
+            let (status, _) = m.main_status?;
+            (libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == sig).then_some(trace)
+        }),
     }
     .into_result(shared.kill_reason(), started_at)
 }
@@ -190,4 +196,8 @@ struct Monitor {
     learning: bool,
     /// Tasks resumed to the exit stop of an audited call: (audit arch, syscall number).
     awaiting_exit: std::collections::HashMap<libc::pid_t, (u32, u64)>,
+    /// The stack of the thread that made the run's violation (stack traces on).
+    stack_trace: Option<crate::stacktrace::StackTrace>,
+    /// The stack of the first thread that got an unhandled crash signal, and the signal.
+    signal_trace: Option<(i32, crate::stacktrace::StackTrace)>,
 }

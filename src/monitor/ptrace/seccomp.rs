@@ -95,6 +95,11 @@ impl Monitor {
                 _ => {}
             }
         }
+        if self.violation.is_none() && self.policy.stack_traces() {
+            // The thread is still in its seccomp stop: its registers and stack are as they were
+            // at the call.
+            self.stack_trace = Some(crate::stacktrace::capture(pid));
+        }
         record_violation(&mut self.violation, data, || stop.violation(pid), notify);
         // The stopped thread never resumes: SIGKILL ends it in the stop.
         self.end_all();

@@ -39,6 +39,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+mod attach;
 mod notifications;
 mod start;
 
@@ -94,6 +95,8 @@ pub(crate) struct Running {
     /// How the init ended, and the usage of everything it reaped.
     init_end: Option<(i32, libc::rusage)>,
     violation: Option<(Reason, Violation)>,
+    /// The violating thread's stack (stack traces on).
+    stack_trace: Option<crate::stacktrace::StackTrace>,
     /// An audit run's record.
     audit: Option<AuditLog>,
     /// The network proxy, under an allow-list.
@@ -370,6 +373,7 @@ impl Running {
         }
         self.child.free();
         shared.clear_pidfd();
+        let stack_trace = self.stack_trace.take();
         Outcome {
             main,
             main_status: Some((main_status, rusage)),
@@ -383,6 +387,7 @@ impl Running {
             denied_connects: std::mem::take(&mut self.denied_connects),
             cgroup: self.child.cgroup_usage(),
             host_uid: self.child.host_uid,
+            stack_trace,
         }
         .into_result(shared.kill_reason(), started_at)
     }

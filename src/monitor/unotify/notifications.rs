@@ -142,6 +142,11 @@ impl Running {
                 _ => {}
             }
         }
+        if self.violation.is_none() && self.policy.stack_traces() {
+            if let Some(l) = self.listener.as_ref() {
+                self.stack_trace = Some(super::attach::trace_and_kill(l.as_raw_fd(), n.id, pid));
+            }
+        }
         record_violation(&mut self.violation, data, call, notify);
         // The waiting task never resumes: the whole sandbox dies with its init.
         self.end_all(shared, epoll);

@@ -114,6 +114,7 @@ pub(crate) fn start(
         exec_done: false,
         init_end: None,
         violation: None,
+        stack_trace: None,
         setup_error: None,
         setup_latency: Vec::new(),
         fences: Fences::default(),

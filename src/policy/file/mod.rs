@@ -11,6 +11,7 @@
 //! monitor = "auto"               # "auto", "unotify" or "ptrace"
 //! audit = false                  # record refused calls and let them run (developing a policy)
 //! allow_speculation = false      # leave speculative execution as the kernel set it
+//! stack_traces = false           # a violation's (or crash's) stack in the result
 //! groups = ["static_startup"]   # libsbx's groups, by their method's name without `allow_`
 //! allow = ["read", "write"]      # unconditional allows
 //! connect = ["127.0.0.1:8080", "unix:/run/x.sock"]  # a network allow-list (`allow_connect`)

@@ -22,6 +22,8 @@ pub(super) struct File {
     #[serde(default)]
     allow_speculation: Option<bool>,
     #[serde(default)]
+    stack_traces: Option<bool>,
+    #[serde(default)]
     groups: Vec<Spanned<String>>,
     #[serde(default)]
     allow: Vec<Spanned<String>>,
@@ -75,6 +77,9 @@ impl File {
         }
         if let Some(on) = self.allow_speculation {
             b.allow_speculation = on;
+        }
+        if let Some(on) = self.stack_traces {
+            b.stack_traces(on);
         }
         if let Some(ns) = &self.namespaces {
             ns.apply(b, at)?;

@@ -26,6 +26,7 @@ fn bad_settings_name_the_place_and_key() {
         ("monitor = \"seccomp\"\n", "f.toml:2:11", "monitor"),
         ("audit = \"yes\"\n", "f.toml:2:9", "audit"),
         ("allow_speculation = 1\n", "f.toml:2:21", "allow_speculation"),
+        ("stack_traces = \"on\"\n", "f.toml:2:16", "stack_traces"),
         ("monitr = \"auto\"\n", "f.toml:2:1", "monitr"),
         ("[namespaces]\nnetwork = \"none\"\n", "f.toml:3:11", "namespaces.network"),
         ("[namespaces]\nhostname = \"a/b\"\n", "f.toml:3:12", "namespaces.hostname"),
@@ -91,6 +92,7 @@ default = "errno:EPERM"
 monitor = "ptrace"
 audit = true
 allow_speculation = true
+stack_traces = true
 allow = ["read"]
 
 [namespaces]
@@ -147,7 +149,7 @@ cpus = 0.5
         .unwrap_or_else(|e| panic!("{e}"));
     let p = pb.build().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.monitor(), Monitor::Ptrace);
-    assert!(p.is_audit() && p.allows_speculation());
+    assert!(p.is_audit() && p.allows_speculation() && p.stack_traces());
     assert_eq!(p.namespaces().net(), NetNs::Host);
     assert_eq!(p.namespaces().hostname, "box");
     assert!(p.namespaces().allow_no_proc);

@@ -14,12 +14,14 @@ use std::fmt::Write as _;
 pub(super) fn dump(b: &PolicyBuilder, limits: Option<&Limits>) -> String {
     let mut out = format!(
         "# libsbx policy (PolicyBuilder::to_toml); load with sbx-run --policy FILE\n\
-         version = {}\ndefault = \"{}\"\nmonitor = \"{}\"\naudit = {}\nallow_speculation = {}\n",
+         version = {}\ndefault = \"{}\"\nmonitor = \"{}\"\naudit = {}\nallow_speculation = {}\n\
+         stack_traces = {}\n",
         super::VERSION,
         default_text(b.default),
         b.monitor.name(),
         b.audit,
-        b.allow_speculation
+        b.allow_speculation,
+        b.stack_traces
     );
     // Syscalls whose only rule is an unconditional allow, by name, in one list.
     let mut plain = Vec::new();

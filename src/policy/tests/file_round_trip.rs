@@ -46,6 +46,7 @@ fn random_builder(rng: &mut Rng) -> PolicyBuilder {
     if rng.chance(20) {
         b.allow_speculation();
     }
+    b.stack_traces(rng.chance(20));
     if rng.chance(10) {
         // No namespaces: no mounts, no proxy, no unotify.
         b.disable_namespaces();
@@ -144,6 +145,7 @@ fn random_builders_survive_dump_and_load() {
         assert_eq!(before.monitor(), after.monitor(), "seed {seed}\n{text}");
         assert_eq!(before.network(), after.network(), "seed {seed}\n{text}");
         assert_eq!(before.is_audit(), after.is_audit(), "seed {seed}\n{text}");
+        assert_eq!(before.stack_traces(), after.stack_traces(), "seed {seed}\n{text}");
         assert_eq!(
             before.allows_speculation(),
             after.allows_speculation(),

@@ -8,6 +8,9 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+mod reason;
+pub use reason::{reason_from_code, Reason};
+
 /// How a run ended. Numbering is sandbox2's `StatusEnum`. Non-exhaustive: later releases may add
 /// statuses, so a `match` outside the crate needs a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,86 +47,6 @@ impl Status {
             Status::Timeout => "TIMEOUT",
             Status::ExternalKill => "EXTERNAL_KILL",
             Status::InternalError => "INTERNAL_ERROR",
-        }
-    }
-}
-
-/// Why a run ended in SETUP_ERROR, INTERNAL_ERROR or VIOLATION. Numbering is sandbox2's
-/// `ReasonCodeEnum`; never renumber. Non-exhaustive: a `match` outside the crate needs a
-/// wildcard arm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u32)]
-#[allow(missing_docs)]
-#[non_exhaustive]
-pub enum Reason {
-    UnsupportedArch = 0,
-    FailedTimers = 1,
-    FailedSignals = 2,
-    FailedSubprocess = 3,
-    FailedNotify = 4,
-    FailedConnection = 5,
-    FailedWait = 6,
-    FailedNamespaces = 7,
-    FailedPtrace = 8,
-    FailedIpc = 9,
-    FailedCommsUpgrade = 10,
-    FailedLimits = 11,
-    FailedCwd = 12,
-    FailedPolicy = 13,
-    FailedVersionCheck = 14,
-    FailedConfig = 15,
-    FailedStore = 16,
-    FailedFetch = 17,
-    FailedGetEvent = 18,
-    FailedMonitor = 19,
-    FailedKill = 20,
-    FailedInterrupt = 21,
-    FailedChild = 22,
-    FailedInspect = 23,
-    ViolationSyscall = 24,
-    ViolationArch = 25,
-    ViolationNetwork = 0x1000_0000,
-}
-
-impl Reason {
-    /// sandbox2's spelling, e.g. `FAILED_PTRACE`.
-    pub fn name(self) -> &'static str {
-        use Reason::{
-            FailedChild, FailedCommsUpgrade, FailedConfig, FailedConnection, FailedCwd,
-            FailedFetch, FailedGetEvent, FailedInspect, FailedInterrupt, FailedIpc, FailedKill,
-            FailedLimits, FailedMonitor, FailedNamespaces, FailedNotify, FailedPolicy,
-            FailedPtrace, FailedSignals, FailedStore, FailedSubprocess, FailedTimers,
-            FailedVersionCheck, FailedWait, UnsupportedArch, ViolationArch, ViolationNetwork,
-            ViolationSyscall,
-        };
-        match self {
-            UnsupportedArch => "UNSUPPORTED_ARCH",
-            FailedTimers => "FAILED_TIMERS",
-            FailedSignals => "FAILED_SIGNALS",
-            FailedSubprocess => "FAILED_SUBPROCESS",
-            FailedNotify => "FAILED_NOTIFY",
-            FailedConnection => "FAILED_CONNECTION",
-            FailedWait => "FAILED_WAIT",
-            FailedNamespaces => "FAILED_NAMESPACES",
-            FailedPtrace => "FAILED_PTRACE",
-            FailedIpc => "FAILED_IPC",
-            FailedCommsUpgrade => "FAILED_COMMS_UPGRADE",
-            FailedLimits => "FAILED_LIMITS",
-            FailedCwd => "FAILED_CWD",
-            FailedPolicy => "FAILED_POLICY",
-            FailedVersionCheck => "FAILED_VERSION_CHECK",
-            FailedConfig => "FAILED_CONFIG",
-            FailedStore => "FAILED_STORE",
-            FailedFetch => "FAILED_FETCH",
-            FailedGetEvent => "FAILED_GETEVENT",
-            FailedMonitor => "FAILED_MONITOR",
-            FailedKill => "FAILED_KILL",
-            FailedInterrupt => "FAILED_INTERRUPT",
-            FailedChild => "FAILED_CHILD",
-            FailedInspect => "FAILED_INSPECT",
-            ViolationSyscall => "VIOLATION_SYSCALL",
-            ViolationArch => "VIOLATION_ARCH",
-            ViolationNetwork => "VIOLATION_NETWORK",
         }
     }
 }
@@ -338,6 +261,10 @@ pub struct RunResult {
     /// Files the sandboxee left in a plain writable bind belong to it. `None` when the run
     /// ended before a sandbox was planned.
     pub host_uid: Option<u32>,
+    /// For a VIOLATION (or, under ptrace, a SIGNALED by an unhandled crash signal) under a
+    /// policy with [`stack_traces`](crate::PolicyBuilder::stack_traces): the offending
+    /// thread's frames, or why not ([`StackTrace::error`](crate::StackTrace::error)).
+    pub stack_trace: Option<crate::StackTrace>,
 }
 
 /// A `connect` the network allow-list refused.
@@ -389,6 +316,7 @@ impl RunResult {
             denied_connects: Vec::new(),
             cgroup: None,
             host_uid: None,
+            stack_trace: None,
         }
     }
 
@@ -408,12 +336,15 @@ impl RunResult {
         r
     }
 
-    /// The [`Reason`] for statuses that carry one.
+    /// The [`Reason`] for statuses that carry one: SETUP_ERROR, INTERNAL_ERROR and VIOLATION
+    /// (their reason code), and a SIGNALED run that the cgroup memory limit ended
+    /// ([`Reason::MemoryLimit`]; its reason code is the signal).
     pub fn reason(&self) -> Option<Reason> {
         match self.status {
             Status::SetupError | Status::InternalError | Status::Violation => {
                 reason_from_code(self.reason_code)
             }
+            Status::Signaled if self.limit_reached() == Some("memory") => Some(Reason::MemoryLimit),
             _ => None,
         }
     }
@@ -493,47 +424,6 @@ impl fmt::Display for RunResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.describe())
     }
-}
-
-/// Maps a numeric reason code back to [`Reason`].
-pub fn reason_from_code(code: u32) -> Option<Reason> {
-    use Reason::{
-        FailedChild, FailedCommsUpgrade, FailedConfig, FailedConnection, FailedCwd, FailedFetch,
-        FailedGetEvent, FailedInspect, FailedInterrupt, FailedIpc, FailedKill, FailedLimits,
-        FailedMonitor, FailedNamespaces, FailedNotify, FailedPolicy, FailedPtrace, FailedSignals,
-        FailedStore, FailedSubprocess, FailedTimers, FailedVersionCheck, FailedWait,
-        UnsupportedArch, ViolationArch, ViolationNetwork, ViolationSyscall,
-    };
-    const ALL: [Reason; 27] = [
-        UnsupportedArch,
-        FailedTimers,
-        FailedSignals,
-        FailedSubprocess,
-        FailedNotify,
-        FailedConnection,
-        FailedWait,
-        FailedNamespaces,
-        FailedPtrace,
-        FailedIpc,
-        FailedCommsUpgrade,
-        FailedLimits,
-        FailedCwd,
-        FailedPolicy,
-        FailedVersionCheck,
-        FailedConfig,
-        FailedStore,
-        FailedFetch,
-        FailedGetEvent,
-        FailedMonitor,
-        FailedKill,
-        FailedInterrupt,
-        FailedChild,
-        FailedInspect,
-        ViolationSyscall,
-        ViolationArch,
-        ViolationNetwork,
-    ];
-    ALL.into_iter().find(|r| *r as u32 == code)
 }
 
 /// `SIGSEGV`-style name of a signal number.
