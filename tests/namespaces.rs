@@ -133,7 +133,7 @@ fn writable_mounts_are_noexec_unless_allowed() {
     // A writable bind of a test dir: writes land on the host, but binaries there do not run.
     let dir = fresh_dir("rwbind");
     let bin = dir.join("copy");
-    std::fs::copy(attacker(), &bin).unwrap();
+    copy_executable(attacker(), &bin);
     let mut pb = attacker_only();
     pb.add_directory_at(&dir, &dir, true).allow_exec();
     let written = dir.join("written");
@@ -357,7 +357,7 @@ fn a_setuid_binary_gains_nothing() {
     // Bind mounts are nosuid and the sandboxee has no_new_privs: its ids stay 1000.
     let dir = fresh_dir("suid");
     let bin = dir.join("suid-attacker");
-    std::fs::copy(attacker(), &bin).unwrap();
+    copy_executable(attacker(), &bin);
     if is_root() {
         std::os::unix::fs::chown(&bin, Some(12345), Some(12345)).unwrap();
     }

@@ -238,9 +238,13 @@ fn corrupt_sections(bin: &Path, names: &[&str], fill: u8) -> PathBuf {
         }
     }
     assert_eq!(hit, names.len(), "sections of {}", bin.display());
+    // Written under another name, then copied by `cp`: no write fd of the executable in this
+    // process (see copy_executable).
     let out = bin.with_extension(format!("corrupt-{fill:02x}"));
-    std::fs::write(&out, &elf).unwrap();
-    std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let staged = bin.with_extension(format!("staged-{fill:02x}"));
+    std::fs::write(&staged, &elf).unwrap();
+    std::fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    copy_executable(&staged, &out);
     out
 }
 

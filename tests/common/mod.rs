@@ -84,6 +84,21 @@ pub fn work_dir() -> &'static Path {
     })
 }
 
+/// Copies `src` to `dst` in a child process (`cp`), for a file a sandbox will execute. Written
+/// here, the file's write descriptor would be copied into any sandbox another test thread clones
+/// meanwhile (the clone copies the fd table; close-on-exec closes it only at that child's own
+/// exec, and an init never execs), and executing the file would fail with ETXTBSY until that
+/// child closes it.
+pub fn copy_executable(src: &Path, dst: &Path) {
+    let st = std::process::Command::new("cp")
+        .arg("--")
+        .arg(src)
+        .arg(dst)
+        .status()
+        .expect("cp");
+    assert!(st.success(), "cp {} {}: {st}", src.display(), dst.display());
+}
+
 /// A fresh, empty directory inside [`work_dir`].
 pub fn fresh_dir(tag: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
