@@ -91,3 +91,47 @@ fn no_trace_on_a_timeout_or_a_kill_when_off() {
     let run = ended_by_kill("sleep", false);
     assert_eq!(run.r.stack_trace, None, "{}", run.ctx());
 }
+
+#[test]
+fn a_main_thread_that_cannot_stop_has_no_trace_and_the_reason() {
+    // The parent of a vfork waits for its child without stopping for anything but a kill: the
+    // trace is given up after its short wait, and the run still ends as its timeout or kill.
+    for run in [
+        ended_by_timeout("vfork", true),
+        ended_by_kill("vfork", true),
+    ] {
+        let t = run.r.stack_trace.clone().expect("the reason as a trace");
+        println!("vfork: {}", t.describe());
+        assert_eq!(t.thread, run.r.pid, "{}", run.ctx());
+        assert!(t.frames.is_empty(), "{}", t.describe());
+        let why = t.error.as_deref().unwrap_or_default();
+        assert!(why.contains("did not stop"), "{}", t.describe());
+        assert!(run.r.wall_time < Duration::from_secs(5), "{}", run.ctx());
+    }
+}
+
+/// Figures (ignored by default): how long a kill takes to its result with traces on and off.
+#[test]
+#[ignore = "figures: run with --ignored --nocapture, preferably --release"]
+fn kill_latency_figures() {
+    for traces in [false, true] {
+        let mut times = Vec::new();
+        for _ in 0..15 {
+            let bin = wait_program();
+            let mut ex = Executor::new(bin);
+            ex.arg("spin");
+            let mut live = Live::start(ex, build(&policy_for(bin, false, traces)));
+            live.expect("ready");
+            let at = std::time::Instant::now();
+            live.sb.kill();
+            let r = live.sb.wait().unwrap();
+            times.push(at.elapsed());
+            assert_eq!(r.stack_trace.is_some(), traces);
+        }
+        times.sort();
+        println!(
+            "traces {traces}: kill to result, median {:?} (min {:?}, max {:?})",
+            times[7], times[0], times[14]
+        );
+    }
+}

@@ -64,7 +64,10 @@ impl Monitor {
             self.main = Some(pid);
         }
         if Some(pid) == self.main {
-            self.abandon_kill_trace("the thread ended before it stopped for the trace");
+            self.abandon_kill_trace(crate::stacktrace::StackTrace::unavailable(
+                pid,
+                "the thread ended before it stopped for the trace",
+            ));
             self.main_status = Some((status, rusage));
             if !self.exec_seen && libc::WIFEXITED(status) {
                 if let Some(p) = child.plan() {

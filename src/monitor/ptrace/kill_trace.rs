@@ -72,14 +72,11 @@ impl Monitor {
         true
     }
 
-    /// The kill trace will not be taken (`why`); the caller kills.
-    pub(super) fn abandon_kill_trace(&mut self, why: &str) {
-        if self.kill_trace != KillTrace::Pending {
-            return;
-        }
-        self.kill_trace = KillTrace::Done;
-        if let Some(main) = self.main {
-            self.keep_kill_trace(StackTrace::unavailable(main, why));
+    /// The kill trace will not be taken (`why`, as the trace); the caller kills.
+    pub(super) fn abandon_kill_trace(&mut self, why: StackTrace) {
+        if self.kill_trace == KillTrace::Pending {
+            self.kill_trace = KillTrace::Done;
+            self.keep_kill_trace(why);
         }
     }
 

@@ -110,10 +110,10 @@ impl Running {
 
     /// The awaited stop did not come in time: the caller kills without a trace.
     pub(crate) fn abandon_kill_trace(&mut self, waited: std::time::Duration) {
-        self.monitor.abandon_kill_trace(&format!(
-            "the thread did not stop for the trace within {} ms (uninterruptible sleep?)",
-            waited.as_millis()
-        ));
+        if let Some(main) = self.monitor.main {
+            let t = crate::stacktrace::StackTrace::did_not_stop(main, waited);
+            self.monitor.abandon_kill_trace(t);
+        }
     }
 
     /// Kills every task (the run's outcome is decided elsewhere, e.g. a panicked callback).

@@ -94,13 +94,7 @@ fn walk_then_kill(tid: libc::pid_t, stop_wait: Duration) -> StackTrace {
     let trace = if wait_for(tid, stop_wait, |s| libc::WIFSTOPPED(s)) {
         crate::stacktrace::capture(tid)
     } else {
-        StackTrace::unavailable(
-            tid,
-            &format!(
-                "the thread did not stop for the trace within {} ms (uninterruptible sleep?)",
-                stop_wait.as_millis()
-            ),
-        )
+        StackTrace::did_not_stop(tid, stop_wait)
     };
     // SIGKILL ends the whole thread group; the tracee's end is reported to us.
     // SAFETY: signalling our unreaped tracee: its tid cannot have been reused.
