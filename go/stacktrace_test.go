@@ -1,8 +1,11 @@
 package sbx
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Stack traces: ionice's ioprio_set (not in the tool policy) is made through libc's syscall();
@@ -44,6 +47,45 @@ func TestStackTraceOnViolation(t *testing.T) {
 		}
 		if !ionice {
 			t.Fatalf("no frame in ionice: %+v", st)
+		}
+	}
+}
+
+// A cancelled context (Cmd.Kill) with stack traces on: the result holds the main thread's
+// stack just before the kill, sleep(1) in libc's nanosleep called from its own module.
+func TestStackTraceOnCancel(t *testing.T) {
+	for _, mode := range []string{"test monitor", "unotify"} {
+		b := withTestMonitor(NewToolPolicyBuilder()).SetStackTraces(true)
+		if mode == "unotify" {
+			b.SetMonitor(MonitorUnotify)
+		}
+		p, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		ctx, cancel := context.WithCancel(context.Background())
+		c := Command("sleep", "10")
+		c.Policy = p
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.AfterFunc(300*time.Millisecond, cancel)
+		res, err := c.Wait()
+		if !errors.Is(err, context.Canceled) || res.Status != StatusExternalKill {
+			t.Fatalf("%s: %v, %+v", mode, err, res)
+		}
+		st := res.StackTrace
+		if st == nil || st.Thread != res.Pid || len(st.Frames) < 2 {
+			t.Fatalf("%s: no trace of the main thread %d: %+v", mode, res.Pid, st)
+		}
+		sleeping, own := false, false
+		for _, f := range st.Frames {
+			sleeping = sleeping || strings.Contains(f.Symbol, "nanosleep")
+			own = own || strings.HasSuffix(f.Module, "/sleep")
+		}
+		if !sleeping || !own {
+			t.Fatalf("%s: frames: %+v", mode, st)
 		}
 	}
 }

@@ -1,9 +1,11 @@
 // Stack traces on violation through the C API: the testee's forbidden getpriority (a syscall()
 // call in main) yields frames naming syscall and main; NULL and out-of-range arguments are
-// refused; a policy without stack traces gives none.
+// refused; a policy without stack traces gives none. sbx_sandbox_kill: the main thread's stack.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "sbx_test_cxx.h"
 
@@ -63,6 +65,36 @@ TEST_P(StackTraceMonitor, ViolationNamesTheFrames) {
     EXPECT_FALSE(sbx_result_stack_frame(r.get(), n, &f));
     EXPECT_FALSE(sbx_result_stack_frame(r.get(), 0, nullptr));
     EXPECT_FALSE(sbx_result_stack_frame(nullptr, 0, &f));
+}
+
+TEST_P(StackTraceMonitor, KillTracesTheMainThread) {
+    Policy p = ViolationPolicy(true, GetParam());
+    ASSERT_NE(p, nullptr);
+    Sandbox s = NewSandbox(TestExecutor({"spin"}), p.get());
+    ASSERT_NE(s, nullptr);
+    ASSERT_EQ(sbx_sandbox_start(s.get(), nullptr), SBX_STATUS_OK);
+    const sbx_sandbox *shared = s.get();
+    std::thread killer([shared] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        EXPECT_EQ(sbx_sandbox_kill(shared), SBX_STATUS_OK);
+    });
+    const sbx_result *raw = nullptr;
+    EXPECT_EQ(sbx_sandbox_wait(s.get(), &raw, nullptr), SBX_STATUS_OK);
+    killer.join();
+    Result r(raw);
+    ASSERT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_EXTERNAL_KILL);
+    int32_t thread = 0;
+    ASSERT_TRUE(sbx_result_stack_trace(r.get(), &thread));
+    EXPECT_EQ(thread, sbx_result_pid(r.get()));
+    size_t n = sbx_result_stack_frame_count(r.get());
+    bool main_seen = false;
+    for (size_t i = 0; i < n; i++) {
+        sbx_stack_frame f{};
+        ASSERT_TRUE(sbx_result_stack_frame(r.get(), i, &f));
+        main_seen = main_seen || (Str(f.symbol) == "main" && Str(f.module) == SBX_TESTEE);
+    }
+    // The testee spins in nanosleep called from main (through an inlined helper).
+    EXPECT_TRUE(main_seen) << n << " frames; " << Str(sbx_result_stack_trace_error(r.get()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Monitors, StackTraceMonitor,
