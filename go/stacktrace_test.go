@@ -8,6 +8,20 @@ import (
 	"time"
 )
 
+// The tool policy with stack traces `on`, under the test monitor or user-notify.
+func stackTracePolicy(t *testing.T, on, unotify bool) *Policy {
+	t.Helper()
+	b := withTestMonitor(NewToolPolicyBuilder()).SetStackTraces(on)
+	if unotify {
+		b.SetMonitor(MonitorUnotify)
+	}
+	p, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // Stack traces: ionice's ioprio_set (not in the tool policy) is made through libc's syscall();
 // with stack traces on, the result names that frame and ionice's own module; off, none.
 func TestStackTraceOnViolation(t *testing.T) {
@@ -15,15 +29,7 @@ func TestStackTraceOnViolation(t *testing.T) {
 	// attaches to the violating thread on demand.
 	for _, mode := range []string{"off", "on", "unotify"} {
 		on := mode != "off"
-		b := withTestMonitor(NewToolPolicyBuilder()).SetStackTraces(on)
-		if mode == "unotify" {
-			b.SetMonitor(MonitorUnotify)
-		}
-		p, err := b.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		res := runIonice(t, p)
+		res := runIonice(t, stackTracePolicy(t, on, mode == "unotify"))
 		if res.Status != StatusViolation || res.Violation.Syscall != "ioprio_set" {
 			t.Fatalf("stack traces %v: %+v", on, res)
 		}
@@ -55,14 +61,7 @@ func TestStackTraceOnViolation(t *testing.T) {
 // stack just before the kill, sleep(1) in libc's nanosleep called from its own module.
 func TestStackTraceOnCancel(t *testing.T) {
 	for _, mode := range []string{"test monitor", "unotify"} {
-		b := withTestMonitor(NewToolPolicyBuilder()).SetStackTraces(true)
-		if mode == "unotify" {
-			b.SetMonitor(MonitorUnotify)
-		}
-		p, err := b.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := stackTracePolicy(t, true, mode == "unotify")
 		t.Cleanup(p.Close)
 		ctx, cancel := context.WithCancel(context.Background())
 		c := Command("sleep", "10")

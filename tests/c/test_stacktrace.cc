@@ -3,9 +3,7 @@
 // refused; a policy without stack traces gives none. sbx_sandbox_kill: the main thread's stack.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
-#include <thread>
 
 #include "sbx_test_cxx.h"
 
@@ -71,17 +69,10 @@ TEST_P(StackTraceMonitor, KillTracesTheMainThread) {
     Policy p = ViolationPolicy(true, GetParam());
     ASSERT_NE(p, nullptr);
     Sandbox s = NewSandbox(TestExecutor({"spin"}), p.get());
-    ASSERT_NE(s, nullptr);
-    ASSERT_EQ(sbx_sandbox_start(s.get(), nullptr), SBX_STATUS_OK);
-    const sbx_sandbox *shared = s.get();
-    std::thread killer([shared] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        EXPECT_EQ(sbx_sandbox_kill(shared), SBX_STATUS_OK);
-    });
-    const sbx_result *raw = nullptr;
-    EXPECT_EQ(sbx_sandbox_wait(s.get(), &raw, nullptr), SBX_STATUS_OK);
-    killer.join();
-    Result r(raw);
+    sbx_status killed = SBX_STATUS_INVALID_STATE;
+    Result r = KillFromAnotherThread(s, 200, &killed);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(killed, SBX_STATUS_OK);
     ASSERT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_EXTERNAL_KILL);
     int32_t thread = 0;
     ASSERT_TRUE(sbx_result_stack_trace(r.get(), &thread));
