@@ -37,8 +37,11 @@ fn assert_main_three_deep(run: &Run, what: &str) {
     assert_eq!(at("stack_level1"), Some(i + 2), "{what}:\n{}", t.describe());
     assert_eq!(at("main"), Some(i + 3), "{what}:\n{}", t.describe());
     if what.starts_with("spin") {
-        // Interrupted in its own loop: frame 0 is stack_level3, from the registers.
-        assert_eq!(i, 0, "{what}:\n{}", t.describe());
+        // Interrupted in its own loop: frame 0 is stack_level3, from the registers; or, rarely,
+        // still on its way out of the write of "ready" (the test saw the bytes before the call
+        // returned).
+        let in_write = i == 1 && names[0].is_some_and(|s| s.contains("write"));
+        assert!(i == 0 || in_write, "{what}:\n{}", t.describe());
     }
 }
 
