@@ -172,7 +172,8 @@ type Result struct {
 	// the kernel has no Landlock.
 	Landlock *Landlock
 	// StackTrace is the offending thread's stack for a violation (or, under ptrace, an
-	// unhandled crash signal) under a policy with stack traces (PolicyBuilder.SetStackTraces);
+	// unhandled crash signal), the main thread's for a timeout or a kill (Cmd.Kill, a
+	// cancelled context), under a policy with stack traces (PolicyBuilder.SetStackTraces);
 	// nil otherwise.
 	StackTrace *StackTrace
 }

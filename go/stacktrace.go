@@ -4,7 +4,8 @@ package sbx
 import "C"
 
 // StackTrace is the offending thread's stack at a violation (or, under the ptrace monitor, at
-// an unhandled crash signal), when the policy asked for it (PolicyBuilder.SetStackTraces).
+// an unhandled crash signal), or the main thread's just before a timeout's or a kill's
+// SIGKILL, when the policy asked for it (PolicyBuilder.SetStackTraces).
 type StackTrace struct {
 	// Thread is the host thread id of the thread walked.
 	Thread int
@@ -44,11 +45,11 @@ type StackFrame struct {
 	FoundBy string
 }
 
-// SetStackTraces turns stack traces on violation on or off: a violation's Result.StackTrace then
-// holds the offending thread's frames (module, function, file:line where the program has debug
-// info). MonitorAuto then picks ptrace, which sees crash signals too; under MonitorUnotify the
-// monitor attaches to the violating thread on demand (violations only). Off by default; off,
-// nothing changes.
+// SetStackTraces turns stack traces on or off: a violation's Result.StackTrace then holds the
+// offending thread's frames (module, function, file:line where the program has debug info), a
+// timeout's or a kill's the main thread's. MonitorAuto then picks ptrace, which sees crash
+// signals too; under MonitorUnotify the monitor attaches on demand (no crash traces). Off by
+// default; off, nothing changes.
 func (b *PolicyBuilder) SetStackTraces(on bool) *PolicyBuilder {
 	return b.call("sbx_policy_builder_set_stack_traces", func(p *C.sbx_policy_builder, cerr **C.sbx_error) C.sbx_status {
 		return C.sbx_policy_builder_set_stack_traces(p, C.bool(on), cerr)

@@ -2392,11 +2392,13 @@ sbx_status sbx_policy_builder_set_audit(struct sbx_policy_builder *builder,
                                         struct sbx_error **err_out);
 
 /**
- * Stack traces on violation when `on`: the result of a violation (or, under ptrace, of an
- * unhandled crash signal such as SIGSEGV) holds the offending thread's frames (`sbx_result_stack_trace`, `sbx_result_stack_frame`): module, function,
- * file:line where the program has debug info. `SBX_MONITOR_AUTO` then picks ptrace, which
- * sees crash signals too; under `SBX_MONITOR_UNOTIFY` the monitor attaches to the violating
- * thread on demand (violations only). Off by default; off, nothing changes.
+ * Stack traces when `on`: the result of a violation (or, under ptrace, of an unhandled
+ * crash signal such as SIGSEGV) holds the offending thread's frames, that of a timeout or
+ * a kill (`sbx_sandbox_kill`) the main thread's, taken just before the kill
+ * (`sbx_result_stack_trace`, `sbx_result_stack_frame`): module, function, file:line where
+ * the program has debug info. `SBX_MONITOR_AUTO` then picks ptrace, which sees crash
+ * signals too; under `SBX_MONITOR_UNOTIFY` the monitor attaches on demand (no crash
+ * traces). Off by default; off, nothing changes.
  *
  * Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
  */
@@ -2955,12 +2957,13 @@ uint64_t sbx_violation_ip(const struct sbx_violation *violation);
 uint64_t sbx_violation_sp(const struct sbx_violation *violation);
 
 /**
- * Returns whether the result has a stack trace (a violation, or under the ptrace monitor a
- * crash signal the program did not handle, under a policy with stack traces on) and writes the host thread id it is of to `*thread_out` (which may be NULL).
+ * Returns whether the result has a stack trace (a violation, under the ptrace monitor a
+ * crash signal the program did not handle, a timeout or a kill (`sbx_sandbox_kill`: the
+ * main thread's), under a policy with stack traces on) and writes the host thread id it
+ * is of to `*thread_out` (which may be NULL).
  * False for NULL and for any other run.
  */
-bool sbx_result_stack_trace(const struct sbx_result *result,
-                            int32_t *thread_out);
+bool sbx_result_stack_trace(const struct sbx_result *result, int32_t *thread_out);
 
 /**
  * Returns how many frames the stack trace has (at most 200; 0 without a trace, when the

@@ -15,8 +15,6 @@ use crate::spawn::Plan;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Records why the run is being ended (the first reason wins) and kills the main process.
-/// The monitor then kills every other task when it sees the main process die.
 /// The monitor to ask the plan for: user-notify needs kernel support (asked once); Auto without
 /// it is ptrace. A network allow-list needs user-notify (its proxy answers the connects); stack
 /// traces need ptrace.
@@ -39,8 +37,17 @@ fn monitor_for(policy: &Policy) -> Result<Monitor> {
     }
 }
 
-fn kill(shared: &Arc<Shared>, why: KillReason) {
+/// Records why the run is being ended (the first reason wins) and kills the main process.
+/// `traced`: the policy asks for stack traces, so the supervisor takes the main thread's stack
+/// first (only it can: it is the tracer, or attaches); the kill goes through its queue then.
+fn kill(shared: &Arc<Shared>, why: KillReason, traced: bool) {
     shared.kill_reason_or(why);
+    if traced {
+        match supervisor::kill_traced(shared) {
+            Ok(()) => return,
+            Err(e) => log::error!("libsbx: cannot hand a traced kill to the supervisor: {e}"),
+        }
+    }
     if !shared.signal_main_here() {
         // This thread may not signal the sandboxee (a root caller's thread with an empty
         // effective set); the supervisor raises its capabilities for kills.
@@ -215,7 +222,7 @@ impl Sandbox {
     /// Kills the sandboxee and everything it started; the result's status is EXTERNAL_KILL
     /// unless the run had already ended otherwise. Does nothing after the end.
     pub fn kill(&self) {
-        kill(&self.shared, KillReason::External);
+        kill(&self.shared, KillReason::External, self.policy.stack_traces());
     }
 
     /// The host end of the comms channel (see `Executor::enable_comms`), once, after `start`.
@@ -264,7 +271,8 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let started = !matches!(&*lock(&self.shared.phase), Phase::NotStarted);
         if started && !self.is_finished() {
-            kill(&self.shared, KillReason::External);
+            // Nobody sees this result: no stack trace for it.
+            kill(&self.shared, KillReason::External, false);
             if !supervisor::on_supervisor_thread() {
                 let _ = self.wait();
             }

@@ -3,7 +3,8 @@
 //! the three functions in order: C and Rust, static and dynamic, with and without frame
 //! pointers, and with frame pointers but no unwind tables (the frame-pointer fallback); under
 //! either monitor (user-notify attaches on demand). A crash's trace (ptrace only), deep
-//! recursions, and sbx-run's output. x86-64 only: the programs are built for the host by gcc and rustc.
+//! recursions, and sbx-run's output; traces on a timeout and on a kill (`stacktrace/kill.rs`).
+//! x86-64 only: the programs are built for the host by gcc and rustc.
 #![cfg(target_arch = "x86_64")]
 
 mod common;
@@ -398,6 +399,9 @@ fn rust_static() {
 }
 
 include!("testcases/stack_levels.rs");
+
+#[path = "stacktrace/kill.rs"]
+mod kill;
 
 /// Sandboxee side of `rust_test_binary_itself`: does nothing unless asked.
 #[test]

@@ -139,11 +139,11 @@ impl PolicyBuilder {
         self
     }
 
-    /// Records the offending thread's stack in the result of a violation, or of a crash signal
-    /// the program does not handle ([`RunResult::stack_trace`](crate::RunResult::stack_trace)):
-    /// module, symbol, file:line. [`Monitor::Auto`](super::Monitor::Auto) then picks ptrace,
-    /// which sees crash signals too; under user-notify the monitor attaches to the violating
-    /// thread on demand (violations only). Off by default; off, the run does nothing new.
+    /// Records a stack in [`RunResult::stack_trace`](crate::RunResult::stack_trace): the
+    /// offending thread's at a violation or a crash signal the program does not handle (ptrace
+    /// only), the main thread's at a timeout or a kill. [`Monitor::Auto`](super::Monitor::Auto)
+    /// then picks ptrace; user-notify attaches on demand (no crash traces). Off by default; off,
+    /// the run does nothing new. Module, symbol, file:line: see the README's Stack traces.
     pub fn stack_traces(&mut self, on: bool) -> &mut Self {
         self.stack_traces = on;
         self

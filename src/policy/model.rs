@@ -68,7 +68,7 @@ impl Policy {
         self.0.settings.learning
     }
 
-    /// Whether a violation records a stack trace (see
+    /// Whether a violation, crash, timeout or kill records a stack trace (see
     /// [`PolicyBuilder::stack_traces`](super::PolicyBuilder::stack_traces)).
     pub fn stack_traces(&self) -> bool {
         self.0.settings.stack_traces

@@ -261,9 +261,10 @@ pub struct RunResult {
     /// Files the sandboxee left in a plain writable bind belong to it. `None` when the run
     /// ended before a sandbox was planned.
     pub host_uid: Option<u32>,
-    /// For a VIOLATION (or, under ptrace, a SIGNALED by an unhandled crash signal) under a
-    /// policy with [`stack_traces`](crate::PolicyBuilder::stack_traces): the offending
-    /// thread's frames, or why not ([`StackTrace::error`](crate::StackTrace::error)).
+    /// With [`stack_traces`](crate::PolicyBuilder::stack_traces): for a VIOLATION (or, under
+    /// ptrace, a SIGNALED by an unhandled crash signal) the offending thread's frames, for a
+    /// TIMEOUT or EXTERNAL_KILL the main thread's; or why not
+    /// ([`StackTrace::error`](crate::StackTrace::error)).
     pub stack_trace: Option<crate::StackTrace>,
 }
 

@@ -1,13 +1,15 @@
 //! Stack traces of a stopped sandboxee thread (opt-in: `PolicyBuilder::stack_traces`).
 //!
-//! The monitor calls [`capture`] while the offending thread sits in a ptrace stop: the seccomp
-//! stop of a violation or the signal-delivery-stop of a crash under the ptrace monitor, the stop
-//! of an on-demand attach under user-notify (`monitor/unotify/attach.rs`). The walk runs on the supervisor thread, from the thread's registers
-//! (`regs.rs`, `PTRACE_GETREGSET`) and memory (`memory.rs`, `process_vm_readv`), with the
-//! modules `/proc/PID/maps` names (`maps.rs`) read from the sandboxee's own view of the
-//! filesystem (`module.rs`); `unwind.rs` steps through the frames with the modules' CFI
-//! (`.eh_frame`, `.debug_frame`) or, without CFI, the frame-pointer chain, and `symbols.rs` names
-//! each frame (symbol tables, DWARF line tables, demangled).
+//! The monitor calls [`capture`] while the thread sits in a ptrace stop: the seccomp stop of a
+//! violation, the signal-delivery-stop of a crash or, at a timeout or a kill, the main thread's
+//! stop for `PTRACE_INTERRUPT` under the ptrace monitor (`monitor/ptrace/kill_trace.rs`); the
+//! stop of an on-demand attach under user-notify (`monitor/unotify/attach.rs`). The walk runs
+//! on the supervisor thread, from the thread's registers (`regs.rs`, `PTRACE_GETREGSET`) and
+//! memory (`memory.rs`, `process_vm_readv`), with the modules `/proc/PID/maps` names
+//! (`maps.rs`) read from the sandboxee's own view of the filesystem (`module.rs`); `unwind.rs`
+//! steps through the frames with the modules' CFI (`.eh_frame`, `.debug_frame`) or, without
+//! CFI, the frame-pointer chain, and `symbols.rs` names each frame (symbol tables, DWARF line
+//! tables, demangled).
 //!
 //! Everything read comes from the sandboxee and may be hostile: the ELF and DWARF parsers are
 //! pure Rust over byte slices (gimli, object, addr2line) and never see more than [`limits`]
@@ -130,6 +132,18 @@ impl StackTrace {
             error: Some(why.to_string()),
             ..StackTrace::default()
         }
+    }
+
+    /// The trace of a thread that did not stop within `waited` after `PTRACE_INTERRUPT`.
+    pub(crate) fn did_not_stop(thread: i32, waited: Duration) -> StackTrace {
+        StackTrace::unavailable(
+            thread,
+            &format!(
+                "the thread did not stop for the trace within {} ms (in a wait only a kill \
+                 ends: uninterruptible sleep, vfork)",
+                waited.as_millis()
+            ),
+        )
     }
 
     /// One line per frame (`#0 ...`), then the reason the walk stopped early, if it did.

@@ -2,9 +2,11 @@
 #ifndef SBX_TEST_CXX_H
 #define SBX_TEST_CXX_H
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sbx.h"
@@ -78,6 +80,24 @@ inline Result RunToEnd(Executor e, const sbx_policy *p) {
     const sbx_result *r = nullptr;
     if (!s || sbx_sandbox_run(s.get(), &r, nullptr) != SBX_STATUS_OK) return Result();
     return Result(r);
+}
+
+// Starts `s`, has another thread kill it after `ms` (sbx_sandbox_kill, which may be called while
+// this thread waits; `check` first, if any, on that thread; the kill's status in `*killed`), and
+// returns the result.
+inline Result KillFromAnotherThread(const Sandbox &s, int ms, sbx_status *killed,
+                                    void (*check)(const sbx_sandbox *) = nullptr) {
+    if (!s || sbx_sandbox_start(s.get(), nullptr) != SBX_STATUS_OK) return Result();
+    const sbx_sandbox *shared = s.get();
+    std::thread killer([shared, ms, check, killed] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        if (check != nullptr) check(shared);
+        *killed = sbx_sandbox_kill(shared);
+    });
+    const sbx_result *raw = nullptr;
+    sbx_status st = sbx_sandbox_wait(s.get(), &raw, nullptr);
+    killer.join();
+    return st == SBX_STATUS_OK ? Result(raw) : Result();
 }
 
 inline std::string Str(const char *s) { return s != nullptr ? s : "(null)"; }

@@ -511,19 +511,13 @@ TEST(Sandbox, AuditRunListsRefusedCalls) {
 TEST(Sandbox, KillFromAnotherThreadDuringWait) {
     Policy p = TestPolicy();
     Sandbox s = NewSandbox(TestExecutor({"spin"}), p.get());
-    ASSERT_NE(s, nullptr);
-    ASSERT_EQ(sbx_sandbox_start(s.get(), nullptr), SBX_STATUS_OK);
-    const sbx_sandbox *shared = s.get();
-    std::thread killer([shared] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    sbx_status killed = SBX_STATUS_INVALID_STATE;
+    Result r = KillFromAnotherThread(s, 100, &killed, [](const sbx_sandbox *shared) {
         EXPECT_GT(sbx_sandbox_pid(shared), 0);
         EXPECT_FALSE(sbx_sandbox_is_finished(shared));
-        EXPECT_EQ(sbx_sandbox_kill(shared), SBX_STATUS_OK);
     });
-    const sbx_result *raw = nullptr;
-    EXPECT_EQ(sbx_sandbox_wait(s.get(), &raw, nullptr), SBX_STATUS_OK);
-    killer.join();
-    Result r(raw);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(killed, SBX_STATUS_OK);
     EXPECT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_EXTERNAL_KILL);
     int32_t sig = 0;
     EXPECT_TRUE(sbx_result_signal(r.get(), &sig));

@@ -1,6 +1,6 @@
 // Stack traces on violation through the C API: the testee's forbidden getpriority (a syscall()
 // call in main) yields frames naming syscall and main; NULL and out-of-range arguments are
-// refused; a policy without stack traces gives none.
+// refused; a policy without stack traces gives none. sbx_sandbox_kill: the main thread's stack.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -63,6 +63,29 @@ TEST_P(StackTraceMonitor, ViolationNamesTheFrames) {
     EXPECT_FALSE(sbx_result_stack_frame(r.get(), n, &f));
     EXPECT_FALSE(sbx_result_stack_frame(r.get(), 0, nullptr));
     EXPECT_FALSE(sbx_result_stack_frame(nullptr, 0, &f));
+}
+
+TEST_P(StackTraceMonitor, KillTracesTheMainThread) {
+    Policy p = ViolationPolicy(true, GetParam());
+    ASSERT_NE(p, nullptr);
+    Sandbox s = NewSandbox(TestExecutor({"spin"}), p.get());
+    sbx_status killed = SBX_STATUS_INVALID_STATE;
+    Result r = KillFromAnotherThread(s, 200, &killed);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(killed, SBX_STATUS_OK);
+    ASSERT_EQ(sbx_result_status(r.get()), SBX_RUN_STATUS_EXTERNAL_KILL);
+    int32_t thread = 0;
+    ASSERT_TRUE(sbx_result_stack_trace(r.get(), &thread));
+    EXPECT_EQ(thread, sbx_result_pid(r.get()));
+    size_t n = sbx_result_stack_frame_count(r.get());
+    bool main_seen = false;
+    for (size_t i = 0; i < n; i++) {
+        sbx_stack_frame f{};
+        ASSERT_TRUE(sbx_result_stack_frame(r.get(), i, &f));
+        main_seen = main_seen || (Str(f.symbol) == "main" && Str(f.module) == SBX_TESTEE);
+    }
+    // The testee spins in nanosleep called from main (through an inlined helper).
+    EXPECT_TRUE(main_seen) << n << " frames; " << Str(sbx_result_stack_trace_error(r.get()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Monitors, StackTraceMonitor,

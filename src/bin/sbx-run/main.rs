@@ -58,10 +58,11 @@ POLICY:
                                    rules still end the run. For writing a policy, not for
                                    running hostile code.
     --stack-trace                  On a violation or an unhandled crash signal, print the
-                                   offending thread's stack (module, function, file:line where
-                                   the program has debug info; also in --json). --monitor auto
-                                   picks ptrace (crashes too); --monitor unotify attaches to
-                                   the violating thread on demand (violations only).
+                                   offending thread's stack; on a timeout or a kill (SIGINT,
+                                   SIGTERM), the main thread's (module, function, file:line
+                                   where the program has debug info; also in --json).
+                                   --monitor auto picks ptrace (crashes too); --monitor
+                                   unotify attaches on demand (no crash traces).
     --learn FILE                   Learn mode: run PROGRAM with no syscall rules (only the
                                    mandatory ones and the denials of --errno and --policy,
                                    which stay in force and are written out first), letting
@@ -221,7 +222,7 @@ JSON (--json), one line, keys always present:
                   \"file\":\"PATH\"|null,\"line\":N|null,\"repeats\":N,
                   \"found_by\":\"registers|cfi|frame_pointer\"}, ...],
                   \"truncated\":BOOL,\"error\":\"...\"|null}|null
-                  (a violation or crash with --stack-trace),
+                  (a violation, crash, timeout or kill with --stack-trace),
      \"description\":\"one-line summary\"}
 
 EXAMPLES:

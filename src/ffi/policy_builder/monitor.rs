@@ -70,11 +70,13 @@ impl sbx_policy_builder {
         })
     }
 
-    /// Stack traces on violation when `on`: the result of a violation (or, under ptrace, of an
-    /// unhandled crash signal such as SIGSEGV) holds the offending thread's frames (`sbx_result_stack_trace`, `sbx_result_stack_frame`): module, function,
-    /// file:line where the program has debug info. `SBX_MONITOR_AUTO` then picks ptrace, which
-    /// sees crash signals too; under `SBX_MONITOR_UNOTIFY` the monitor attaches to the violating
-    /// thread on demand (violations only). Off by default; off, nothing changes.
+    /// Stack traces when `on`: the result of a violation (or, under ptrace, of an unhandled
+    /// crash signal such as SIGSEGV) holds the offending thread's frames, that of a timeout or
+    /// a kill (`sbx_sandbox_kill`) the main thread's, taken just before the kill
+    /// (`sbx_result_stack_trace`, `sbx_result_stack_frame`): module, function, file:line where
+    /// the program has debug info. `SBX_MONITOR_AUTO` then picks ptrace, which sees crash
+    /// signals too; under `SBX_MONITOR_UNOTIFY` the monitor attaches on demand (no crash
+    /// traces). Off by default; off, nothing changes.
     ///
     /// Errors: `SBX_STATUS_NULL_PARAMETER` (`builder`).
     #[no_mangle]

@@ -70,8 +70,10 @@ fn with_stack<T>(result: *const sbx_result, none: T, f: impl FnOnce(&StackHandle
 }
 
 impl sbx_result {
-    /// Returns whether the result has a stack trace (a violation, or under the ptrace monitor a
-    /// crash signal the program did not handle, under a policy with stack traces on) and writes the host thread id it is of to `*thread_out` (which may be NULL).
+    /// Returns whether the result has a stack trace (a violation, under the ptrace monitor a
+    /// crash signal the program did not handle, a timeout or a kill (`sbx_sandbox_kill`: the
+    /// main thread's), under a policy with stack traces on) and writes the host thread id it
+    /// is of to `*thread_out` (which may be NULL).
     /// False for NULL and for any other run.
     #[no_mangle]
     pub extern "C" fn sbx_result_stack_trace(

@@ -47,6 +47,7 @@ impl Monitor {
             new_tasks: Vec::new(),
             stack_trace: None,
             signal_trace: None,
+            kill_trace: super::kill_trace::KillTrace::Idle,
         }
     }
 
@@ -67,6 +68,10 @@ impl Monitor {
             self.main = Some(pid);
         }
         if Some(pid) == self.main {
+            self.abandon_kill_trace(crate::stacktrace::StackTrace::unavailable(
+                pid,
+                "the thread ended before it stopped for the trace",
+            ));
             self.main_status = Some((status, rusage));
             if !self.exec_seen && libc::WIFEXITED(status) {
                 if let Some(p) = child.plan() {
@@ -97,6 +102,9 @@ impl Monitor {
         if self.tasks.insert(pid) {
             // A new task whose first stop arrived before its parent's fork event.
             self.on_new_task(pid);
+        }
+        if self.take_kill_trace(pid, shared) {
+            return;
         }
         let sig = libc::WSTOPSIG(status);
         let event = (status >> 16) & 0xffff;

@@ -15,6 +15,7 @@
 //! `seccomp.rs` the seccomp stops, `requests.rs` the plain ptrace requests and the signal mask.
 
 mod events;
+mod kill_trace;
 mod requests;
 mod seccomp;
 
@@ -99,6 +100,20 @@ impl Running {
     ) {
         self.monitor
             .on_stop(pid, status, &mut self.child, shared, notify);
+    }
+
+    /// With stack traces on, interrupts the main thread for a timeout's or a kill's trace; true
+    /// when its stop is now awaited (it kills then), false when the caller is to kill now.
+    pub(crate) fn interrupt_for_trace(&mut self) -> bool {
+        self.monitor.interrupt_for_trace()
+    }
+
+    /// The awaited stop did not come in time: the caller kills without a trace.
+    pub(crate) fn abandon_kill_trace(&mut self, waited: std::time::Duration) {
+        if let Some(main) = self.monitor.main {
+            let t = crate::stacktrace::StackTrace::did_not_stop(main, waited);
+            self.monitor.abandon_kill_trace(t);
+        }
     }
 
     /// Kills every task (the run's outcome is decided elsewhere, e.g. a panicked callback).
@@ -200,4 +215,6 @@ struct Monitor {
     stack_trace: Option<crate::stacktrace::StackTrace>,
     /// The stack of the first thread that got an unhandled crash signal, and the signal.
     signal_trace: Option<(i32, crate::stacktrace::StackTrace)>,
+    /// A timeout's or a kill's trace of the main thread (`kill_trace.rs`).
+    kill_trace: kill_trace::KillTrace,
 }

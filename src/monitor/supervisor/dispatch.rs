@@ -87,6 +87,7 @@ impl Supervisor {
                         deadline,
                         effective,
                         needs_wait4,
+                        trace_until: None,
                     },
                 );
             }

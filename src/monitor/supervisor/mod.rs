@@ -28,7 +28,7 @@
 
 use super::epoll::{Epoll, Source};
 use super::ptrace;
-use super::state::{lock, KillReason, Shared};
+use super::state::{lock, Shared};
 use super::unotify;
 use crate::caps::with_raised_capabilities;
 use crate::error::{Error, Result};
@@ -42,6 +42,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 mod dispatch;
+mod kill;
 
 /// A sandbox to start.
 pub(crate) struct Job {
@@ -60,6 +61,8 @@ enum Request {
     Start(Job),
     /// SIGKILL with the supervisor's capabilities (the caller's thread was refused).
     Kill(Weak<Shared>),
+    /// A kill with stack traces on: the main thread's stack first (`kill.rs`).
+    KillTraced(Weak<Shared>),
 }
 
 /// Requests for the supervisor, taken when its doorbell rings.
@@ -86,6 +89,11 @@ pub(crate) fn start(job: Job) -> Result<()> {
 /// Asks the supervisor to send the SIGKILL the calling thread was not allowed to send.
 pub(crate) fn kill(shared: &Arc<Shared>) -> Result<()> {
     submit(Request::Kill(Arc::downgrade(shared)))
+}
+
+/// Asks the supervisor to end the run after taking its main thread's stack (stack traces on).
+pub(crate) fn kill_traced(shared: &Arc<Shared>) -> Result<()> {
+    submit(Request::KillTraced(Arc::downgrade(shared)))
 }
 
 fn submit(r: Request) -> Result<()> {
@@ -179,6 +187,8 @@ struct Entry {
     effective: Option<[u32; 2]>,
     /// Counted in [`Supervisor::wait4_runs`].
     needs_wait4: bool,
+    /// A timeout's or a kill's trace awaits the main thread's stop until then (`kill.rs`).
+    trace_until: Option<Instant>,
 }
 
 struct Event {
@@ -327,6 +337,11 @@ impl Supervisor {
                         with_raised_capabilities(|| s.signal_main_here());
                     }
                 }
+                Request::KillTraced(w) => {
+                    if let Some(s) = w.upgrade() {
+                        self.kill_traced(&s);
+                    }
+                }
             }
         }
     }
@@ -343,24 +358,6 @@ impl Supervisor {
             }
             Err(err) => log::error!("libsbx: no new doorbell: {err}"),
         }
-    }
-
-    /// Kills what has run out of wall time; arms the alarm for the next deadline.
-    fn expire_deadlines(&mut self) {
-        let now = Instant::now();
-        let mut next: Option<Instant> = None;
-        for e in self.jobs.values_mut() {
-            match e.deadline {
-                Some(d) if d <= now => {
-                    e.deadline = None;
-                    e.shared.kill_reason_or(KillReason::Timeout);
-                    with_raised_capabilities(|| e.shared.signal_main_here());
-                }
-                Some(d) => next = Some(next.map_or(d, |n| n.min(d))),
-                None => {}
-            }
-        }
-        self.door.set_alarm(next);
     }
 }
 
