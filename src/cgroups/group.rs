@@ -19,6 +19,9 @@ pub(crate) struct SandboxCgroup {
     dirs: Vec<(Controller, PathBuf, bool)>,
     /// The group's v2 directory and an fd of it to be born in.
     v2: Option<V2Group>,
+    /// A v1 pids directory's `pids.events` `max` count when taken: refused forks count from
+    /// there (the directory goes back to the pool after the run).
+    pids_base: u64,
 }
 
 /// A sandbox's cgroup v2 directory.
@@ -42,7 +45,7 @@ impl SandboxCgroup {
             return Ok(None);
         }
         limits.validate()?;
-        let mut cg = SandboxCgroup { dirs: Vec::new(), v2: None };
+        let mut cg = SandboxCgroup { dirs: Vec::new(), v2: None, pids_base: 0 };
         let wanted = [
             (Controller::Memory, limits.memory.is_some()),
             (Controller::Pids, limits.pids.is_some()),
@@ -56,11 +59,16 @@ impl SandboxCgroup {
                 unsupported(c, "no cgroup hierarchy of this host holds that controller".into())
             })?;
             // v2 keeps every controller in one directory.
-            let dir = match cg.dirs.iter().find(|(_, d, _)| d.parent() == Some(place.dir.as_path())) {
-                Some((_, d, _)) => d.clone(),
-                None => pool::take(&place.dir)
-                    .map(|r| r.dir)
-                    .map_err(|e| unsupported(c, format!("cannot make a group under {}: {e}", place.dir.display())))?,
+            let shared = cg.dirs.iter().find(|(_, d, _)| d.parent() == Some(place.dir.as_path()));
+            let dir = if let Some((_, d, _)) = shared {
+                d.clone()
+            } else {
+                let r = pool::take(&place.dir)
+                    .map_err(|e| unsupported(c, format!("cannot make a group under {}: {e}", place.dir.display())))?;
+                if c == Controller::Pids && !place.v2 {
+                    cg.pids_base = r.pids_base;
+                }
+                r.dir
             };
             cg.dirs.push((c, dir.clone(), place.v2));
             write_limit(c, &dir, place.v2, limits)
@@ -98,6 +106,30 @@ impl SandboxCgroup {
         }
     }
 
+    /// Moves the calling thread (alone) into the group's v1 directories, so that a child it
+    /// clones now is born there; the guard moves it back. `None` if any move fails (then the
+    /// thread is back where it was, and the child is moved after its clone).
+    ///
+    /// Why a thread and not the child: moving a process through `cgroup.procs` takes the
+    /// kernel's thread-group lock for writing, which waits for an RCU grace period (often
+    /// milliseconds) unless another move happened moments before. Writing `0` to a v1 `tasks`
+    /// file moves only the writing thread, which cannot exit or exec meanwhile, and takes no such
+    /// lock. The thread counts against the group's process limit while it is there.
+    pub(crate) fn enter_v1_here(&self) -> Option<V1Birth> {
+        let mut birth = V1Birth { back: Vec::new() };
+        for dir in self.groups().into_iter().filter(|d| self.is_v1(d)) {
+            let back = dir.parent()?.to_path_buf();
+            std::fs::write(dir.join("tasks"), "0").ok()?;
+            birth.back.push(back);
+        }
+        (!birth.back.is_empty()).then_some(birth)
+    }
+
+    /// Whether `dir` is one of the group's v1 directories.
+    fn is_v1(&self, dir: &Path) -> bool {
+        self.dirs.iter().any(|(_, d, v2)| !v2 && d == dir)
+    }
+
     /// An fd of the group's v2 directory, for `clone3(CLONE_INTO_CGROUP)`.
     pub(crate) fn birth_fd(&self) -> Option<RawFd> {
         self.v2.as_ref().map(|g| g.fd.as_raw_fd())
@@ -115,14 +147,14 @@ impl SandboxCgroup {
         out
     }
 
-    /// Moves process `pid` (the sandbox's first, not yet released) into the group: into every
-    /// directory, or, when it was born in the v2 one, into the others (v1).
-    pub(crate) fn add(&self, pid: libc::pid_t, born_in_v2: bool) -> std::io::Result<()> {
+    /// Moves process `pid` (the sandbox's first) into the group's directories it was not born
+    /// in: none, the v1 ones (born in v2 only), or every one.
+    pub(crate) fn add(&self, pid: libc::pid_t, born_in_v2: bool, born_in_v1: bool) -> std::io::Result<()> {
         let pid = pid.to_string();
-        let born = self.v2.as_ref().filter(|_| born_in_v2).map(|g| g.dir.as_path());
+        let born_v2 = self.v2.as_ref().filter(|_| born_in_v2).map(|g| g.dir.as_path());
         self.groups()
             .into_iter()
-            .filter(|dir| Some(*dir) != born)
+            .filter(|dir| Some(*dir) != born_v2 && !(born_in_v1 && self.is_v1(dir)))
             .try_for_each(|dir| std::fs::write(dir.join("cgroup.procs"), &pid))
     }
 
@@ -140,7 +172,10 @@ impl SandboxCgroup {
                     u.memory_peak = read("memory.max_usage_in_bytes").trim().parse().ok();
                     u.oom_kills = keyed(&read("memory.oom_control"), "oom_kill");
                 }
-                (Controller::Pids, _) => u.pids_refused = keyed(&read("pids.events"), "max"),
+                (Controller::Pids, true) => u.pids_refused = keyed(&read("pids.events"), "max"),
+                (Controller::Pids, false) => {
+                    u.pids_refused = keyed(&read("pids.events"), "max").saturating_sub(self.pids_base);
+                }
                 // Co-mounted cpu,cpuacct (v1): nanoseconds.
                 (Controller::Cpu, false) => {
                     u.cpu_usec = read("cpuacct.usage").trim().parse::<u64>().ok().map(|ns| ns / 1000);
@@ -177,6 +212,23 @@ impl Drop for SandboxCgroup {
             }
         }
         pool::remove(dirs);
+    }
+}
+
+/// The calling thread in a sandbox's v1 groups ([`SandboxCgroup::enter_v1_here`]); dropped,
+/// it moves back into the parents (this process's own groups).
+#[derive(Debug)]
+pub(crate) struct V1Birth {
+    back: Vec<PathBuf>,
+}
+
+impl Drop for V1Birth {
+    fn drop(&mut self) {
+        for dir in &self.back {
+            if let Err(e) = std::fs::write(dir.join("tasks"), "0") {
+                log::warn!("libsbx: cannot move the supervisor thread back to {}: {e}", dir.display());
+            }
+        }
     }
 }
 
@@ -265,7 +317,7 @@ mod tests {
         };
         let mut sleeper = std::process::Command::new("sleep").arg("30").spawn().expect("sleep");
         let pid = libc::pid_t::try_from(sleeper.id()).expect("a pid");
-        cg.add(pid, false).expect("moved into the group");
+        cg.add(pid, false, false).expect("moved into the group");
         let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
         assert_eq!(procs.trim(), pid.to_string());
         drop(cg);
@@ -311,7 +363,7 @@ mod tests {
             .spawn()
             .expect("sh");
         let pid = libc::pid_t::try_from(sh.id()).expect("a pid");
-        first.add(pid, false).expect("moved into the group");
+        first.add(pid, false, false).expect("moved into the group");
         drop(sh.stdin.take());
         assert!(sh.wait().expect("wait").success());
         let used = first.usage().cpu_usec.expect("cpu.stat");

@@ -13,7 +13,8 @@ enum Chore {
     /// Remove these used groups.
     Remove(Vec<PathBuf>),
     /// Put this used group back into the pool once its last task is gone (a v2 group without
-    /// controllers: it keeps nothing of its run but counters, whose values are noted).
+    /// controllers, or a v1 pids group: it keeps nothing of its run but counters, whose values
+    /// are noted).
     Recycle(PathBuf),
     /// Say when every earlier chore is done.
     Done(mpsc::Sender<()>),
@@ -37,6 +38,8 @@ pub(super) struct Ready {
     pub dir: PathBuf,
     /// Its `cpu.stat` usage when it was put back (0 when made): what a run's usage counts from.
     pub cpu_base: u64,
+    /// Its `pids.events` `max` count when it was put back (0 when made), likewise.
+    pub pids_base: u64,
 }
 
 static POOL: Mutex<Vec<Ready>> = Mutex::new(Vec::new());
@@ -45,10 +48,23 @@ fn lock() -> std::sync::MutexGuard<'static, Vec<Ready>> {
     POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// `libsbx-<pid namespace>-<pid>-`: this process's groups.
+/// `libsbx-<pid namespace>-<pid>.<start time>-`: this process's groups. The start time tells a
+/// later process that got the same pid (in a pid namespace whose number was reused) from this
+/// one, so that its sweep removes what this one left.
 fn prefix() -> &'static str {
     static P: OnceLock<String> = OnceLock::new();
-    P.get_or_init(|| format!("libsbx-{}-{}-", pid_ns(), std::process::id()))
+    P.get_or_init(|| {
+        let pid = std::process::id();
+        format!("libsbx-{}-{pid}.{}-", pid_ns(), start_time(pid).unwrap_or(0))
+    })
+}
+
+/// Process `pid`'s start time (clock ticks after boot, field 22 of `/proc/PID/stat`).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold anything.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 fn pid_ns() -> u64 {
@@ -74,7 +90,7 @@ pub(super) fn take(parent: &Path) -> std::io::Result<Ready> {
         r
     } else {
         sweep(parent);
-        Ready { dir: make(parent)?, cpu_base: 0 }
+        Ready { dir: make(parent)?, cpu_base: 0, pids_base: 0 }
     };
     send(Chore::Refill(parent.to_path_buf()));
     Ok(ready)
@@ -141,7 +157,7 @@ fn do_chore(chore: Chore) {
                 break;
             }
             match make(&parent) {
-                Ok(dir) => lock().push(Ready { dir, cpu_base: 0 }),
+                Ok(dir) => lock().push(Ready { dir, cpu_base: 0, pids_base: 0 }),
                 Err(_) => break,
             }
         },
@@ -174,11 +190,11 @@ fn ready_under(parent: &Path) -> usize {
     lock().iter().filter(|r| r.dir.parent() == Some(parent)).count()
 }
 
-/// [`Chore::Recycle`]: once `dir` holds no task (waiting up to a second for those
-/// `cgroup.kill` just killed), back into the pool with its CPU usage noted, or removed when
-/// the pool is released or keeps no groups. It goes back even when the refill has made the
-/// pool full again: then no group is made or removed while runs follow each other (the pool
-/// holds at most [`READY`] plus the runs in flight).
+/// [`Chore::Recycle`]: once `dir` holds no task (waiting up to a second), back into the pool
+/// with its CPU usage noted, or removed when the pool is released, keeps no groups, or holds
+/// [`READY`] + 1 under that parent already. One above [`READY`]: the refill after a take has
+/// made the pool full again by the time the run's group comes back, and runs that follow each
+/// other then make and remove no group at all.
 fn recycle_now(dir: PathBuf) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
     let empty = || {
@@ -187,15 +203,16 @@ fn recycle_now(dir: PathBuf) {
     while !empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let full = RELEASED.load(Ordering::Relaxed) || READY.load(Ordering::Relaxed) == 0;
-    let stat = std::fs::read_to_string(dir.join("cpu.stat")).unwrap_or_default();
-    match super::keyed_opt(&stat, "usage_usec") {
-        Some(cpu_base) if empty() && !full => lock().push(Ready { dir, cpu_base }),
-        _ => {
-            if let Err(e) = remove_group(&dir) {
-                log::warn!("libsbx: cannot remove cgroup {}: {e}", dir.display());
-            }
-        }
+    let ready = READY.load(Ordering::Relaxed);
+    let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+    let full = RELEASED.load(Ordering::Relaxed) || ready == 0 || ready_under(&parent) > ready;
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+    let cpu_base = super::keyed(&read("cpu.stat"), "usage_usec");
+    let pids_base = super::keyed(&read("pids.events"), "max");
+    if empty() && !full {
+        lock().push(Ready { dir, cpu_base, pids_base });
+    } else if let Err(e) = remove_group(&dir) {
+        log::warn!("libsbx: cannot remove cgroup {}: {e}", dir.display());
     }
 }
 
@@ -214,12 +231,18 @@ fn sweep(parent: &Path) {
     let Ok(rd) = std::fs::read_dir(parent) else { return };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix(&ns).and_then(|r| r.split('-').next()) else {
+        let Some(owner) = name.strip_prefix(&ns).and_then(|r| r.split('-').next()) else {
             continue;
         };
-        if pid.parse::<u32>().is_ok_and(|p| p != std::process::id())
-            && !Path::new(&format!("/proc/{pid}")).exists()
-        {
+        // `pid.start` (or `pid` alone, as older versions named them).
+        let (pid, start) = owner.split_once('.').map_or((owner, None), |(p, s)| (p, Some(s)));
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        let ours = name.starts_with(prefix());
+        let alive = match start.and_then(|s| s.parse::<u64>().ok()) {
+            Some(start) => start_time(pid) == Some(start),
+            None => Path::new(&format!("/proc/{pid}")).exists(),
+        };
+        if !ours && !alive {
             let _ = std::fs::remove_dir(e.path());
         }
     }

@@ -53,8 +53,11 @@ impl Child {
         let Some(cg) = &self.cgroup else {
             return Ok(());
         };
-        let born = self.spawned.as_ref().is_some_and(|s| s.born_in_cgroup);
-        match with_raised_capabilities(|| cg.add(pid, born)) {
+        let (v2, v1) = self
+            .spawned
+            .as_ref()
+            .map_or((false, false), |s| (s.born_in_cgroup, s.born_in_v1));
+        match with_raised_capabilities(|| cg.add(pid, v2, v1)) {
             Err(e) if late && e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
             Err(e) => Err(Box::new(step_error(
                 Reason::FailedLimits,

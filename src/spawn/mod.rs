@@ -43,6 +43,8 @@ pub(crate) struct Spawned {
     _sync_read: OwnedFd,
     /// Born in the sandbox's cgroup v2 group (`CLONE_INTO_CGROUP`): it need not be moved there.
     pub born_in_cgroup: bool,
+    /// Born in the sandbox's v1 groups (cloned by a thread moved there for the clone).
+    pub born_in_v1: bool,
     /// The init is moved into the sandbox's cgroup after its release ([`ChildArgs::join_late`]).
     pub join_late: bool,
 }
@@ -202,10 +204,15 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     };
     let arg = std::ptr::addr_of!(*args) as *mut libc::c_void;
     let birth = plan.cgroup.as_ref().and_then(crate::cgroups::SandboxCgroup::birth_fd);
+    // This thread in the sandbox's v1 groups for the clone (back when the guard drops).
+    let v1_birth = plan.cgroup.as_ref().and_then(|cg| {
+        crate::caps::with_raised_capabilities(|| cg.enter_v1_here())
+    });
     // SAFETY: the lower stack of our mapping, which only the child uses; the child runs only
     // `entry`, which uses raw syscalls and memory that outlives its pre-exec phase.
     let born = birth.and_then(|cgroup| unsafe { clone_into(cgroup, stack, flags, entry, arg) });
     let born_in_cgroup = born.is_some();
+    let born_in_v1 = v1_birth.is_some();
     // SAFETY: the stack grows down from the end of the lower stack (16-byte aligned); as above.
     let pid = born.unwrap_or_else(|| unsafe {
         let top = stack
@@ -215,6 +222,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         libc::clone(entry, top, flags, arg)
     });
     let clone_error = std::io::Error::last_os_error();
+    crate::caps::with_raised_capabilities(|| drop(v1_birth));
     drop(in_shared_net);
     if pid < 0 {
         let e = clone_error;
@@ -240,6 +248,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         sync_write: Some(sync_write),
         _sync_read: sync_read,
         born_in_cgroup,
+        born_in_v1,
         join_late,
     })
 }
