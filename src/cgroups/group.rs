@@ -19,9 +19,6 @@ pub(crate) struct SandboxCgroup {
     dirs: Vec<(Controller, PathBuf, bool)>,
     /// The group's v2 directory and an fd of it to be born in.
     v2: Option<V2Group>,
-    /// A v1 pids directory's `pids.events` `max` count when taken: refused forks count from
-    /// there (the directory goes back to the pool after the run).
-    pids_base: u64,
 }
 
 /// A sandbox's cgroup v2 directory.
@@ -45,7 +42,7 @@ impl SandboxCgroup {
             return Ok(None);
         }
         limits.validate()?;
-        let mut cg = SandboxCgroup { dirs: Vec::new(), v2: None, pids_base: 0 };
+        let mut cg = SandboxCgroup { dirs: Vec::new(), v2: None };
         let wanted = [
             (Controller::Memory, limits.memory.is_some()),
             (Controller::Pids, limits.pids.is_some()),
@@ -63,12 +60,9 @@ impl SandboxCgroup {
             let dir = if let Some((_, d, _)) = shared {
                 d.clone()
             } else {
-                let r = pool::take(&place.dir)
-                    .map_err(|e| unsupported(c, format!("cannot make a group under {}: {e}", place.dir.display())))?;
-                if c == Controller::Pids && !place.v2 {
-                    cg.pids_base = r.pids_base;
-                }
-                r.dir
+                pool::take(&place.dir)
+                    .map_err(|e| unsupported(c, format!("cannot make a group under {}: {e}", place.dir.display())))?
+                    .dir
             };
             cg.dirs.push((c, dir.clone(), place.v2));
             write_limit(c, &dir, place.v2, limits)
@@ -172,10 +166,7 @@ impl SandboxCgroup {
                     u.memory_peak = read("memory.max_usage_in_bytes").trim().parse().ok();
                     u.oom_kills = keyed(&read("memory.oom_control"), "oom_kill");
                 }
-                (Controller::Pids, true) => u.pids_refused = keyed(&read("pids.events"), "max"),
-                (Controller::Pids, false) => {
-                    u.pids_refused = keyed(&read("pids.events"), "max").saturating_sub(self.pids_base);
-                }
+                (Controller::Pids, _) => u.pids_refused = keyed(&read("pids.events"), "max"),
                 // Co-mounted cpu,cpuacct (v1): nanoseconds.
                 (Controller::Cpu, false) => {
                     u.cpu_usec = read("cpuacct.usage").trim().parse::<u64>().ok().map(|ns| ns / 1000);

@@ -13,8 +13,7 @@ enum Chore {
     /// Remove these used groups.
     Remove(Vec<PathBuf>),
     /// Put this used group back into the pool once its last task is gone (a v2 group without
-    /// controllers, or a v1 pids group: it keeps nothing of its run but counters, whose values
-    /// are noted).
+    /// controllers: it keeps nothing of its run but counters, whose values are noted).
     Recycle(PathBuf),
     /// Say when every earlier chore is done.
     Done(mpsc::Sender<()>),
@@ -38,8 +37,6 @@ pub(super) struct Ready {
     pub dir: PathBuf,
     /// Its `cpu.stat` usage when it was put back (0 when made): what a run's usage counts from.
     pub cpu_base: u64,
-    /// Its `pids.events` `max` count when it was put back (0 when made), likewise.
-    pub pids_base: u64,
 }
 
 static POOL: Mutex<Vec<Ready>> = Mutex::new(Vec::new());
@@ -90,7 +87,7 @@ pub(super) fn take(parent: &Path) -> std::io::Result<Ready> {
         r
     } else {
         sweep(parent);
-        Ready { dir: make(parent)?, cpu_base: 0, pids_base: 0 }
+        Ready { dir: make(parent)?, cpu_base: 0 }
     };
     send(Chore::Refill(parent.to_path_buf()));
     Ok(ready)
@@ -157,7 +154,7 @@ fn do_chore(chore: Chore) {
                 break;
             }
             match make(&parent) {
-                Ok(dir) => lock().push(Ready { dir, cpu_base: 0, pids_base: 0 }),
+                Ok(dir) => lock().push(Ready { dir, cpu_base: 0 }),
                 Err(_) => break,
             }
         },
@@ -197,20 +194,21 @@ fn ready_under(parent: &Path) -> usize {
 /// other then make and remove no group at all.
 fn recycle_now(dir: PathBuf) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
-    let empty = || {
+    let holds_none = || {
         std::fs::read_to_string(dir.join("cgroup.procs")).is_ok_and(|p| p.trim().is_empty())
     };
-    while !empty() && std::time::Instant::now() < deadline {
+    let mut empty = holds_none();
+    while !empty && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(5));
+        empty = holds_none();
     }
     let ready = READY.load(Ordering::Relaxed);
     let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
     let full = RELEASED.load(Ordering::Relaxed) || ready == 0 || ready_under(&parent) > ready;
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
-    let cpu_base = super::keyed(&read("cpu.stat"), "usage_usec");
-    let pids_base = super::keyed(&read("pids.events"), "max");
-    if empty() && !full {
-        lock().push(Ready { dir, cpu_base, pids_base });
+    if empty && !full {
+        let stat = std::fs::read_to_string(dir.join("cpu.stat")).unwrap_or_default();
+        let cpu_base = super::keyed(&stat, "usage_usec");
+        lock().push(Ready { dir, cpu_base });
     } else if let Err(e) = remove_group(&dir) {
         log::warn!("libsbx: cannot remove cgroup {}: {e}", dir.display());
     }
