@@ -3,13 +3,47 @@
 
 use super::sbx_policy_builder;
 use crate::error::Error;
-use crate::ffi::failure::sbx_error;
+use crate::ffi::failure::{sbx_error, Failure};
 use crate::ffi::executor::sbx_executor;
 use crate::ffi::handle::{box_into_ptr, check_out, try_mut, try_path, try_str, write_out};
 use crate::ffi::panic::boundary_status;
 use crate::ffi::status::sbx_status;
 use crate::PolicyBuilder;
 use std::ffi::c_char;
+
+/// `origin` as given, or `"policy"` for NULL.
+fn origin_or_default<'a>(origin: *const c_char) -> Result<&'a str, Failure> {
+    if origin.is_null() {
+        Ok("policy")
+    } else {
+        try_str(origin, "origin")
+    }
+}
+
+/// The text of the policy file at `path` and the name errors give it.
+fn read_policy_file(path: *const c_char) -> Result<(String, String), Failure> {
+    let path = std::path::Path::new(try_path(path, "path")?);
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid(format!("policy file {}: {e}", path.display())))?;
+    Ok((text, path.display().to_string()))
+}
+
+/// A policy file's `[limits]` applied to executor `e` (see `sbx_executor_load_limits`).
+fn load_limits_into(
+    e: &mut crate::Executor,
+    text: &str,
+    origin: &str,
+    found_out: *mut bool,
+) -> Result<(), Failure> {
+    let limits = PolicyBuilder::new().load_file(text, origin)?.limits;
+    if !found_out.is_null() {
+        write_out(found_out, limits.is_some());
+    }
+    if let Some(limits) = limits {
+        e.limits(limits);
+    }
+    Ok(())
+}
 
 impl sbx_policy_builder {
     /// Creates a builder holding what a policy file says (`version = 1`, `default`, `monitor`,
@@ -31,11 +65,7 @@ impl sbx_policy_builder {
     ) -> sbx_status {
         boundary_status(err_out, || {
             let text = try_str(text, "text")?;
-            let origin = if origin.is_null() {
-                "policy"
-            } else {
-                try_str(origin, "origin")?
-            };
+            let origin = origin_or_default(origin)?;
             check_out(builder_out, "builder_out")?;
             let b = PolicyBuilder::from_toml(text, origin)?;
             write_out(builder_out, box_into_ptr::<sbx_policy_builder>(b));
@@ -56,11 +86,9 @@ impl sbx_policy_builder {
         err_out: *mut *mut sbx_error,
     ) -> sbx_status {
         boundary_status(err_out, || {
-            let path = std::path::Path::new(try_path(path, "path")?);
+            let (text, origin) = read_policy_file(path)?;
             check_out(builder_out, "builder_out")?;
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::invalid(format!("policy file {}: {e}", path.display())))?;
-            let b = PolicyBuilder::from_toml(&text, &path.display().to_string())?;
+            let b = PolicyBuilder::from_toml(&text, &origin)?;
             write_out(builder_out, box_into_ptr::<sbx_policy_builder>(b));
             Ok(())
         })
@@ -88,20 +116,7 @@ impl sbx_executor {
     ) -> sbx_status {
         boundary_status(err_out, || {
             let mut e = try_mut(executor, "executor")?;
-            let text = try_str(text, "text")?;
-            let origin = if origin.is_null() {
-                "policy"
-            } else {
-                try_str(origin, "origin")?
-            };
-            let limits = PolicyBuilder::new().load_file(text, origin)?.limits;
-            if !found_out.is_null() {
-                write_out(found_out, limits.is_some());
-            }
-            if let Some(limits) = limits {
-                e.limits(limits);
-            }
-            Ok(())
+            load_limits_into(&mut e, try_str(text, "text")?, origin_or_default(origin)?, found_out)
         })
     }
 
@@ -118,19 +133,8 @@ impl sbx_executor {
     ) -> sbx_status {
         boundary_status(err_out, || {
             let mut e = try_mut(executor, "executor")?;
-            let path = std::path::Path::new(try_path(path, "path")?);
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::invalid(format!("policy file {}: {e}", path.display())))?;
-            let limits = PolicyBuilder::new()
-                .load_file(&text, &path.display().to_string())?
-                .limits;
-            if !found_out.is_null() {
-                write_out(found_out, limits.is_some());
-            }
-            if let Some(limits) = limits {
-                e.limits(limits);
-            }
-            Ok(())
+            let (text, origin) = read_policy_file(path)?;
+            load_limits_into(&mut e, &text, &origin, found_out)
         })
     }
 }
