@@ -91,24 +91,24 @@ func DefaultMemoryCeiling() (bytes uint64, ok bool) {
 	return uint64(b), true
 }
 
-// rlimits lists the rlimit fields with their C identifiers.
+// rlimits lists the Limit fields (rlimits and cgroup limits) with their C identifiers.
 func (l *Limits) rlimits() []struct {
 	id    C.uint32_t
-	limit Limit
+	limit *Limit
 } {
 	return []struct {
 		id    C.uint32_t
-		limit Limit
+		limit *Limit
 	}{
-		{C.SBX_LIMIT_ADDRESS_SPACE, l.AddressSpace},
-		{C.SBX_LIMIT_CPU_SECONDS, l.CPUTime},
-		{C.SBX_LIMIT_FILE_SIZE, l.FileSize},
-		{C.SBX_LIMIT_OPEN_FILES, l.OpenFiles},
-		{C.SBX_LIMIT_PROCESSES, l.Processes},
-		{C.SBX_LIMIT_CORE, l.Core},
-		{C.SBX_LIMIT_CGROUP_MEMORY, l.Memory},
-		{C.SBX_LIMIT_CGROUP_PIDS, l.Pids},
-		{C.SBX_LIMIT_CGROUP_CPU_MILLICORES, l.CPUMillicores},
+		{C.SBX_LIMIT_ADDRESS_SPACE, &l.AddressSpace},
+		{C.SBX_LIMIT_CPU_SECONDS, &l.CPUTime},
+		{C.SBX_LIMIT_FILE_SIZE, &l.FileSize},
+		{C.SBX_LIMIT_OPEN_FILES, &l.OpenFiles},
+		{C.SBX_LIMIT_PROCESSES, &l.Processes},
+		{C.SBX_LIMIT_CORE, &l.Core},
+		{C.SBX_LIMIT_CGROUP_MEMORY, &l.Memory},
+		{C.SBX_LIMIT_CGROUP_PIDS, &l.Pids},
+		{C.SBX_LIMIT_CGROUP_CPU_MILLICORES, &l.CPUMillicores},
 	}
 }
 
@@ -199,26 +199,12 @@ func (l *Limits) loadInto(op string, load func(e *C.sbx_executor, f *C.bool, cer
 		return LimitTo(uint64(v)), nil
 	}
 	var out Limits
-	fields := []struct {
-		id    C.uint32_t
-		field *Limit
-	}{
-		{C.SBX_LIMIT_ADDRESS_SPACE, &out.AddressSpace},
-		{C.SBX_LIMIT_CPU_SECONDS, &out.CPUTime},
-		{C.SBX_LIMIT_FILE_SIZE, &out.FileSize},
-		{C.SBX_LIMIT_OPEN_FILES, &out.OpenFiles},
-		{C.SBX_LIMIT_PROCESSES, &out.Processes},
-		{C.SBX_LIMIT_CORE, &out.Core},
-		{C.SBX_LIMIT_CGROUP_MEMORY, &out.Memory},
-		{C.SBX_LIMIT_CGROUP_PIDS, &out.Pids},
-		{C.SBX_LIMIT_CGROUP_CPU_MILLICORES, &out.CPUMillicores},
-	}
-	for _, f := range fields {
+	for _, f := range out.rlimits() {
 		v, err := get(f.id)
 		if err != nil {
 			return false, err
 		}
-		*f.field = v
+		*f.limit = v
 	}
 	wall, err := get(C.SBX_LIMIT_WALL_TIME_MS)
 	if err != nil {
