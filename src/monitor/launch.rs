@@ -81,17 +81,10 @@ impl Child {
 
     /// Lets the child go on past the start pipe.
     fn release(&mut self) -> Prepared {
-        match self
-            .spawned
+        self.spawned
             .as_mut()
             .map_or(Ok(()), crate::spawn::Spawned::release)
-        {
-            Ok(()) => Ok(()),
-            Err(e) => Err(Box::new(RunResult::setup_error(
-                Reason::FailedSubprocess,
-                e.to_string(),
-            ))),
-        }
+            .map_err(|e| start_pipe_failed(&e))
     }
 
     /// Puts the init `pid` into the sandbox's cgroup and lets it go: a namespaced sandbox's
@@ -109,10 +102,7 @@ impl Child {
             // The init ended meanwhile (EPIPE: the write's SIGPIPE stays blocked on this
             // thread): its report says why.
             Err(Error::Os { errno: crate::error::Errno(libc::EPIPE), .. }) | Ok(()) => Ok(()),
-            Err(e) => Err(Box::new(RunResult::setup_error(
-                Reason::FailedSubprocess,
-                e.to_string(),
-            ))),
+            Err(e) => Err(start_pipe_failed(&e)),
         }
     }
 
@@ -121,6 +111,11 @@ impl Child {
         drop(self.spawned.take());
         drop(self.plan.take());
     }
+}
+
+/// The run's result when the start pipe could not be written.
+fn start_pipe_failed(e: &Error) -> Box<RunResult> {
+    Box::new(RunResult::setup_error(Reason::FailedSubprocess, e.to_string()))
 }
 
 /// Hands a pidfd of `main` to `shared`, so that other threads can kill the sandboxee without
