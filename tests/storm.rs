@@ -6,8 +6,13 @@
 //! 128 spinning processes on two cores saw 3.4 s, so the bound leaves room for the scheduler),
 //! and a kill of a quiet sandbox during the storm
 //! must come back quickly (the batched wait keeps a storm from starving anyone): measured here
-//! 12-110 ms against the 200 ms goal; the assertion allows 1 s so that a slow CI machine does
-//! not turn noise into a red run, and the figure is printed. (The
+//! 5-110 ms against the 200 ms goal; the assertion allows 1 s so that a slow CI machine does
+//! not turn noise into a red run, and the figure is printed. Both bounds also allow for the
+//! longest stall of the whole machine seen meanwhile by a thread that does nothing but sleep
+//! 5 ms at a time (`common::stall`): one CI run saw the kill and a deadline both come 1.3 s
+//! late, which no run here reproduces (also not with the test's cgroup held to 0.7-1.5 cores or
+//! two more busy loops), so a stall every thread of the test shares is the machine's, not the
+//! supervisor's; a supervisor blocked on its own shows as a late kill with no such stall. (The
 //! starts themselves are slow here: one caller thread starts all 40 while the storms already
 //! take both cores.)
 
@@ -34,6 +39,7 @@ fn deadlines_and_kills_hold_during_a_signal_storm() {
                  sh -c 'while :; do kill -STOP '$a' 2>/dev/null; kill -CONT '$a' 2>/dev/null; done' & \
                  while :; do kill -CHLD $$ 2>/dev/null; done";
     let wall = Duration::from_secs(2);
+    let watch = common::stall::StallWatch::start();
     let t0 = Instant::now();
     let mut all: Vec<Arc<Sandbox>> = (0..32).map(|_| sandbox(storm, wall)).collect();
     let quiet: Vec<Arc<Sandbox>> = (0..8).map(|_| sandbox("sleep 30", wall)).collect();
@@ -44,10 +50,13 @@ fn deadlines_and_kills_hold_during_a_signal_storm() {
     let started = t0.elapsed();
     // A kill during the storm.
     std::thread::sleep(Duration::from_millis(300));
+    let before_kill = watch.longest();
+    watch.reset();
     let k = Instant::now();
     quiet[0].kill();
     let r = quiet[0].wait().unwrap();
     let kill_took = k.elapsed();
+    let kill_stall = watch.longest();
     assert_eq!(r.status, Status::ExternalKill, "{}", r.describe());
     // Every result.
     let mut latest = Duration::ZERO;
@@ -60,17 +69,20 @@ fn deadlines_and_kills_hold_during_a_signal_storm() {
             r.describe()
         );
     }
+    let stall = watch.longest().max(before_kill);
     eprintln!(
-        "storm: 40 started in {started:?}; kill answered in {kill_took:?}; longest wall time \
-         {latest:?} (limit 2 s)"
+        "storm: 40 started in {started:?}; kill answered in {kill_took:?} (longest stall of the \
+         machine meanwhile {kill_stall:?}); longest wall time {latest:?} (limit 2 s; longest \
+         stall {stall:?})"
     );
     assert!(
-        kill_took < Duration::from_secs(1),
-        "kill took {kill_took:?} during the storm"
+        kill_took < Duration::from_secs(1) + kill_stall,
+        "kill took {kill_took:?} during the storm, while no thread of the test waited longer \
+         than {kill_stall:?} to run"
     );
     assert!(
-        latest < Duration::from_secs(5),
-        "a result came {latest:?} after its start"
+        latest < Duration::from_secs(5) + stall,
+        "a result came {latest:?} after its start (longest stall {stall:?})"
     );
 }
 

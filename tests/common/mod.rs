@@ -20,6 +20,8 @@
 
 #![allow(dead_code)]
 
+pub mod stall;
+
 use sbx::{
     Arch, DefaultAction, Executor, Policy, PolicyBuilder, Reason, RunResult, Sandbox, Status, Stdio,
 };
