@@ -6,7 +6,10 @@ mod common;
 use common::*;
 use sbx::{Sandbox, Stdio};
 
-fn host_fds() -> Vec<String> {
+/// This process's fds (number and target), without the network namespaces the library's pool
+/// keeps ready for a root caller (`spawn/netns.rs`: new ones replace the ones taken), and how
+/// many of those there are.
+fn host_fds() -> (Vec<String>, usize) {
     let mut v: Vec<String> = std::fs::read_dir("/proc/self/fd")
         .unwrap()
         .flatten()
@@ -15,11 +18,16 @@ fn host_fds() -> Vec<String> {
             format!("{} -> {target}", e.file_name().to_string_lossy())
         })
         .collect();
+    let host_net = std::fs::read_link("/proc/self/ns/net").unwrap().display().to_string();
+    let all = v.len();
+    v.retain(|f| !f.contains(" -> net:[") || f.ends_with(&host_net));
     v.sort();
-    v
+    let pooled = all - v.len();
+    (v, pooled)
 }
 
 /// Thread names of this process, without the library's one global deadline thread.
+/// (The network namespace pool's filler, `sbx-netns`, is one thread for the process: counted.)
 fn host_threads() -> (Vec<String>, usize) {
     let mut names = Vec::new();
     let mut deadline = 0;
@@ -40,10 +48,13 @@ fn a_thousand_runs_leak_nothing() {
     let policy = build(&base_policy());
     // Warm up: compile the attacker (gcc runs as a child) and start the library's globals.
     attacker();
-    let r = Sandbox::new(attack("exit", &["0"]), policy.clone()).run().unwrap();
-    assert!(r.success(), "{r:?}");
+    // Two runs: a root caller's network namespace pool starts filling with the second.
+    for _ in 0..2 {
+        let r = Sandbox::new(attack("exit", &["0"]), policy.clone()).run().unwrap();
+        assert!(r.success(), "{r:?}");
+    }
 
-    let fds_before = host_fds();
+    let (fds_before, _) = host_fds();
     let (threads_before, _) = host_threads();
     let mut last_pid = 0;
     for i in 0..1000 {
@@ -63,9 +74,10 @@ fn a_thousand_runs_leak_nothing() {
         assert_eq!(r.exit_code, Some(i % 7), "run {i}: {r:?}");
         last_pid = r.pid;
     }
-    let fds_after = host_fds();
+    let (fds_after, pooled) = host_fds();
     let (threads_after, deadline_threads) = host_threads();
     assert_eq!(fds_before, fds_after, "host fds changed over 1000 runs");
+    assert!(pooled <= 4, "{pooled} network namespaces held by the pool (it keeps 4)");
     assert_eq!(threads_before, threads_after, "host threads changed over 1000 runs");
     assert!(deadline_threads <= 1, "{deadline_threads} sbx-deadline threads");
     let zombies = my_zombies();

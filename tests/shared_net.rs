@@ -2,6 +2,11 @@
 //! in one network namespace of the process (not the host's), with `lo` up, and can therefore
 //! reach each other's loopback listeners; per-sandbox namespaces stay apart. Root callers only:
 //! anyone else gets an error naming the default to use instead.
+//!
+//! The pool of fresh namespaces (`spawn/netns.rs`): a root caller's per-sandbox namespaces come
+//! made ahead of the clone, owned by the host's user namespace (that is how the tests tell them
+//! from the ones the clone makes, owned by the sandbox's); each is one sandbox's only, with `lo`
+//! up, and one sandbox cannot reach another's listener on it.
 
 mod common;
 
@@ -34,6 +39,15 @@ fn run(net: NetNs, ex: Executor) -> Option<Run> {
         return None;
     }
     Some(run_capture(ex, p))
+}
+
+/// The port a listening sandbox printed as its first line, and the rest of its output.
+fn listening_port(rd: std::os::fd::OwnedFd) -> (std::io::BufReader<std::fs::File>, u16) {
+    let mut f = std::io::BufReader::new(std::fs::File::from(rd));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut f, &mut line).unwrap();
+    let port = line.trim().parse().unwrap_or_else(|_| panic!("A printed {line:?}"));
+    (f, port)
 }
 
 fn net_ns(run: &Run) -> String {
@@ -76,11 +90,7 @@ fn lo_is_up_and_shared_sandboxes_reach_each_other_on_it() {
     }
     let sa = Sandbox::new(a, p);
     sa.start().unwrap();
-    // The port A listens on, from its first line.
-    let mut f = std::io::BufReader::new(std::fs::File::from(rd));
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut f, &mut line).unwrap();
-    let port: u16 = line.trim().parse().unwrap_or_else(|_| panic!("A printed {line:?}"));
+    let (_, port) = listening_port(rd);
     let connect = format!(
         "import socket\nprint(socket.create_connection(('127.0.0.1', {port}), timeout=10).recv(16).decode())"
     );
@@ -106,4 +116,90 @@ fn host_and_shared_are_two_choices() {
     assert_eq!(pb.namespace_settings().net(), NetNs::Host);
     pb.network_namespace(NetNs::PerSandbox);
     assert_eq!(pb.namespace_settings().net(), NetNs::PerSandbox);
+}
+
+/// The inode of the user namespace that owns the network namespace of running process `pid`.
+#[allow(unsafe_code)]
+fn netns_owner(pid: i32) -> u64 {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::fs::MetadataExt;
+    const NS_GET_USERNS: libc::c_ulong = 0xb701;
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net")).unwrap();
+    // SAFETY: an ioctl without an argument on our fd; it returns a new fd or -1.
+    let fd = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_USERNS) };
+    assert!(fd >= 0, "NS_GET_USERNS: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh fd owned by nobody else.
+    let owner = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    owner.metadata().unwrap().ino()
+}
+
+#[test]
+fn per_sandbox_namespaces_come_fresh_from_the_pool_for_root() {
+    use std::os::unix::fs::MetadataExt;
+    let host_userns = std::fs::metadata("/proc/self/ns/user").unwrap().ino();
+    let host_net = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let mut seen = std::collections::HashSet::new();
+    // Held open so that no namespace of an earlier run is freed and its inode number reused.
+    let mut held = Vec::new();
+    let mut pooled = 0;
+    for i in 0..12 {
+        // Give the filler time to make the next one (it makes one in well under a millisecond).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut ex = sh("read x");
+        let (rd, wr) = pipe();
+        ex.stdin(sbx::Stdio::Fd(rd)).walltime(std::time::Duration::from_secs(20));
+        let sb = Sandbox::new(ex, build(&policy(NetNs::PerSandbox)));
+        sb.start().unwrap();
+        let pid = running_pid(&sb);
+        let net = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
+        held.push(std::fs::File::open(format!("/proc/{pid}/ns/net")).unwrap());
+        let owner = netns_owner(pid);
+        drop(wr);
+        let r = sb.wait().unwrap();
+        assert_eq!(r.status, Status::Ok, "{}", r.describe());
+        assert_ne!(net, host_net, "run {i} is in the host's network namespace");
+        assert!(seen.insert(net.clone()), "run {i} was given {net:?} a second time");
+        pooled += usize::from(owner == host_userns);
+    }
+    if is_root() {
+        // The first two find no pool (the filler starts with the second); the rest find it
+        // refilled.
+        assert!(pooled >= 9, "{pooled} of 12 namespaces came from the pool");
+    } else {
+        assert_eq!(pooled, 0, "a caller that is not root cannot enter a namespace of the host's");
+    }
+}
+
+#[test]
+fn pooled_namespaces_have_lo_up_and_do_not_reach_each_other() {
+    // A listens on lo and prints its port; B, in a namespace of its own, must fail to connect
+    // to it; A then connects to itself, which needs lo up.
+    let listen = "import socket, sys\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen()\n\
+                  print(s.getsockname()[1], flush=True)\nsys.stdin.readline()\n\
+                  c = socket.create_connection(('127.0.0.1', s.getsockname()[1]), timeout=5)\n\
+                  print('SELF-OK', flush=True)\n";
+    let mut a = Executor::new("/usr/bin/python3");
+    a.args(["-c", listen]);
+    let (rd, wr) = pipe();
+    let (in_rd, in_wr) = pipe();
+    a.stdout(sbx::Stdio::Fd(wr))
+        .stdin(sbx::Stdio::Fd(in_rd))
+        .walltime(std::time::Duration::from_secs(20));
+    let sa = Sandbox::new(a, build(&policy(NetNs::PerSandbox)));
+    sa.start().unwrap();
+    let (mut f, port) = listening_port(rd);
+    let connect = format!(
+        "import socket\ntry:\n socket.create_connection(('127.0.0.1', {port}), timeout=5)\n \
+         print('REACHED')\nexcept OSError as e:\n print('REFUSED', e.errno)"
+    );
+    let mut b = Executor::new("/usr/bin/python3");
+    b.args(["-c", &connect]);
+    let rb = run(NetNs::PerSandbox, b).unwrap();
+    assert!(rb.out.contains("REFUSED"), "{}", rb.ctx());
+    drop(std::io::Write::write_all(&mut std::fs::File::from(in_wr), b"go\n"));
+    let ra = sa.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut f, &mut rest).unwrap();
+    assert_eq!(ra.status, Status::Ok, "{}", ra.describe());
+    assert!(rest.contains("SELF-OK"), "A could not reach itself on lo: {rest:?}");
 }

@@ -19,7 +19,7 @@ pub mod latency;
 mod ns_child;
 pub(crate) mod ns_plan;
 pub(crate) mod plan;
-pub(crate) mod shared_net;
+pub(crate) mod netns;
 pub(crate) mod udp_relay;
 
 use crate::error::{Error, Result};
@@ -178,30 +178,33 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         std::sync::atomic::Ordering::Release,
     );
 
+    // A sandbox of the shared network namespace, or of a fresh one from the pool, is cloned
+    // from inside it (left right after); the pool's has `lo` up already.
+    let (in_netns, pooled) = match enter_netns(plan) {
+        Ok(entered) => entered,
+        Err(e) => {
+            // SAFETY: no child uses the stack.
+            unsafe { libc::munmap(stack, stack_len) };
+            return Err(e);
+        }
+    };
     let args = Box::new(ChildArgs {
         plan: std::ptr::from_ref::<Plan>(plan),
         sync_read: sync_read.as_raw_fd(),
         sync_write: sync_write.as_raw_fd(),
         join_late: plan.ns.is_some() && plan.cgroup.is_some(),
+        netns_ready: pooled,
     });
     // Exit signal 0: the host gets no SIGCHLD (its handlers and SIGCHLD=SIG_IGN auto-reaping stay
     // out of the way); the monitor waits with __WALL.
-    let (entry, flags): (extern "C" fn(*mut libc::c_void) -> libc::c_int, i32) = match &plan.ns {
-        None => (child::child_main, libc::CLONE_VM),
-        Some(ns) => (ns_child::init_main, libc::CLONE_VM | ns.clone_flags),
-    };
-    // A sandbox of the shared network namespace is cloned from inside it (left right after).
-    let in_shared_net = match plan.ns.as_ref().filter(|ns| ns.shared_netns) {
-        Some(_) => match shared_net::enter() {
-            Ok(e) => Some(e),
-            Err(e) => {
-                // SAFETY: no child uses the stack.
-                unsafe { libc::munmap(stack, stack_len) };
-                return Err(e);
-            }
-        },
-        None => None,
-    };
+    let (entry, mut flags): (extern "C" fn(*mut libc::c_void) -> libc::c_int, i32) =
+        match &plan.ns {
+            None => (child::child_main, libc::CLONE_VM),
+            Some(ns) => (ns_child::init_main, libc::CLONE_VM | ns.clone_flags),
+        };
+    if pooled {
+        flags &= !libc::CLONE_NEWNET;
+    }
     let arg = std::ptr::addr_of!(*args) as *mut libc::c_void;
     let birth = plan.cgroup.as_ref().and_then(crate::cgroups::SandboxCgroup::birth_fd);
     // This thread in the sandbox's v1 groups for the clone (back when the guard drops).
@@ -223,7 +226,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     });
     let clone_error = std::io::Error::last_os_error();
     crate::caps::with_raised_capabilities(|| drop(v1_birth));
-    drop(in_shared_net);
+    drop(in_netns);
     if pid < 0 {
         let e = clone_error;
         plan.report.errno.store(
@@ -251,6 +254,24 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         born_in_v1,
         join_late,
     })
+}
+
+/// The network namespace the supervisor thread enters for the clone, if any, and whether it is
+/// a fresh one from the pool (the clone then makes none; `netns.rs`).
+fn enter_netns(plan: &Plan) -> Result<(Option<netns::Entered>, bool)> {
+    let Some(ns) = plan.ns.as_ref() else {
+        return Ok((None, false));
+    };
+    if ns.shared_netns {
+        return netns::enter_shared().map(|e| (Some(e), false));
+    }
+    let own = ns.clone_flags & libc::CLONE_NEWNET != 0;
+    if own && ns.lo_up && ns.udp_relay.is_none() {
+        if let Some(e) = netns::enter_fresh() {
+            return Ok((Some(e), true));
+        }
+    }
+    Ok((None, false))
 }
 
 /// `clone3` with `CLONE_INTO_CGROUP` into the cgroup v2 directory `cgroup`, the child running

@@ -78,7 +78,7 @@ pub struct NsPlan {
     pub proc_optional: bool,
     pub lo_up: bool,
     /// Joins the process's shared empty network namespace (the supervisor enters it around the
-    /// clone, `spawn/shared_net.rs`) instead of making one.
+    /// clone, `spawn/netns.rs`) instead of making one.
     pub shared_netns: bool,
     /// Existing host directory the new root's tmpfs is mounted on (in the private mount ns).
     pub staging: CString,

@@ -44,6 +44,9 @@ pub struct ChildArgs {
     /// builds the sandbox, and writes a second byte once that is done; the init reads it before
     /// it forks the sandboxee (see [`wait_for_cgroup`]).
     pub join_late: bool,
+    /// The clone joined a fresh network namespace from the pool (`netns.rs`) instead of making
+    /// one: its `lo` is up already.
+    pub netns_ready: bool,
 }
 
 /// Records a failed step in the shared report and ends the child.

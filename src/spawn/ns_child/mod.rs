@@ -233,7 +233,7 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
                 check(plan, Step::Hostname, r, 0);
             }
         }
-        if ns.lo_up {
+        if ns.lo_up && !args.netns_ready {
             let s = check(
                 plan,
                 Step::Network,

@@ -120,7 +120,7 @@ impl Plan {
         let (host_id, root_id) = host_ids(namespaces.enabled);
         let mut ns = if namespaces.enabled {
             if namespaces.net() == crate::namespaces::NetNs::Shared {
-                super::shared_net::check_usable()?;
+                super::netns::check_usable()?;
             }
             Some(NsPlan::new(namespaces, tree, root_id)?)
         } else {
