@@ -50,13 +50,17 @@ pub(crate) fn section_i(
         return t.note(&format!("no cgroup here ({e}): section skipped"));
     }
     let (mut without, mut with) = (Samples::default(), Samples::default());
+    // Start -> exec of the target (the sum of the setup steps): the spawn path alone.
+    let (mut to_exec_without, mut to_exec_with) = (Samples::default(), Samples::default());
     for _ in 0..cfg.runs {
-        if let (Ok((a, _)), Ok((b, _))) = (
+        if let (Ok((a, ra)), Ok((b, rb))) = (
             limited_run(&pol.tool, &["/bin/true"], CgroupLimits::default()),
             limited_run(&pol.tool, &["/bin/true"], limited),
         ) {
             without.push(a);
             with.push(b);
+            to_exec_without.push(ra.setup_latency.iter().map(|s| s.took).sum());
+            to_exec_with.push(rb.setup_latency.iter().map(|s| s.took).sum());
         }
     }
     t.timed("full sandbox, no cgroup", &without, Some(&without));
@@ -66,8 +70,14 @@ pub(crate) fn section_i(
         Some(&without),
     );
     t.row(
-        "cgroup cost on the spawn path (median difference)",
+        "cgroup cost per run, start -> result (median difference)",
         &format!("{:>18.3}", with.median_ms() - without.median_ms()),
+    );
+    t.timed("start -> exec of the target, no cgroup", &to_exec_without, Some(&to_exec_without));
+    t.timed("start -> exec of the target, with the cgroup", &to_exec_with, Some(&to_exec_without));
+    t.row(
+        "cgroup cost on the spawn path, start -> exec (median difference)",
+        &format!("{:>18.3}", to_exec_with.median_ms() - to_exec_without.median_ms()),
     );
     let (Ok(h), Some(hp)) = (helper, pol.helper.as_ref()) else {
         return t.note("no static helper: CPU quota row skipped");
