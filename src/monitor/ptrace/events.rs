@@ -33,6 +33,9 @@ impl Monitor {
             init_exec_seen: !namespaced,
             pending_exec: None,
             tasks: HashSet::from([main]),
+            ended_untracked: std::collections::HashMap::new(),
+            unnamed: HashSet::new(),
+            replay_ends: Vec::new(),
             killed_on_birth: HashSet::new(),
             peak: 1,
             max_tasks,
@@ -59,7 +62,14 @@ impl Monitor {
         rusage: libc::rusage,
         child: &mut Child,
     ) -> bool {
-        self.tasks.remove(&pid);
+        let tracked = self.tasks.remove(&pid);
+        if self.unnamed.remove(&pid) || (!tracked && Some(pid) != self.main) {
+            // Its parent's fork event has not named it yet (`on_fork`).
+            self.ended_untracked.insert(pid, (status, rusage));
+            if !tracked {
+                return self.main_status.is_some() && self.tasks.is_empty();
+            }
+        }
         self.killed_on_birth.remove(&pid);
         // A call that never returned (exit_group from another thread, a kill): no result.
         self.awaiting_exit.remove(&pid);
@@ -101,6 +111,7 @@ impl Monitor {
     ) {
         if self.tasks.insert(pid) {
             // A new task whose first stop arrived before its parent's fork event.
+            self.unnamed.insert(pid);
             self.on_new_task(pid);
         }
         if self.take_kill_trace(pid, shared) {
@@ -118,6 +129,9 @@ impl Monitor {
             libc::PTRACE_EVENT_SECCOMP => self.on_seccomp(pid, notify),
             libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
                 self.on_fork(pid);
+                for (task, status, rusage) in std::mem::take(&mut self.replay_ends) {
+                    self.on_exit(task, status, rusage, child);
+                }
             }
             libc::PTRACE_EVENT_EXEC => self.on_exec(pid, child, shared),
             libc::PTRACE_EVENT_STOP => on_event_stop(pid, sig),
@@ -137,7 +151,16 @@ impl Monitor {
             if self.main.is_none() && Some(pid) == self.init {
                 self.main = Some(child);
             }
-            if self.tasks.insert(child) {
+            // It may have ended before this event (unless its pid is a new, live task's by now,
+            // whose own events will come): then there is nothing to track (and nothing to kill:
+            // its pid may be anyone's now), only the sandboxee's end to record.
+            self.unnamed.remove(&child);
+            let ended = self.ended_untracked.remove(&child).filter(|_| !is_live(child));
+            if let Some((status, rusage)) = ended {
+                if Some(child) == self.main && self.main_status.is_none() {
+                    self.replay_ends.push((child, status, rusage));
+                }
+            } else if self.tasks.insert(child) {
                 self.on_new_task(child);
             }
         }
@@ -290,4 +313,14 @@ fn on_signal(pid: libc::pid_t, sig: i32, notify: &mut dyn Notify) {
         notify.signal(pid, inject);
     }
     cont(pid, inject);
+}
+
+/// Whether `pid` is a task that has not ended (not a zombie, not gone).
+fn is_live(pid: libc::pid_t) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // The state follows the command name, which is in parentheses and may hold anything.
+        stat.rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
 }

@@ -191,6 +191,16 @@ struct Monitor {
     /// The sandboxee's start exec, held until the init has exec'd its own image.
     pending_exec: Option<libc::pid_t>,
     tasks: HashSet<libc::pid_t>,
+    /// Ends of tasks not (yet) tracked: a task can end before its parent's fork event names it
+    /// (the supervisor routes the end here by the parent in `/proc`), and the fork event must
+    /// then not track a task that is gone (`events.rs`).
+    ended_untracked: std::collections::HashMap<libc::pid_t, (i32, libc::rusage)>,
+    /// Tasks tracked from their first stop, which came before their parent's fork event: if one
+    /// ends before that event, the event must not track it again.
+    unnamed: HashSet<libc::pid_t>,
+    /// The sandboxee's end, when the init's fork event named it after it had ended: handled
+    /// right after that event.
+    replay_ends: Vec<(libc::pid_t, i32, libc::rusage)>,
     killed_on_birth: HashSet<libc::pid_t>,
     peak: u32,
     max_tasks: Option<u64>,
