@@ -42,6 +42,7 @@ pub mod error;
 pub mod executor;
 pub mod features;
 mod host_id;
+mod janitor;
 pub mod landlock;
 pub mod learn;
 // The C ABI: every export is `#[no_mangle] extern "C"` (which the unsafe_code lint counts);

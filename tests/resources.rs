@@ -27,7 +27,7 @@ fn host_fds() -> (Vec<String>, usize) {
 }
 
 /// Thread names of this process, without the library's one global deadline thread.
-/// (The network namespace pool's filler, `sbx-netns`, is one thread for the process: counted.)
+/// (The library's janitor thread, `sbx-janitor`, is one for the process: counted.)
 fn host_threads() -> (Vec<String>, usize) {
     let mut names = Vec::new();
     let mut deadline = 0;

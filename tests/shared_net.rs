@@ -143,7 +143,7 @@ fn per_sandbox_namespaces_come_fresh_from_the_pool_for_root() {
     let mut held = Vec::new();
     let mut pooled = 0;
     for i in 0..12 {
-        // Give the filler time to make the next one (it makes one in well under a millisecond).
+        // Give the janitor time to make the next one (it makes one in well under a millisecond).
         std::thread::sleep(std::time::Duration::from_millis(20));
         let mut ex = sh("read x");
         let (rd, wr) = pipe();
@@ -162,7 +162,7 @@ fn per_sandbox_namespaces_come_fresh_from_the_pool_for_root() {
         pooled += usize::from(owner == host_userns);
     }
     if is_root() {
-        // The first two find no pool (the filler starts with the second); the rest find it
+        // The first two find no pool (it is first filled for the second); the rest find it
         // refilled.
         assert!(pooled >= 9, "{pooled} of 12 namespaces came from the pool");
     } else {

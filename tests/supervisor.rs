@@ -29,7 +29,8 @@ fn sleeper(secs: &str, walltime: Option<Duration>) -> Sandbox {
 #[test]
 fn one_supervisor_for_many_sandboxes() {
     // Warm up: the supervisor thread starts with the first sandbox, and for a root caller the
-    // network namespace pool's filler with the second (its fds: the pool, full once settled).
+    // janitor thread with the second, for which it fills the network namespace pool (its fds:
+    // full once settled).
     for _ in 0..2 {
         let r = sleeper("0", None).run().unwrap();
         assert_eq!(r.status, Status::Ok, "{}", r.describe());
@@ -100,8 +101,8 @@ fn one_supervisor_for_many_sandboxes() {
     kill_racing_start_is_external_kill();
 }
 
-/// This process's fd count once it has not changed for 100 ms (the network namespace pool's
-/// filler refills in the background), or after 5 s.
+/// This process's fd count once it has not changed for 100 ms (the janitor refills the network
+/// namespace pool in the background), or after 5 s.
 fn settled_fd_count() -> usize {
     let t0 = Instant::now();
     let mut last = count("/proc/self/fd");

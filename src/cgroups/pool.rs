@@ -1,4 +1,5 @@
-//! The pool of empty groups and the janitor thread that fills it and removes used groups.
+//! The pool of empty groups, filled and emptied of used groups on the library's janitor thread
+//! (`janitor.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -104,33 +105,7 @@ pub(super) fn remove(dirs: Vec<PathBuf>) {
 }
 
 fn send(chore: Chore) {
-    static JANITOR: OnceLock<Option<Mutex<mpsc::Sender<Chore>>>> = OnceLock::new();
-    let tx = JANITOR.get_or_init(|| {
-        let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("sbx-cgroups".into())
-            .spawn(move || janitor(&rx))
-            .ok()
-            .map(|_| Mutex::new(tx))
-    });
-    let left = match tx {
-        Some(tx) => tx
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .send(chore)
-            .err()
-            .map(|e| e.0),
-        None => Some(chore),
-    };
-    if let Some(chore) = left {
-        do_chore(chore);
-    }
-}
-
-fn janitor(rx: &mpsc::Receiver<Chore>) {
-    while let Ok(chore) = rx.recv() {
-        do_chore(chore);
-    }
+    crate::janitor::later(Box::new(move || do_chore(chore)));
 }
 
 fn do_chore(chore: Chore) {

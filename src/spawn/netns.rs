@@ -4,12 +4,12 @@
 //!
 //! - The shared empty namespace (`NetNs::Shared`): one network namespace holding only `lo`
 //!   (up), made once per process, which every sandbox asking for it joins.
-//! - The pool (`NetNs::PerSandbox`, the default): fresh namespaces with `lo` up, made by a
-//!   filler thread off the spawn path and each given to one sandbox only, so a sandbox still
-//!   has a network namespace no other sandbox has ever been in. The filler starts with the
-//!   process's second such sandbox (a process that makes one, like `sbx-run`, never pays for
-//!   it); while the pool is empty (the first two, or spawns faster than the filler) the clone
-//!   makes the namespace as before.
+//! - The pool (`NetNs::PerSandbox`, the default): fresh namespaces with `lo` up, made off the
+//!   spawn path on the library's janitor thread (`janitor.rs`) and each given to one sandbox
+//!   only, so a sandbox still has a network namespace no other sandbox has ever been in. The
+//!   pool is first filled for the process's second such sandbox (a process that makes one,
+//!   like `sbx-run`, never pays for it); while it is empty (the first two, or spawns faster than
+//!   the janitor refills) the clone makes the namespace as before.
 //!   A namespace that waits in the pool holds ~1 page-size structures per subsystem; the pool
 //!   keeps [`POOL_SIZE`] of them for the life of the process.
 //!
@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use nix::sched::{setns, unshare, CloneFlags};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// Fresh namespaces the pool keeps ready.
 pub(crate) const POOL_SIZE: usize = 4;
@@ -151,13 +151,13 @@ pub(crate) fn enter_shared() -> Result<Entered> {
 /// Enters a fresh namespace of the pool on this thread (the supervisor's), if one is ready for
 /// a root caller; `None` means the clone makes its own.
 pub(crate) fn enter_fresh() -> Option<Entered> {
-    // The filler starts with a process's second such sandbox: one that makes only one (the
+    // The pool is first filled for a process's second such sandbox: one that makes only one (the
     // CLI) would pay for namespaces it never uses.
     static ASKED: AtomicBool = AtomicBool::new(false);
     if !ASKED.swap(true, Ordering::Relaxed) {
         return None;
     }
-    let ns = pool()?.take()?;
+    let ns = take()?;
     match enter_fd(&ns) {
         Ok(host) => Some(Entered {
             host,
@@ -178,71 +178,48 @@ impl Drop for Entered {
     }
 }
 
-/// Fresh namespaces and the filler thread's wake-up.
-struct Pool {
-    ready: Mutex<Vec<OwnedFd>>,
-    taken: Condvar,
+/// Fresh namespaces, made on the janitor thread (`janitor.rs`).
+static POOL: Mutex<Vec<OwnedFd>> = Mutex::new(Vec::new());
+
+/// Set when a namespace could not be made (no CAP_SYS_ADMIN after all, a container's seccomp
+/// profile): no more are made and every clone makes its own.
+static FILL_FAILED: AtomicBool = AtomicBool::new(false);
+
+fn lock() -> MutexGuard<'static, Vec<OwnedFd>> {
+    POOL.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-static POOL: Pool = Pool {
-    ready: Mutex::new(Vec::new()),
-    taken: Condvar::new(),
-};
-
-/// Set when the filler could not make a namespace (no CAP_SYS_ADMIN after all, a container's
-/// seccomp profile): it has stopped and every clone makes its own.
-static FILLER_FAILED: AtomicBool = AtomicBool::new(false);
-
-/// The pool of a root caller's process, its filler started on the first use; `None` for other
-/// callers and once the filler found it cannot make namespaces.
-fn pool() -> Option<&'static Pool> {
-    static FILLER: OnceLock<bool> = OnceLock::new();
-    let running = *FILLER.get_or_init(|| {
-        crate::caps::caller_is_host_root()
-            && host().is_ok()
-            && std::thread::Builder::new()
-                .name("sbx-netns".into())
-                .stack_size(128 << 10)
-                .spawn(fill)
-                .is_ok()
-    });
-    (running && !FILLER_FAILED.load(Ordering::Relaxed)).then_some(&POOL)
-}
-
-fn lock(m: &Mutex<Vec<OwnedFd>>) -> MutexGuard<'_, Vec<OwnedFd>> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Pool {
-    fn take(&self) -> Option<OwnedFd> {
-        let ns = lock(&self.ready).pop();
-        self.taken.notify_one();
-        ns
-    }
-}
-
-/// The filler thread: keeps [`POOL_SIZE`] fresh namespaces ready, sleeping while the pool is
-/// full. Its signals are blocked, as the supervisor's are: the host's handlers never run here.
-fn fill() {
-    // SAFETY: sigfillset initialises the set; pthread_sigmask only affects this thread.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    }
-    loop {
-        let mut ready = lock(&POOL.ready);
-        while ready.len() >= POOL_SIZE {
-            ready = POOL.taken.wait(ready).unwrap_or_else(PoisonError::into_inner);
-        }
-        drop(ready);
-        match make() {
-            Ok(ns) => lock(&POOL.ready).push(ns),
-            Err(e) => {
-                log::debug!("libsbx: no network namespace pool: {e}");
-                FILLER_FAILED.store(true, Ordering::Relaxed);
-                return;
+/// A fresh namespace for a root caller's sandbox, if one is ready; each take (and the first
+/// call, with [`POOL_SIZE`] of them) asks the janitor for a replacement.
+fn take() -> Option<OwnedFd> {
+    static STARTED: OnceLock<bool> = OnceLock::new();
+    let usable = *STARTED.get_or_init(|| {
+        let ok = crate::caps::caller_is_host_root() && host().is_ok();
+        if ok {
+            for _ in 0..POOL_SIZE {
+                crate::janitor::later(Box::new(fill_one));
             }
+        }
+        ok
+    });
+    if !usable || FILL_FAILED.load(Ordering::Relaxed) {
+        return None;
+    }
+    let ns = lock().pop()?;
+    crate::janitor::later(Box::new(fill_one));
+    Some(ns)
+}
+
+/// One more fresh namespace for the pool, unless it is full (on the janitor thread).
+fn fill_one() {
+    if FILL_FAILED.load(Ordering::Relaxed) || lock().len() >= POOL_SIZE {
+        return;
+    }
+    match make() {
+        Ok(ns) => lock().push(ns),
+        Err(e) => {
+            log::debug!("libsbx: no network namespace pool: {e}");
+            FILL_FAILED.store(true, Ordering::Relaxed);
         }
     }
 }

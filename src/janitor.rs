@@ -1,0 +1,50 @@
+//! The library's background thread for work that must not delay a sandbox's start or result:
+//! making and removing cgroups (`cgroups/pool.rs`) and refilling the pool of fresh network
+//! namespaces (`spawn/netns.rs`).
+//! Jobs run one at a time in the order given; the thread starts with the first job and lives
+//! as long as the process, with every signal blocked (the host's handlers never run on it). If
+//! it cannot be started, each job runs at once on the caller's thread.
+
+use std::sync::{mpsc, Mutex, OnceLock, PoisonError};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `job` on the janitor thread, after every job given before it.
+pub(crate) fn later(job: Job) {
+    static TX: OnceLock<Option<Mutex<mpsc::Sender<Job>>>> = OnceLock::new();
+    let tx = TX.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sbx-janitor".into())
+            .spawn(move || {
+                block_signals();
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            })
+            .ok()
+            .map(|_| Mutex::new(tx))
+    });
+    let left = match tx {
+        Some(tx) => tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(job)
+            .err()
+            .map(|e| e.0),
+        None => Some(job),
+    };
+    if let Some(job) = left {
+        job();
+    }
+}
+
+#[allow(unsafe_code)]
+fn block_signals() {
+    // SAFETY: sigfillset initialises the set; pthread_sigmask only affects this thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
