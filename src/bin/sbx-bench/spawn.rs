@@ -29,6 +29,8 @@ pub(crate) fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<S
         .map(|_| Samples::default());
     // Per-step setup latency of the full sandbox, summed over the runs (RunResult::setup_latency).
     let mut steps: Vec<(&'static str, Duration)> = Vec::new();
+    // The rest of those runs: the target's run and exit, the teardown, the result's hand-back.
+    let mut after_exec = Samples::default();
     let warm = time_command(&["/bin/true"]).and_then(|_| time_sandboxed(policy, &["/bin/true"]));
     if let Err(e) = warm {
         t.note(&format!("spawn failed, section skipped: {e}"));
@@ -52,8 +54,11 @@ pub(crate) fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<S
                 return None;
             }
         }
+        let t0 = Instant::now();
         match sandboxed(policy, &["/bin/true"], None) {
             Ok(r) => {
+                let to_exec: Duration = r.setup_latency.iter().map(|s| s.took).sum();
+                after_exec.push(t0.elapsed().saturating_sub(to_exec));
                 for st in &r.setup_latency {
                     match steps.iter_mut().find(|(n, _)| *n == st.step) {
                         Some((_, d)) => *d += st.took,
@@ -100,6 +105,13 @@ pub(crate) fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<S
         &sbx,
         Some(&plain),
     );
+    t.note(&format!(
+        "p50 / p99: plain {:.3} / {:.3} ms, full sandbox {:.3} / {:.3} ms",
+        plain.median_ms(),
+        plain.quantile_ms(0.99),
+        sbx.median_ms(),
+        sbx.quantile_ms(0.99)
+    ));
     if let Some(sn) = &shared_net {
         t.timed(
             "libsbx, tool_default but the host's network",
@@ -133,6 +145,12 @@ pub(crate) fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<S
                 d.as_secs_f64() * 1e3 / n
             ));
         }
+        t.note(&format!(
+            "    {:<40} {:>7.3} ms (median; the target's run and exit, the namespaces' teardown, \
+             the result's hand-back)",
+            "exec of the target -> result",
+            after_exec.median_ms()
+        ));
     }
 
     // Whole commands, each a plain spawn of a launcher that then runs /bin/true.

@@ -21,6 +21,15 @@ impl Samples {
     pub(crate) fn median_ms(&self) -> f64 {
         median(self.0.iter().map(|d| d.as_secs_f64() * 1e3).collect())
     }
+    /// The `q` quantile (0.99: p99) in ms, nearest rank below.
+    pub(crate) fn quantile_ms(&self, q: f64) -> f64 {
+        let mut ms: Vec<f64> = self.0.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+        ms.sort_by(f64::total_cmp);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // an index, 0..len
+        ms.get(((ms.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    }
 }
 
 pub(crate) fn median(mut v: Vec<f64>) -> f64 {
