@@ -17,7 +17,7 @@ pub(crate) fn later(job: Job) {
         std::thread::Builder::new()
             .name("sbx-janitor".into())
             .spawn(move || {
-                block_signals();
+                crate::sys::signals::block_all();
                 while let Ok(job) = rx.recv() {
                     job();
                 }
@@ -36,15 +36,5 @@ pub(crate) fn later(job: Job) {
     };
     if let Some(job) = left {
         job();
-    }
-}
-
-#[allow(unsafe_code)]
-fn block_signals() {
-    // SAFETY: sigfillset initialises the set; pthread_sigmask only affects this thread.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
     }
 }

@@ -59,10 +59,7 @@ fn prefix() -> &'static str {
 
 /// Process `pid`'s start time (clock ticks after boot, field 22 of `/proc/PID/stat`).
 fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name, which is in parentheses and may hold anything.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    crate::sys::procfs::stat_after_comm(pid)?.get(19)?.parse().ok()
 }
 
 fn pid_ns() -> u64 {

@@ -265,8 +265,8 @@ fn enter_netns(plan: &Plan) -> Result<(Option<netns::Entered>, bool)> {
     if ns.shared_netns {
         return netns::enter_shared().map(|e| (Some(e), false));
     }
-    let own = ns.clone_flags & libc::CLONE_NEWNET != 0;
-    if own && ns.lo_up && ns.udp_relay.is_none() {
+    // `lo_up`: a network namespace of its own (`NetNs::PerSandbox`).
+    if ns.lo_up && ns.udp_relay.is_none() {
         if let Some(e) = netns::enter_fresh() {
             return Ok((Some(e), true));
         }

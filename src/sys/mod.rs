@@ -3,16 +3,19 @@
 //! the calls that use them live with the code that makes them, except where several places make
 //! the same call (`seccomp::install_filter`, `install_with_listener`, `action_available`: the
 //! clone child, `sandbox_me_here` and the feature probes). Here too, the few conversions between
-//! Rust's integer types and the kernel ABI's that are not `From`. Nothing here imports the rest
-//! of the crate.
+//! Rust's integer types and the kernel ABI's that are not `From`; and two small helpers several
+//! modules share: the thread's signal mask (`signals.rs`) and `/proc/PID/stat` fields
+//! (`procfs.rs`). Nothing here imports the rest of the crate.
 
 pub(crate) mod clone3;
 pub(crate) mod landlock;
 pub(crate) mod mount;
 pub(crate) mod prctl;
+pub(crate) mod procfs;
 pub(crate) mod raw;
 pub(crate) mod remote;
 pub(crate) mod seccomp;
+pub(crate) mod signals;
 
 /// Tests only: whether to skip a test because this test binary runs under qemu-user, which
 /// `scripts/test-aarch64.sh` says with `SBX_UNDER_QEMU=1`. There the host kernel serves every

@@ -35,7 +35,6 @@ impl Monitor {
             tasks: HashSet::from([main]),
             ended_untracked: std::collections::HashMap::new(),
             unnamed: HashSet::new(),
-            replay_ends: Vec::new(),
             killed_on_birth: HashSet::new(),
             peak: 1,
             max_tasks,
@@ -128,9 +127,8 @@ impl Monitor {
         match event {
             libc::PTRACE_EVENT_SECCOMP => self.on_seccomp(pid, notify),
             libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
-                self.on_fork(pid);
-                for (task, status, rusage) in std::mem::take(&mut self.replay_ends) {
-                    self.on_exit(task, status, rusage, child);
+                if let Some((main, status, rusage)) = self.on_fork(pid) {
+                    self.on_exit(main, status, rusage, child);
                 }
             }
             libc::PTRACE_EVENT_EXEC => self.on_exec(pid, child, shared),
@@ -145,8 +143,10 @@ impl Monitor {
         }
     }
 
-    /// A fork, vfork or clone event: the new task is tracked (and capped).
-    fn on_fork(&mut self, pid: libc::pid_t) {
+    /// A fork, vfork or clone event: the new task is tracked (and capped). Returns the
+    /// sandboxee's end when the init's fork event names it after it has ended, to be handled now.
+    fn on_fork(&mut self, pid: libc::pid_t) -> Option<(libc::pid_t, i32, libc::rusage)> {
+        let mut main_end = None;
         if let Some(child) = event_msg(pid).and_then(|c| libc::pid_t::try_from(c).ok()) {
             if self.main.is_none() && Some(pid) == self.init {
                 self.main = Some(child);
@@ -158,13 +158,14 @@ impl Monitor {
             let ended = self.ended_untracked.remove(&child).filter(|_| !is_live(child));
             if let Some((status, rusage)) = ended {
                 if Some(child) == self.main && self.main_status.is_none() {
-                    self.replay_ends.push((child, status, rusage));
+                    main_end = Some((child, status, rusage));
                 }
             } else if self.tasks.insert(child) {
                 self.on_new_task(child);
             }
         }
         self.resume(pid);
+        main_end
     }
 
     /// Continues `pid` from an event stop: to the exit stop of the audited call it is in, if
@@ -317,10 +318,7 @@ fn on_signal(pid: libc::pid_t, sig: i32, notify: &mut dyn Notify) {
 
 /// Whether `pid` is a task that has not ended (not a zombie, not gone).
 fn is_live(pid: libc::pid_t) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        // The state follows the command name, which is in parentheses and may hold anything.
-        stat.rfind(')')
-            .and_then(|i| stat[i + 1..].split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X")
-    })
+    crate::sys::procfs::stat_after_comm(pid)
+        .and_then(|f| f.into_iter().next())
+        .is_some_and(|state| state != "Z" && state != "X")
 }

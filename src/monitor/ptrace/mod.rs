@@ -19,7 +19,6 @@ mod kill_trace;
 mod requests;
 mod seccomp;
 
-pub(crate) use requests::block_all_signals;
 
 use super::launch::{kill_and_reap, killed_result, publish_pidfd, write_id_maps, Child, Prepared};
 use super::state::Shared;
@@ -198,9 +197,6 @@ struct Monitor {
     /// Tasks tracked from their first stop, which came before their parent's fork event: if one
     /// ends before that event, the event must not track it again.
     unnamed: HashSet<libc::pid_t>,
-    /// The sandboxee's end, when the init's fork event named it after it had ended: handled
-    /// right after that event.
-    replay_ends: Vec<(libc::pid_t, i32, libc::rusage)>,
     killed_on_birth: HashSet<libc::pid_t>,
     peak: u32,
     max_tasks: Option<u64>,

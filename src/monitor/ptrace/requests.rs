@@ -77,13 +77,3 @@ pub(super) fn event_msg(pid: libc::pid_t) -> Option<u64> {
     };
     (r == 0).then_some(msg as u64)
 }
-
-/// Blocks every signal on the calling thread (the supervisor; its clone children inherit it).
-pub(crate) fn block_all_signals() {
-    // SAFETY: sigfillset initialises the set; pthread_sigmask only affects this thread.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    }
-}

@@ -129,7 +129,7 @@ fn launch() -> std::result::Result<Handle, i32> {
         .stack_size(1 << 20)
         .spawn(move || {
             ON_SUPERVISOR.with(|c| c.set(true));
-            ptrace::block_all_signals();
+            crate::sys::signals::block_all();
             match Doorbell::new(bell_fd, epoll.raw_fd()) {
                 Ok(door) => {
                     let _ = tx.send(Ok(()));
