@@ -8,7 +8,8 @@ use sbx::{Sandbox, Stdio};
 
 /// This process's fds (number and target), without the network namespaces the library's pool
 /// keeps ready for a root caller (`spawn/netns.rs`: new ones replace the ones taken), and how
-/// many of those there are.
+/// many of those there are. The directory listing's own fd is left out: its number depends on
+/// which low fds the pool holds at the moment.
 fn host_fds() -> (Vec<String>, usize) {
     let mut v: Vec<String> = std::fs::read_dir("/proc/self/fd")
         .unwrap()
@@ -21,8 +22,10 @@ fn host_fds() -> (Vec<String>, usize) {
     let host_net = std::fs::read_link("/proc/self/ns/net").unwrap().display().to_string();
     let all = v.len();
     v.retain(|f| !f.contains(" -> net:[") || f.ends_with(&host_net));
-    v.sort();
     let pooled = all - v.len();
+    let listing = format!("/proc/{}/fd", std::process::id());
+    v.retain(|f| !f.ends_with(&listing));
+    v.sort();
     (v, pooled)
 }
 
