@@ -1,6 +1,6 @@
 //! The library's background thread for work that must not delay a sandbox's start or result:
-//! making and removing cgroups (`cgroups/pool.rs`) and refilling the pool of fresh network
-//! namespaces (`spawn/netns.rs`).
+//! making and removing cgroups (`cgroups/pool.rs`), refilling the pool of fresh network
+//! namespaces (`spawn/netns.rs`) and building template mount namespaces (`spawn/mntns/`).
 //! Jobs run one at a time in the order given; the thread starts with the first job and lives
 //! as long as the process, with every signal blocked (the host's handlers never run on it). If
 //! it cannot be started, each job runs at once on the caller's thread.

@@ -279,3 +279,12 @@ impl Drop for Sandbox {
         }
     }
 }
+
+/// Turns template mount namespaces on (the default) or off for this process's sandboxes: a root
+/// caller's sandboxes of one view are then cloned from a mount namespace holding the view's
+/// read-only part, built once (see ARCHITECTURE.md, "Mount templates"). Off: every sandbox's
+/// init builds its whole view from the host's mount table. For comparisons and for callers who
+/// want that; sandboxes already planned keep what they were given.
+pub fn set_mount_templates(on: bool) {
+    crate::spawn::mntns::set_enabled(on);
+}

@@ -16,10 +16,11 @@ pub(crate) mod handoff;
 pub(crate) mod idmap;
 pub(crate) mod init_image;
 pub mod latency;
+pub(crate) mod mntns;
+pub(crate) mod netns;
 mod ns_child;
 pub(crate) mod ns_plan;
 pub(crate) mod plan;
-pub(crate) mod netns;
 pub(crate) mod udp_relay;
 
 use crate::error::{Error, Result};
@@ -145,6 +146,99 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     let (sync_read, sync_write) =
         unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
 
+    let (stack, stack_len) = map_stacks(plan)?;
+
+    // A sandbox of the shared network namespace, or of a fresh one from the pool, is cloned
+    // from inside it (left right after); the pool's has `lo` up already.
+    let (in_netns, pooled) = match enter_netns(plan) {
+        Ok(entered) => entered,
+        Err(e) => {
+            // SAFETY: no child uses the stack.
+            unsafe { libc::munmap(stack, stack_len) };
+            return Err(e);
+        }
+    };
+    let mut args = Box::new(ChildArgs {
+        plan: std::ptr::from_ref::<Plan>(plan),
+        sync_read: sync_read.as_raw_fd(),
+        sync_write: sync_write.as_raw_fd(),
+        join_late: plan.ns.is_some() && plan.cgroup.is_some(),
+        netns_ready: pooled,
+        mnt_template: false,
+    });
+    // Exit signal 0: the host gets no SIGCHLD (its handlers and SIGCHLD=SIG_IGN auto-reaping stay
+    // out of the way); the monitor waits with __WALL.
+    let (entry, mut flags): (extern "C" fn(*mut libc::c_void) -> libc::c_int, i32) = match &plan.ns
+    {
+        None => (child::child_main, libc::CLONE_VM),
+        Some(ns) => (ns_child::init_main, libc::CLONE_VM | ns.clone_flags),
+    };
+    if pooled {
+        flags &= !libc::CLONE_NEWNET;
+    }
+    let birth = plan
+        .cgroup
+        .as_ref()
+        .and_then(crate::cgroups::SandboxCgroup::birth_fd);
+    // This thread in the sandbox's v1 groups for the clone (back when the guard drops).
+    let v1_birth = plan
+        .cgroup
+        .as_ref()
+        .and_then(|cg| crate::caps::with_raised_capabilities(|| cg.enter_v1_here()));
+    // Last, since host paths do not resolve in it: the view's template mount namespace, whose
+    // copy the clone makes (left right after; `mntns/`).
+    let in_template = plan.mnt_template.as_deref().and_then(mntns::enter);
+    args.mnt_template = in_template.is_some();
+    let arg = std::ptr::addr_of!(*args) as *mut libc::c_void;
+    // SAFETY: the lower stack of our mapping, which only the child uses; the child runs only
+    // `entry`, which uses raw syscalls and memory that outlives its pre-exec phase.
+    let born = birth.and_then(|cgroup| unsafe { clone_into(cgroup, stack, flags, entry, arg) });
+    let born_in_cgroup = born.is_some();
+    let born_in_v1 = v1_birth.is_some();
+    // SAFETY: the stack grows down from the end of the lower stack (16-byte aligned); as above.
+    let pid = born.unwrap_or_else(|| unsafe {
+        let top = stack
+            .cast::<u8>()
+            .add(CHILD_STACK_SIZE)
+            .cast::<libc::c_void>();
+        libc::clone(entry, top, flags, arg)
+    });
+    let clone_error = std::io::Error::last_os_error();
+    drop(in_template);
+    crate::caps::with_raised_capabilities(|| drop(v1_birth));
+    drop(in_netns);
+    if pid < 0 {
+        let e = clone_error;
+        plan.report.errno.store(
+            e.raw_os_error().unwrap_or(0),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        // SAFETY: no child uses the stack.
+        unsafe { libc::munmap(stack, stack_len) };
+        if plan.ns.is_some() {
+            return Err(crate::namespaces::namespace_error(
+                e.raw_os_error().unwrap_or(0),
+            ));
+        }
+        return Err(Error::os("clone", e.raw_os_error().unwrap_or(0)));
+    }
+    let join_late = args.join_late;
+    Ok(Spawned {
+        pid,
+        stack,
+        stack_len,
+        _args: args,
+        sync_write: Some(sync_write),
+        _sync_read: sync_read,
+        born_in_cgroup,
+        born_in_v1,
+        join_late,
+    })
+}
+
+/// The children's stacks: one, or two (init and sandboxee) for a namespaced sandbox, each with
+/// a guard page at its bottom; the sandboxee's top is stored in the plan.
+fn map_stacks(plan: &Plan) -> Result<(*mut libc::c_void, usize)> {
     let stacks = if plan.ns.is_some() { 2 } else { 1 };
     let stack_len = CHILD_STACK_SIZE * stacks;
     // SAFETY: anonymous private mapping; checked for MAP_FAILED below.
@@ -177,83 +271,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
         stack as usize + stack_len,
         std::sync::atomic::Ordering::Release,
     );
-
-    // A sandbox of the shared network namespace, or of a fresh one from the pool, is cloned
-    // from inside it (left right after); the pool's has `lo` up already.
-    let (in_netns, pooled) = match enter_netns(plan) {
-        Ok(entered) => entered,
-        Err(e) => {
-            // SAFETY: no child uses the stack.
-            unsafe { libc::munmap(stack, stack_len) };
-            return Err(e);
-        }
-    };
-    let args = Box::new(ChildArgs {
-        plan: std::ptr::from_ref::<Plan>(plan),
-        sync_read: sync_read.as_raw_fd(),
-        sync_write: sync_write.as_raw_fd(),
-        join_late: plan.ns.is_some() && plan.cgroup.is_some(),
-        netns_ready: pooled,
-    });
-    // Exit signal 0: the host gets no SIGCHLD (its handlers and SIGCHLD=SIG_IGN auto-reaping stay
-    // out of the way); the monitor waits with __WALL.
-    let (entry, mut flags): (extern "C" fn(*mut libc::c_void) -> libc::c_int, i32) =
-        match &plan.ns {
-            None => (child::child_main, libc::CLONE_VM),
-            Some(ns) => (ns_child::init_main, libc::CLONE_VM | ns.clone_flags),
-        };
-    if pooled {
-        flags &= !libc::CLONE_NEWNET;
-    }
-    let arg = std::ptr::addr_of!(*args) as *mut libc::c_void;
-    let birth = plan.cgroup.as_ref().and_then(crate::cgroups::SandboxCgroup::birth_fd);
-    // This thread in the sandbox's v1 groups for the clone (back when the guard drops).
-    let v1_birth = plan.cgroup.as_ref().and_then(|cg| {
-        crate::caps::with_raised_capabilities(|| cg.enter_v1_here())
-    });
-    // SAFETY: the lower stack of our mapping, which only the child uses; the child runs only
-    // `entry`, which uses raw syscalls and memory that outlives its pre-exec phase.
-    let born = birth.and_then(|cgroup| unsafe { clone_into(cgroup, stack, flags, entry, arg) });
-    let born_in_cgroup = born.is_some();
-    let born_in_v1 = v1_birth.is_some();
-    // SAFETY: the stack grows down from the end of the lower stack (16-byte aligned); as above.
-    let pid = born.unwrap_or_else(|| unsafe {
-        let top = stack
-            .cast::<u8>()
-            .add(CHILD_STACK_SIZE)
-            .cast::<libc::c_void>();
-        libc::clone(entry, top, flags, arg)
-    });
-    let clone_error = std::io::Error::last_os_error();
-    crate::caps::with_raised_capabilities(|| drop(v1_birth));
-    drop(in_netns);
-    if pid < 0 {
-        let e = clone_error;
-        plan.report.errno.store(
-            e.raw_os_error().unwrap_or(0),
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        // SAFETY: no child uses the stack.
-        unsafe { libc::munmap(stack, stack_len) };
-        if plan.ns.is_some() {
-            return Err(crate::namespaces::namespace_error(
-                e.raw_os_error().unwrap_or(0),
-            ));
-        }
-        return Err(Error::os("clone", e.raw_os_error().unwrap_or(0)));
-    }
-    let join_late = args.join_late;
-    Ok(Spawned {
-        pid,
-        stack,
-        stack_len,
-        _args: args,
-        sync_write: Some(sync_write),
-        _sync_read: sync_read,
-        born_in_cgroup,
-        born_in_v1,
-        join_late,
-    })
+    Ok((stack, stack_len))
 }
 
 /// The network namespace the supervisor thread enters for the clone, if any, and whether it is

@@ -12,7 +12,9 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::AtomicI32;
 
-use crate::sys::mount::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
+use crate::sys::mount::{
+    MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY,
+};
 
 /// Device nodes of the minimal `/dev`, bound from the host.
 pub const DEV_NODES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
@@ -424,13 +426,7 @@ fn idmapped(
     let meta = std::fs::metadata(source)
         .map_err(|e| Error::invalid(format!("{}: {e}", source.display())))?;
     crate::caps::with_raised_capabilities(|| {
-        super::idmap::idmapped_tree(
-            source,
-            recursive,
-            attrs,
-            (meta.uid(), meta.gid()),
-            host_id,
-        )
+        super::idmap::idmapped_tree(source, recursive, attrs, (meta.uid(), meta.gid()), host_id)
     })
 }
 

@@ -27,6 +27,9 @@ pub(crate) fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<S
         .as_ref()
         .filter(|p| time_sandboxed(p, &["/bin/true"]).is_ok())
         .map(|_| Samples::default());
+    // A root caller's sandboxes come from a template mount namespace of the view (from the
+    // process's third on): the same without, for the comparison.
+    let mut no_template = sbx::namespaces::caller_is_host_root().then(Samples::default);
     // Per-step setup latency of the full sandbox, summed over the runs (RunResult::setup_latency).
     let mut steps: Vec<(&'static str, Duration)> = Vec::new();
     // The rest of those runs: the target's run and exit, the teardown, the result's hand-back.
@@ -78,6 +81,13 @@ pub(crate) fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<S
                 samples.push(d);
             }
         }
+        if let Some(samples) = no_template.as_mut() {
+            sbx::sandbox::set_mount_templates(false);
+            if let Ok(d) = time_sandboxed(policy, &["/bin/true"]) {
+                samples.push(d);
+            }
+            sbx::sandbox::set_mount_templates(true);
+        }
         if let (Some(samples), Some(p)) = (bare.as_mut(), pol.bare.as_ref()) {
             match time_sandboxed(p, &["/bin/true"]) {
                 Ok(d) => samples.push(d),
@@ -112,6 +122,13 @@ pub(crate) fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<S
         sbx.median_ms(),
         sbx.quantile_ms(0.99)
     ));
+    if let Some(nt) = &no_template {
+        t.timed(
+            "libsbx, tool_default without mount templates",
+            nt,
+            Some(&plain),
+        );
+    }
     if let Some(sn) = &shared_net {
         t.timed(
             "libsbx, tool_default but the host's network",

@@ -47,6 +47,9 @@ pub struct ChildArgs {
     /// The clone joined a fresh network namespace from the pool (`netns.rs`) instead of making
     /// one: its `lo` is up already.
     pub netns_ready: bool,
+    /// The clone copied the view's template mount namespace (`mntns/`): the init mounts only
+    /// the sandbox's own parts, and its root is the view already.
+    pub mnt_template: bool,
 }
 
 /// Records a failed step in the shared report and ends the child.

@@ -90,134 +90,13 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         }
         plan.stamps.mark(Mark::IdMaps);
 
-        // 2. No mount event may propagate back to the host.
-        check(
-            plan,
-            Step::Mounts,
-            syscall(
-                libc::SYS_mount,
-                &[
-                    0,
-                    c"/".as_ptr() as u64,
-                    0,
-                    (libc::MS_REC | libc::MS_PRIVATE),
-                    0,
-                ],
-            ),
-            usize::MAX,
-        );
-
-        // 3. Open every bind source now, before the staging tmpfs could hide any of them.
-        let mut i = 0usize;
-        for op in &ns.ops {
-            if op.host_tree.is_some() {
-                // Prepared by the host (idmapped); the fd came with the clone.
-            } else if let OpKind::Bind { source, recursive } = &op.kind {
-                let fd = clone_tree(plan, source, *recursive, op.attrs, i);
-                op.tree_fd.store(fd as i32, Ordering::Relaxed);
-            }
-            i += 1;
+        // 2-7 with a template (`mntns/`): the root is the view already (read-only, private),
+        //    and only the sandbox's own mounts are made, on the mount points it has.
+        if args.mnt_template {
+            own_mounts(plan, ns);
+        } else {
+            whole_view(plan, ns);
         }
-
-        // 4. The new root: a tmpfs on the staging directory (private to this mount namespace).
-        check(
-            plan,
-            Step::Mounts,
-            syscall(
-                libc::SYS_mount,
-                &[
-                    c"tmpfs".as_ptr() as u64,
-                    ns.staging.as_ptr() as u64,
-                    c"tmpfs".as_ptr() as u64,
-                    (libc::MS_NOSUID | libc::MS_NODEV),
-                    // Owned by the sandboxee (uid/gid 1000), like everything the init creates in it.
-                    c"mode=0755,uid=1000,gid=1000".as_ptr() as u64,
-                ],
-            ),
-            usize::MAX,
-        );
-        let root = check(
-            plan,
-            Step::Mounts,
-            syscall(
-                libc::SYS_openat,
-                &[
-                    libc::AT_FDCWD as u64,
-                    ns.staging.as_ptr() as u64,
-                    (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
-                ],
-            ),
-            usize::MAX,
-        );
-
-        // 5. Each target is created and opened beneath the root without following symlinks, then
-        //    the prepared tree is moved onto it.
-        i = 0;
-        for op in &ns.ops {
-            apply(plan, op, root, i);
-            i += 1;
-        }
-
-        // 6. Read-only root unless asked otherwise (only the root tmpfs itself; mounts keep theirs).
-        if !ns.root_writable {
-            let attr = MountAttr {
-                attr_set: crate::sys::mount::MOUNT_ATTR_RDONLY,
-                attr_clr: 0,
-                propagation: 0,
-                userns_fd: 0,
-            };
-            check(
-                plan,
-                Step::Mounts,
-                syscall(
-                    libc::SYS_mount_setattr,
-                    &[
-                        root as u64,
-                        c"".as_ptr() as u64,
-                        libc::AT_EMPTY_PATH as u64,
-                        std::ptr::addr_of!(attr) as u64,
-                        core::mem::size_of::<MountAttr>() as u64,
-                    ],
-                ),
-                usize::MAX,
-            );
-        }
-
-        plan.stamps.mark(Mark::Mounts);
-
-        // 7. Switch roots: pivot_root(".", ".") stacks the old root on the new one; detaching it
-        //    leaves only the new root (pivot_root(2), "pivot_root(".", ".")").
-        check(
-            plan,
-            Step::Pivot,
-            syscall(libc::SYS_fchdir, &[root as u64]),
-            0,
-        );
-        check(
-            plan,
-            Step::Pivot,
-            syscall(
-                libc::SYS_pivot_root,
-                &[c".".as_ptr() as u64, c".".as_ptr() as u64],
-            ),
-            0,
-        );
-        check(
-            plan,
-            Step::Pivot,
-            syscall(
-                libc::SYS_umount2,
-                &[c".".as_ptr() as u64, libc::MNT_DETACH as u64],
-            ),
-            1,
-        );
-        check(
-            plan,
-            Step::Pivot,
-            syscall(libc::SYS_chdir, &[c"/".as_ptr() as u64]),
-            2,
-        );
-        syscall(libc::SYS_close, &[root as u64]);
         plan.stamps.mark(Mark::Pivot);
 
         // 8. Hostname and loopback.
@@ -394,4 +273,158 @@ unsafe fn run(plan: &Plan, ns: &NsPlan, args: &ChildArgs) -> ! {
         );
         fail_step(plan, Step::Namespaces, r, 10)
     }
+}
+
+/// Steps 2-7 without a template: the init copies the host's table at the clone, mounts the
+/// whole view on a new tmpfs root and pivots onto it.
+#[allow(clippy::too_many_lines)] // the steps in order
+unsafe fn whole_view(plan: &Plan, ns: &NsPlan) {
+    // SAFETY: the caller vouches for the plan (module docs); every pointer below points into it.
+    unsafe {
+        // 2. No mount event may propagate back to the host.
+        check(
+            plan,
+            Step::Mounts,
+            syscall(
+                libc::SYS_mount,
+                &[
+                    0,
+                    c"/".as_ptr() as u64,
+                    0,
+                    (libc::MS_REC | libc::MS_PRIVATE),
+                    0,
+                ],
+            ),
+            usize::MAX,
+        );
+
+        // 3. Open every bind source now, before the staging tmpfs could hide any of them.
+        let mut i = 0usize;
+        for op in &ns.ops {
+            if op.host_tree.is_some() {
+                // Prepared by the host (idmapped); the fd came with the clone.
+            } else if let OpKind::Bind { source, recursive } = &op.kind {
+                let fd = clone_tree(plan, source, *recursive, op.attrs, i);
+                op.tree_fd.store(fd as i32, Ordering::Relaxed);
+            }
+            i += 1;
+        }
+
+        // 4. The new root: a tmpfs on the staging directory (private to this mount namespace).
+        check(
+            plan,
+            Step::Mounts,
+            syscall(
+                libc::SYS_mount,
+                &[
+                    c"tmpfs".as_ptr() as u64,
+                    ns.staging.as_ptr() as u64,
+                    c"tmpfs".as_ptr() as u64,
+                    (libc::MS_NOSUID | libc::MS_NODEV),
+                    // Owned by the sandboxee (uid/gid 1000), like everything the init creates in it.
+                    c"mode=0755,uid=1000,gid=1000".as_ptr() as u64,
+                ],
+            ),
+            usize::MAX,
+        );
+        let root = open_root(plan, &ns.staging);
+
+        // 5. Each target is created and opened beneath the root without following symlinks, then
+        //    the prepared tree is moved onto it.
+        i = 0;
+        for op in &ns.ops {
+            apply(plan, op, root, i);
+            i += 1;
+        }
+
+        // 6. Read-only root unless asked otherwise (only the root tmpfs itself; mounts keep theirs).
+        if !ns.root_writable {
+            let attr = MountAttr {
+                attr_set: crate::sys::mount::MOUNT_ATTR_RDONLY,
+                attr_clr: 0,
+                propagation: 0,
+                userns_fd: 0,
+            };
+            check(
+                plan,
+                Step::Mounts,
+                syscall(
+                    libc::SYS_mount_setattr,
+                    &[
+                        root as u64,
+                        c"".as_ptr() as u64,
+                        libc::AT_EMPTY_PATH as u64,
+                        std::ptr::addr_of!(attr) as u64,
+                        core::mem::size_of::<MountAttr>() as u64,
+                    ],
+                ),
+                usize::MAX,
+            );
+        }
+
+        plan.stamps.mark(Mark::Mounts);
+
+        // 7. Switch roots: pivot_root(".", ".") stacks the old root on the new one; detaching it
+        //    leaves only the new root (pivot_root(2), "pivot_root(".", ".")").
+        check(
+            plan,
+            Step::Pivot,
+            syscall(libc::SYS_fchdir, &[root as u64]),
+            0,
+        );
+        check(
+            plan,
+            Step::Pivot,
+            syscall(
+                libc::SYS_pivot_root,
+                &[c".".as_ptr() as u64, c".".as_ptr() as u64],
+            ),
+            0,
+        );
+        check(
+            plan,
+            Step::Pivot,
+            syscall(
+                libc::SYS_umount2,
+                &[c".".as_ptr() as u64, libc::MNT_DETACH as u64],
+            ),
+            1,
+        );
+        check(
+            plan,
+            Step::Pivot,
+            syscall(libc::SYS_chdir, &[c"/".as_ptr() as u64]),
+            2,
+        );
+        syscall(libc::SYS_close, &[root as u64]);
+    }
+}
+
+/// Steps 5 and 7 with a template: the per-sandbox mounts beneath the copied view's root.
+unsafe fn own_mounts(plan: &Plan, ns: &NsPlan) {
+    // SAFETY: as for `whole_view`.
+    unsafe {
+        let root = open_root(plan, c"/");
+        for (i, op) in ns.ops.iter().enumerate() {
+            if !super::mntns::in_template(op) {
+                apply(plan, op, root, i);
+            }
+        }
+        plan.stamps.mark(Mark::Mounts);
+        check(
+            plan,
+            Step::Pivot,
+            syscall(libc::SYS_chdir, &[c"/".as_ptr() as u64]),
+            2,
+        );
+        syscall(libc::SYS_close, &[root as u64]);
+    }
+}
+
+/// The directory at `path` as an `O_PATH` fd to build beneath; fails the mounts step.
+unsafe fn open_root(plan: &Plan, path: &core::ffi::CStr) -> i64 {
+    let flags = (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
+    let args = [libc::AT_FDCWD as u64, path.as_ptr() as u64, flags];
+    // SAFETY: a live C string; openat only reads it.
+    unsafe { check(plan, Step::Mounts, syscall(libc::SYS_openat, &args), usize::MAX) }
 }

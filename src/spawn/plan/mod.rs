@@ -98,6 +98,8 @@ pub struct Plan {
     /// A root caller's namespaced sandbox: the lease on its host id (the monitor keeps it until
     /// the run's result).
     pub host_id: Option<HostId>,
+    /// The view's template mount namespace, when one is ready (root callers, `mntns/`).
+    pub mnt_template: Option<std::sync::Arc<super::mntns::Template>>,
 }
 
 // SAFETY: the raw pointers in Plan point into the Plan's own heap buffers (argv/envp CStrings and
@@ -182,6 +184,7 @@ impl Plan {
         // Last, after every fallible step: the window is left when the plan is dropped.
         let (switches_ids, host_dumpable, caps) = id_switch(root_id);
         stamps.mark(super::latency::Mark::Planned);
+        let mnt_template = ns.as_ref().and_then(super::mntns::for_plan);
         Ok(Plan {
             path,
             _argv: argv,
@@ -217,6 +220,7 @@ impl Plan {
             switches_ids,
             host_uid: root_id.unwrap_or_else(|| nix::unistd::geteuid().as_raw()),
             host_id,
+            mnt_template,
         })
     }
 }
