@@ -191,22 +191,35 @@ fn lookup(view: View) -> Option<Arc<Template>> {
         return None;
     }
     let host_changed = mounts_changed()?;
+    let ready = {
+        let mut guard = cache();
+        let map = guard.get_or_insert_with(HashMap::new);
+        if host_changed {
+            map.clear();
+        }
+        match map.get(&view) {
+            Some(Entry::Ready(t)) => Some(Arc::clone(t)),
+            Some(Entry::Building | Entry::Failed) => return None,
+            Some(Entry::Seen) => None,
+            None => {
+                if map.len() >= CACHED {
+                    map.clear();
+                }
+                map.insert(view, Entry::Seen);
+                return None;
+            }
+        }
+    };
+    // The identity checks (a stat per bind) outside the lock: other threads' plans go on.
+    if let Some(t) = ready {
+        if t.still_true() {
+            return Some(t);
+        }
+    }
     let mut guard = cache();
     let map = guard.get_or_insert_with(HashMap::new);
-    if host_changed {
-        map.clear();
-    }
-    match map.get(&view) {
-        Some(Entry::Ready(t)) if t.still_true() => return Some(Arc::clone(t)),
-        Some(Entry::Building | Entry::Failed) => return None,
-        None => {
-            if map.len() >= CACHED {
-                map.clear();
-            }
-            map.insert(view, Entry::Seen);
-            return None;
-        }
-        Some(Entry::Seen | Entry::Ready(_)) => {}
+    if matches!(map.get(&view), Some(Entry::Building)) {
+        return None; // another thread asked for it meanwhile
     }
     map.insert(view.clone(), Entry::Building);
     drop(guard);
@@ -309,5 +322,76 @@ impl Drop for Entered {
         if let Err(e) = with_raised_capabilities(|| setns(self.host, CloneFlags::CLONE_NEWNS)) {
             log::error!("libsbx: the supervisor cannot return to the host's mount namespace: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mounts::MountTree;
+    use crate::namespaces::Namespaces;
+    use std::path::Path;
+
+    fn ops_of(tree: &MountTree) -> NsPlan {
+        NsPlan::new(&Namespaces::default(), tree, None).unwrap()
+    }
+
+    fn kinds(view: &View) -> Vec<(String, &'static str)> {
+        view.parts
+            .iter()
+            .map(|p| {
+                let (at, kind) = match p {
+                    Part::Bind { at, .. } => (at, "bind"),
+                    Part::Tmpfs { at, .. } => (at, "tmpfs"),
+                    Part::Symlink { at, .. } => (at, "symlink"),
+                    Part::MountPoint { at, .. } => (at, "mount point"),
+                };
+                let path: Vec<_> = at.iter().map(|c| c.to_string_lossy().into_owned()).collect();
+                (format!("/{}", path.join("/")), kind)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_view_keeps_read_only_parts_and_mount_points_for_the_sandbox_own() {
+        let mut tree = MountTree::new();
+        tree.add_directory_at(Path::new("/usr"), Path::new("/usr"), false).unwrap();
+        tree.add_tmpfs(Path::new("/tmp"), Some(1 << 20)).unwrap();
+        let ns = ops_of(&tree);
+        let view = View::of(&ns.ops, &ns.staging).expect("a view with a template");
+        let k = kinds(&view);
+        assert!(k.contains(&("/usr".into(), "bind")), "{k:?}");
+        assert!(k.contains(&("/tmp".into(), "mount point")), "{k:?}");
+        assert!(k.contains(&("/proc".into(), "mount point")), "{k:?}");
+        assert!(k.contains(&("/dev/null".into(), "bind")), "{k:?}");
+        assert!(k.contains(&("/dev/fd".into(), "symlink")), "{k:?}");
+        // One view, one key: the same tree gives an equal view, another tmpfs size too (the
+        // size is the sandbox's own), another source does not.
+        assert!(View::of(&ops_of(&tree).ops, &ns.staging) == Some(view.clone()));
+        let mut other = MountTree::new();
+        other.add_directory_at(Path::new("/usr"), Path::new("/usr"), false).unwrap();
+        other.add_tmpfs(Path::new("/tmp"), Some(2 << 20)).unwrap();
+        assert!(View::of(&ops_of(&other).ops, &ns.staging) == Some(view.clone()));
+        let mut moved = MountTree::new();
+        moved.add_directory_at(Path::new("/etc"), Path::new("/usr"), false).unwrap();
+        moved.add_tmpfs(Path::new("/tmp"), Some(1 << 20)).unwrap();
+        assert!(View::of(&ops_of(&moved).ops, &ns.staging) != Some(view));
+    }
+
+    #[test]
+    fn a_read_only_bind_below_the_sandbox_own_tmpfs_has_no_template() {
+        let mut tree = MountTree::new();
+        tree.add_tmpfs(Path::new("/tmp"), None).unwrap();
+        tree.add_directory_at(Path::new("/usr"), Path::new("/tmp/usr"), false).unwrap();
+        let ns = ops_of(&tree);
+        assert!(View::of(&ns.ops, &ns.staging).is_none());
+    }
+
+    #[test]
+    fn only_a_root_caller_with_a_read_only_root_gets_one() {
+        let mut tree = MountTree::new();
+        tree.add_directory_at(Path::new("/usr"), Path::new("/usr"), false).unwrap();
+        // Not a root caller's plan (no host id): never a template, whoever runs the test.
+        assert!(for_plan(&ops_of(&tree)).is_none());
     }
 }
