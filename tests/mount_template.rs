@@ -209,4 +209,18 @@ fn sandboxes_share_a_template_but_not_their_writes_and_it_follows_the_host() {
     for l in calls {
         assert!(l.ends_with(" errno 1"), "not EPERM: {l}\n{}", run.ctx());
     }
+
+    // 5. The supervisor thread, which enters each template around a clone, keeps the working
+    //    directory it had: Notify callbacks run there.
+    struct Cwd(std::sync::mpsc::Sender<std::path::PathBuf>);
+    impl sbx::Notify for Cwd {
+        fn finished(&mut self, _: &sbx::RunResult) {
+            let _ = self.0.send(std::env::current_dir().unwrap_or_default());
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sb = Sandbox::with_notify(sh("true"), policy(&data), Box::new(Cwd(tx)));
+    assert!(sb.run().unwrap().success());
+    let seen = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(seen, std::env::current_dir().unwrap(), "the supervisor thread's cwd");
 }

@@ -297,15 +297,25 @@ pub(crate) struct Entered {
     host: &'static OwnedFd,
 }
 
+thread_local! {
+    /// The working directory this thread had when it made its root and cwd its own (`setns` of
+    /// a mount namespace needs that), to go back to after each clone from a template (`setns`
+    /// sets the cwd to the namespace's root); `None` when the unshare failed.
+    static OWN_FS: Option<OwnedFd> = std::fs::File::open(".")
+        .ok()
+        .filter(|_| unshare(CloneFlags::CLONE_FS).is_ok())
+        .map(OwnedFd::from);
+}
+
 /// Enters `t` on this thread (the supervisor's, just before the clone); `None` when it cannot,
 /// and the init then builds the whole view itself.
+///
+/// From the first template on, the supervisor thread has a root and working directory of its
+/// own: a later `chdir` of the host does not reach it (its Notify callbacks keep the working
+/// directory the thread had then).
 pub(crate) fn enter(t: &Template) -> Option<Entered> {
-    thread_local! {
-        /// This thread's root and cwd are its own (setns of a mount namespace needs that).
-        static OWN_FS: bool = unshare(CloneFlags::CLONE_FS).is_ok();
-    }
     let host = host()?;
-    if !OWN_FS.with(|own| *own) {
+    if !OWN_FS.with(Option::is_some) {
         return None;
     }
     match with_raised_capabilities(|| setns(&t.ns, CloneFlags::CLONE_NEWNS)) {
@@ -322,6 +332,11 @@ impl Drop for Entered {
         if let Err(e) = with_raised_capabilities(|| setns(self.host, CloneFlags::CLONE_NEWNS)) {
             log::error!("libsbx: the supervisor cannot return to the host's mount namespace: {e}");
         }
+        OWN_FS.with(|cwd| {
+            if let Some(Err(e)) = cwd.as_ref().map(|fd| nix::unistd::fchdir(fd.as_raw_fd())) {
+                log::error!("libsbx: the supervisor cannot return to its working directory: {e}");
+            }
+        });
     }
 }
 
