@@ -112,23 +112,30 @@ fn sandboxes_share_a_template_but_not_their_writes_and_it_follows_the_host() {
         }
         return;
     }
+    two_live_sandboxes_keep_their_own_tmp(&data);
+    a_replaced_bind_source_is_seen(&data);
+    a_host_mount_below_a_bind_is_seen(&data);
+    mount_calls_fail_in_a_copy(&data);
+    the_supervisor_keeps_its_cwd(&data);
+}
 
-    // 1. Two live sandboxes of one template: neither sees the other's /tmp, the root stays
-    //    read-only, and /proc holds only the sandbox's own processes.
+/// Two live sandboxes of one template: neither sees the other's /tmp, the root stays
+/// read-only, and /proc holds only the sandbox's own processes.
+fn two_live_sandboxes_keep_their_own_tmp(data: &Path) {
     let script = "echo mine > /tmp/mark-$$ && ls /tmp | wc -l | sed 's/^/tmp=/'; \
                   (echo x > /new) 2>/dev/null && echo root=writable || echo root=ro; \
                   ls /proc | grep -c '^[0-9]' | sed 's/^/pids=/'; cat /data/f; echo";
-    let first = run_from_template(&data, script);
+    let first = run_from_template(data, script);
     let (rd, wr) = pipe();
     let mut holder = sh("echo held > /tmp/held && echo ready; read _; exit 0");
     holder.stdout(sbx::Stdio::Fd(wr));
     let (hold_in, hold_out) = pipe();
     holder.stdin(sbx::Stdio::Fd(hold_in));
-    let held = Sandbox::new(holder, policy(&data));
+    let held = Sandbox::new(holder, policy(data));
     held.start().unwrap();
     let out = reader(rd);
     let second = run(
-        &data,
+        data,
         &format!("{script}; test -e /tmp/held && echo saw=held || echo saw=none"),
     );
     drop(hold_out);
@@ -148,47 +155,53 @@ fn sandboxes_share_a_template_but_not_their_writes_and_it_follows_the_host() {
         assert!(r.out.contains("one"), "{}", r.ctx());
     }
     assert_eq!(field(&second.out, "saw"), "none", "{}", second.ctx());
+}
 
-    // 2. A bind source replaced on the host: the next sandbox shows the new one.
+/// A bind source replaced on the host: the next sandbox shows the new one.
+fn a_replaced_bind_source_is_seen(data: &Path) {
     let old = data.with_extension("old");
-    std::fs::rename(&data, &old).unwrap();
-    std::fs::create_dir(&data).unwrap();
+    std::fs::rename(data, &old).unwrap();
+    std::fs::create_dir(data).unwrap();
     std::fs::write(data.join("f"), "two").unwrap();
-    let r = run(&data, "cat /data/f");
+    let r = run(data, "cat /data/f");
     assert!(
         r.out.contains("two"),
         "a template kept the replaced directory:\n{}",
         r.ctx()
     );
-    let r = run_from_template(&data, "cat /data/f");
+    let r = run_from_template(data, "cat /data/f");
     assert!(r.out.contains("two"), "{}", r.ctx());
+}
 
-    // 3. A mount under a bound directory (in this test's mount namespace): the next sandbox
-    //    shows it.
+/// A mount under a bound directory (in this test's mount namespace): the next sandbox
+/// shows it.
+fn a_host_mount_below_a_bind_is_seen(data: &Path) {
     std::fs::create_dir(data.join("sub")).unwrap();
-    let r = run_from_template(&data, "ls /data/sub | wc -l | sed 's/^/entries=/'");
+    let r = run_from_template(data, "ls /data/sub | wc -l | sed 's/^/entries=/'");
     assert_eq!(field(&r.out, "entries"), "0", "{}", r.ctx());
     let sub =
         std::ffi::CString::new(data.join("sub").into_os_string().into_encoded_bytes()).unwrap();
     mount(c"tmpfs", &sub, c"tmpfs", 0);
     std::fs::write(data.join("sub/g"), "three").unwrap();
-    let r = run(&data, "cat /data/sub/g; echo");
+    let r = run(data, "cat /data/sub/g; echo");
     assert!(
         r.out.contains("three"),
         "a template missed a host mount:\n{}",
         r.ctx()
     );
-    let r = run_from_template(&data, "cat /data/sub/g; echo");
+    let r = run_from_template(data, "cat /data/sub/g; echo");
     assert!(r.out.contains("three"), "{}", r.ctx());
+}
 
-    // 4. An attacker in a template's copy, every syscall allowed: each mount call fails (no
-    //    capability over its mount namespace), `umount2("/proc")` included, so the template's
-    //    procfs below its own stays covered.
-    // (The attacker is bound outside /tmp: a view with a static mount below a per-sandbox one,
-    // such as the tests' work directory under the writable /tmp, has no template.)
+/// An attacker in a template's copy, every syscall allowed: each mount call fails (no
+/// capability over its mount namespace), `umount2("/proc")` included, so the template's
+/// procfs below its own stays covered.
+/// (The attacker is bound outside /tmp: a view with a static mount below a per-sandbox one,
+/// such as the tests' work directory under the writable /tmp, has no template.)
+fn mount_calls_fail_in_a_copy(data: &Path) {
     let mut pb = allow_all_rules();
     sbx::policy::presets::tool_view(&mut pb);
-    pb.add_directory_at(&data, "/data", false)
+    pb.add_directory_at(data, "/data", false)
         .add_file_at(attacker(), "/attacker", false);
     let [a, b] = sandbox_check_args();
     let script = format!("exec /attacker mounts {a} {b} /data");
@@ -209,9 +222,11 @@ fn sandboxes_share_a_template_but_not_their_writes_and_it_follows_the_host() {
     for l in calls {
         assert!(l.ends_with(" errno 1"), "not EPERM: {l}\n{}", run.ctx());
     }
+}
 
-    // 5. The supervisor thread, which enters each template around a clone, keeps the working
-    //    directory it had: Notify callbacks run there.
+/// The supervisor thread, which enters each template around a clone, keeps the working
+/// directory it had: Notify callbacks run there.
+fn the_supervisor_keeps_its_cwd(data: &Path) {
     struct Cwd(std::sync::mpsc::Sender<std::path::PathBuf>);
     impl sbx::Notify for Cwd {
         fn finished(&mut self, _: &sbx::RunResult) {
@@ -219,7 +234,7 @@ fn sandboxes_share_a_template_but_not_their_writes_and_it_follows_the_host() {
         }
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    let sb = Sandbox::with_notify(sh("true"), policy(&data), Box::new(Cwd(tx)));
+    let sb = Sandbox::with_notify(sh("true"), policy(data), Box::new(Cwd(tx)));
     assert!(sb.run().unwrap().success());
     let seen = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(seen, std::env::current_dir().unwrap(), "the supervisor thread's cwd");

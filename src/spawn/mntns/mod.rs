@@ -212,8 +212,12 @@ fn lookup(view: View) -> Option<Arc<Template>> {
     };
     // The identity checks (a stat per bind) outside the lock: other threads' plans go on.
     if let Some(t) = ready {
-        if t.still_true() {
-            return Some(t);
+        match t.changed_source() {
+            None => return Some(t),
+            Some(path) => log::debug!(
+                "libsbx: a mount template is rebuilt: {} is no longer the inode it bound",
+                path.to_string_lossy()
+            ),
         }
     }
     let mut guard = cache();
@@ -251,12 +255,15 @@ fn build_for_cache(view: View) {
 }
 
 impl Template {
-    /// Every bind source is still the inode it was.
-    fn still_true(&self) -> bool {
-        self.sources.iter().all(|(path, dev, ino)| {
-            nix::sys::stat::stat(path.as_c_str())
-                .is_ok_and(|st| st.st_dev == *dev && st.st_ino == *ino)
-        })
+    /// The first bind source that is no longer the inode it was, if any.
+    fn changed_source(&self) -> Option<&CStr> {
+        self.sources
+            .iter()
+            .find(|(path, dev, ino)| {
+                !nix::sys::stat::stat(path.as_c_str())
+                    .is_ok_and(|st| st.st_dev == *dev && st.st_ino == *ino)
+            })
+            .map(|(path, ..)| path.as_c_str())
     }
 }
 
