@@ -32,6 +32,16 @@ fn host_fds() -> (Vec<String>, usize) {
     (v, pooled)
 }
 
+/// Whether this process holds a mount namespace other than its own (a template).
+fn template_held() -> bool {
+    let own = std::fs::read_link("/proc/self/ns/mnt").unwrap();
+    std::fs::read_dir("/proc/self/fd").unwrap().flatten().any(|e| {
+        std::fs::read_link(e.path()).is_ok_and(|t| {
+            t.to_string_lossy().starts_with("mnt:[") && t != own
+        })
+    })
+}
+
 /// Thread names of this process, without the library's one global deadline thread.
 /// (The library's janitor thread, `sbx-janitor`, is one for the process: counted.)
 fn host_threads() -> (Vec<String>, usize) {
@@ -54,11 +64,24 @@ fn a_thousand_runs_leak_nothing() {
     let policy = build(&base_policy());
     // Warm up: compile the attacker (gcc runs as a child) and start the library's globals.
     attacker();
-    // Two runs: a root caller's network namespace pool starts filling with the second.
-    for _ in 0..2 {
+    // Two runs: a root caller's network namespace pool starts filling with the second, and
+    // the janitor builds the view's mount template; a third run, once the template is there,
+    // is cloned from it (the supervisor keeps fds of the host's mount namespace and of its
+    // working directory from then on).
+    let warm = || {
         let r = Sandbox::new(attack("exit", &["0"]), policy.clone()).run().unwrap();
         assert!(r.success(), "{r:?}");
+    };
+    warm();
+    warm();
+    if is_root() {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !template_held() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(template_held(), "no mount template after two runs of one view");
     }
+    warm();
 
     let (fds_before, _) = host_fds();
     let (threads_before, _) = host_threads();
