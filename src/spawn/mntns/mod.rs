@@ -160,9 +160,13 @@ enum Entry {
 
 static CACHE: Mutex<Option<HashMap<View, Entry>>> = Mutex::new(None);
 
-/// Set when building failed for a reason no view changes (no CAP_SYS_ADMIN after all, a
-/// container's seccomp profile): no more templates in this process.
+/// Turned off by the caller ([`set_enabled`]).
 static DISABLED: AtomicBool = AtomicBool::new(false);
+
+/// Set when building failed for a reason no view changes (no CAP_SYS_ADMIN after all, a
+/// container's seccomp profile): no more templates in this process, whatever the caller's
+/// switch says.
+static UNBUILDABLE: AtomicBool = AtomicBool::new(false);
 
 fn cache() -> MutexGuard<'static, Option<HashMap<View, Entry>>> {
     CACHE.lock().unwrap_or_else(PoisonError::into_inner)
@@ -187,7 +191,10 @@ pub(crate) fn for_plan(ns: &NsPlan) -> Option<Arc<Template>> {
 /// The template for `view`, when one is ready and still true to the host; otherwise `None`,
 /// and the first such call after a view's first use asks the janitor to build one.
 fn lookup(view: View) -> Option<Arc<Template>> {
-    if DISABLED.load(Ordering::Relaxed) || !crate::caps::caller_is_host_root() {
+    if DISABLED.load(Ordering::Relaxed)
+        || UNBUILDABLE.load(Ordering::Relaxed)
+        || !crate::caps::caller_is_host_root()
+    {
         return None;
     }
     let host_changed = mounts_changed()?;
@@ -246,7 +253,7 @@ fn build_for_cache(view: View) {
         Err((why, fatal)) => {
             log::debug!("libsbx: no mount template: {why}");
             if fatal {
-                DISABLED.store(true, Ordering::Relaxed);
+                UNBUILDABLE.store(true, Ordering::Relaxed);
             }
             Entry::Failed
         }
