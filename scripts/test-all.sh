@@ -233,6 +233,39 @@ if [[ -x target/debug/sbx-run ]]; then
 else
     skip "CLI smoke (sbx-run)" "target/debug/sbx-run not built"
 fi
+# The same smoke test through a resident server (sbx-run --serve, started through the same
+# RUNNER): every run must be served by it (its count on exit), none refused.
+cli_served() {
+    local bin=${CLI_BIN:-target/debug/sbx-run} line err rc=0 runs
+    err=$(mktemp)
+    coproc SERVER { "$@" "$bin" --serve 2>"$err"; }
+    local server_in=${SERVER[1]} server_pid=$SERVER_PID
+    if ! read -r -t 60 line <&"${SERVER[0]}" || [[ $line != SBX_RUN_SERVER=* ]]; then
+        echo "FAIL the server did not start: $line $(cat "$err")"
+        kill "$server_pid" 2>/dev/null
+        rm -f "$err"
+        return 1
+    fi
+    SBX_RUN_SERVER=${line#SBX_RUN_SERVER=} cli_smoke "$@" || rc=$?
+    exec {server_in}>&-
+    timeout 20 tail --pid="$server_pid" -f /dev/null || { echo "FAIL the server did not end"; rc=1; }
+    line=$(tail -n 1 "$err")
+    rm -f "$err"
+    runs=$(sed -n 's/^sbx-run --serve: served \([0-9]*\) runs, refused 0 clients$/\1/p' <<<"$line")
+    if [[ -n $runs ]] && ((runs >= 25)); then
+        echo "ok   the server ran the smoke test's runs: $line"
+    else
+        echo "FAIL the server's count: $line (want 25 or more runs, 0 refusals)"
+        rc=1
+    fi
+    return "$rc"
+}
+if [[ -x target/debug/sbx-run ]]; then
+    run "CLI smoke through a server (sbx-run --serve)" cli_served
+    if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null 2>&1; then
+        run "CLI smoke through a server, uid 65534" cli_served setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all
+    fi
+fi
 # The static-pie sbx-run (scripts/build-cli.sh), through the same smoke test.
 cli_static() {
     bash scripts/build-cli.sh && CLI_BIN=target/release/sbx-run cli_smoke

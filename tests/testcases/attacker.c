@@ -559,6 +559,79 @@ static socklen_t fill_addr(struct sockaddr_storage *ss, const char *family, cons
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (addr[0] == '@' ? 0 : 1));
 }
 
+/* sbxserve PATH HELLO DIR: asks an `sbx-run --serve` at PATH (its socket, bound into the sandbox)
+ * to run `touch DIR/escaped` with every syscall allowed and no namespaces, speaking its wire
+ * (sbx::Comms TLV: a 12-byte header {u32 tag; u64 len} then the payload; fds as SCM_RIGHTS on
+ * an FD message). Exit 50 if the server took the run, 51 if it refused (its reason printed),
+ * 52 on any other failure. DIR is the test's own directory. */
+static int tlv(int s, uint32_t tag, const void *val, uint64_t len, int fd) {
+    unsigned char hdr[12];
+    memcpy(hdr, &tag, 4);
+    memcpy(hdr + 4, &len, 8);
+    struct iovec iov[2] = {{hdr, 12}, {(void *)val, (size_t)len}};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = iov;
+    m.msg_iovlen = len ? 2 : 1;
+    char ctl[CMSG_SPACE(sizeof(int))];
+    if (fd >= 0) {
+        memset(ctl, 0, sizeof ctl);
+        m.msg_control = ctl;
+        m.msg_controllen = sizeof ctl;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    return sendmsg(s, &m, MSG_NOSIGNAL) == (ssize_t)(12 + len) ? 0 : -1;
+}
+
+static int mode_sbxserve(const char *path, const char *hello, const char *dir) {
+    struct sockaddr_storage ss;
+    socklen_t len = fill_addr(&ss, "unix", path, "0");
+    if (!len) { out_fd(2, "BAD USAGE: path too long\n"); _exit(98); }
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0 || connect(s, (struct sockaddr *)&ss, len) != 0) return verdict("connect", -1);
+    char cmd[512] = "touch ";
+    if (strlen(dir) > sizeof cmd - 16) { out_fd(2, "BAD USAGE: dir too long\n"); _exit(98); }
+    strcat(cmd, dir);
+    strcat(cmd, "/escaped");
+    const char *args[] = {"-q", "--allow-all", "--no-namespaces", "--", "/bin/sh", "-c", cmd};
+    /* Each list is one BYTES message, every item followed by a NUL; the environment is empty. */
+    char packed[1024];
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof args / sizeof *args; i++) {
+        size_t n = strlen(args[i]) + 1;
+        memcpy(packed + used, args[i], n);
+        used += n;
+    }
+    int bad = tlv(s, 0x80000100u, hello, strlen(hello), -1) || tlv(s, 0x80000101u, packed, used, -1) ||
+              tlv(s, 0x80000101u, "", 0, -1);
+    int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int fds[4] = {0, 1, 2, root};
+    for (int i = 0; i < 4 && !bad; i++) bad = tlv(s, 0x80000201u, "", 0, fds[i]);
+    /* A refusal may come before the whole request was read: the answer is read anyway. */
+    if (bad) out_num("SEND errno ", errno);
+    unsigned char hdr[12];
+    uint32_t tag, answer = 99;
+    uint64_t n;
+    if (read(s, hdr, 12) != 12) { out("NO ANSWER\n"); return 52; }
+    memcpy(&tag, hdr, 4);
+    memcpy(&n, hdr + 4, 8);
+    if (tag != 0x80000007u || n != 4 || read(s, &answer, 4) != 4) { out("BAD ANSWER\n"); return 52; }
+    if (answer == 0) { out("TAKEN\n"); return 50; }
+    char why[512] = {0};
+    if (read(s, hdr, 12) == 12) {
+        memcpy(&n, hdr + 4, 8);
+        ssize_t got = read(s, why, n < sizeof why - 1 ? (size_t)n : sizeof why - 1);
+        if (got < 0) got = 0;
+        why[got] = 0;
+    }
+    out("REFUSED "); out(why); out("\n");
+    return 51;
+}
+
 /* Reads what the peer sends first (up to 63 bytes) and prints "GOT <it>". */
 static void print_reply(int s) {
     char buf[64];
@@ -1109,6 +1182,7 @@ int main(int argc, char **argv, char **envp) {
         for (;;) sleep_ms(1000);
     }
     if (!strcmp(mode, "kids")) { NEED(1); return mode_kids(a[0]); }
+    if (!strcmp(mode, "sbxserve")) { NEED(3); return mode_sbxserve(a[0], a[1], a[2]); }
     if (!strcmp(mode, "forkbomb")) { NEED(1); return mode_forkbomb((long)parse_u(a[0])); }
     if (!strcmp(mode, "memhog")) { NEED(1); return mode_memhog((long)parse_u(a[0])); }
     if (!strcmp(mode, "fds")) return mode_fds();

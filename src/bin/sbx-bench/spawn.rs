@@ -2,7 +2,9 @@
 //! `unshare`/`bwrap` commands; (b) sandboxes per second; (c) the host-size effect.
 
 use crate::stats::{progress, Samples, Table};
-use crate::timing::{repeat, sandboxed, time_command, time_sandboxed, which, ForkExec};
+use crate::timing::{
+    repeat, sandboxed, time_command, time_command_served, time_sandboxed, which, ForkExec,
+};
 use crate::{Config, Policies};
 use sbx::Policy;
 use std::path::Path;
@@ -258,8 +260,45 @@ pub(crate) fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<S
             Ok(s) => t.timed(label, &s, Some(&plain)),
             Err(e) => t.note(&format!("{label}: failed, skipped: {e}")),
         }
+        if label.starts_with("whole cmd: sbx-run -q") {
+            served_row(t, cfg, &refs, &plain);
+        }
     }
     Some(sbx)
+}
+
+/// `sbx-run -q -- /bin/true` through a resident `sbx-run --serve` started for the row (its
+/// warm-up runs and the bench's own warm-up come before the timed runs).
+fn served_row(t: &mut Table, cfg: &Config, argv: &[&str], plain: &Samples) {
+    use std::io::BufRead;
+    let label = "whole cmd: the same through sbx-run --serve";
+    let server = std::process::Command::new(argv[0])
+        .arg("--serve")
+        .env_remove("SBX_RUN_SERVER")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut server = match server {
+        Ok(s) => s,
+        Err(e) => return t.note(&format!("{label}: no server, skipped: {e}")),
+    };
+    let mut line = String::new();
+    if let Some(out) = server.stdout.take() {
+        let _ = std::io::BufReader::new(out).read_line(&mut line);
+    }
+    match line.trim().strip_prefix("SBX_RUN_SERVER=") {
+        Some(socket) => {
+            let socket = Path::new(socket);
+            match repeat(cfg.runs, || time_command_served(argv, Some(socket))) {
+                Ok(s) => t.timed(label, &s, Some(plain)),
+                Err(e) => t.note(&format!("{label}: failed, skipped: {e}")),
+            }
+        }
+        None => t.note(&format!("{label}: the server did not start, skipped")),
+    }
+    drop(server.stdin.take()); // its end of file ends it
+    let _ = server.wait();
 }
 
 pub(crate) fn section_b(t: &mut Table, cfg: &Config, policy: &Policy) {

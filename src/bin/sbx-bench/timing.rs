@@ -36,8 +36,23 @@ pub(crate) fn time_sandboxed(policy: &Policy, argv: &[&str]) -> Result<Duration,
 
 /// A plain spawn and wait through std (posix_spawn, i.e. a vfork-style clone, in glibc).
 pub(crate) fn time_command(argv: &[&str]) -> Result<Duration, String> {
+    time_command_served(argv, None)
+}
+
+/// [`time_command`] with `SBX_RUN_SERVER` set to `server` (an sbx-run command then runs
+/// through that server), or removed (`None`: sbx-bench's own environment names no server for
+/// the rows that time sbx-run by itself).
+pub(crate) fn time_command_served(
+    argv: &[&str],
+    server: Option<&std::path::Path>,
+) -> Result<Duration, String> {
+    let mut cmd = Command::new(argv[0]);
+    match server {
+        Some(s) => cmd.env("SBX_RUN_SERVER", s),
+        None => cmd.env_remove("SBX_RUN_SERVER"),
+    };
     let t = Instant::now();
-    let out = Command::new(argv[0])
+    let out = cmd
         .args(&argv[1..])
         .stdin(PStdio::null())
         .stdout(PStdio::null())

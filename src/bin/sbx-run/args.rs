@@ -55,6 +55,11 @@ pub(crate) struct Options {
     /// `--monitor`; `None`: the policy file's, else auto.
     pub(crate) monitor: Option<sbx::Monitor>,
     pub(crate) program: Vec<String>,
+    /// `--serve`: be a server for runs of other sbx-run processes (`server.rs`); `program`,
+    /// if any, is the command it serves (run unsandboxed).
+    pub(crate) serve: bool,
+    /// `--no-server`: run in this process even where a server is named.
+    pub(crate) no_server: bool,
 }
 
 /// A `--ro`/`--rw` bind of a host path into the sandbox.
@@ -277,6 +282,8 @@ fn switch<'o>(o: &'o mut Options, flag: &str) -> Option<&'o mut bool> {
         "--net" => &mut o.share_net,
         "--tty" => &mut o.tty,
         "--allow-write-exec" => &mut o.write_exec,
+        "--serve" => &mut o.serve,
+        "--no-server" => &mut o.no_server,
         _ => return None,
     })
 }
@@ -284,6 +291,7 @@ fn switch<'o>(o: &'o mut Options, flag: &str) -> Option<&'o mut bool> {
 pub(crate) fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
     let mut o = Options::default();
     let mut it = args.into_iter();
+    let mut flags = 0;
     while let Some(arg) = it.next() {
         if arg == "--" {
             o.program.extend(it.by_ref());
@@ -312,6 +320,7 @@ pub(crate) fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
                 None => Ok(()),
             }
         };
+        flags += 1;
         if let Some(on) = switch(&mut o, &flag) {
             no_value(&flag)?;
             *on = true;
@@ -324,7 +333,10 @@ pub(crate) fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
             _ => return Err(format!("unknown option {flag:?}")),
         }
     }
-    if o.program.is_empty() && !o.check && !o.dump_policy && !o.dump_policy_file {
+    if o.serve && flags > 1 {
+        return Err("--serve takes no other option: each run's options come with the run".into());
+    }
+    if o.program.is_empty() && !o.check && !o.dump_policy && !o.dump_policy_file && !o.serve {
         return Err("no program given: sbx-run [OPTIONS] -- PROGRAM [ARGS...]".into());
     }
     if o.learn.is_some() && (!o.allow.is_empty() || o.allow_all) {

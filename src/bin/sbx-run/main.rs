@@ -7,19 +7,20 @@
 //! (learned policies, audit lists, `--check`).
 
 mod args;
+mod client;
 mod json;
+mod peer;
 mod report;
+mod run;
+mod server;
 mod setup;
 mod signals;
 
 use args::{parse_args, Options, Parsed};
-use json::result_json;
-use report::{print_audit, print_check, print_stack_trace, write_learned};
-use sbx::{Reason, RunResult, Sandbox, Status};
-use setup::{build_executor, build_policy};
-use signals::{run_until_done, Signals, RECEIVED};
+use report::print_check;
+use setup::build_policy;
+use signals::Signals;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 
 /// Exit status when the sandboxee broke the policy.
 const EXIT_VIOLATION: u8 = 159;
@@ -34,6 +35,7 @@ sbx-run: run a program in a libsbx sandbox (seccomp-bpf policy + a user-notify o
 USAGE:
     sbx-run [OPTIONS] -- PROGRAM [ARGS...]
     sbx-run --check | --dump-policy | --dump-policy-file [POLICY OPTIONS] | --help | --version
+    sbx-run --serve [-- COMMAND [ARGS...]]
 
 PROGRAM without a slash is looked up in the sandboxee's PATH (see --env and --keep-env).
 The default policy is libsbx's embedded allow-list for ordinary dynamically linked tools (file
@@ -196,6 +198,25 @@ OUTPUT:
     -h, --help                     This text.
     -V, --version                  Version.
 
+SERVER (faster runs for scripts that call sbx-run many times):
+    --serve [-- COMMAND...]        Stay resident and make other sbx-run processes' runs: the
+                                   supervisor, mount templates and pooled namespaces and
+                                   cgroups stay warm between runs. Listens on a socket in a new
+                                   directory only this user can enter; with COMMAND, runs it
+                                   (NOT sandboxed) with SBX_RUN_SERVER set to the socket, and
+                                   ends with it (its exit status); without, prints
+                                   SBX_RUN_SERVER=PATH and ends at end of file on stdin. Ends
+                                   on SIGINT, SIGTERM, SIGHUP too; prints its counts on stderr.
+                                   A client must be the server's equal: same uid, same user,
+                                   pid and mount namespaces, no more seccomp filters, no fewer
+                                   capabilities; a sandboxee is always refused.
+    --no-server                    Run in this process even when SBX_RUN_SERVER names a server.
+    When SBX_RUN_SERVER is set, sbx-run hands the run (arguments, environment, working
+    directory, stdin/stdout/stderr) to that server and waits for its exit status, forwarding
+    SIGINT/SIGTERM/SIGHUP; a server that cannot be reached or refuses is noted on stderr and
+    the run happens here. A served run has the server's rlimits, cgroup and umask, not the
+    client's.
+
 EXIT STATUS:
     N        the sandboxee exited with status N
     128+N    the sandboxee was killed by signal N; also when sbx-run itself got SIGINT,
@@ -230,34 +251,8 @@ EXAMPLES:
     sbx-run --json --walltime 5 -- python3 -c 'print(1)'
     sbx-run --ro \"$PWD\" --cwd \"$PWD\" -- ./tool input.txt
     sbx-run --rw /tmp/out:/out -- sh -c 'date > /out/stamp'
+    sbx-run --serve -- make -j2 check    # a build whose steps call sbx-run
 ";
-
-/// Exit status for a result (see the EXIT STATUS section of the help).
-// An exit status is the low 8 bits of the code, as wait(2) and the shell take it.
-#[allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_possible_wrap
-)]
-fn exit_status(r: &RunResult) -> u8 {
-    match r.status {
-        Status::Ok => r.exit_code.unwrap_or(r.reason_code as i32) as u8,
-        Status::Signaled => signal_status(r.signal.unwrap_or(r.reason_code as i32)),
-        Status::Violation => EXIT_VIOLATION,
-        Status::Timeout => EXIT_TIMEOUT,
-        Status::ExternalKill => match RECEIVED.load(Ordering::SeqCst) {
-            0 => signal_status(r.signal.unwrap_or(libc::SIGKILL)),
-            s => signal_status(s),
-        },
-        // SETUP_ERROR, INTERNAL_ERROR, UNSET, and a status added after this binary was written
-        // (`Status` is non-exhaustive): libsbx did not run the program to its end.
-        _ => EXIT_SETUP,
-    }
-}
-
-fn signal_status(sig: i32) -> u8 {
-    u8::try_from(128 + sig.clamp(0, 127)).unwrap_or(u8::MAX) // 128..=255: always fits
-}
 
 fn fail(msg: &str) -> ExitCode {
     eprintln!("sbx-run: error: {msg}");
@@ -316,74 +311,38 @@ fn main() -> ExitCode {
     if opts.check {
         return ExitCode::from(print_check());
     }
-    let built = match build_policy(&opts) {
-        Ok(b) => b,
-        Err(e) => return fail(&e),
-    };
-    if opts.dump_policy || opts.dump_policy_file {
-        print_policy(&opts, &built);
-        return ExitCode::SUCCESS;
+    if opts.serve {
+        return ExitCode::from(server::serve(&opts));
     }
-    let policy = built.policy.clone();
-
+    if opts.dump_policy || opts.dump_policy_file {
+        return match build_policy(&opts) {
+            Ok(built) => {
+                print_policy(&opts, &built);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        };
+    }
+    if !opts.no_server {
+        if let Some(code) = client::run_through_server(opts.quiet) {
+            return ExitCode::from(code);
+        }
+    }
     let signals = match Signals::block() {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
     // One sandbox, then exit: no cgroups made ahead (they would only be removed again).
     sbx::cgroups::set_ready_groups(0);
-    let sb = Sandbox::new(build_executor(&opts, built.file_limits.as_ref()), policy);
-    let result = run_until_done(&sb, &signals);
-    // An Err means libsbx refused the request before starting anything (bad input); it is
-    // reported like any other setup failure, in the same shapes.
-    let r = result.unwrap_or_else(|e| RunResult::setup_error(Reason::FailedConfig, e.to_string()));
-    if !opts.quiet && r.status != Status::Ok {
-        match RECEIVED.load(Ordering::SeqCst) {
-            0 => eprintln!("sbx-run: {}", r.describe()),
-            sig => eprintln!(
-                "sbx-run: got {}, killed the sandbox: {}",
-                sbx::result::signal_name(sig),
-                r.describe()
-            ),
-        }
-    }
-    if !opts.quiet && !r.degraded.is_empty() {
-        eprintln!(
-            "sbx-run: note: left out of the sandbox (refused by the kernel): {}",
-            r.degraded.join(", ")
-        );
-    }
-    if let Some(path) = &opts.learn {
-        if let Err(e) = write_learned(
-            path,
-            opts.learn_format.as_deref().unwrap_or("toml"),
-            &built.builder,
-            &r,
-            (opts.learn_merge, opts.quiet),
-        ) {
-            eprintln!("sbx-run: error: {e}");
-            return ExitCode::from(EXIT_SETUP);
-        }
-    } else if !opts.quiet {
-        print_audit(&r);
-    }
-    if !opts.quiet {
-        print_stack_trace(&r);
-    }
-    if !opts.quiet {
-        // The one that ended a NETWORK VIOLATION is in its description already.
-        let fatal = usize::from(r.reason() == Some(sbx::Reason::ViolationNetwork));
-        for d in &r.denied_connects[..r.denied_connects.len() - fatal.min(r.denied_connects.len())]
-        {
-            eprintln!("sbx-run: network: refused {} (pid {})", d.describe(), d.pid);
-        }
-    }
-    if opts.json {
-        eprintln!("{}", result_json(&r));
-    }
-    if r.cgroup.is_some() {
+    let io = run::Io {
+        stdio: None,
+        report: &mut std::io::stderr(),
+    };
+    let built = build_policy(&opts).map(std::sync::Arc::new);
+    let done = run::run(&opts, built, &setup::own_env(), &signals, io);
+    if done.cgroup {
         // Leave no empty groups behind: this process ends now.
         sbx::cgroups::release();
     }
-    ExitCode::from(exit_status(&r))
+    ExitCode::from(done.code)
 }

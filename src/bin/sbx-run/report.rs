@@ -4,6 +4,7 @@
 use crate::EXIT_SETUP;
 use sbx::RunResult;
 use std::fmt::Write as _;
+use std::io::Write;
 
 /// Writes what a learning run from `base` made to `path` in `format`; with `merge`, what an
 /// existing policy file at `path` holds is merged in first.
@@ -13,6 +14,7 @@ pub(crate) fn write_learned(
     base: &sbx::PolicyBuilder,
     r: &RunResult,
     (merge, quiet): (bool, bool),
+    err: &mut dyn Write,
 ) -> Result<(), String> {
     let mut learned = sbx::learn::Learned::default();
     if merge && path.exists() {
@@ -31,7 +33,8 @@ pub(crate) fn write_learned(
     };
     std::fs::write(path, text).map_err(|e| format!("--learn {}: {e}", path.display()))?;
     if !quiet {
-        eprintln!(
+        let _ = writeln!(
+            err,
             "sbx-run: learned {} syscalls into {} ({format}); run under them with --policy (toml)",
             learned.calls.len(),
             path.display()
@@ -41,26 +44,27 @@ pub(crate) fn write_learned(
 }
 
 /// A violation's stack trace (`--stack-trace`), to stderr, one frame a line.
-pub(crate) fn print_stack_trace(r: &RunResult) {
+pub(crate) fn print_stack_trace(r: &RunResult, err: &mut dyn Write) {
     let Some(t) = &r.stack_trace else {
         return;
     };
-    eprintln!("sbx-run: stack trace of thread {}:", t.thread);
+    let _ = writeln!(err, "sbx-run: stack trace of thread {}:", t.thread);
     for line in t.describe().lines() {
-        eprintln!("  {line}");
+        let _ = writeln!(err, "  {line}");
     }
 }
 
 /// An audit run's list, to stderr: what to allow (or rule otherwise) for the run to pass.
-pub(crate) fn print_audit(r: &RunResult) {
+pub(crate) fn print_audit(r: &RunResult, err: &mut dyn Write) {
     let Some(calls) = &r.audit else {
         return;
     };
     if calls.is_empty() {
-        eprintln!("sbx-run: audit: the run made no call the policy refuses");
+        let _ = writeln!(err, "sbx-run: audit: the run made no call the policy refuses");
         return;
     }
-    eprintln!(
+    let _ = writeln!(
+        err,
         "sbx-run: audit: {} syscalls the policy refuses ran (first call shown):",
         calls.len()
     );
@@ -70,14 +74,14 @@ pub(crate) fn print_audit(r: &RunResult) {
         } else {
             format!("{} times", c.count)
         };
-        eprintln!("  {} {times}, pid {}", c.first.describe(), c.first.pid);
+        let _ = writeln!(err, "  {} {times}, pid {}", c.first.describe(), c.first.pid);
     }
     let names: Vec<&str> = calls
         .iter()
         .map(|c| c.first.name.as_str())
         .filter(|n| *n != "UNKNOWN")
         .collect();
-    eprintln!("sbx-run: audit: to allow them: --allow {}", names.join(","));
+    let _ = writeln!(err, "sbx-run: audit: to allow them: --allow {}", names.join(","));
 }
 
 /// `--check`: the kernel feature probes and the canary, one line each; the exit status.

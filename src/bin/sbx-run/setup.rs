@@ -11,6 +11,19 @@ pub(crate) struct Built {
     pub(crate) policy: Policy,
     pub(crate) builder: PolicyBuilder,
     pub(crate) file_limits: Option<Limits>,
+    /// Lines for stderr before the run (a seccomp profile's report), unless quiet.
+    pub(crate) notes: Vec<String>,
+}
+
+/// The environment a run's sandboxee environment is made from: sbx-run's own, or the client's
+/// when a server runs it.
+pub(crate) type Env = [(String, String)];
+
+/// sbx-run's own environment (variables that are not UTF-8 are left out).
+pub(crate) fn own_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
 }
 
 /// Host variables copied into the default sandboxee environment when they are set.
@@ -87,11 +100,12 @@ fn add_view(pb: &mut PolicyBuilder, o: &Options) {
     }
 }
 
-/// `--seccomp-profile FILE`: the profile's rules; its report on stderr unless quiet.
+/// `--seccomp-profile FILE`: the profile's rules; its report in `notes` unless quiet.
 fn load_seccomp_profile(
     pb: &mut PolicyBuilder,
     path: &std::path::Path,
     quiet: bool,
+    notes: &mut Vec<String>,
 ) -> Result<(), String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--seccomp-profile {}: {e}", path.display()))?;
@@ -100,7 +114,7 @@ fn load_seccomp_profile(
         .map_err(|e| format!("--seccomp-profile: {e}"))?;
     if !quiet {
         for line in report.to_string().lines() {
-            eprintln!("sbx-run: seccomp profile: {line}");
+            notes.push(format!("sbx-run: seccomp profile: {line}"));
         }
     }
     Ok(())
@@ -116,6 +130,7 @@ fn load_seccomp_profile(
 /// options and `--monitor` still apply on top of the file's.
 pub(crate) fn build_policy(o: &Options) -> Result<Built, String> {
     let mut pb = PolicyBuilder::new();
+    let mut notes = Vec::new();
     add_user_rules(&mut pb, o);
     if o.tty {
         sbx::policy::presets::tty_rules(&mut pb);
@@ -136,7 +151,7 @@ pub(crate) fn build_policy(o: &Options) -> Result<Built, String> {
                 pb.stack_traces(true);
             }
         }
-        (None, Some(path)) => load_seccomp_profile(&mut pb, path, o.quiet)?,
+        (None, Some(path)) => load_seccomp_profile(&mut pb, path, o.quiet, &mut notes)?,
         // A learning run records what the default policy would decide.
         (None, None) if o.learn.is_some() => {}
         (None, None) => {
@@ -173,19 +188,23 @@ pub(crate) fn build_policy(o: &Options) -> Result<Built, String> {
         policy,
         builder: pb,
         file_limits: loaded.limits,
+        notes,
     })
 }
 
-fn sandboxee_env(o: &Options) -> Vec<String> {
+fn sandboxee_env(o: &Options, host: &Env) -> Vec<String> {
     let mut env: Vec<(String, String)> = if o.keep_env {
-        std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        // The server's address is not the sandboxee's business (it could not use it anyway:
+        // `peer.rs`).
+        host.iter()
+            .filter(|(k, _)| k != crate::client::SERVER_VAR)
+            .cloned()
             .collect()
     } else {
         let mut base = vec![("PATH".to_string(), DEFAULT_PATH.to_string())];
         for k in PASSED_VARS {
-            if let Ok(v) = std::env::var(k) {
-                base.push((k.to_string(), v));
+            if let Some((_, v)) = host.iter().find(|(key, _)| key == k) {
+                base.push((k.to_string(), v.clone()));
             }
         }
         base
@@ -197,10 +216,10 @@ fn sandboxee_env(o: &Options) -> Vec<String> {
     env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
 }
 
-pub(crate) fn build_executor(o: &Options, file_limits: Option<&Limits>) -> Executor {
+pub(crate) fn build_executor(o: &Options, file_limits: Option<&Limits>, host: &Env) -> Executor {
     let mut ex = Executor::new(&o.program[0]);
     ex.argv(o.program.clone());
-    ex.envp(sandboxee_env(o));
+    ex.envp(sandboxee_env(o, host));
     if let Some(c) = &o.cwd {
         ex.cwd(c);
     }

@@ -3,18 +3,29 @@
 //! Until the sandbox is about to start they keep their default action (nothing to clean up yet;
 //! a `--check` canary dies with the process). Then they are blocked and read from a signalfd by
 //! the main thread, which waits on it and on the sandbox's completion fd at once: no thread.
+//! A server's run waits the same way on its client's connection instead ([`Stop`]).
 
 // Audited unsafe: the signal mask and signalfd of the forwarded signals, and the poll.
 #![allow(unsafe_code)]
 
 use sbx::{RunResult, Sandbox};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+pub(crate) const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
-/// The signal sbx-run received (0: none).
-pub(crate) static RECEIVED: AtomicI32 = AtomicI32::new(0);
+/// What ends a run from outside: a readable fd and, when it is ready, the signal that asks
+/// for the kill (`None`: nothing after all).
+pub(crate) trait Stop {
+    fn fd(&self) -> RawFd;
+    fn take(&self) -> Option<i32>;
+}
+
+/// How a run ended: its result (or the library's refusal) and the signal that killed it, if one
+/// did; or a signal before anything started.
+pub(crate) enum Ended {
+    Ran(Box<sbx::Result<RunResult>>, Option<i32>),
+    SignalBeforeStart(i32),
+}
 
 /// The forwarded signals, blocked and readable from a signalfd.
 pub(crate) struct Signals {
@@ -49,8 +60,14 @@ impl Signals {
             })
         }
     }
+}
 
-    /// A pending forwarded signal, recorded in [`RECEIVED`] (the first one wins).
+impl Stop for Signals {
+    fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// A pending forwarded signal.
     fn take(&self) -> Option<i32> {
         // SAFETY: signalfd_siginfo is plain data; read writes at most its size.
         let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
@@ -66,20 +83,24 @@ impl Signals {
         if usize::try_from(n).ok() != Some(size) {
             return None;
         }
-        let sig = i32::try_from(info.ssi_signo).ok()?;
-        let _ = RECEIVED.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
-        Some(sig)
+        i32::try_from(info.ssi_signo).ok()
     }
 }
 
-/// Starts `sb` and waits for its result, killing it when a forwarded signal arrives. A signal
-/// that came before the start ends sbx-run with 128+signal, starting nothing.
-pub(crate) fn run_until_done(sb: &Sandbox, signals: &Signals) -> sbx::Result<RunResult> {
-    if let Some(sig) = signals.take() {
-        std::process::exit(128 + sig);
+/// Starts `sb` and waits for its result, killing it when `stop` asks (the first signal is the
+/// one reported). A signal that came before the start starts nothing.
+pub(crate) fn run_until_done(sb: &Sandbox, stop: &dyn Stop) -> Ended {
+    if let Some(sig) = stop.take() {
+        return Ended::SignalBeforeStart(sig);
     }
-    sb.start()?;
-    let done = sb.completion_fd()?.as_raw_fd();
+    if let Err(e) = sb.start() {
+        return Ended::Ran(Box::new(Err(e)), None);
+    }
+    let mut received = None;
+    let done = match sb.completion_fd() {
+        Ok(fd) => fd.as_raw_fd(),
+        Err(e) => return Ended::Ran(Box::new(Err(e)), None),
+    };
     loop {
         let mut fds = [
             libc::pollfd {
@@ -88,23 +109,42 @@ pub(crate) fn run_until_done(sb: &Sandbox, signals: &Signals) -> sbx::Result<Run
                 revents: 0,
             },
             libc::pollfd {
-                fd: signals.fd.as_raw_fd(),
+                fd: stop.fd(),
                 events: libc::POLLIN,
                 revents: 0,
             },
         ];
-        // SAFETY: two live pollfds.
-        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+        if poll(&mut fds).is_err() {
             // Cannot wait for signals: wait for the result alone.
             break;
         }
-        if fds[1].revents != 0 && signals.take().is_some() {
-            sb.kill();
+        if fds[1].revents != 0 {
+            if let Some(sig) = stop.take() {
+                received.get_or_insert(sig);
+                sb.kill();
+            }
         }
         if fds[0].revents != 0 {
             break;
         }
     }
-    sb.wait()
+    Ended::Ran(Box::new(sb.wait()), received)
+}
+
+/// Waits without a time limit until one of `fds` is ready (an interruption counts as a wake-up
+/// with nothing ready).
+pub(crate) fn poll(fds: &mut [libc::pollfd]) -> std::io::Result<()> {
+    poll_for(fds, -1)
+}
+
+/// [`poll`] for at most `timeout_ms` (-1: no limit).
+pub(crate) fn poll_for(fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io::Result<()> {
+    let n = libc::nfds_t::try_from(fds.len()).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+    // SAFETY: `n` live pollfds of ours.
+    let r = unsafe { libc::poll(fds.as_mut_ptr(), n, timeout_ms) };
+    let e = std::io::Error::last_os_error();
+    if r < 0 && e.kind() != std::io::ErrorKind::Interrupted {
+        return Err(e);
+    }
+    Ok(())
 }
