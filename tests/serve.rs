@@ -23,7 +23,10 @@ const SBX_RUN: &str = env!("CARGO_BIN_EXE_sbx-run");
 
 struct Server {
     child: Child,
+    /// `TOKEN:PATH`, as `SBX_RUN_SERVER` holds it.
+    address: String,
     socket: PathBuf,
+    token: String,
 }
 
 impl Server {
@@ -44,14 +47,20 @@ impl Server {
             let _ = tx.send(line);
         });
         let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
-        let Some(socket) = line.trim().strip_prefix("SBX_RUN_SERVER=") else {
+        let Some((token, socket)) = line
+            .trim()
+            .strip_prefix("SBX_RUN_SERVER=")
+            .and_then(|a| a.split_once(':'))
+        else {
             let _ = child.kill();
             let mut err = String::new();
             let _ = child.stderr.take().unwrap().read_to_string(&mut err);
             panic!("the server printed {line:?}; stderr: {err}");
         };
         Server {
+            address: format!("{token}:{socket}"),
             socket: PathBuf::from(socket),
+            token: token.to_string(),
             child,
         }
     }
@@ -61,7 +70,7 @@ impl Server {
         let mut c = Command::new(SBX_RUN);
         c.args(args)
             .current_dir(cwd)
-            .env("SBX_RUN_SERVER", &self.socket)
+            .env("SBX_RUN_SERVER", &self.address)
             .stdin(Stdio::null());
         c
     }
@@ -146,8 +155,9 @@ fn a_run_through_the_server_is_the_run_the_client_asks_for() {
     assert_eq!(counts(&stderr), (3, 0), "{stderr}");
 }
 
-/// The attacker's request, from a sandbox that sees the server's socket directory; the marker
-/// file the run it asks for would make.
+/// The attacker's request (with the server's own token: what refuses it is the peer check),
+/// from a sandbox that sees the server's socket directory; the marker file the run it asks for
+/// would make.
 fn attack_server(server: &Server, mut pb: sbx::PolicyBuilder, namespaces: bool) -> (Run, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let dir = server.socket.parent().unwrap();
@@ -157,7 +167,7 @@ fn attack_server(server: &Server, mut pb: sbx::PolicyBuilder, namespaces: bool) 
     set(dir, 0o711).unwrap();
     set(&server.socket, 0o777).unwrap();
     let marks = fresh_dir("serve-marks");
-    let hello = format!("sbx-run-serve/1 {}", env!("CARGO_PKG_VERSION"));
+    let hello = format!("sbx-run-serve/1 {} {}", env!("CARGO_PKG_VERSION"), server.token);
     let args = [server.socket.to_str().unwrap(), &hello, marks.to_str().unwrap()];
     let ex = if namespaces {
         pb.add_directory_at(dir, dir, true);
@@ -191,4 +201,60 @@ fn a_sandboxee_that_reaches_the_socket_is_refused() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(counts(&stderr), (0, 2), "{stderr}");
     assert!(!marker.exists() && !marker2.exists(), "a refused run ran");
+}
+
+/// A supervisor that connects for its sandboxee (`allow_connect("unix:PATH")`) is the server's
+/// equal: the token, which the sandboxee does not have, is what refuses it.
+#[test]
+fn a_connection_made_for_a_sandboxee_needs_the_token() {
+    let server = Server::start();
+    let marks = fresh_dir("serve-brokered");
+    let hello = format!("sbx-run-serve/1 {} {}", env!("CARGO_PKG_VERSION"), "0".repeat(32));
+    let args = [server.socket.to_str().unwrap(), &hello, marks.to_str().unwrap()];
+    let mut pb = allow_all();
+    pb.allow_connect(&format!("unix:{}", server.socket.display()));
+    let Some(policy) = build_net(&pb) else {
+        let (code, stderr) = server.stop();
+        assert_eq!(code, 0, "{stderr}");
+        return; // the ptrace monitor brokers no connects (build_net checked its refusal)
+    };
+    let run = run_capture(attack("sbxserve", &args), policy);
+    assert_eq!(run.r.exit_code, Some(RETURNED_EPERM), "{}", run.ctx());
+    assert!(run.out.contains("REFUSED wrong token"), "{}", run.ctx());
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(counts(&stderr), (0, 1), "{stderr}");
+    assert!(!marks.join("escaped").exists(), "a refused run ran");
+}
+
+/// SIGTERM to the server kills its runs; their clients end with 128+15 as if they had got it,
+/// and so does the server.
+#[test]
+fn a_signal_to_the_server_ends_its_runs_with_that_signal() {
+    let server = Server::start();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut client = server
+        .client(repo, &["--", "sleep", "30"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = client.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "the client still runs 10 s after");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    let _ = client.stderr.take().unwrap().read_to_string(&mut err);
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert!(err.contains("got SIGTERM, killed the sandbox"), "{err}");
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 143, "{stderr}");
+    assert_eq!(counts(&stderr), (1, 0), "{stderr}");
 }

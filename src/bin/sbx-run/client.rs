@@ -5,7 +5,7 @@
 //! of that up in a fresh process.
 //!
 //! The wire (over `sbx::Comms`, a stream socket with fd passing), all in one direction first:
-//! the greeting [`HELLO`]; the arguments and the `KEY=VALUE` variables, each list one bytes
+//! the greeting [`HELLO`] and the server's token (from [`SERVER_VAR`]); the arguments and the `KEY=VALUE` variables, each list one bytes
 //! message ([`pack`]); four fds (stdin, stdout, stderr, the working directory). The server answers
 //! [`TAKEN`] or [`REFUSED`] and a reason. After TAKEN the client may send a signal number (u32)
 //! at any time, and the server answers once more, with the exit status (u32). A server that cannot be reached or is not this process's equal (`peer.rs`) is not
@@ -16,9 +16,11 @@ use crate::signals::{Signals, Stop};
 use crate::EXIT_SETUP;
 use sbx::comms::Comms;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 
-/// The variable that names a server's socket (set by `sbx-run --serve -- COMMAND` for COMMAND).
+/// The variable that names a server: `TOKEN:PATH` (set by `sbx-run --serve -- COMMAND` for
+/// COMMAND), 32 hex digits of the server's random token and its socket's path.
 pub(crate) const SERVER_VAR: &str = "SBX_RUN_SERVER";
 
 /// The first message of a request: the protocol and the binary's version (a server runs
@@ -36,26 +38,29 @@ pub(crate) const MAX_REQUEST: usize = 1 << 20;
 /// Runs this process's command line through the server named in the environment: `Some`
 /// exit status when the server took the run, `None` to run it here.
 pub(crate) fn run_through_server(quiet: bool) -> Option<u8> {
-    let path = std::env::var_os(SERVER_VAR).filter(|p| !p.is_empty())?;
+    let value = std::env::var(SERVER_VAR).ok().filter(|v| !v.is_empty())?;
     let note = |why: &str| {
         if !quiet {
-            eprintln!(
-                "sbx-run: note: not using the server at {}: {why}; running here",
-                std::path::Path::new(&path).display()
-            );
+            eprintln!("sbx-run: note: not using the server: {why}; running here");
         }
+    };
+    let Some((token, path)) = value.split_once(':').filter(|(t, p)| t.len() == 32 && p.starts_with('/')) else {
+        note(&format!("{SERVER_VAR} is not TOKEN:PATH as sbx-run --serve gives it"));
+        return None;
     };
     let request = match Request::here() {
         Ok(r) => r,
-        Err(why) => {
+        // Nothing to note: these runs are meant to happen here.
+        Err(Here::Quietly) => return None,
+        Err(Here::Because(why)) => {
             note(&why);
             return None;
         }
     };
-    let stream = match UnixStream::connect(&path) {
+    let stream = match UnixStream::connect(path) {
         Ok(s) => s,
         Err(e) => {
-            note(&e.to_string());
+            note(&format!("{path}: {e}"));
             return None;
         }
     };
@@ -65,14 +70,31 @@ pub(crate) fn run_through_server(quiet: bool) -> Option<u8> {
     }
     let mut comms = Comms::from_fd(OwnedFd::from(stream));
     // A server that refuses may do so before it read everything: its answer is read even when
-    // sending failed, and tells why.
-    let sent = request.send(&mut comms);
+    // sending failed, and tells why. A server that does not answer in time (stopped, wedged) has
+    // started nothing: the run happens here.
+    let sent = request.send(&mut comms, token);
+    let _ = comms.set_timeout(Some(TAKEN_TIMEOUT));
     if let Err(why) = taken(&mut comms).and(sent) {
         note(&why);
         return None;
     }
+    let _ = comms.set_timeout(None);
     Some(wait_for_status(&mut comms))
 }
+
+/// How long a client waits for the server to take its run before running it itself.
+const TAKEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Why a run is not handed to the server.
+enum Here {
+    /// It names this process's own fds or /proc entries (`/dev/fd/N`, `/dev/stdin`,
+    /// `/proc/self/...`), which mean something else in the server.
+    Quietly,
+    Because(String),
+}
+
+/// Path prefixes that name the calling process itself.
+const OWN_PATHS: [&str; 4] = ["/dev/fd/", "/dev/std", "/proc/self/", "/proc/thread-self/"];
 
 /// This process's run as the server needs it.
 struct Request {
@@ -83,7 +105,7 @@ struct Request {
 }
 
 impl Request {
-    fn here() -> Result<Request, String> {
+    fn here() -> Result<Request, Here> {
         // main refused arguments that are not UTF-8 already; variables that are not are left
         // out, as for a run here (`setup::own_env`).
         let args: Vec<String> = std::env::args_os()
@@ -93,11 +115,22 @@ impl Request {
         let env: Vec<String> = std::env::vars_os()
             .filter_map(|(k, v)| Some(format!("{}={}", k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
+        // The options (not the program's own arguments, which are the sandboxee's business).
+        let options = args.iter().take_while(|a| *a != "--");
+        if options.into_iter().any(|a| OWN_PATHS.iter().any(|p| a.contains(p))) {
+            return Err(Here::Quietly);
+        }
         let packed = |l: &[String]| l.iter().map(|s| s.len() + 1).sum::<usize>();
         if packed(&args).max(packed(&env)) > MAX_REQUEST {
-            return Err(format!("the arguments or the environment are over {MAX_REQUEST} bytes"));
+            return Err(Here::Because(format!(
+                "the arguments or the environment are over {MAX_REQUEST} bytes"
+            )));
         }
-        let cwd = std::fs::File::open(".").map_err(|e| format!("working directory: {e}"))?;
+        let cwd = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+            .open(".")
+            .map_err(|e| Here::Because(format!("working directory: {e}")))?;
         // A closed stdio fd cannot be passed: the run happens here, as it would have.
         let stdio = [
             std::io::stdin().as_fd().try_clone_to_owned(),
@@ -107,7 +140,7 @@ impl Request {
         let stdio = stdio
             .into_iter()
             .collect::<std::io::Result<_>>()
-            .map_err(|e| format!("a standard stream: {e}"))?;
+            .map_err(|e| Here::Because(format!("a standard stream: {e}")))?;
         Ok(Request {
             args,
             env,
@@ -116,9 +149,9 @@ impl Request {
         })
     }
 
-    fn send(&self, c: &mut Comms) -> Result<(), String> {
+    fn send(&self, c: &mut Comms, token: &str) -> Result<(), String> {
         let sent = (|| {
-            c.send_string(HELLO)?;
+            c.send_string(&format!("{HELLO} {token}"))?;
             c.send_bytes(&pack(&self.args))?;
             c.send_bytes(&pack(&self.env))?;
             for fd in &self.stdio {

@@ -198,24 +198,29 @@ OUTPUT:
     -h, --help                     This text.
     -V, --version                  Version.
 
-SERVER (faster runs for scripts that call sbx-run many times):
+SERVER (faster runs for scripts that call sbx-run many times; Linux 6.5 or later):
     --serve [-- COMMAND...]        Stay resident and make other sbx-run processes' runs: the
-                                   supervisor, mount templates and pooled namespaces and
-                                   cgroups stay warm between runs. Listens on a socket in a new
-                                   directory only this user can enter; with COMMAND, runs it
-                                   (NOT sandboxed) with SBX_RUN_SERVER set to the socket, and
-                                   ends with it (its exit status); without, prints
-                                   SBX_RUN_SERVER=PATH and ends at end of file on stdin. Ends
-                                   on SIGINT, SIGTERM, SIGHUP too; prints its counts on stderr.
-                                   A client must be the server's equal: same uid, same user,
-                                   pid and mount namespaces, no more seccomp filters, no fewer
-                                   capabilities; a sandboxee is always refused.
+                                   supervisor, mount templates, pooled namespaces and cgroups
+                                   and compiled policies stay warm between runs. Listens on a
+                                   socket in a new directory only this user can enter; with
+                                   COMMAND, runs it (NOT sandboxed) with SBX_RUN_SERVER set to
+                                   TOKEN:PATH (a random token and the socket), and ends with it
+                                   (its exit status); without, prints SBX_RUN_SERVER=TOKEN:PATH
+                                   and ends at end of file on stdin. On SIGINT, SIGTERM or
+                                   SIGHUP it kills its runs (their clients end with 128+N),
+                                   passes the signal to COMMAND and waits for it (10 s), and
+                                   ends with 128+N. Prints its counts on stderr.
+                                   A client needs the token and must be the server's equal:
+                                   same uid, groups, root directory and namespaces, no more
+                                   seccomp filters, no fewer capabilities; a sandboxee is
+                                   always refused.
     --no-server                    Run in this process even when SBX_RUN_SERVER names a server.
     When SBX_RUN_SERVER is set, sbx-run hands the run (arguments, environment, working
     directory, stdin/stdout/stderr) to that server and waits for its exit status, forwarding
-    SIGINT/SIGTERM/SIGHUP; a server that cannot be reached or refuses is noted on stderr and
-    the run happens here. A served run has the server's rlimits, cgroup and umask, not the
-    client's.
+    SIGINT/SIGTERM/SIGHUP; a server that cannot be reached, refuses or does not answer within
+    10 s is noted on stderr and the run happens here, as does a run whose options name this
+    process's own fds (/dev/fd/N, /dev/stdin, /proc/self/...). A served run has the server's
+    rlimits, cgroup and umask, not the client's.
 
 EXIT STATUS:
     N        the sandboxee exited with status N

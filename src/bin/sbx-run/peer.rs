@@ -3,17 +3,19 @@
 //! A server runs sandboxes with its own privileges for whoever connects, so a confined process
 //! (a sandboxee above all) must not get through it what it could not do itself; and a client
 //! hands its terminal to the server, so it must not talk to an impostor. Both ends apply the
-//! same test to the other: same effective uid, same user, pid and mount namespaces, no more
-//! seccomp filters than this process, no_new_privs not set where it is not set here, and at
+//! same test to the other: same effective uid, gid and supplementary groups, same root
+//! directory, same namespaces (all eight kinds), no more seccomp filters than this process (the
+//! count: which filters is not visible), no_new_privs not set where it is not set here, and at
 //! least this process's effective capabilities. A sandboxee always fails it (own namespaces, one
-//! more filter). What /proc cannot show (a Landlock domain, an LSM label) is not checked: that is
-//! why the socket lives in a directory only the owner can enter and is named only to the
-//! command the server runs.
+//! more filter). What /proc cannot show or what a server cannot share (a Landlock domain, an LSM
+//! label, rlimits, the cgroup) is not checked: that, and a supervisor that connects for a
+//! sandboxee (`--allow-connect unix:PATH`), is what the server's token is for (`client.rs`),
+//! which only the processes given `SBX_RUN_SERVER` have.
 //!
 //! The peer is pinned by a pidfd taken from the socket (`SO_PEERPIDFD`), and it is checked to be
 //! alive after its /proc files are read, so a reused pid cannot stand in for it.
 
-// Audited unsafe: getsockopt(SO_PEERPIDFD) and the liveness probe through the pidfd.
+// Audited unsafe: getsockopt(SO_PEERPIDFD).
 #![allow(unsafe_code)]
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -22,11 +24,19 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 #[derive(Debug, PartialEq, Eq)]
 struct Standing {
     euid: u32,
-    namespaces: [(u64, u64); 3],
+    egid: u32,
+    /// Sorted.
+    groups: Vec<u32>,
+    /// The root directory's (device, inode).
+    root: (u64, u64),
+    namespaces: [(u64, u64); NAMESPACES.len()],
     seccomp_filters: u64,
     no_new_privs: bool,
     cap_eff: u64,
 }
+
+/// Every kind of namespace, by its name under `/proc/PID/ns`.
+const NAMESPACES: [&str; 8] = ["user", "pid", "mnt", "net", "ipc", "uts", "cgroup", "time"];
 
 /// `Ok` when the process at the other end of `sock` is this process's equal (see the module
 /// comment); otherwise what differs.
@@ -47,8 +57,14 @@ fn compare(theirs: &Standing, ours: &Standing) -> Result<(), String> {
     if theirs.euid != ours.euid {
         return Err(format!("the peer runs as uid {}, not {}", theirs.euid, ours.euid));
     }
-    if theirs.namespaces != ours.namespaces {
-        return Err("the peer is in other namespaces (user, pid or mount)".into());
+    if (theirs.egid, &theirs.groups) != (ours.egid, &ours.groups) {
+        return Err("the peer has other groups".into());
+    }
+    if let Some(ns) = (0..NAMESPACES.len()).find(|&i| theirs.namespaces[i] != ours.namespaces[i]) {
+        return Err(format!("the peer is in other namespaces ({})", NAMESPACES[ns]));
+    }
+    if theirs.root != ours.root {
+        return Err("the peer has another root directory".into());
     }
     if theirs.seccomp_filters > ours.seccomp_filters {
         return Err(format!(
@@ -100,19 +116,9 @@ fn pid_of(pidfd: &OwnedFd) -> Result<i32, String> {
         .ok_or_else(|| "the peer's pid is not visible here".to_string())
 }
 
-/// Whether the pidfd's process has not exited (signal 0 sends nothing).
+/// Whether the pidfd's process has not exited.
 fn alive(pidfd: &OwnedFd) -> bool {
-    // SAFETY: pidfd_send_signal with signal 0 and no siginfo only checks the target.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            0,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    r == 0
+    crate::signals::pidfd_signal(pidfd, 0).is_ok()
 }
 
 /// `proc` is a pid or `self`.
@@ -120,19 +126,38 @@ fn standing(proc: &str) -> Result<Standing, String> {
     let status = std::fs::read_to_string(format!("/proc/{proc}/status"))
         .map_err(|e| format!("/proc/{proc}/status: {e}"))?;
     let number = |key: &str, radix: u32| {
+        let effective = usize::from(key == "Uid:" || key == "Gid:");
         field(&status, key)
-            .and_then(|v| v.split_whitespace().nth(usize::from(key == "Uid:")))
+            .and_then(|v| v.split_whitespace().nth(effective))
             .and_then(|v| u64::from_str_radix(v, radix).ok())
             .ok_or_else(|| format!("/proc/{proc}/status has no readable {key}"))
     };
-    let mut namespaces = [(0, 0); 3];
-    for (slot, ns) in namespaces.iter_mut().zip(["user", "pid", "mnt"]) {
-        let st = nix::sys::stat::stat(format!("/proc/{proc}/ns/{ns}").as_str())
-            .map_err(|e| format!("/proc/{proc}/ns/{ns}: {e}"))?;
-        *slot = (st.st_dev, st.st_ino);
+    let id = |key: &str| number(key, 10).and_then(|n| u32::try_from(n).map_err(|e| e.to_string()));
+    let mut groups: Vec<u32> = field(&status, "Groups:")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|g| g.parse().map_err(|_| format!("/proc/{proc}/status: group {g:?}")))
+        .collect::<Result<_, _>>()?;
+    groups.sort_unstable();
+    let identity = |path: String| {
+        nix::sys::stat::stat(path.as_str())
+            .map(|st| (st.st_dev, st.st_ino))
+            .map_err(|e| format!("{path}: {e}"))
+    };
+    let mut namespaces = [(0, 0); NAMESPACES.len()];
+    for (slot, ns) in namespaces.iter_mut().zip(NAMESPACES) {
+        *slot = match identity(format!("/proc/{proc}/ns/{ns}")) {
+            Ok(id) => id,
+            // A kernel without time namespaces has none for either end.
+            Err(_) if ns == "time" && !std::path::Path::new("/proc/self/ns/time").exists() => (0, 0),
+            Err(e) => return Err(e),
+        };
     }
     Ok(Standing {
-        euid: u32::try_from(number("Uid:", 10)?).map_err(|e| e.to_string())?,
+        euid: id("Uid:")?,
+        egid: id("Gid:")?,
+        groups,
+        root: identity(format!("/proc/{proc}/root"))?,
         namespaces,
         // Absent without CONFIG_SECCOMP_FILTER: no filters anywhere.
         seccomp_filters: number("Seccomp_filters:", 10).unwrap_or(0),
@@ -172,7 +197,16 @@ mod tests {
         assert!(compare(&t, &ours).unwrap_err().contains("uid"));
         let mut t = me();
         t.namespaces[1].1 ^= 1;
-        assert!(compare(&t, &ours).unwrap_err().contains("namespaces"));
+        assert!(compare(&t, &ours).unwrap_err().contains("namespaces (pid)"));
+        let mut t = me();
+        t.namespaces[3].1 ^= 1;
+        assert!(compare(&t, &ours).unwrap_err().contains("namespaces (net)"));
+        let mut t = me();
+        t.groups.push(u32::MAX);
+        assert!(compare(&t, &ours).unwrap_err().contains("groups"));
+        let mut t = me();
+        t.root.1 ^= 1;
+        assert!(compare(&t, &ours).unwrap_err().contains("root"));
         let mut t = me();
         t.no_new_privs = true;
         let nnp = compare(&t, &ours);

@@ -5,7 +5,8 @@
 //! the main thread, which waits on it and on the sandbox's completion fd at once: no thread.
 //! A server's run waits the same way on its client's connection instead ([`Stop`]).
 
-// Audited unsafe: the signal mask and signalfd of the forwarded signals, and the poll.
+// Audited unsafe: the signal mask and signalfd of the forwarded signals, the poll, and the
+// pidfd calls (`pidfd_open` of a child, `pidfd_send_signal`).
 #![allow(unsafe_code)]
 
 use sbx::{RunResult, Sandbox};
@@ -17,6 +18,10 @@ pub(crate) const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, lib
 /// for the kill (`None`: nothing after all).
 pub(crate) trait Stop {
     fn fd(&self) -> RawFd;
+    /// A second fd to wait on (-1: none).
+    fn also(&self) -> RawFd {
+        -1
+    }
     fn take(&self) -> Option<i32>;
 }
 
@@ -102,23 +107,16 @@ pub(crate) fn run_until_done(sb: &Sandbox, stop: &dyn Stop) -> Ended {
         Err(e) => return Ended::Ran(Box::new(Err(e)), None),
     };
     loop {
-        let mut fds = [
-            libc::pollfd {
-                fd: done,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: stop.fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
+        let mut fds = [done, stop.fd(), stop.also()].map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        });
         if poll(&mut fds).is_err() {
             // Cannot wait for signals: wait for the result alone.
             break;
         }
-        if fds[1].revents != 0 {
+        if fds[1].revents != 0 || fds[2].revents != 0 {
             if let Some(sig) = stop.take() {
                 received.get_or_insert(sig);
                 sb.kill();
@@ -147,4 +145,36 @@ pub(crate) fn poll_for(fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io::Re
         return Err(e);
     }
     Ok(())
+}
+
+/// A pidfd of our own child `pid` (not yet waited for, so the pid is still its own).
+pub(crate) fn pidfd_of_child(pid: u32) -> std::io::Result<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+    // SAFETY: pidfd_open takes a pid and flags; the result is checked.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = RawFd::try_from(fd).map_err(|_| std::io::ErrorKind::InvalidData)?;
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just gave us this fd; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Sends `sig` (0: nothing, only whether the process is alive) through a pidfd.
+pub(crate) fn pidfd_signal(pidfd: &OwnedFd, sig: i32) -> std::io::Result<()> {
+    // SAFETY: pidfd_send_signal with no siginfo and no flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
