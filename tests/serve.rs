@@ -150,9 +150,25 @@ fn a_run_through_the_server_is_the_run_the_client_asks_for() {
     };
     assert_eq!((status.code(), status.signal()), (Some(143), None));
 
+    // A compiled policy is reused only while the host paths it was made from are the same
+    // files: `./tool` missing, then made, then replaced.
+    let dir = fresh_dir("serve-tool");
+    let tool = |body: &str| {
+        let tmp = dir.join("tool.tmp");
+        std::fs::write(&tmp, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::rename(&tmp, dir.join("tool")).unwrap();
+    };
+    let run_tool = || server.client(&dir, &["-q", "--", "./tool"]).output().unwrap().status.code();
+    assert_eq!(run_tool(), Some(125), "a missing ./tool");
+    tool("exit 3");
+    assert_eq!(run_tool(), Some(3), "./tool once made");
+    tool("exit 4");
+    assert_eq!(run_tool(), Some(4), "./tool once replaced");
+
     let (code, stderr) = server.stop();
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(counts(&stderr), (3, 0), "{stderr}");
+    assert_eq!(counts(&stderr), (6, 0), "{stderr}");
 }
 
 /// The attacker's request (with the server's own token: what refuses it is the peer check),

@@ -18,6 +18,7 @@
 //! [`COMMAND_GRACE`]), and ends with 128+signal.
 
 mod request;
+mod workers;
 
 use crate::args::{parse_args, Options, Parsed};
 use crate::run::{run, Io};
@@ -315,7 +316,7 @@ fn shutdown_fd() -> RawFd {
 }
 
 fn accept_loop(listener: &UnixListener, token: &str) {
-    let token: Arc<str> = Arc::from(token);
+    let workers = workers::Workers::new(token);
     for conn in listener.incoming() {
         let Ok(conn) = conn else {
             std::thread::sleep(Duration::from_millis(10)); // EMFILE and the like: try again
@@ -325,13 +326,7 @@ fn accept_loop(listener: &UnixListener, token: &str) {
             request::refuse(conn, "the server is at its limit of runs");
             continue;
         };
-        let token = Arc::clone(&token);
-        let _ = std::thread::Builder::new()
-            .name("sbx-run-request".into())
-            .spawn(move || {
-                let _slot = slot;
-                request::serve(conn, &token);
-            });
+        workers.serve(conn, slot);
     }
 }
 
