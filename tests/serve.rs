@@ -95,6 +95,23 @@ impl Server {
     }
 }
 
+/// A sandboxee that says it runs (so the run was taken and the client waits for it), then
+/// sleeps.
+const READY_THEN_SLEEP: &str = "echo ready; exec sleep 30";
+
+/// Waits (at most 60 s) for the client's sandboxee to print "ready" on the piped stdout.
+fn wait_ready(client: &mut Child) {
+    let out = client.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(out).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+    assert_eq!(line, "ready\n", "the sandboxee did not start");
+}
+
 /// "served N runs, refused M clients" from the server's last line.
 fn counts(stderr: &str) -> (usize, usize) {
     let line = stderr.lines().last().unwrap_or_default();
@@ -132,12 +149,12 @@ fn a_run_through_the_server_is_the_run_the_client_asks_for() {
 
     // SIGTERM to the client kills the sandbox; the client ends with 128+15.
     let mut sleeper = server
-        .client(repo, &["-q", "--", "sleep", "30"])
-        .stdout(Stdio::null())
+        .client(repo, &["-q", "--", "sh", "-c", READY_THEN_SLEEP])
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    wait_ready(&mut sleeper);
     let t = Instant::now();
     let pid = nix::unistd::Pid::from_raw(i32::try_from(sleeper.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -250,12 +267,12 @@ fn a_signal_to_the_server_ends_its_runs_with_that_signal() {
     let server = Server::start();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut client = server
-        .client(repo, &["--", "sleep", "30"])
-        .stdout(Stdio::null())
+        .client(repo, &["--", "sh", "-c", READY_THEN_SLEEP])
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    wait_ready(&mut client);
     let pid = nix::unistd::Pid::from_raw(i32::try_from(server.child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let t = Instant::now();
