@@ -260,7 +260,13 @@ cli_served() {
     fi
     return "$rc"
 }
-if [[ -x target/debug/sbx-run ]]; then
+kernel=$(uname -r)
+kernel_major=${kernel%%.*}
+kernel_minor=${kernel#*.}
+kernel_minor=${kernel_minor%%[!0-9]*}
+if ((kernel_major < 6 || (kernel_major == 6 && kernel_minor < 5))); then
+    skip "CLI smoke through a server" "kernel $kernel: sbx-run --serve needs Linux 6.5 (SO_PEERPIDFD)"
+elif [[ -x target/debug/sbx-run ]]; then
     run "CLI smoke through a server (sbx-run --serve)" cli_served
     if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null 2>&1; then
         run "CLI smoke through a server, uid 65534" cli_served setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all
