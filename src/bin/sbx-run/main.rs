@@ -3,8 +3,10 @@
 //! `sbx-run [OPTIONS] -- PROGRAM [ARGS...]`. See `sbx-run --help` (the text is [`HELP`]).
 //!
 //! The parts: `args.rs` (the command line), `setup.rs` (the policy and executor it asks for),
-//! `signals.rs` (SIGINT/SIGTERM/SIGHUP kill the sandbox), `json.rs` (`--json`), `report.rs`
-//! (learned policies, audit lists, `--check`).
+//! `run.rs` (one run, from options to exit status), `signals.rs` (SIGINT/SIGTERM/SIGHUP kill
+//! the sandbox), `json.rs` (`--json`), `report.rs` (learned policies, audit lists, `--check`),
+//! and the resident server: `server/` (`--serve`), `client.rs` (handing a run to it) and
+//! `peer.rs` (whether the other end of its socket is an equal).
 
 mod args;
 mod client;
