@@ -21,9 +21,8 @@ use super::child::{check, fail_step, sandboxee_main, write_file, ChildArgs};
 use super::latency::Mark;
 use super::ns_plan::{NsPlan, OpKind};
 use super::plan::{Plan, Step};
-use crate::sys::mount::MountAttr;
 use crate::sys::raw::{syscall, syscall6};
-use mounts::{apply, clone_tree};
+use mounts::{apply, clone_tree, set_attrs};
 use proc_pid::{pid_in_our_proc, ProcPath};
 use std::sync::atomic::Ordering;
 
@@ -339,27 +338,7 @@ unsafe fn whole_view(plan: &Plan, ns: &NsPlan) {
 
         // 6. Read-only root unless asked otherwise (only the root tmpfs itself; mounts keep theirs).
         if !ns.root_writable {
-            let attr = MountAttr {
-                attr_set: crate::sys::mount::MOUNT_ATTR_RDONLY,
-                attr_clr: 0,
-                propagation: 0,
-                userns_fd: 0,
-            };
-            check(
-                plan,
-                Step::Mounts,
-                syscall(
-                    libc::SYS_mount_setattr,
-                    &[
-                        root as u64,
-                        c"".as_ptr() as u64,
-                        libc::AT_EMPTY_PATH as u64,
-                        std::ptr::addr_of!(attr) as u64,
-                        core::mem::size_of::<MountAttr>() as u64,
-                    ],
-                ),
-                usize::MAX,
-            );
+            set_attrs(plan, root, crate::sys::mount::MOUNT_ATTR_RDONLY, 0, 0, usize::MAX);
         }
 
         plan.stamps.mark(Mark::Mounts);

@@ -269,12 +269,29 @@ pub(super) unsafe fn clone_tree(
             ),
             item,
         );
-        let attr = MountAttr {
-            attr_set: attrs,
-            attr_clr: 0,
-            propagation: libc::MS_PRIVATE,
-            userns_fd: 0,
-        };
+        set_attrs(plan, fd, attrs, libc::MS_PRIVATE, rec, item);
+        fd
+    }
+}
+
+/// `mount_setattr` of the mount at `fd` (`AT_EMPTY_PATH`, plus `at_flags`): sets `attrs` and
+/// `propagation` (0: unchanged); fails the step on error.
+pub(super) unsafe fn set_attrs(
+    plan: &Plan,
+    fd: i64,
+    attrs: u64,
+    propagation: u64,
+    at_flags: u64,
+    item: usize,
+) {
+    let attr = MountAttr {
+        attr_set: attrs,
+        attr_clr: 0,
+        propagation,
+        userns_fd: 0,
+    };
+    // SAFETY: `attr` outlives the call, which only reads it.
+    unsafe {
         check(
             plan,
             Step::Mounts,
@@ -283,14 +300,13 @@ pub(super) unsafe fn clone_tree(
                 &[
                     fd as u64,
                     c"".as_ptr() as u64,
-                    libc::AT_EMPTY_PATH as u64 | rec,
+                    libc::AT_EMPTY_PATH as u64 | at_flags,
                     std::ptr::addr_of!(attr) as u64,
                     core::mem::size_of::<MountAttr>() as u64,
                 ],
             ),
             item,
         );
-        fd
     }
 }
 
