@@ -35,9 +35,9 @@ const CHILD_STACK_SIZE: usize = 256 * 1024;
 /// (after the exec or the child's exit), and the write end of the start pipe.
 pub(crate) struct Spawned {
     pub pid: libc::pid_t,
-    /// One stack, or two (init and sandboxee) for a namespaced sandbox.
-    stack: *mut libc::c_void,
-    stack_len: usize,
+    /// One stack, or two (init and sandboxee) for a namespaced sandbox; unmapped when this is
+    /// dropped, which the monitor does only once the child has exec'd or is gone.
+    _stack: HelperStack,
     /// Read by the children through a raw pointer until they exec; owned here until then.
     _args: Box<ChildArgs>,
     sync_write: Option<OwnedFd>,
@@ -50,7 +50,8 @@ pub(crate) struct Spawned {
     pub join_late: bool,
 }
 
-// SAFETY: the stack pointer is an mmap we own; moving the handle between threads is fine.
+// SAFETY: the stack is an mmap we own and the args a box of ours; moving the handle between
+// threads is fine.
 unsafe impl Send for Spawned {}
 
 impl Spawned {
@@ -81,18 +82,9 @@ fn write_byte(w: &OwnedFd, byte: u8) -> Result<()> {
     Ok(())
 }
 
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        // Only called once the child has exec'd or is gone: the monitor guarantees it.
-        // SAFETY: unmapping the stack we mapped in `spawn`.
-        unsafe {
-            libc::munmap(self.stack, self.stack_len);
-        }
-    }
-}
-
-/// An anonymous stack for a small `clone(CLONE_VM)` helper child (the idmap holder, the
-/// doorbell); unmapped when dropped, which the owner does only once no child runs on it.
+/// An anonymous stack for `clone(CLONE_VM)` children (a sandbox's init and sandboxee, the idmap
+/// holder, the doorbell); unmapped when dropped, which the owner does only once no child runs
+/// on it.
 pub(crate) struct HelperStack {
     base: *mut libc::c_void,
     len: usize,
@@ -116,6 +108,11 @@ impl HelperStack {
             return Err(std::io::Error::last_os_error());
         }
         Ok(HelperStack { base, len })
+    }
+
+    /// The lowest address of the mapping.
+    fn base(&self) -> *mut libc::c_void {
+        self.base
     }
 
     /// The top of the stack (stacks grow down), for `clone`.
@@ -146,18 +143,11 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     let (sync_read, sync_write) =
         unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
 
-    let (stack, stack_len) = map_stacks(plan)?;
+    let stack = map_stacks(plan)?;
 
     // A sandbox of the shared network namespace, or of a fresh one from the pool, is cloned
     // from inside it (left right after); the pool's has `lo` up already.
-    let (in_netns, pooled) = match enter_netns(plan) {
-        Ok(entered) => entered,
-        Err(e) => {
-            // SAFETY: no child uses the stack.
-            unsafe { libc::munmap(stack, stack_len) };
-            return Err(e);
-        }
-    };
+    let (in_netns, pooled) = enter_netns(plan)?;
     let mut args = Box::new(ChildArgs {
         plan: std::ptr::from_ref::<Plan>(plan),
         sync_read: sync_read.as_raw_fd(),
@@ -192,12 +182,14 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     let arg = std::ptr::addr_of!(*args) as *mut libc::c_void;
     // SAFETY: the lower stack of our mapping, which only the child uses; the child runs only
     // `entry`, which uses raw syscalls and memory that outlives its pre-exec phase.
-    let born = birth.and_then(|cgroup| unsafe { clone_into(cgroup, stack, flags, entry, arg) });
+    let born =
+        birth.and_then(|cgroup| unsafe { clone_into(cgroup, stack.base(), flags, entry, arg) });
     let born_in_cgroup = born.is_some();
     let born_in_v1 = v1_birth.is_some();
     // SAFETY: the stack grows down from the end of the lower stack (16-byte aligned); as above.
     let pid = born.unwrap_or_else(|| unsafe {
         let top = stack
+            .base()
             .cast::<u8>()
             .add(CHILD_STACK_SIZE)
             .cast::<libc::c_void>();
@@ -213,8 +205,6 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
             e.raw_os_error().unwrap_or(0),
             std::sync::atomic::Ordering::Relaxed,
         );
-        // SAFETY: no child uses the stack.
-        unsafe { libc::munmap(stack, stack_len) };
         if plan.ns.is_some() {
             return Err(crate::namespaces::namespace_error(
                 e.raw_os_error().unwrap_or(0),
@@ -225,8 +215,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     let join_late = args.join_late;
     Ok(Spawned {
         pid,
-        stack,
-        stack_len,
+        _stack: stack,
         _args: args,
         sync_write: Some(sync_write),
         _sync_read: sync_read,
@@ -238,29 +227,16 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
 
 /// The children's stacks: one, or two (init and sandboxee) for a namespaced sandbox, each with
 /// a guard page at its bottom; the sandboxee's top is stored in the plan.
-fn map_stacks(plan: &Plan) -> Result<(*mut libc::c_void, usize)> {
+fn map_stacks(plan: &Plan) -> Result<HelperStack> {
     let stacks = if plan.ns.is_some() { 2 } else { 1 };
-    let stack_len = CHILD_STACK_SIZE * stacks;
-    // SAFETY: anonymous private mapping; checked for MAP_FAILED below.
-    let stack = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            stack_len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
-            -1,
-            0,
-        )
-    };
-    if stack == libc::MAP_FAILED {
-        return Err(Error::last_os("mmap(child stack)"));
-    }
+    let stack = HelperStack::map(CHILD_STACK_SIZE * stacks)
+        .map_err(|e| Error::os("mmap(child stack)", e.raw_os_error().unwrap_or(0)))?;
     // A guard page at the bottom of each stack turns an overflow into a crash of the child only.
     for i in 0..stacks {
         // SAFETY: the first page of each stack in our own mapping.
         unsafe {
             libc::mprotect(
-                stack.cast::<u8>().add(i * CHILD_STACK_SIZE).cast(),
+                stack.base().cast::<u8>().add(i * CHILD_STACK_SIZE).cast(),
                 4096,
                 libc::PROT_NONE,
             )
@@ -268,10 +244,10 @@ fn map_stacks(plan: &Plan) -> Result<(*mut libc::c_void, usize)> {
     }
     // The sandboxee's stack (namespaced case) is the upper one; its top is the mapping's end.
     plan.sandboxee_stack_top.store(
-        stack as usize + stack_len,
+        stack.top() as usize,
         std::sync::atomic::Ordering::Release,
     );
-    Ok((stack, stack_len))
+    Ok(stack)
 }
 
 /// The network namespace the supervisor thread enters for the clone, if any, and whether it is
