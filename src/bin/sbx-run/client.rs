@@ -107,13 +107,14 @@ struct Request {
 impl Request {
     fn here() -> Result<Request, Here> {
         // main refused arguments that are not UTF-8 already; variables that are not are left
-        // out, as for a run here (`setup::own_env`).
+        // out, as for a run here.
         let args: Vec<String> = std::env::args_os()
             .skip(1)
             .filter_map(|a| a.into_string().ok())
             .collect();
-        let env: Vec<String> = std::env::vars_os()
-            .filter_map(|(k, v)| Some(format!("{}={}", k.into_string().ok()?, v.into_string().ok()?)))
+        let env: Vec<String> = crate::setup::own_env()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
             .collect();
         // The options (not the program's own arguments, which are the sandboxee's business).
         let options = args.iter().take_while(|a| *a != "--");
@@ -192,29 +193,18 @@ fn wait_for_status(c: &mut Comms) -> u8 {
     // Unblocked signals end this process, which ends the run too (the server sees it go).
     let signals = Signals::block().ok();
     loop {
-        let mut fds = [
-            libc::pollfd {
-                fd: c.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: signals.as_ref().map_or(-1, Stop::fd),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        if crate::signals::poll(&mut fds).is_err() {
+        let fds = [c.as_raw_fd(), signals.as_ref().map_or(-1, Stop::fd)];
+        let Ok([answer, signal]) = crate::signals::ready(fds, -1) else {
             break;
-        }
-        if fds[1].revents != 0 {
+        };
+        if signal {
             if let Some(sig) = signals.as_ref().and_then(Stop::take) {
                 if c.send_u32(sig.unsigned_abs()).is_err() {
                     break;
                 }
             }
         }
-        if fds[0].revents != 0 {
+        if answer {
             return match c.recv_u32() {
                 Ok(code) => u8::try_from(code).unwrap_or(EXIT_SETUP),
                 Err(_) => break,

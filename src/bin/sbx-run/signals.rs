@@ -106,45 +106,37 @@ pub(crate) fn run_until_done(sb: &Sandbox, stop: &dyn Stop) -> Ended {
         Ok(fd) => fd.as_raw_fd(),
         Err(e) => return Ended::Ran(Box::new(Err(e)), None),
     };
-    loop {
-        let mut fds = [done, stop.fd(), stop.also()].map(|fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        });
-        if poll(&mut fds).is_err() {
-            // Cannot wait for signals: wait for the result alone.
-            break;
-        }
-        if fds[1].revents != 0 || fds[2].revents != 0 {
+    // An error of the wait (it cannot wait for signals) leaves the result alone to wait for.
+    while let Ok([done_ready, stop_ready, also_ready]) = ready([done, stop.fd(), stop.also()], -1) {
+        if stop_ready || also_ready {
             if let Some(sig) = stop.take() {
                 received.get_or_insert(sig);
                 sb.kill();
             }
         }
-        if fds[0].revents != 0 {
+        if done_ready {
             break;
         }
     }
     Ended::Ran(Box::new(sb.wait()), received)
 }
 
-/// Waits without a time limit until one of `fds` is ready (an interruption counts as a wake-up
-/// with nothing ready).
-pub(crate) fn poll(fds: &mut [libc::pollfd]) -> std::io::Result<()> {
-    poll_for(fds, -1)
-}
-
-/// [`poll`] for at most `timeout_ms` (-1: no limit).
-pub(crate) fn poll_for(fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io::Result<()> {
-    let n = libc::nfds_t::try_from(fds.len()).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+/// Which of `fds` (-1: none) are readable or at their end, waiting at most `timeout_ms` (-1: no
+/// limit) for one to be; an interruption counts as a wake-up with nothing ready.
+pub(crate) fn ready<const N: usize>(fds: [RawFd; N], timeout_ms: i32) -> std::io::Result<[bool; N]> {
+    let mut p = fds.map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    let n = libc::nfds_t::try_from(N).map_err(|_| std::io::ErrorKind::InvalidInput)?;
     // SAFETY: `n` live pollfds of ours.
-    let r = unsafe { libc::poll(fds.as_mut_ptr(), n, timeout_ms) };
+    let r = unsafe { libc::poll(p.as_mut_ptr(), n, timeout_ms) };
     let e = std::io::Error::last_os_error();
     if r < 0 && e.kind() != std::io::ErrorKind::Interrupted {
         return Err(e);
     }
-    Ok(())
+    Ok(p.map(|p| r > 0 && p.revents != 0))
 }
 
 /// A pidfd of our own child `pid` (not yet waited for, so the pid is still its own).

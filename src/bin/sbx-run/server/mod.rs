@@ -263,20 +263,16 @@ enum End {
 
 fn wait_for_end(end: &UnixStream, signals: &Signals) -> End {
     loop {
-        let mut fds = [end.as_raw_fd(), signals.fd()].map(|fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        });
-        if crate::signals::poll(&mut fds).is_err() {
+        let Ok([ended, signalled]) = crate::signals::ready([end.as_raw_fd(), signals.fd()], -1)
+        else {
             return End::Done(EXIT_SETUP);
-        }
-        if fds[1].revents != 0 {
+        };
+        if signalled {
             if let Some(sig) = signals.take() {
                 return End::Signal(sig);
             }
         }
-        if fds[0].revents != 0 {
+        if ended {
             return End::Done(read_code(end, Duration::ZERO).unwrap_or(EXIT_SETUP));
         }
     }

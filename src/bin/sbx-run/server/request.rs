@@ -244,10 +244,5 @@ impl Stop for Connection<'_> {
 
 /// Whether `fd` has something to read (or its end) right now.
 fn readable(fd: RawFd) -> bool {
-    let mut p = [libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    }];
-    crate::signals::poll_for(&mut p, 0).is_ok() && p[0].revents != 0
+    matches!(crate::signals::ready([fd], 0), Ok([true]))
 }
