@@ -41,14 +41,7 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("sbx-run --serve");
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(out).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+        let line = first_line(&mut child);
         let Some((token, socket)) = line
             .trim()
             .strip_prefix("SBX_RUN_SERVER=")
@@ -116,15 +109,19 @@ const READY_THEN_SLEEP: &str = "echo ready; exec sleep 30";
 
 /// Waits (at most 60 s) for the client's sandboxee to print "ready" on the piped stdout.
 fn wait_ready(client: &mut Child) {
-    let out = client.stdout.take().unwrap();
+    assert_eq!(first_line(client), "ready\n", "the sandboxee did not start");
+}
+
+/// The first line of `child`'s piped stdout, waiting at most 60 s (empty if none came).
+fn first_line(child: &mut Child) -> String {
+    let out = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut line = String::new();
         let _ = BufReader::new(out).read_line(&mut line);
         let _ = tx.send(line);
     });
-    let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
-    assert_eq!(line, "ready\n", "the sandboxee did not start");
+    rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default()
 }
 
 /// "served N runs, refused M clients" from the server's last line.
