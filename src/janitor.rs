@@ -2,8 +2,9 @@
 //! making and removing cgroups (`cgroups/pool.rs`), refilling the pool of fresh network
 //! namespaces (`spawn/netns.rs`) and building template mount namespaces (`spawn/mntns/`).
 //! Jobs run one at a time in the order given; the thread starts with the first job and lives
-//! as long as the process, with every signal blocked (the host's handlers never run on it). If
-//! it cannot be started, each job runs at once on the caller's thread.
+//! as long as the process, with every signal blocked (the host's handlers never run on it), in
+//! the idle scheduling class (`sys/sched.rs`: its work never takes a CPU a sandbox's start
+//! wants). If it cannot be started, each job runs at once on the caller's thread.
 
 use std::sync::{mpsc, Mutex, OnceLock, PoisonError};
 
@@ -18,6 +19,7 @@ pub(crate) fn later(job: Job) {
             .name("sbx-janitor".into())
             .spawn(move || {
                 crate::sys::signals::block_all();
+                crate::sys::sched::set_idle();
                 while let Ok(job) = rx.recv() {
                     job();
                 }

@@ -4,8 +4,8 @@
 //! the same call (`seccomp::install_filter`, `install_with_listener`, `action_available`: the
 //! clone child, `sandbox_me_here` and the feature probes). Here too, the few conversions between
 //! Rust's integer types and the kernel ABI's that are not `From`; and two small helpers several
-//! modules share: the thread's signal mask (`signals.rs`) and `/proc/PID/stat` fields
-//! (`procfs.rs`). Nothing here imports the rest of the crate.
+//! modules share: the thread's signal mask (`signals.rs`), its scheduling class (`sched.rs`)
+//! and `/proc/PID/stat` fields (`procfs.rs`). Nothing here imports the rest of the crate.
 
 pub(crate) mod clone3;
 pub(crate) mod landlock;
@@ -14,6 +14,7 @@ pub(crate) mod prctl;
 pub(crate) mod procfs;
 pub(crate) mod raw;
 pub(crate) mod remote;
+pub(crate) mod sched;
 pub(crate) mod seccomp;
 pub(crate) mod signals;
 
