@@ -13,7 +13,9 @@
 //! sandbox with namespaces holds an id no other live sandbox holds, on this host: it takes the
 //! first free id by locking `/run/libsbx/ids/<id>.lock` (`flock`, an exclusive lock per open
 //! file description) and keeps the lock until its run's result, when its pid namespace, and so
-//! every process that ran as the id, is gone. A crashed host's locks go with it. Ids this
+//! every process that ran as the id, is gone; then up to 4 such ids stay locked by the process,
+//! idle, for its next sandboxes (no file to open and lock on their spawn path). A crashed
+//! host's locks go with it. Ids this
 //! process holds are skipped without a syscall; the search starts at the pid modulo the range's
 //! size, so one process running sandboxes one after another keeps reusing one id (and the
 //! idmapped binds' user namespaces cached for it).
@@ -52,7 +54,9 @@ static PROCESS_ID: OnceLock<HostId> = OnceLock::new();
 pub(crate) struct HostId {
     id: u32,
     /// The locked file (`None` where `/run` could not hold it).
-    _lock: Option<Flock<std::fs::File>>,
+    lock: Option<Flock<std::fs::File>>,
+    /// A sandbox's id (not the process-wide one): kept locked for the next sandbox when dropped.
+    idle_slot: bool,
 }
 
 impl HostId {
@@ -63,17 +67,40 @@ impl HostId {
 
     /// A fresh id for one sandbox with namespaces: no other live sandbox on this host holds it.
     pub(crate) fn for_sandbox() -> HostId {
-        allocate()
+        let reused = IDLE.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let mut lease = reused.unwrap_or_else(allocate);
+        lease.idle_slot = true;
+        lease
     }
 }
 
 impl Drop for HostId {
     fn drop(&mut self) {
+        // A released sandbox id whose lock is held goes to the idle list (its run is over: no
+        // process runs as it any more), so the next sandbox takes it without opening and
+        // locking a file; it stays in HELD meanwhile.
+        if self.lock.is_some() && self.idle_slot {
+            let mut idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < IDLE_KEPT {
+                idle.push(HostId {
+                    id: self.id,
+                    lock: self.lock.take(),
+                    idle_slot: true,
+                });
+                return;
+            }
+        }
         // The lock file closes after this (field drop): another process may take the id only
         // then, and this process only once it is out of the set.
         HELD.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.id);
     }
 }
+
+/// Sandbox ids whose runs are over, still locked by this process: taken first by the next
+/// sandboxes (at most [`IDLE_KEPT`]; the rest are released).
+static IDLE: Mutex<Vec<HostId>> = Mutex::new(Vec::new());
+/// How many ended sandboxes' ids stay locked for the next ones.
+const IDLE_KEPT: usize = 4;
 
 /// The id a root caller's sandboxes *without* namespaces run as: one per host process, locked
 /// under `/run/libsbx/ids` for the process's lifetime (see the module's doc). Sandboxes with
@@ -128,7 +155,11 @@ fn allocate() -> HostId {
                 "libsbx: cannot lock a root caller id under {ROOT_ID_DIR} ({e}); picking one without a lock"
             );
             let id = candidates.clone().next().unwrap_or(first + start);
-            HostId { id, _lock: None }
+            HostId {
+                id,
+                lock: None,
+                idle_slot: false,
+            }
         }
     };
     held.insert(host_id.id);
@@ -165,7 +196,11 @@ fn lock_first_free(ids: impl Iterator<Item = u32>) -> std::io::Result<HostId> {
             .open(format!("{ROOT_ID_DIR}/{id}.lock"))?;
         // Kept in the HostId: dropping it unlocks and closes the file.
         if let Ok(lock) = Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            return Ok(HostId { id, _lock: Some(lock) });
+            return Ok(HostId {
+                id,
+                lock: Some(lock),
+                idle_slot: false,
+            });
         }
     }
     Err(std::io::Error::other(format!(
@@ -193,11 +228,38 @@ mod tests {
         let b_id = b.get();
         drop(b);
         let d = HostId::for_sandbox();
-        // Another test of this binary may hold ids too, but never one between a's and c's
-        // that b released while d was being taken (d searches from the same start).
+        // Other tests of this binary take and release ids too: b's is taken again by d, or
+        // waits idle (still locked), or is released.
         assert!(d.get() != a.get() && d.get() != c.get());
         assert!(HELD.lock().unwrap().contains(&d.get()));
-        assert!(!HELD.lock().unwrap().contains(&b_id) || d.get() == b_id);
+        let idle = IDLE.lock().unwrap().iter().any(|h| h.get() == b_id);
+        assert!(d.get() == b_id || idle || !HELD.lock().unwrap().contains(&b_id));
+    }
+
+    /// An ended sandbox's id kept for the next one stays locked against other processes.
+    #[test]
+    fn an_idle_id_stays_locked() {
+        let lease = HostId::for_sandbox();
+        if lease.lock.is_none() {
+            return; // no lock files here (`/run` not writable): nothing to hold
+        }
+        let id = lease.get();
+        drop(lease);
+        // With the idle list locked, nobody takes the id or releases it meanwhile.
+        let idle = IDLE.lock().unwrap();
+        if !idle.iter().any(|h| h.get() == id) {
+            return; // another test of this binary took it again at once
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("{ROOT_ID_DIR}/{id}.lock"))
+            .unwrap();
+        assert!(
+            Flock::lock(file, FlockArg::LockExclusiveNonblock).is_err(),
+            "an idle id {id} can be locked by another open file"
+        );
+        drop(idle);
     }
 
     #[test]

@@ -46,35 +46,37 @@ pub(crate) fn start(
         .and_then(|r| Some((r.take_host_end()?, r.addrs())));
     let mut child = Child::new(plan, spawned);
     publish_pidfd(init, shared);
-    // The init's end, watched through a pidfd of our own (the shared one is the callers' to
-    // kill through): without it, only the supervisor's `wait4(-1)` learns of the end.
-    let exit_fd = open_pidfd(init);
-    let registered = [
-        (host_end.as_ref(), Source::Handoff),
-        (init_read.as_ref(), Source::InitPipe),
-    ]
-    .into_iter()
-    .try_for_each(|(fd, source)| match fd {
-        Some(fd) => epoll.add(fd.as_raw_fd(), job, source),
-        None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
-    })
-    .and_then(|()| match exit_fd.as_ref() {
-        Some(fd) => epoll.add(fd.as_raw_fd(), job, Source::Exit),
-        None => Ok(()),
-    })
-    .map_err(|e| {
-        Box::new(RunResult::setup_error(
-            Reason::FailedSubprocess,
-            format!("watching the user-notify sandbox's fds: {e}"),
-        ))
-    });
-    if let (Ok(()), Some(p)) = (&registered, child.plan()) {
+    // First the maps and the release (the init waits for them), then the watches: what the
+    // children send meanwhile waits in the sockets, and a pidfd reports an end that came first.
+    if let Some(p) = child.plan() {
         // Before the release: the children's own marks come after this one.
         p.stamps.mark(Mark::Attached);
     }
-    let ready = registered
-        .and_then(|()| write_id_maps(&child, init))
-        .and_then(|()| child.join_and_release(init));
+    let ready = write_id_maps(&child, init).and_then(|()| child.join_and_release(init));
+    // The init's end, watched through a pidfd of our own (the shared one is the callers' to
+    // kill through): without it, only the supervisor's `wait4(-1)` learns of the end.
+    let exit_fd = ready.as_ref().ok().and_then(|()| open_pidfd(init));
+    let ready = ready.and_then(|()| {
+        [
+            (host_end.as_ref(), Source::Handoff),
+            (init_read.as_ref(), Source::InitPipe),
+        ]
+        .into_iter()
+        .try_for_each(|(fd, source)| match fd {
+            Some(fd) => epoll.add(fd.as_raw_fd(), job, source),
+            None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
+        })
+        .and_then(|()| match exit_fd.as_ref() {
+            Some(fd) => epoll.add(fd.as_raw_fd(), job, Source::Exit),
+            None => Ok(()),
+        })
+        .map_err(|e| {
+            Box::new(RunResult::setup_error(
+                Reason::FailedSubprocess,
+                format!("watching the user-notify sandbox's fds: {e}"),
+            ))
+        })
+    });
     if let Err(r) = ready {
         for fd in [host_end.as_ref(), init_read.as_ref(), exit_fd.as_ref()]
             .into_iter()
