@@ -62,7 +62,7 @@ fn many_sandboxes_leave_nothing_behind() {
         assert_eq!(sandbox("/bin/true", &[]).run().unwrap().status, Status::Ok);
     }
     let (fds, threads, kids, rss) = (
-        count("/proc/self/fd"),
+        common::fds_and_id_locks().0,
         count("/proc/self/task"),
         children(),
         rss_kib(),
@@ -85,7 +85,7 @@ fn many_sandboxes_leave_nothing_behind() {
     }
     drop(sbs);
     let after = (
-        count("/proc/self/fd"),
+        common::fds_and_id_locks().0,
         count("/proc/self/task"),
         children(),
         rss_kib(),
@@ -96,6 +96,11 @@ fn many_sandboxes_leave_nothing_behind() {
         after.0, after.1, after.2, after.3
     );
     assert!(after.0 <= fds, "fds grew: {fds} -> {}", after.0);
+    let id_locks = common::fds_and_id_locks().1;
+    assert!(
+        id_locks <= common::MAX_IDLE_ID_LOCKS,
+        "{id_locks} host-id locks open once every sandbox ended"
+    );
     assert!(after.1 <= threads, "threads grew: {threads} -> {}", after.1);
     assert!(
         after.2 <= kids,

@@ -100,20 +100,26 @@ fn one_supervisor_for_many_sandboxes() {
         fds_after <= fds_before,
         "fds: {fds_after} after, {fds_before} before"
     );
+    let id_locks = common::fds_and_id_locks().1;
+    assert!(
+        id_locks <= common::MAX_IDLE_ID_LOCKS,
+        "{id_locks} host-id locks open once every sandbox ended"
+    );
 
     completion_fd_becomes_readable_with_the_result();
     kill_racing_start_is_external_kill();
 }
 
-/// This process's fd count once it has not changed for 100 ms (the janitor refills the network
-/// namespace pool in the background), or after 5 s.
+/// This process's fd count (without the idle host-id locks, bounded on their own) once it has
+/// not changed for 100 ms (the janitor refills the network namespace pool in the background),
+/// or after 5 s.
 fn settled_fd_count() -> usize {
     let t0 = Instant::now();
-    let mut last = count("/proc/self/fd");
+    let mut last = common::fds_and_id_locks().0;
     let mut since = Instant::now();
     while since.elapsed() < Duration::from_millis(100) && t0.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(10));
-        let now = count("/proc/self/fd");
+        let now = common::fds_and_id_locks().0;
         if now != last {
             last = now;
             since = Instant::now();

@@ -891,3 +891,29 @@ pub fn assert_pid_ns_empty(ns: &str, grace: Duration, ctx: &str) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Open fds of this process, as (all but the library's idle host-id locks, those locks): a root
+/// caller's library keeps the id locks of up to 4 ended sandboxes open for its next ones
+/// (`host_id.rs`), so a count before and after many sandboxes leaves them out and bounds them
+/// on their own.
+pub fn fds_and_id_locks() -> (usize, usize) {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return (0, 0);
+    };
+    let (mut other, mut locks) = (0, 0);
+    for e in dir.flatten() {
+        let lock = std::fs::read_link(e.path()).is_ok_and(|t| {
+            t.starts_with("/run/libsbx/ids") && t.extension().is_some_and(|x| x == "lock")
+        });
+        if lock {
+            locks += 1;
+        } else {
+            other += 1;
+        }
+    }
+    (other, locks)
+}
+
+/// Most id locks a root caller's library keeps once its sandboxes have ended: 4 idle ones and
+/// the process-wide id of sandboxes without namespaces.
+pub const MAX_IDLE_ID_LOCKS: usize = 5;
