@@ -3,7 +3,8 @@
 
 use crate::stats::{progress, Samples, Table};
 use crate::timing::{
-    repeat, sandboxed, time_command, time_command_served, time_sandboxed, which, ForkExec,
+    repeat, sandboxed, time_command, time_command_served, time_sandboxed, two_cpus,
+    wake_round_trip, which, ForkExec,
 };
 use crate::{Config, Policies};
 use sbx::Policy;
@@ -170,6 +171,19 @@ pub(crate) fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<S
             "exec of the target -> result",
             after_exec.median_ms()
         ));
+    }
+    if let Some((a, b)) = two_cpus() {
+        if let (Some(same), Some(across)) = (
+            wake_round_trip(a, a, cfg.runs),
+            wake_round_trip(a, b, cfg.runs),
+        ) {
+            t.note(&format!(
+                "hand-over between two threads (one byte there and back, 50 us apart, median): \
+                 {same:.1} us on one CPU, {across:.1} us across two; a sandbox's start and end \
+                 pass ~10 such hand-overs between threads and processes, a plain spawn ~2"
+
+            ));
+        }
     }
 
     // Whole commands, each a plain spawn of a launcher that then runs /bin/true.

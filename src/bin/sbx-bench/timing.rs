@@ -131,3 +131,52 @@ pub(crate) fn which(name: &str) -> Option<PathBuf> {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
+
+/// The first two CPUs this process may run on, if it may run on two.
+pub(crate) fn two_cpus() -> Option<(usize, usize)> {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).ok()?;
+    let mut cpus = (0..nix::sched::CpuSet::count()).filter(|&c| set.is_set(c).unwrap_or(false));
+    Some((cpus.next()?, cpus.next()?))
+}
+
+/// Median round trip (µs) of one byte between two threads pinned to CPUs `a` and `b`, each
+/// exchange 50 µs after the last: what one hand-over between a sandbox's threads and processes
+/// costs when they sit on different CPUs (a sandbox start has about ten, a plain spawn two). On
+/// a VM whose idle CPUs halt, most of a cross-CPU one is the wake-up's interrupt. `None` when
+/// the threads cannot be pinned (fewer CPUs, a cpuset).
+pub(crate) fn wake_round_trip(a: usize, b: usize, runs: usize) -> Option<f64> {
+    use nix::sched::{sched_setaffinity, CpuSet};
+    use nix::unistd::Pid;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let pin = |cpu: usize| -> Option<()> {
+        let mut set = CpuSet::new();
+        set.set(cpu).ok()?;
+        sched_setaffinity(Pid::from_raw(0), &set).ok()
+    };
+    let (mut near, mut far) = UnixStream::pair().ok()?;
+    let echo = std::thread::spawn(move || -> Option<()> {
+        pin(b)?;
+        let mut byte = [0u8];
+        while far.read_exact(&mut byte).is_ok() {
+            far.write_all(&byte).ok()?;
+        }
+        Some(())
+    });
+    let timed = std::thread::spawn(move || -> Option<Samples> {
+        pin(a)?;
+        let mut s = Samples::default();
+        let mut byte = [0u8];
+        for _ in 0..runs + 20 {
+            std::thread::sleep(Duration::from_micros(50));
+            let t = Instant::now();
+            near.write_all(&byte).ok()?;
+            near.read_exact(&mut byte).ok()?;
+            s.push(t.elapsed());
+        }
+        Some(s)
+    });
+    let samples = timed.join().ok().flatten();
+    let _ = echo.join();
+    samples.map(|s| s.median_ms() * 1e3)
+}
