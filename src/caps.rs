@@ -17,6 +17,8 @@ pub(crate) const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 pub(crate) const CAP_SETPCAP: u32 = 8;
 /// `CAP_SYS_ADMIN`.
 pub(crate) const CAP_SYS_ADMIN: u32 = 21;
+/// CAP_SYS_NICE (linux/capability.h): leaving the idle scheduling class (`janitor.rs`).
+pub(crate) const CAP_SYS_NICE: u32 = 23;
 
 // Constants from <linux/securebits.h>.
 pub(crate) const SECBIT_NOROOT: u64 = 1 << 0;

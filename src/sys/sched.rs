@@ -3,11 +3,11 @@
 #![allow(unsafe_code)]
 
 /// Puts the calling thread in the `SCHED_IDLE` class: it runs only on a CPU that nothing else
-/// wants, and waking it never preempts the thread that woke it. For the janitor (`janitor.rs`),
-/// whose work must not share a CPU with a sandbox's start: in the normal class, each refill of
-/// the network namespace pool (~0.4 ms of CPU) woke it on the supervisor's CPU just as the
-/// clone began, and on 2 CPUs that put ~0.3 ms on every start. Best effort: a refused switch
-/// (a container's seccomp profile) leaves the thread as it was.
+/// wants, and waking it never preempts the thread that woke it. For the janitor (`janitor.rs`)
+/// while it waits: in the normal class, each refill of the network namespace pool woke it on
+/// the supervisor's CPU just as the clone began, and its ~0.4 ms of namespace making then
+/// delayed the clone (~0.3 ms on every start on 2 CPUs). Best effort: a refused switch (a
+/// container's seccomp profile) leaves the thread as it was.
 pub(crate) fn set_idle() {
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param for SCHED_IDLE.
@@ -16,9 +16,9 @@ pub(crate) fn set_idle() {
     }
 }
 
-/// Puts the calling thread back in the normal class (`SCHED_OTHER`), for a thread started by an
-/// idle-class one whose work something waits for. Leaving the idle class needs CAP_SYS_NICE or
-/// an RLIMIT_NICE allowance; the error when it is refused (the thread then stays idle).
+/// Puts the calling thread back in the normal class (`SCHED_OTHER`): the janitor for each job,
+/// so that none starves on a busy machine. Leaving the idle class needs CAP_SYS_NICE or an
+/// RLIMIT_NICE allowance ([`nice_limit_allows_normal`]); the error when it is refused.
 pub(crate) fn set_normal() -> std::io::Result<()> {
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: as in `set_idle`.
@@ -28,4 +28,16 @@ pub(crate) fn set_normal() -> std::io::Result<()> {
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+/// Whether RLIMIT_NICE lets this thread return from the idle class to the normal one at nice 0
+/// (a soft limit of 20 or more: sched(7), getrlimit(2)).
+pub(crate) fn nice_limit_allows_normal() -> bool {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into our variable.
+    let r = unsafe { libc::getrlimit(libc::RLIMIT_NICE, &raw mut lim) };
+    r == 0 && lim.rlim_cur >= 20
 }

@@ -244,14 +244,7 @@ fn build_for_cache(view: View) {
     let built = std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("sbx-template".into())
-            .spawn_scoped(s, || {
-                // Sandboxes wait for this one (they go without a template meanwhile): back
-                // in the normal class from the janitor's idle one, where that is allowed.
-                if let Err(e) = crate::sys::sched::set_normal() {
-                    log::debug!("libsbx: a mount template is built in the idle class: {e}");
-                }
-                with_raised_capabilities(|| build(&view))
-            })
+            .spawn_scoped(s, || with_raised_capabilities(|| build(&view)))
             .map_err(|e| (e.to_string(), false))
             .and_then(|h| h.join().unwrap_or_else(|_| Err(("panicked".into(), false))))
     });
