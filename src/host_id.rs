@@ -15,10 +15,9 @@
 //! file description) and keeps the lock until its run's result, when its pid namespace, and so
 //! every process that ran as the id, is gone; then up to 4 such ids stay locked by the process,
 //! idle, for its next sandboxes (no file to open and lock on their spawn path). A crashed
-//! host's locks go with it. Ids this
-//! process holds are skipped without a syscall; the search starts at the pid modulo the range's
-//! size, so one process running sandboxes one after another keeps reusing one id (and the
-//! idmapped binds' user namespaces cached for it).
+//! host's locks go with it. Ids this process holds are skipped without a syscall; the search
+//! starts at the pid modulo the range's size, so one process running sandboxes one after
+//! another keeps reusing one id (and the idmapped binds' user namespaces cached for it).
 //!
 //! A sandbox **without** namespaces runs its program as the process-wide id
 //! ([`root_caller_host_id`], locked for the host process's lifetime): its processes are not

@@ -181,7 +181,6 @@ pub(crate) fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<S
                 "hand-over between two threads (one byte there and back, 50 us apart, median): \
                  {same:.1} us on one CPU, {across:.1} us across two; a sandbox's start and end \
                  pass ~10 such hand-overs between threads and processes, a plain spawn ~2"
-
             ));
         }
     }
