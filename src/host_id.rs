@@ -54,8 +54,6 @@ pub(crate) struct HostId {
     id: u32,
     /// The locked file (`None` where `/run` could not hold it).
     lock: Option<Flock<std::fs::File>>,
-    /// A sandbox's id (not the process-wide one): kept locked for the next sandbox when dropped.
-    idle_slot: bool,
 }
 
 impl HostId {
@@ -67,9 +65,7 @@ impl HostId {
     /// A fresh id for one sandbox with namespaces: no other live sandbox on this host holds it.
     pub(crate) fn for_sandbox() -> HostId {
         let reused = IDLE.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let mut lease = reused.unwrap_or_else(allocate);
-        lease.idle_slot = true;
-        lease
+        reused.unwrap_or_else(allocate)
     }
 }
 
@@ -77,14 +73,14 @@ impl Drop for HostId {
     fn drop(&mut self) {
         // A released sandbox id whose lock is held goes to the idle list (its run is over: no
         // process runs as it any more), so the next sandbox takes it without opening and
-        // locking a file; it stays in HELD meanwhile.
-        if self.lock.is_some() && self.idle_slot {
+        // locking a file; it stays in HELD meanwhile. (The process-wide id lives in a static
+        // and is never dropped.)
+        if self.lock.is_some() {
             let mut idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner);
             if idle.len() < IDLE_KEPT {
                 idle.push(HostId {
                     id: self.id,
                     lock: self.lock.take(),
-                    idle_slot: true,
                 });
                 return;
             }
@@ -154,11 +150,7 @@ fn allocate() -> HostId {
                 "libsbx: cannot lock a root caller id under {ROOT_ID_DIR} ({e}); picking one without a lock"
             );
             let id = candidates.clone().next().unwrap_or(first + start);
-            HostId {
-                id,
-                lock: None,
-                idle_slot: false,
-            }
+            HostId { id, lock: None }
         }
     };
     held.insert(host_id.id);
@@ -198,7 +190,6 @@ fn lock_first_free(ids: impl Iterator<Item = u32>) -> std::io::Result<HostId> {
             return Ok(HostId {
                 id,
                 lock: Some(lock),
-                idle_slot: false,
             });
         }
     }

@@ -30,7 +30,7 @@ fn host_fds() -> (Vec<String>, usize) {
     let listing = format!("/proc/{}/fd", std::process::id());
     v.retain(|f| !f.ends_with(&listing));
     // The host-id locks a root caller keeps for its next sandboxes: bounded on their own.
-    v.retain(|f| !f.contains(" -> /run/libsbx/ids/"));
+    v.retain(|f| !f.split_once(" -> ").is_some_and(|(_, t)| is_id_lock(std::path::Path::new(t))));
     v.sort();
     (v, pooled)
 }

@@ -9,20 +9,22 @@
 /// delayed the clone (~0.3 ms on every start on 2 CPUs). Best effort: a refused switch (a
 /// container's seccomp profile) leaves the thread as it was.
 pub(crate) fn set_idle() {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param for SCHED_IDLE.
-    unsafe {
-        libc::sched_setscheduler(0, libc::SCHED_IDLE, &raw const param);
-    }
+    let _ = set_class(libc::SCHED_IDLE);
 }
 
 /// Puts the calling thread back in the normal class (`SCHED_OTHER`): the janitor for each job,
 /// so that none starves on a busy machine. Leaving the idle class needs CAP_SYS_NICE or an
 /// RLIMIT_NICE allowance ([`nice_limit_allows_normal`]); the error when it is refused.
 pub(crate) fn set_normal() -> std::io::Result<()> {
+    set_class(libc::SCHED_OTHER)
+}
+
+/// `sched_setscheduler` of the calling thread to `policy`, a class without priorities.
+fn set_class(policy: libc::c_int) -> std::io::Result<()> {
     let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: as in `set_idle`.
-    let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &raw const param) };
+    // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param for the normal, batch
+    // and idle classes (priority 0).
+    let r = unsafe { libc::sched_setscheduler(0, policy, &raw const param) };
     if r == 0 {
         Ok(())
     } else {

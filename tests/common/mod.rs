@@ -902,16 +902,18 @@ pub fn fds_and_id_locks() -> (usize, usize) {
     };
     let (mut other, mut locks) = (0, 0);
     for e in dir.flatten() {
-        let lock = std::fs::read_link(e.path()).is_ok_and(|t| {
-            t.starts_with("/run/libsbx/ids") && t.extension().is_some_and(|x| x == "lock")
-        });
-        if lock {
+        if std::fs::read_link(e.path()).is_ok_and(|t| is_id_lock(&t)) {
             locks += 1;
         } else {
             other += 1;
         }
     }
     (other, locks)
+}
+
+/// Whether an fd's target is one of the library's host-id lock files (`host_id.rs`).
+pub fn is_id_lock(target: &Path) -> bool {
+    target.starts_with("/run/libsbx/ids") && target.extension().is_some_and(|x| x == "lock")
 }
 
 /// Most id locks a root caller's library keeps once its sandboxes have ended: 4 idle ones and

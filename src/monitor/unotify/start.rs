@@ -14,7 +14,7 @@ use crate::policy::Policy;
 use crate::result::{Reason, RunResult};
 use crate::spawn::latency::Mark;
 use crate::spawn::{self, Plan};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 /// Starts one sandbox (on the supervisor thread, signals blocked) and registers its fds under
 /// `job`. A failure is the run's result.
 pub(crate) fn start(
@@ -57,25 +57,7 @@ pub(crate) fn start(
     // kill through): without it, only the supervisor's `wait4(-1)` learns of the end.
     let exit_fd = ready.as_ref().ok().and_then(|()| open_pidfd(init));
     let ready = ready.and_then(|()| {
-        [
-            (host_end.as_ref(), Source::Handoff),
-            (init_read.as_ref(), Source::InitPipe),
-        ]
-        .into_iter()
-        .try_for_each(|(fd, source)| match fd {
-            Some(fd) => epoll.add(fd.as_raw_fd(), job, source),
-            None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
-        })
-        .and_then(|()| match exit_fd.as_ref() {
-            Some(fd) => epoll.add(fd.as_raw_fd(), job, Source::Exit),
-            None => Ok(()),
-        })
-        .map_err(|e| {
-            Box::new(RunResult::setup_error(
-                Reason::FailedSubprocess,
-                format!("watching the user-notify sandbox's fds: {e}"),
-            ))
-        })
+        watch(epoll, job, [host_end.as_ref(), init_read.as_ref()], exit_fd.as_ref())
     });
     if let Err(r) = ready {
         for fd in [host_end.as_ref(), init_read.as_ref(), exit_fd.as_ref()]
@@ -121,4 +103,28 @@ pub(crate) fn start(
         setup_latency: Vec::new(),
         fences: Fences::default(),
     })
+}
+
+/// Puts the hand-off socket and the init's pipe (both required) and the init's pidfd (when one
+/// could be opened) in the epoll set under `job`.
+fn watch(
+    epoll: &Epoll,
+    job: u64,
+    [host_end, init_read]: [Option<&OwnedFd>; 2],
+    exit_fd: Option<&OwnedFd>,
+) -> Result<(), Box<RunResult>> {
+    let required = [(host_end, Source::Handoff), (init_read, Source::InitPipe)];
+    required
+        .into_iter()
+        .try_for_each(|(fd, source)| match fd {
+            Some(fd) => epoll.add(fd.as_raw_fd(), job, source),
+            None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
+        })
+        .and_then(|()| exit_fd.map_or(Ok(()), |fd| epoll.add(fd.as_raw_fd(), job, Source::Exit)))
+        .map_err(|e| {
+            Box::new(RunResult::setup_error(
+                Reason::FailedSubprocess,
+                format!("watching the user-notify sandbox's fds: {e}"),
+            ))
+        })
 }
