@@ -272,11 +272,15 @@ elif [[ -x target/debug/sbx-run ]]; then
         run "CLI smoke through a server, uid 65534" cli_served setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all
     fi
 fi
-# The static-pie sbx-run (scripts/build-cli.sh), through the same smoke test.
+# The static sbx-run (scripts/build-cli.sh: musl, or glibc static-pie where the musl target
+# cannot be installed), through the same smoke test, as root and as uid 65534.
 cli_static() {
-    bash scripts/build-cli.sh && CLI_BIN=target/release/sbx-run cli_smoke
+    bash scripts/build-cli.sh && CLI_BIN=target/release/sbx-run cli_smoke "$@"
 }
-run "CLI static-pie (scripts/build-cli.sh + smoke)" cli_static
+run "CLI static (scripts/build-cli.sh + smoke)" cli_static
+if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null 2>&1; then
+    run "CLI static, uid 65534" cli_static setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all
+fi
 
 # --- Unprivileged pass ---
 if [[ -f tests/run-unprivileged.sh ]]; then

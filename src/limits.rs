@@ -2,6 +2,7 @@
 //! enforced by the monitor. Defaults are sandbox2's.
 
 use crate::error::{Error, Result};
+use crate::sys::rlimit;
 use std::time::Duration;
 
 /// Tasks (processes and threads) a sandbox may hold at once when [`Limits::processes`] is not
@@ -76,7 +77,7 @@ impl Limits {
     pub(crate) fn rlimit_settings(&self) -> Result<Vec<RlimitSetting>> {
         let mut out = Vec::with_capacity(6);
         let mut push =
-            |resource: libc::__rlimit_resource_t, v: Option<u64>, name: &str| -> Result<()> {
+            |resource: u32, v: Option<u64>, name: &str| -> Result<()> {
                 let value = match v {
                     None => libc::RLIM_INFINITY,
                     Some(x) if x == libc::RLIM_INFINITY => {
@@ -89,13 +90,13 @@ impl Limits {
                 out.push(RlimitSetting { resource, value });
                 Ok(())
             };
-        push(libc::RLIMIT_AS, self.address_space, "address_space")?;
-        push(libc::RLIMIT_CPU, self.cpu_seconds, "cpu_seconds")?;
-        push(libc::RLIMIT_FSIZE, self.file_size, "file_size")?;
-        push(libc::RLIMIT_NOFILE, self.open_files, "open_files")?;
-        push(libc::RLIMIT_CORE, self.core, "core")?;
+        push(rlimit::AS, self.address_space, "address_space")?;
+        push(rlimit::CPU, self.cpu_seconds, "cpu_seconds")?;
+        push(rlimit::FSIZE, self.file_size, "file_size")?;
+        push(rlimit::NOFILE, self.open_files, "open_files")?;
+        push(rlimit::CORE, self.core, "core")?;
         if self.processes.is_some() {
-            push(libc::RLIMIT_NPROC, self.processes, "processes")?;
+            push(rlimit::NPROC, self.processes, "processes")?;
         }
         if let Some(n) = self.processes {
             if n == 0 {

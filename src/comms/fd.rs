@@ -415,8 +415,8 @@ pub(crate) fn check_unix_stream(fd: BorrowedFd<'_>) -> Result<(), &'static str> 
 pub(crate) fn set_timeouts(fd: BorrowedFd<'_>, t: Option<Duration>) -> Result<(), i32> {
     let t = t.unwrap_or(Duration::ZERO);
     let mut tv = libc::timeval {
-        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_usec: libc::suseconds_t::from(t.subsec_micros()),
+        tv_sec: t.as_secs().try_into().unwrap_or(i64::MAX), // time_t: 64-bit on every target
+        tv_usec: t.subsec_micros().into(),
     };
     if tv.tv_sec == 0 && tv.tv_usec == 0 && !t.is_zero() {
         // A sub-microsecond timeout would read as "forever"; round it up instead.

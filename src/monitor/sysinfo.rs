@@ -8,7 +8,13 @@ use crate::arch::Arch;
 use crate::policy::syscalls;
 use crate::result::Violation;
 
-pub(crate) const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
+pub(crate) const PTRACE_GET_SYSCALL_INFO: PtraceRequest = 0x420e;
+
+/// The type of `ptrace`'s request argument: glibc declares it unsigned, musl `int`.
+#[cfg(target_env = "gnu")]
+pub(crate) type PtraceRequest = libc::c_uint;
+#[cfg(not(target_env = "gnu"))]
+pub(crate) type PtraceRequest = libc::c_int;
 const PTRACE_SYSCALL_INFO_SECCOMP: u8 = 3;
 
 /// `struct ptrace_syscall_info` with the seccomp member of its union.

@@ -215,7 +215,7 @@ impl Doorbell {
         if let Some(at) = at {
             // Relative, at least 1 ns (0 would disarm).
             let d = at.saturating_duration_since(Instant::now());
-            spec.it_value.tv_sec = libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX);
+            spec.it_value.tv_sec = d.as_secs().try_into().unwrap_or(i64::MAX); // 64-bit time_t
             spec.it_value.tv_nsec = libc::c_long::from(d.subsec_nanos().max(1));
         }
         // SAFETY: `spec` is live for the call.

@@ -82,13 +82,13 @@ impl Handoff {
         h.msg.msg_iovlen = 1;
         h.msg.msg_control = h.cmsg.get().cast();
         // SAFETY: CMSG_SPACE/CMSG_LEN are pure computations.
-        h.msg.msg_controllen = unsafe { libc::CMSG_SPACE(4) } as usize;
-        let hdr = libc::cmsghdr {
-            // SAFETY: as above.
-            cmsg_len: unsafe { libc::CMSG_LEN(4) } as usize,
-            cmsg_level: libc::SOL_SOCKET,
-            cmsg_type: libc::SCM_RIGHTS,
-        };
+        h.msg.msg_controllen = crate::sys::msg_len_field(unsafe { libc::CMSG_SPACE(4) } as usize);
+        // SAFETY: cmsghdr is plain data (musl's has padding fields: hence no literal).
+        let mut hdr: libc::cmsghdr = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        hdr.cmsg_len = crate::sys::msg_len_field(unsafe { libc::CMSG_LEN(4) } as usize);
+        hdr.cmsg_level = libc::SOL_SOCKET;
+        hdr.cmsg_type = libc::SCM_RIGHTS;
         // SAFETY: `cmsg` is 32 bytes, 8-aligned: room for the header and one int.
         unsafe { std::ptr::write(h.cmsg.get().cast::<libc::cmsghdr>(), hdr) };
         Ok(h)
@@ -158,7 +158,7 @@ pub(crate) fn recv_listener(sock: RawFd) -> std::io::Result<Option<OwnedFd>> {
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = cmsg.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cmsg);
+    msg.msg_controllen = crate::sys::msg_len_field(std::mem::size_of_val(&cmsg));
     // SAFETY: recvmsg into our live buffers.
     let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
     if n < 0 {
@@ -178,7 +178,7 @@ pub(crate) fn recv_listener(sock: RawFd) -> std::io::Result<Option<OwnedFd>> {
         if hdr.is_null()
             || (*hdr).cmsg_level != libc::SOL_SOCKET
             || (*hdr).cmsg_type != libc::SCM_RIGHTS
-            || (*hdr).cmsg_len < libc::CMSG_LEN(4) as usize
+            || crate::sys::msg_len((*hdr).cmsg_len) < libc::CMSG_LEN(4) as usize
         {
             return Err(std::io::Error::from_raw_os_error(libc::EPROTO));
         }

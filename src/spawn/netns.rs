@@ -101,13 +101,13 @@ fn lo_up() -> std::io::Result<()> {
         *d = libc::c_char::from_ne_bytes([*c]);
     }
     // SAFETY: the kernel reads the name and writes the flags into our ifreq.
-    if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) } != 0 {
+    if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut ifr) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: reading and setting the flags member the kernel just filled.
     unsafe { ifr.ifr_ifru.ifru_flags |= IFF_UP };
     // SAFETY: the kernel reads our ifreq.
-    if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) } != 0 {
+    if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCSIFFLAGS as _, &ifr) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())

@@ -122,12 +122,12 @@ impl RelayPlan {
         p.msg.msg_iovlen = 1;
         let buf = p.cmsg.get_mut();
         p.msg.msg_control = buf.as_mut_ptr().cast();
-        p.msg.msg_controllen = space as usize;
-        let hdr = libc::cmsghdr {
-            cmsg_len: len as usize,
-            cmsg_level: libc::SOL_SOCKET,
-            cmsg_type: libc::SCM_RIGHTS,
-        };
+        p.msg.msg_controllen = crate::sys::msg_len_field(space as usize);
+        // SAFETY: cmsghdr is plain data (musl's has padding fields: hence no literal).
+        let mut hdr: libc::cmsghdr = unsafe { std::mem::zeroed() };
+        hdr.cmsg_len = crate::sys::msg_len_field(len as usize);
+        hdr.cmsg_level = libc::SOL_SOCKET;
+        hdr.cmsg_type = libc::SCM_RIGHTS;
         // SAFETY: the buffer holds CMSG_SPACE(4 * n) bytes, 8-aligned: room for the header.
         unsafe { std::ptr::write(p.cmsg.get_mut().as_mut_ptr().cast::<libc::cmsghdr>(), hdr) };
         Ok(Some(p))
@@ -353,7 +353,7 @@ pub(crate) fn recv_relays(sock: RawFd, n: usize) -> Vec<OwnedFd> {
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = cmsg.as_mut_ptr().cast();
-    msg.msg_controllen = cmsg.len() * 8;
+    msg.msg_controllen = crate::sys::msg_len_field(cmsg.len() * 8);
     // SAFETY: recvmsg into our live buffers.
     let r = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
     if r != 1 {
@@ -367,7 +367,7 @@ pub(crate) fn recv_relays(sock: RawFd, n: usize) -> Vec<OwnedFd> {
         while !hdr.is_null() {
             if (*hdr).cmsg_level == libc::SOL_SOCKET && (*hdr).cmsg_type == libc::SCM_RIGHTS {
                 let data = libc::CMSG_DATA(hdr);
-                let count = ((*hdr).cmsg_len - libc::CMSG_LEN(0) as usize) / 4;
+                let count = crate::sys::msg_len((*hdr).cmsg_len).saturating_sub(libc::CMSG_LEN(0) as usize) / 4;
                 for i in 0..count {
                     let fd = std::ptr::read_unaligned(data.add(4 * i).cast::<i32>());
                     fds.push(OwnedFd::from_raw_fd(fd));

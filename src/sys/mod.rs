@@ -71,3 +71,28 @@ pub(crate) const fn family(af: libc::c_int) -> libc::sa_family_t {
 pub(crate) const fn bits_u32(v: i32) -> u32 {
     u32::from_ne_bytes(v.to_ne_bytes())
 }
+
+/// The rlimit resource numbers as the `u32` the plan carries: glibc declares them unsigned
+/// (`__rlimit_resource_t`), musl as `c_int`; both are small non-negative constants.
+#[allow(clippy::cast_sign_loss, clippy::unnecessary_cast)] // 0..RLIM_NLIMITS; a no-op on glibc
+pub(crate) mod rlimit {
+    pub(crate) const AS: u32 = libc::RLIMIT_AS as u32;
+    pub(crate) const CPU: u32 = libc::RLIMIT_CPU as u32;
+    pub(crate) const FSIZE: u32 = libc::RLIMIT_FSIZE as u32;
+    pub(crate) const NOFILE: u32 = libc::RLIMIT_NOFILE as u32;
+    pub(crate) const CORE: u32 = libc::RLIMIT_CORE as u32;
+    pub(crate) const NPROC: u32 = libc::RLIMIT_NPROC as u32;
+}
+
+/// A length field of `msghdr`/`cmsghdr` (`usize` in glibc, `socklen_t` in musl) as `usize`;
+/// these are buffer sizes, far below either type's range (0 if one were not).
+pub(crate) fn msg_len<T: TryInto<usize>>(v: T) -> usize {
+    v.try_into().unwrap_or(0)
+}
+
+/// A `usize` buffer size as a `msghdr`/`cmsghdr` length field, whichever type the C library
+/// gave it. The sizes here are a few bytes; one that did not fit would become 0, an empty
+/// buffer the kernel refuses, never a length beyond the buffer.
+pub(crate) fn msg_len_field<T: TryFrom<usize> + Default>(v: usize) -> T {
+    T::try_from(v).unwrap_or_default()
+}

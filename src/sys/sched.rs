@@ -21,7 +21,9 @@ pub(crate) fn set_normal() -> std::io::Result<()> {
 
 /// `sched_setscheduler` of the calling thread to `policy`, a class without priorities.
 fn set_class(policy: libc::c_int) -> std::io::Result<()> {
-    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: sched_param is plain data (musl's has more fields than glibc's: hence no literal);
+    // all zero is priority 0.
+    let param: libc::sched_param = unsafe { std::mem::zeroed() };
     // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param for the normal, batch
     // and idle classes (priority 0).
     let r = unsafe { libc::sched_setscheduler(0, policy, &raw const param) };

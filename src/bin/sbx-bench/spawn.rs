@@ -191,10 +191,12 @@ pub(crate) fn section_a(t: &mut Table, cfg: &Config, pol: &Policies) -> Option<S
         .and_then(|p| p.parent().map(|d| d.join("sbx-run")));
     let mut whole: Vec<(String, Vec<String>)> = Vec::new();
     if let Some(p) = sbx_run.filter(|p| p.exists()) {
-        // A static-pie sbx-run (scripts/build-cli.sh) has no program interpreter to load.
+        // A static sbx-run (scripts/build-cli.sh) has no program interpreter to load; built
+        // against musl it also skips glibc's start-up CPU probes.
         let linked = match std::fs::read(&p) {
             Ok(bytes) if bytes.windows(15).any(|w| w == b"/lib64/ld-linux") => "dynamic",
-            Ok(_) => "static-pie",
+            Ok(bytes) if bytes.windows(9).any(|w| w == b"src_musl/") => "static, musl",
+            Ok(_) => "static-pie, glibc",
             Err(_) => "unreadable",
         };
         whole.push((

@@ -132,7 +132,7 @@ fn tool_default_runs_tools_but_not_escapes() {
         assert_eq!(run_nr(&p, name, [0; 6]), ALLOW, "{name}");
     }
     // prlimit64: its own limits only; reading another's is fine.
-    let rl = u64::from(libc::RLIMIT_NOFILE);
+    let rl = u64::from(crate::sys::rlimit::NOFILE);
     assert_eq!(run_nr(&p, "prlimit64", [0, rl, 0x1000, 0, 0, 0]), ALLOW);
     assert_eq!(run_nr(&p, "prlimit64", [77, rl, 0, 0x1000, 0, 0]), ALLOW);
     assert_eq!(

@@ -80,7 +80,7 @@ pub(super) unsafe fn setup_and_exec(plan: &Plan, namespaced: bool) -> ! {
         if let Some(limit) = plan.nofile_raise.as_ref() {
             syscall(
                 libc::SYS_prlimit64,
-                &[0, u64::from(libc::RLIMIT_NOFILE), limit.as_ptr() as u64, 0],
+                &[0, u64::from(crate::sys::rlimit::NOFILE), limit.as_ptr() as u64, 0],
             );
         }
         let mut i = 0usize;

@@ -62,7 +62,7 @@ fn unotify_handoff(
         .min(i32::MAX as u64);
     let nofile = rlimits
         .iter_mut()
-        .find(|r| r.resource == libc::RLIMIT_NOFILE);
+        .find(|r| r.resource == crate::sys::rlimit::NOFILE);
     let Some(nofile) = nofile else {
         return Err(Error::invalid("monitor unotify needs an open_files limit"));
     };
@@ -98,9 +98,9 @@ fn unotify_handoff(
         dst: reserved_fd,
         cloexec: true,
     });
-    if !rlimits.iter().any(|r| r.resource == libc::RLIMIT_NPROC) {
+    if !rlimits.iter().any(|r| r.resource == crate::sys::rlimit::NPROC) {
         rlimits.push(RlimitSetting {
-            resource: libc::RLIMIT_NPROC,
+            resource: crate::sys::rlimit::NPROC,
             value: max_tasks,
         });
     }
