@@ -5,8 +5,10 @@
 //!    [`trace_data::ARCH_X86_32`] (i386 on x86-64) or [`trace_data::ARCH_UNKNOWN`]; load `nr`; on
 //!    x86-64 any number at or above [`X32_SYSCALL_BIT`] (x32 ABI, and every negative number)
 //!    returns TRACE with [`trace_data::X32`], so x32 aliases cannot slip past exact-number rules.
-//! 2. Dispatch: a balanced binary search (`JGE`) over the sorted numbers that have rules, ending in
-//!    `JEQ nr` per number; a number without rules takes the default return.
+//! 2. Dispatch: the numbers cut into runs of neighbours with the same target (the same
+//!    unconditional return, one syscall's rule chain, or the default return for numbers without
+//!    rules), found by a balanced binary search of `JGE`s on each run's first number: no `JEQ`
+//!    per number, and a stretch of allowed neighbours is one comparison.
 //! 3. Leaves: a syscall whose first rule is unconditional jumps straight to a `RET`. A syscall
 //!    with conditional rules jumps to its own chain, which loads arguments (only there) and tests
 //!    the rules in order, ending in the default return.
@@ -66,6 +68,28 @@ pub(crate) fn compile(table: &Table) -> Result<Vec<SockFilter>> {
         )));
     }
     Ok(prog)
+}
+
+/// The syscall numbers from 0 up as runs `(first number, target)`: neighbouring numbers with
+/// the same target share a run, and the numbers between `leaves` (sorted by number, each once)
+/// go to `default`. The first run starts at 0; the last one extends to every higher number.
+fn runs(leaves: &[(u32, Target)], default: Target) -> Vec<(u32, Target)> {
+    fn extend(runs: &mut Vec<(u32, Target)>, first: u32, target: Target) {
+        if runs.last().map(|&(_, t)| t) != Some(target) {
+            runs.push((first, target));
+        }
+    }
+    let mut runs = Vec::new();
+    let mut next = 0;
+    for &(nr, target) in leaves {
+        if nr > next {
+            extend(&mut runs, next, default);
+        }
+        extend(&mut runs, nr, target);
+        next = nr.saturating_add(1);
+    }
+    extend(&mut runs, next, default);
+    runs
 }
 
 /// Position of an emitted instruction, counted from the end of the program (0 = last).
@@ -286,29 +310,26 @@ impl Emitter {
         self.stmt(load(hi), Target::At(high_gt))
     }
 
-    /// Binary search over `leaves` (sorted by number) with A = nr.
+    /// Dispatch on A = nr over `leaves` (sorted by number): a balanced binary search of `JGE`s on
+    /// the first numbers of [`runs`], so a stretch of neighbouring numbers with one target (read,
+    /// write, open, close, stat, ...) costs one comparison, not one per number.
     fn dispatch(&mut self, leaves: &[(u32, Target)], default: Target) -> Label {
-        // A short run is cheaper as a chain of JEQs: no more tests on any path than the tree
-        // would execute, and fewer instructions.
-        if leaves.len() <= 3 {
-            let mut next = default;
-            for &(nr, target) in leaves.iter().rev() {
-                next = Target::At(self.jump(BPF_JMP | BPF_JEQ | BPF_K, nr, target, next));
-            }
-            return match next {
-                Target::At(l) => l,
-                Target::Ret(k) => self.ret(k),
-            };
+        match self.search(&runs(leaves, default)) {
+            Target::At(l) => l,
+            Target::Ret(k) => self.ret(k),
         }
-        let mid = leaves.len() / 2;
-        let upper = self.dispatch(&leaves[mid..], default);
-        let lower = self.dispatch(&leaves[..mid], default);
-        self.jump(
-            BPF_JMP | BPF_JGE | BPF_K,
-            leaves[mid].0,
-            Target::At(upper),
-            Target::At(lower),
-        )
+    }
+
+    /// The search over `runs` (sorted, the first one starting at 0).
+    fn search(&mut self, runs: &[(u32, Target)]) -> Target {
+        let [(_, only)] = runs else {
+            let mid = runs.len() / 2;
+            let upper = self.search(&runs[mid..]);
+            let lower = self.search(&runs[..mid]);
+            let at = self.jump(BPF_JMP | BPF_JGE | BPF_K, runs[mid].0, upper, lower);
+            return Target::At(at);
+        };
+        *only
     }
 
     /// Architecture check, `nr` load and x32 guard in front of `dispatch`.

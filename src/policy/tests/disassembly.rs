@@ -21,35 +21,35 @@ fn disassembly_snapshot() {
 006: if A >= 0x40000000 goto 7 else 8
 007: return TRACE 0x4
 008: if A >= 0x110 goto 23 else 9  # unshare
-009: if A >= 0xaf goto 16 else 10  # init_module
+009: if A >= 0x65 goto 16 else 10  # ptrace
 010: if A >= 0x10 goto 13 else 11  # ioctl
-011: if A == 0x0 goto 47 else 12  # read
-012: if A == 0x1 goto 39 else 62  # write
-013: if A == 0x10 goto 45 else 14  # ioctl
-014: if A == 0x38 goto 48 else 15  # clone
-015: if A == 0x65 goto 57 else 62  # ptrace
-016: if A >= 0xf8 goto 20 else 17  # add_key
-017: if A == 0xaf goto 57 else 18  # init_module
-018: if A == 0xb0 goto 57 else 19  # delete_module
-019: if A == 0xf6 goto 57 else 62  # kexec_load
-020: if A == 0xf8 goto 57 else 21  # add_key
-021: if A == 0xf9 goto 57 else 22  # request_key
-022: if A == 0xfa goto 57 else 62  # keyctl
-023: if A >= 0x142 goto 31 else 24  # execveat
-024: if A >= 0x13d goto 28 else 25  # seccomp
-025: if A == 0x110 goto 51 else 26  # unshare
-026: if A == 0x12a goto 57 else 27  # perf_event_open
-027: if A == 0x139 goto 57 else 62  # finit_module
-028: if A == 0x13d goto 54 else 29  # seccomp
-029: if A == 0x140 goto 57 else 30  # kexec_file_load
-030: if A == 0x141 goto 57 else 62  # bpf
-031: if A >= 0x1aa goto 35 else 32  # io_uring_enter
-032: if A == 0x142 goto 58 else 33  # execveat
-033: if A == 0x143 goto 57 else 34  # userfaultfd
-034: if A == 0x1a9 goto 57 else 62  # io_uring_setup
-035: if A == 0x1aa goto 57 else 36  # io_uring_enter
-036: if A == 0x1ab goto 57 else 37  # io_uring_register
-037: if A == 0x1b3 goto 38 else 62  # clone3
+011: if A >= 0x1 goto 12 else 47  # write
+012: if A >= 0x2 goto 62 else 39  # open
+013: if A >= 0x38 goto 15 else 14  # clone
+014: if A >= 0x11 goto 62 else 45  # pread64
+015: if A >= 0x39 goto 62 else 48  # fork
+016: if A >= 0xf6 goto 20 else 17  # kexec_load
+017: if A >= 0xaf goto 19 else 18  # init_module
+018: if A >= 0x66 goto 62 else 57  # getuid
+019: if A >= 0xb1 goto 62 else 57  # get_kernel_syms
+020: if A >= 0xf8 goto 22 else 21  # add_key
+021: if A >= 0xf7 goto 62 else 57  # waitid
+022: if A >= 0xfb goto 62 else 57  # ioprio_set
+023: if A >= 0x140 goto 31 else 24  # kexec_file_load
+024: if A >= 0x139 goto 28 else 25  # finit_module
+025: if A >= 0x12a goto 27 else 26  # perf_event_open
+026: if A >= 0x111 goto 62 else 51  # set_robust_list
+027: if A >= 0x12b goto 62 else 57  # recvmmsg
+028: if A >= 0x13d goto 30 else 29  # seccomp
+029: if A >= 0x13a goto 62 else 57  # sched_setattr
+030: if A >= 0x13e goto 62 else 54  # getrandom
+031: if A >= 0x1a9 goto 35 else 32  # io_uring_setup
+032: if A >= 0x143 goto 34 else 33  # userfaultfd
+033: if A >= 0x142 goto 58 else 57  # execveat
+034: if A >= 0x144 goto 62 else 57  # membarrier
+035: if A >= 0x1b3 goto 37 else 36  # clone3
+036: if A >= 0x1ac goto 62 else 57  # open_tree
+037: if A >= 0x1b4 goto 62 else 38  # close_range
 038: return ERRNO 38
 039: A := arg 0 high
 040: if A > 0x0 goto 62 else 41
