@@ -35,9 +35,9 @@ const CHILD_STACK_SIZE: usize = 256 * 1024;
 /// (after the exec or the child's exit), and the write end of the start pipe.
 pub(crate) struct Spawned {
     pub pid: libc::pid_t,
-    /// One stack, or two (init and sandboxee) for a namespaced sandbox; unmapped when this is
+    /// One stack, or two (init and sandboxee) for a namespaced sandbox; given back when this is
     /// dropped, which the monitor does only once the child has exec'd or is gone.
-    _stack: HelperStack,
+    _stack: ChildStacks,
     /// Read by the children through a raw pointer until they exec; owned here until then.
     _args: Box<ChildArgs>,
     sync_write: Option<OwnedFd>,
@@ -129,6 +129,56 @@ impl Drop for HelperStack {
     }
 }
 
+// SAFETY: a mapping's address and length, usable from any thread; its owner decides when no
+// child runs on it.
+unsafe impl Send for HelperStack {}
+
+/// Children's stacks that ended, kept for the next sandboxes: a start then maps and protects
+/// nothing, and an end unmaps nothing (an munmap in a process whose threads ran on several CPUs
+/// interrupts each of them to flush its TLB). What a stack held is the library's own pre-exec
+/// frames in the host's memory, which every `CLONE_VM` child can read anyway.
+static SPARE_STACKS: std::sync::Mutex<Vec<HelperStack>> = std::sync::Mutex::new(Vec::new());
+
+/// How many spare stacks are kept (each 256 or 512 KiB of address space, a few pages resident).
+const SPARE_STACKS_KEPT: usize = 4;
+
+/// A sandbox's children's stacks, to the spares when dropped (unmapped when there are enough).
+struct ChildStacks {
+    /// The mapping's lowest address.
+    base: *mut libc::c_void,
+    stack: Option<HelperStack>,
+}
+
+impl ChildStacks {
+    fn spares() -> std::sync::MutexGuard<'static, Vec<HelperStack>> {
+        SPARE_STACKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A spare of `len` bytes, if one is kept.
+    fn spare(len: usize) -> Option<HelperStack> {
+        let mut spares = Self::spares();
+        let i = spares.iter().position(|s| s.len == len)?;
+        Some(spares.swap_remove(i))
+    }
+
+    fn new(stack: HelperStack) -> ChildStacks {
+        ChildStacks {
+            base: stack.base(),
+            stack: Some(stack),
+        }
+    }
+}
+
+impl Drop for ChildStacks {
+    fn drop(&mut self) {
+        let Some(stack) = self.stack.take() else { return };
+        let mut spares = Self::spares();
+        if spares.len() < SPARE_STACKS_KEPT {
+            spares.push(stack);
+        }
+    }
+}
+
 /// Clones the child. The calling thread must have every signal blocked (the child inherits the
 /// mask, so no host handler can run in it before it resets dispositions).
 ///
@@ -183,13 +233,13 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     // SAFETY: the lower stack of our mapping, which only the child uses; the child runs only
     // `entry`, which uses raw syscalls and memory that outlives its pre-exec phase.
     let born =
-        birth.and_then(|cgroup| unsafe { clone_into(cgroup, stack.base(), flags, entry, arg) });
+        birth.and_then(|cgroup| unsafe { clone_into(cgroup, stack.base, flags, entry, arg) });
     let born_in_cgroup = born.is_some();
     let born_in_v1 = v1_birth.is_some();
     // SAFETY: the stack grows down from the end of the lower stack (16-byte aligned); as above.
     let pid = born.unwrap_or_else(|| unsafe {
         let top = stack
-            .base()
+            .base
             .cast::<u8>()
             .add(CHILD_STACK_SIZE)
             .cast::<libc::c_void>();
@@ -226,9 +276,24 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
 }
 
 /// The children's stacks: one, or two (init and sandboxee) for a namespaced sandbox, each with
-/// a guard page at its bottom; the sandboxee's top is stored in the plan.
-fn map_stacks(plan: &Plan) -> Result<HelperStack> {
+/// a guard page at its bottom (a spare of an ended sandbox, or a new mapping); the sandboxee's
+/// top is stored in the plan.
+fn map_stacks(plan: &Plan) -> Result<ChildStacks> {
     let stacks = if plan.ns.is_some() { 2 } else { 1 };
+    let stack = match ChildStacks::spare(CHILD_STACK_SIZE * stacks) {
+        Some(spare) => spare,
+        None => new_stacks(stacks)?,
+    };
+    // The sandboxee's stack (namespaced case) is the upper one; its top is the mapping's end.
+    plan.sandboxee_stack_top.store(
+        stack.top() as usize,
+        std::sync::atomic::Ordering::Release,
+    );
+    Ok(ChildStacks::new(stack))
+}
+
+/// A new mapping of `stacks` child stacks.
+fn new_stacks(stacks: usize) -> Result<HelperStack> {
     let stack = HelperStack::map(CHILD_STACK_SIZE * stacks)
         .map_err(|e| Error::os("mmap(child stack)", e.raw_os_error().unwrap_or(0)))?;
     // A guard page at the bottom of each stack turns an overflow into a crash of the child only.
@@ -242,11 +307,6 @@ fn map_stacks(plan: &Plan) -> Result<HelperStack> {
             )
         };
     }
-    // The sandboxee's stack (namespaced case) is the upper one; its top is the mapping's end.
-    plan.sandboxee_stack_top.store(
-        stack.top() as usize,
-        std::sync::atomic::Ordering::Release,
-    );
     Ok(stack)
 }
 

@@ -50,6 +50,7 @@ pub(crate) fn section_j(t: &mut Table, pol: &Policies, secs: u64) {
         .filter(|p| time_sandboxed(p, &["/bin/true"]).is_ok())
     {
         rows.push(("shared empty network namespace (NetNs::Shared), 2 threads", p, 2));
+        rows.push(("shared empty network namespace (NetNs::Shared), 6 threads", p, 6));
     }
     for (label, policy, threads) in rows {
         let (ns0, rss0) = (netns_objects(), rss_kib());
