@@ -4,7 +4,7 @@
 # libsbx.a) and the Rust crate are unaffected.
 #
 # Preferred: static against musl (Rust's ARCH-unknown-linux-musl target, added with rustup when
-# missing). A process's start then costs ~0.26 ms here instead of ~0.85 ms: glibc runs its CPU
+# missing). `sbx-run --version` then costs ~0.36 ms here instead of ~0.86 ms: glibc runs its CPU
 # feature and cache probes (dozens of `cpuid` instructions, each a trap to the hypervisor in a
 # VM) before main in every process, static or not; musl runs none. Fallback (no rustup, the
 # target cannot be installed, or --glibc): static-pie against glibc, which still skips the

@@ -116,6 +116,15 @@ check() {
 check "cargo build --target $triple --lib --bins" \
     "$cargo" build --target "$triple" --lib --bins --manifest-path "$repo/Cargo.toml"
 check "sbx-run --version under qemu" "${qemu[@]}" "$out/sbx-run" --version
+# The static sbx-run of scripts/build-cli.sh is built against musl: the crate must compile there
+# too (its C-library differences are in src/sys/mod.rs). A type check, where rustup has it.
+musl="aarch64-unknown-linux-musl"
+if rustup target list --installed 2>/dev/null | grep -qx "$musl" || rustup target add "$musl" >/dev/null 2>&1; then
+    check "cargo check --target $musl --lib --bins" \
+        "$cargo" check --target "$musl" --lib --bins --manifest-path "$repo/Cargo.toml"
+else
+    notes+=("cargo check --target $musl: skipped (no Rust target $musl)")
+fi
 
 # --- 2. The init image -----------------------------------------------------------------------
 src=$repo/src/spawn/init_image.rs

@@ -279,6 +279,7 @@ cli_static() {
 }
 run "CLI static (scripts/build-cli.sh + smoke)" cli_static
 if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null 2>&1; then
+    chmod o+rX . target target/release scripts 2>/dev/null || true
     run "CLI static, uid 65534" cli_static setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all
 fi
 

@@ -195,7 +195,7 @@ const NT_PRSTATUS: libc::c_ulong = 1;
 /// PTRACE_GETREGSET or PTRACE_SETREGSET of regset `nt` from or to `*data`; the size the kernel
 /// transferred, or None when the request failed.
 #[cfg(target_arch = "aarch64")]
-fn regset<T>(request: libc::c_uint, pid: libc::pid_t, nt: libc::c_ulong, data: &mut T) -> Option<usize> {
+fn regset<T>(request: crate::monitor::sysinfo::PtraceRequest, pid: libc::pid_t, nt: libc::c_ulong, data: &mut T) -> Option<usize> {
     let mut iov = libc::iovec {
         iov_base: std::ptr::from_mut(data).cast(),
         iov_len: std::mem::size_of::<T>(),
