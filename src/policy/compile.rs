@@ -322,14 +322,13 @@ impl Emitter {
 
     /// The search over `runs` (sorted, the first one starting at 0).
     fn search(&mut self, runs: &[(u32, Target)]) -> Target {
-        let [(_, only)] = runs else {
-            let mid = runs.len() / 2;
-            let upper = self.search(&runs[mid..]);
-            let lower = self.search(&runs[..mid]);
-            let at = self.jump(BPF_JMP | BPF_JGE | BPF_K, runs[mid].0, upper, lower);
-            return Target::At(at);
-        };
-        *only
+        if let [(_, only)] = runs {
+            return *only;
+        }
+        let mid = runs.len() / 2;
+        let upper = self.search(&runs[mid..]);
+        let lower = self.search(&runs[..mid]);
+        Target::At(self.jump(BPF_JMP | BPF_JGE | BPF_K, runs[mid].0, upper, lower))
     }
 
     /// Architecture check, `nr` load and x32 guard in front of `dispatch`.

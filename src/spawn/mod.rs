@@ -143,11 +143,7 @@ static SPARE_STACKS: std::sync::Mutex<Vec<HelperStack>> = std::sync::Mutex::new(
 const SPARE_STACKS_KEPT: usize = 4;
 
 /// A sandbox's children's stacks, to the spares when dropped (unmapped when there are enough).
-struct ChildStacks {
-    /// The mapping's lowest address.
-    base: *mut libc::c_void,
-    stack: Option<HelperStack>,
-}
+struct ChildStacks(std::mem::ManuallyDrop<HelperStack>);
 
 impl ChildStacks {
     fn spares() -> std::sync::MutexGuard<'static, Vec<HelperStack>> {
@@ -162,16 +158,14 @@ impl ChildStacks {
     }
 
     fn new(stack: HelperStack) -> ChildStacks {
-        ChildStacks {
-            base: stack.base(),
-            stack: Some(stack),
-        }
+        ChildStacks(std::mem::ManuallyDrop::new(stack))
     }
 }
 
 impl Drop for ChildStacks {
     fn drop(&mut self) {
-        let Some(stack) = self.stack.take() else { return };
+        // SAFETY: taken once, here, and never used again.
+        let stack = unsafe { std::mem::ManuallyDrop::take(&mut self.0) };
         let mut spares = Self::spares();
         if spares.len() < SPARE_STACKS_KEPT {
             spares.push(stack);
@@ -233,13 +227,14 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Spawned> {
     // SAFETY: the lower stack of our mapping, which only the child uses; the child runs only
     // `entry`, which uses raw syscalls and memory that outlives its pre-exec phase.
     let born =
-        birth.and_then(|cgroup| unsafe { clone_into(cgroup, stack.base, flags, entry, arg) });
+        birth.and_then(|cgroup| unsafe { clone_into(cgroup, stack.0.base(), flags, entry, arg) });
     let born_in_cgroup = born.is_some();
     let born_in_v1 = v1_birth.is_some();
     // SAFETY: the stack grows down from the end of the lower stack (16-byte aligned); as above.
     let pid = born.unwrap_or_else(|| unsafe {
         let top = stack
-            .base
+            .0
+            .base()
             .cast::<u8>()
             .add(CHILD_STACK_SIZE)
             .cast::<libc::c_void>();
